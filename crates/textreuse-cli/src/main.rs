@@ -1,0 +1,234 @@
+//! The `textreuse` command-line tool: one subcommand per job, thin over the `textreuse` library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use textreuse::cluster::Keep;
+use textreuse::dedup::{self, DedupConfig};
+use textreuse::io::{Input, ReadOptions};
+use textreuse::normalize::NormalizeOptions;
+use textreuse::progress::{NoProgress, Progress};
+
+#[derive(Parser)]
+#[command(name = "textreuse", version, about = "Find duplicated and reused text in large, noisy corpora (CJK-aware)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Document-level near-duplicate detection: clusters, verified pairs and a deduplicated corpus.
+    Dedup(DedupArgs),
+}
+
+/// Options shared by every job: inputs, fields, normalization, reporting.
+#[derive(Args)]
+struct CommonArgs {
+    /// Inputs: directories of text files, JSONL files (.jsonl, .gz, .zst), text files, or `-` for JSONL on stdin.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Output directory.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// JSONL field holding the document id.
+    #[arg(long, default_value = "id")]
+    id_field: String,
+    /// JSONL field holding the document text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// Documents larger than this many bytes are skipped and reported.
+    #[arg(long, default_value_t = 64 << 20)]
+    max_doc_bytes: usize,
+    /// Exit with an error on the first skipped record instead of reporting it.
+    #[arg(long)]
+    strict: bool,
+    /// No progress bars and no summary on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Do not apply Unicode NFKC normalization.
+    #[arg(long)]
+    no_nfkc: bool,
+    /// Do not fold CJK full-width punctuation.
+    #[arg(long)]
+    no_width_fold: bool,
+    /// Do not convert traditional Chinese to simplified.
+    #[arg(long)]
+    no_t2s: bool,
+    /// Do not lower-case.
+    #[arg(long)]
+    no_lowercase: bool,
+    /// Keep punctuation and symbols.
+    #[arg(long)]
+    keep_punctuation: bool,
+    /// Keep whitespace as it is.
+    #[arg(long)]
+    keep_whitespace: bool,
+}
+
+impl CommonArgs {
+    fn inputs(&self) -> Result<Vec<Input>> {
+        self.inputs.iter().map(|a| Input::from_arg(a).with_context(|| format!("input {a}"))).collect()
+    }
+    fn read_options(&self) -> ReadOptions {
+        ReadOptions { id_field: self.id_field.clone(), text_field: self.text_field.clone(), max_doc_bytes: self.max_doc_bytes }
+    }
+    fn normalize_options(&self) -> NormalizeOptions {
+        NormalizeOptions {
+            nfkc: !self.no_nfkc,
+            fold_width: !self.no_width_fold,
+            lowercase: !self.no_lowercase,
+            strip_punctuation: !self.keep_punctuation,
+            strip_whitespace: !self.keep_whitespace,
+            traditional_to_simplified: !self.no_t2s,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeepArg {
+    First,
+    Longest,
+}
+
+#[derive(Args)]
+struct DedupArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Units (CJK characters or words) per shingle.
+    #[arg(long, default_value_t = DedupConfig::default().ngram)]
+    ngram: usize,
+    /// Values per MinHash signature.
+    #[arg(long, default_value_t = DedupConfig::default().num_perm)]
+    num_perm: usize,
+    /// Jaccard similarity of shingle sets at or above which two documents are duplicates.
+    #[arg(long, default_value_t = DedupConfig::default().threshold)]
+    threshold: f64,
+    /// Containment |A∩B|/min(|A|,|B|) at or above which two documents are duplicates (e.g. a reprint cut short).
+    #[arg(long)]
+    containment_threshold: Option<f64>,
+    /// Jaccard similarity the LSH bands are tuned for (default: derived from the thresholds).
+    #[arg(long)]
+    lsh_threshold: Option<f64>,
+    /// Which document of a cluster is kept.
+    #[arg(long, value_enum, default_value = "first")]
+    keep: KeepArg,
+    /// Seed of the shingle hashes and MinHash.
+    #[arg(long, default_value_t = DedupConfig::default().seed)]
+    seed: u64,
+    /// Also write candidates.jsonl: every verified candidate pair with its statistics.
+    #[arg(long)]
+    write_candidates: bool,
+}
+
+/// Progress bars on standard error, one per stage.
+struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: &str, total: Option<u64>, unit: &str) {
+        let bar = match total {
+            Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
+            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+        };
+        let template = match (total.is_some(), unit) {
+            (true, "bytes") => "{prefix:>12} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            (true, _) => "{prefix:>12} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}",
+            (false, "bytes") => "{prefix:>12} {spinner} {bytes} {bytes_per_sec}",
+            (false, _) => "{prefix:>12} {spinner} {human_pos} {per_sec}",
+        };
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+        bar.set_prefix(stage.to_string());
+        *self.bar.lock().expect("progress lock") = Some(bar);
+    }
+    fn inc(&self, n: u64) {
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            b.inc(n);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().expect("progress lock").take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("textreuse: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Dedup(args) => run_dedup(args),
+    }
+}
+
+fn setup_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("starting the worker threads")?;
+    }
+    Ok(())
+}
+
+fn run_dedup(args: DedupArgs) -> Result<()> {
+    let c = &args.common;
+    setup_threads(c.threads)?;
+    let inputs = c.inputs()?;
+    let cfg = DedupConfig {
+        read: c.read_options(),
+        normalize: c.normalize_options(),
+        ngram: args.ngram,
+        num_perm: args.num_perm,
+        threshold: args.threshold,
+        containment_threshold: args.containment_threshold,
+        lsh_threshold: args.lsh_threshold,
+        seed: args.seed,
+        keep: match args.keep {
+            KeepArg::First => Keep::First,
+            KeepArg::Longest => Keep::Longest,
+        },
+        strict: c.strict,
+        write_candidates: args.write_candidates,
+        ..DedupConfig::default()
+    };
+    let bars = Bars { bar: Mutex::new(None) };
+    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let s = dedup::run(&inputs, &c.out, &cfg, progress)?;
+    if !c.quiet {
+        for m in &s.skipped_examples {
+            eprintln!("warning: {m}");
+        }
+        let skipped: u64 = s.skipped.values().sum();
+        if skipped > s.skipped_examples.len() as u64 {
+            eprintln!("warning: ... {} more skipped records in {}", skipped - s.skipped_examples.len() as u64, c.out.join("skipped.jsonl").display());
+        }
+        eprintln!(
+            "{} documents ({} records, {} skipped{}), {} clusters, {} duplicates removed, {} kept; {:.2} s. Outputs in {}",
+            s.documents,
+            s.records_read,
+            skipped,
+            if skipped > 0 { format!(": {:?}", s.skipped) } else { String::new() },
+            s.clusters,
+            s.documents_removed,
+            s.documents_kept,
+            s.total_seconds,
+            c.out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,651 @@
+//! Document-level near-duplicate detection, end to end: read → normalize → shingle → MinHash → LSH candidates →
+//! exact verification → union-find clusters → outputs.
+//!
+//! Memory grows with the number of documents, not with their text: after fingerprinting a document only its id,
+//! length, LSH band keys and a pointer into an on-disk [`SetStore`] stay in memory; the deduplicated corpus is
+//! written by reading the input a second time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cluster::{Clusters, Keep};
+use crate::io::{parse_record, AtomicWriter, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason};
+use crate::lsh::{candidate_pairs, LshParams};
+use crate::minhash::MinHasher;
+use crate::normalize::{normalize, NormalizeOptions};
+use crate::progress::Progress;
+use crate::shingle::{shingle_set, units};
+use crate::verify::{pair_stats, PairStats, SetStore};
+
+/// Settings of a `dedup` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupConfig {
+    /// How records are read.
+    #[serde(skip)]
+    pub read: ReadOptions,
+    /// Normalization before shingling.
+    pub normalize: NormalizeOptions,
+    /// Units per shingle.
+    pub ngram: usize,
+    /// Values per MinHash signature.
+    pub num_perm: usize,
+    /// A verified pair with Jaccard similarity at least this is a duplicate.
+    pub threshold: f64,
+    /// A verified pair whose containment (`|A ∩ B| / min(|A|, |B|)`) is at least this is also a duplicate, when
+    /// set. This catches reprints cut short.
+    pub containment_threshold: Option<f64>,
+    /// Jaccard similarity the LSH bands are tuned for; lower than `threshold` so that containment-only pairs
+    /// become candidates. `None`: derived from the thresholds.
+    pub lsh_threshold: Option<f64>,
+    /// Seed of the shingle hashes and the MinHash.
+    pub seed: u64,
+    /// Which member of a cluster is kept.
+    pub keep: Keep,
+    /// Buckets larger than this pair each member with the next `max_bucket` members only.
+    pub max_bucket: usize,
+    /// Turn any skipped record into an error.
+    pub strict: bool,
+    /// Also write `candidates.jsonl`: every verified candidate pair with its statistics, duplicate or not.
+    pub write_candidates: bool,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            read: ReadOptions::default(),
+            normalize: NormalizeOptions::default(),
+            ngram: 5,
+            num_perm: 128,
+            threshold: 0.5,
+            containment_threshold: None,
+            lsh_threshold: None,
+            seed: 42,
+            keep: Keep::First,
+            max_bucket: 256,
+            strict: false,
+            write_candidates: false,
+        }
+    }
+}
+
+impl DedupConfig {
+    /// The Jaccard similarity the LSH index is tuned for.
+    pub fn effective_lsh_threshold(&self) -> f64 {
+        self.lsh_threshold.unwrap_or_else(|| {
+            let t = self.threshold.min(self.containment_threshold.map_or(1.0, |c| c * 0.5));
+            (t * 0.75).clamp(0.05, 0.95)
+        })
+    }
+
+    /// True when verified statistics make a pair a duplicate.
+    pub fn is_duplicate(&self, s: &PairStats) -> bool {
+        s.jaccard >= self.threshold || self.containment_threshold.is_some_and(|c| s.containment >= c)
+    }
+}
+
+/// Errors that stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum DedupError {
+    /// An I/O error, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// A record was skipped in strict mode.
+    #[error("{0} (strict mode)")]
+    Strict(Skip),
+    /// Invalid settings.
+    #[error("invalid settings: {0}")]
+    Config(String),
+}
+
+fn ioe(context: impl Into<String>) -> impl FnOnce(io::Error) -> DedupError {
+    let context = context.into();
+    move |source| DedupError::Io { context, source }
+}
+
+/// Timing and throughput of one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// CPU seconds summed over threads, for stages that run fused in one parallel pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
+    /// Input megabytes (10^6 bytes) per wall second, for stages that see the whole input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mb_per_second: Option<f64>,
+}
+
+/// One of the largest clusters, reported to spot chaining.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterInfo {
+    /// The cluster id (its representative's id).
+    pub cluster: String,
+    /// Number of documents.
+    pub size: u32,
+}
+
+/// What a run did; written as `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupSummary {
+    /// The inputs.
+    pub inputs: Vec<String>,
+    /// Records read (documents and skipped records).
+    pub records_read: u64,
+    /// Input bytes read (after decompression).
+    pub bytes_read: u64,
+    /// Documents fingerprinted.
+    pub documents: u64,
+    /// Records skipped, by reason (details in `skipped.jsonl`).
+    pub skipped: BTreeMap<String, u64>,
+    /// The first skipped records, as messages naming file, line and reason.
+    pub skipped_examples: Vec<String>,
+    /// Blank JSONL lines (not records).
+    pub blank_lines: u64,
+    /// Documents per source encoding.
+    pub decoded_from: BTreeMap<String, u64>,
+    /// Documents in which invalid byte sequences were replaced by U+FFFD.
+    pub documents_with_replaced_bytes: u64,
+    /// Documents whose shingle set equals an earlier document's.
+    pub exact_duplicates: u64,
+    /// Candidate pairs from LSH (after exact duplicates were folded).
+    pub candidate_pairs: u64,
+    /// Verified duplicate pairs (including exact duplicates).
+    pub duplicate_pairs: u64,
+    /// Clusters of two documents or more.
+    pub clusters: u64,
+    /// Documents in a cluster that are not its representative.
+    pub documents_removed: u64,
+    /// Documents written to `deduplicated.jsonl`.
+    pub documents_kept: u64,
+    /// The largest clusters (up to 10).
+    pub largest_clusters: Vec<ClusterInfo>,
+    /// LSH bands × rows.
+    pub lsh: LshParams,
+    /// The Jaccard similarity LSH was tuned for.
+    pub lsh_threshold: f64,
+    /// The settings.
+    pub config: DedupConfig,
+    /// Time per stage.
+    pub stages: BTreeMap<String, StageTime>,
+    /// Wall-clock seconds of the whole run.
+    pub total_seconds: f64,
+}
+
+struct Fingerprint {
+    seq: u64,
+    id: String,
+    location: Location,
+    encoding: &'static str,
+    replaced: usize,
+    chars: u64,
+    set: Vec<u64>,
+    keys: Vec<u64>,
+    set_hash: u64,
+}
+
+struct DocMeta {
+    seq: u64,
+    id: String,
+    chars: u64,
+}
+
+#[derive(Default)]
+struct CpuTimes {
+    decode: AtomicU64,
+    normalize: AtomicU64,
+    shingle: AtomicU64,
+    minhash: AtomicU64,
+}
+
+fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let r = f();
+    counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    r
+}
+
+/// Batches of raw records, read on a separate thread so that reading and decompression overlap fingerprinting.
+fn spawn_reader(mut reader: RecordReader) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
+    let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
+    let handle = std::thread::spawn(move || {
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        for rec in reader.by_ref() {
+            bytes += match &rec.payload {
+                Payload::File { bytes, .. } => bytes.len(),
+                Payload::JsonLine(b) => b.len(),
+                Payload::Unreadable(_) => 0,
+            };
+            batch.push(rec);
+            if batch.len() >= 4096 || bytes >= 16 << 20 {
+                if tx.send(std::mem::take(&mut batch)).is_err() {
+                    return reader;
+                }
+                bytes = 0;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        reader
+    });
+    (rx, handle)
+}
+
+/// Runs `dedup` over `inputs`, writing `clusters.jsonl`, `pairs.jsonl`, `deduplicated.jsonl`, `skipped.jsonl` and
+/// `summary.json` into `out_dir` (created if needed), each atomically.
+///
+/// # Errors
+/// I/O errors on the outputs or the spill file; in strict mode, the first skipped record; invalid settings.
+pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn Progress) -> Result<DedupSummary, DedupError> {
+    if cfg.ngram == 0 || cfg.num_perm == 0 {
+        return Err(DedupError::Config("--ngram and --num-perm must be at least 1".into()));
+    }
+    if !(0.0..=1.0).contains(&cfg.threshold) || cfg.containment_threshold.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
+        return Err(DedupError::Config("thresholds must lie in [0, 1]".into()));
+    }
+    let t_total = Instant::now();
+    std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
+    let mut stages = BTreeMap::new();
+
+    let lsh_threshold = cfg.effective_lsh_threshold();
+    let lsh = LshParams::optimal(lsh_threshold, cfg.num_perm, 0.5, 0.5);
+    let hasher = MinHasher::new(cfg.num_perm, cfg.seed);
+
+    // Pass 1: fingerprint.
+    let t = Instant::now();
+    let cpu = CpuTimes::default();
+    let mut store = SetStore::new_in(out_dir).map_err(ioe("creating the shingle set spill file"))?;
+    let mut metas: Vec<DocMeta> = Vec::new();
+    let mut keys: Vec<u64> = Vec::new();
+    let mut set_hashes: Vec<(u64, u32)> = Vec::new();
+    let mut ids: HashMap<String, Location> = HashMap::new();
+    let mut skips: Vec<Skip> = Vec::new();
+    let mut decoded_from: BTreeMap<String, u64> = BTreeMap::new();
+    let mut replaced_docs = 0u64;
+    let mut records = 0u64;
+
+    let total = total_input_bytes(inputs);
+    progress.start("fingerprint", total, "bytes");
+    let (rx, handle) = spawn_reader(RecordReader::new(inputs));
+    for batch in rx {
+        records += batch.len() as u64;
+        let batch_bytes: u64 = batch
+            .iter()
+            .map(|r| match &r.payload {
+                Payload::File { bytes, .. } => bytes.len() as u64,
+                Payload::JsonLine(b) => b.len() as u64 + 1,
+                Payload::Unreadable(_) => 0,
+            })
+            .sum();
+        let results: Vec<Result<Fingerprint, Skip>> =
+            batch.par_iter().map(|raw| fingerprint(raw, cfg, &lsh, &hasher, &cpu)).collect();
+        for r in results {
+            let fp = match r {
+                Ok(fp) => fp,
+                Err(s) => {
+                    if cfg.strict {
+                        return Err(DedupError::Strict(s));
+                    }
+                    skips.push(s);
+                    continue;
+                }
+            };
+            if let Some(first) = ids.get(&fp.id) {
+                let s = Skip {
+                    seq: fp.seq,
+                    location: fp.location,
+                    id: Some(fp.id.clone()),
+                    reason: SkipReason::DuplicateId { id: fp.id, first: first.to_string() },
+                };
+                if cfg.strict {
+                    return Err(DedupError::Strict(s));
+                }
+                skips.push(s);
+                continue;
+            }
+            *decoded_from.entry(fp.encoding.to_string()).or_default() += 1;
+            if fp.replaced > 0 {
+                replaced_docs += 1;
+            }
+            let d = store.push(&fp.set).map_err(ioe("writing the shingle set spill file"))?;
+            set_hashes.push((fp.set_hash, d as u32));
+            keys.extend_from_slice(&fp.keys);
+            ids.insert(fp.id.clone(), fp.location);
+            metas.push(DocMeta { seq: fp.seq, id: fp.id, chars: fp.chars });
+        }
+        progress.inc(batch_bytes);
+    }
+    let mut reader = handle.join().expect("reader thread panicked");
+    store.finish().map_err(ioe("flushing the shingle set spill file"))?;
+    drop(ids);
+    progress.finish();
+    let bytes_read = reader.bytes_read;
+    let wall = t.elapsed().as_secs_f64();
+    let mbps = |w: f64| if w > 0.0 { Some(bytes_read as f64 / 1e6 / w) } else { None };
+    stages.insert("read+fingerprint".into(), StageTime { wall_seconds: wall, cpu_seconds: None, mb_per_second: mbps(wall) });
+    for (name, c) in [("decode", &cpu.decode), ("normalize", &cpu.normalize), ("shingle", &cpu.shingle), ("minhash", &cpu.minhash)] {
+        let s = c.load(Ordering::Relaxed) as f64 / 1e9;
+        stages.insert(name.into(), StageTime { wall_seconds: s / rayon::current_num_threads() as f64, cpu_seconds: Some(s), mb_per_second: mbps(s) });
+    }
+
+    // Exact duplicates: equal shingle sets. Only the first of each group enters LSH.
+    let t = Instant::now();
+    let n = metas.len();
+    set_hashes.sort_unstable();
+    let mut canonical: Vec<u32> = (0..n as u32).collect();
+    let mut exact_pairs: Vec<(u32, u32)> = Vec::new();
+    for group in set_hashes.chunk_by(|a, b| a.0 == b.0) {
+        let first = group[0].1;
+        for &(_, d) in &group[1..] {
+            if store.set_len(d as usize) == store.set_len(first as usize) {
+                canonical[d as usize] = first;
+                exact_pairs.push((first, d));
+            }
+        }
+    }
+    drop(set_hashes);
+    let lsh_docs: Vec<u32> = (0..n as u32).filter(|&d| canonical[d as usize] == d).collect();
+    let mut lsh_keys = Vec::with_capacity(lsh_docs.len() * lsh.bands);
+    for &d in &lsh_docs {
+        lsh_keys.extend_from_slice(&keys[d as usize * lsh.bands..(d as usize + 1) * lsh.bands]);
+    }
+    drop(keys);
+    let candidates: Vec<(u32, u32)> = candidate_pairs(&lsh_keys, lsh.bands, cfg.max_bucket)
+        .into_iter()
+        .map(|(a, b)| (lsh_docs[a as usize], lsh_docs[b as usize]))
+        .collect();
+    drop(lsh_keys);
+    stages.insert("lsh".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+
+    // Verify every candidate on the exact shingle sets.
+    let t = Instant::now();
+    progress.start("verify", Some(candidates.len() as u64), "pairs");
+    let verified: Vec<((u32, u32), PairStats)> = candidates
+        .par_chunks(1024)
+        .map(|chunk| -> io::Result<Vec<((u32, u32), PairStats)>> {
+            let mut out = Vec::with_capacity(chunk.len());
+            let (mut a_buf, mut b_buf) = (Vec::new(), Vec::new());
+            let mut loaded_a = u32::MAX;
+            for &(a, b) in chunk {
+                if a != loaded_a {
+                    store.read_into(a as usize, &mut a_buf)?;
+                    loaded_a = a;
+                }
+                store.read_into(b as usize, &mut b_buf)?;
+                out.push(((a, b), pair_stats(&a_buf, &b_buf)));
+            }
+            progress.inc(chunk.len() as u64);
+            Ok(out)
+        })
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(ioe("reading the shingle set spill file"))?
+        .into_iter()
+        .flatten()
+        .collect();
+    progress.finish();
+    stages.insert("verify".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+
+    // Cluster.
+    let t = Instant::now();
+    let exact_stats = PairStats { intersection: 0, jaccard: 1.0, containment: 1.0 };
+    let mut duplicates: Vec<((u32, u32), PairStats)> = exact_pairs
+        .iter()
+        .map(|&p| (p, PairStats { intersection: store.set_len(p.0 as usize) as u64, ..exact_stats }))
+        .chain(verified.iter().filter(|(_, s)| cfg.is_duplicate(s)).copied())
+        .collect();
+    duplicates.sort_unstable_by_key(|&(p, _)| p);
+    let lengths: Vec<u64> = metas.iter().map(|m| m.chars).collect();
+    let clusters = Clusters::from_pairs(n, duplicates.iter().map(|&(p, _)| p), cfg.keep, &lengths);
+    stages.insert("cluster".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+
+    // Outputs.
+    let t = Instant::now();
+    write_clusters(&out_dir.join("clusters.jsonl"), &metas, &clusters).map_err(ioe("writing clusters.jsonl"))?;
+    write_pairs(&out_dir.join("pairs.jsonl"), &metas, &duplicates).map_err(ioe("writing pairs.jsonl"))?;
+    if cfg.write_candidates {
+        write_candidates(&out_dir.join("candidates.jsonl"), &metas, &store, &verified).map_err(ioe("writing candidates.jsonl"))?;
+    }
+    drop(store);
+    let mut skip_writer = AtomicWriter::create(&out_dir.join("skipped.jsonl")).map_err(ioe("writing skipped.jsonl"))?;
+    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &skips {
+        *skipped.entry(s.reason.key().to_string()).or_default() += 1;
+        skip_writer.write_json_line(s).map_err(ioe("writing skipped.jsonl"))?;
+    }
+    skip_writer.commit().map_err(ioe("writing skipped.jsonl"))?;
+
+    // Pass 2: the deduplicated corpus, read again from the input.
+    let kept_seqs: Vec<u64> = (0..n).filter(|&d| clusters.is_kept(d)).map(|d| metas[d].seq).collect();
+    progress.start("write", total, "bytes");
+    let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
+    let documents_kept = write_deduplicated(&out_dir.join("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
+        .map_err(ioe("writing deduplicated.jsonl"))?;
+    progress.finish();
+    stages.insert("write".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+
+    let mut largest: Vec<(u32, u32)> =
+        (0..n).filter(|&d| clusters.size[d] > 1 && clusters.is_kept(d)).map(|d| (clusters.size[d], d as u32)).collect();
+    largest.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    largest.truncate(10);
+
+    let summary = DedupSummary {
+        inputs: inputs.iter().map(Input::display_name).collect(),
+        records_read: records,
+        bytes_read,
+        documents: n as u64,
+        skipped,
+        skipped_examples: skips.iter().take(20).map(Skip::to_string).collect(),
+        blank_lines: reader.blank_lines,
+        decoded_from,
+        documents_with_replaced_bytes: replaced_docs,
+        exact_duplicates: exact_pairs.len() as u64,
+        candidate_pairs: candidates.len() as u64,
+        duplicate_pairs: duplicates.len() as u64,
+        clusters: clusters.duplicate_clusters() as u64,
+        documents_removed: (n as u64) - documents_kept,
+        documents_kept,
+        largest_clusters: largest
+            .into_iter()
+            .map(|(size, d)| ClusterInfo { cluster: metas[d as usize].id.clone(), size })
+            .collect(),
+        lsh,
+        lsh_threshold,
+        config: cfg.clone(),
+        stages,
+        total_seconds: t_total.elapsed().as_secs_f64(),
+    };
+    crate::io::write_json_atomic(&out_dir.join("summary.json"), &summary).map_err(ioe("writing summary.json"))?;
+    Ok(summary)
+}
+
+fn fingerprint(raw: &RawRecord, cfg: &DedupConfig, lsh: &LshParams, hasher: &MinHasher, cpu: &CpuTimes) -> Result<Fingerprint, Skip> {
+    let doc = timed(&cpu.decode, || parse_record(raw, &cfg.read))?;
+    let norm = timed(&cpu.normalize, || normalize(&doc.text, &cfg.normalize));
+    let set = timed(&cpu.shingle, || shingle_set(&units(&norm.text), cfg.ngram, cfg.seed));
+    if set.is_empty() {
+        return Err(Skip { seq: doc.seq, location: doc.location, id: Some(doc.id), reason: SkipReason::NoContent });
+    }
+    let (keys, set_hash) = timed(&cpu.minhash, || {
+        let sig = hasher.signature(&set);
+        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(cfg.seed);
+        for v in &set {
+            h.update(&v.to_le_bytes());
+        }
+        (lsh.band_keys(&sig), h.digest())
+    });
+    Ok(Fingerprint {
+        seq: doc.seq,
+        chars: norm.original_len as u64,
+        id: doc.id,
+        location: doc.location,
+        encoding: doc.encoding,
+        replaced: doc.replaced,
+        set,
+        keys,
+        set_hash,
+    })
+}
+
+fn total_input_bytes(inputs: &[Input]) -> Option<u64> {
+    let mut total = 0;
+    for i in inputs {
+        match i {
+            Input::Stdin => return None,
+            Input::TextFile(p) | Input::Jsonl(p) => {
+                let mut head = [0u8; 4];
+                let n = std::fs::File::open(p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).ok()?;
+                if head[..n].starts_with(&[0x1f, 0x8b]) || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                    return None;
+                }
+                total += std::fs::metadata(p).ok()?.len();
+            }
+            Input::Dir(d) => {
+                for e in walkdir::WalkDir::new(d).follow_links(true).into_iter().flatten() {
+                    if e.file_type().is_file() {
+                        total += e.metadata().map(|m| m.len()).unwrap_or(0);
+                    }
+                }
+            }
+        }
+    }
+    Some(total)
+}
+
+#[derive(Serialize)]
+struct ClusterLine<'a> {
+    id: &'a str,
+    cluster: &'a str,
+    size: u32,
+    representative: bool,
+}
+
+fn write_clusters(path: &Path, metas: &[DocMeta], clusters: &Clusters) -> io::Result<()> {
+    let mut w = AtomicWriter::create(path)?;
+    for (d, m) in metas.iter().enumerate() {
+        let rep = clusters.representative[d] as usize;
+        w.write_json_line(&ClusterLine { id: &m.id, cluster: &metas[rep].id, size: clusters.size[d], representative: rep == d })?;
+    }
+    w.commit()
+}
+
+#[derive(Serialize)]
+struct PairLine<'a> {
+    a: &'a str,
+    b: &'a str,
+    jaccard: f64,
+    containment: f64,
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+fn write_pairs(path: &Path, metas: &[DocMeta], pairs: &[((u32, u32), PairStats)]) -> io::Result<()> {
+    let mut w = AtomicWriter::create(path)?;
+    for &((a, b), s) in pairs {
+        w.write_json_line(&PairLine {
+            a: &metas[a as usize].id,
+            b: &metas[b as usize].id,
+            jaccard: round4(s.jaccard),
+            containment: round4(s.containment),
+        })?;
+    }
+    w.commit()
+}
+
+#[derive(Serialize)]
+struct CandidateLine<'a> {
+    a: &'a str,
+    b: &'a str,
+    a_shingles: usize,
+    b_shingles: usize,
+    a_chars: u64,
+    b_chars: u64,
+    intersection: u64,
+    jaccard: f64,
+    containment: f64,
+}
+
+fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[((u32, u32), PairStats)]) -> io::Result<()> {
+    let mut w = AtomicWriter::create(path)?;
+    for &((a, b), s) in pairs {
+        let (a, b) = (a as usize, b as usize);
+        w.write_json_line(&CandidateLine {
+            a: &metas[a].id,
+            b: &metas[b].id,
+            a_shingles: store.set_len(a),
+            b_shingles: store.set_len(b),
+            a_chars: metas[a].chars,
+            b_chars: metas[b].chars,
+            intersection: s.intersection,
+            jaccard: round4(s.jaccard),
+            containment: round4(s.containment),
+        })?;
+    }
+    w.commit()
+}
+
+/// Writes the records whose `seq` is in `kept` (sorted), in input order: a JSONL record as its original line (every
+/// field passed through unchanged), a text file as `{"id", "text"}`. Returns the number written.
+fn write_deduplicated(path: &Path, reader: RecordReader, kept: &[u64], read: &ReadOptions, progress: &dyn Progress) -> io::Result<u64> {
+    #[derive(Serialize)]
+    struct TextLine<'a> {
+        id: &'a str,
+        text: &'a str,
+    }
+    let mut w = AtomicWriter::create(path)?;
+    let mut next = 0usize;
+    let mut written = 0u64;
+    for raw in reader {
+        let size = match &raw.payload {
+            Payload::File { bytes, .. } => bytes.len() as u64,
+            Payload::JsonLine(b) => b.len() as u64 + 1,
+            Payload::Unreadable(_) => 0,
+        };
+        progress.inc(size);
+        while next < kept.len() && kept[next] < raw.seq {
+            next += 1;
+        }
+        if next >= kept.len() {
+            break;
+        }
+        if kept[next] != raw.seq {
+            continue;
+        }
+        match &raw.payload {
+            Payload::JsonLine(bytes) => match std::str::from_utf8(bytes) {
+                Ok(line) => {
+                    w.write_all(line.as_bytes())?;
+                    w.write_all(b"\n")?;
+                }
+                Err(_) => {
+                    // A line in a legacy encoding: re-encode the parsed record as UTF-8 JSON.
+                    let (text, _, _) = crate::io::decode_bytes(bytes).map_err(|e| io::Error::other(e.to_string()))?;
+                    let v: serde_json::Value = serde_json::from_str(&text)?;
+                    w.write_json_line(&v)?;
+                }
+            },
+            Payload::File { .. } => {
+                let doc = parse_record(&raw, read).map_err(|s| io::Error::other(s.to_string()))?;
+                w.write_json_line(&TextLine { id: &doc.id, text: &doc.text })?;
+            }
+            Payload::Unreadable(e) => return Err(io::Error::other(format!("{}: {e}", raw.location))),
+        }
+        written += 1;
+    }
+    w.commit()?;
+    Ok(written)
+}

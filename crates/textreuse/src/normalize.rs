@@ -1,0 +1,423 @@
+//! Text normalization shared by every job, with a map back to the original text.
+//!
+//! Steps, each of which can be switched off in [`NormalizeOptions`]:
+//! 1. **NFKC** (Unicode Standard Annex #15), applied per base character plus its combining marks;
+//! 2. **width folding**: NFKC already folds full-width ASCII and half-width katakana; this step also maps CJK
+//!    punctuation (`。，、「」『』…`) to its ASCII counterpart, which matters only when punctuation is kept;
+//! 3. **lower-casing** (Unicode default case mapping);
+//! 4. **punctuation and whitespace removal** for fingerprinting: punctuation (general category P*), symbols (S*),
+//!    control and format characters are dropped, and whitespace vanishes next to CJK characters, so that the hard line
+//!    breaks of newspaper columns disappear. Between two words of a space-delimited script one ASCII space is kept,
+//!    so word units survive. A hyphen at a line end between two letters (`con-\ntinued`) is joined;
+//! 5. **traditional → simplified Chinese** with OpenCC's `hk2s` dictionaries (phrase level, Hong Kong variants;
+//!    the `ferrous-opencc` crate, a pure Rust port of OpenCC with its dictionaries). It runs after step 4 so that
+//!    phrases broken by a column line break are converted as one phrase.
+//!
+//! The result carries, for every character of the normalized text, the code point offset of the original
+//! character it came from ([`Normalized::offsets`]), so any span `[i, j)` of the normalized text maps back to the
+//! half-open code point span [`Normalized::original_span`] of the input.
+
+use std::sync::OnceLock;
+
+use ferrous_opencc::{config::BuiltinConfig, OpenCC};
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
+/// Which normalization steps run. `Default` switches every step on (the fingerprinting setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NormalizeOptions {
+    /// Unicode NFKC compatibility normalization.
+    pub nfkc: bool,
+    /// Map CJK (full-width) punctuation to ASCII punctuation.
+    pub fold_width: bool,
+    /// Lower-case letters.
+    pub lowercase: bool,
+    /// Remove punctuation, symbols and control characters.
+    pub strip_punctuation: bool,
+    /// Remove whitespace next to CJK characters and collapse other whitespace runs to one space.
+    pub strip_whitespace: bool,
+    /// Convert traditional Chinese (including Hong Kong and Taiwan variants) to simplified Chinese.
+    pub traditional_to_simplified: bool,
+}
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        NormalizeOptions {
+            nfkc: true,
+            fold_width: true,
+            lowercase: true,
+            strip_punctuation: true,
+            strip_whitespace: true,
+            traditional_to_simplified: true,
+        }
+    }
+}
+
+/// A normalized text and its map back to the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    /// The normalized text.
+    pub text: String,
+    /// One entry per `char` of `text`: the code point offset, in the original text, of the character it came from.
+    /// Non-decreasing, and every entry is `< original_len`.
+    pub offsets: Vec<u32>,
+    /// Length of the original text in code points.
+    pub original_len: u32,
+}
+
+impl Normalized {
+    /// Number of characters (code points) in the normalized text.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// True when the normalized text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// Maps the half-open span `[start, end)` of normalized characters to the half-open span of original code points
+    /// that produced them: from the first character's origin to just past the last character's origin (so the span
+    /// covers any whitespace or punctuation removed inside it). Returns `None` for an empty or out-of-range span.
+    pub fn original_span(&self, start: usize, end: usize) -> Option<(u32, u32)> {
+        if start >= end || end > self.offsets.len() {
+            return None;
+        }
+        Some((self.offsets[start], self.offsets[end - 1] + 1))
+    }
+}
+
+/// True for a character that is one unit on its own: a Han ideograph, kana or Hangul.
+#[inline]
+pub fn is_cjk_unit(c: char) -> bool {
+    let u = c as u32;
+    matches!(u,
+        0x4E00..=0x9FFF      // CJK Unified Ideographs
+        | 0x3400..=0x4DBF    // Extension A
+        | 0x20000..=0x3FFFF  // Extensions B..H, compatibility supplement
+        | 0xF900..=0xFAFF    // Compatibility Ideographs
+        | 0x3005 | 0x3007    // 々 〇
+        | 0x3040..=0x30FF    // Hiragana, Katakana
+        | 0x31F0..=0x31FF    // Katakana phonetic extensions
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0x1100..=0x11FF    // Hangul Jamo
+        | 0x3130..=0x318F    // Hangul compatibility Jamo
+    )
+}
+
+/// Characters known to be unchanged by NFKC, so the per-character normalization can be skipped.
+#[inline]
+fn nfkc_stable(c: char) -> bool {
+    let u = c as u32;
+    u < 0xA0 || (0x4E00..=0x9FFF).contains(&u) || (0x3400..=0x4DBF).contains(&u) || (0xAC00..=0xD7A3).contains(&u)
+}
+
+/// Folds CJK full-width punctuation that NFKC leaves alone.
+#[inline]
+fn fold_width_char(c: char) -> char {
+    match c {
+        '。' | '｡' => '.',
+        '、' | '､' => ',',
+        '「' | '『' | '“' | '”' | '〝' | '〞' => '"',
+        '」' | '』' => '"',
+        '‘' | '’' => '\'',
+        '《' | '〈' => '<',
+        '》' | '〉' => '>',
+        '【' | '〔' | '〖' => '[',
+        '】' | '〕' | '〗' => ']',
+        '—' | '―' | '－' => '-',
+        '…' => '.',
+        '・' | '·' => '.',
+        _ => c,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Space,
+    Newline,
+    Punct,
+    Hyphen,
+    Cjk,
+    Word,
+}
+
+#[inline]
+fn classify(c: char) -> Class {
+    if c.is_ascii() {
+        return match c {
+            '\n' | '\r' => Class::Newline,
+            ' ' | '\t' | '\x0b' | '\x0c' => Class::Space,
+            '-' => Class::Hyphen,
+            'a'..='z' | 'A'..='Z' | '0'..='9' => Class::Word,
+            _ if c.is_ascii_control() => Class::Space,
+            _ => Class::Punct,
+        };
+    }
+    if is_cjk_unit(c) {
+        return Class::Cjk;
+    }
+    if c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}' {
+        return Class::Newline;
+    }
+    if c.is_whitespace() {
+        return Class::Space;
+    }
+    match c.general_category_group() {
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Number | GeneralCategoryGroup::Mark => Class::Word,
+        GeneralCategoryGroup::Separator => Class::Space,
+        GeneralCategoryGroup::Other => Class::Space,
+        GeneralCategoryGroup::Punctuation | GeneralCategoryGroup::Symbol => Class::Punct,
+    }
+}
+
+/// What lies between the last emitted character and the next one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    None,
+    Gap,
+    Hyphen,
+    HyphenNewline,
+}
+
+/// Normalizes `text` with `opts`. Linear in the input; never fails.
+///
+/// ```
+/// use textreuse::normalize::{normalize, NormalizeOptions};
+/// let n = normalize("習近平同\n普京會談。", &NormalizeOptions::default());
+/// assert_eq!(n.text, "习近平同普京会谈");
+/// assert_eq!(n.original_span(4, 6), Some((5, 7)));
+/// ```
+pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
+    let mut out = String::with_capacity(text.len());
+    let mut offsets: Vec<u32> = Vec::with_capacity(text.len() / 2);
+    let mut gap = Gap::None;
+    let mut gap_at: u32 = 0;
+    let mut last: Option<Class> = None;
+    let mut buf: Vec<char> = Vec::new();
+    let mut cluster = String::new();
+
+    let mut chars = text.chars().enumerate().peekable();
+    let mut n_orig: u32 = 0;
+    while let Some((i, c)) = chars.next() {
+        let i = i as u32;
+        n_orig = i + 1;
+        buf.clear();
+        if opts.nfkc && !nfkc_stable(c) {
+            cluster.clear();
+            cluster.push(c);
+            // Combining marks that follow belong to this cluster; they map to the base character's offset.
+            while let Some(&(_, m)) = chars.peek() {
+                if unicode_normalization::char::canonical_combining_class(m) != 0 {
+                    cluster.push(m);
+                    chars.next();
+                    n_orig += 1;
+                } else {
+                    break;
+                }
+            }
+            buf.extend(cluster.nfkc());
+        } else {
+            buf.push(c);
+        }
+        for &c0 in &buf {
+            let c1 = if opts.fold_width { fold_width_char(c0) } else { c0 };
+            let push = |ch: char, out: &mut String, offsets: &mut Vec<u32>| {
+                out.push(ch);
+                offsets.push(i);
+            };
+            let class = classify(c1);
+            match class {
+                Class::Space | Class::Newline if opts.strip_whitespace => {
+                    if class == Class::Newline && gap == Gap::Hyphen {
+                        gap = Gap::HyphenNewline;
+                    } else if gap == Gap::None {
+                        gap = Gap::Gap;
+                        gap_at = i;
+                    }
+                }
+                Class::Hyphen if opts.strip_punctuation => {
+                    if gap == Gap::None && last == Some(Class::Word) {
+                        gap = Gap::Hyphen;
+                        gap_at = i;
+                    } else if gap == Gap::None {
+                        gap = Gap::Gap;
+                        gap_at = i;
+                    } else {
+                        gap = Gap::Gap;
+                    }
+                }
+                Class::Punct if opts.strip_punctuation => {
+                    if gap == Gap::None {
+                        gap_at = i;
+                    }
+                    gap = Gap::Gap;
+                }
+                _ => {
+                    let word_like = matches!(class, Class::Word);
+                    if gap != Gap::None {
+                        let join = gap == Gap::HyphenNewline && word_like;
+                        if !join && word_like && last == Some(Class::Word) {
+                            out.push(' ');
+                            offsets.push(gap_at);
+                        }
+                        gap = Gap::None;
+                    }
+                    // Without whitespace stripping, spaces and newlines are emitted as they are.
+                    let class = if matches!(class, Class::Space | Class::Newline | Class::Hyphen | Class::Punct) {
+                        Class::Punct
+                    } else {
+                        class
+                    };
+                    if opts.lowercase && c1.is_uppercase() {
+                        for l in c1.to_lowercase() {
+                            push(l, &mut out, &mut offsets);
+                        }
+                    } else {
+                        push(c1, &mut out, &mut offsets);
+                    }
+                    last = Some(class);
+                }
+            }
+        }
+    }
+    let mut n = Normalized { text: out, offsets, original_len: n_orig };
+    if opts.traditional_to_simplified {
+        to_simplified(&mut n);
+    }
+    n
+}
+
+struct Converter {
+    opencc: OpenCC,
+    /// Bit set over code points < 0x40000: characters that the converter may change (alone or in a phrase).
+    convertible: Vec<u64>,
+}
+
+fn converter() -> &'static Converter {
+    static CONVERTER: OnceLock<Converter> = OnceLock::new();
+    CONVERTER.get_or_init(|| {
+        let opencc = OpenCC::from_config(BuiltinConfig::Hk2s).expect("embedded OpenCC hk2s dictionaries load");
+        let mut convertible = vec![0u64; 0x40000 / 64];
+        let mut s = String::new();
+        for u in (0x2E80u32..0xFFFF).chain(0x20000..0x40000) {
+            if let Some(c) = char::from_u32(u) {
+                s.clear();
+                s.push(c);
+                if opencc.convert(&s) != s {
+                    convertible[(u / 64) as usize] |= 1 << (u % 64);
+                }
+            }
+        }
+        // Phrase keys whose characters each convert to themselves are rare; the characters that start the
+        // ambiguous phrases (乾, 著, 於, 瞭 ...) are all convertible alone or listed here.
+        for c in "乾著於瞭覆餘鬥髮夥藉蹟麼".chars() {
+            let u = c as u32;
+            convertible[(u / 64) as usize] |= 1 << (u % 64);
+        }
+        Converter { opencc, convertible }
+    })
+}
+
+#[inline]
+fn may_convert(conv: &Converter, c: char) -> bool {
+    let u = c as u32;
+    u < 0x40000 && conv.convertible[(u / 64) as usize] & (1 << (u % 64)) != 0
+}
+
+/// Converts traditional to simplified script in place, keeping the offset map.
+///
+/// OpenCC maps phrases to phrases; almost always with the same number of characters, and then the map stays one
+/// to one. Where a conversion changes the length, the text is split in halves until each piece keeps its length
+/// or is at most 8 characters long; the characters of such a short piece map proportionally onto its origin.
+fn to_simplified(n: &mut Normalized) {
+    let conv = converter();
+    if !n.text.chars().any(|c| may_convert(conv, c)) {
+        return;
+    }
+    let chars: Vec<char> = n.text.chars().collect();
+    let mut out = String::with_capacity(n.text.len());
+    let mut offsets = Vec::with_capacity(n.offsets.len());
+    convert_piece(conv, &chars, &n.offsets, &mut out, &mut offsets);
+    n.text = out;
+    n.offsets = offsets;
+}
+
+fn convert_piece(conv: &Converter, chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {
+    let s: String = chars.iter().collect();
+    let converted = conv.opencc.convert(&s);
+    let m = converted.chars().count();
+    if m == chars.len() {
+        out.push_str(&converted);
+        offsets.extend_from_slice(offs);
+    } else if chars.len() <= 8 {
+        for (k, c) in converted.chars().enumerate() {
+            out.push(c);
+            let j = if m == 0 { 0 } else { k * chars.len() / m };
+            offsets.push(offs[j.min(chars.len() - 1)]);
+        }
+    } else {
+        let mid = chars.len() / 2;
+        convert_piece(conv, &chars[..mid], &offs[..mid], out, offsets);
+        convert_piece(conv, &chars[mid..], &offs[mid..], out, offsets);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        normalize(s, &NormalizeOptions::default()).text
+    }
+
+    #[test]
+    fn column_breaks_vanish_and_script_converts() {
+        assert_eq!(norm("當地時間5月8日中午，國家主席\n習近平同俄羅斯總統"), "当地时间5月8日中午国家主席习近平同俄罗斯总统");
+        assert_eq!(norm("新华社莫斯科 5月 8日电 当地时\n间 5 月 8 日上午"), "新华社莫斯科5月8日电当地时间5月8日上午");
+    }
+
+    #[test]
+    fn hard_characters_convert() {
+        // Characters that a one-to-one table gets wrong or leaves alone.
+        assert_eq!(norm("於是天氣乾燥"), "于是天气干燥");
+        assert_eq!(norm("徵求意見"), "征求意见");
+        assert_eq!(norm("乾隆皇帝"), "乾隆皇帝");
+        assert_eq!(norm("衞生"), "卫生");
+    }
+
+    #[test]
+    fn width_case_and_words() {
+        assert_eq!(norm("ＡＢＣ　Ｄｅｆ"), "abc def");
+        assert_eq!(norm("Hello,   World!\nNew-\nYork con-\n  tinued"), "hello world newyork continued");
+        assert_eq!(norm("state-of-the-art"), "state of the art");
+        assert_eq!(norm("2025年5月"), "2025年5月");
+    }
+
+    #[test]
+    fn offsets_map_back() {
+        let src = "Ａ 習近平，\n普京";
+        let n = normalize(src, &NormalizeOptions::default());
+        assert_eq!(n.text, "a习近平普京");
+        let orig: Vec<char> = src.chars().collect();
+        let (s, e) = n.original_span(1, 6).unwrap();
+        let span: String = orig[s as usize..e as usize].iter().collect();
+        assert_eq!(span, "習近平，\n普京");
+    }
+
+    #[test]
+    fn steps_switch_off() {
+        let opts = NormalizeOptions { traditional_to_simplified: false, lowercase: false, ..Default::default() };
+        assert_eq!(normalize("習近平 ABC", &opts).text, "習近平abc".replace("abc", "ABC"));
+        let raw = NormalizeOptions {
+            nfkc: false,
+            fold_width: false,
+            lowercase: false,
+            strip_punctuation: false,
+            strip_whitespace: false,
+            traditional_to_simplified: false,
+        };
+        let s = "Ａ 習，\n";
+        assert_eq!(normalize(s, &raw).text, s);
+    }
+}
