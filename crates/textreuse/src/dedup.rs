@@ -61,9 +61,9 @@ impl Default for DedupConfig {
         DedupConfig {
             read: ReadOptions::default(),
             normalize: NormalizeOptions::default(),
-            ngram: 5,
+            ngram: 4,
             num_perm: 128,
-            threshold: 0.5,
+            threshold: 0.45,
             containment_threshold: None,
             lsh_threshold: None,
             seed: 42,
@@ -261,7 +261,8 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     let mut stages = BTreeMap::new();
 
     let lsh_threshold = cfg.effective_lsh_threshold();
-    let lsh = LshParams::optimal(lsh_threshold, cfg.num_perm, 0.5, 0.5);
+    // False negatives cost recall for good; false positives only cost a verification: weigh misses more.
+    let lsh = LshParams::optimal(lsh_threshold, cfg.num_perm, 0.3, 0.7);
     let hasher = MinHasher::new(cfg.num_perm, cfg.seed);
 
     // Pass 1: fingerprint.

@@ -197,11 +197,23 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
     let mut buf: Vec<char> = Vec::new();
     let mut cluster = String::new();
 
+    let wrap_width = if opts.strip_whitespace { hard_wrap_width(text) } else { None };
+    let mut line_len: u32 = 0;
     let mut chars = text.chars().enumerate().peekable();
     let mut n_orig: u32 = 0;
     while let Some((i, c)) = chars.next() {
         let i = i as u32;
         n_orig = i + 1;
+        if c == '\n' {
+            let wrapped = wrap_width == Some(line_len);
+            line_len = 0;
+            if wrapped {
+                // A column line break inside a paragraph: it may split a word, so it joins.
+                continue;
+            }
+        } else if c != '\r' {
+            line_len += 1;
+        }
         buf.clear();
         if opts.nfkc && !nfkc_stable(c) {
             cluster.clear();
@@ -286,6 +298,27 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
         to_simplified(&mut n);
     }
     n
+}
+
+/// The line width of a hard-wrapped text (newspaper columns, fixed-width extraction), when there is one: the most
+/// common length, in code points, of lines of at least 4 characters, when at least 3 lines and half of those lines
+/// have exactly that length. A line of that width ends in a wrap, not a paragraph break, so its line break joins
+/// rather than separating two words. Ragged, word-wrapped text has no such width.
+pub fn hard_wrap_width(text: &str) -> Option<u32> {
+    if !text.contains('\n') {
+        return None;
+    }
+    let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut lines = 0u32;
+    for line in text.split('\n') {
+        let n = line.trim_end_matches('\r').chars().count() as u32;
+        if n >= 4 {
+            lines += 1;
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    let (&width, &count) = counts.iter().max_by_key(|&(&w, &c)| (c, std::cmp::Reverse(w)))?;
+    (count >= 3 && 2 * count >= lines).then_some(width)
 }
 
 struct Converter {
@@ -392,6 +425,17 @@ mod tests {
         assert_eq!(norm("Hello,   World!\nNew-\nYork con-\n  tinued"), "hello world newyork continued");
         assert_eq!(norm("state-of-the-art"), "state of the art");
         assert_eq!(norm("2025年5月"), "2025年5月");
+    }
+
+    #[test]
+    fn hard_wrapped_columns_join_words() {
+        let wrapped = "Prince Harry\n has reveale\nd he hopes t\no have a bab\ny girl.\n\nNext para.";
+        assert_eq!(hard_wrap_width(wrapped), Some(12));
+        assert_eq!(norm(wrapped), "prince harry has revealed he hopes to have a baby girl next para");
+        // Ragged word-wrapped lines keep their line breaks as word boundaries.
+        let ragged = "the quick brown\nfox jumps over the\nlazy dog and\nruns away";
+        assert_eq!(hard_wrap_width(ragged), None);
+        assert_eq!(norm(ragged), "the quick brown fox jumps over the lazy dog and runs away");
     }
 
     #[test]
