@@ -245,12 +245,14 @@ impl fmt::Display for Skip {
 /// Decodes bytes of unknown encoding. Returns the text, the encoding's name and the number of invalid sequences
 /// replaced by U+FFFD.
 ///
-/// Order: byte order mark (UTF-8, UTF-16LE/BE); valid UTF-8; the `chardetng` guess when it decodes without
-/// errors; else UTF-8 with invalid sequences replaced.
+/// Order: byte order mark (UTF-8, UTF-16LE/BE); valid UTF-8; damaged UTF-8 (valid multi-byte sequences
+/// outnumber invalid ones 8 to 1), decoded with the invalid sequences replaced; else the `chardetng` guess (GBK,
+/// Big5, Shift_JIS, windows-125x, ...) when it decodes without errors and, for a single-byte encoding, looks like
+/// text.
 ///
 /// # Errors
 /// [`SkipReason::Binary`] for NUL bytes without a UTF-16 BOM; [`SkipReason::Undecodable`] when more than 5 % of
-/// the decoded characters would be replacements.
+/// the decoded characters would be replacements, or no encoding gives plausible text.
 pub fn decode_bytes(bytes: &[u8]) -> Result<(String, &'static str, usize), SkipReason> {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
@@ -261,24 +263,45 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<(String, &'static str, usize), SkipR
     if memchr_nul(bytes) {
         return Err(SkipReason::Binary);
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok((s.to_string(), "UTF-8", 0)),
-        Err(_) => {
-            let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-            det.feed(bytes, true);
-            let enc = det.guess(None, chardetng::Utf8Detection::Deny);
-            if enc != encoding_rs::UTF_8 {
-                let (text, had_errors) = enc.decode_without_bom_handling(bytes);
-                if !had_errors {
-                    let name = if enc == encoding_rs::GBK || enc == encoding_rs::GB18030 { "GB18030" } else { enc.name() };
-                    return Ok((text.into_owned(), name, 0));
-                }
-            }
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            let replaced = text.matches('\u{FFFD}').count();
-            check_replaced(text, "UTF-8 (invalid bytes replaced)", replaced)
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok((s.to_string(), "UTF-8", 0));
+    }
+    // Damaged UTF-8: valid multi-byte sequences far outnumber the invalid ones.
+    let lossy = String::from_utf8_lossy(bytes);
+    let replaced = lossy.matches('\u{FFFD}').count();
+    let multibyte = lossy.chars().filter(|&c| !c.is_ascii() && c != '\u{FFFD}').count();
+    if multibyte >= 8 * replaced {
+        return check_replaced(lossy.into_owned(), "UTF-8 (invalid bytes replaced)", replaced);
+    }
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    det.feed(bytes, true);
+    let enc = det.guess(None, chardetng::Utf8Detection::Deny);
+    let (text, had_errors) = enc.decode_without_bom_handling(bytes);
+    if had_errors {
+        return Err(SkipReason::Undecodable { detail: format!("invalid UTF-8, and invalid as {} too", enc.name()) });
+    }
+    if enc.is_single_byte() && !plausible_text(&text) {
+        return Err(SkipReason::Undecodable {
+            detail: format!("invalid UTF-8; as {} it has too few spaces or too many control characters to be text", enc.name()),
+        });
+    }
+    let name = if enc == encoding_rs::GBK || enc == encoding_rs::GB18030 { "GB18030" } else { enc.name() };
+    Ok((text.into_owned(), name, 0))
+}
+
+/// A plausibility check for text decoded from a single-byte legacy encoding, which decodes any bytes at all:
+/// alphabetic scripts separate words with spaces (at least 3 % of the characters) and use few control characters.
+fn plausible_text(text: &str) -> bool {
+    let (mut n, mut spaces, mut controls) = (0usize, 0usize, 0usize);
+    for c in text.chars() {
+        n += 1;
+        if c.is_whitespace() {
+            spaces += 1;
+        } else if c.is_control() {
+            controls += 1;
         }
     }
+    n > 0 && spaces * 100 >= 3 * n && controls * 100 <= n
 }
 
 fn check_replaced(text: String, name: &'static str, replaced: usize) -> Result<(String, &'static str, usize), SkipReason> {
@@ -380,7 +403,7 @@ enum Source {
 /// Reads the records of a list of inputs, in order, sequentially. Deterministic: two readers over the same inputs
 /// yield the same records with the same `seq`.
 pub struct RecordReader {
-    inputs: std::vec::IntoIter<Input>,
+    inputs: std::collections::VecDeque<Input>,
     current: Option<Source>,
     seq: u64,
     /// Bytes read so far (of decompressed JSONL lines and text files).
@@ -396,7 +419,7 @@ impl RecordReader {
     /// [`RecordReader::reopen`] can read it again.
     pub fn new(inputs: &[Input]) -> RecordReader {
         RecordReader {
-            inputs: inputs.to_vec().into_iter(),
+            inputs: inputs.iter().cloned().collect(),
             current: None,
             seq: 0,
             bytes_read: 0,
@@ -427,7 +450,7 @@ impl RecordReader {
     }
 
     fn open_next(&mut self) -> Option<Result<(), RawRecord>> {
-        let input = self.inputs.next()?;
+        let input = self.inputs.pop_front()?;
         let fail = |seq: u64, name: String, e: io::Error| RawRecord {
             seq,
             location: Location { file: name.into(), line: None },

@@ -40,7 +40,7 @@ impl MinHasher {
         for &h in shingles {
             // Re-mix with the seed so that signatures are independent of how the shingles were hashed.
             let x = mix64(h ^ self.seed);
-            let bin = ((x >> 32) * k as u64 >> 32) as usize;
+            let bin = (((x >> 32) * k as u64) >> 32) as usize;
             let v = x & 0xFFFF_FFFF;
             if v < sig[bin] {
                 sig[bin] = v;

@@ -112,6 +112,14 @@ fn nfkc_stable(c: char) -> bool {
     u < 0xA0 || (0x4E00..=0x9FFF).contains(&u) || (0x3400..=0x4DBF).contains(&u) || (0xAC00..=0xD7A3).contains(&u)
 }
 
+/// True for a character that NFKC may compose with the character before it: a combining mark, a half-width
+/// katakana voiced sound mark, or a Hangul medial vowel or final consonant jamo.
+#[inline]
+fn composes_with_previous(m: char) -> bool {
+    matches!(m as u32, 0xFF9E | 0xFF9F | 0x1160..=0x11FF)
+        || unicode_normalization::char::canonical_combining_class(m) != 0
+}
+
 /// Folds CJK full-width punctuation that NFKC leaves alone.
 #[inline]
 fn fold_width_char(c: char) -> char {
@@ -175,7 +183,7 @@ fn classify(c: char) -> Class {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Gap {
     None,
-    Gap,
+    Break,
     Hyphen,
     HyphenNewline,
 }
@@ -220,7 +228,7 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
             cluster.push(c);
             // Combining marks that follow belong to this cluster; they map to the base character's offset.
             while let Some(&(_, m)) = chars.peek() {
-                if unicode_normalization::char::canonical_combining_class(m) != 0 {
+                if composes_with_previous(m) {
                     cluster.push(m);
                     chars.next();
                     n_orig += 1;
@@ -244,7 +252,7 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
                     if class == Class::Newline && gap == Gap::Hyphen {
                         gap = Gap::HyphenNewline;
                     } else if gap == Gap::None {
-                        gap = Gap::Gap;
+                        gap = Gap::Break;
                         gap_at = i;
                     }
                 }
@@ -253,17 +261,17 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
                         gap = Gap::Hyphen;
                         gap_at = i;
                     } else if gap == Gap::None {
-                        gap = Gap::Gap;
+                        gap = Gap::Break;
                         gap_at = i;
                     } else {
-                        gap = Gap::Gap;
+                        gap = Gap::Break;
                     }
                 }
                 Class::Punct if opts.strip_punctuation => {
                     if gap == Gap::None {
                         gap_at = i;
                     }
-                    gap = Gap::Gap;
+                    gap = Gap::Break;
                 }
                 _ => {
                     let word_like = matches!(class, Class::Word);
@@ -386,7 +394,7 @@ fn convert_piece(conv: &Converter, chars: &[char], offs: &[u32], out: &mut Strin
     } else if chars.len() <= 8 {
         for (k, c) in converted.chars().enumerate() {
             out.push(c);
-            let j = if m == 0 { 0 } else { k * chars.len() / m };
+            let j = (k * chars.len()).checked_div(m).unwrap_or(0);
             offsets.push(offs[j.min(chars.len() - 1)]);
         }
     } else {
