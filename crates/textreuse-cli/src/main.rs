@@ -123,6 +123,9 @@ struct DedupArgs {
     /// Seed of the shingle hashes and MinHash.
     #[arg(long, default_value_t = DedupConfig::default().seed)]
     seed: u64,
+    /// Megabytes of shingle sets kept in memory for verification; the rest spill to a file in --out.
+    #[arg(long, default_value_t = 1024)]
+    memory_mb: usize,
     /// Also write candidates.jsonl: every verified candidate pair with its statistics.
     #[arg(long)]
     write_candidates: bool,
@@ -203,6 +206,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
             KeepArg::Longest => Keep::Longest,
         },
         strict: c.strict,
+        memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
         ..DedupConfig::default()
     };

@@ -2,7 +2,8 @@
 //! exact verification → union-find clusters → outputs.
 //!
 //! Memory grows with the number of documents, not with their text: after fingerprinting a document only its id,
-//! length, LSH band keys and a pointer into an on-disk [`SetStore`] stay in memory; the deduplicated corpus is
+//! length and LSH band keys stay in memory, and its shingle set goes to a [`SetStore`] (memory up to a budget,
+//! then a spill file); the deduplicated corpus is
 //! written by reading the input a second time.
 
 use std::collections::{BTreeMap, HashMap};
@@ -52,6 +53,9 @@ pub struct DedupConfig {
     pub max_bucket: usize,
     /// Turn any skipped record into an error.
     pub strict: bool,
+    /// Bytes of shingle sets kept in memory for verification; beyond, sets spill to a temporary file in the
+    /// output directory.
+    pub memory_budget: usize,
     /// Also write `candidates.jsonl`: every verified candidate pair with its statistics, duplicate or not.
     pub write_candidates: bool,
 }
@@ -70,6 +74,7 @@ impl Default for DedupConfig {
             keep: Keep::First,
             max_bucket: 256,
             strict: false,
+            memory_budget: 1 << 30,
             write_candidates: false,
         }
     }
@@ -163,6 +168,8 @@ pub struct DedupSummary {
     pub candidate_pairs: u64,
     /// Verified duplicate pairs (including exact duplicates).
     pub duplicate_pairs: u64,
+    /// Bytes of shingle sets spilled to disk (beyond the memory budget).
+    pub spilled_bytes: u64,
     /// Clusters of two documents or more.
     pub clusters: u64,
     /// Documents in a cluster that are not its representative.
@@ -229,7 +236,7 @@ fn spawn_reader(mut reader: RecordReader) -> (mpsc::Receiver<Vec<RawRecord>>, st
                 Payload::Unreadable(_) => 0,
             };
             batch.push(rec);
-            if batch.len() >= 4096 || bytes >= 16 << 20 {
+            if batch.len() >= 512 || bytes >= 8 << 20 {
                 if tx.send(std::mem::take(&mut batch)).is_err() {
                     return reader;
                 }
@@ -268,7 +275,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     // Pass 1: fingerprint.
     let t = Instant::now();
     let cpu = CpuTimes::default();
-    let mut store = SetStore::new_in(out_dir).map_err(ioe("creating the shingle set spill file"))?;
+    let mut store = SetStore::new(out_dir, cfg.memory_budget);
     let mut metas: Vec<DocMeta> = Vec::new();
     let mut keys: Vec<u64> = Vec::new();
     let mut set_hashes: Vec<(u64, u32)> = Vec::new();
@@ -419,6 +426,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     if cfg.write_candidates {
         write_candidates(&out_dir.join("candidates.jsonl"), &metas, &store, &verified).map_err(ioe("writing candidates.jsonl"))?;
     }
+    let spilled_bytes = store.spilled_bytes();
     drop(store);
     let mut skip_writer = AtomicWriter::create(&out_dir.join("skipped.jsonl")).map_err(ioe("writing skipped.jsonl"))?;
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
@@ -455,6 +463,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
         exact_duplicates: exact_pairs.len() as u64,
         candidate_pairs: candidates.len() as u64,
         duplicate_pairs: duplicates.len() as u64,
+        spilled_bytes,
         clusters: clusters.duplicate_clusters() as u64,
         documents_removed: (n as u64) - documents_kept,
         documents_kept,

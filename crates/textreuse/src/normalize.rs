@@ -9,17 +9,15 @@
 //!    control and format characters are dropped, and whitespace vanishes next to CJK characters, so that the hard line
 //!    breaks of newspaper columns disappear. Between two words of a space-delimited script one ASCII space is kept,
 //!    so word units survive. A hyphen at a line end between two letters (`con-\ntinued`) is joined;
-//! 5. **traditional → simplified Chinese** with OpenCC's `hk2s` dictionaries (phrase level, Hong Kong variants;
-//!    the `ferrous-opencc` crate, a pure Rust port of OpenCC with its dictionaries). It runs after step 4 so that
-//!    phrases broken by a column line break are converted as one phrase.
+//! 5. **traditional → simplified Chinese** to mainland usage (`zh-CN`) with the `zhconv` crate: OpenCC's and
+//!    MediaWiki's phrase and character dictionaries (Hong Kong and Taiwan variants included) compiled into one
+//!    Aho-Corasick automaton, longest match first. It runs after step 4 so that phrases broken by a column line
+//!    break are converted as one phrase.
 //!
 //! The result carries, for every character of the normalized text, the code point offset of the original
 //! character it came from ([`Normalized::offsets`]), so any span `[i, j)` of the normalized text maps back to the
 //! half-open code point span [`Normalized::original_span`] of the input.
 
-use std::sync::OnceLock;
-
-use ferrous_opencc::{config::BuiltinConfig, OpenCC};
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
@@ -197,14 +195,15 @@ enum Gap {
 /// assert_eq!(n.original_span(4, 6), Some((5, 7)));
 /// ```
 pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
-    let mut out = String::with_capacity(text.len());
-    let mut offsets: Vec<u32> = Vec::with_capacity(text.len() / 2);
-    let mut gap = Gap::None;
-    let mut gap_at: u32 = 0;
-    let mut last: Option<Class> = None;
-    let mut buf: Vec<char> = Vec::new();
+    let mut e = Emitter {
+        out: String::with_capacity(text.len()),
+        offsets: Vec::with_capacity(text.len() / 2),
+        gap: Gap::None,
+        gap_at: 0,
+        last: None,
+        opts,
+    };
     let mut cluster = String::new();
-
     let wrap_width = if opts.strip_whitespace { hard_wrap_width(text) } else { None };
     let mut line_len: u32 = 0;
     let mut chars = text.chars().enumerate().peekable();
@@ -222,90 +221,105 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
         } else if c != '\r' {
             line_len += 1;
         }
-        buf.clear();
-        if opts.nfkc && !nfkc_stable(c) {
-            cluster.clear();
-            cluster.push(c);
-            // Combining marks that follow belong to this cluster; they map to the base character's offset.
-            while let Some(&(_, m)) = chars.peek() {
-                if composes_with_previous(m) {
-                    cluster.push(m);
-                    chars.next();
-                    n_orig += 1;
-                } else {
-                    break;
-                }
-            }
-            buf.extend(cluster.nfkc());
-        } else {
-            buf.push(c);
+        if !opts.nfkc || nfkc_stable(c) {
+            e.feed(c, i);
+            continue;
         }
-        for &c0 in &buf {
-            let c1 = if opts.fold_width { fold_width_char(c0) } else { c0 };
-            let push = |ch: char, out: &mut String, offsets: &mut Vec<u32>| {
-                out.push(ch);
-                offsets.push(i);
-            };
-            let class = classify(c1);
-            match class {
-                Class::Space | Class::Newline if opts.strip_whitespace => {
-                    if class == Class::Newline && gap == Gap::Hyphen {
-                        gap = Gap::HyphenNewline;
-                    } else if gap == Gap::None {
-                        gap = Gap::Break;
-                        gap_at = i;
-                    }
-                }
-                Class::Hyphen if opts.strip_punctuation => {
-                    if gap == Gap::None && last == Some(Class::Word) {
-                        gap = Gap::Hyphen;
-                        gap_at = i;
-                    } else if gap == Gap::None {
-                        gap = Gap::Break;
-                        gap_at = i;
-                    } else {
-                        gap = Gap::Break;
-                    }
-                }
-                Class::Punct if opts.strip_punctuation => {
-                    if gap == Gap::None {
-                        gap_at = i;
-                    }
-                    gap = Gap::Break;
-                }
-                _ => {
-                    let word_like = matches!(class, Class::Word);
-                    if gap != Gap::None {
-                        let join = gap == Gap::HyphenNewline && word_like;
-                        if !join && word_like && last == Some(Class::Word) {
-                            out.push(' ');
-                            offsets.push(gap_at);
-                        }
-                        gap = Gap::None;
-                    }
-                    // Without whitespace stripping, spaces and newlines are emitted as they are.
-                    let class = if matches!(class, Class::Space | Class::Newline | Class::Hyphen | Class::Punct) {
-                        Class::Punct
-                    } else {
-                        class
-                    };
-                    if opts.lowercase && c1.is_uppercase() {
-                        for l in c1.to_lowercase() {
-                            push(l, &mut out, &mut offsets);
-                        }
-                    } else {
-                        push(c1, &mut out, &mut offsets);
-                    }
-                    last = Some(class);
-                }
+        cluster.clear();
+        cluster.push(c);
+        // Combining marks that follow belong to this cluster; they map to the base character's offset.
+        while let Some(&(_, m)) = chars.peek() {
+            if composes_with_previous(m) {
+                cluster.push(m);
+                chars.next();
+                n_orig += 1;
+            } else {
+                break;
             }
+        }
+        for c0 in cluster.nfkc() {
+            e.feed(c0, i);
         }
     }
-    let mut n = Normalized { text: out, offsets, original_len: n_orig };
+    let mut n = Normalized { text: e.out, offsets: e.offsets, original_len: n_orig };
     if opts.traditional_to_simplified {
         to_simplified(&mut n);
     }
     n
+}
+
+/// The per-character state machine of [`normalize`]: what was emitted last and what lies since.
+struct Emitter<'a> {
+    out: String,
+    offsets: Vec<u32>,
+    gap: Gap,
+    gap_at: u32,
+    last: Option<Class>,
+    opts: &'a NormalizeOptions,
+}
+
+impl Emitter<'_> {
+    /// Handles one (NFKC-normalized) character that came from original offset `i`.
+    #[inline]
+    fn feed(&mut self, c0: char, i: u32) {
+        let opts = self.opts;
+        let c1 = if opts.fold_width { fold_width_char(c0) } else { c0 };
+        let class = classify(c1);
+        match class {
+            Class::Space | Class::Newline if opts.strip_whitespace => {
+                if class == Class::Newline && self.gap == Gap::Hyphen {
+                    self.gap = Gap::HyphenNewline;
+                } else if self.gap == Gap::None {
+                    self.gap = Gap::Break;
+                    self.gap_at = i;
+                }
+            }
+            Class::Hyphen if opts.strip_punctuation => {
+                if self.gap == Gap::None {
+                    self.gap = if self.last == Some(Class::Word) { Gap::Hyphen } else { Gap::Break };
+                    self.gap_at = i;
+                } else {
+                    self.gap = Gap::Break;
+                }
+            }
+            Class::Punct if opts.strip_punctuation => {
+                if self.gap == Gap::None {
+                    self.gap_at = i;
+                }
+                self.gap = Gap::Break;
+            }
+            Class::Cjk => {
+                // CJK characters need no separator and have no case.
+                self.gap = Gap::None;
+                self.out.push(c1);
+                self.offsets.push(i);
+                self.last = Some(Class::Cjk);
+            }
+            _ => {
+                let word_like = class == Class::Word;
+                if self.gap != Gap::None {
+                    let join = self.gap == Gap::HyphenNewline && word_like;
+                    if !join && word_like && self.last == Some(Class::Word) {
+                        self.out.push(' ');
+                        self.offsets.push(self.gap_at);
+                    }
+                    self.gap = Gap::None;
+                }
+                // Without whitespace or punctuation stripping, those characters are emitted as they are.
+                let class = if word_like { Class::Word } else { Class::Punct };
+                if opts.lowercase && c1.is_uppercase() {
+                    for l in c1.to_lowercase() {
+                        self.out.push(l);
+                        self.offsets.push(i);
+                    }
+                } else {
+                    self.out.push(c1);
+                    self.offsets.push(i);
+                }
+                self.last = Some(class);
+            }
+        }
+    }
 }
 
 /// The line width of a hard-wrapped text (newspaper columns, fixed-width extraction), when there is one: the most
@@ -329,64 +343,34 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
     (count >= 3 && 2 * count >= lines).then_some(width)
 }
 
-struct Converter {
-    opencc: OpenCC,
-    /// Bit set over code points < 0x40000: characters that the converter may change (alone or in a phrase).
-    convertible: Vec<u64>,
-}
-
-fn converter() -> &'static Converter {
-    static CONVERTER: OnceLock<Converter> = OnceLock::new();
-    CONVERTER.get_or_init(|| {
-        let opencc = OpenCC::from_config(BuiltinConfig::Hk2s).expect("embedded OpenCC hk2s dictionaries load");
-        let mut convertible = vec![0u64; 0x40000 / 64];
-        let mut s = String::new();
-        for u in (0x2E80u32..0xFFFF).chain(0x20000..0x40000) {
-            if let Some(c) = char::from_u32(u) {
-                s.clear();
-                s.push(c);
-                if opencc.convert(&s) != s {
-                    convertible[(u / 64) as usize] |= 1 << (u % 64);
-                }
-            }
-        }
-        // Phrase keys whose characters each convert to themselves are rare; the characters that start the
-        // ambiguous phrases (乾, 著, 於, 瞭 ...) are all convertible alone or listed here.
-        for c in "乾著於瞭覆餘鬥髮夥藉蹟麼".chars() {
-            let u = c as u32;
-            convertible[(u / 64) as usize] |= 1 << (u % 64);
-        }
-        Converter { opencc, convertible }
-    })
-}
-
-#[inline]
-fn may_convert(conv: &Converter, c: char) -> bool {
-    let u = c as u32;
-    u < 0x40000 && conv.convertible[(u / 64) as usize] & (1 << (u % 64)) != 0
-}
-
 /// Converts traditional to simplified script in place, keeping the offset map.
 ///
 /// OpenCC maps phrases to phrases; almost always with the same number of characters, and then the map stays one
 /// to one. Where a conversion changes the length, the text is split in halves until each piece keeps its length
 /// or is at most 8 characters long; the characters of such a short piece map proportionally onto its origin.
 fn to_simplified(n: &mut Normalized) {
-    let conv = converter();
-    if !n.text.chars().any(|c| may_convert(conv, c)) {
+    if n.text.is_ascii() {
+        return;
+    }
+    let converted = zhconv::zhconv(&n.text, zhconv::Variant::ZhCN);
+    if converted == n.text {
+        return;
+    }
+    if converted.chars().count() == n.offsets.len() {
+        n.text = converted;
         return;
     }
     let chars: Vec<char> = n.text.chars().collect();
     let mut out = String::with_capacity(n.text.len());
     let mut offsets = Vec::with_capacity(n.offsets.len());
-    convert_piece(conv, &chars, &n.offsets, &mut out, &mut offsets);
+    convert_piece(&chars, &n.offsets, &mut out, &mut offsets);
     n.text = out;
     n.offsets = offsets;
 }
 
-fn convert_piece(conv: &Converter, chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {
+fn convert_piece(chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {
     let s: String = chars.iter().collect();
-    let converted = conv.opencc.convert(&s);
+    let converted = zhconv::zhconv(&s, zhconv::Variant::ZhCN);
     let m = converted.chars().count();
     if m == chars.len() {
         out.push_str(&converted);
@@ -399,8 +383,8 @@ fn convert_piece(conv: &Converter, chars: &[char], offs: &[u32], out: &mut Strin
         }
     } else {
         let mid = chars.len() / 2;
-        convert_piece(conv, &chars[..mid], &offs[..mid], out, offsets);
-        convert_piece(conv, &chars[mid..], &offs[mid..], out, offsets);
+        convert_piece(&chars[..mid], &offs[..mid], out, offsets);
+        convert_piece(&chars[mid..], &offs[mid..], out, offsets);
     }
 }
 
