@@ -6,21 +6,21 @@
 //! then a spill file); the deduplicated corpus is
 //! written by reading the input a second time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cluster::{Clusters, Keep};
-use crate::io::{parse_record, AtomicWriter, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason};
+use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, Skip, SkipReason};
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize, NormalizeOptions};
+use crate::pipeline::{ioe, scan, write_skips, RunError, StageTime};
 use crate::progress::Progress;
 use crate::shingle::{shingle_set, units};
 use crate::verify::{pair_stats, PairStats, SetStore};
@@ -95,43 +95,6 @@ impl DedupConfig {
     }
 }
 
-/// Errors that stop a run.
-#[derive(Debug, thiserror::Error)]
-pub enum DedupError {
-    /// An I/O error, with what was being done.
-    #[error("{context}: {source}")]
-    Io {
-        /// What was being done.
-        context: String,
-        /// The error.
-        source: io::Error,
-    },
-    /// A record was skipped in strict mode.
-    #[error("{0} (strict mode)")]
-    Strict(Skip),
-    /// Invalid settings.
-    #[error("invalid settings: {0}")]
-    Config(String),
-}
-
-fn ioe(context: impl Into<String>) -> impl FnOnce(io::Error) -> DedupError {
-    let context = context.into();
-    move |source| DedupError::Io { context, source }
-}
-
-/// Timing and throughput of one stage.
-#[derive(Debug, Clone, Serialize)]
-pub struct StageTime {
-    /// Wall-clock seconds.
-    pub wall_seconds: f64,
-    /// CPU seconds summed over threads, for stages that run fused in one parallel pass.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_seconds: Option<f64>,
-    /// Input megabytes (10^6 bytes) per wall second, for stages that see the whole input.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mb_per_second: Option<f64>,
-}
-
 /// One of the largest clusters, reported to spot chaining.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterInfo {
@@ -191,11 +154,6 @@ pub struct DedupSummary {
 }
 
 struct Fingerprint {
-    seq: u64,
-    id: String,
-    location: Location,
-    encoding: &'static str,
-    replaced: usize,
     chars: u64,
     set: Vec<u64>,
     keys: Vec<u64>,
@@ -210,7 +168,6 @@ struct DocMeta {
 
 #[derive(Default)]
 struct CpuTimes {
-    decode: AtomicU64,
     normalize: AtomicU64,
     shingle: AtomicU64,
     minhash: AtomicU64,
@@ -223,45 +180,17 @@ fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
     r
 }
 
-/// Batches of raw records, read on a separate thread so that reading and decompression overlap fingerprinting.
-fn spawn_reader(mut reader: RecordReader) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
-    let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
-    let handle = std::thread::spawn(move || {
-        let mut batch = Vec::new();
-        let mut bytes = 0usize;
-        for rec in reader.by_ref() {
-            bytes += match &rec.payload {
-                Payload::File { bytes, .. } => bytes.len(),
-                Payload::JsonLine(b) => b.len(),
-                Payload::Unreadable(_) => 0,
-            };
-            batch.push(rec);
-            if batch.len() >= 512 || bytes >= 8 << 20 {
-                if tx.send(std::mem::take(&mut batch)).is_err() {
-                    return reader;
-                }
-                bytes = 0;
-            }
-        }
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
-        reader
-    });
-    (rx, handle)
-}
-
 /// Runs `dedup` over `inputs`, writing `clusters.jsonl`, `pairs.jsonl`, `deduplicated.jsonl`, `skipped.jsonl` and
 /// `summary.json` into `out_dir` (created if needed), each atomically.
 ///
 /// # Errors
 /// I/O errors on the outputs or the spill file; in strict mode, the first skipped record; invalid settings.
-pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn Progress) -> Result<DedupSummary, DedupError> {
+pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn Progress) -> Result<DedupSummary, RunError> {
     if cfg.ngram == 0 || cfg.num_perm == 0 {
-        return Err(DedupError::Config("--ngram and --num-perm must be at least 1".into()));
+        return Err(RunError::Config("--ngram and --num-perm must be at least 1".into()));
     }
     if !(0.0..=1.0).contains(&cfg.threshold) || cfg.containment_threshold.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
-        return Err(DedupError::Config("thresholds must lie in [0, 1]".into()));
+        return Err(RunError::Config("thresholds must lie in [0, 1]".into()));
     }
     let t_total = Instant::now();
     std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
@@ -279,72 +208,27 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     let mut metas: Vec<DocMeta> = Vec::new();
     let mut keys: Vec<u64> = Vec::new();
     let mut set_hashes: Vec<(u64, u32)> = Vec::new();
-    let mut ids: HashMap<String, Location> = HashMap::new();
-    let mut skips: Vec<Skip> = Vec::new();
-    let mut decoded_from: BTreeMap<String, u64> = BTreeMap::new();
-    let mut replaced_docs = 0u64;
-    let mut records = 0u64;
-
-    let total = total_input_bytes(inputs);
-    progress.start("fingerprint", total, "bytes");
-    let (rx, handle) = spawn_reader(RecordReader::new(inputs));
-    for batch in rx {
-        records += batch.len() as u64;
-        let batch_bytes: u64 = batch
-            .iter()
-            .map(|r| match &r.payload {
-                Payload::File { bytes, .. } => bytes.len() as u64,
-                Payload::JsonLine(b) => b.len() as u64 + 1,
-                Payload::Unreadable(_) => 0,
-            })
-            .sum();
-        let results: Vec<Result<Fingerprint, Skip>> =
-            batch.par_iter().map(|raw| fingerprint(raw, cfg, &lsh, &hasher, &cpu)).collect();
-        for r in results {
-            let fp = match r {
-                Ok(fp) => fp,
-                Err(s) => {
-                    if cfg.strict {
-                        return Err(DedupError::Strict(s));
-                    }
-                    skips.push(s);
-                    continue;
-                }
-            };
-            if let Some(first) = ids.get(&fp.id) {
-                let s = Skip {
-                    seq: fp.seq,
-                    location: fp.location,
-                    id: Some(fp.id.clone()),
-                    reason: SkipReason::DuplicateId { id: fp.id, first: first.to_string() },
-                };
-                if cfg.strict {
-                    return Err(DedupError::Strict(s));
-                }
-                skips.push(s);
-                continue;
-            }
-            *decoded_from.entry(fp.encoding.to_string()).or_default() += 1;
-            if fp.replaced > 0 {
-                replaced_docs += 1;
-            }
-            let d = store.push(&fp.set).map_err(ioe("writing the shingle set spill file"))?;
-            set_hashes.push((fp.set_hash, d as u32));
-            keys.extend_from_slice(&fp.keys);
-            ids.insert(fp.id.clone(), fp.location);
-            metas.push(DocMeta { seq: fp.seq, id: fp.id, chars: fp.chars });
-        }
-        progress.inc(batch_bytes);
-    }
-    let mut reader = handle.join().expect("reader thread panicked");
+    let scan = scan(
+        inputs,
+        &cfg.read,
+        cfg.strict,
+        "fingerprint",
+        progress,
+        |doc| fingerprint(doc, cfg, &lsh, &hasher, &cpu),
+        |item| {
+            let d = store.push(&item.value.set).map_err(ioe("writing the shingle set spill file"))?;
+            set_hashes.push((item.value.set_hash, d as u32));
+            keys.extend_from_slice(&item.value.keys);
+            metas.push(DocMeta { seq: item.seq, id: item.id, chars: item.value.chars });
+            Ok(())
+        },
+    )?;
     store.finish().map_err(ioe("flushing the shingle set spill file"))?;
-    drop(ids);
-    progress.finish();
-    let bytes_read = reader.bytes_read;
+    let bytes_read = scan.bytes_read;
     let wall = t.elapsed().as_secs_f64();
     let mbps = |w: f64| if w > 0.0 { Some(bytes_read as f64 / 1e6 / w) } else { None };
     stages.insert("read+fingerprint".into(), StageTime { wall_seconds: wall, cpu_seconds: None, mb_per_second: mbps(wall) });
-    for (name, c) in [("decode", &cpu.decode), ("normalize", &cpu.normalize), ("shingle", &cpu.shingle), ("minhash", &cpu.minhash)] {
+    for (name, c) in [("normalize", &cpu.normalize), ("shingle", &cpu.shingle), ("minhash", &cpu.minhash)] {
         let s = c.load(Ordering::Relaxed) as f64 / 1e9;
         stages.insert(name.into(), StageTime { wall_seconds: s / rayon::current_num_threads() as f64, cpu_seconds: Some(s), mb_per_second: mbps(s) });
     }
@@ -376,7 +260,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
         .map(|(a, b)| (lsh_docs[a as usize], lsh_docs[b as usize]))
         .collect();
     drop(lsh_keys);
-    stages.insert("lsh".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+    stages.insert("lsh".into(), StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Verify every candidate on the exact shingle sets.
     let t = Instant::now();
@@ -404,7 +288,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
         .flatten()
         .collect();
     progress.finish();
-    stages.insert("verify".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+    stages.insert("verify".into(), StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Cluster.
     let t = Instant::now();
@@ -417,7 +301,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     duplicates.sort_unstable_by_key(|&(p, _)| p);
     let lengths: Vec<u64> = metas.iter().map(|m| m.chars).collect();
     let clusters = Clusters::from_pairs(n, duplicates.iter().map(|&(p, _)| p), cfg.keep, &lengths);
-    stages.insert("cluster".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+    stages.insert("cluster".into(), StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Outputs.
     let t = Instant::now();
@@ -428,22 +312,17 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     }
     let spilled_bytes = store.spilled_bytes();
     drop(store);
-    let mut skip_writer = AtomicWriter::create(&out_dir.join("skipped.jsonl")).map_err(ioe("writing skipped.jsonl"))?;
-    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &skips {
-        *skipped.entry(s.reason.key().to_string()).or_default() += 1;
-        skip_writer.write_json_line(s).map_err(ioe("writing skipped.jsonl"))?;
-    }
-    skip_writer.commit().map_err(ioe("writing skipped.jsonl"))?;
+    let skipped = write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
 
     // Pass 2: the deduplicated corpus, read again from the input.
     let kept_seqs: Vec<u64> = (0..n).filter(|&d| clusters.is_kept(d)).map(|d| metas[d].seq).collect();
-    progress.start("write", total, "bytes");
+    progress.start("write", crate::pipeline::total_input_bytes(inputs), "bytes");
+    let mut reader = scan.reader;
     let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
     let documents_kept = write_deduplicated(&out_dir.join("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
         .map_err(ioe("writing deduplicated.jsonl"))?;
     progress.finish();
-    stages.insert("write".into(), StageTime { wall_seconds: t.elapsed().as_secs_f64(), cpu_seconds: None, mb_per_second: None });
+    stages.insert("write".into(), StageTime::wall(t.elapsed().as_secs_f64()));
 
     let mut largest: Vec<(u32, u32)> =
         (0..n).filter(|&d| clusters.size[d] > 1 && clusters.is_kept(d)).map(|d| (clusters.size[d], d as u32)).collect();
@@ -452,14 +331,14 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
 
     let summary = DedupSummary {
         inputs: inputs.iter().map(Input::display_name).collect(),
-        records_read: records,
+        records_read: scan.records,
         bytes_read,
         documents: n as u64,
         skipped,
-        skipped_examples: skips.iter().take(20).map(Skip::to_string).collect(),
-        blank_lines: reader.blank_lines,
-        decoded_from,
-        documents_with_replaced_bytes: replaced_docs,
+        skipped_examples: scan.skips.iter().take(20).map(Skip::to_string).collect(),
+        blank_lines: scan.blank_lines,
+        decoded_from: scan.decoded_from,
+        documents_with_replaced_bytes: scan.replaced_docs,
         exact_duplicates: exact_pairs.len() as u64,
         candidate_pairs: candidates.len() as u64,
         duplicate_pairs: duplicates.len() as u64,
@@ -481,12 +360,11 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     Ok(summary)
 }
 
-fn fingerprint(raw: &RawRecord, cfg: &DedupConfig, lsh: &LshParams, hasher: &MinHasher, cpu: &CpuTimes) -> Result<Fingerprint, Skip> {
-    let doc = timed(&cpu.decode, || parse_record(raw, &cfg.read))?;
+fn fingerprint(doc: Document, cfg: &DedupConfig, lsh: &LshParams, hasher: &MinHasher, cpu: &CpuTimes) -> Result<Fingerprint, SkipReason> {
     let norm = timed(&cpu.normalize, || normalize(&doc.text, &cfg.normalize));
     let set = timed(&cpu.shingle, || shingle_set(&units(&norm.text), cfg.ngram, cfg.seed));
     if set.is_empty() {
-        return Err(Skip { seq: doc.seq, location: doc.location, id: Some(doc.id), reason: SkipReason::NoContent });
+        return Err(SkipReason::NoContent);
     }
     let (keys, set_hash) = timed(&cpu.minhash, || {
         let sig = hasher.signature(&set);
@@ -496,42 +374,7 @@ fn fingerprint(raw: &RawRecord, cfg: &DedupConfig, lsh: &LshParams, hasher: &Min
         }
         (lsh.band_keys(&sig), h.digest())
     });
-    Ok(Fingerprint {
-        seq: doc.seq,
-        chars: norm.original_len as u64,
-        id: doc.id,
-        location: doc.location,
-        encoding: doc.encoding,
-        replaced: doc.replaced,
-        set,
-        keys,
-        set_hash,
-    })
-}
-
-fn total_input_bytes(inputs: &[Input]) -> Option<u64> {
-    let mut total = 0;
-    for i in inputs {
-        match i {
-            Input::Stdin => return None,
-            Input::TextFile(p) | Input::Jsonl(p) => {
-                let mut head = [0u8; 4];
-                let n = std::fs::File::open(p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).ok()?;
-                if head[..n].starts_with(&[0x1f, 0x8b]) || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-                    return None;
-                }
-                total += std::fs::metadata(p).ok()?.len();
-            }
-            Input::Dir(d) => {
-                for e in walkdir::WalkDir::new(d).follow_links(true).into_iter().flatten() {
-                    if e.file_type().is_file() {
-                        total += e.metadata().map(|m| m.len()).unwrap_or(0);
-                    }
-                }
-            }
-        }
-    }
-    Some(total)
+    Ok(Fingerprint { chars: norm.original_len as u64, set, keys, set_hash })
 }
 
 #[derive(Serialize)]

@@ -10,12 +10,14 @@
 //!
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
+pub mod align;
 pub mod cluster;
 pub mod dedup;
 pub mod io;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
+pub mod pipeline;
 pub mod progress;
 pub mod shingle;
 pub mod verify;

@@ -1,0 +1,241 @@
+//! What every job shares around its algorithm: reading the inputs in parallel batches with skip accounting, stage
+//! timings, and the errors that stop a run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::io::{parse_record, Document, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason};
+use crate::progress::Progress;
+
+/// Errors that stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An I/O error, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// A record was skipped in strict mode.
+    #[error("{0} (strict mode)")]
+    Strict(Skip),
+    /// Invalid settings.
+    #[error("invalid settings: {0}")]
+    Config(String),
+}
+
+/// Wraps an I/O error with what was being done.
+pub fn ioe(context: impl Into<String>) -> impl FnOnce(io::Error) -> RunError {
+    let context = context.into();
+    move |source| RunError::Io { context, source }
+}
+
+/// Timing and throughput of one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// CPU seconds summed over threads, for stages that run fused in one parallel pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
+    /// Input megabytes (10^6 bytes) per second (of wall time, or of CPU time where `cpu_seconds` is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mb_per_second: Option<f64>,
+}
+
+impl StageTime {
+    /// A stage measured by wall time only.
+    pub fn wall(seconds: f64) -> StageTime {
+        StageTime { wall_seconds: seconds, cpu_seconds: None, mb_per_second: None }
+    }
+}
+
+/// A document that passed reading and the job's own per-document step.
+pub struct Scanned<T> {
+    /// Position in the input sequence.
+    pub seq: u64,
+    /// The document id (unique: later duplicates are skipped).
+    pub id: String,
+    /// Where it came from.
+    pub location: Location,
+    /// What the job's step made of it.
+    pub value: T,
+}
+
+/// What reading saw.
+pub struct ScanStats {
+    /// Records read (documents and skipped records).
+    pub records: u64,
+    /// Input bytes read (after decompression).
+    pub bytes_read: u64,
+    /// Blank JSONL lines.
+    pub blank_lines: u64,
+    /// Every skipped record, in input order of discovery.
+    pub skips: Vec<Skip>,
+    /// Documents per source encoding.
+    pub decoded_from: BTreeMap<String, u64>,
+    /// Documents in which invalid bytes were replaced.
+    pub replaced_docs: u64,
+    /// The reader, for a second pass over the same inputs ([`RecordReader::reopen`]).
+    pub reader: RecordReader,
+}
+
+fn payload_bytes(r: &RawRecord) -> u64 {
+    match &r.payload {
+        Payload::File { bytes, .. } => bytes.len() as u64,
+        Payload::JsonLine(b) => b.len() as u64 + 1,
+        Payload::Unreadable(_) => 0,
+    }
+}
+
+/// Batches of raw records, read on a separate thread so that reading and decompression overlap the work.
+fn spawn_reader(mut reader: RecordReader) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
+    let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
+    let handle = std::thread::spawn(move || {
+        let mut batch = Vec::new();
+        let mut bytes = 0u64;
+        for rec in reader.by_ref() {
+            bytes += payload_bytes(&rec);
+            batch.push(rec);
+            if batch.len() >= 512 || bytes >= 8 << 20 {
+                if tx.send(std::mem::take(&mut batch)).is_err() {
+                    return reader;
+                }
+                bytes = 0;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        reader
+    });
+    (rx, handle)
+}
+
+/// Reads every record of `inputs`, decodes and parses it and applies `map` to each document, in parallel batches;
+/// then hands the results to `sink` one by one, in input order, so the outcome does not depend on the thread
+/// count. Skipped records (bad input, `map`'s refusals, duplicate ids) are collected with their reasons, or stop
+/// the run in `strict` mode. Reports progress in input bytes under the stage name `stage`.
+///
+/// # Errors
+/// The first skip in strict mode; whatever `sink` returns.
+pub fn scan<T: Send>(
+    inputs: &[Input],
+    read: &ReadOptions,
+    strict: bool,
+    stage: &str,
+    progress: &dyn Progress,
+    map: impl Fn(Document) -> Result<T, SkipReason> + Sync,
+    mut sink: impl FnMut(Scanned<T>) -> Result<(), RunError>,
+) -> Result<ScanStats, RunError> {
+    let mut ids: HashMap<String, Location> = HashMap::new();
+    let mut stats_skips: Vec<Skip> = Vec::new();
+    let mut decoded_from: BTreeMap<String, u64> = BTreeMap::new();
+    let mut replaced_docs = 0u64;
+    let mut records = 0u64;
+    progress.start(stage, total_input_bytes(inputs), "bytes");
+    let (rx, handle) = spawn_reader(RecordReader::new(inputs));
+    let mut skip = |s: Skip| -> Result<(), RunError> {
+        if strict {
+            return Err(RunError::Strict(s));
+        }
+        stats_skips.push(s);
+        Ok(())
+    };
+    for batch in rx {
+        records += batch.len() as u64;
+        let batch_bytes: u64 = batch.iter().map(payload_bytes).sum();
+        let results: Vec<Result<(Scanned<T>, &'static str, usize), Skip>> = batch
+            .par_iter()
+            .map(|raw| {
+                let doc = parse_record(raw, read)?;
+                let (seq, id, location, encoding, replaced) =
+                    (doc.seq, doc.id.clone(), doc.location.clone(), doc.encoding, doc.replaced);
+                match map(doc) {
+                    Ok(value) => Ok((Scanned { seq, id, location, value }, encoding, replaced)),
+                    Err(reason) => Err(Skip { seq, location, id: Some(id), reason }),
+                }
+            })
+            .collect();
+        for r in results {
+            let (item, encoding, replaced) = match r {
+                Ok(x) => x,
+                Err(s) => {
+                    skip(s)?;
+                    continue;
+                }
+            };
+            if let Some(first) = ids.get(&item.id) {
+                let reason = SkipReason::DuplicateId { id: item.id.clone(), first: first.to_string() };
+                skip(Skip { seq: item.seq, location: item.location, id: Some(item.id), reason })?;
+                continue;
+            }
+            *decoded_from.entry(encoding.to_string()).or_default() += 1;
+            if replaced > 0 {
+                replaced_docs += 1;
+            }
+            ids.insert(item.id.clone(), item.location.clone());
+            sink(item)?;
+        }
+        progress.inc(batch_bytes);
+    }
+    let reader = handle.join().expect("reader thread panicked");
+    progress.finish();
+    Ok(ScanStats {
+        records,
+        bytes_read: reader.bytes_read,
+        blank_lines: reader.blank_lines,
+        skips: stats_skips,
+        decoded_from,
+        replaced_docs,
+        reader,
+    })
+}
+
+/// Total bytes of the inputs when known (plain files and directories), for progress bars; `None` for standard
+/// input and compressed files.
+pub fn total_input_bytes(inputs: &[Input]) -> Option<u64> {
+    let mut total = 0;
+    for i in inputs {
+        match i {
+            Input::Stdin => return None,
+            Input::TextFile(p) | Input::Jsonl(p) => {
+                let mut head = [0u8; 4];
+                let n = std::fs::File::open(p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).ok()?;
+                if head[..n].starts_with(&[0x1f, 0x8b]) || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                    return None;
+                }
+                total += std::fs::metadata(p).ok()?.len();
+            }
+            Input::Dir(d) => {
+                for e in walkdir::WalkDir::new(d).follow_links(true).into_iter().flatten() {
+                    if e.file_type().is_file() {
+                        total += e.metadata().map(|m| m.len()).unwrap_or(0);
+                    }
+                }
+            }
+        }
+    }
+    Some(total)
+}
+
+/// Writes `skipped.jsonl` (every skip, with file, line and reason) and returns the counts by reason.
+///
+/// # Errors
+/// On I/O errors.
+pub fn write_skips(path: &std::path::Path, skips: &[Skip]) -> io::Result<BTreeMap<String, u64>> {
+    let mut w = crate::io::AtomicWriter::create(path)?;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for s in skips {
+        *counts.entry(s.reason.key().to_string()).or_default() += 1;
+        w.write_json_line(s)?;
+    }
+    w.commit()?;
+    Ok(counts)
+}
