@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use textreuse::cluster::Keep;
+use textreuse::align::AlignConfig;
 use textreuse::dedup::{self, DedupConfig};
+use textreuse::passages::{self, PassagesConfig};
 use textreuse::io::{Input, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
 use textreuse::progress::{NoProgress, Progress};
@@ -24,6 +26,10 @@ struct Cli {
 enum Command {
     /// Document-level near-duplicate detection: clusters, verified pairs and a deduplicated corpus.
     Dedup(DedupArgs),
+    /// Passage-level text reuse: aligned passage pairs with offsets into the original texts, and passage clusters.
+    Passages(PassagesArgs),
+    /// Print the passages two texts share, side by side, with matches, substitutions and gaps coloured.
+    Compare(CompareArgs),
 }
 
 /// Options shared by every job: inputs, fields, normalization, reporting.
@@ -131,6 +137,75 @@ struct DedupArgs {
     write_candidates: bool,
 }
 
+/// Alignment options shared by `passages` and `compare`.
+#[derive(Args)]
+struct AlignArgs {
+    /// Units (CJK characters or words) per n-gram of the index.
+    #[arg(long, default_value_t = AlignConfig::default().ngram)]
+    ngram: usize,
+    /// n-grams found in more documents than this are boilerplate and seed no candidate.
+    #[arg(long, default_value_t = AlignConfig::default().max_df)]
+    max_df: usize,
+    /// Candidate document pairs share at least this many n-grams.
+    #[arg(long, default_value_t = AlignConfig::default().min_anchors)]
+    min_anchors: usize,
+    /// Largest gap (units, on either side) bridged inside one passage.
+    #[arg(long, default_value_t = AlignConfig::default().max_gap)]
+    max_gap: usize,
+    /// Shortest passage kept, in units (normalized characters for CJK) on each side.
+    #[arg(long, default_value_t = AlignConfig::default().min_length)]
+    min_length: usize,
+}
+
+impl AlignArgs {
+    fn config(&self) -> AlignConfig {
+        AlignConfig {
+            ngram: self.ngram,
+            max_df: self.max_df,
+            min_anchors: self.min_anchors,
+            max_gap: self.max_gap,
+            min_length: self.min_length,
+            ..AlignConfig::default()
+        }
+    }
+}
+
+#[derive(Args)]
+struct PassagesArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    align: AlignArgs,
+    /// Include the aligned texts (a_text, b_text) in alignments.jsonl.
+    #[arg(long)]
+    with_text: bool,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// First text file (or, with --corpus, a document id).
+    a: String,
+    /// Second text file (or, with --corpus, a document id).
+    b: String,
+    /// Read A and B as ids of documents in this corpus (any input `dedup` accepts).
+    #[arg(long)]
+    corpus: Option<String>,
+    /// JSONL field holding the document id.
+    #[arg(long, default_value = "id")]
+    id_field: String,
+    /// JSONL field holding the document text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// Colour: auto (when standard output is a terminal), always or never.
+    #[arg(long, default_value = "auto")]
+    color: String,
+    /// Aligned units per printed row.
+    #[arg(long, default_value_t = 16)]
+    width: usize,
+    #[command(flatten)]
+    align: AlignArgs,
+}
+
 /// Progress bars on standard error, one per stage.
 struct Bars {
     bar: Mutex<Option<ProgressBar>>,
@@ -178,12 +253,62 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Dedup(args) => run_dedup(args),
+        Command::Passages(args) => run_passages(args),
+        Command::Compare(args) => compare::run(args),
     }
 }
 
 fn setup_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("starting the worker threads")?;
+    }
+    Ok(())
+}
+
+mod compare;
+
+fn print_skips(examples: &[String], skipped: &std::collections::BTreeMap<String, u64>, out: &std::path::Path) -> u64 {
+    for m in examples {
+        eprintln!("warning: {m}");
+    }
+    let total: u64 = skipped.values().sum();
+    if total > examples.len() as u64 {
+        eprintln!("warning: ... {} more skipped records in {}", total - examples.len() as u64, out.join("skipped.jsonl").display());
+    }
+    total
+}
+
+fn run_passages(args: PassagesArgs) -> Result<()> {
+    let c = &args.common;
+    setup_threads(c.threads)?;
+    let inputs = c.inputs()?;
+    let cfg = PassagesConfig {
+        read: c.read_options(),
+        normalize: c.normalize_options(),
+        align: args.align.config(),
+        with_text: args.with_text,
+        strict: c.strict,
+        ..PassagesConfig::default()
+    };
+    let bars = Bars { bar: Mutex::new(None) };
+    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let s = passages::run(&inputs, &c.out, &cfg, progress)?;
+    if !c.quiet {
+        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        for (id, units) in &s.truncated_documents {
+            eprintln!("warning: document \"{id}\" has {units} units; aligned on its first {} only", cfg.max_units);
+        }
+        eprintln!(
+            "{} documents ({} skipped), {} candidate pairs, {} aligned pairs, {} passage alignments in {} passage clusters; {:.2} s. Outputs in {}",
+            s.documents,
+            skipped,
+            s.candidate_pairs,
+            s.aligned_pairs,
+            s.alignments,
+            s.passage_clusters,
+            s.total_seconds,
+            c.out.display()
+        );
     }
     Ok(())
 }
@@ -214,13 +339,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
     let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
     let s = dedup::run(&inputs, &c.out, &cfg, progress)?;
     if !c.quiet {
-        for m in &s.skipped_examples {
-            eprintln!("warning: {m}");
-        }
-        let skipped: u64 = s.skipped.values().sum();
-        if skipped > s.skipped_examples.len() as u64 {
-            eprintln!("warning: ... {} more skipped records in {}", skipped - s.skipped_examples.len() as u64, c.out.join("skipped.jsonl").display());
-        }
+        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
         eprintln!(
             "{} documents ({} records, {} skipped{}), {} clusters, {} duplicates removed, {} kept; {:.2} s. Outputs in {}",
             s.documents,

@@ -37,15 +37,18 @@ pub struct AlignConfig {
     pub max_gap: usize,
     /// Shortest passage kept, in units on each side.
     pub min_length: usize,
-    /// An n-gram occurring more often than this inside one document seeds no anchor there (repetitive text).
+    /// Only the first this many occurrences of an n-gram inside one document seed anchors (repetitive text).
     pub max_repeat: usize,
+    /// Shortest share of the longer side's units that must be matched one to one; weaker chains are chance
+    /// alignments of formulaic sentences, not reuse.
+    pub min_identity: f64,
     /// Seed of the n-gram hashes.
     pub seed: u64,
 }
 
 impl Default for AlignConfig {
     fn default() -> Self {
-        AlignConfig { ngram: 6, max_df: 50, min_anchors: 3, max_gap: 200, min_length: 30, max_repeat: 8, seed: 42 }
+        AlignConfig { ngram: 7, max_df: 50, min_anchors: 3, max_gap: 200, min_length: 30, max_repeat: 8, min_identity: 0.5, seed: 42 }
     }
 }
 
@@ -132,14 +135,14 @@ struct Anchor {
 /// Anchors of a pair: positions `(i, j)` where the n-grams of `a` and `b` are equal. `a_index` maps each n-gram
 /// hash of a (minus boilerplate and over-repeated ones) to its positions.
 fn anchors(a_index: &HashMap<u64, Vec<u32>>, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anchor> {
-    let mut counts: HashMap<u64, u32> = HashMap::new();
-    for h in b_hashes {
-        *counts.entry(*h).or_default() += 1;
-    }
+    let mut seen: HashMap<u64, u32> = HashMap::new();
     let mut out = Vec::new();
     for (j, h) in b_hashes.iter().enumerate() {
         if let Some(is) = a_index.get(h) {
-            if counts[h] as usize > cfg.max_repeat {
+            // Only the first `max_repeat` occurrences in b of an n-gram seed anchors: repetitive text stays cheap.
+            let c = seen.entry(*h).or_default();
+            *c += 1;
+            if *c as usize > cfg.max_repeat {
                 continue;
             }
             out.extend(is.iter().map(|&i| Anchor { i, j: j as u32 }));
@@ -149,16 +152,18 @@ fn anchors(a_index: &HashMap<u64, Vec<u32>>, b_hashes: &[u64], cfg: &AlignConfig
     out
 }
 
-/// Index of a document's n-grams for [`align_pair`]: hash → positions, without the n-grams in `boilerplate` or
-/// repeated more than `max_repeat` times.
+/// Index of a document's n-grams for [`align_pair`]: hash → positions (the first `max_repeat` of an n-gram
+/// repeated more often), without the n-grams in `boilerplate`.
 pub fn index_ngrams(hashes: &[u64], boilerplate: &std::collections::HashSet<u64>, max_repeat: usize) -> HashMap<u64, Vec<u32>> {
     let mut m: HashMap<u64, Vec<u32>> = HashMap::with_capacity(hashes.len());
     for (i, h) in hashes.iter().enumerate() {
         if !boilerplate.contains(h) {
-            m.entry(*h).or_default().push(i as u32);
+            let v = m.entry(*h).or_default();
+            if v.len() < max_repeat {
+                v.push(i as u32);
+            }
         }
     }
-    m.retain(|_, v| v.len() <= max_repeat);
     m
 }
 
@@ -262,22 +267,44 @@ pub fn align_pair(a: &UnitDoc, a_index: &HashMap<u64, Vec<u32>>, b: &UnitDoc, b_
         if a1 - a0 < cfg.min_length || b1 - b0 < cfg.min_length {
             continue;
         }
-        // A chain inside a better one on both sides (a doubled paragraph, say) adds nothing.
-        if passages.iter().any(|p| {
-            overlap(p.a_units, (a0 as u32, a1 as u32)) * 2 > (a1 - a0) as u32
-                && overlap(p.b_units, (b0 as u32, b1 as u32)) * 2 > (b1 - b0) as u32
-        }) {
+        if (matches as f64) < cfg.min_identity * (a1 - a0).max(b1 - b0) as f64 {
             continue;
         }
-        let skew_penalty = ((a1 - a0) as f64 - (b1 - b0) as f64).abs() * 0.5;
-        passages.push(Passage {
+        let cand = Passage {
             a_units: (a0 as u32, a1 as u32),
             b_units: (b0 as u32, b1 as u32),
-            a_span: a.original_span(a0, a1),
-            b_span: b.original_span(b0, b1),
+            a_span: (0, 0),
+            b_span: (0, 0),
             matches,
-            score: (matches as f64 - skew_penalty).max(0.0),
+            score: 0.0,
+        };
+        // A chain whose text on one side is mostly aligned already is a repetition (a doubled paragraph, a
+        // sentence printed twice, a page extracted twice): next to the passage it repeats, it widens it;
+        // elsewhere it is dropped, so one reused text gives one passage.
+        let repeats = passages.iter().position(|q| {
+            overlap(q.a_units, cand.a_units) * 2 > cand.a_units.1 - cand.a_units.0
+                || overlap(q.b_units, cand.b_units) * 2 > cand.b_units.1 - cand.b_units.0
         });
+        match repeats {
+            Some(k) => {
+                let q = &mut passages[k];
+                let a_gap = distance(q.a_units, cand.a_units);
+                let b_gap = distance(q.b_units, cand.b_units);
+                if a_gap <= cfg.max_gap as u32 && b_gap <= cfg.max_gap as u32 {
+                    q.a_units = (q.a_units.0.min(cand.a_units.0), q.a_units.1.max(cand.a_units.1));
+                    q.b_units = (q.b_units.0.min(cand.b_units.0), q.b_units.1.max(cand.b_units.1));
+                    q.matches += cand.matches;
+                }
+            }
+            None => passages.push(cand),
+        }
+    }
+    for p in &mut passages {
+        let (la, lb) = (p.a_units.1 - p.a_units.0, p.b_units.1 - p.b_units.0);
+        p.matches = p.matches.min(la.max(lb));
+        p.a_span = a.original_span(p.a_units.0 as usize, p.a_units.1 as usize);
+        p.b_span = b.original_span(p.b_units.0 as usize, p.b_units.1 as usize);
+        p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
     }
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
@@ -285,6 +312,11 @@ pub fn align_pair(a: &UnitDoc, a_index: &HashMap<u64, Vec<u32>>, b: &UnitDoc, b_
 
 fn overlap(x: (u32, u32), y: (u32, u32)) -> u32 {
     x.1.min(y.1).saturating_sub(x.0.max(y.0))
+}
+
+/// Units between two intervals (0 when they touch or overlap).
+fn distance(x: (u32, u32), y: (u32, u32)) -> u32 {
+    x.0.max(y.0).saturating_sub(x.1.min(y.1))
 }
 
 /// X-drop ungapped extension from `(i, j)` (exclusive ends when `dir` is 1, starts when `dir` is -1): +1 per

@@ -6,7 +6,8 @@
 //!
 //! The data flows one way, one module per step:
 //! [`io`] (read) → [`normalize`] → [`shingle`] → [`minhash`] + [`lsh`] (candidates) → [`verify`] → [`cluster`],
-//! orchestrated for document-level deduplication by [`dedup`].
+//! orchestrated for document-level deduplication by [`dedup`]; and [`align`] for passages, orchestrated by
+//! [`passages`]. [`pipeline`] holds what the jobs share (parallel reading, skip accounting, stage timings).
 //!
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
@@ -17,6 +18,7 @@ pub mod io;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
+pub mod passages;
 pub mod pipeline;
 pub mod progress;
 pub mod shingle;

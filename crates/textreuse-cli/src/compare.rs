@@ -1,0 +1,131 @@
+//! `textreuse compare A B`: the passages two texts share, printed side by side for a person to read.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{bail, Context, Result};
+use textreuse::align::{align_units, Op, UnitDoc};
+use textreuse::io::{parse_record, read_all, Input, Payload, RawRecord, ReadOptions};
+use textreuse::normalize::NormalizeOptions;
+use textreuse::passages::align_texts;
+use unicode_width::UnicodeWidthStr;
+
+use crate::CompareArgs;
+
+const RESET: &str = "\x1b[0m";
+const SUBST: &str = "\x1b[30;43m"; // substitution: black on yellow
+const DELETE: &str = "\x1b[30;41m"; // only in A: black on red
+const INSERT: &str = "\x1b[30;42m"; // only in B: black on green
+const VARIANT: &str = "\x1b[36m"; // equal after normalization, written differently (script, width, case): cyan
+
+fn read_text(arg: &str, corpus: &Option<(Vec<textreuse::io::Document>, String)>) -> Result<(String, String)> {
+    if let Some((docs, name)) = corpus {
+        let d = docs.iter().find(|d| d.id == arg).with_context(|| format!("no document with id \"{arg}\" in {name}"))?;
+        return Ok((d.id.clone(), d.text.clone()));
+    }
+    let bytes = std::fs::read(arg).with_context(|| format!("reading {arg}"))?;
+    let raw = RawRecord {
+        seq: 0,
+        location: textreuse::io::Location { file: arg.into(), line: None },
+        payload: Payload::File { id: arg.to_string(), bytes },
+    };
+    let doc = parse_record(&raw, &ReadOptions::default()).map_err(|s| anyhow::anyhow!("{s}"))?;
+    Ok((doc.id, doc.text))
+}
+
+pub fn run(args: CompareArgs) -> Result<()> {
+    let corpus = match &args.corpus {
+        Some(c) => {
+            let input = Input::from_arg(c).with_context(|| format!("corpus {c}"))?;
+            let opts = ReadOptions { id_field: args.id_field.clone(), text_field: args.text_field.clone(), ..ReadOptions::default() };
+            Some((read_all(&[input], &opts).0, c.clone()))
+        }
+        None => None,
+    };
+    let (a_id, a_text) = read_text(&args.a, &corpus)?;
+    let (b_id, b_text) = read_text(&args.b, &corpus)?;
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        "auto" => std::io::stdout().is_terminal(),
+        other => bail!("--color must be auto, always or never, not {other}"),
+    };
+    let cfg = args.align.config();
+    let (da, db, passages) = align_texts(&a_text, &b_text, &NormalizeOptions::default(), &cfg);
+    let a_chars: Vec<char> = a_text.chars().collect();
+    let b_chars: Vec<char> = b_text.chars().collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "A: {a_id} ({} characters)    B: {b_id} ({} characters)", a_chars.len(), b_chars.len())?;
+    if passages.is_empty() {
+        writeln!(out, "no shared passage of {} units or more", cfg.min_length)?;
+        return Ok(());
+    }
+    if color {
+        writeln!(
+            out,
+            "legend: {SUBST}substituted{RESET} {DELETE}only in A{RESET} {INSERT}only in B{RESET} {VARIANT}same text, other script or width{RESET}"
+        )?;
+    }
+    for (k, p) in passages.iter().enumerate() {
+        writeln!(
+            out,
+            "\npassage {}: A [{}, {}) ↔ B [{}, {}), {} matching units, score {:.1}",
+            k + 1,
+            p.a_span.0,
+            p.a_span.1,
+            p.b_span.0,
+            p.b_span.1,
+            p.matches,
+            p.score
+        )?;
+        let a_range = (p.a_units.0 as usize, p.a_units.1 as usize);
+        let b_range = (p.b_units.0 as usize, p.b_units.1 as usize);
+        let ops = align_units(&da.ids, &db.ids, a_range, b_range, 32);
+        for row in ops.chunks(args.width.max(1)) {
+            let (mut left, mut right) = (String::new(), String::new());
+            for op in row {
+                let (x, y, style) = match *op {
+                    Op::Match(i, j) => {
+                        let (x, y) = (unit_text(&da, &a_chars, i), unit_text(&db, &b_chars, j));
+                        let style = if x == y { "" } else { VARIANT };
+                        (x, y, style)
+                    }
+                    Op::Substitute(i, j) => (unit_text(&da, &a_chars, i), unit_text(&db, &b_chars, j), SUBST),
+                    Op::DeleteA(i) => (unit_text(&da, &a_chars, i), String::new(), DELETE),
+                    Op::InsertB(j) => (String::new(), unit_text(&db, &b_chars, j), INSERT),
+                };
+                let w = x.width().max(y.width()).max(1);
+                push_cell(&mut left, &x, w, style, color);
+                push_cell(&mut right, &y, w, style, color);
+            }
+            writeln!(out, "  {left} │ {right}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The original text of one unit, with line breaks shown as spaces.
+fn unit_text(d: &UnitDoc, chars: &[char], unit: u32) -> String {
+    let (s, e) = d.spans[unit as usize];
+    chars[s as usize..e as usize].iter().map(|&c| if c.is_whitespace() { ' ' } else { c }).collect::<String>().trim().to_string()
+}
+
+fn push_cell(line: &mut String, text: &str, width: usize, style: &str, color: bool) {
+    let shown = if text.is_empty() { "·".repeat(width) } else { text.to_string() };
+    let pad = width.saturating_sub(shown.width());
+    if color && !style.is_empty() {
+        line.push_str(style);
+        line.push_str(&shown);
+        line.push_str(RESET);
+    } else if !color && !style.is_empty() && style != VARIANT {
+        // Without colour, differences are bracketed.
+        line.push('[');
+        line.push_str(&shown);
+        line.push(']');
+    } else {
+        line.push_str(&shown);
+    }
+    line.push_str(&" ".repeat(pad));
+    if text.is_ascii() && !text.is_empty() {
+        line.push(' ');
+    }
+}
