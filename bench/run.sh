@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p textreuse-cli
-python3 bench/run_dedup.py "$@"
+python3 bench/run_dedup.py
+python3 bench/run_passages.py

@@ -179,11 +179,14 @@ def write_markdown(res):
             sec = v.get('cpu_seconds', v['wall_seconds'])
             mbs = f"{v['mb_per_second']:.0f}" if v.get('mb_per_second') else ''
             lines.append(f'| {k} | {sec:.2f} | {mbs} |')
-    section = '\n'.join(lines) + '\n'
+    replace_section('## dedup:', '\n'.join(lines) + '\n')
+
+
+def replace_section(heading, section):
+    """Replaces the section of bench/RESULTS.md that starts with `heading` (or appends it), atomically."""
     path = os.path.join(HERE, 'RESULTS.md')
-    head = '# Benchmark results\n\n'
-    old = open(path).read() if os.path.exists(path) else head
-    start = old.find('## dedup:')
+    old = open(path).read() if os.path.exists(path) else '# Benchmark results\n\n'
+    start = old.find(heading)
     if start < 0:
         new = old.rstrip('\n') + '\n\n' + section
     else:
@@ -192,7 +195,6 @@ def write_markdown(res):
     with open(path + '.tmp', 'w') as f:
         f.write(new)
     os.replace(path + '.tmp', path)
-
 
 if __name__ == '__main__':
     main()

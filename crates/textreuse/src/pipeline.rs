@@ -68,6 +68,9 @@ pub struct Scanned<T> {
     pub value: T,
 }
 
+/// A parsed and mapped document with its source encoding and replaced-byte count, or why it was skipped.
+type ScanResult<T> = Result<(Scanned<T>, &'static str, usize), Skip>;
+
 /// What reading saw.
 pub struct ScanStats {
     /// Records read (documents and skipped records).
@@ -151,7 +154,7 @@ pub fn scan<T: Send>(
     for batch in rx {
         records += batch.len() as u64;
         let batch_bytes: u64 = batch.iter().map(payload_bytes).sum();
-        let results: Vec<Result<(Scanned<T>, &'static str, usize), Skip>> = batch
+        let results: Vec<ScanResult<T>> = batch
             .par_iter()
             .map(|raw| {
                 let doc = parse_record(raw, read)?;

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Passage-level benchmark of `textreuse passages`, in one session.
+
+Quality and speed on ../shared/bench/zh-dev (scored with ../shared/bench/score.py --alignments); passim's figures
+are carried from the passages issue (passim is not on a registry reachable from this machine, so it is not re-run);
+then the whole of ../shared/corpora (three JSONL.zst files, read directly), and a growth curve over prefixes of one
+pass of the corpora (first 50, 100, 200 and 400 MB of bench/.data/scale-1g.jsonl). Writes the passages section of
+bench/RESULTS.md and bench/results-passages.json.
+
+usage: bench/run_passages.py [--runs N] [--skip-scale]
+"""
+import argparse, json, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_dedup import BIN, HERE, SHARED, ZH_DEV, machine, median_run, timed, replace_section  # noqa: E402
+
+PASSIM = {'tool': 'passim 2.0.1, OpenCC t2s first (reference, not re-run here)', 'wall_s': 109.0, 'rss_mb': 2400,
+          'char_precision': 0.997, 'char_recall': 0.979, 'granularity': None, 'plagdet': 0.975}
+
+
+def score(alignments):
+    import subprocess
+    p = subprocess.run([sys.executable, os.path.join(SHARED, 'bench', 'score.py'), ZH_DEV, '--alignments', alignments],
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)['passages']
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--skip-scale', action='store_true')
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix='textreuse-bench-passages-')
+    res = {'machine': machine(), 'zh_dev': {}, 'corpora': None, 'growth': []}
+    out = os.path.join(work, 'zh')
+    wall, rss, walls = median_run([BIN, 'passages', os.path.join(ZH_DEV, 'corpus.jsonl'), '--out', out, '--quiet'], args.runs)
+    s = json.load(open(os.path.join(out, 'summary.json')))
+    res['zh_dev'] = {'tool': 'textreuse passages (defaults)', 'wall_s': wall, 'walls': walls, 'rss_mb': rss,
+                     **score(os.path.join(out, 'alignments.jsonl')), 'stages': s['stages'],
+                     'candidate_pairs': s['candidate_pairs']}
+    if not args.skip_scale:
+        corpora = sorted(os.path.join(SHARED, 'corpora', f) for f in os.listdir(os.path.join(SHARED, 'corpora'))
+                         if f.endswith('.jsonl.zst'))
+        out = os.path.join(work, 'corpora')
+        w, r, _ = timed([BIN, 'passages', *corpora, '--out', out, '--quiet'])
+        s = json.load(open(os.path.join(out, 'summary.json')))
+        res['corpora'] = {'wall_s': w, 'rss_mb': r, 'bytes': s['bytes_read'], 'documents': s['documents'],
+                          'units': s['units'], 'candidate_pairs': s['candidate_pairs'], 'alignments': s['alignments'],
+                          'passage_clusters': s['passage_clusters'], 'stages': s['stages']}
+        big = os.path.join(HERE, '.data', 'scale-1g.jsonl')
+        if not os.path.exists(big):
+            import subprocess
+            subprocess.run([sys.executable, os.path.join(HERE, 'make_scale_corpus.py'), big], check=True)
+        for mb in [50, 100, 200, 400]:
+            part = os.path.join(HERE, '.data', f'scale-prefix-{mb}mb.jsonl')
+            if not os.path.exists(part):
+                with open(big, 'rb') as src, open(part + '.tmp', 'wb') as dst:
+                    n = 0
+                    for line in src:
+                        if n >= mb * 1_000_000:
+                            break
+                        dst.write(line)
+                        n += len(line)
+                os.replace(part + '.tmp', part)
+            out = os.path.join(work, f'p{mb}')
+            w, r, _ = timed([BIN, 'passages', part, '--out', out, '--quiet'])
+            s = json.load(open(os.path.join(out, 'summary.json')))
+            res['growth'].append({'mb': mb, 'wall_s': w, 'rss_mb': r, 'documents': s['documents'], 'units': s['units'],
+                                  'candidate_pairs': s['candidate_pairs'], 'alignments': s['alignments']})
+    json.dump(res, open(os.path.join(HERE, 'results-passages.json'), 'w'), indent=1)
+    write_markdown(res)
+    print(open(os.path.join(HERE, 'RESULTS.md')).read())
+
+
+def write_markdown(res):
+    m, z = res['machine'], res['zh_dev']
+    lines = ['## passages: passage-level reuse', '',
+             f"Machine: {m['nproc']} cores, {m['cpu']}, {m['memory']}; date {m['date']}; commit {m['commit']}. "
+             'Produced by `bench/run_passages.py` (called by `bench/run.sh`).', '',
+             '### Quality and speed on zh-dev (3,657 documents, 5.1 M characters)', '',
+             '| tool | char P | char R | granularity | plagdet | wall (s) | speed-up vs this tool | peak RSS (MB) |',
+             '|---|---|---|---|---|---|---|---|']
+    for r in [z, PASSIM]:
+        g = f"{r['granularity']:.4f}" if r.get('granularity') else 'n/a'
+        lines.append(f"| {r['tool']} | {r['char_precision']:.4f} | {r['char_recall']:.4f} | {g} | {r['plagdet']:.4f} | "
+                     f"{r['wall_s']:.2f} | {r['wall_s'] / z['wall_s']:.0f}× | {r['rss_mb']:.0f} |")
+    lines += ['', 'passim cannot be installed here (its source is on no registry this machine reaches); its row carries '
+              'the figures measured on this machine type and given in the passages issue (Spark local[2], n = 7, '
+              'minimum alignment 30), so its speed-up is against a different session.', '',
+              '| stage (zh-dev) | wall (s) |', '|---|---|']
+    for k, v in z['stages'].items():
+        lines.append(f"| {k} | {v['wall_seconds']:.3f} |")
+    c = res.get('corpora')
+    if c:
+        lines += ['', '### The whole of ../shared/corpora (chinanews, xwlb, chronam; read from .zst directly)', '',
+                  '| MB | documents | units | candidate pairs | alignments | passage clusters | wall (s) | peak RSS (MB) |',
+                  '|---|---|---|---|---|---|---|---|',
+                  f"| {c['bytes'] / 1e6:.0f} | {c['documents']} | {c['units']} | {c['candidate_pairs']} | {c['alignments']} | "
+                  f"{c['passage_clusters']} | {c['wall_s']:.1f} | {c['rss_mb']:.0f} |", '',
+                  'Stages: ' + ', '.join(f"{k} {v['wall_seconds']:.1f} s" for k, v in c['stages'].items()) + '.']
+    if res['growth']:
+        lines += ['', '### Growth (prefixes of one pass over the corpora)', '',
+                  '| MB | documents | units | candidate pairs | alignments | wall (s) | peak RSS (MB) |',
+                  '|---|---|---|---|---|---|---|']
+        for g in res['growth']:
+            lines.append(f"| {g['mb']} | {g['documents']} | {g['units']} | {g['candidate_pairs']} | {g['alignments']} | "
+                         f"{g['wall_s']:.1f} | {g['rss_mb']:.0f} |")
+    replace_section('## passages:', '\n'.join(lines) + '\n')
+
+
+if __name__ == '__main__':
+    main()

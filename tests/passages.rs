@@ -1,0 +1,225 @@
+//! `textreuse passages` and `textreuse compare` end to end: the seeds, zh-dev, bad and pathological input.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use textreuse::normalize::{normalize, NormalizeOptions};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_textreuse"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared(sub: &str) -> Option<PathBuf> {
+    let p = root().join("../shared").join(sub);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared/{sub} is absent");
+        None
+    }
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "textreuse failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn passages(args: &[&str], out: &Path) -> Output {
+    bin().arg("passages").args(args).arg("--out").arg(out).arg("--quiet").output().expect("run textreuse")
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Code point offset in `text` of `phrase`, matched after normalization (script, width, line breaks and
+/// punctuation do not matter).
+fn find(text: &str, phrase: &str) -> u32 {
+    let opts = NormalizeOptions::default();
+    let n = normalize(text, &opts);
+    let p = normalize(phrase, &opts).text;
+    let byte = n.text.find(&p).unwrap_or_else(|| panic!("phrase {phrase} not found"));
+    n.offsets[n.text[..byte].chars().count()]
+}
+
+struct Seeds {
+    texts: Vec<(String, String)>,
+    alignments: Vec<Value>,
+}
+
+impl Seeds {
+    fn text(&self, prefix: &str) -> &str {
+        &self.texts.iter().find(|(id, _)| id.starts_with(prefix)).unwrap().1
+    }
+    fn id(&self, prefix: &str) -> &str {
+        &self.texts.iter().find(|(id, _)| id.starts_with(prefix)).unwrap().0
+    }
+    /// Alignments between the seeds with these prefixes.
+    fn between(&self, x: &str, y: &str) -> Vec<&Value> {
+        let (ix, iy) = (self.id(x), self.id(y));
+        self.alignments
+            .iter()
+            .filter(|a| (a["a"] == ix && a["b"] == iy) || (a["a"] == iy && a["b"] == ix))
+            .collect()
+    }
+    /// True when one alignment between x and y covers `phrase` in both documents.
+    fn share(&self, x: &str, y: &str, phrase: &str) -> bool {
+        let (px, py) = (find(self.text(x), phrase), find(self.text(y), phrase));
+        let (ix, _) = (self.id(x), self.id(y));
+        self.between(x, y).iter().any(|a| {
+            let (xs, ys) = if a["a"] == ix { ("a", "b") } else { ("b", "a") };
+            let covers = |side: &str, p: u32| {
+                a[format!("{side}_start")].as_u64().unwrap() as u32 <= p && p < a[format!("{side}_end")].as_u64().unwrap() as u32
+            };
+            covers(xs, px) && covers(ys, py)
+        })
+    }
+}
+
+fn run_seeds() -> Option<Seeds> {
+    let dir = shared("samples/seeds")?;
+    let out = tempfile::tempdir().unwrap();
+    ok(&passages(&[dir.to_str().unwrap(), "--with-text"], out.path()));
+    let mut texts: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    texts.sort();
+    Some(Seeds { texts, alignments: jsonl(&out.path().join("alignments.jsonl")) })
+}
+
+const TALKS: &str = "两国元首先后举行小范围、大范围会谈";
+/// A later paragraph of the talks article, the part that 004 printed.
+const TALKS_LATER: &str = "两国元首听取了两国有关部门负责人关于各领域合作的情况汇报";
+const PRESS: &str = "面对世界之变、时代之变、历史之变";
+const LETTER: &str = "国家主席习近平向“和平薪火 时代新章";
+const CULTURE: &str = "苏联摄影师镜头里的中国抗战》同日开机";
+
+#[test]
+fn seeds_share_the_wire_articles() {
+    let Some(s) = run_seeds() else { return };
+    // 000 and 002 share the talks article, more than 1,500 characters of it.
+    assert!(s.share("000", "002", TALKS));
+    let aligned: u64 = s.between("000", "002").iter().map(|a| a["a_end"].as_u64().unwrap() - a["a_start"].as_u64().unwrap()).sum();
+    assert!(aligned > 1500, "000–002: {aligned} characters aligned");
+    // 000 and 004: the talks and the press meeting.
+    assert!(s.share("000", "004", TALKS_LATER));
+    assert!(s.share("000", "004", PRESS));
+    // 001, in traditional script, shares the press meeting, the letter and the culture event with 000.
+    assert!(s.share("000", "001", PRESS));
+    assert!(s.share("000", "001", LETTER));
+    assert!(s.share("000", "001", CULTURE));
+    // 003 shares the culture event with 000 and 001.
+    assert!(s.share("000", "003", CULTURE));
+    assert!(s.share("001", "003", CULTURE));
+}
+
+#[test]
+fn seed_passages_read_as_the_same_text_and_are_long_enough() {
+    let Some(s) = run_seeds() else { return };
+    assert!(!s.alignments.is_empty());
+    let opts = NormalizeOptions::default();
+    for a in &s.alignments {
+        assert!(a["a"].as_str().unwrap() < a["b"].as_str().unwrap(), "a < b by id");
+        // The printed texts are the offsets' spans of the original files.
+        for side in ["a", "b"] {
+            let text: Vec<char> = s.text(&a[side].as_str().unwrap()[..3]).chars().collect();
+            let (st, en) = (a[format!("{side}_start")].as_u64().unwrap() as usize, a[format!("{side}_end")].as_u64().unwrap() as usize);
+            let span: String = text[st..en].iter().collect();
+            assert_eq!(span, a[format!("{side}_text")].as_str().unwrap());
+        }
+        let (na, nb) = (normalize(a["a_text"].as_str().unwrap(), &opts).text, normalize(a["b_text"].as_str().unwrap(), &opts).text);
+        // No passage is shorter than --min-length (30 units; CJK characters here).
+        assert!(na.chars().count() >= 30 && nb.chars().count() >= 30, "{a}");
+        // Both sides read as the same text: most 4-grams of the shorter side stand in the other.
+        let grams = |t: &str| -> HashSet<Vec<char>> { t.chars().collect::<Vec<_>>().windows(4).map(|w| w.to_vec()).collect() };
+        let (ga, gb) = (grams(&na), grams(&nb));
+        let shared = ga.intersection(&gb).count() as f64 / ga.len().min(gb.len()).max(1) as f64;
+        assert!(shared >= 0.5, "only {shared:.2} of 4-grams shared: {a}");
+    }
+}
+
+#[test]
+fn zh_dev_plagdet_meets_the_bar() {
+    let Some(dev) = shared("bench/zh-dev") else { return };
+    let out = tempfile::tempdir().unwrap();
+    ok(&passages(&[dev.join("corpus.jsonl").to_str().unwrap()], out.path()));
+    let o = Command::new("python3")
+        .arg(dev.join("../score.py"))
+        .arg(&dev)
+        .arg("--alignments")
+        .arg(out.path().join("alignments.jsonl"))
+        .args(["--min-plagdet", "0.98"])
+        .output()
+        .expect("python3 runs score.py");
+    let report = String::from_utf8_lossy(&o.stdout);
+    eprintln!("zh-dev passages: {report}");
+    assert!(o.status.success(), "plagdet below 0.98: {report}");
+    let v: Value = serde_json::from_str(report.trim()).unwrap();
+    let p = &v["passages"];
+    assert!(p["char_precision"].as_f64().unwrap() >= 0.97);
+    assert!(p["char_recall"].as_f64().unwrap() >= 0.97);
+    assert!(p["granularity"].as_f64().unwrap() <= 1.05);
+}
+
+#[test]
+fn repetitive_and_bad_input_is_capped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let para = "新华社北京五月二十日电国家统计局今天发布数据显示四月份全国规模以上工业增加值同比增长百分之六点一。";
+    let other = "本报讯今年以来本市持续推进老旧小区改造完成加装电梯三百余部惠及居民两万多户。";
+    let lines = [
+        serde_json::json!({"id": "once", "text": format!("{other}{para}{other}")}),
+        serde_json::json!({"id": "thousand", "text": para.repeat(1000)}),
+        serde_json::json!({"id": "none", "text": "完全无关的一段文字，讲的是天气和公园里的花。"}),
+        serde_json::json!({"id": "empty", "text": ""}),
+    ];
+    let mut body: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+    body.push_str("{broken\n");
+    let f = dir.path().join("c.jsonl");
+    std::fs::write(&f, body).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    ok(&passages(&[f.to_str().unwrap()], out.path()));
+    let al = jsonl(&out.path().join("alignments.jsonl"));
+    // The paragraph printed once aligns with the repetitive document, once, not a thousand times.
+    assert_eq!(al.len(), 1, "{al:?}");
+    assert_eq!((al[0]["a"].as_str(), al[0]["b"].as_str()), (Some("once"), Some("thousand")));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["documents"], 3);
+    assert_eq!(s["skipped"]["empty_text"], 1);
+    assert_eq!(s["skipped"]["malformed_json"], 1);
+    let skipped = jsonl(&out.path().join("skipped.jsonl"));
+    assert!(skipped.iter().any(|v| v["location"]["line"] == 5 && v["reason"] == "malformed_json"));
+    // Passage clusters list both members.
+    let clusters = jsonl(&out.path().join("passages.jsonl"));
+    let ids: HashSet<&str> = clusters.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, HashSet::from(["once", "thousand"]));
+}
+
+#[test]
+fn compare_prints_the_shared_passage_side_by_side() {
+    let ex = root().join("examples/zh");
+    let o = bin()
+        .args(["compare", "--color", "never"])
+        .arg(ex.join("01_simplified_columns.txt"))
+        .arg(ex.join("02_traditional_columns.txt"))
+        .output()
+        .unwrap();
+    ok(&o);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("passage 1: A [0, "), "{text}");
+    // Side by side: simplified on the left, traditional on the right of each row.
+    assert!(text.lines().any(|l| l.contains("书香千年") && l.contains('│') && l.contains("書香千年")), "{text}");
+    let colored = bin()
+        .args(["compare", "--color", "always"])
+        .arg(ex.join("01_simplified_columns.txt"))
+        .arg(ex.join("02_traditional_columns.txt"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(colored.stdout).unwrap().contains("\x1b[36m"), "script variants are coloured");
+}
