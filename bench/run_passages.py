@@ -12,15 +12,15 @@ usage: bench/run_passages.py [--runs N] [--skip-scale]
 import argparse, json, os, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_dedup import BIN, HERE, SHARED, ZH_DEV, machine, median_run, timed, replace_section  # noqa: E402
+from run_dedup import BIN, HERE, SHARED, ZH_DEV, heldout, machine, median_run, timed, replace_section  # noqa: E402
 
 PASSIM = {'tool': 'passim 2.0.1, OpenCC t2s first (reference, not re-run here)', 'wall_s': 109.0, 'rss_mb': 2400,
           'char_precision': 0.997, 'char_recall': 0.979, 'granularity': None, 'plagdet': 0.975}
 
 
-def score(alignments):
+def score(alignments, bench=None):
     import subprocess
-    p = subprocess.run([sys.executable, os.path.join(SHARED, 'bench', 'score.py'), ZH_DEV, '--alignments', alignments],
+    p = subprocess.run([sys.executable, os.path.join(SHARED, 'bench', 'score.py'), bench or ZH_DEV, '--alignments', alignments],
                        capture_output=True, text=True, check=True)
     return json.loads(p.stdout)['passages']
 
@@ -38,6 +38,12 @@ def main():
     res['zh_dev'] = {'tool': 'textreuse passages (defaults)', 'wall_s': wall, 'walls': walls, 'rss_mb': rss,
                      **score(os.path.join(out, 'alignments.jsonl')), 'stages': s['stages'],
                      'candidate_pairs': s['candidate_pairs']}
+    res['heldout'] = []
+    for seed in [11, 23]:
+        d = heldout(seed)
+        out = os.path.join(work, f'heldout{seed}')
+        w, _, _ = timed([BIN, 'passages', os.path.join(d, 'corpus.jsonl'), '--out', out, '--quiet'])
+        res['heldout'].append({'seed': seed, 'wall_s': w, **score(os.path.join(out, 'alignments.jsonl'), d)})
     if not args.skip_scale:
         corpora = sorted(os.path.join(SHARED, 'corpora', f) for f in os.listdir(os.path.join(SHARED, 'corpora'))
                          if f.endswith('.jsonl.zst'))
@@ -84,6 +90,9 @@ def write_markdown(res):
         g = f"{r['granularity']:.4f}" if r.get('granularity') else 'n/a'
         lines.append(f"| {r['tool']} | {r['char_precision']:.4f} | {r['char_recall']:.4f} | {g} | {r['plagdet']:.4f} | "
                      f"{r['wall_s']:.2f} | {r['wall_s'] / z['wall_s']:.0f}× | {r['rss_mb']:.0f} |")
+    for h in res.get('heldout', []):
+        lines.append(f"| held-out seed {h['seed']} (make_bench.py, not tuned on): textreuse passages | {h['char_precision']:.4f} | "
+                     f"{h['char_recall']:.4f} | {h['granularity']:.4f} | {h['plagdet']:.4f} | {h['wall_s']:.2f} | | |")
     lines += ['', 'passim cannot be installed here (its source is on no registry this machine reaches); its row carries '
               'the figures measured on this machine type and given in the passages issue (Spark local[2], n = 7, '
               'minimum alignment 30), so its speed-up is against a different session.', '',
