@@ -11,6 +11,7 @@ use textreuse::cluster::Keep;
 use textreuse::align::AlignConfig;
 use textreuse::dedup::{self, DedupConfig};
 use textreuse::passages::{self, PassagesConfig};
+use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
 use textreuse::io::{Input, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
 use textreuse::progress::{NoProgress, Progress};
@@ -28,6 +29,8 @@ enum Command {
     Dedup(DedupArgs),
     /// Passage-level text reuse: aligned passage pairs with offsets into the original texts, and passage clusters.
     Passages(PassagesArgs),
+    /// Repeated lines, paragraphs and passages inside each document, Gopher repetition measures, and --strip.
+    Repeats(RepeatsArgs),
     /// Print the passages two texts share, side by side, with matches, substitutions and gaps coloured.
     Compare(CompareArgs),
 }
@@ -182,6 +185,18 @@ struct PassagesArgs {
 }
 
 #[derive(Args)]
+struct RepeatsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Shortest repeated passage, in units.
+    #[arg(long, default_value_t = RepeatConfig::default().min_length)]
+    min_length: usize,
+    /// Also write stripped.jsonl: each document without the later copies of its repeated paragraphs and passages.
+    #[arg(long)]
+    strip: bool,
+}
+
+#[derive(Args)]
 struct CompareArgs {
     /// First text file (or, with --corpus, a document id).
     a: String,
@@ -255,6 +270,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dedup(args) => run_dedup(args),
         Command::Passages(args) => run_passages(args),
         Command::Compare(args) => compare::run(args),
+        Command::Repeats(args) => run_repeats(args),
     }
 }
 
@@ -306,6 +322,35 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
             s.aligned_pairs,
             s.alignments,
             s.passage_clusters,
+            s.total_seconds,
+            c.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn run_repeats(args: RepeatsArgs) -> Result<()> {
+    let c = &args.common;
+    setup_threads(c.threads)?;
+    let inputs = c.inputs()?;
+    let cfg = RepeatsRunConfig {
+        read: c.read_options(),
+        repeat: RepeatConfig { normalize: c.normalize_options(), min_length: args.min_length },
+        strip: args.strip,
+        strict: c.strict,
+    };
+    let bars = Bars { bar: Mutex::new(None) };
+    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let s = repeats::run(&inputs, &c.out, &cfg, progress)?;
+    if !c.quiet {
+        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        eprintln!(
+            "{} documents ({} skipped), {} with repeated text {:?}{}; {:.2} s. Outputs in {}",
+            s.documents,
+            skipped,
+            s.documents_with_repeats,
+            s.repeats,
+            if cfg.strip { format!(", {} characters stripped", s.stripped_chars) } else { String::new() },
             s.total_seconds,
             c.out.display()
         );

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::normalize::{normalize, NormalizeOptions};
-use crate::shingle::units;
+use crate::normalize::{normalize, NormalizeOptions, Normalized};
+use crate::shingle::{units, Unit};
 
 /// Settings of passage alignment.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,7 +65,11 @@ impl UnitDoc {
     /// Normalizes `text` and splits it into units, keeping each unit's original span.
     pub fn new(text: &str, opts: &NormalizeOptions) -> UnitDoc {
         let n = normalize(text, opts);
-        let us = units(&n.text);
+        UnitDoc::from_units(&n, &units(&n.text))
+    }
+
+    /// The units `us` of the normalized text `n`, with their original spans.
+    pub fn from_units(n: &Normalized, us: &[Unit]) -> UnitDoc {
         let mut ids = Vec::with_capacity(us.len());
         let mut spans = Vec::with_capacity(us.len());
         for u in us {

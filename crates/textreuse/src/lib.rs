@@ -21,5 +21,6 @@ pub mod normalize;
 pub mod passages;
 pub mod pipeline;
 pub mod progress;
+pub mod repeats;
 pub mod shingle;
 pub mod verify;

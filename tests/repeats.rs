@@ -1,0 +1,97 @@
+//! `textreuse repeats` end to end on the seeds: the six-times paragraph of seed 003, its twice-printed fragment,
+//! and `--strip`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn seed003() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/seeds");
+    let p = dir.join("003_5cc84696911598b8.txt");
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared/samples/seeds is absent");
+        None
+    }
+}
+
+fn chars_of(t: &str, s: u64, e: u64) -> String {
+    t.chars().skip(s as usize).take((e - s) as usize).collect()
+}
+
+#[test]
+fn seed_003_repeats_are_found_and_stripped() {
+    let Some(path) = seed003() else { return };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_textreuse"))
+        .args(["repeats", "--strip", "--quiet", path.to_str().unwrap(), "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line: Value = serde_json::from_str(std::fs::read_to_string(out.path().join("repeats.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    let repeats = line["repeats"].as_array().unwrap();
+
+    // The paragraph about the local official stands six times: five later copies, each reported with count 6,
+    // the first copy's offset, and offsets that read as the same paragraph.
+    let official = "程丽华先后来到北碚区华虹仪表有限公司";
+    let six: Vec<&Value> = repeats
+        .iter()
+        .filter(|r| r["count"] == 6 && chars_of(&text, r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap()).starts_with(official))
+        .collect();
+    assert_eq!(six.len(), 5, "{repeats:?}");
+    let first = six[0]["first_start"].as_u64().unwrap();
+    assert_eq!(first as usize, text[..text.find(official).unwrap()].chars().count());
+    for r in &six {
+        let (s, e) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+        assert_eq!(chars_of(&text, s, e), chars_of(&text, first, first + (e - s)));
+    }
+
+    // The fragment of the culture-event article printed twice is reported, its copy reading as the first.
+    let frag = "中俄合拍纪录片《伟大的胜利——苏联摄影师镜头里的中国抗战》同日开机。";
+    let second = text.rfind(frag).unwrap();
+    let second_cp = text[..second].chars().count() as u64;
+    let covering: Vec<&Value> = repeats
+        .iter()
+        .filter(|r| r["start"].as_u64().unwrap() <= second_cp && second_cp < r["end"].as_u64().unwrap())
+        .collect();
+    assert!(!covering.is_empty(), "the second copy of the fragment is not reported");
+    assert!(covering.iter().all(|r| r["count"] == 2));
+    let passage = repeats.iter().find(|r| r["kind"] == "passage" && r["start"].as_u64().unwrap() < second_cp && second_cp < r["end"].as_u64().unwrap());
+    let p = passage.expect("the fragment, which starts mid-paragraph, is reported as a passage");
+    let (s, e, f) = (p["start"].as_u64().unwrap(), p["end"].as_u64().unwrap(), p["first_start"].as_u64().unwrap());
+    assert_eq!(chars_of(&text, s, e), chars_of(&text, f, f + (e - s)));
+
+    // --strip keeps one copy of each; every other character is unchanged (the stripped text is the original with
+    // exactly the reported later copies cut out, in order).
+    let stripped: Value = serde_json::from_str(std::fs::read_to_string(out.path().join("stripped.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    let st = stripped["text"].as_str().unwrap();
+    assert_eq!(st.matches(official).count(), 1);
+    assert_eq!(st.matches(frag).count(), 1);
+    let mut ranges: Vec<(u64, u64)> = repeats
+        .iter()
+        .filter(|r| r["kind"] != "line")
+        .map(|r| (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap()))
+        .collect();
+    ranges.sort();
+    // Walk the original: every character outside the removed copies (and the blank lines after a removed
+    // paragraph) appears in the stripped text, in order.
+    let orig: Vec<char> = text.chars().collect();
+    let kept: Vec<char> = st.chars().collect();
+    let mut k = 0;
+    for (i, &c) in orig.iter().enumerate() {
+        let inside = ranges.iter().any(|&(s, e)| s as usize <= i && i < e as usize);
+        if inside {
+            continue;
+        }
+        if k < kept.len() && kept[k] == c {
+            k += 1;
+        } else {
+            assert!(c.is_whitespace(), "character {i} ({c:?}) of the original is missing from the stripped text");
+        }
+    }
+    assert_eq!(k, kept.len(), "the stripped text has characters the original does not");
+}
