@@ -166,7 +166,7 @@ fn block_repeats(bs: &[Block], kind: RepeatKind) -> (Vec<Repeat>, f64, f64) {
 
 /// Passage repeats: maximal runs of windows of `w` units that stand again `d` units later.
 fn passage_repeats(doc: &UnitDoc, w: usize) -> Vec<Repeat> {
-    let hashes = ngram_hashes(&doc.ids, w, 0x7e9e_a75);
+    let hashes = ngram_hashes(&doc.ids, w, 0x07e9_ea75);
     let mut first: HashMap<u64, u32> = HashMap::with_capacity(hashes.len());
     let mut later: Vec<(u32, u32)> = Vec::new(); // (distance, first position)
     for (q, h) in hashes.iter().enumerate() {
