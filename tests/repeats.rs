@@ -95,3 +95,62 @@ fn seed_003_repeats_are_found_and_stripped() {
     }
     assert_eq!(k, kept.len(), "the stripped text has characters the original does not");
 }
+
+#[test]
+fn zh_dev_boilerplate_finds_the_planted_datelines_and_editor_lines() {
+    let dev = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/zh-dev/corpus.jsonl");
+    if !dev.is_file() {
+        eprintln!("skipped: ../shared/bench/zh-dev is absent");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_textreuse"))
+        .args(["boilerplate", "--quiet", dev.to_str().unwrap(), "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list: Vec<Value> = std::fs::read_to_string(out.path().join("boilerplate.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let keys: Vec<&str> = list.iter().map(|b| b["key"].as_str().unwrap()).collect();
+    // Datelines (digits masked) and editor, byline and page lines that the benchmark planted.
+    for k in ["新华社北京#月#日电", "中新网#月#日电", "据新华社电", "央视网消息", "扫一扫就看到", "下转第#版", "来源人民网"] {
+        assert!(keys.contains(&k), "{k} not found in {keys:?}");
+    }
+    assert!(keys.iter().any(|k| k.starts_with("责任编辑")));
+    assert!(keys.iter().any(|k| k.starts_with("新华社记者") && k.ends_with('摄')));
+    // Nothing found in one document only: every entry stands in more than --min-df (5) documents, and its
+    // examples are in different documents and read as its text.
+    let texts: std::collections::HashMap<String, String> = std::fs::read_to_string(&dev)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
+        })
+        .collect();
+    for b in &list {
+        assert!(b["df"].as_u64().unwrap() > 5, "{b}");
+        let ex = b["examples"].as_array().unwrap();
+        let ids: std::collections::HashSet<&str> = ex.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), ex.len(), "{b}");
+        let e = &ex[0];
+        let t = &texts[e["id"].as_str().unwrap()];
+        let span = chars_of(t, e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        let n = textreuse::normalize::normalize(&span, &Default::default()).text;
+        let masked: String = n.chars().fold(String::new(), |mut s, c| {
+            if c.is_ascii_digit() {
+                if !s.ends_with('#') {
+                    s.push('#');
+                }
+            } else {
+                s.push(c);
+            }
+            s
+        });
+        assert_eq!(masked, b["key"].as_str().unwrap());
+    }
+}

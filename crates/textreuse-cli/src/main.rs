@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use textreuse::boilerplate::{self, BoilerplateConfig, BoilerplateRunConfig};
 use textreuse::cluster::Keep;
 use textreuse::align::AlignConfig;
 use textreuse::dedup::{self, DedupConfig};
@@ -31,6 +32,8 @@ enum Command {
     Passages(PassagesArgs),
     /// Repeated lines, paragraphs and passages inside each document, Gopher repetition measures, and --strip.
     Repeats(RepeatsArgs),
+    /// Corpus-wide boilerplate: short lines and sentences found in more than --min-df documents.
+    Boilerplate(BoilerplateArgs),
     /// Print the passages two texts share, side by side, with matches, substitutions and gaps coloured.
     Compare(CompareArgs),
 }
@@ -197,6 +200,18 @@ struct RepeatsArgs {
 }
 
 #[derive(Args)]
+struct BoilerplateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Segments found in more than this many documents are boilerplate.
+    #[arg(long, default_value_t = BoilerplateConfig::default().min_df)]
+    min_df: u32,
+    /// Segments longer than this many normalized characters are never boilerplate.
+    #[arg(long, default_value_t = BoilerplateConfig::default().max_chars)]
+    max_chars: usize,
+}
+
+#[derive(Args)]
 struct CompareArgs {
     /// First text file (or, with --corpus, a document id).
     a: String,
@@ -271,6 +286,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Passages(args) => run_passages(args),
         Command::Compare(args) => compare::run(args),
         Command::Repeats(args) => run_repeats(args),
+        Command::Boilerplate(args) => run_boilerplate(args),
     }
 }
 
@@ -353,6 +369,33 @@ fn run_repeats(args: RepeatsArgs) -> Result<()> {
             if cfg.strip { format!(", {} characters stripped", s.stripped_chars) } else { String::new() },
             s.total_seconds,
             c.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
+    let c = &args.common;
+    setup_threads(c.threads)?;
+    let inputs = c.inputs()?;
+    let cfg = BoilerplateRunConfig {
+        read: c.read_options(),
+        boilerplate: BoilerplateConfig {
+            normalize: c.normalize_options(),
+            min_df: args.min_df,
+            max_chars: args.max_chars,
+            ..BoilerplateConfig::default()
+        },
+        strict: c.strict,
+    };
+    let bars = Bars { bar: Mutex::new(None) };
+    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let s = boilerplate::run(&inputs, &c.out, &cfg, progress)?;
+    if !c.quiet {
+        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        eprintln!(
+            "{} documents ({} skipped), {} distinct segments, {} boilerplate segments; {:.2} s. Outputs in {}",
+            s.documents, skipped, s.distinct_segments, s.boilerplate, s.total_seconds, c.out.display()
         );
     }
     Ok(())

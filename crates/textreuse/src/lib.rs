@@ -12,6 +12,7 @@
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
 pub mod align;
+pub mod boilerplate;
 pub mod cluster;
 pub mod dedup;
 pub mod io;
