@@ -13,6 +13,7 @@ use textreuse::align::AlignConfig;
 use textreuse::dedup::{self, DedupConfig};
 use textreuse::passages::{self, PassagesConfig};
 use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
+use textreuse::substrings::{self, SubstringsConfig};
 use textreuse::io::{Input, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
 use textreuse::progress::{NoProgress, Progress};
@@ -34,6 +35,8 @@ enum Command {
     Repeats(RepeatsArgs),
     /// Corpus-wide boilerplate: short lines and sentences found in more than --min-df documents.
     Boilerplate(BoilerplateArgs),
+    /// Exact-substring deduplication: every substring of at least --min-length units occurring more than once.
+    Substrings(SubstringsArgs),
     /// Print the passages two texts share, side by side, with matches, substitutions and gaps coloured.
     Compare(CompareArgs),
 }
@@ -212,6 +215,18 @@ struct BoilerplateArgs {
 }
 
 #[derive(Args)]
+struct SubstringsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Shortest repeated substring, in units (CJK characters or words).
+    #[arg(long, default_value_t = 50)]
+    min_length: usize,
+    /// Also write deduplicated.jsonl: every document without the later occurrences (the first is kept).
+    #[arg(long)]
+    remove: bool,
+}
+
+#[derive(Args)]
 struct CompareArgs {
     /// First text file (or, with --corpus, a document id).
     a: String,
@@ -287,6 +302,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => compare::run(args),
         Command::Repeats(args) => run_repeats(args),
         Command::Boilerplate(args) => run_boilerplate(args),
+        Command::Substrings(args) => run_substrings(args),
     }
 }
 
@@ -396,6 +412,36 @@ fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
         eprintln!(
             "{} documents ({} skipped), {} distinct segments, {} boilerplate segments; {:.2} s. Outputs in {}",
             s.documents, skipped, s.distinct_segments, s.boilerplate, s.total_seconds, c.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn run_substrings(args: SubstringsArgs) -> Result<()> {
+    let c = &args.common;
+    setup_threads(c.threads)?;
+    let inputs = c.inputs()?;
+    let cfg = SubstringsConfig {
+        read: c.read_options(),
+        normalize: c.normalize_options(),
+        min_length: args.min_length,
+        remove: args.remove,
+        strict: c.strict,
+    };
+    let bars = Bars { bar: Mutex::new(None) };
+    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let s = substrings::run(&inputs, &c.out, &cfg, progress)?;
+    if !c.quiet {
+        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        eprintln!(
+            "{} documents ({} skipped), {} units; {} repeated spans in {} documents, {:.2}% of units. Outputs in {}",
+            s.documents,
+            skipped,
+            s.units,
+            s.duplicate_spans,
+            s.documents_with_duplicates,
+            100.0 * s.duplicate_fraction,
+            c.out.display()
         );
     }
     Ok(())

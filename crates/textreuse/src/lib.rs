@@ -7,7 +7,8 @@
 //! The data flows one way, one module per step:
 //! [`io`] (read) → [`normalize`] → [`shingle`] → [`minhash`] + [`lsh`] (candidates) → [`verify`] → [`cluster`],
 //! orchestrated for document-level deduplication by [`dedup`]; and [`align`] for passages, orchestrated by
-//! [`passages`]. [`pipeline`] holds what the jobs share (parallel reading, skip accounting, stage timings).
+//! [`passages`]. Inside documents and across the corpus: [`repeats`], [`boilerplate`], [`substrings`] (suffix
+//! array). [`pipeline`] holds what the jobs share (parallel reading, skip accounting, stage timings).
 //!
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
@@ -24,4 +25,5 @@ pub mod pipeline;
 pub mod progress;
 pub mod repeats;
 pub mod shingle;
+pub mod substrings;
 pub mod verify;
