@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p textreuse-cli
 python3 bench/run_dedup.py
 python3 bench/run_passages.py
+python3 bench/run_repeats.py

@@ -223,3 +223,31 @@ fn compare_prints_the_shared_passage_side_by_side() {
         .unwrap();
     assert!(String::from_utf8(colored.stdout).unwrap().contains("\x1b[36m"), "script variants are coloured");
 }
+
+#[test]
+fn boilerplate_list_is_ignored_when_given() {
+    // Eight documents share a long footer line and nothing else.
+    let footer = "本网站所刊登的各种新闻信息和各种专题专栏资料均为本网版权所有未经协议授权禁止下载使用";
+    let bodies = ["春天来了万物复苏", "夏日炎炎蝉鸣不已", "秋高气爽层林尽染", "冬雪纷飞银装素裹", "山高水长源远流长", "日出东方光芒万丈", "海阔天空任鸟飞翔", "风和日丽游人如织"];
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.jsonl");
+    let body: String = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| serde_json::json!({"id": format!("d{i}"), "text": format!("{b}。\n{footer}\n")}).to_string() + "\n")
+        .collect();
+    std::fs::write(&f, body).unwrap();
+    let bp = tempfile::tempdir().unwrap();
+    let o = bin().args(["boilerplate", "--quiet", "--max-chars", "100", f.to_str().unwrap(), "--out"]).arg(bp.path()).output().unwrap();
+    ok(&o);
+    let list = jsonl(&bp.path().join("boilerplate.jsonl"));
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["df"], 8);
+    let plain = tempfile::tempdir().unwrap();
+    ok(&passages(&[f.to_str().unwrap(), "--max-df", "100"], plain.path()));
+    assert!(!jsonl(&plain.path().join("alignments.jsonl")).is_empty(), "the footer aligns without the list");
+    let filtered = tempfile::tempdir().unwrap();
+    let list_path = bp.path().join("boilerplate.jsonl");
+    ok(&passages(&[f.to_str().unwrap(), "--max-df", "100", "--boilerplate", list_path.to_str().unwrap()], filtered.path()));
+    assert!(jsonl(&filtered.path().join("alignments.jsonl")).is_empty(), "the footer is ignored with the list");
+}

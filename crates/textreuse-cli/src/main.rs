@@ -86,11 +86,20 @@ struct CommonArgs {
     /// Keep whitespace as it is.
     #[arg(long)]
     keep_whitespace: bool,
+    /// A boilerplate.jsonl written by `textreuse boilerplate`: its lines and sentences are ignored (dedup, passages).
+    #[arg(long)]
+    boilerplate: Option<PathBuf>,
 }
 
 impl CommonArgs {
     fn inputs(&self) -> Result<Vec<Input>> {
         self.inputs.iter().map(|a| Input::from_arg(a).with_context(|| format!("input {a}"))).collect()
+    }
+    fn boilerplate_filter(&self) -> Result<Option<std::sync::Arc<textreuse::boilerplate::BoilerplateFilter>>> {
+        match &self.boilerplate {
+            Some(p) => Ok(Some(std::sync::Arc::new(textreuse::boilerplate::BoilerplateFilter::load(p)?))),
+            None => Ok(None),
+        }
     }
     fn read_options(&self) -> ReadOptions {
         ReadOptions { id_field: self.id_field.clone(), text_field: self.text_field.clone(), max_doc_bytes: self.max_doc_bytes }
@@ -336,6 +345,7 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
         align: args.align.config(),
         with_text: args.with_text,
         strict: c.strict,
+        boilerplate: c.boilerplate_filter()?,
         ..PassagesConfig::default()
     };
     let bars = Bars { bar: Mutex::new(None) };
@@ -465,6 +475,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
             KeepArg::Longest => Keep::Longest,
         },
         strict: c.strict,
+        boilerplate: c.boilerplate_filter()?,
         memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
         ..DedupConfig::default()

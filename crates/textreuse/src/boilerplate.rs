@@ -203,10 +203,63 @@ impl BoilerplateCounter {
     }
 }
 
-/// The normalized keys of a boilerplate list, for filtering ([`segments`] of a document whose key is in the set
-/// are boilerplate).
-pub fn key_set(list: &[Boilerplate]) -> HashSet<String> {
-    list.iter().map(|b| b.key.clone()).collect()
+/// Removes known boilerplate from documents before other jobs fingerprint or align them: every segment whose key
+/// is in the list is blanked with spaces, so offsets into the original text stay valid.
+#[derive(Debug, Clone, Default)]
+pub struct BoilerplateFilter {
+    keys: HashSet<String>,
+    cfg: BoilerplateConfig,
+}
+
+impl BoilerplateFilter {
+    /// A filter for these keys (normalized, digits masked as `#`), segmenting with `cfg`.
+    pub fn new(keys: impl IntoIterator<Item = String>, cfg: BoilerplateConfig) -> BoilerplateFilter {
+        BoilerplateFilter { keys: keys.into_iter().collect(), cfg }
+    }
+
+    /// Reads the `key` of every line of a `boilerplate.jsonl` written by the `boilerplate` job.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or a line is not JSON with a string `key` (the message names file and line).
+    pub fn load(path: &std::path::Path) -> std::io::Result<BoilerplateFilter> {
+        let text = std::fs::read_to_string(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut keys = Vec::new();
+        for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| std::io::Error::other(format!("{}:{}: {e}", path.display(), k + 1)))?;
+            let key = v["key"].as_str().ok_or_else(|| std::io::Error::other(format!("{}:{}: no string \"key\"", path.display(), k + 1)))?;
+            keys.push(key.to_string());
+        }
+        Ok(BoilerplateFilter::new(keys, BoilerplateConfig::default()))
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the filter has no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// `text` with its boilerplate segments replaced by spaces (as many as the characters they replace).
+    pub fn apply<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.keys.is_empty() {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let hits: Vec<(u32, u32)> =
+            segments(text, &self.cfg).into_iter().filter(|s| self.keys.contains(&s.key)).map(|s| (s.start, s.end)).collect();
+        if hits.is_empty() {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        for (i, c) in text.chars().enumerate() {
+            let i = i as u32;
+            out.push(if hits.iter().any(|&(s, e)| s <= i && i < e) { ' ' } else { c });
+        }
+        std::borrow::Cow::Owned(out)
+    }
 }
 
 /// Settings of a `boilerplate` run over a corpus.
@@ -314,6 +367,16 @@ mod tests {
         let ed = s.iter().find(|x| x.key == "责任编辑王晔").unwrap();
         let chars: Vec<char> = "新华社北京5月8日电\n正文第一句。正文第二句！（责任编辑：王晔）\n".chars().collect();
         assert_eq!(chars[ed.start as usize..ed.end as usize].iter().collect::<String>(), "（责任编辑：王晔）");
+    }
+
+    #[test]
+    fn filter_blanks_boilerplate_keeping_offsets() {
+        let f = BoilerplateFilter::new(["新华社北京#月#日电".to_string(), "责任编辑王晔".to_string()], BoilerplateConfig::default());
+        let text = "新华社北京5月8日电\n正文内容。（责任编辑：王晔）";
+        let out = f.apply(text);
+        assert_eq!(out.chars().count(), text.chars().count());
+        assert_eq!(out.trim(), "正文内容。");
+        assert_eq!(f.apply("无关文字"), "无关文字");
     }
 
     #[test]

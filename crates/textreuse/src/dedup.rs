@@ -58,6 +58,9 @@ pub struct DedupConfig {
     pub memory_budget: usize,
     /// Also write `candidates.jsonl`: every verified candidate pair with its statistics, duplicate or not.
     pub write_candidates: bool,
+    /// Known boilerplate, blanked before shingling.
+    #[serde(skip)]
+    pub boilerplate: Option<std::sync::Arc<crate::boilerplate::BoilerplateFilter>>,
 }
 
 impl Default for DedupConfig {
@@ -76,6 +79,7 @@ impl Default for DedupConfig {
             strict: false,
             memory_budget: 1 << 30,
             write_candidates: false,
+            boilerplate: None,
         }
     }
 }
@@ -361,7 +365,11 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
 }
 
 fn fingerprint(doc: Document, cfg: &DedupConfig, lsh: &LshParams, hasher: &MinHasher, cpu: &CpuTimes) -> Result<Fingerprint, SkipReason> {
-    let norm = timed(&cpu.normalize, || normalize(&doc.text, &cfg.normalize));
+    let text = match &cfg.boilerplate {
+        Some(f) => f.apply(&doc.text),
+        None => std::borrow::Cow::Borrowed(doc.text.as_str()),
+    };
+    let norm = timed(&cpu.normalize, || normalize(&text, &cfg.normalize));
     let set = timed(&cpu.shingle, || shingle_set(&units(&norm.text), cfg.ngram, cfg.seed));
     if set.is_empty() {
         return Err(SkipReason::NoContent);

@@ -36,6 +36,9 @@ pub struct PassagesConfig {
     pub strict: bool,
     /// Documents with more units than this are aligned on their first `max_units` units only (reported).
     pub max_units: usize,
+    /// Known boilerplate, blanked before indexing (offsets stay those of the original text).
+    #[serde(skip)]
+    pub boilerplate: Option<std::sync::Arc<crate::boilerplate::BoilerplateFilter>>,
 }
 
 impl Default for PassagesConfig {
@@ -47,6 +50,7 @@ impl Default for PassagesConfig {
             with_text: false,
             strict: false,
             max_units: 5_000_000,
+            boilerplate: None,
         }
     }
 }
@@ -222,7 +226,10 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &PassagesConfig, progress: &dy
         "normalize",
         progress,
         |doc| {
-            let units = UnitDoc::new(&doc.text, &cfg.normalize);
+            let units = match &cfg.boilerplate {
+                Some(f) => UnitDoc::new(&f.apply(&doc.text), &cfg.normalize),
+                None => UnitDoc::new(&doc.text, &cfg.normalize),
+            };
             Ok::<_, SkipReason>((units, cfg.with_text.then_some(doc.text)))
         },
         |item| {
