@@ -23,7 +23,7 @@ fn noise(seed: u64, len: usize) -> String {
 #[test]
 fn every_reported_span_is_exactly_a_later_repeat() {
     let wire = noise(99, 80);
-    let texts = vec![
+    let texts = [
         format!("{}{}{}", noise(1, 40), wire, noise(2, 30)),
         noise(3, 120),
         format!("{}\n{}，{}", noise(4, 25), &wire[..wire.char_indices().nth(60).unwrap().0], noise(5, 20)),
