@@ -82,4 +82,16 @@ fn every_reported_span_is_exactly_a_later_repeat() {
     assert!(!dedup.iter().skip(1).any(|v| v["text"].as_str().unwrap().contains(&wire)));
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["skipped"]["empty_text"], 1);
+    assert_eq!(summary["shards"], 1);
+
+    // Sharded, one document per shard: only the repeat inside d3 (its wire printed twice) is found.
+    let sharded = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_textreuse"))
+        .args(["substrings", "--quiet", "--min-length", "30", "--shard-units", "1", corpus.to_str().unwrap(), "--out"])
+        .arg(sharded.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let spans: Vec<Value> = std::fs::read_to_string(sharded.path().join("duplicates.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!spans.is_empty() && spans.iter().all(|s| s["id"] == "d3" && s["first_id"] == "d3"), "{spans:?}");
 }

@@ -233,6 +233,9 @@ struct SubstringsArgs {
     /// Also write deduplicated.jsonl: every document without the later occurrences (the first is kept).
     #[arg(long)]
     remove: bool,
+    /// Units per shard (about 20 bytes each while sorting); repeats across shards are not found.
+    #[arg(long, default_value_t = 100_000_000)]
+    shard_units: usize,
 }
 
 #[derive(Args)]
@@ -436,6 +439,7 @@ fn run_substrings(args: SubstringsArgs) -> Result<()> {
         normalize: c.normalize_options(),
         min_length: args.min_length,
         remove: args.remove,
+        shard_units: args.shard_units,
         strict: c.strict,
     };
     let bars = Bars { bar: Mutex::new(None) };

@@ -13,8 +13,9 @@
 //!
 //! Memory: about 4 bytes of suffix array per byte of symbol text (12–16 bytes per unit) while sorting, then
 //! 12 bytes per unit for the unit text, the kept suffixes and the LCP array, plus 16 bytes per unit of offsets.
-//! Everything is in memory: corpora larger than memory must be split into shards (repeats across shards are then
-//! not found), as Lee et al. do with their merge step.
+//! Everything is in memory. Corpora larger than memory are cut into consecutive shards of documents
+//! ([`SubstringsConfig::shard_units`]), each with its own suffix array; repeats across shards are then not found
+//! (Lee et al. merge suffix arrays of shards for that; not done here).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -200,6 +201,9 @@ pub struct SubstringsConfig {
     pub min_length: usize,
     /// Also write `deduplicated.jsonl` without the later occurrences.
     pub remove: bool,
+    /// Units per shard: documents are cut into consecutive shards of at most this many units, each with its own
+    /// suffix array (about 20 bytes per unit while sorting). Repeats across shards are not found.
+    pub shard_units: usize,
     /// Turn any skipped record into an error.
     pub strict: bool,
 }
@@ -221,6 +225,8 @@ pub struct SubstringsSummary {
     pub duplicate_chars: u64,
     /// Documents with at least one span.
     pub documents_with_duplicates: u64,
+    /// Shards the corpus was cut into (repeats across shards are not found).
+    pub shards: u64,
     /// Records skipped, by reason (details in `skipped.jsonl`).
     pub skipped: BTreeMap<String, u64>,
     /// The first skipped records, as messages naming file, line and reason.
@@ -284,7 +290,24 @@ pub fn run(
     )?;
     stages.insert("read+normalize".to_string(), t.elapsed().as_secs_f64());
     let t2 = std::time::Instant::now();
-    let spans = find_duplicates(&docs, cfg.min_length);
+    let mut spans = Vec::new();
+    let mut shards = 0u64;
+    let mut first = 0usize;
+    while first < docs.len() {
+        let mut last = first;
+        let mut units = 0usize;
+        while last < docs.len() && (last == first || units + docs[last].len() <= cfg.shard_units.max(1)) {
+            units += docs[last].len();
+            last += 1;
+        }
+        for mut sp in find_duplicates(&docs[first..last], cfg.min_length) {
+            sp.doc += first as u32;
+            sp.first_doc += first as u32;
+            spans.push(sp);
+        }
+        shards += 1;
+        first = last;
+    }
     stages.insert("suffix array+lcp".to_string(), t2.elapsed().as_secs_f64());
     let t3 = std::time::Instant::now();
     let mut w = crate::io::AtomicWriter::create(&out_dir.join("duplicates.jsonl")).map_err(ioe("writing duplicates.jsonl"))?;
@@ -328,6 +351,7 @@ pub fn run(
         duplicate_fraction: if units == 0 { 0.0 } else { ((dup_units as f64 / units as f64) * 1e4).round() / 1e4 },
         duplicate_chars: spans.iter().map(|s| (s.end - s.start) as u64).sum(),
         documents_with_duplicates: with.len() as u64,
+        shards,
         skipped,
         skipped_examples: scan.skips.iter().take(20).map(ToString::to_string).collect(),
         config: cfg.clone(),
