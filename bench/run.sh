@@ -7,3 +7,4 @@ cargo build --release -q -p textreuse-cli
 python3 bench/run_dedup.py
 python3 bench/run_passages.py
 python3 bench/run_repeats.py
+bench/micro.sh

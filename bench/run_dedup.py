@@ -126,6 +126,16 @@ def main():
             runs = 3 if key == 'datasketch_opencc' else 1
             w, r, ws = median_run([VENV_PY, os.path.join(HERE, 'datasketch_dedup.py'), corpus, pred] + extra, runs)
             res['zh_dev'][key] = {'tool': label, 'wall_s': w, 'walls': ws, 'rss_mb': r, **score(pred)}
+        # gaoya (Rust MinHash LSH), as a dev-dependency of the anchor example in bench/gaoya.
+        gaoya_target = os.path.join(ROOT, 'target', 'gaoya')
+        subprocess.run(['cargo', 'build', '--release', '-q', '--example', 'gaoya_dedup'], cwd=os.path.join(HERE, 'gaoya'),
+                       env={**os.environ, 'CARGO_TARGET_DIR': gaoya_target}, check=True)
+        gaoya = os.path.join(gaoya_target, 'release', 'examples', 'gaoya_dedup')
+        for key, label, extra in [('gaoya_t2s', 'gaoya MinHashLSH, char 5-grams, textreuse normalization (t2s)', ['--t2s']),
+                                  ('gaoya', 'gaoya MinHashLSH, char 5-grams, no script conversion', [])]:
+            pred = os.path.join(work, key + '.jsonl')
+            w, r, ws = median_run([gaoya, corpus, pred] + extra, 3)
+            res['zh_dev'][key] = {'tool': label, 'wall_s': w, 'walls': ws, 'rss_mb': r, **score(pred)}
 
     # Held-out benchmarks built the same way from other articles: ours and the best anchor.
     res['heldout'] = []
@@ -182,7 +192,7 @@ def write_markdown(res):
              '### Quality and speed on zh-dev (3,657 documents, 5.1 M characters)', '',
              '| tool | pair P | pair R | pair F1 | ARI | wall (s) | speed-up vs this tool | peak RSS (MB) |',
              '|---|---|---|---|---|---|---|---|']
-    for key in ['ours', 'ours_1thread', 'datasketch_opencc', 'datasketch', 'textdedup_w']:
+    for key in ['ours', 'ours_1thread', 'datasketch_opencc', 'datasketch', 'textdedup_w', 'gaoya_t2s', 'gaoya']:
         if key not in z:
             continue
         r = z[key]

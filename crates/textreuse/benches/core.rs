@@ -1,0 +1,62 @@
+//! Micro-benchmarks of the core stages, in bytes of input per second (divan): normalization, shingling +
+//! MinHash, and pairwise alignment. Inputs are the shipped examples (1916 front pages, a Chinese story in two
+//! scripts), so they run anywhere: `cargo bench -p textreuse`.
+
+use divan::counter::BytesCount;
+use divan::{black_box, Bencher};
+use textreuse::align::{index_ngrams, ngram_hashes, align_pair, AlignConfig, UnitDoc};
+use textreuse::minhash::MinHasher;
+use textreuse::normalize::{normalize, NormalizeOptions};
+use textreuse::shingle::{shingle_set, units};
+
+fn main() {
+    divan::main();
+}
+
+fn example(path: &str) -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/");
+    std::fs::read_to_string(format!("{root}{path}")).expect("example file")
+}
+
+fn chinese() -> String {
+    // The simplified and traditional versions, repeated to about 100 KB.
+    let s = example("zh/01_simplified_columns.txt") + &example("zh/02_traditional_columns.txt");
+    s.repeat(100_000 / s.len() + 1)
+}
+
+fn english() -> String {
+    example("chronam/19160104_sn83045211-ed-1_seq-1.txt")
+}
+
+#[divan::bench(args = ["chinese", "english"])]
+fn normalize_text(bencher: Bencher, lang: &str) {
+    let text = if lang == "chinese" { chinese() } else { english() };
+    let opts = NormalizeOptions::default();
+    bencher.counter(BytesCount::of_str(&text)).bench(|| normalize(black_box(&text), &opts));
+}
+
+#[divan::bench(args = ["chinese", "english"])]
+fn shingle_and_minhash(bencher: Bencher, lang: &str) {
+    let text = if lang == "chinese" { chinese() } else { english() };
+    let n = normalize(&text, &NormalizeOptions::default());
+    let hasher = MinHasher::new(128, 42);
+    bencher.counter(BytesCount::of_str(&text)).bench(|| {
+        let set = shingle_set(&units(black_box(&n.text)), 4, 42);
+        hasher.signature(&set)
+    });
+}
+
+#[divan::bench]
+fn align_two_pages(bencher: Bencher) {
+    let a = example("chronam/19160104_sn85058396-ed-1_seq-1.txt");
+    let b = example("chronam/19160104_sn85059715-ed-1_seq-1.txt");
+    let cfg = AlignConfig::default();
+    let opts = NormalizeOptions::default();
+    let (da, db) = (UnitDoc::new(&a, &opts), UnitDoc::new(&b, &opts));
+    let (ha, hb) = (ngram_hashes(&da.ids, cfg.ngram, cfg.seed), ngram_hashes(&db.ids, cfg.ngram, cfg.seed));
+    let none = std::collections::HashSet::new();
+    bencher.counter(BytesCount::new(a.len() + b.len())).bench(|| {
+        let index = index_ngrams(&ha, &none, cfg.max_repeat);
+        align_pair(&da, &index, &db, &hb, &cfg)
+    });
+}
