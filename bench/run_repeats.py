@@ -57,7 +57,7 @@ def main():
                      f"{r['rss_mb'] / r['mb']:.1f} | {r['result']} |")
     lines += ['', '`substrings` keeps the whole corpus in memory (suffix array over 3-byte unit symbols, then 12 bytes '
               'per unit); it writes nothing to disk but its outputs. Peak memory per GB of input is the last column '
-              'times 1000; corpora beyond memory must be split into shards, which misses repeats across shards.']
+              'times 1000; `--shard-units` cuts corpora beyond memory into shards, which misses repeats across shards.']
     replace_section('## repeats, boilerplate, substrings', '\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
