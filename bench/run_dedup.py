@@ -243,7 +243,7 @@ def replace_section(heading, section):
         new = old.rstrip('\n') + '\n\n' + section
     else:
         end = old.find('\n## ', start + 1)
-        new = old[:start] + section + (old[end + 1:] if end >= 0 else '')
+        new = old[:start] + section + ('\n' + old[end + 1:] if end >= 0 else '')
     with open(path + '.tmp', 'w') as f:
         f.write(new)
     os.replace(path + '.tmp', path)

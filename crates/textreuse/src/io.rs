@@ -661,9 +661,6 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> io::Result<()>
     w.commit()
 }
 
-/// Counts of documents decoded from each encoding, for the summary.
-pub type EncodingCounts = BTreeMap<String, u64>;
-
 /// Reads every document of `inputs` into memory (for small inputs and tests). Skipped records are returned
 /// beside the documents.
 pub fn read_all(inputs: &[Input], opts: &ReadOptions) -> (Vec<Document>, Vec<Skip>) {
