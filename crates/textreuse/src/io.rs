@@ -13,7 +13,6 @@
 //! sequential [`RecordReader`] yields [`RawRecord`]s (bytes and their location); [`parse_record`], which is pure and
 //! runs in parallel, turns one into a [`Document`] or a [`Skip`] with its reason. Nothing is dropped silently.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
