@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use textreuse::normalize::{normalize, NormalizeOptions};
 
+mod common;
+use common::{find_normalized, Phrase};
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_textreuse"))
 }
@@ -37,14 +40,9 @@ fn jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-/// Code point offset in `text` of `phrase`, matched after normalization (script, width, line breaks and
-/// punctuation do not matter).
-fn find(text: &str, phrase: &str) -> u32 {
-    let opts = NormalizeOptions::default();
-    let n = normalize(text, &opts);
-    let p = normalize(phrase, &opts).text;
-    let byte = n.text.find(&p).unwrap_or_else(|| panic!("phrase {phrase} not found"));
-    n.offsets[n.text[..byte].chars().count()]
+/// Code point offset in `text` of a phrase, matched after normalization.
+fn find(text: &str, phrase: Phrase) -> u32 {
+    find_normalized(text, phrase).unwrap_or_else(|| panic!("phrase {phrase:?} not found"))
 }
 
 struct Seeds {
@@ -68,7 +66,7 @@ impl Seeds {
             .collect()
     }
     /// True when one alignment between x and y covers `phrase` in both documents.
-    fn share(&self, x: &str, y: &str, phrase: &str) -> bool {
+    fn share(&self, x: &str, y: &str, phrase: Phrase) -> bool {
         let (px, py) = (find(self.text(x), phrase), find(self.text(y), phrase));
         let (ix, _) = (self.id(x), self.id(y));
         self.between(x, y).iter().any(|a| {
@@ -94,12 +92,17 @@ fn run_seeds() -> Option<Seeds> {
     Some(Seeds { texts, alignments: jsonl(&out.path().join("alignments.jsonl")) })
 }
 
-const TALKS: &str = "两国元首先后举行小范围、大范围会谈";
+// Sentences of the seeds' articles, named by the hash and length of their normalized text (tests/common).
+/// A sentence of the talks article.
+const TALKS: Phrase = Phrase { hash: 0x050c_99a1_c0e5_6f04, len: 16 };
 /// A later paragraph of the talks article, the part that 004 printed.
-const TALKS_LATER: &str = "两国元首听取了两国有关部门负责人关于各领域合作的情况汇报";
-const PRESS: &str = "面对世界之变、时代之变、历史之变";
-const LETTER: &str = "国家主席习近平向“和平薪火 时代新章";
-const CULTURE: &str = "苏联摄影师镜头里的中国抗战》同日开机";
+const TALKS_LATER: Phrase = Phrase { hash: 0xfa1e_bafe_30df_415a, len: 28 };
+/// A sentence of the press-meeting article.
+const PRESS: Phrase = Phrase { hash: 0xecd4_2588_5bac_94c0, len: 14 };
+/// The opening of the letter.
+const LETTER: Phrase = Phrase { hash: 0x0702_b8f3_0554_3392, len: 16 };
+/// A sentence of the culture-event article.
+const CULTURE: Phrase = Phrase { hash: 0x2fc1_d5dd_a628_ab66, len: 17 };
 
 #[test]
 fn seeds_share_the_wire_articles() {

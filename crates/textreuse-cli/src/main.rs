@@ -37,6 +37,8 @@ enum Command {
     Boilerplate(BoilerplateArgs),
     /// Exact-substring deduplication: every substring of at least --min-length units occurring more than once.
     Substrings(SubstringsArgs),
+    /// A static HTML site over the outputs of dedup, passages and repeats (no server, no network).
+    Report(ReportArgs),
     /// Print the passages two texts share, side by side, with matches, substitutions and gaps coloured.
     Compare(CompareArgs),
 }
@@ -239,6 +241,16 @@ struct SubstringsArgs {
 }
 
 #[derive(Args)]
+struct ReportArgs {
+    /// Output directories of `dedup`, `passages` and `repeats` runs (their summaries name the inputs).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Directory of the site (replaced when it exists).
+    #[arg(long, short)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct CompareArgs {
     /// First text file (or, with --corpus, a document id).
     a: String,
@@ -315,6 +327,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Repeats(args) => run_repeats(args),
         Command::Boilerplate(args) => run_boilerplate(args),
         Command::Substrings(args) => run_substrings(args),
+        Command::Report(args) => report::run(args),
     }
 }
 
@@ -326,6 +339,7 @@ fn setup_threads(threads: Option<usize>) -> Result<()> {
 }
 
 mod compare;
+mod report;
 
 fn print_skips(examples: &[String], skipped: &std::collections::BTreeMap<String, u64>, out: &std::path::Path) -> u64 {
     for m in examples {

@@ -266,7 +266,6 @@ impl BoilerplateFilter {
 #[derive(Debug, Clone, Serialize)]
 pub struct BoilerplateRunConfig {
     /// How records are read.
-    #[serde(skip)]
     pub read: crate::io::ReadOptions,
     /// Detection settings.
     pub boilerplate: BoilerplateConfig,

@@ -29,7 +29,6 @@ use crate::verify::{pair_stats, PairStats, SetStore};
 #[derive(Debug, Clone, Serialize)]
 pub struct DedupConfig {
     /// How records are read.
-    #[serde(skip)]
     pub read: ReadOptions,
     /// Normalization before shingling.
     pub normalize: NormalizeOptions,
@@ -111,8 +110,10 @@ pub struct ClusterInfo {
 /// What a run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DedupSummary {
-    /// The inputs.
+    /// The inputs, as given.
     pub inputs: Vec<String>,
+    /// The inputs' absolute paths.
+    pub input_paths: Vec<String>,
     /// Records read (documents and skipped records).
     pub records_read: u64,
     /// Input bytes read (after decompression).
@@ -335,6 +336,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
 
     let summary = DedupSummary {
         inputs: inputs.iter().map(Input::display_name).collect(),
+        input_paths: inputs.iter().map(Input::absolute_path).collect(),
         records_read: scan.records,
         bytes_read,
         documents: n as u64,

@@ -59,6 +59,17 @@ impl Input {
         }
     }
 
+    /// The input's absolute path (as recorded in summaries, so that a later job such as `report` finds it again
+    /// from any directory); `<stdin>` for standard input.
+    pub fn absolute_path(&self) -> String {
+        match self {
+            Input::Dir(p) | Input::Jsonl(p) | Input::TextFile(p) => {
+                std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string()
+            }
+            Input::Stdin => "<stdin>".to_string(),
+        }
+    }
+
     /// How the input is named in messages.
     pub fn display_name(&self) -> String {
         match self {
@@ -110,7 +121,7 @@ pub struct RawRecord {
 }
 
 /// Settings for reading records.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ReadOptions {
     /// JSONL field holding the document id (string or number).
     pub id_field: String,

@@ -15,6 +15,7 @@
 pub mod align;
 pub mod boilerplate;
 pub mod cluster;
+pub mod collate;
 pub mod dedup;
 pub mod io;
 pub mod lsh;

@@ -24,7 +24,6 @@ use crate::progress::Progress;
 #[derive(Debug, Clone, Serialize)]
 pub struct PassagesConfig {
     /// How records are read.
-    #[serde(skip)]
     pub read: ReadOptions,
     /// Normalization before unit splitting.
     pub normalize: NormalizeOptions,
@@ -58,8 +57,10 @@ impl Default for PassagesConfig {
 /// What a run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PassagesSummary {
-    /// The inputs.
+    /// The inputs, as given.
     pub inputs: Vec<String>,
+    /// The inputs' absolute paths.
+    pub input_paths: Vec<String>,
     /// Records read (documents and skipped records).
     pub records_read: u64,
     /// Input bytes read (after decompression).
@@ -300,6 +301,7 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &PassagesConfig, progress: &dy
     pair_set.dedup();
     let summary = PassagesSummary {
         inputs: inputs.iter().map(Input::display_name).collect(),
+        input_paths: inputs.iter().map(Input::absolute_path).collect(),
         records_read: scan.records,
         bytes_read: scan.bytes_read,
         documents: docs.len() as u64,

@@ -350,7 +350,6 @@ pub fn strip(text: &str, repeats: &[Repeat]) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct RepeatsRunConfig {
     /// How records are read.
-    #[serde(skip)]
     pub read: crate::io::ReadOptions,
     /// Detection settings.
     pub repeat: RepeatConfig,
@@ -363,6 +362,8 @@ pub struct RepeatsRunConfig {
 /// What a `repeats` run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepeatsSummary {
+    /// The inputs' absolute paths.
+    pub input_paths: Vec<String>,
     /// Documents analysed.
     pub documents: u64,
     /// Documents with at least one repeat.
@@ -454,6 +455,7 @@ pub fn run(
     }
     let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
     let summary = RepeatsSummary {
+        input_paths: inputs.iter().map(crate::io::Input::absolute_path).collect(),
         documents,
         documents_with_repeats: with_repeats,
         repeats: kinds,
@@ -473,8 +475,8 @@ mod tests {
 
     #[test]
     fn repeated_paragraphs_lines_and_passages() {
-        let p = "程丽华先后来到北碚区华虹仪表有限公司调研企业生产经营情况。";
-        let frag = "中俄合拍纪录片同日开机各界二百余名嘉宾出席活动展望美好未来，共同描绘和平愿景，征集相关历史文物文献影像等";
+        let p = "区长先后来到城东开发区的三家仪表企业调研生产经营和技术改造情况。";
+        let frag = "两校合拍的纪录片同日开机各界二百余名嘉宾出席活动展望美好未来，共同描绘合作愿景，征集相关历史照片和影像资料";
         let text = format!("标题\n\n{p}\n\n其他内容一\n\n{p}\n\n其他内容二 {frag}。\n\n结尾 {frag}。\n\n{p}\n");
         let r = analyze(&text, &RepeatConfig::default());
         let paras: Vec<&Repeat> = r.repeats.iter().filter(|x| x.kind == RepeatKind::Paragraph).collect();

@@ -193,7 +193,6 @@ pub fn remove_spans(text: &str, spans: &[(u32, u32)]) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct SubstringsConfig {
     /// How records are read.
-    #[serde(skip)]
     pub read: crate::io::ReadOptions,
     /// Normalization before unit splitting.
     pub normalize: crate::normalize::NormalizeOptions,

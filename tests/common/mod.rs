@@ -1,0 +1,35 @@
+//! Helpers shared by the integration tests.
+//!
+//! Tests on `../shared` must not carry its text: where a test needs to find a passage of a seed, it names it by the
+//! FNV-1a hash and length (in characters) of the passage, and searches the text for it.
+#![allow(dead_code)]
+
+use textreuse::normalize::{normalize, NormalizeOptions};
+
+/// 64-bit FNV-1a of a string's UTF-8 bytes.
+pub fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// A passage known by hash and length in characters.
+#[derive(Clone, Copy, Debug)]
+pub struct Phrase {
+    pub hash: u64,
+    pub len: usize,
+}
+
+/// Character offsets where `p` stands in `chars` (exact characters).
+pub fn occurrences(chars: &[char], p: Phrase) -> Vec<usize> {
+    if chars.len() < p.len {
+        return Vec::new();
+    }
+    (0..=chars.len() - p.len).filter(|&i| fnv(&chars[i..i + p.len].iter().collect::<String>()) == p.hash).collect()
+}
+
+/// Code point offset in `text` where `p` stands after normalization (script, width, line breaks and punctuation
+/// aside); `p` names the normalized passage.
+pub fn find_normalized(text: &str, p: Phrase) -> Option<u32> {
+    let n = normalize(text, &NormalizeOptions::default());
+    let chars: Vec<char> = n.text.chars().collect();
+    occurrences(&chars, p).first().map(|&k| n.offsets[k])
+}
