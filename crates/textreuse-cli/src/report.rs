@@ -199,6 +199,18 @@ struct DocPage {
     shared: Vec<SharedRow>,
 }
 
+/// Joins adjacent tokens of one class and title, so that pages carry one element per run, not per character.
+fn coalesce(tokens: Vec<TokenView>) -> Vec<TokenView> {
+    let mut out: Vec<TokenView> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        match out.last_mut() {
+            Some(last) if last.class == t.class && last.title == t.title => last.text.push_str(&t.text),
+            _ => out.push(t),
+        }
+    }
+    out
+}
+
 fn read_jsonl(path: &Path) -> Result<Vec<Value>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
@@ -396,7 +408,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                                 count(Reading::Variant)
                             )
                         },
-                        tokens: toks
+                        tokens: coalesce(toks
                             .iter()
                             .map(|t| TokenView {
                                 class: match t.reading {
@@ -415,7 +427,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                                 },
                                 text: t.text.clone(),
                             })
-                            .collect(),
+                            .collect()),
                     }
                 })
                 .collect();
