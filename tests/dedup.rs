@@ -130,11 +130,22 @@ fn every_input_kind_gives_the_same_clusters() {
     let o = child.wait_with_output().unwrap();
     ok(&o);
     assert_eq!(cluster_of(out.path())["7"], "a");
-    assert_eq!(std::fs::read_to_string(out.path().join("deduplicated.jsonl")).unwrap(), format!("{}\n{}\n", lines[0], lines[2]));
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("deduplicated.jsonl")).unwrap(),
+        format!("{}\n{}\n", lines[0], lines[2])
+    );
 
     // Custom field names.
     let custom = dir.path().join("custom.jsonl");
-    std::fs::write(&custom, format!("{}\n{}\n", serde_json::json!({"doc": "x", "body": STORY}), serde_json::json!({"doc": "y", "body": STORY}))).unwrap();
+    std::fs::write(
+        &custom,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"doc": "x", "body": STORY}),
+            serde_json::json!({"doc": "y", "body": STORY})
+        ),
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     ok(&run_dedup(&[custom.to_str().unwrap(), "--id-field", "doc", "--text-field", "body"], out.path()));
     assert_eq!(cluster_of(out.path())["y"], "x");
@@ -215,7 +226,16 @@ fn bad_input_is_reported_and_nothing_is_dropped_silently() {
     assert_eq!(s["records_read"], 10);
     assert_eq!(s["blank_lines"], 1);
     let skipped = &s["skipped"];
-    for (k, n) in [("malformed_json", 1), ("missing_id", 1), ("missing_text", 1), ("empty_text", 1), ("duplicate_id", 1), ("not_an_object", 1), ("too_large", 1), ("no_content", 1)] {
+    for (k, n) in [
+        ("malformed_json", 1),
+        ("missing_id", 1),
+        ("missing_text", 1),
+        ("empty_text", 1),
+        ("duplicate_id", 1),
+        ("not_an_object", 1),
+        ("too_large", 1),
+        ("no_content", 1),
+    ] {
         assert_eq!(skipped[k], n, "{k}: {skipped}");
     }
     let skips = jsonl(&out.path().join("skipped.jsonl"));
@@ -229,11 +249,15 @@ fn bad_input_is_reported_and_nothing_is_dropped_silently() {
     assert!(dup["first"].as_str().unwrap().ends_with("bad.jsonl:1"));
     // Messages name file and line.
     let messages = s["skipped_examples"].as_array().unwrap();
-    assert!(messages.iter().any(|m| m.as_str().unwrap().starts_with(&format!("{name}:2: skipped: malformed JSON"))), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.as_str().unwrap().starts_with(&format!("{name}:2: skipped: malformed JSON"))),
+        "{messages:?}"
+    );
 
     // Strict mode turns the first skip into an error naming file and line.
     let out2 = tempfile::tempdir().unwrap();
-    let o = bin().args(["dedup", "--strict", "--quiet", f.to_str().unwrap(), "--out"]).arg(out2.path()).output().unwrap();
+    let o =
+        bin().args(["dedup", "--strict", "--quiet", f.to_str().unwrap(), "--out"]).arg(out2.path()).output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("{name}:2")) && err.contains("malformed JSON"), "{err}");

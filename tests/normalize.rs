@@ -83,8 +83,35 @@ fn seed_offsets_point_at_the_original_characters() {
 
 fn any_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "習近平", "会谈", "於", "乾燥", "，", "。", "「", "」", "\n", " ", "\u{3000}", "Ａｂ", "abc", "Hello", "-", "-\n",
-        "e\u{301}", "ﬁ", "㈱", "①", "\r\n", "ｶﾞ", "한국", "カタカナ", "😀", "\u{200b}", "3.14", "don't", "\t",
+        "習近平",
+        "会谈",
+        "於",
+        "乾燥",
+        "，",
+        "。",
+        "「",
+        "」",
+        "\n",
+        " ",
+        "\u{3000}",
+        "Ａｂ",
+        "abc",
+        "Hello",
+        "-",
+        "-\n",
+        "e\u{301}",
+        "ﬁ",
+        "㈱",
+        "①",
+        "\r\n",
+        "ｶﾞ",
+        "한국",
+        "カタカナ",
+        "😀",
+        "\u{200b}",
+        "3.14",
+        "don't",
+        "\t",
     ]);
     prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
 }

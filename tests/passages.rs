@@ -60,10 +60,7 @@ impl Seeds {
     /// Alignments between the seeds with these prefixes.
     fn between(&self, x: &str, y: &str) -> Vec<&Value> {
         let (ix, iy) = (self.id(x), self.id(y));
-        self.alignments
-            .iter()
-            .filter(|a| (a["a"] == ix && a["b"] == iy) || (a["a"] == iy && a["b"] == ix))
-            .collect()
+        self.alignments.iter().filter(|a| (a["a"] == ix && a["b"] == iy) || (a["a"] == iy && a["b"] == ix)).collect()
     }
     /// True when one alignment between x and y covers `phrase` in both documents.
     fn share(&self, x: &str, y: &str, phrase: Phrase) -> bool {
@@ -72,7 +69,8 @@ impl Seeds {
         self.between(x, y).iter().any(|a| {
             let (xs, ys) = if a["a"] == ix { ("a", "b") } else { ("b", "a") };
             let covers = |side: &str, p: u32| {
-                a[format!("{side}_start")].as_u64().unwrap() as u32 <= p && p < a[format!("{side}_end")].as_u64().unwrap() as u32
+                a[format!("{side}_start")].as_u64().unwrap() as u32 <= p
+                    && p < a[format!("{side}_end")].as_u64().unwrap() as u32
             };
             covers(xs, px) && covers(ys, py)
         })
@@ -109,7 +107,8 @@ fn seeds_share_the_wire_articles() {
     let Some(s) = run_seeds() else { return };
     // 000 and 002 share the talks article, more than 1,500 characters of it.
     assert!(s.share("000", "002", TALKS));
-    let aligned: u64 = s.between("000", "002").iter().map(|a| a["a_end"].as_u64().unwrap() - a["a_start"].as_u64().unwrap()).sum();
+    let aligned: u64 =
+        s.between("000", "002").iter().map(|a| a["a_end"].as_u64().unwrap() - a["a_start"].as_u64().unwrap()).sum();
     assert!(aligned > 1500, "000–002: {aligned} characters aligned");
     // 000 and 004: the talks and the press meeting.
     assert!(s.share("000", "004", TALKS_LATER));
@@ -133,15 +132,22 @@ fn seed_passages_read_as_the_same_text_and_are_long_enough() {
         // The printed texts are the offsets' spans of the original files.
         for side in ["a", "b"] {
             let text: Vec<char> = s.text(&a[side].as_str().unwrap()[..3]).chars().collect();
-            let (st, en) = (a[format!("{side}_start")].as_u64().unwrap() as usize, a[format!("{side}_end")].as_u64().unwrap() as usize);
+            let (st, en) = (
+                a[format!("{side}_start")].as_u64().unwrap() as usize,
+                a[format!("{side}_end")].as_u64().unwrap() as usize,
+            );
             let span: String = text[st..en].iter().collect();
             assert_eq!(span, a[format!("{side}_text")].as_str().unwrap());
         }
-        let (na, nb) = (normalize(a["a_text"].as_str().unwrap(), &opts).text, normalize(a["b_text"].as_str().unwrap(), &opts).text);
+        let (na, nb) = (
+            normalize(a["a_text"].as_str().unwrap(), &opts).text,
+            normalize(a["b_text"].as_str().unwrap(), &opts).text,
+        );
         // No passage is shorter than --min-length (30 units; CJK characters here).
         assert!(na.chars().count() >= 30 && nb.chars().count() >= 30, "{a}");
         // Both sides read as the same text: most 4-grams of the shorter side stand in the other.
-        let grams = |t: &str| -> HashSet<Vec<char>> { t.chars().collect::<Vec<_>>().windows(4).map(|w| w.to_vec()).collect() };
+        let grams =
+            |t: &str| -> HashSet<Vec<char>> { t.chars().collect::<Vec<_>>().windows(4).map(|w| w.to_vec()).collect() };
         let (ga, gb) = (grams(&na), grams(&nb));
         let shared = ga.intersection(&gb).count() as f64 / ga.len().min(gb.len()).max(1) as f64;
         assert!(shared >= 0.5, "only {shared:.2} of 4-grams shared: {a}");
@@ -231,17 +237,32 @@ fn compare_prints_the_shared_passage_side_by_side() {
 fn boilerplate_list_is_ignored_when_given() {
     // Eight documents share a long footer line and nothing else.
     let footer = "本网站所刊登的各种新闻信息和各种专题专栏资料均为本网版权所有未经协议授权禁止下载使用";
-    let bodies = ["春天来了万物复苏", "夏日炎炎蝉鸣不已", "秋高气爽层林尽染", "冬雪纷飞银装素裹", "山高水长源远流长", "日出东方光芒万丈", "海阔天空任鸟飞翔", "风和日丽游人如织"];
+    let bodies = [
+        "春天来了万物复苏",
+        "夏日炎炎蝉鸣不已",
+        "秋高气爽层林尽染",
+        "冬雪纷飞银装素裹",
+        "山高水长源远流长",
+        "日出东方光芒万丈",
+        "海阔天空任鸟飞翔",
+        "风和日丽游人如织",
+    ];
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("c.jsonl");
     let body: String = bodies
         .iter()
         .enumerate()
-        .map(|(i, b)| serde_json::json!({"id": format!("d{i}"), "text": format!("{b}。\n{footer}\n")}).to_string() + "\n")
+        .map(|(i, b)| {
+            serde_json::json!({"id": format!("d{i}"), "text": format!("{b}。\n{footer}\n")}).to_string() + "\n"
+        })
         .collect();
     std::fs::write(&f, body).unwrap();
     let bp = tempfile::tempdir().unwrap();
-    let o = bin().args(["boilerplate", "--quiet", "--max-chars", "100", f.to_str().unwrap(), "--out"]).arg(bp.path()).output().unwrap();
+    let o = bin()
+        .args(["boilerplate", "--quiet", "--max-chars", "100", f.to_str().unwrap(), "--out"])
+        .arg(bp.path())
+        .output()
+        .unwrap();
     ok(&o);
     let list = jsonl(&bp.path().join("boilerplate.jsonl"));
     assert_eq!(list.len(), 1, "{list:?}");
@@ -251,6 +272,9 @@ fn boilerplate_list_is_ignored_when_given() {
     assert!(!jsonl(&plain.path().join("alignments.jsonl")).is_empty(), "the footer aligns without the list");
     let filtered = tempfile::tempdir().unwrap();
     let list_path = bp.path().join("boilerplate.jsonl");
-    ok(&passages(&[f.to_str().unwrap(), "--max-df", "100", "--boilerplate", list_path.to_str().unwrap()], filtered.path()));
+    ok(&passages(
+        &[f.to_str().unwrap(), "--max-df", "100", "--boilerplate", list_path.to_str().unwrap()],
+        filtered.path(),
+    ));
     assert!(jsonl(&filtered.path().join("alignments.jsonl")).is_empty(), "the footer is ignored with the list");
 }

@@ -35,7 +35,10 @@ fn seed_003_repeats_are_found_and_stripped() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let line: Value = serde_json::from_str(std::fs::read_to_string(out.path().join("repeats.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    let line: Value = serde_json::from_str(
+        std::fs::read_to_string(out.path().join("repeats.jsonl")).unwrap().lines().next().unwrap(),
+    )
+    .unwrap();
     let repeats = line["repeats"].as_array().unwrap();
 
     // The paragraph about the local official stands six times: five later copies, each reported with count 6,
@@ -44,8 +47,10 @@ fn seed_003_repeats_are_found_and_stripped() {
     let official = Phrase { hash: 0x7f1e_9f8f_a5ae_cf4d, len: 18 };
     let frag = Phrase { hash: 0x3f9e_0987_f155_fe8b, len: 34 };
     let chars: Vec<char> = text.chars().collect();
-    let starts_with = |s: u64, p: Phrase| s as usize + p.len <= chars.len() && fnv(&chars_of(&text, s, s + p.len as u64)) == p.hash;
-    let six: Vec<&Value> = repeats.iter().filter(|r| r["count"] == 6 && starts_with(r["start"].as_u64().unwrap(), official)).collect();
+    let starts_with =
+        |s: u64, p: Phrase| s as usize + p.len <= chars.len() && fnv(&chars_of(&text, s, s + p.len as u64)) == p.hash;
+    let six: Vec<&Value> =
+        repeats.iter().filter(|r| r["count"] == 6 && starts_with(r["start"].as_u64().unwrap(), official)).collect();
     assert_eq!(six.len(), 5, "{repeats:?}");
     let first = six[0]["first_start"].as_u64().unwrap();
     assert_eq!(first as usize, occurrences(&chars, official)[0]);
@@ -64,14 +69,19 @@ fn seed_003_repeats_are_found_and_stripped() {
         .collect();
     assert!(!covering.is_empty(), "the second copy of the fragment is not reported");
     assert!(covering.iter().all(|r| r["count"] == 2));
-    let passage = repeats.iter().find(|r| r["kind"] == "passage" && r["start"].as_u64().unwrap() < second_cp && second_cp < r["end"].as_u64().unwrap());
+    let passage = repeats.iter().find(|r| {
+        r["kind"] == "passage" && r["start"].as_u64().unwrap() < second_cp && second_cp < r["end"].as_u64().unwrap()
+    });
     let p = passage.expect("the fragment, which starts mid-paragraph, is reported as a passage");
     let (s, e, f) = (p["start"].as_u64().unwrap(), p["end"].as_u64().unwrap(), p["first_start"].as_u64().unwrap());
     assert_eq!(chars_of(&text, s, e), chars_of(&text, f, f + (e - s)));
 
     // --strip keeps one copy of each; every other character is unchanged (the stripped text is the original with
     // exactly the reported later copies cut out, in order).
-    let stripped: Value = serde_json::from_str(std::fs::read_to_string(out.path().join("stripped.jsonl")).unwrap().lines().next().unwrap()).unwrap();
+    let stripped: Value = serde_json::from_str(
+        std::fs::read_to_string(out.path().join("stripped.jsonl")).unwrap().lines().next().unwrap(),
+    )
+    .unwrap();
     let st = stripped["text"].as_str().unwrap();
     let st_chars: Vec<char> = st.chars().collect();
     assert_eq!(occurrences(&st_chars, official).len(), 1);
@@ -122,7 +132,9 @@ fn zh_dev_boilerplate_finds_the_planted_datelines_and_editor_lines() {
         .collect();
     let keys: Vec<&str> = list.iter().map(|b| b["key"].as_str().unwrap()).collect();
     // Datelines (digits masked) and editor, byline and page lines that the benchmark planted.
-    for k in ["新华社北京#月#日电", "中新网#月#日电", "据新华社电", "央视网消息", "扫一扫就看到", "下转第#版", "来源人民网"] {
+    for k in
+        ["新华社北京#月#日电", "中新网#月#日电", "据新华社电", "央视网消息", "扫一扫就看到", "下转第#版", "来源人民网"]
+    {
         assert!(keys.contains(&k), "{k} not found in {keys:?}");
     }
     assert!(keys.iter().any(|k| k.starts_with("责任编辑")));

@@ -94,7 +94,10 @@ fn report_shows_the_seeds_collation() {
     let work = tempfile::tempdir().unwrap();
     let (site, seeds) = build_site(work.path());
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
-    assert!(index.contains("id=\"search\"") && index.contains("<svg id=\"histogram\""), "index has a search box and an SVG histogram");
+    assert!(
+        index.contains("id=\"search\"") && index.contains("<svg id=\"histogram\""),
+        "index has a search box and an SVG histogram"
+    );
     assert!(!index.contains("http://") && !index.contains("https://"), "no network resources");
     let passages = pages(&site.join("passages"));
     assert!(!passages.is_empty());
@@ -113,7 +116,9 @@ fn report_shows_the_seeds_collation() {
     // meeting, the letter's event and the culture event's closing words.
     let has = |h: &str, p: Phrase| !occurrences(&text_of(h).chars().collect::<Vec<_>>(), p).is_empty();
     let kremlin = Phrase { hash: 0x61f5_a2ba_0b7f_1109, len: 5 };
-    let talks = passages.iter().find(|(_, h)| ["000_", "001_", "002_", "004_"].iter().all(|d| h.contains(&format!(">{d}"))) && has(h, kremlin));
+    let talks = passages.iter().find(|(_, h)| {
+        ["000_", "001_", "002_", "004_"].iter().all(|d| h.contains(&format!(">{d}"))) && has(h, kremlin)
+    });
     assert!(talks.is_some(), "a talks page with witnesses 000, 001, 002 and 004");
     // The press meeting, the letter and the culture event each have a page.
     for phrase in [
@@ -129,7 +134,8 @@ fn report_shows_the_seeds_collation() {
     let found = passages.iter().any(|(_, h)| {
         witness_tokens(h, "002_").iter().any(|w| {
             // The witness's characters, each with the class of its token.
-            let chars: Vec<(char, &str)> = w.iter().flat_map(|(c, t)| t.chars().map(move |x| (x, c.as_str()))).collect();
+            let chars: Vec<(char, &str)> =
+                w.iter().flat_map(|(c, t)| t.chars().map(move |x| (x, c.as_str()))).collect();
             let text: Vec<char> = chars.iter().map(|x| x.0).collect();
             occurrences(&text, typo).iter().any(|&k| chars[k + 3].1 == "add" && chars[k + 2].1 != "add")
         })
@@ -137,7 +143,9 @@ fn report_shows_the_seeds_collation() {
     assert!(found, "002's typo is shown with an inserted character");
     // 001's traditional readings are variants, never changes: somewhere 001 differs from the base by script only.
     let script_only = passages.iter().any(|(_, h)| {
-        witness_tokens(h, "001_").iter().any(|w| w.iter().any(|(c, _)| c == "variant") && w.iter().all(|(c, _)| c == "same" || c == "variant"))
+        witness_tokens(h, "001_")
+            .iter()
+            .any(|w| w.iter().any(|(c, _)| c == "variant") && w.iter().all(|(c, _)| c == "same" || c == "variant"))
     });
     assert!(script_only, "a passage where 001 differs by script only");
 }
@@ -175,15 +183,24 @@ fn chromium_renders_the_site_without_javascript_errors() {
     let work = tempfile::tempdir().unwrap();
     let (site, _) = build_site(work.path());
     let profile = tempfile::tempdir().unwrap();
-    let passage = pages(&site.join("passages")).into_iter().max_by_key(|(_, h)| h.matches("<section").count()).unwrap().0;
-    let doc = pages(&site.join("docs")).into_iter().find(|(_, h)| h.contains("class=\"reuse")).expect("a document with reuse").0;
+    let passage =
+        pages(&site.join("passages")).into_iter().max_by_key(|(_, h)| h.matches("<section").count()).unwrap().0;
+    let doc = pages(&site.join("docs"))
+        .into_iter()
+        .find(|(_, h)| h.contains("class=\"reuse"))
+        .expect("a document with reuse")
+        .0;
     for (page, must) in [
         (site.join("index.html"), vec!["id=\"search\"", "id=\"histogram\"", "id=\"doc-list\""]),
         (passage, vec!["id=\"collation\"", "class=\"witness base\""]),
         (doc, vec!["id=\"doc-text\"", "class=\"reuse"]),
     ] {
         let dom = dump_dom(&browser, &page, profile.path());
-        assert!(dom.contains("data-js=\"ok\""), "{}: the page's script did not run to the end without errors", page.display());
+        assert!(
+            dom.contains("data-js=\"ok\""),
+            "{}: the page's script did not run to the end without errors",
+            page.display()
+        );
         for m in must {
             assert!(dom.contains(m), "{}: {m} not rendered", page.display());
         }

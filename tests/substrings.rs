@@ -32,7 +32,11 @@ fn every_reported_span_is_exactly_a_later_repeat() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("c.jsonl");
-    let body: String = texts.iter().enumerate().map(|(i, t)| serde_json::json!({"id": format!("d{i}"), "text": t}).to_string() + "\n").collect();
+    let body: String = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({"id": format!("d{i}"), "text": t}).to_string() + "\n")
+        .collect();
     std::fs::write(&corpus, body).unwrap();
     let out = tempfile::tempdir().unwrap();
     let min_length = 30;
@@ -59,7 +63,11 @@ fn every_reported_span_is_exactly_a_later_repeat() {
     }
     assert!(!expected.is_empty());
 
-    let spans: Vec<Value> = std::fs::read_to_string(out.path().join("duplicates.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let spans: Vec<Value> = std::fs::read_to_string(out.path().join("duplicates.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut reported: HashSet<(usize, usize)> = HashSet::new();
     for s in &spans {
         let d: usize = s["id"].as_str().unwrap()[1..].parse().unwrap();
@@ -70,17 +78,26 @@ fn every_reported_span_is_exactly_a_later_repeat() {
         assert!(units.len() >= min_length);
         // The span's text stands, the same, at its first occurrence.
         let fd: usize = s["first_id"].as_str().unwrap()[1..].parse().unwrap();
-        let fu = (0..docs[fd].len()).find(|&u| docs[fd].spans[u].0 == s["first_start"].as_u64().unwrap() as u32).unwrap();
-        assert_eq!(&docs[fd].ids[fu..fu + units.len().min(docs[fd].len() - fu)], &doc.ids[units[0]..units[0] + units.len().min(docs[fd].len() - fu)]);
+        let fu =
+            (0..docs[fd].len()).find(|&u| docs[fd].spans[u].0 == s["first_start"].as_u64().unwrap() as u32).unwrap();
+        assert_eq!(
+            &docs[fd].ids[fu..fu + units.len().min(docs[fd].len() - fu)],
+            &doc.ids[units[0]..units[0] + units.len().min(docs[fd].len() - fu)]
+        );
         reported.extend(units.iter().map(|&u| (d, u)));
     }
     assert_eq!(reported, expected, "reported duplicate units differ from the brute force");
 
     // --remove keeps the first occurrence: the wire text survives once, in d0, and the empty document is reported.
-    let dedup: Vec<Value> = std::fs::read_to_string(out.path().join("deduplicated.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let dedup: Vec<Value> = std::fs::read_to_string(out.path().join("deduplicated.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(dedup[0]["text"].as_str().unwrap().contains(&wire));
     assert!(!dedup.iter().skip(1).any(|v| v["text"].as_str().unwrap().contains(&wire)));
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["skipped"]["empty_text"], 1);
     assert_eq!(summary["shards"], 1);
 
@@ -92,6 +109,10 @@ fn every_reported_span_is_exactly_a_later_repeat() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    let spans: Vec<Value> = std::fs::read_to_string(sharded.path().join("duplicates.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let spans: Vec<Value> = std::fs::read_to_string(sharded.path().join("duplicates.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(!spans.is_empty() && spans.iter().all(|s| s["id"] == "d3" && s["first_id"] == "d3"), "{spans:?}");
 }

@@ -34,11 +34,8 @@ fn main() {
         .iter()
         .map(|t| {
             let chars: Vec<char> = t.chars().collect();
-            let grams: Vec<String> = if chars.len() < 5 {
-                vec![t.clone()]
-            } else {
-                chars.windows(5).map(|w| w.iter().collect()).collect()
-            };
+            let grams: Vec<String> =
+                if chars.len() < 5 { vec![t.clone()] } else { chars.windows(5).map(|w| w.iter().collect()).collect() };
             hasher.create_signature(grams.iter())
         })
         .collect();

@@ -19,7 +19,8 @@ const VARIANT: &str = "\x1b[36m"; // equal after normalization, written differen
 
 fn read_text(arg: &str, corpus: &Option<(Vec<textreuse::io::Document>, String)>) -> Result<(String, String)> {
     if let Some((docs, name)) = corpus {
-        let d = docs.iter().find(|d| d.id == arg).with_context(|| format!("no document with id \"{arg}\" in {name}"))?;
+        let d =
+            docs.iter().find(|d| d.id == arg).with_context(|| format!("no document with id \"{arg}\" in {name}"))?;
         return Ok((d.id.clone(), d.text.clone()));
     }
     let bytes = std::fs::read(arg).with_context(|| format!("reading {arg}"))?;
@@ -36,7 +37,11 @@ pub fn run(args: CompareArgs) -> Result<()> {
     let corpus = match &args.corpus {
         Some(c) => {
             let input = Input::from_arg(c).with_context(|| format!("corpus {c}"))?;
-            let opts = ReadOptions { id_field: args.id_field.clone(), text_field: args.text_field.clone(), ..ReadOptions::default() };
+            let opts = ReadOptions {
+                id_field: args.id_field.clone(),
+                text_field: args.text_field.clone(),
+                ..ReadOptions::default()
+            };
             Some((read_all(&[input], &opts).0, c.clone()))
         }
         None => None,
@@ -106,7 +111,12 @@ pub fn run(args: CompareArgs) -> Result<()> {
 /// The original text of one unit, with line breaks shown as spaces.
 fn unit_text(d: &UnitDoc, chars: &[char], unit: u32) -> String {
     let (s, e) = d.spans[unit as usize];
-    chars[s as usize..e as usize].iter().map(|&c| if c.is_whitespace() { ' ' } else { c }).collect::<String>().trim().to_string()
+    chars[s as usize..e as usize]
+        .iter()
+        .map(|&c| if c.is_whitespace() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn push_cell(line: &mut String, text: &str, width: usize, style: &str, color: bool) {

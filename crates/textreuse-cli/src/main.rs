@@ -7,16 +7,16 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use textreuse::align::AlignConfig;
 use textreuse::boilerplate::{self, BoilerplateConfig, BoilerplateRunConfig};
 use textreuse::cluster::Keep;
-use textreuse::align::AlignConfig;
 use textreuse::dedup::{self, DedupConfig};
-use textreuse::passages::{self, PassagesConfig};
-use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
-use textreuse::substrings::{self, SubstringsConfig};
 use textreuse::io::{Input, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
+use textreuse::passages::{self, PassagesConfig};
 use textreuse::progress::{NoProgress, Progress};
+use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
+use textreuse::substrings::{self, SubstringsConfig};
 
 #[derive(Parser)]
 #[command(name = "textreuse", version, about = "Find duplicated and reused text in large, noisy corpora (CJK-aware)")]
@@ -104,7 +104,11 @@ impl CommonArgs {
         }
     }
     fn read_options(&self) -> ReadOptions {
-        ReadOptions { id_field: self.id_field.clone(), text_field: self.text_field.clone(), max_doc_bytes: self.max_doc_bytes }
+        ReadOptions {
+            id_field: self.id_field.clone(),
+            text_field: self.text_field.clone(),
+            max_doc_bytes: self.max_doc_bytes,
+        }
     }
     fn normalize_options(&self) -> NormalizeOptions {
         NormalizeOptions {
@@ -347,7 +351,11 @@ fn print_skips(examples: &[String], skipped: &std::collections::BTreeMap<String,
     }
     let total: u64 = skipped.values().sum();
     if total > examples.len() as u64 {
-        eprintln!("warning: ... {} more skipped records in {}", total - examples.len() as u64, out.join("skipped.jsonl").display());
+        eprintln!(
+            "warning: ... {} more skipped records in {}",
+            total - examples.len() as u64,
+            out.join("skipped.jsonl").display()
+        );
     }
     total
 }
@@ -438,7 +446,12 @@ fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
         let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} distinct segments, {} boilerplate segments; {:.2} s. Outputs in {}",
-            s.documents, skipped, s.distinct_segments, s.boilerplate, s.total_seconds, c.out.display()
+            s.documents,
+            skipped,
+            s.distinct_segments,
+            s.boilerplate,
+            s.total_seconds,
+            c.out.display()
         );
     }
     Ok(())

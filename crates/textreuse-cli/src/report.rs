@@ -244,7 +244,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let mut dedup_summary = Value::Null;
     for dir in &args.runs {
         let summary: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("summary.json")).with_context(|| format!("{}: no summary.json (not a run directory)", dir.display()))?,
+            &std::fs::read_to_string(dir.join("summary.json"))
+                .with_context(|| format!("{}: no summary.json (not a run directory)", dir.display()))?,
         )
         .with_context(|| format!("{}: malformed summary.json", dir.display()))?;
         for p in summary["input_paths"].as_array().into_iter().flatten() {
@@ -275,7 +276,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if input_paths.iter().any(|p| p == "<stdin>") {
         bail!("a run read standard input, which cannot be read again: run it on a file to report on it");
     }
-    let inputs: Vec<Input> = input_paths.iter().map(|p| Input::from_arg(p).with_context(|| format!("input {p}"))).collect::<Result<_>>()?;
+    let inputs: Vec<Input> =
+        input_paths.iter().map(|p| Input::from_arg(p).with_context(|| format!("input {p}"))).collect::<Result<_>>()?;
     let (docs, _) = read_all(&inputs, &read);
     let texts: Vec<Vec<char>> = docs.iter().map(|d| d.text.chars().collect()).collect();
     let index: HashMap<&str, usize> = docs.iter().enumerate().map(|(k, d)| (d.id.as_str(), k)).collect();
@@ -285,7 +287,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let out = args.out.clone();
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let tmp = tempfile::Builder::new().prefix(".report-").tempdir_in(&parent).context("creating a temporary directory")?;
+    let tmp =
+        tempfile::Builder::new().prefix(".report-").tempdir_in(&parent).context("creating a temporary directory")?;
     let site = tmp.path();
     for sub in ["assets", "clusters", "passages", "docs"] {
         std::fs::create_dir_all(site.join(sub))?;
@@ -333,7 +336,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
                     }
                 })
                 .collect();
-            write(&site.join(format!("clusters/c{k}.html")), ClusterPage { root: "../".into(), index: k, rep_doc: rep, rep_id: rep_id.clone(), members: rows }.render()?)?;
+            write(
+                &site.join(format!("clusters/c{k}.html")),
+                ClusterPage { root: "../".into(), index: k, rep_doc: rep, rep_id: rep_id.clone(), members: rows }
+                    .render()?,
+            )?;
             cluster_rows.push(ClusterRow { index: k, size: members.len(), representative: rep_id.clone() });
         }
         for p in read_jsonl(&dir.join("pairs.jsonl")).unwrap_or_default() {
@@ -364,7 +371,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
             let mut docs_in: Vec<usize> = ws.iter().map(|w| w.0).collect();
             docs_in.dedup();
             let longest = ws.iter().max_by_key(|w| w.2 - w.1).expect("non-empty");
-            let opening: String = chars_span(&texts[longest.0], longest.1, longest.2).chars().filter(|c| !c.is_whitespace()).take(40).collect();
+            let opening: String = chars_span(&texts[longest.0], longest.1, longest.2)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .take(40)
+                .collect();
             passage_rows.push(PassageRow { index: k, witnesses: ws.len(), docs: docs_in.len(), opening });
         }
         witnesses_of = clusters;
@@ -408,26 +419,27 @@ pub fn run(args: ReportArgs) -> Result<()> {
                                 count(Reading::Variant)
                             )
                         },
-                        tokens: coalesce(toks
-                            .iter()
-                            .map(|t| TokenView {
-                                class: match t.reading {
-                                    Reading::Same => "same",
-                                    Reading::Variant => "variant",
-                                    Reading::Substituted => "subst",
-                                    Reading::Omitted => "omit",
-                                    Reading::Added => "add",
-                                },
-                                title: match (t.reading, &t.base) {
-                                    (Reading::Variant, Some(b)) => format!("base: {b} (script or width only)"),
-                                    (Reading::Substituted, Some(b)) => format!("base reads {b}"),
-                                    (Reading::Added, _) => "not in the base".into(),
-                                    (Reading::Omitted, _) => "only in the base".into(),
-                                    _ => String::new(),
-                                },
-                                text: t.text.clone(),
-                            })
-                            .collect()),
+                        tokens: coalesce(
+                            toks.iter()
+                                .map(|t| TokenView {
+                                    class: match t.reading {
+                                        Reading::Same => "same",
+                                        Reading::Variant => "variant",
+                                        Reading::Substituted => "subst",
+                                        Reading::Omitted => "omit",
+                                        Reading::Added => "add",
+                                    },
+                                    title: match (t.reading, &t.base) {
+                                        (Reading::Variant, Some(b)) => format!("base: {b} (script or width only)"),
+                                        (Reading::Substituted, Some(b)) => format!("base reads {b}"),
+                                        (Reading::Added, _) => "not in the base".into(),
+                                        (Reading::Omitted, _) => "only in the base".into(),
+                                        _ => String::new(),
+                                    },
+                                    text: t.text.clone(),
+                                })
+                                .collect(),
+                        ),
                     }
                 })
                 .collect();
@@ -443,7 +455,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
                         .map(|&w| match &r.readings[w] {
                             None => Cell { class: "agree", text: "=".into() },
                             Some(t) if t.is_empty() => Cell { class: "omit", text: "(omitted)".into() },
-                            Some(t) if t.len() > r.lemma.len() && t.starts_with(&r.lemma) => Cell { class: "add", text: t.clone() },
+                            Some(t) if t.len() > r.lemma.len() && t.starts_with(&r.lemma) => {
+                                Cell { class: "add", text: t.clone() }
+                            }
                             Some(t) => Cell { class: "subst", text: t.clone() },
                         })
                         .collect(),
@@ -451,7 +465,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 .collect();
             let name = if page == 0 { format!("p{k}.html") } else { format!("p{k}-{}.html", page + 1) };
             let page_links = (0..pages)
-                .map(|p| PageLink { href: if p == 0 { format!("p{k}.html") } else { format!("p{k}-{}.html", p + 1) }, label: (p + 1).to_string() })
+                .map(|p| PageLink {
+                    href: if p == 0 { format!("p{k}.html") } else { format!("p{k}-{}.html", p + 1) },
+                    label: (p + 1).to_string(),
+                })
                 .collect();
             let html = PassagePage {
                 root: "../".into(),
@@ -536,14 +553,27 @@ pub fn run(args: ReportArgs) -> Result<()> {
             .map(|&(k, s, e)| {
                 let mut others: Vec<usize> = witnesses_of[k].iter().map(|w| w.0).filter(|&o| o != d).collect();
                 others.dedup();
-                SharedRow { passage: k, start: s, end: e, others: others.into_iter().map(|o| OtherDoc { doc: o, id: docs[o].id.clone() }).collect() }
+                SharedRow {
+                    passage: k,
+                    start: s,
+                    end: e,
+                    others: others.into_iter().map(|o| OtherDoc { doc: o, id: docs[o].id.clone() }).collect(),
+                }
             })
             .collect();
         let (cluster_link, cluster_label) = match doc_cluster.get(&d) {
             Some(&k) => (format!("../clusters/c{k}.html"), format!("#{k}")),
             None => (String::new(), String::new()),
         };
-        let page = DocPage { root: "../".into(), id: doc.id.clone(), chars: chars.len(), cluster_link, cluster_label, segments, shared };
+        let page = DocPage {
+            root: "../".into(),
+            id: doc.id.clone(),
+            chars: chars.len(),
+            cluster_link,
+            cluster_label,
+            segments,
+            shared,
+        };
         write(&site.join(format!("docs/d{d}.html")), page.render()?)?;
     }
 
@@ -561,7 +591,14 @@ pub fn run(args: ReportArgs) -> Result<()> {
             .enumerate()
             .map(|(k, &c)| {
                 let h = 110.0 * c as f64 / top as f64;
-                Bar { x: k as f64 * 20.0 + 1.0, y: 120.0 - h, w: 18.0, h, count: c, label: format!("{:.2}–{:.2}", k as f64 / 20.0, (k + 1) as f64 / 20.0) }
+                Bar {
+                    x: k as f64 * 20.0 + 1.0,
+                    y: 120.0 - h,
+                    w: 18.0,
+                    h,
+                    count: c,
+                    label: format!("{:.2}–{:.2}", k as f64 / 20.0, (k + 1) as f64 / 20.0),
+                }
             })
             .collect()
     };

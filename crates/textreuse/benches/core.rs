@@ -4,7 +4,7 @@
 
 use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
-use textreuse::align::{index_ngrams, ngram_hashes, align_pair, AlignConfig, UnitDoc};
+use textreuse::align::{align_pair, index_ngrams, ngram_hashes, AlignConfig, UnitDoc};
 use textreuse::minhash::MinHasher;
 use textreuse::normalize::{normalize, NormalizeOptions};
 use textreuse::shingle::{shingle_set, units};

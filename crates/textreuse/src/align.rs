@@ -48,7 +48,16 @@ pub struct AlignConfig {
 
 impl Default for AlignConfig {
     fn default() -> Self {
-        AlignConfig { ngram: 7, max_df: 50, min_anchors: 3, max_gap: 200, min_length: 30, max_repeat: 8, min_identity: 0.5, seed: 42 }
+        AlignConfig {
+            ngram: 7,
+            max_df: 50,
+            min_anchors: 3,
+            max_gap: 200,
+            min_length: 30,
+            max_repeat: 8,
+            min_identity: 0.5,
+            seed: 42,
+        }
     }
 }
 
@@ -158,7 +167,11 @@ fn anchors(a_index: &HashMap<u64, Vec<u32>>, b_hashes: &[u64], cfg: &AlignConfig
 
 /// Index of a document's n-grams for [`align_pair`]: hash → positions (the first `max_repeat` of an n-gram
 /// repeated more often), without the n-grams in `boilerplate`.
-pub fn index_ngrams(hashes: &[u64], boilerplate: &std::collections::HashSet<u64>, max_repeat: usize) -> HashMap<u64, Vec<u32>> {
+pub fn index_ngrams(
+    hashes: &[u64],
+    boilerplate: &std::collections::HashSet<u64>,
+    max_repeat: usize,
+) -> HashMap<u64, Vec<u32>> {
     let mut m: HashMap<u64, Vec<u32>> = HashMap::with_capacity(hashes.len());
     for (i, h) in hashes.iter().enumerate() {
         if !boilerplate.contains(h) {
@@ -174,7 +187,13 @@ pub fn index_ngrams(hashes: &[u64], boilerplate: &std::collections::HashSet<u64>
 /// Aligns two documents: chains of shared n-grams, extended and mapped to original offsets. Passages are
 /// returned in order of their start in `a`; none is shorter than `min_length` units on either side, and no two
 /// overlap on both sides.
-pub fn align_pair(a: &UnitDoc, a_index: &HashMap<u64, Vec<u32>>, b: &UnitDoc, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Passage> {
+pub fn align_pair(
+    a: &UnitDoc,
+    a_index: &HashMap<u64, Vec<u32>>,
+    b: &UnitDoc,
+    b_hashes: &[u64],
+    cfg: &AlignConfig,
+) -> Vec<Passage> {
     let an = anchors(a_index, b_hashes, cfg);
     if an.len() < cfg.min_anchors.max(1) {
         return Vec::new();
@@ -392,10 +411,20 @@ pub fn align_units(a: &[u64], b: &[u64], (a0, a1): (usize, usize), (b0, b1): (us
                 j as u32
             } else {
                 let get = |r: &Vec<u32>, ii: usize, jj: usize| -> u32 {
-                    if jj < lo(ii) || jj > hi(ii) { INF } else { r[jj - lo(ii)] }
+                    if jj < lo(ii) || jj > hi(ii) {
+                        INF
+                    } else {
+                        r[jj - lo(ii)]
+                    }
                 };
                 let up = get(&cost[i - 1], i - 1, j).saturating_add(1);
-                let left = if j > l { row[j - 1 - l].saturating_add(1) } else if j == 0 { i as u32 } else { INF };
+                let left = if j > l {
+                    row[j - 1 - l].saturating_add(1)
+                } else if j == 0 {
+                    i as u32
+                } else {
+                    INF
+                };
                 let diag = if j > 0 {
                     get(&cost[i - 1], i - 1, j - 1).saturating_add(u32::from(a[a0 + i - 1] != b[b0 + j - 1]))
                 } else {
@@ -407,7 +436,13 @@ pub fn align_units(a: &[u64], b: &[u64], (a0, a1): (usize, usize), (b0, b1): (us
         }
         cost.push(row);
     }
-    let at = |i: usize, j: usize| -> u32 { if j < lo(i) || j > hi(i) { INF } else { cost[i][j - lo(i)] } };
+    let at = |i: usize, j: usize| -> u32 {
+        if j < lo(i) || j > hi(i) {
+            INF
+        } else {
+            cost[i][j - lo(i)]
+        }
+    };
     let mut ops = Vec::with_capacity(n.max(m));
     let (mut i, mut j) = (n, m);
     while i > 0 || j > 0 {
@@ -450,7 +485,8 @@ mod tests {
         (da, db, p)
     }
 
-    const WIRE: &str = "新华社北京五月二十日电国家统计局今天发布数据显示四月份全国规模以上工业增加值同比增长百分之六点一\
+    const WIRE: &str =
+        "新华社北京五月二十日电国家统计局今天发布数据显示四月份全国规模以上工业增加值同比增长百分之六点一\
 比上月加快零点三个百分点社会消费品零售总额同比增长百分之五点一固定资产投资稳步增长就业形势总体稳定";
 
     #[test]
@@ -459,7 +495,8 @@ mod tests {
         // b: traditional script, column breaks, one OCR substitution.
         let trad = "新華社北京五月二十日電國家統計局今天發布數據顯示四月份全國規模以上工業增加值同比增長百分之六點一\
 比上月加快零點三個百分點社會消費品零售總額同比增長百分之五點一固定資產投資穩步增長就業形勢總體穩走";
-        let cols: String = trad.chars().collect::<Vec<_>>().chunks(15).map(|c| c.iter().collect::<String>() + "\n").collect();
+        let cols: String =
+            trad.chars().collect::<Vec<_>>().chunks(15).map(|c| c.iter().collect::<String>() + "\n").collect();
         let b = format!("體育消息：球隊昨晚獲勝。\n{cols}");
         let (_, _, ps) = align(&a, &b, &AlignConfig::default());
         assert_eq!(ps.len(), 1, "{ps:?}");

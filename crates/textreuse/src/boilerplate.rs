@@ -32,7 +32,13 @@ pub struct BoilerplateConfig {
 
 impl Default for BoilerplateConfig {
     fn default() -> Self {
-        BoilerplateConfig { normalize: NormalizeOptions::default(), min_df: 5, max_chars: 60, min_chars: 3, examples: 3 }
+        BoilerplateConfig {
+            normalize: NormalizeOptions::default(),
+            min_df: 5,
+            max_chars: 60,
+            min_chars: 3,
+            examples: 3,
+        }
     }
 }
 
@@ -222,12 +228,15 @@ impl BoilerplateFilter {
     /// # Errors
     /// When the file cannot be read, or a line is not JSON with a string `key` (the message names file and line).
     pub fn load(path: &std::path::Path) -> std::io::Result<BoilerplateFilter> {
-        let text = std::fs::read_to_string(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let mut keys = Vec::new();
         for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let v: serde_json::Value = serde_json::from_str(line)
                 .map_err(|e| std::io::Error::other(format!("{}:{}: {e}", path.display(), k + 1)))?;
-            let key = v["key"].as_str().ok_or_else(|| std::io::Error::other(format!("{}:{}: no string \"key\"", path.display(), k + 1)))?;
+            let key = v["key"]
+                .as_str()
+                .ok_or_else(|| std::io::Error::other(format!("{}:{}: no string \"key\"", path.display(), k + 1)))?;
             keys.push(key.to_string());
         }
         Ok(BoilerplateFilter::new(keys, BoilerplateConfig::default()))
@@ -248,8 +257,11 @@ impl BoilerplateFilter {
         if self.keys.is_empty() {
             return std::borrow::Cow::Borrowed(text);
         }
-        let hits: Vec<(u32, u32)> =
-            segments(text, &self.cfg).into_iter().filter(|s| self.keys.contains(&s.key)).map(|s| (s.start, s.end)).collect();
+        let hits: Vec<(u32, u32)> = segments(text, &self.cfg)
+            .into_iter()
+            .filter(|s| self.keys.contains(&s.key))
+            .map(|s| (s.start, s.end))
+            .collect();
         if hits.is_empty() {
             return std::borrow::Cow::Borrowed(text);
         }
@@ -325,20 +337,30 @@ pub fn run(
     std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
     let mut counter = BoilerplateCounter::default();
     let mut ids: Vec<String> = Vec::new();
-    let scan = crate::pipeline::scan(inputs, &cfg.read, cfg.strict, "boilerplate", progress, |doc| Ok(doc.text), |item| {
-        counter.add(&item.value, &cfg.boilerplate);
-        ids.push(item.id);
-        Ok(())
-    })?;
+    let scan = crate::pipeline::scan(
+        inputs,
+        &cfg.read,
+        cfg.strict,
+        "boilerplate",
+        progress,
+        |doc| Ok(doc.text),
+        |item| {
+            counter.add(&item.value, &cfg.boilerplate);
+            ids.push(item.id);
+            Ok(())
+        },
+    )?;
     let list = counter.boilerplate(cfg.boilerplate.min_df);
-    let mut w = crate::io::AtomicWriter::create(&out_dir.join("boilerplate.jsonl")).map_err(ioe("writing boilerplate.jsonl"))?;
+    let mut w = crate::io::AtomicWriter::create(&out_dir.join("boilerplate.jsonl"))
+        .map_err(ioe("writing boilerplate.jsonl"))?;
     for b in &list {
         let examples = b.examples.iter().map(|&(d, start, end)| Example { id: &ids[d as usize], start, end }).collect();
         w.write_json_line(&Line { text: &b.text, key: &b.key, df: b.df, kind: b.kind, examples })
             .map_err(ioe("writing boilerplate.jsonl"))?;
     }
     w.commit().map_err(ioe("writing boilerplate.jsonl"))?;
-    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
+    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips)
+        .map_err(ioe("writing skipped.jsonl"))?;
     let summary = BoilerplateSummary {
         documents: ids.len() as u64,
         distinct_segments: counter.entries.len() as u64,
@@ -370,7 +392,10 @@ mod tests {
 
     #[test]
     fn filter_blanks_boilerplate_keeping_offsets() {
-        let f = BoilerplateFilter::new(["新华社北京#月#日电".to_string(), "责任编辑王晔".to_string()], BoilerplateConfig::default());
+        let f = BoilerplateFilter::new(
+            ["新华社北京#月#日电".to_string(), "责任编辑王晔".to_string()],
+            BoilerplateConfig::default(),
+        );
         let text = "新华社北京5月8日电\n正文内容。（责任编辑：王晔）";
         let out = f.apply(text);
         assert_eq!(out.chars().count(), text.chars().count());
@@ -383,8 +408,16 @@ mod tests {
         let cfg = BoilerplateConfig::default();
         let mut c = BoilerplateCounter::default();
         for k in 0..8 {
-            let body = ["春天来了", "夏日炎炎", "秋高气爽", "冬雪纷飞", "山高水长", "日出东方", "海阔天空", "风和日丽"][k];
-            c.add(&format!("新华社北京{}月{}日电\n独一无二的正文内容：{body}，讲述不同的故事。\n扫一扫 就看到\n扫一扫 就看到", k + 1, k + 3), &cfg);
+            let body =
+                ["春天来了", "夏日炎炎", "秋高气爽", "冬雪纷飞", "山高水长", "日出东方", "海阔天空", "风和日丽"][k];
+            c.add(
+                &format!(
+                    "新华社北京{}月{}日电\n独一无二的正文内容：{body}，讲述不同的故事。\n扫一扫 就看到\n扫一扫 就看到",
+                    k + 1,
+                    k + 3
+                ),
+                &cfg,
+            );
         }
         let b = c.boilerplate(5);
         let keys: Vec<&str> = b.iter().map(|x| x.key.as_str()).collect();

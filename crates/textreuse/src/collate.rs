@@ -85,7 +85,9 @@ pub fn collate(texts: &[&str], opts: &NormalizeOptions) -> Collation {
     let base = if complete.len() > 1 && docs.len() <= 24 {
         *complete
             .iter()
-            .min_by_key(|&&w| ((0..docs.len()).filter(|&v| v != w).map(|v| edit_distance(&docs[w], &docs[v])).sum::<usize>(), w))
+            .min_by_key(|&&w| {
+                ((0..docs.len()).filter(|&v| v != w).map(|v| edit_distance(&docs[w], &docs[v])).sum::<usize>(), w)
+            })
             .expect("non-empty")
     } else {
         complete.first().copied().unwrap_or(0)
@@ -103,7 +105,8 @@ pub fn collate(texts: &[&str], opts: &NormalizeOptions) -> Collation {
     for (w, wd) in docs.iter().enumerate() {
         let wc = &chars[w];
         let mut tokens: Vec<Token> = Vec::new();
-        let (ops, region) = if w == base { ((0..n as u32).map(|i| Op::Match(i, i)).collect(), (0, n)) } else { witness_ops(bd, wd) };
+        let (ops, region) =
+            if w == base { ((0..n as u32).map(|i| Op::Match(i, i)).collect(), (0, n)) } else { witness_ops(bd, wd) };
         regions.push(region);
         let mut prev_end = 0u32; // code point end of the last witness unit shown
         let mut last: Option<usize> = None;
@@ -121,7 +124,11 @@ pub fn collate(texts: &[&str], opts: &NormalizeOptions) -> Collation {
                 Op::Match(i, j) => {
                     let (x, y) = (unit(i as usize), text_of(wc, wd.spans[j as usize]));
                     let same = x == y;
-                    tokens.push(Token { text: y, reading: if same { Reading::Same } else { Reading::Variant }, base: (!same).then_some(x.clone()) });
+                    tokens.push(Token {
+                        text: y,
+                        reading: if same { Reading::Same } else { Reading::Variant },
+                        base: (!same).then_some(x.clone()),
+                    });
                     (i as usize, None)
                 }
                 Op::Substitute(i, j) => {
@@ -195,7 +202,12 @@ pub fn collate(texts: &[&str], opts: &NormalizeOptions) -> Collation {
                 if range.clone().all(|k| at[k][w].is_none()) {
                     return None;
                 }
-                Some(range.clone().map(|k| at[k][w].clone().unwrap_or_else(|| if k < n { unit(k) } else { String::new() })).collect())
+                Some(
+                    range
+                        .clone()
+                        .map(|k| at[k][w].clone().unwrap_or_else(|| if k < n { unit(k) } else { String::new() }))
+                        .collect(),
+                )
             })
             .collect();
         let base_offset = if start < n { bd.spans[start].0 } else { 0 };
@@ -271,7 +283,9 @@ mod tests {
         assert_eq!(col.base, 0, "the medoid");
         // The traditional witness has variants only.
         assert!(col.witnesses[1].iter().all(|t| matches!(t.reading, Reading::Same | Reading::Variant)));
-        assert!(col.witnesses[1].iter().any(|t| t.reading == Reading::Variant && t.text == "會" && t.base.as_deref() == Some("会")));
+        assert!(col.witnesses[1]
+            .iter()
+            .any(|t| t.reading == Reading::Variant && t.text == "會" && t.base.as_deref() == Some("会")));
         // The typo in c is one addition.
         let added: Vec<&Token> = col.witnesses[2].iter().filter(|t| t.reading == Reading::Added).collect();
         assert_eq!(added.len(), 1);

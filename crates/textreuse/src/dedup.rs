@@ -190,7 +190,12 @@ fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
 ///
 /// # Errors
 /// I/O errors on the outputs or the spill file; in strict mode, the first skipped record; invalid settings.
-pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn Progress) -> Result<DedupSummary, RunError> {
+pub fn run(
+    inputs: &[Input],
+    out_dir: &Path,
+    cfg: &DedupConfig,
+    progress: &dyn Progress,
+) -> Result<DedupSummary, RunError> {
     if cfg.ngram == 0 || cfg.num_perm == 0 {
         return Err(RunError::Config("--ngram and --num-perm must be at least 1".into()));
     }
@@ -232,10 +237,20 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     let bytes_read = scan.bytes_read;
     let wall = t.elapsed().as_secs_f64();
     let mbps = |w: f64| if w > 0.0 { Some(bytes_read as f64 / 1e6 / w) } else { None };
-    stages.insert("read+fingerprint".into(), StageTime { wall_seconds: wall, cpu_seconds: None, mb_per_second: mbps(wall) });
+    stages.insert(
+        "read+fingerprint".into(),
+        StageTime { wall_seconds: wall, cpu_seconds: None, mb_per_second: mbps(wall) },
+    );
     for (name, c) in [("normalize", &cpu.normalize), ("shingle", &cpu.shingle), ("minhash", &cpu.minhash)] {
         let s = c.load(Ordering::Relaxed) as f64 / 1e9;
-        stages.insert(name.into(), StageTime { wall_seconds: s / rayon::current_num_threads() as f64, cpu_seconds: Some(s), mb_per_second: mbps(s) });
+        stages.insert(
+            name.into(),
+            StageTime {
+                wall_seconds: s / rayon::current_num_threads() as f64,
+                cpu_seconds: Some(s),
+                mb_per_second: mbps(s),
+            },
+        );
     }
 
     // Exact duplicates: equal shingle sets. Only the first of each group enters LSH.
@@ -313,7 +328,8 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     write_clusters(&out_dir.join("clusters.jsonl"), &metas, &clusters).map_err(ioe("writing clusters.jsonl"))?;
     write_pairs(&out_dir.join("pairs.jsonl"), &metas, &duplicates).map_err(ioe("writing pairs.jsonl"))?;
     if cfg.write_candidates {
-        write_candidates(&out_dir.join("candidates.jsonl"), &metas, &store, &verified).map_err(ioe("writing candidates.jsonl"))?;
+        write_candidates(&out_dir.join("candidates.jsonl"), &metas, &store, &verified)
+            .map_err(ioe("writing candidates.jsonl"))?;
     }
     let spilled_bytes = store.spilled_bytes();
     drop(store);
@@ -324,8 +340,9 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     progress.start("write", crate::pipeline::total_input_bytes(inputs), "bytes");
     let mut reader = scan.reader;
     let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
-    let documents_kept = write_deduplicated(&out_dir.join("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
-        .map_err(ioe("writing deduplicated.jsonl"))?;
+    let documents_kept =
+        write_deduplicated(&out_dir.join("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
+            .map_err(ioe("writing deduplicated.jsonl"))?;
     progress.finish();
     stages.insert("write".into(), StageTime::wall(t.elapsed().as_secs_f64()));
 
@@ -366,7 +383,13 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &DedupConfig, progress: &dyn P
     Ok(summary)
 }
 
-fn fingerprint(doc: Document, cfg: &DedupConfig, lsh: &LshParams, hasher: &MinHasher, cpu: &CpuTimes) -> Result<Fingerprint, SkipReason> {
+fn fingerprint(
+    doc: Document,
+    cfg: &DedupConfig,
+    lsh: &LshParams,
+    hasher: &MinHasher,
+    cpu: &CpuTimes,
+) -> Result<Fingerprint, SkipReason> {
     let text = match &cfg.boilerplate {
         Some(f) => f.apply(&doc.text),
         None => std::borrow::Cow::Borrowed(doc.text.as_str()),
@@ -399,7 +422,12 @@ fn write_clusters(path: &Path, metas: &[DocMeta], clusters: &Clusters) -> io::Re
     let mut w = AtomicWriter::create(path)?;
     for (d, m) in metas.iter().enumerate() {
         let rep = clusters.representative[d] as usize;
-        w.write_json_line(&ClusterLine { id: &m.id, cluster: &metas[rep].id, size: clusters.size[d], representative: rep == d })?;
+        w.write_json_line(&ClusterLine {
+            id: &m.id,
+            cluster: &metas[rep].id,
+            size: clusters.size[d],
+            representative: rep == d,
+        })?;
     }
     w.commit()
 }
@@ -442,7 +470,12 @@ struct CandidateLine<'a> {
     containment: f64,
 }
 
-fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[((u32, u32), PairStats)]) -> io::Result<()> {
+fn write_candidates(
+    path: &Path,
+    metas: &[DocMeta],
+    store: &SetStore,
+    pairs: &[((u32, u32), PairStats)],
+) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
     for &((a, b), s) in pairs {
         let (a, b) = (a as usize, b as usize);
@@ -463,7 +496,13 @@ fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[(
 
 /// Writes the records whose `seq` is in `kept` (sorted), in input order: a JSONL record as its original line (every
 /// field passed through unchanged), a text file as `{"id", "text"}`. Returns the number written.
-fn write_deduplicated(path: &Path, reader: RecordReader, kept: &[u64], read: &ReadOptions, progress: &dyn Progress) -> io::Result<u64> {
+fn write_deduplicated(
+    path: &Path,
+    reader: RecordReader,
+    kept: &[u64],
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> io::Result<u64> {
     #[derive(Serialize)]
     struct TextLine<'a> {
         id: &'a str,

@@ -219,7 +219,9 @@ impl fmt::Display for SkipReason {
             SkipReason::MissingText { field } => write!(f, "missing text field \"{field}\""),
             SkipReason::BadText { field } => write!(f, "text field \"{field}\" is not a string"),
             SkipReason::DuplicateId { id, first } => write!(f, "duplicate id \"{id}\" (first at {first})"),
-            SkipReason::TooLarge { bytes, limit } => write!(f, "document of {bytes} bytes exceeds the limit of {limit}"),
+            SkipReason::TooLarge { bytes, limit } => {
+                write!(f, "document of {bytes} bytes exceeds the limit of {limit}")
+            }
             SkipReason::Binary => write!(f, "binary file (NUL bytes)"),
             SkipReason::Undecodable { detail } => write!(f, "undecodable: {detail}"),
             SkipReason::Unreadable { error } => write!(f, "unreadable: {error}"),
@@ -292,7 +294,10 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<(String, &'static str, usize), SkipR
     }
     if enc.is_single_byte() && !plausible_text(&text) {
         return Err(SkipReason::Undecodable {
-            detail: format!("invalid UTF-8; as {} it has too few spaces or too many control characters to be text", enc.name()),
+            detail: format!(
+                "invalid UTF-8; as {} it has too few spaces or too many control characters to be text",
+                enc.name()
+            ),
         });
     }
     let name = if enc == encoding_rs::GBK || enc == encoding_rs::GB18030 { "GB18030" } else { enc.name() };
@@ -314,7 +319,11 @@ fn plausible_text(text: &str) -> bool {
     n > 0 && spaces * 100 >= 3 * n && controls * 100 <= n
 }
 
-fn check_replaced(text: String, name: &'static str, replaced: usize) -> Result<(String, &'static str, usize), SkipReason> {
+fn check_replaced(
+    text: String,
+    name: &'static str,
+    replaced: usize,
+) -> Result<(String, &'static str, usize), SkipReason> {
     if replaced > 0 {
         let n = text.chars().count().max(1);
         if replaced * 20 > n {
@@ -336,12 +345,16 @@ fn memchr_nul(bytes: &[u8]) -> bool {
 /// A [`Skip`] with the reason: malformed JSON, missing or ill-typed fields, empty text, too large, binary or
 /// undecodable bytes, unreadable file.
 pub fn parse_record(raw: &RawRecord, opts: &ReadOptions) -> Result<Document, Skip> {
-    let skip = |id: Option<String>, reason: SkipReason| Skip { seq: raw.seq, location: raw.location.clone(), id, reason };
+    let skip =
+        |id: Option<String>, reason: SkipReason| Skip { seq: raw.seq, location: raw.location.clone(), id, reason };
     match &raw.payload {
         Payload::Unreadable(e) => Err(skip(None, SkipReason::Unreadable { error: e.clone() })),
         Payload::File { id, bytes } => {
             if bytes.len() > opts.max_doc_bytes {
-                return Err(skip(Some(id.clone()), SkipReason::TooLarge { bytes: bytes.len(), limit: opts.max_doc_bytes }));
+                return Err(skip(
+                    Some(id.clone()),
+                    SkipReason::TooLarge { bytes: bytes.len(), limit: opts.max_doc_bytes },
+                ));
             }
             let (text, encoding, replaced) = decode_bytes(bytes).map_err(|r| skip(Some(id.clone()), r))?;
             if text.trim().is_empty() {
@@ -474,7 +487,8 @@ impl RecordReader {
                         Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
                         Ok(_) => {}
                         Err(e) => {
-                            let name = e.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string());
+                            let name =
+                                e.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string());
                             let seq = self.seq;
                             self.seq += 1;
                             self.current = Some(Source::Files { root, files: files.into_iter() });

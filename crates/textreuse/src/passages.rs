@@ -207,7 +207,12 @@ pub fn passage_clusters(passages: &[DocPassage]) -> Vec<Vec<(u32, u32, u32)>> {
 ///
 /// # Errors
 /// I/O errors on the outputs; in strict mode, the first skipped record; invalid settings.
-pub fn run(inputs: &[Input], out_dir: &Path, cfg: &PassagesConfig, progress: &dyn Progress) -> Result<PassagesSummary, RunError> {
+pub fn run(
+    inputs: &[Input],
+    out_dir: &Path,
+    cfg: &PassagesConfig,
+    progress: &dyn Progress,
+) -> Result<PassagesSummary, RunError> {
     let a = &cfg.align;
     if a.ngram == 0 || a.min_length == 0 {
         return Err(RunError::Config("--ngram and --min-length must be at least 1".into()));
@@ -247,7 +252,11 @@ pub fn run(inputs: &[Input], out_dir: &Path, cfg: &PassagesConfig, progress: &dy
     let read_wall = t.elapsed().as_secs_f64();
     stages.insert(
         "read+normalize".into(),
-        StageTime { wall_seconds: read_wall, cpu_seconds: None, mb_per_second: Some(scan.bytes_read as f64 / 1e6 / read_wall.max(1e-9)) },
+        StageTime {
+            wall_seconds: read_wall,
+            cpu_seconds: None,
+            mb_per_second: Some(scan.bytes_read as f64 / 1e6 / read_wall.max(1e-9)),
+        },
     );
 
     // Index and candidate pairs.
@@ -392,7 +401,12 @@ fn write_clusters(path: &Path, docs: &[Doc], clusters: &[Vec<(u32, u32, u32)>]) 
 }
 
 /// Aligns two texts directly (no index, no candidate step): the passages they share. Used by `compare`.
-pub fn align_texts(a: &str, b: &str, normalize: &NormalizeOptions, cfg: &AlignConfig) -> (UnitDoc, UnitDoc, Vec<Passage>) {
+pub fn align_texts(
+    a: &str,
+    b: &str,
+    normalize: &NormalizeOptions,
+    cfg: &AlignConfig,
+) -> (UnitDoc, UnitDoc, Vec<Passage>) {
     let (da, db) = (UnitDoc::new(a, normalize), UnitDoc::new(b, normalize));
     let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
     let ps = align_pair(&da, &index, &db, &ngram_hashes(&db.ids, cfg.ngram, cfg.seed), cfg);

@@ -8,7 +8,9 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::io::{parse_record, Document, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason};
+use crate::io::{
+    parse_record, Document, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason,
+};
 use crate::progress::Progress;
 
 /// Errors that stop a run.

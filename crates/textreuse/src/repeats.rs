@@ -157,7 +157,13 @@ fn block_repeats(bs: &[Block], kind: RepeatKind) -> (Vec<Repeat>, f64, f64) {
         for &k in &members[1..] {
             dup += 1;
             dup_chars += bs[k].key.chars().count();
-            out.push(Repeat { start: bs[k].start, end: bs[k].end, count: members.len() as u32, first_start: first.start, kind });
+            out.push(Repeat {
+                start: bs[k].start,
+                end: bs[k].end,
+                count: members.len() as u32,
+                first_start: first.start,
+                kind,
+            });
         }
     }
     let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -189,7 +195,13 @@ fn passage_repeats(doc: &UnitDoc, w: usize) -> Vec<Repeat> {
         .map(|&(p0, p1, d)| {
             let copies = runs.iter().filter(|r| overlap((r.0, r.1), (p0, p1)) * 2 > p1 - p0).count() as u32;
             let (s, e) = doc.original_span((p0 + d) as usize, (p1 + d) as usize);
-            Repeat { start: s, end: e, count: copies + 1, first_start: doc.spans[p0 as usize].0, kind: RepeatKind::Passage }
+            Repeat {
+                start: s,
+                end: e,
+                count: copies + 1,
+                first_start: doc.spans[p0 as usize].0,
+                kind: RepeatKind::Passage,
+            }
         })
         .collect()
 }
@@ -410,7 +422,8 @@ pub fn run(
     use crate::pipeline::ioe;
     let t = std::time::Instant::now();
     std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
-    let mut reports = crate::io::AtomicWriter::create(&out_dir.join("repeats.jsonl")).map_err(ioe("writing repeats.jsonl"))?;
+    let mut reports =
+        crate::io::AtomicWriter::create(&out_dir.join("repeats.jsonl")).map_err(ioe("writing repeats.jsonl"))?;
     let mut stripped = if cfg.strip {
         Some(crate::io::AtomicWriter::create(&out_dir.join("stripped.jsonl")).map_err(ioe("writing stripped.jsonl"))?)
     } else {
@@ -453,7 +466,8 @@ pub fn run(
     if let Some(w) = stripped {
         w.commit().map_err(ioe("writing stripped.jsonl"))?;
     }
-    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
+    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips)
+        .map_err(ioe("writing skipped.jsonl"))?;
     let summary = RepeatsSummary {
         input_paths: inputs.iter().map(crate::io::Input::absolute_path).collect(),
         documents,

@@ -309,7 +309,8 @@ pub fn run(
     }
     stages.insert("suffix array+lcp".to_string(), t2.elapsed().as_secs_f64());
     let t3 = std::time::Instant::now();
-    let mut w = crate::io::AtomicWriter::create(&out_dir.join("duplicates.jsonl")).map_err(ioe("writing duplicates.jsonl"))?;
+    let mut w =
+        crate::io::AtomicWriter::create(&out_dir.join("duplicates.jsonl")).map_err(ioe("writing duplicates.jsonl"))?;
     for s in &spans {
         w.write_json_line(&SpanLine {
             id: &ids[s.doc as usize],
@@ -323,7 +324,8 @@ pub fn run(
     }
     w.commit().map_err(ioe("writing duplicates.jsonl"))?;
     if cfg.remove {
-        let mut w = crate::io::AtomicWriter::create(&out_dir.join("deduplicated.jsonl")).map_err(ioe("writing deduplicated.jsonl"))?;
+        let mut w = crate::io::AtomicWriter::create(&out_dir.join("deduplicated.jsonl"))
+            .map_err(ioe("writing deduplicated.jsonl"))?;
         let mut k = 0;
         for (d, text) in texts.iter().enumerate() {
             let mut ranges = Vec::new();
@@ -336,7 +338,8 @@ pub fn run(
         }
         w.commit().map_err(ioe("writing deduplicated.jsonl"))?;
     }
-    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
+    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips)
+        .map_err(ioe("writing skipped.jsonl"))?;
     stages.insert("write".to_string(), t3.elapsed().as_secs_f64());
     let units: u64 = docs.iter().map(|d| d.len() as u64).sum();
     let dup_units: u64 = spans.iter().map(|s| (s.unit_end - s.unit_start) as u64).sum();
@@ -372,7 +375,11 @@ mod tests {
     #[test]
     fn finds_later_occurrences_exactly() {
         let shared = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉";
-        let texts = [format!("开头一{shared}结尾一"), "完全不同的内容没有重复".to_string(), format!("前言二{shared}后记二{shared}")];
+        let texts = [
+            format!("开头一{shared}结尾一"),
+            "完全不同的内容没有重复".to_string(),
+            format!("前言二{shared}后记二{shared}"),
+        ];
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let d = docs(&refs);
         let spans = find_duplicates(&d, 10);
