@@ -8,7 +8,7 @@ Writes {"id", "cluster"} per document for score.py.
 
 usage: datasketch_dedup.py CORPUS.jsonl OUT.jsonl [--opencc] [--tokens-w] [--threshold T]
 """
-import argparse, json, re, sys, unicodedata
+import argparse, json, re, unicodedata
 
 from datasketch import MinHash, MinHashLSH
 

@@ -50,6 +50,37 @@ def heldout(seed):
     return d
 
 
+def scale_corpus():
+    """The ~1 GB scale corpus under bench/.data, built on first use."""
+    big = os.path.join(HERE, '.data', 'scale-1g.jsonl')
+    if not os.path.exists(big):
+        subprocess.run([sys.executable, os.path.join(HERE, 'make_scale_corpus.py'), big], check=True)
+    return big
+
+
+def prefix(name, max_bytes):
+    """The first whole lines of the scale corpus up to max_bytes, as bench/.data/NAME (made once)."""
+    big = scale_corpus()
+    part = os.path.join(HERE, '.data', name)
+    if max_bytes >= os.path.getsize(big):
+        return big
+    if not os.path.exists(part):
+        with open(big, 'rb') as src, open(part + '.tmp', 'wb') as dst:
+            n = 0
+            for line in src:
+                if n >= max_bytes:
+                    break
+                dst.write(line)
+                n += len(line)
+        os.replace(part + '.tmp', part)
+    return part
+
+
+def fraction(frac):
+    """1/frac of the scale corpus (all of it for frac 1)."""
+    return prefix(f'scale-1g-1of{frac}.jsonl', os.path.getsize(scale_corpus()) // frac)
+
+
 def score(clusters, bench=None):
     p = subprocess.run([sys.executable, os.path.join(SHARED, 'bench', 'score.py'), bench or ZH_DEV, '--clusters', clusters],
                        capture_output=True, text=True, check=True)
@@ -152,22 +183,8 @@ def main():
 
     # Scale: ~1 GB and its fractions.
     if not args.skip_scale:
-        big = os.path.join(HERE, '.data', 'scale-1g.jsonl')
-        if not os.path.exists(big):
-            subprocess.run([sys.executable, os.path.join(HERE, 'make_scale_corpus.py'), big], check=True)
-        size = os.path.getsize(big)
         for frac in [8, 4, 2, 1]:
-            part = big if frac == 1 else os.path.join(HERE, '.data', f'scale-1g-1of{frac}.jsonl')
-            if frac != 1 and not os.path.exists(part):
-                with open(big, 'rb') as src, open(part + '.tmp', 'wb') as dst:
-                    want = size // frac
-                    n = 0
-                    for line in src:
-                        if n >= want:
-                            break
-                        dst.write(line)
-                        n += len(line)
-                os.replace(part + '.tmp', part)
+            part = fraction(frac)
             out = os.path.join(work, f'scale{frac}')
             w, r, _ = timed([BIN, 'dedup', part, '--out', out, '--quiet'])
             s = json.load(open(os.path.join(out, 'summary.json')))

@@ -12,7 +12,7 @@ usage: bench/run_passages.py [--runs N] [--skip-scale]
 import argparse, json, os, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_dedup import BIN, HERE, SHARED, ZH_DEV, heldout, machine, median_run, timed, replace_section  # noqa: E402
+from run_dedup import BIN, HERE, SHARED, ZH_DEV, fraction, heldout, machine, median_run, timed, replace_section  # noqa: E402
 
 PASSIM = {'tool': 'passim 2.0.1, OpenCC t2s first (reference, not re-run here)', 'wall_s': 109.0, 'rss_mb': 2400,
           'char_precision': 0.997, 'char_recall': 0.979, 'granularity': None, 'plagdet': 0.975}
@@ -53,22 +53,8 @@ def main():
         res['corpora'] = {'wall_s': w, 'rss_mb': r, 'bytes': s['bytes_read'], 'documents': s['documents'],
                           'units': s['units'], 'candidate_pairs': s['candidate_pairs'], 'alignments': s['alignments'],
                           'passage_clusters': s['passage_clusters'], 'stages': s['stages']}
-        big = os.path.join(HERE, '.data', 'scale-1g.jsonl')
-        if not os.path.exists(big):
-            import subprocess
-            subprocess.run([sys.executable, os.path.join(HERE, 'make_scale_corpus.py'), big], check=True)
-        size = os.path.getsize(big)
         for frac in [8, 4, 2, 1]:
-            part = big if frac == 1 else os.path.join(HERE, '.data', f'scale-1g-1of{frac}.jsonl')
-            if not os.path.exists(part):
-                with open(big, 'rb') as src, open(part + '.tmp', 'wb') as dst:
-                    n = 0
-                    for line in src:
-                        if n >= size // frac:
-                            break
-                        dst.write(line)
-                        n += len(line)
-                os.replace(part + '.tmp', part)
+            part = fraction(frac)
             out = os.path.join(work, f'p{frac}')
             w, r, _ = timed([BIN, 'passages', part, '--out', out, '--quiet'])
             s = json.load(open(os.path.join(out, 'summary.json')))

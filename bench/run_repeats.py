@@ -8,31 +8,13 @@ usage: bench/run_repeats.py
 import json, os, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_dedup import BIN, HERE, ZH_DEV, machine, timed, replace_section  # noqa: E402
-
-
-def prefix_100mb():
-    part = os.path.join(HERE, '.data', 'scale-prefix-100mb.jsonl')
-    if not os.path.exists(part):
-        big = os.path.join(HERE, '.data', 'scale-1g.jsonl')
-        if not os.path.exists(big):
-            import subprocess
-            subprocess.run([sys.executable, os.path.join(HERE, 'make_scale_corpus.py'), big], check=True)
-        with open(big, 'rb') as src, open(part + '.tmp', 'wb') as dst:
-            n = 0
-            for line in src:
-                if n >= 100_000_000:
-                    break
-                dst.write(line)
-                n += len(line)
-        os.replace(part + '.tmp', part)
-    return part
+from run_dedup import BIN, HERE, ZH_DEV, machine, prefix, timed, replace_section  # noqa: E402
 
 
 def main():
     work = tempfile.mkdtemp(prefix='textreuse-bench-repeats-')
     rows = []
-    for name, corpus in [('zh-dev', os.path.join(ZH_DEV, 'corpus.jsonl')), ('100 MB of corpora', prefix_100mb())]:
+    for name, corpus in [('zh-dev', os.path.join(ZH_DEV, 'corpus.jsonl')), ('100 MB of corpora', prefix('scale-prefix-100mb.jsonl', 100_000_000))]:
         mb = os.path.getsize(corpus) / 1e6
         for job, extra, what in [
             ('repeats', ['--strip'], lambda s: f"{s['documents_with_repeats']} documents with repeats, "

@@ -284,6 +284,23 @@ struct Bars {
     bar: Mutex<Option<ProgressBar>>,
 }
 
+impl Bars {
+    /// Itself, or nothing with --quiet.
+    fn for_args(&self, c: &CommonArgs) -> &dyn Progress {
+        if c.quiet {
+            &NoProgress
+        } else {
+            self
+        }
+    }
+}
+
+/// What every job does first: the worker threads, the inputs, the progress bars.
+fn start(c: &CommonArgs) -> Result<(Vec<Input>, Bars)> {
+    setup_threads(c.threads)?;
+    Ok((c.inputs()?, Bars { bar: Mutex::new(None) }))
+}
+
 impl Progress for Bars {
     fn start(&self, stage: &str, total: Option<u64>, unit: &str) {
         let bar = match total {
@@ -362,8 +379,7 @@ fn print_skips(examples: &[String], skipped: &std::collections::BTreeMap<String,
 
 fn run_passages(args: PassagesArgs) -> Result<()> {
     let c = &args.common;
-    setup_threads(c.threads)?;
-    let inputs = c.inputs()?;
+    let (inputs, bars) = start(c)?;
     let cfg = PassagesConfig {
         read: c.read_options(),
         normalize: c.normalize_options(),
@@ -373,11 +389,10 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
         boilerplate: c.boilerplate_filter()?,
         ..PassagesConfig::default()
     };
-    let bars = Bars { bar: Mutex::new(None) };
-    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let progress = bars.for_args(c);
     let s = passages::run(&inputs, &c.out, &cfg, progress)?;
     if !c.quiet {
-        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         for (id, units) in &s.truncated_documents {
             eprintln!("warning: document \"{id}\" has {units} units; aligned on its first {} only", cfg.max_units);
         }
@@ -398,19 +413,17 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
 
 fn run_repeats(args: RepeatsArgs) -> Result<()> {
     let c = &args.common;
-    setup_threads(c.threads)?;
-    let inputs = c.inputs()?;
+    let (inputs, bars) = start(c)?;
     let cfg = RepeatsRunConfig {
         read: c.read_options(),
         repeat: RepeatConfig { normalize: c.normalize_options(), min_length: args.min_length },
         strip: args.strip,
         strict: c.strict,
     };
-    let bars = Bars { bar: Mutex::new(None) };
-    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let progress = bars.for_args(c);
     let s = repeats::run(&inputs, &c.out, &cfg, progress)?;
     if !c.quiet {
-        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} with repeated text {:?}{}; {:.2} s. Outputs in {}",
             s.documents,
@@ -427,8 +440,7 @@ fn run_repeats(args: RepeatsArgs) -> Result<()> {
 
 fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
     let c = &args.common;
-    setup_threads(c.threads)?;
-    let inputs = c.inputs()?;
+    let (inputs, bars) = start(c)?;
     let cfg = BoilerplateRunConfig {
         read: c.read_options(),
         boilerplate: BoilerplateConfig {
@@ -439,11 +451,10 @@ fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
         },
         strict: c.strict,
     };
-    let bars = Bars { bar: Mutex::new(None) };
-    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let progress = bars.for_args(c);
     let s = boilerplate::run(&inputs, &c.out, &cfg, progress)?;
     if !c.quiet {
-        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} distinct segments, {} boilerplate segments; {:.2} s. Outputs in {}",
             s.documents,
@@ -459,8 +470,7 @@ fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
 
 fn run_substrings(args: SubstringsArgs) -> Result<()> {
     let c = &args.common;
-    setup_threads(c.threads)?;
-    let inputs = c.inputs()?;
+    let (inputs, bars) = start(c)?;
     let cfg = SubstringsConfig {
         read: c.read_options(),
         normalize: c.normalize_options(),
@@ -469,11 +479,10 @@ fn run_substrings(args: SubstringsArgs) -> Result<()> {
         shard_units: args.shard_units,
         strict: c.strict,
     };
-    let bars = Bars { bar: Mutex::new(None) };
-    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let progress = bars.for_args(c);
     let s = substrings::run(&inputs, &c.out, &cfg, progress)?;
     if !c.quiet {
-        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} units; {} repeated spans in {} documents, {:.2}% of units. Outputs in {}",
             s.documents,
@@ -490,8 +499,7 @@ fn run_substrings(args: SubstringsArgs) -> Result<()> {
 
 fn run_dedup(args: DedupArgs) -> Result<()> {
     let c = &args.common;
-    setup_threads(c.threads)?;
-    let inputs = c.inputs()?;
+    let (inputs, bars) = start(c)?;
     let cfg = DedupConfig {
         read: c.read_options(),
         normalize: c.normalize_options(),
@@ -511,17 +519,16 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
         write_candidates: args.write_candidates,
         ..DedupConfig::default()
     };
-    let bars = Bars { bar: Mutex::new(None) };
-    let progress: &dyn Progress = if c.quiet { &NoProgress } else { &bars };
+    let progress = bars.for_args(c);
     let s = dedup::run(&inputs, &c.out, &cfg, progress)?;
     if !c.quiet {
-        let skipped = print_skips(&s.skipped_examples, &s.skipped, &c.out);
+        let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} records, {} skipped{}), {} clusters, {} duplicates removed, {} kept; {:.2} s. Outputs in {}",
             s.documents,
-            s.records_read,
+            s.input.records_read,
             skipped,
-            if skipped > 0 { format!(": {:?}", s.skipped) } else { String::new() },
+            if skipped > 0 { format!(": {:?}", s.input.skipped) } else { String::new() },
             s.clusters,
             s.documents_removed,
             s.documents_kept,

@@ -288,16 +288,15 @@ pub struct BoilerplateRunConfig {
 /// What a `boilerplate` run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoilerplateSummary {
+    /// Inputs, records read, skipped records and encodings.
+    #[serde(flatten)]
+    pub input: crate::pipeline::InputReport,
     /// Documents read.
     pub documents: u64,
     /// Distinct segment keys counted.
     pub distinct_segments: u64,
     /// Boilerplate segments written.
     pub boilerplate: u64,
-    /// Records skipped, by reason (details in `skipped.jsonl`).
-    pub skipped: std::collections::BTreeMap<String, u64>,
-    /// The first skipped records, as messages naming file, line and reason.
-    pub skipped_examples: Vec<String>,
     /// The settings.
     pub config: BoilerplateRunConfig,
     /// Wall-clock seconds.
@@ -359,14 +358,12 @@ pub fn run(
             .map_err(ioe("writing boilerplate.jsonl"))?;
     }
     w.commit().map_err(ioe("writing boilerplate.jsonl"))?;
-    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips)
-        .map_err(ioe("writing skipped.jsonl"))?;
+    let input = scan.report(inputs, out_dir)?;
     let summary = BoilerplateSummary {
+        input,
         documents: ids.len() as u64,
         distinct_segments: counter.entries.len() as u64,
         boilerplate: list.len() as u64,
-        skipped,
-        skipped_examples: scan.skips.iter().take(20).map(ToString::to_string).collect(),
         config: cfg.clone(),
         total_seconds: t.elapsed().as_secs_f64(),
     };

@@ -16,11 +16,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cluster::{Clusters, Keep};
-use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, Skip, SkipReason};
+use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, SkipReason};
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize, NormalizeOptions};
-use crate::pipeline::{ioe, scan, write_skips, RunError, StageTime};
+use crate::pipeline::{ioe, scan, InputReport, RunError, StageTime};
 use crate::progress::Progress;
 use crate::shingle::{shingle_set, units};
 use crate::verify::{pair_stats, PairStats, SetStore};
@@ -110,26 +110,11 @@ pub struct ClusterInfo {
 /// What a run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DedupSummary {
-    /// The inputs, as given.
-    pub inputs: Vec<String>,
-    /// The inputs' absolute paths.
-    pub input_paths: Vec<String>,
-    /// Records read (documents and skipped records).
-    pub records_read: u64,
-    /// Input bytes read (after decompression).
-    pub bytes_read: u64,
+    /// Inputs, records read, skipped records and encodings.
+    #[serde(flatten)]
+    pub input: InputReport,
     /// Documents fingerprinted.
     pub documents: u64,
-    /// Records skipped, by reason (details in `skipped.jsonl`).
-    pub skipped: BTreeMap<String, u64>,
-    /// The first skipped records, as messages naming file, line and reason.
-    pub skipped_examples: Vec<String>,
-    /// Blank JSONL lines (not records).
-    pub blank_lines: u64,
-    /// Documents per source encoding.
-    pub decoded_from: BTreeMap<String, u64>,
-    /// Documents in which invalid byte sequences were replaced by U+FFFD.
-    pub documents_with_replaced_bytes: u64,
     /// Documents whose shingle set equals an earlier document's.
     pub exact_duplicates: u64,
     /// Candidate pairs from LSH (after exact duplicates were folded).
@@ -333,7 +318,7 @@ pub fn run(
     }
     let spilled_bytes = store.spilled_bytes();
     drop(store);
-    let skipped = write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
+    let input = scan.report(inputs, out_dir)?;
 
     // Pass 2: the deduplicated corpus, read again from the input.
     let kept_seqs: Vec<u64> = (0..n).filter(|&d| clusters.is_kept(d)).map(|d| metas[d].seq).collect();
@@ -352,16 +337,8 @@ pub fn run(
     largest.truncate(10);
 
     let summary = DedupSummary {
-        inputs: inputs.iter().map(Input::display_name).collect(),
-        input_paths: inputs.iter().map(Input::absolute_path).collect(),
-        records_read: scan.records,
-        bytes_read,
+        input,
         documents: n as u64,
-        skipped,
-        skipped_examples: scan.skips.iter().take(20).map(Skip::to_string).collect(),
-        blank_lines: scan.blank_lines,
-        decoded_from: scan.decoded_from,
-        documents_with_replaced_bytes: scan.replaced_docs,
         exact_duplicates: exact_pairs.len() as u64,
         candidate_pairs: candidates.len() as u64,
         duplicate_pairs: duplicates.len() as u64,

@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use crate::align::{align_pair, index_ngrams, ngram_hashes, AlignConfig, Passage, UnitDoc};
 use crate::cluster::UnionFind;
-use crate::io::{AtomicWriter, Input, ReadOptions, Skip, SkipReason};
+use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
 use crate::normalize::NormalizeOptions;
-use crate::pipeline::{ioe, scan, write_skips, RunError, StageTime};
+use crate::pipeline::{ioe, scan, InputReport, RunError, StageTime};
 use crate::progress::Progress;
 
 /// Settings of a `passages` run.
@@ -57,22 +57,11 @@ impl Default for PassagesConfig {
 /// What a run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PassagesSummary {
-    /// The inputs, as given.
-    pub inputs: Vec<String>,
-    /// The inputs' absolute paths.
-    pub input_paths: Vec<String>,
-    /// Records read (documents and skipped records).
-    pub records_read: u64,
-    /// Input bytes read (after decompression).
-    pub bytes_read: u64,
+    /// Inputs, records read, skipped records and encodings.
+    #[serde(flatten)]
+    pub input: InputReport,
     /// Documents indexed.
     pub documents: u64,
-    /// Records skipped, by reason (details in `skipped.jsonl`).
-    pub skipped: BTreeMap<String, u64>,
-    /// The first skipped records, as messages naming file, line and reason.
-    pub skipped_examples: Vec<String>,
-    /// Documents per source encoding.
-    pub decoded_from: BTreeMap<String, u64>,
     /// Documents cut to `max_units` units, with their full length in units.
     pub truncated_documents: Vec<(String, u64)>,
     /// Units in all documents.
@@ -303,20 +292,14 @@ pub fn run(
     write_alignments(&out_dir.join("alignments.jsonl"), docs, &aligned).map_err(ioe("writing alignments.jsonl"))?;
     let clusters = passage_clusters(&aligned);
     write_clusters(&out_dir.join("passages.jsonl"), docs, &clusters).map_err(ioe("writing passages.jsonl"))?;
-    let skipped = write_skips(&out_dir.join("skipped.jsonl"), &scan.skips).map_err(ioe("writing skipped.jsonl"))?;
+    let input = scan.report(inputs, out_dir)?;
     stages.insert("write".into(), StageTime::wall(t.elapsed().as_secs_f64()));
 
     let mut pair_set: Vec<(u32, u32)> = aligned.iter().map(|p| (p.a, p.b)).collect();
     pair_set.dedup();
     let summary = PassagesSummary {
-        inputs: inputs.iter().map(Input::display_name).collect(),
-        input_paths: inputs.iter().map(Input::absolute_path).collect(),
-        records_read: scan.records,
-        bytes_read: scan.bytes_read,
+        input,
         documents: docs.len() as u64,
-        skipped,
-        skipped_examples: scan.skips.iter().take(20).map(Skip::to_string).collect(),
-        decoded_from: scan.decoded_from,
         truncated_documents: truncated,
         units: docs.iter().map(|d| d.units.len() as u64).sum(),
         boilerplate_ngrams: boilerplate.len() as u64,

@@ -203,6 +203,50 @@ pub fn scan<T: Send>(
     })
 }
 
+/// What every job's summary says about its input; flattened into each `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// The inputs, as given.
+    pub inputs: Vec<String>,
+    /// The inputs' absolute paths (what `report` reads again).
+    pub input_paths: Vec<String>,
+    /// Records read (documents and skipped records).
+    pub records_read: u64,
+    /// Input bytes read (after decompression).
+    pub bytes_read: u64,
+    /// Blank JSONL lines (not records).
+    pub blank_lines: u64,
+    /// Records skipped, by reason (details in `skipped.jsonl`).
+    pub skipped: BTreeMap<String, u64>,
+    /// The first skipped records, as messages naming file, line and reason.
+    pub skipped_examples: Vec<String>,
+    /// Documents per source encoding.
+    pub decoded_from: BTreeMap<String, u64>,
+    /// Documents in which invalid byte sequences were replaced by U+FFFD.
+    pub documents_with_replaced_bytes: u64,
+}
+
+impl ScanStats {
+    /// Writes `skipped.jsonl` into `out_dir` and returns the input part of the job's summary.
+    ///
+    /// # Errors
+    /// When `skipped.jsonl` cannot be written.
+    pub fn report(&self, inputs: &[Input], out_dir: &std::path::Path) -> Result<InputReport, RunError> {
+        let skipped = write_skips(&out_dir.join("skipped.jsonl"), &self.skips).map_err(ioe("writing skipped.jsonl"))?;
+        Ok(InputReport {
+            inputs: inputs.iter().map(Input::display_name).collect(),
+            input_paths: inputs.iter().map(Input::absolute_path).collect(),
+            records_read: self.records,
+            bytes_read: self.bytes_read,
+            blank_lines: self.blank_lines,
+            skipped,
+            skipped_examples: self.skips.iter().take(20).map(ToString::to_string).collect(),
+            decoded_from: self.decoded_from.clone(),
+            documents_with_replaced_bytes: self.replaced_docs,
+        })
+    }
+}
+
 /// Total bytes of the inputs when known (plain files and directories), for progress bars; `None` for standard
 /// input and compressed files.
 pub fn total_input_bytes(inputs: &[Input]) -> Option<u64> {

@@ -374,8 +374,9 @@ pub struct RepeatsRunConfig {
 /// What a `repeats` run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepeatsSummary {
-    /// The inputs' absolute paths.
-    pub input_paths: Vec<String>,
+    /// Inputs, records read, skipped records and encodings.
+    #[serde(flatten)]
+    pub input: crate::pipeline::InputReport,
     /// Documents analysed.
     pub documents: u64,
     /// Documents with at least one repeat.
@@ -384,10 +385,6 @@ pub struct RepeatsSummary {
     pub repeats: BTreeMap<String, u64>,
     /// Code points removed by `--strip`.
     pub stripped_chars: u64,
-    /// Records skipped, by reason (details in `skipped.jsonl`).
-    pub skipped: BTreeMap<String, u64>,
-    /// The first skipped records, as messages naming file, line and reason.
-    pub skipped_examples: Vec<String>,
     /// The settings.
     pub config: RepeatsRunConfig,
     /// Wall-clock seconds.
@@ -466,16 +463,13 @@ pub fn run(
     if let Some(w) = stripped {
         w.commit().map_err(ioe("writing stripped.jsonl"))?;
     }
-    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips)
-        .map_err(ioe("writing skipped.jsonl"))?;
+    let input = scan.report(inputs, out_dir)?;
     let summary = RepeatsSummary {
-        input_paths: inputs.iter().map(crate::io::Input::absolute_path).collect(),
+        input,
         documents,
         documents_with_repeats: with_repeats,
         repeats: kinds,
         stripped_chars,
-        skipped,
-        skipped_examples: scan.skips.iter().take(20).map(ToString::to_string).collect(),
         config: cfg.clone(),
         total_seconds: t.elapsed().as_secs_f64(),
     };

@@ -210,6 +210,9 @@ pub struct SubstringsConfig {
 /// What a `substrings` run did; written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubstringsSummary {
+    /// Inputs, records read, skipped records and encodings.
+    #[serde(flatten)]
+    pub input: crate::pipeline::InputReport,
     /// Documents read.
     pub documents: u64,
     /// Units in all documents.
@@ -226,10 +229,6 @@ pub struct SubstringsSummary {
     pub documents_with_duplicates: u64,
     /// Shards the corpus was cut into (repeats across shards are not found).
     pub shards: u64,
-    /// Records skipped, by reason (details in `skipped.jsonl`).
-    pub skipped: BTreeMap<String, u64>,
-    /// The first skipped records, as messages naming file, line and reason.
-    pub skipped_examples: Vec<String>,
     /// The settings.
     pub config: SubstringsConfig,
     /// Wall-clock seconds per stage.
@@ -338,14 +337,14 @@ pub fn run(
         }
         w.commit().map_err(ioe("writing deduplicated.jsonl"))?;
     }
-    let skipped = crate::pipeline::write_skips(&out_dir.join("skipped.jsonl"), &scan.skips)
-        .map_err(ioe("writing skipped.jsonl"))?;
+    let input = scan.report(inputs, out_dir)?;
     stages.insert("write".to_string(), t3.elapsed().as_secs_f64());
     let units: u64 = docs.iter().map(|d| d.len() as u64).sum();
     let dup_units: u64 = spans.iter().map(|s| (s.unit_end - s.unit_start) as u64).sum();
     let mut with: Vec<u32> = spans.iter().map(|s| s.doc).collect();
     with.dedup();
     let summary = SubstringsSummary {
+        input,
         documents: docs.len() as u64,
         units,
         duplicate_spans: spans.len() as u64,
@@ -354,8 +353,6 @@ pub fn run(
         duplicate_chars: spans.iter().map(|s| (s.end - s.start) as u64).sum(),
         documents_with_duplicates: with.len() as u64,
         shards,
-        skipped,
-        skipped_examples: scan.skips.iter().take(20).map(ToString::to_string).collect(),
         config: cfg.clone(),
         stages,
     };
