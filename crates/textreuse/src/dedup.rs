@@ -480,11 +480,6 @@ fn write_deduplicated(
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> io::Result<u64> {
-    #[derive(Serialize)]
-    struct TextLine<'a> {
-        id: &'a str,
-        text: &'a str,
-    }
     let mut w = AtomicWriter::create(path)?;
     let mut next = 0usize;
     let mut written = 0u64;
@@ -519,7 +514,7 @@ fn write_deduplicated(
             },
             Payload::File { .. } => {
                 let doc = parse_record(&raw, read).map_err(|s| io::Error::other(s.to_string()))?;
-                w.write_json_line(&TextLine { id: &doc.id, text: &doc.text })?;
+                w.write_json_line(&crate::io::TextRecord { id: &doc.id, text: &doc.text })?;
             }
             Payload::Unreadable(e) => return Err(io::Error::other(format!("{}: {e}", raw.location))),
         }

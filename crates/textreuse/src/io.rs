@@ -621,6 +621,15 @@ impl Iterator for RecordReader {
     }
 }
 
+/// A document written as a JSON line `{"id", "text"}` (the deduplicated or cleaned corpus of a directory input).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TextRecord<'a> {
+    /// The document id.
+    pub id: &'a str,
+    /// Its text.
+    pub text: &'a str,
+}
+
 /// Writes a file atomically: the content goes to a temporary file in the same directory, which is renamed over
 /// `path` once complete, so a reader never sees a half-written file.
 pub struct AtomicWriter {

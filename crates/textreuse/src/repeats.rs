@@ -398,12 +398,6 @@ struct ReportLine<'a> {
     repeats: &'a [Repeat],
 }
 
-#[derive(Serialize)]
-struct TextLine<'a> {
-    id: &'a str,
-    text: &'a str,
-}
-
 /// Runs `repeats` over `inputs`: `repeats.jsonl` (one line per document: `{"id", "metrics", "repeats"}`),
 /// `stripped.jsonl` with `strip` (`{"id", "text"}`, later copies removed), `skipped.jsonl` and `summary.json`
 /// in `out_dir`, each written atomically.
@@ -453,7 +447,8 @@ pub fn run(
                 .write_json_line(&ReportLine { id: &item.id, metrics: &report.metrics, repeats: &report.repeats })
                 .map_err(ioe("writing repeats.jsonl"))?;
             if let (Some(w), Some(text)) = (stripped.as_mut(), text.as_deref()) {
-                w.write_json_line(&TextLine { id: &item.id, text }).map_err(ioe("writing stripped.jsonl"))?;
+                w.write_json_line(&crate::io::TextRecord { id: &item.id, text })
+                    .map_err(ioe("writing stripped.jsonl"))?;
                 stripped_chars += removed;
             }
             Ok(())

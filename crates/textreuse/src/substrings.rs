@@ -245,12 +245,6 @@ struct SpanLine<'a> {
     first_start: u32,
 }
 
-#[derive(Serialize)]
-struct TextLine<'a> {
-    id: &'a str,
-    text: &'a str,
-}
-
 /// Runs `substrings` over `inputs`: `duplicates.jsonl` (every later occurrence, merged per document:
 /// `{"id", "start", "end", "units", "first_id", "first_start"}`), with `remove` also `deduplicated.jsonl`
 /// (`{"id", "text"}` without them), `skipped.jsonl` and `summary.json` in `out_dir`, each written atomically.
@@ -333,7 +327,8 @@ pub fn run(
                 k += 1;
             }
             let kept = remove_spans(text, &ranges);
-            w.write_json_line(&TextLine { id: &ids[d], text: &kept }).map_err(ioe("writing deduplicated.jsonl"))?;
+            w.write_json_line(&crate::io::TextRecord { id: &ids[d], text: &kept })
+                .map_err(ioe("writing deduplicated.jsonl"))?;
         }
         w.commit().map_err(ioe("writing deduplicated.jsonl"))?;
     }
