@@ -144,6 +144,12 @@ struct DedupArgs {
     /// Containment |A∩B|/min(|A|,|B|) at or above which two documents are duplicates (e.g. a reprint cut short).
     #[arg(long)]
     containment_threshold: Option<f64>,
+    /// A document contained at this level in two or more members of a cluster joins it (a reprint cut short).
+    #[arg(long, default_value_t = 0.9)]
+    partial_containment: f64,
+    /// Do not attach partial reprints to clusters.
+    #[arg(long)]
+    no_partial: bool,
     /// Jaccard similarity the LSH bands are tuned for (default: derived from the thresholds).
     #[arg(long)]
     lsh_threshold: Option<f64>,
@@ -507,6 +513,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
         num_perm: args.num_perm,
         threshold: args.threshold,
         containment_threshold: args.containment_threshold,
+        partial_containment: (!args.no_partial).then_some(args.partial_containment),
         lsh_threshold: args.lsh_threshold,
         seed: args.seed,
         keep: match args.keep {

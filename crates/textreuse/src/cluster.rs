@@ -94,6 +94,40 @@ impl Clusters {
     }
 }
 
+/// Partial reprints: a document (a reprint cut short, say) whose shingles are contained in at least `min_witnesses`
+/// members of one cluster joins that cluster. Clusters are those of `pairs` over `0..n`; `contained` lists
+/// `(small, large)` pairs whose containment was verified. A document contained in one document only is left alone:
+/// that is also what an article inside a page of several articles looks like. Returns the `(small, large)` pairs
+/// that attach documents, one per attached document, deterministically (the cluster with the most witnesses, ties
+/// to the smallest root; the witness with the smallest index).
+pub fn attach_partial_copies(
+    n: usize,
+    pairs: impl IntoIterator<Item = (u32, u32)>,
+    contained: &[(u32, u32)],
+    min_witnesses: usize,
+) -> Vec<(u32, u32)> {
+    let mut uf = UnionFind::new(n);
+    for (a, b) in pairs {
+        uf.union(a, b);
+    }
+    let mut by_small: Vec<(u32, u32, u32)> = contained.iter().map(|&(s, l)| (s, uf.find(l), l)).collect();
+    by_small.sort_unstable();
+    by_small.dedup();
+    let mut out = Vec::new();
+    for group in by_small.chunk_by(|x, y| x.0 == y.0) {
+        let s = group[0].0;
+        let own = uf.find(s);
+        let best = group
+            .chunk_by(|x, y| x.1 == y.1)
+            .filter(|g| g[0].1 != own && g.len() >= min_witnesses.max(1))
+            .max_by(|a, b| a.len().cmp(&b.len()).then(b[0].1.cmp(&a[0].1)));
+        if let Some(g) = best {
+            out.push((s, g[0].2));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +140,15 @@ mod tests {
         assert!(!uf.union(2, 5));
         assert_eq!(uf.find(5), 2);
         assert_eq!(uf.find(3), 3);
+    }
+
+    #[test]
+    fn partial_copies_need_two_witnesses() {
+        // Cluster {0, 1, 2}; document 3 is contained in 0 and 1; document 4 only in 2; document 5 in 6 (alone).
+        let pairs = [(0, 1), (1, 2)];
+        let contained = [(3, 0), (3, 1), (4, 2), (5, 6)];
+        assert_eq!(attach_partial_copies(7, pairs, &contained, 2), vec![(3, 0)]);
+        assert_eq!(attach_partial_copies(7, pairs, &contained, 1), vec![(3, 0), (4, 2), (5, 6)]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{Clusters, Keep};
+use crate::cluster::{attach_partial_copies, Clusters, Keep};
 use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, SkipReason};
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
@@ -41,6 +41,9 @@ pub struct DedupConfig {
     /// A verified pair whose containment (`|A ∩ B| / min(|A|, |B|)`) is at least this is also a duplicate, when
     /// set. This catches reprints cut short.
     pub containment_threshold: Option<f64>,
+    /// Partial reprints: a document whose containment in at least two members of one cluster reaches this value
+    /// joins the cluster (a reprint cut short). `None` switches it off.
+    pub partial_containment: Option<f64>,
     /// Jaccard similarity the LSH bands are tuned for; lower than `threshold` so that containment-only pairs
     /// become candidates. `None`: derived from the thresholds.
     pub lsh_threshold: Option<f64>,
@@ -71,6 +74,7 @@ impl Default for DedupConfig {
             num_perm: 128,
             threshold: 0.45,
             containment_threshold: None,
+            partial_containment: Some(0.9),
             lsh_threshold: None,
             seed: 42,
             keep: Keep::First,
@@ -87,7 +91,16 @@ impl DedupConfig {
     /// The Jaccard similarity the LSH index is tuned for.
     pub fn effective_lsh_threshold(&self) -> f64 {
         self.lsh_threshold.unwrap_or_else(|| {
-            let t = self.threshold.min(self.containment_threshold.map_or(1.0, |c| c * 0.5));
+            // Candidates must reach the weakest pair a rule can accept: a containment-only pair of two documents
+            // of which one is half the other has Jaccard c / 2; a partial reprint cut to about a quarter of the
+            // article has Jaccard near 0.27.
+            let mut t = self.threshold;
+            if let Some(c) = self.containment_threshold {
+                t = t.min(c * 0.5);
+            }
+            if self.partial_containment.is_some() {
+                t = t.min(0.27);
+            }
             (t * 0.75).clamp(0.05, 0.95)
         })
     }
@@ -303,6 +316,19 @@ pub fn run(
         .map(|&p| (p, PairStats { intersection: store.set_len(p.0 as usize) as u64, ..exact_stats }))
         .chain(verified.iter().filter(|(_, s)| cfg.is_duplicate(s)).copied())
         .collect();
+    if let Some(pc) = cfg.partial_containment {
+        let contained: Vec<(u32, u32)> = verified
+            .iter()
+            .filter(|(_, s)| !cfg.is_duplicate(s) && s.containment >= pc)
+            .map(|&((a, b), _)| if store.set_len(a as usize) <= store.set_len(b as usize) { (a, b) } else { (b, a) })
+            .collect();
+        let attach = attach_partial_copies(n, duplicates.iter().map(|&(p, _)| p), &contained, 2);
+        let stats: std::collections::HashMap<(u32, u32), PairStats> = verified.iter().copied().collect();
+        for (s, l) in attach {
+            let key = (s.min(l), s.max(l));
+            duplicates.push((key, stats[&key]));
+        }
+    }
     duplicates.sort_unstable_by_key(|&(p, _)| p);
     let lengths: Vec<u64> = metas.iter().map(|m| m.chars).collect();
     let clusters = Clusters::from_pairs(n, duplicates.iter().map(|&(p, _)| p), cfg.keep, &lengths);
