@@ -340,3 +340,46 @@ fn zh_dev_pair_f1_meets_the_bar() {
     let v: Value = serde_json::from_str(report.trim()).unwrap();
     assert!(v["documents"]["pair_f1"].as_f64().unwrap() >= 0.985);
 }
+
+/// A deterministic pseudo-random Chinese text of `len` characters.
+fn noise(seed: u64, len: usize) -> String {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from_u32(0x4E00 + ((x >> 33) % 3000) as u32).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn reprints_cut_short_join_when_two_members_contain_them() {
+    let article: String = noise(1, 1200);
+    let mut copy: Vec<char> = article.chars().collect();
+    copy[600] = '错';
+    let copy: String = copy.into_iter().collect();
+    let cut: String = article.chars().take(400).collect();
+    // A text printed once, and the first third of it elsewhere: contained in one document only.
+    let single = noise(2, 1200);
+    let single_cut: String = single.chars().take(400).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.jsonl");
+    let body: String =
+        [("full", &article), ("copy", &copy), ("cut", &cut), ("single", &single), ("single_cut", &single_cut)]
+            .iter()
+            .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
+            .collect();
+    std::fs::write(&f, body).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    ok(&run_dedup(&[f.to_str().unwrap()], out.path()));
+    let c = cluster_of(out.path());
+    assert_eq!(c["copy"], "full");
+    assert_eq!(c["cut"], "full", "a third of the article, contained in both copies, joins their cluster");
+    assert_eq!(c["single_cut"], "single_cut", "contained in one document only, it stays apart");
+    let pairs = jsonl(&out.path().join("pairs.jsonl"));
+    let p = pairs.iter().find(|p| p["a"] == "cut" || p["b"] == "cut").expect("the attaching pair is reported");
+    assert!(p["jaccard"].as_f64().unwrap() < 0.45 && p["containment"].as_f64().unwrap() >= 0.9);
+    let out2 = tempfile::tempdir().unwrap();
+    ok(&run_dedup(&[f.to_str().unwrap(), "--no-partial"], out2.path()));
+    assert_eq!(cluster_of(out2.path())["cut"], "cut");
+}
