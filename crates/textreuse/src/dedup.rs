@@ -158,6 +158,8 @@ pub struct DedupSummary {
 
 struct Fingerprint {
     chars: u64,
+    /// The record was valid UTF-8 as read (its line can be copied to the output unchecked).
+    utf8: bool,
     set: Vec<u64>,
     keys: Vec<u64>,
     set_hash: u64,
@@ -167,6 +169,7 @@ struct DocMeta {
     seq: u64,
     id: String,
     chars: u64,
+    utf8: bool,
 }
 
 #[derive(Default)]
@@ -227,7 +230,7 @@ pub fn run(
             let d = store.push(&item.value.set).map_err(ioe("writing the shingle set spill file"))?;
             set_hashes.push((item.value.set_hash, d as u32));
             keys.extend_from_slice(&item.value.keys);
-            metas.push(DocMeta { seq: item.seq, id: item.id, chars: item.value.chars });
+            metas.push(DocMeta { seq: item.seq, id: item.id, chars: item.value.chars, utf8: item.value.utf8 });
             Ok(())
         },
     )?;
@@ -347,7 +350,8 @@ pub fn run(
     let input = scan.report(inputs, out_dir)?;
 
     // Pass 2: the deduplicated corpus, read again from the input.
-    let kept_seqs: Vec<u64> = (0..n).filter(|&d| clusters.is_kept(d)).map(|d| metas[d].seq).collect();
+    let kept_seqs: Vec<(u64, bool)> =
+        (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8)).collect();
     progress.start("write", crate::pipeline::total_input_bytes(inputs), "bytes");
     let mut reader = scan.reader;
     let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
@@ -410,7 +414,7 @@ fn fingerprint(
         }
         (lsh.band_keys(&sig), h.digest())
     });
-    Ok(Fingerprint { chars: norm.original_len as u64, set, keys, set_hash })
+    Ok(Fingerprint { chars: norm.original_len as u64, utf8: doc.encoding == "UTF-8", set, keys, set_hash })
 }
 
 #[derive(Serialize)]
@@ -497,12 +501,12 @@ fn write_candidates(
     w.commit()
 }
 
-/// Writes the records whose `seq` is in `kept` (sorted), in input order: a JSONL record as its original line (every
+/// Writes the records whose `seq` is in `kept` (sorted, with whether the record was valid UTF-8), in input order: a JSONL record as its original line (every
 /// field passed through unchanged), a text file as `{"id", "text"}`. Returns the number written.
 fn write_deduplicated(
     path: &Path,
     reader: RecordReader,
-    kept: &[u64],
+    kept: &[(u64, bool)],
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> io::Result<u64> {
@@ -516,16 +520,22 @@ fn write_deduplicated(
             Payload::Unreadable(_) => 0,
         };
         progress.inc(size);
-        while next < kept.len() && kept[next] < raw.seq {
+        while next < kept.len() && kept[next].0 < raw.seq {
             next += 1;
         }
         if next >= kept.len() {
             break;
         }
-        if kept[next] != raw.seq {
+        let (seq, utf8) = kept[next];
+        if seq != raw.seq {
             continue;
         }
         match &raw.payload {
+            // Validated as UTF-8 in the first pass: copied as it is.
+            Payload::JsonLine(bytes) if utf8 => {
+                w.write_all(bytes)?;
+                w.write_all(b"\n")?;
+            }
             Payload::JsonLine(bytes) => match std::str::from_utf8(bytes) {
                 Ok(line) => {
                     w.write_all(line.as_bytes())?;
