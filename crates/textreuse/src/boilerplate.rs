@@ -257,7 +257,7 @@ impl BoilerplateFilter {
         if self.keys.is_empty() {
             return std::borrow::Cow::Borrowed(text);
         }
-        let hits: Vec<(u32, u32)> = segments(text, &self.cfg)
+        let mut hits: Vec<(u32, u32)> = segments(text, &self.cfg)
             .into_iter()
             .filter(|s| self.keys.contains(&s.key))
             .map(|s| (s.start, s.end))
@@ -265,10 +265,17 @@ impl BoilerplateFilter {
         if hits.is_empty() {
             return std::borrow::Cow::Borrowed(text);
         }
+        // Lines and the sentences inside them may both hit: one sweep over sorted spans.
+        hits.sort_unstable();
         let mut out = String::with_capacity(text.len());
+        let (mut k, mut covered_to) = (0usize, 0u32);
         for (i, c) in text.chars().enumerate() {
             let i = i as u32;
-            out.push(if hits.iter().any(|&(s, e)| s <= i && i < e) { ' ' } else { c });
+            while k < hits.len() && hits[k].0 <= i {
+                covered_to = covered_to.max(hits[k].1);
+                k += 1;
+            }
+            out.push(if i < covered_to { ' ' } else { c });
         }
         std::borrow::Cow::Owned(out)
     }

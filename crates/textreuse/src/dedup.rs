@@ -352,7 +352,7 @@ pub fn run(
     // Pass 2: the deduplicated corpus, read again from the input.
     let kept_seqs: Vec<(u64, bool)> =
         (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8)).collect();
-    progress.start("write", crate::pipeline::total_input_bytes(inputs), "bytes");
+    progress.start("write", scan.total_bytes, "bytes");
     let mut reader = scan.reader;
     let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
     let documents_kept =

@@ -111,8 +111,12 @@ mod tests {
 
     #[test]
     fn optimal_params_match_datasketch() {
-        // datasketch MinHashLSH(threshold=0.5, num_perm=128) picks b=9, r=13... within a row of these.
+        // datasketch 2.0.0's `_optimal_param` gives (25, 5) for threshold 0.5 and (37, 3) for 0.3 with 128
+        // permutations and equal weights (checked in bench/.venv).
         let p = LshParams::optimal(0.5, 128, 0.5, 0.5);
+        assert_eq!((p.bands, p.rows), (25, 5));
+        let q = LshParams::optimal(0.3, 128, 0.5, 0.5);
+        assert_eq!((q.bands, q.rows), (37, 3));
         assert!(p.bands * p.rows <= 128);
         let at = |s| candidate_probability(s, p.bands, p.rows);
         assert!(at(0.8) > 0.99 && at(0.2) < 0.01, "{p:?}");

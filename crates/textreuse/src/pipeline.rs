@@ -87,6 +87,8 @@ pub struct ScanStats {
     pub decoded_from: BTreeMap<String, u64>,
     /// Documents in which invalid bytes were replaced.
     pub replaced_docs: u64,
+    /// Total input bytes when known beforehand ([`total_input_bytes`]), for progress bars of later passes.
+    pub total_bytes: Option<u64>,
     /// The reader, for a second pass over the same inputs ([`RecordReader::reopen`]).
     pub reader: RecordReader,
 }
@@ -144,7 +146,8 @@ pub fn scan<T: Send>(
     let mut decoded_from: BTreeMap<String, u64> = BTreeMap::new();
     let mut replaced_docs = 0u64;
     let mut records = 0u64;
-    progress.start(stage, total_input_bytes(inputs), "bytes");
+    let total_bytes = total_input_bytes(inputs);
+    progress.start(stage, total_bytes, "bytes");
     let (rx, handle) = spawn_reader(RecordReader::new(inputs));
     let mut skip = |s: Skip| -> Result<(), RunError> {
         if strict {
@@ -199,6 +202,7 @@ pub fn scan<T: Send>(
         skips: stats_skips,
         decoded_from,
         replaced_docs,
+        total_bytes,
         reader,
     })
 }

@@ -342,20 +342,7 @@ pub fn strip_ranges(text: &str, repeats: &[Repeat]) -> Vec<(u32, u32)> {
 /// `text` without the later copies of its repeated paragraphs and passages ([`strip_ranges`]); every other
 /// character stays as it was.
 pub fn strip(text: &str, repeats: &[Repeat]) -> String {
-    let ranges = strip_ranges(text, repeats);
-    let mut out = String::with_capacity(text.len());
-    let mut k = 0;
-    for (i, c) in text.chars().enumerate() {
-        let i = i as u32;
-        while k < ranges.len() && ranges[k].1 <= i {
-            k += 1;
-        }
-        if k < ranges.len() && ranges[k].0 <= i && i < ranges[k].1 {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    crate::substrings::remove_spans(text, &strip_ranges(text, repeats))
 }
 
 /// Settings of a `repeats` run over a corpus.
