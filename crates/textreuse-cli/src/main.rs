@@ -99,7 +99,7 @@ impl CommonArgs {
     }
     fn boilerplate_filter(&self) -> Result<Option<std::sync::Arc<textreuse::boilerplate::BoilerplateFilter>>> {
         match &self.boilerplate {
-            Some(p) => Ok(Some(std::sync::Arc::new(textreuse::boilerplate::BoilerplateFilter::load(p)?))),
+            Some(p) => Ok(Some(std::sync::Arc::new(textreuse::boilerplate::load_filter(p)?))),
             None => Ok(None),
         }
     }

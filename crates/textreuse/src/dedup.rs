@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cluster::{attach_partial_copies, Clusters, Keep};
+use crate::io::SetStore;
 use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, SkipReason};
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
@@ -23,7 +24,7 @@ use crate::normalize::{normalize, NormalizeOptions};
 use crate::pipeline::{ioe, scan, InputReport, RunError, StageTime};
 use crate::progress::Progress;
 use crate::shingle::{shingle_set, units};
-use crate::verify::{pair_stats, PairStats, SetStore};
+use crate::verify::{pair_stats, PairStats};
 
 /// Settings of a `dedup` run.
 #[derive(Debug, Clone, Serialize)]

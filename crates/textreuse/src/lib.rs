@@ -4,6 +4,9 @@
 //! of each other, and passages that one document reprints from another. Chinese (simplified and traditional script,
 //! unsegmented, broken into newspaper columns) is handled as well as space-delimited scripts.
 //!
+//! This crate holds the jobs (files in, files out) over two crates it re-exports: `textreuse-core` (the
+//! algorithms, in memory, no file-system access) and `textreuse-io` (sources, sinks, spill storage).
+//!
 //! The data flows one way, one module per step:
 //! [`io`] (read) → [`normalize`] → [`shingle`] → [`minhash`] + [`lsh`] (candidates) → [`verify`] → [`cluster`],
 //! orchestrated for document-level deduplication by [`dedup`]; and [`align`] for passages, orchestrated by
@@ -12,19 +15,14 @@
 //!
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
-pub mod align;
+pub use textreuse_core as core;
+pub use textreuse_core::{align, cluster, collate, lsh, minhash, normalize, shingle, verify};
+pub use textreuse_io as io;
+
 pub mod boilerplate;
-pub mod cluster;
-pub mod collate;
 pub mod dedup;
-pub mod io;
-pub mod lsh;
-pub mod minhash;
-pub mod normalize;
 pub mod passages;
 pub mod pipeline;
 pub mod progress;
 pub mod repeats;
-pub mod shingle;
 pub mod substrings;
-pub mod verify;

@@ -189,7 +189,7 @@ enum Gap {
 /// Normalizes `text` with `opts`. Linear in the input; never fails.
 ///
 /// ```
-/// use textreuse::normalize::{normalize, NormalizeOptions};
+/// use textreuse_core::normalize::{normalize, NormalizeOptions};
 /// let n = normalize("市長同\n校長會談。", &NormalizeOptions::default());
 /// assert_eq!(n.text, "市长同校长会谈");
 /// assert_eq!(n.original_span(4, 6), Some((5, 7)));

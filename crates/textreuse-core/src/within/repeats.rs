@@ -1,0 +1,388 @@
+//! Repeated text inside one document: repeated lines, paragraphs and passages, the Gopher repetition measures, and
+//! stripping of later copies.
+//!
+//! - **Lines** are split on `\n`; **paragraphs** are blocks separated by blank lines (Rae et al. 2021, "Scaling
+//!   Language Models: Methods, Analysis & Insights from Training Gopher", appendix A, whose repetition filter splits
+//!   on `\n` and `\n\n`). Two lines or paragraphs are copies when their normalized texts are equal
+//!   ([`crate::normalize`]: script, width, case, whitespace and punctuation do not matter).
+//! - **Passages**: maximal runs of at least `min_length` units that occur again later in the document, found from
+//!   repeated windows of `min_length` units at a constant distance; they catch copies that do not follow line or
+//!   paragraph boundaries (a paragraph extracted twice in part).
+//! - **Measures** (Gopher, adapted to CJK units: a unit is a CJK character or a word): the fraction of lines and
+//!   paragraphs that repeat an earlier one, and the fraction of characters in them; for n = 2..4 the fraction of
+//!   characters in the most frequent n-gram of units; for n = 5..10 the fraction of characters in n-grams that
+//!   occur again. Characters are counted in units' normalized characters.
+//!
+//! Offsets are Unicode code points of the original text, half-open `[start, end)`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::align::{ngram_hashes, UnitDoc};
+use crate::normalize::{normalize, NormalizeOptions};
+
+/// Settings of repeat detection.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatConfig {
+    /// Normalization used to compare lines, paragraphs and units.
+    pub normalize: NormalizeOptions,
+    /// Shortest repeated passage, in units. Shorter repeats (a title quoted twice, a name) are ordinary writing.
+    pub min_length: usize,
+}
+
+impl Default for RepeatConfig {
+    fn default() -> Self {
+        RepeatConfig { normalize: NormalizeOptions::default(), min_length: 50 }
+    }
+}
+
+/// What kind of text repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepeatKind {
+    /// A paragraph (a block between blank lines) equal to an earlier one.
+    Paragraph,
+    /// A line equal to an earlier one, outside repeated paragraphs.
+    Line,
+    /// A run of units equal to an earlier run, not covered by repeated paragraphs.
+    Passage,
+}
+
+/// One later copy of repeated text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Repeat {
+    /// Start of this copy, in code points of the original text.
+    pub start: u32,
+    /// End of this copy (exclusive).
+    pub end: u32,
+    /// How many times the text stands in the document, this copy included.
+    pub count: u32,
+    /// Start of the first copy.
+    pub first_start: u32,
+    /// Paragraph, line or passage.
+    pub kind: RepeatKind,
+}
+
+/// Gopher repetition measures of one document, in `[0, 1]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepeatMetrics {
+    /// Lines that repeat an earlier line, over all non-empty lines.
+    pub dup_line_frac: f64,
+    /// Characters in those lines, over characters of all non-empty lines.
+    pub dup_line_char_frac: f64,
+    /// Paragraphs that repeat an earlier paragraph, over all non-empty paragraphs.
+    pub dup_para_frac: f64,
+    /// Characters in those paragraphs, over characters of all non-empty paragraphs.
+    pub dup_para_char_frac: f64,
+    /// For n = 2..4: characters of the most frequent n-gram of units times its count, over all unit characters.
+    pub top_ngram_char_frac: BTreeMap<String, f64>,
+    /// For n = 5..10: characters of units inside n-grams that occur again, over all unit characters.
+    pub dup_ngram_char_frac: BTreeMap<String, f64>,
+}
+
+/// Repeats and measures of one document.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatReport {
+    /// The measures.
+    pub metrics: RepeatMetrics,
+    /// Every later copy, sorted by start.
+    pub repeats: Vec<Repeat>,
+}
+
+/// A block of the original text: its code point span and normalized key.
+struct Block {
+    start: u32,
+    end: u32,
+    key: String,
+}
+
+/// Splits `text` into lines (`blank_separated` false) or blank-line separated paragraphs (true), with code point
+/// spans that exclude the separators; blocks whose normalized text is empty are left out.
+fn blocks(text: &str, blank_separated: bool, opts: &NormalizeOptions) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut start: Option<u32> = None;
+    let mut end = 0u32;
+    let mut content = String::new();
+    let mut flush = |start: &mut Option<u32>, end: u32, content: &mut String| {
+        if let Some(s) = start.take() {
+            let key = normalize(content, opts).text;
+            if !key.is_empty() {
+                out.push(Block { start: s, end, key });
+            }
+        }
+        content.clear();
+    };
+    let mut pos = 0u32;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let n = line.chars().count() as u32;
+        let body_len = body.chars().count() as u32;
+        if body.trim().is_empty() {
+            flush(&mut start, end, &mut content);
+        } else {
+            if !blank_separated {
+                flush(&mut start, end, &mut content);
+            }
+            if start.is_none() {
+                start = Some(pos);
+            } else {
+                content.push('\n');
+            }
+            content.push_str(body);
+            end = pos + body_len;
+        }
+        pos += n;
+    }
+    flush(&mut start, end, &mut content);
+    out
+}
+
+/// Later copies among blocks, and the duplicate fraction and character fraction.
+fn block_repeats(bs: &[Block], kind: RepeatKind) -> (Vec<Repeat>, f64, f64) {
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, b) in bs.iter().enumerate() {
+        groups.entry(b.key.as_str()).or_default().push(k);
+    }
+    let mut out = Vec::new();
+    let (mut dup, mut dup_chars, mut chars) = (0usize, 0usize, 0usize);
+    for b in bs {
+        chars += b.key.chars().count();
+    }
+    for members in groups.values() {
+        if members.len() < 2 {
+            continue;
+        }
+        let first = &bs[members[0]];
+        for &k in &members[1..] {
+            dup += 1;
+            dup_chars += bs[k].key.chars().count();
+            out.push(Repeat {
+                start: bs[k].start,
+                end: bs[k].end,
+                count: members.len() as u32,
+                first_start: first.start,
+                kind,
+            });
+        }
+    }
+    let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    (out, frac(dup, bs.len()), frac(dup_chars, chars))
+}
+
+/// Passage repeats: maximal runs of windows of `w` units that stand again `d` units later.
+fn passage_repeats(doc: &UnitDoc, w: usize) -> Vec<Repeat> {
+    let hashes = ngram_hashes(&doc.ids, w, 0x07e9_ea75);
+    let mut first: HashMap<u64, u32> = HashMap::with_capacity(hashes.len());
+    let mut later: Vec<(u32, u32)> = Vec::new(); // (distance, first position)
+    for (q, h) in hashes.iter().enumerate() {
+        match first.get(h) {
+            Some(&p) if q as u32 - p >= w as u32 => later.push((q as u32 - p, p)),
+            Some(_) => {}
+            None => {
+                first.insert(*h, q as u32);
+            }
+        }
+    }
+    later.sort_unstable();
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new(); // (first unit start, first unit end, distance)
+    for g in later.chunk_by(|x, y| x.0 == y.0 && y.1 == x.1 + 1) {
+        let (d, p0) = g[0];
+        let p1 = g[g.len() - 1].1 + w as u32;
+        runs.push((p0, p1, d));
+    }
+    runs.iter()
+        .map(|&(p0, p1, d)| {
+            let copies = runs.iter().filter(|r| overlap((r.0, r.1), (p0, p1)) * 2 > p1 - p0).count() as u32;
+            let (s, e) = doc.original_span((p0 + d) as usize, (p1 + d) as usize);
+            Repeat {
+                start: s,
+                end: e,
+                count: copies + 1,
+                first_start: doc.spans[p0 as usize].0,
+                kind: RepeatKind::Passage,
+            }
+        })
+        .collect()
+}
+
+fn overlap(x: (u32, u32), y: (u32, u32)) -> u32 {
+    x.1.min(y.1).saturating_sub(x.0.max(y.0))
+}
+
+/// Covered length of `[s, e)` by sorted, possibly overlapping intervals.
+fn covered(s: u32, e: u32, intervals: &[(u32, u32)]) -> u32 {
+    let mut total = 0;
+    let mut cursor = s;
+    for &(a, b) in intervals {
+        let (a, b) = (a.max(cursor), b.min(e));
+        if b > a {
+            total += b - a;
+            cursor = b;
+        }
+    }
+    total
+}
+
+fn ngram_measures(doc: &UnitDoc, unit_chars: &[u32]) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+    let total: u64 = unit_chars.iter().map(|&c| c as u64).sum();
+    let mut top = BTreeMap::new();
+    let mut dup = BTreeMap::new();
+    for n in 2..=10usize {
+        let hashes = ngram_hashes(&doc.ids, n, n as u64);
+        let mut value = 0.0;
+        if total > 0 && !hashes.is_empty() {
+            if n <= 4 {
+                let mut counts: HashMap<u64, (u32, usize)> = HashMap::new();
+                for (i, h) in hashes.iter().enumerate() {
+                    counts.entry(*h).or_insert((0, i)).0 += 1;
+                }
+                if let Some(&(c, i)) = counts.values().max_by_key(|(c, i)| (*c, std::cmp::Reverse(*i))) {
+                    if c > 1 {
+                        let chars: u64 = unit_chars[i..i + n].iter().map(|&x| x as u64).sum();
+                        value = (chars * c as u64) as f64 / total as f64;
+                    }
+                }
+            } else {
+                let mut seen: HashMap<u64, ()> = HashMap::with_capacity(hashes.len());
+                let mut marked = vec![false; doc.len()];
+                for (i, h) in hashes.iter().enumerate() {
+                    if seen.insert(*h, ()).is_some() {
+                        marked[i..i + n].iter_mut().for_each(|m| *m = true);
+                    }
+                }
+                let chars: u64 = marked.iter().zip(unit_chars).filter(|(m, _)| **m).map(|(_, &c)| c as u64).sum();
+                value = chars as f64 / total as f64;
+            }
+        }
+        let v = (value.min(1.0) * 1e4).round() / 1e4;
+        if n <= 4 {
+            top.insert(n.to_string(), v);
+        } else {
+            dup.insert(n.to_string(), v);
+        }
+    }
+    (top, dup)
+}
+
+/// Finds the repeated lines, paragraphs and passages of `text` and its Gopher repetition measures.
+pub fn analyze(text: &str, cfg: &RepeatConfig) -> RepeatReport {
+    let paras = blocks(text, true, &cfg.normalize);
+    let lines = blocks(text, false, &cfg.normalize);
+    let (para_reps, dup_para_frac, dup_para_char_frac) = block_repeats(&paras, RepeatKind::Paragraph);
+    let (line_reps, dup_line_frac, dup_line_char_frac) = block_repeats(&lines, RepeatKind::Line);
+    let n = normalize(text, &cfg.normalize);
+    let us = crate::shingle::units(&n.text);
+    let doc = UnitDoc::from_units(&n, &us);
+    // Normalized characters per unit: one for a CJK unit, its length for a word.
+    let unit_chars: Vec<u32> = us.iter().map(|u| u.end - u.start).collect();
+    let (top, dup) = ngram_measures(&doc, &unit_chars);
+
+    let mut covered_by_paras: Vec<(u32, u32)> = para_reps.iter().map(|r| (r.start, r.end)).collect();
+    covered_by_paras.sort_unstable();
+    let mut repeats = para_reps;
+    // Lines inside repeated paragraphs are reported with their paragraph.
+    repeats.extend(line_reps.into_iter().filter(|r| covered(r.start, r.end, &covered_by_paras) < r.end - r.start));
+    if cfg.min_length > 0 && doc.len() >= 2 * cfg.min_length {
+        for r in passage_repeats(&doc, cfg.min_length) {
+            // A passage that adds fewer than `min_length` characters to repeated paragraphs already reported is
+            // one of them.
+            if (r.end - r.start) - covered(r.start, r.end, &covered_by_paras) >= cfg.min_length as u32 {
+                repeats.push(r);
+            }
+        }
+    }
+    repeats.sort_by_key(|r| (r.start, r.end, r.kind as u8));
+    repeats.dedup_by(|x, y| x.start == y.start && x.end == y.end);
+    RepeatReport {
+        metrics: RepeatMetrics {
+            dup_line_frac: round4(dup_line_frac),
+            dup_line_char_frac: round4(dup_line_char_frac),
+            dup_para_frac: round4(dup_para_frac),
+            dup_para_char_frac: round4(dup_para_char_frac),
+            top_ngram_char_frac: top,
+            dup_ngram_char_frac: dup,
+        },
+        repeats,
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// The code point ranges that [`strip`] removes: every later copy of a repeated paragraph or passage, a
+/// paragraph together with the line breaks that follow it (up to the next paragraph). Sorted and disjoint.
+pub fn strip_ranges(text: &str, repeats: &[Repeat]) -> Vec<(u32, u32)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut ranges: Vec<(u32, u32)> = repeats
+        .iter()
+        .filter(|r| r.kind != RepeatKind::Line)
+        .map(|r| {
+            let mut e = r.end as usize;
+            if r.kind == RepeatKind::Paragraph {
+                while e < chars.len() && chars[e].is_whitespace() {
+                    e += 1;
+                }
+            }
+            (r.start, e as u32)
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::new();
+    for (s, e) in ranges {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
+
+/// `text` without the later copies of its repeated paragraphs and passages ([`strip_ranges`]); every other
+/// character stays as it was.
+pub fn strip(text: &str, repeats: &[Repeat]) -> String {
+    crate::substrings::remove_spans(text, &strip_ranges(text, repeats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_paragraphs_lines_and_passages() {
+        let p = "区长先后来到城东开发区的三家仪表企业调研生产经营和技术改造情况。";
+        let frag = "两校合拍的纪录片同日开机各界二百余名嘉宾出席活动展望美好未来，共同描绘合作愿景，征集相关历史照片和影像资料";
+        let text = format!("标题\n\n{p}\n\n其他内容一\n\n{p}\n\n其他内容二 {frag}。\n\n结尾 {frag}。\n\n{p}\n");
+        let r = analyze(&text, &RepeatConfig::default());
+        let paras: Vec<&Repeat> = r.repeats.iter().filter(|x| x.kind == RepeatKind::Paragraph).collect();
+        assert_eq!(paras.len(), 2);
+        assert!(paras.iter().all(|x| x.count == 3));
+        let first = text.find(p).unwrap();
+        assert_eq!(paras[0].first_start as usize, text[..first].chars().count());
+        let chars: Vec<char> = text.chars().collect();
+        for x in &paras {
+            assert_eq!(chars[x.start as usize..x.end as usize].iter().collect::<String>(), p);
+        }
+        let passages: Vec<&Repeat> = r.repeats.iter().filter(|x| x.kind == RepeatKind::Passage).collect();
+        assert_eq!(passages.len(), 1, "{:?}", r.repeats);
+        assert_eq!(chars[passages[0].start as usize..passages[0].end as usize].iter().collect::<String>(), frag);
+        // Seven paragraphs, two of them later copies.
+        assert_eq!(r.metrics.dup_para_frac, 0.2857, "{:?}", r.metrics);
+        assert!(r.metrics.dup_ngram_char_frac["5"] > r.metrics.dup_ngram_char_frac["10"] - 1e-9);
+
+        // Stripping keeps one copy of each and every other character.
+        let s = strip(&text, &r.repeats);
+        assert_eq!(s.matches(p).count(), 1);
+        assert_eq!(s.matches(frag).count(), 1);
+        assert!(s.starts_with("标题\n\n") && s.contains("其他内容一") && s.contains("结尾 。"));
+    }
+
+    #[test]
+    fn no_repeats_in_plain_text() {
+        let r = analyze("一段没有任何重复的文字。\n\n另一段完全不同的内容。", &RepeatConfig::default());
+        assert!(r.repeats.is_empty());
+        assert_eq!(r.metrics.dup_para_frac, 0.0);
+        assert_eq!(strip("abc", &r.repeats), "abc");
+    }
+}

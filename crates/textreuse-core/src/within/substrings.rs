@@ -1,0 +1,224 @@
+//! Exact-substring deduplication across a corpus with a suffix array (Lee et al. 2022, "Deduplicating Training Data
+//! Makes Language Models Better", the ExactSubstr method; Manber & Myers 1993 for suffix arrays; Kasai et al. 2001
+//! for the LCP array).
+//!
+//! Every document becomes a sequence of units ([`crate::align::UnitDoc`]: CJK characters and words after the
+//! shared normalization), each unit a dense symbol written in `w` bytes (3, or 4 beyond 16.7 M distinct units), and
+//! documents are joined with an all-zero separator symbol. The suffix array of those bytes is built by
+//! `divsufsort` (Mori's algorithm); only suffixes at symbol boundaries are kept, and the LCP array over symbols is
+//! computed by Kasai's algorithm and capped at document ends. Every maximal group of suffixes that share a prefix
+//! of at least `min_length` units is a substring occurring more than once: its occurrence at the smallest position
+//! (the first in input order) is kept, and every other occurrence is marked for its common length. Marked units are
+//! merged into spans and mapped back to code points of the original texts.
+//!
+//! Memory: about 4 bytes of suffix array per byte of symbol text (12–16 bytes per unit) while sorting, then
+//! 12 bytes per unit for the unit text, the kept suffixes and the LCP array, plus 16 bytes per unit of offsets.
+//! Everything is in memory. Corpora larger than memory are cut into consecutive shards of documents
+//! ([`SubstringsConfig::shard_units`]), each with its own suffix array; repeats across shards are then not found
+//! (Lee et al. merge suffix arrays of shards for that; not done here).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::align::UnitDoc;
+
+/// A later occurrence of a repeated substring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuplicateSpan {
+    /// Index of the document (input order).
+    pub doc: u32,
+    /// Units `[unit_start, unit_end)` of the document.
+    pub unit_start: u32,
+    /// End unit (exclusive).
+    pub unit_end: u32,
+    /// Original code point span `[start, end)`.
+    pub start: u32,
+    /// End (exclusive).
+    pub end: u32,
+    /// Document of the kept (first) occurrence of the span's first unit.
+    pub first_doc: u32,
+    /// Original code point offset of that first occurrence.
+    pub first_start: u32,
+}
+
+/// Finds every substring of at least `min_length` units that occurs more than once across `docs`, and returns the
+/// later occurrences (all but the first in input order), merged into maximal spans per document, in input order.
+pub fn find_duplicates(docs: &[UnitDoc], min_length: usize) -> Vec<DuplicateSpan> {
+    let min_length = min_length.max(1) as u32;
+    // Dense symbols, 1.., in order of first appearance; 0 separates documents.
+    let mut dict: HashMap<u64, u32> = HashMap::new();
+    let total: usize = docs.iter().map(|d| d.len() + 1).sum();
+    let mut text: Vec<u32> = Vec::with_capacity(total);
+    let mut doc_start: Vec<u32> = Vec::with_capacity(docs.len() + 1);
+    for d in docs {
+        doc_start.push(text.len() as u32);
+        for &id in &d.ids {
+            let next = dict.len() as u32 + 1;
+            text.push(*dict.entry(id).or_insert(next));
+        }
+        text.push(0);
+    }
+    doc_start.push(text.len() as u32);
+    let n = text.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let w = if dict.len() < (1 << 24) - 1 { 3usize } else { 4 };
+    drop(dict);
+    let sa: Vec<u32> = {
+        let mut bytes = Vec::with_capacity(n * w);
+        for &s in &text {
+            let b = s.to_be_bytes();
+            bytes.extend_from_slice(&b[4 - w..]);
+        }
+        let mut sa = vec![0i32; bytes.len()];
+        divsufsort::sort_in_place(&bytes, &mut sa);
+        sa.into_iter().filter(|&p| (p as usize).is_multiple_of(w)).map(|p| (p as usize / w) as u32).collect()
+    };
+    // Kasai et al.: lcp[k] = common prefix of suffixes sa[k - 1] and sa[k], in units.
+    let mut rank = vec![0u32; n];
+    for (k, &p) in sa.iter().enumerate() {
+        rank[p as usize] = k as u32;
+    }
+    let mut lcp = vec![0u32; n];
+    let mut h = 0usize;
+    for i in 0..n {
+        let r = rank[i] as usize;
+        if r == 0 {
+            h = 0;
+            continue;
+        }
+        let j = sa[r - 1] as usize;
+        while i + h < n && j + h < n && text[i + h] == text[j + h] && text[i + h] != 0 {
+            h += 1;
+        }
+        lcp[r] = h as u32;
+        h = h.saturating_sub(1);
+    }
+    drop(rank);
+    // Marks: for each unit position, the farthest end of a later occurrence starting there, and its first copy.
+    let mut mark_end = vec![0u32; n];
+    let mut mark_first = vec![u32::MAX; n];
+    let mut k = 1usize;
+    while k < n {
+        if lcp[k] < min_length {
+            k += 1;
+            continue;
+        }
+        let (start, mut end) = (k - 1, k);
+        while end + 1 < n && lcp[end + 1] >= min_length {
+            end += 1;
+        }
+        let m = (start..=end).min_by_key(|&i| sa[i]).expect("non-empty group");
+        let keep = sa[m];
+        let mut run = u32::MAX;
+        for i in m + 1..=end {
+            run = run.min(lcp[i]);
+            let p = sa[i] as usize;
+            if p as u32 + run > mark_end[p] {
+                mark_end[p] = p as u32 + run;
+                mark_first[p] = keep;
+            }
+        }
+        run = u32::MAX;
+        for i in (start..m).rev() {
+            run = run.min(lcp[i + 1]);
+            let p = sa[i] as usize;
+            if p as u32 + run > mark_end[p] {
+                mark_end[p] = p as u32 + run;
+                mark_first[p] = keep;
+            }
+        }
+        k = end + 1;
+    }
+    drop(lcp);
+    drop(sa);
+    // Sweep the marks into maximal spans, per document.
+    let mut out = Vec::new();
+    let mut d = 0usize;
+    let mut i = 0usize;
+    while i < n {
+        if mark_end[i] <= i as u32 {
+            i += 1;
+            continue;
+        }
+        let (s, first) = (i, mark_first[i]);
+        let mut e = mark_end[i] as usize;
+        let mut j = i + 1;
+        while j < e {
+            e = e.max(mark_end[j] as usize);
+            j += 1;
+        }
+        while doc_start[d + 1] as usize <= s {
+            d += 1;
+        }
+        let base = doc_start[d] as usize;
+        let (us, ue) = (s - base, e - base);
+        let fd = doc_start.partition_point(|&x| x <= first) - 1;
+        let fu = first as usize - doc_start[fd] as usize;
+        let (start, end) = docs[d].original_span(us, ue);
+        out.push(DuplicateSpan {
+            doc: d as u32,
+            unit_start: us as u32,
+            unit_end: ue as u32,
+            start,
+            end,
+            first_doc: fd as u32,
+            first_start: docs[fd].spans[fu].0,
+        });
+        i = e;
+    }
+    out
+}
+
+/// `text` without the code point ranges `spans` (sorted, disjoint).
+pub fn remove_spans(text: &str, spans: &[(u32, u32)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut k = 0;
+    for (i, c) in text.chars().enumerate() {
+        let i = i as u32;
+        while k < spans.len() && spans[k].1 <= i {
+            k += 1;
+        }
+        if k < spans.len() && spans[k].0 <= i {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::NormalizeOptions;
+
+    fn docs(texts: &[&str]) -> Vec<UnitDoc> {
+        texts.iter().map(|t| UnitDoc::new(t, &NormalizeOptions::default())).collect()
+    }
+
+    #[test]
+    fn finds_later_occurrences_exactly() {
+        let shared = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉";
+        let texts = [
+            format!("开头一{shared}结尾一"),
+            "完全不同的内容没有重复".to_string(),
+            format!("前言二{shared}后记二{shared}"),
+        ];
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let d = docs(&refs);
+        let spans = find_duplicates(&d, 10);
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        let chars: Vec<char> = texts[2].chars().collect();
+        let text_of = |s: &DuplicateSpan| chars[s.start as usize..s.end as usize].iter().collect::<String>();
+        // The first copy in doc 2 repeats doc 0's; the second copy repeats "二" + shared, whose first occurrence is
+        // the first copy in doc 2 itself (doc 0 has "一" before it).
+        assert!(spans.iter().all(|s| s.doc == 2));
+        assert_eq!((text_of(&spans[0]), spans[0].first_doc, spans[0].first_start), (shared.to_string(), 0, 3));
+        assert_eq!((text_of(&spans[1]), spans[1].first_doc, spans[1].first_start), (format!("二{shared}"), 2, 2));
+        // Below the minimum length nothing is reported; the repeat does not cross document ends.
+        assert!(find_duplicates(&d, 22).is_empty());
+        assert_eq!(remove_spans("abcdef", &[(1, 3), (4, 5)]), "adf");
+    }
+}

@@ -1,0 +1,11 @@
+//! # textreuse-io
+//!
+//! Sources and sinks of textreuse: reading inputs of every format (text directories, JSONL plain, gzip or zstd,
+//! standard input) with encoding detection ([`read`]), atomic writes, and spill storage for shingle sets
+//! ([`spill`]). The algorithms live in `textreuse-core`, which has no file-system access.
+
+pub mod read;
+pub mod spill;
+
+pub use read::*;
+pub use spill::SetStore;
