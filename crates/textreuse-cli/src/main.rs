@@ -337,6 +337,13 @@ impl Progress for Bars {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Interrupted (Ctrl-C, SIGTERM, SIGHUP): remove the staging directories of outputs not yet in place, so that
+    // nothing half-written stays behind; the previous outputs stay as they were.
+    let _ = ctrlc::set_handler(|| {
+        textreuse::io::outdir::remove_staging_dirs();
+        eprintln!("textreuse: interrupted; no output was changed");
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

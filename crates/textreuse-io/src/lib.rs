@@ -4,8 +4,10 @@
 //! standard input) with encoding detection ([`read`]), atomic writes, and spill storage for shingle sets
 //! ([`spill`]). The algorithms live in `textreuse-core`, which has no file-system access.
 
+pub mod outdir;
 pub mod read;
 pub mod spill;
 
+pub use outdir::RunDir;
 pub use read::*;
 pub use spill::SetStore;

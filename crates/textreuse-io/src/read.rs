@@ -482,7 +482,12 @@ impl RecordReader {
         match input {
             Input::Dir(root) => {
                 let mut files = Vec::new();
-                for entry in walkdir::WalkDir::new(&root).sort_by_file_name().follow_links(true) {
+                for entry in walkdir::WalkDir::new(&root)
+                    .sort_by_file_name()
+                    .follow_links(true)
+                    .into_iter()
+                    .filter_entry(|e| !crate::outdir::is_tool_output_entry(e))
+                {
                     match entry {
                         Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
                         Ok(_) => {}

@@ -64,7 +64,7 @@ pub fn run(
 ) -> Result<BoilerplateSummary, crate::pipeline::RunError> {
     use crate::pipeline::ioe;
     let t = std::time::Instant::now();
-    std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
+    let ctx = crate::pipeline::JobContext::create("boilerplate", inputs, out_dir)?;
     let mut counter = BoilerplateCounter::default();
     let mut ids: Vec<String> = Vec::new();
     let scan = crate::pipeline::scan(
@@ -81,15 +81,15 @@ pub fn run(
         },
     )?;
     let list = counter.boilerplate(cfg.boilerplate.min_df);
-    let mut w = crate::io::AtomicWriter::create(&out_dir.join("boilerplate.jsonl"))
-        .map_err(ioe("writing boilerplate.jsonl"))?;
+    let mut w =
+        crate::io::AtomicWriter::create(&ctx.path("boilerplate.jsonl")).map_err(ioe("writing boilerplate.jsonl"))?;
     for b in &list {
         let examples = b.examples.iter().map(|&(d, start, end)| Example { id: &ids[d as usize], start, end }).collect();
         w.write_json_line(&Line { text: &b.text, key: &b.key, df: b.df, kind: b.kind, examples })
             .map_err(ioe("writing boilerplate.jsonl"))?;
     }
     w.commit().map_err(ioe("writing boilerplate.jsonl"))?;
-    let input = scan.report(inputs, out_dir)?;
+    let input = ctx.input_report(&scan, inputs)?;
     let summary = BoilerplateSummary {
         input,
         documents: ids.len() as u64,
@@ -98,7 +98,7 @@ pub fn run(
         config: cfg.clone(),
         total_seconds: t.elapsed().as_secs_f64(),
     };
-    crate::io::write_json_atomic(&out_dir.join("summary.json"), &summary).map_err(ioe("writing summary.json"))?;
+    ctx.finish(&summary)?;
     Ok(summary)
 }
 

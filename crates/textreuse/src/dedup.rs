@@ -21,7 +21,7 @@ use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOption
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize, NormalizeOptions};
-use crate::pipeline::{ioe, scan, InputReport, RunError, StageTime};
+use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 use crate::shingle::{shingle_set, units};
 use crate::verify::{pair_stats, PairStats};
@@ -204,9 +204,7 @@ pub fn run(
     if !(0.0..=1.0).contains(&cfg.threshold) || cfg.containment_threshold.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
         return Err(RunError::Config("thresholds must lie in [0, 1]".into()));
     }
-    let t_total = Instant::now();
-    std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
-    let mut stages = BTreeMap::new();
+    let mut ctx = JobContext::create("dedup", inputs, out_dir)?;
 
     let lsh_threshold = cfg.effective_lsh_threshold();
     // False negatives cost recall for good; false positives only cost a verification: weigh misses more.
@@ -216,7 +214,7 @@ pub fn run(
     // Pass 1: fingerprint.
     let t = Instant::now();
     let cpu = CpuTimes::default();
-    let mut store = SetStore::new(out_dir, cfg.memory_budget);
+    let mut store = SetStore::new(ctx.dir(), cfg.memory_budget);
     let mut metas: Vec<DocMeta> = Vec::new();
     let mut keys: Vec<u64> = Vec::new();
     let mut set_hashes: Vec<(u64, u32)> = Vec::new();
@@ -236,17 +234,15 @@ pub fn run(
         },
     )?;
     store.finish().map_err(ioe("flushing the shingle set spill file"))?;
+    let input = ctx.input_report(&scan, inputs)?;
     let bytes_read = scan.bytes_read;
     let wall = t.elapsed().as_secs_f64();
     let mbps = |w: f64| if w > 0.0 { Some(bytes_read as f64 / 1e6 / w) } else { None };
-    stages.insert(
-        "read+fingerprint".into(),
-        StageTime { wall_seconds: wall, cpu_seconds: None, mb_per_second: mbps(wall) },
-    );
+    ctx.stage("read+fingerprint", StageTime { wall_seconds: wall, cpu_seconds: None, mb_per_second: mbps(wall) });
     for (name, c) in [("normalize", &cpu.normalize), ("shingle", &cpu.shingle), ("minhash", &cpu.minhash)] {
         let s = c.load(Ordering::Relaxed) as f64 / 1e9;
-        stages.insert(
-            name.into(),
+        ctx.stage(
+            name,
             StageTime {
                 wall_seconds: s / rayon::current_num_threads() as f64,
                 cpu_seconds: Some(s),
@@ -282,7 +278,7 @@ pub fn run(
         .map(|(a, b)| (lsh_docs[a as usize], lsh_docs[b as usize]))
         .collect();
     drop(lsh_keys);
-    stages.insert("lsh".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("lsh", StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Verify every candidate on the exact shingle sets.
     let t = Instant::now();
@@ -310,7 +306,7 @@ pub fn run(
         .flatten()
         .collect();
     progress.finish();
-    stages.insert("verify".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("verify", StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Cluster.
     let t = Instant::now();
@@ -336,19 +332,18 @@ pub fn run(
     duplicates.sort_unstable_by_key(|&(p, _)| p);
     let lengths: Vec<u64> = metas.iter().map(|m| m.chars).collect();
     let clusters = Clusters::from_pairs(n, duplicates.iter().map(|&(p, _)| p), cfg.keep, &lengths);
-    stages.insert("cluster".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("cluster", StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Outputs.
     let t = Instant::now();
-    write_clusters(&out_dir.join("clusters.jsonl"), &metas, &clusters).map_err(ioe("writing clusters.jsonl"))?;
-    write_pairs(&out_dir.join("pairs.jsonl"), &metas, &duplicates).map_err(ioe("writing pairs.jsonl"))?;
+    write_clusters(&ctx.path("clusters.jsonl"), &metas, &clusters).map_err(ioe("writing clusters.jsonl"))?;
+    write_pairs(&ctx.path("pairs.jsonl"), &metas, &duplicates).map_err(ioe("writing pairs.jsonl"))?;
     if cfg.write_candidates {
-        write_candidates(&out_dir.join("candidates.jsonl"), &metas, &store, &verified)
+        write_candidates(&ctx.path("candidates.jsonl"), &metas, &store, &verified)
             .map_err(ioe("writing candidates.jsonl"))?;
     }
     let spilled_bytes = store.spilled_bytes();
     drop(store);
-    let input = scan.report(inputs, out_dir)?;
 
     // Pass 2: the deduplicated corpus, read again from the input.
     let kept_seqs: Vec<(u64, bool)> =
@@ -356,11 +351,10 @@ pub fn run(
     progress.start("write", scan.total_bytes, "bytes");
     let mut reader = scan.reader;
     let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
-    let documents_kept =
-        write_deduplicated(&out_dir.join("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
-            .map_err(ioe("writing deduplicated.jsonl"))?;
+    let documents_kept = write_deduplicated(&ctx.path("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
+        .map_err(ioe("writing deduplicated.jsonl"))?;
     progress.finish();
-    stages.insert("write".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("write", StageTime::wall(t.elapsed().as_secs_f64()));
 
     let mut largest: Vec<(u32, u32)> =
         (0..n).filter(|&d| clusters.size[d] > 1 && clusters.is_kept(d)).map(|d| (clusters.size[d], d as u32)).collect();
@@ -384,10 +378,10 @@ pub fn run(
         lsh,
         lsh_threshold,
         config: cfg.clone(),
-        stages,
-        total_seconds: t_total.elapsed().as_secs_f64(),
+        stages: ctx.stages(),
+        total_seconds: ctx.elapsed(),
     };
-    crate::io::write_json_atomic(&out_dir.join("summary.json"), &summary).map_err(ioe("writing summary.json"))?;
+    ctx.finish(&summary)?;
     Ok(summary)
 }
 

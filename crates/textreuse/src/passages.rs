@@ -17,7 +17,7 @@ use crate::align::{align_pair, index_ngrams, ngram_hashes, AlignConfig, Passage,
 use crate::cluster::UnionFind;
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
 use crate::normalize::NormalizeOptions;
-use crate::pipeline::{ioe, scan, InputReport, RunError, StageTime};
+use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 
 /// Settings of a `passages` run.
@@ -206,9 +206,7 @@ pub fn run(
     if a.ngram == 0 || a.min_length == 0 {
         return Err(RunError::Config("--ngram and --min-length must be at least 1".into()));
     }
-    let t_total = Instant::now();
-    std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
-    let mut stages = BTreeMap::new();
+    let mut ctx = JobContext::create("passages", inputs, out_dir)?;
 
     // Read and normalize.
     let t = Instant::now();
@@ -239,8 +237,9 @@ pub fn run(
         },
     )?;
     let read_wall = t.elapsed().as_secs_f64();
-    stages.insert(
-        "read+normalize".into(),
+    let input = ctx.input_report(&scan, inputs)?;
+    ctx.stage(
+        "read+normalize",
         StageTime {
             wall_seconds: read_wall,
             cpu_seconds: None,
@@ -252,7 +251,7 @@ pub fn run(
     let t = Instant::now();
     let hashes: Vec<Vec<u64>> = docs.par_iter().map(|d| ngram_hashes(&d.units.ids, a.ngram, a.seed)).collect();
     let (candidates, boilerplate) = candidate_pairs(&hashes, a.max_df, a.min_anchors);
-    stages.insert("index+candidates".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("index+candidates", StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Align, grouped by the first document so its index is built once.
     let t = Instant::now();
@@ -285,15 +284,14 @@ pub fn run(
             q.passage.b_span,
         ))
     });
-    stages.insert("align".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("align", StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Outputs.
     let t = Instant::now();
-    write_alignments(&out_dir.join("alignments.jsonl"), docs, &aligned).map_err(ioe("writing alignments.jsonl"))?;
+    write_alignments(&ctx.path("alignments.jsonl"), docs, &aligned).map_err(ioe("writing alignments.jsonl"))?;
     let clusters = passage_clusters(&aligned);
-    write_clusters(&out_dir.join("passages.jsonl"), docs, &clusters).map_err(ioe("writing passages.jsonl"))?;
-    let input = scan.report(inputs, out_dir)?;
-    stages.insert("write".into(), StageTime::wall(t.elapsed().as_secs_f64()));
+    write_clusters(&ctx.path("passages.jsonl"), docs, &clusters).map_err(ioe("writing passages.jsonl"))?;
+    ctx.stage("write", StageTime::wall(t.elapsed().as_secs_f64()));
 
     let mut pair_set: Vec<(u32, u32)> = aligned.iter().map(|p| (p.a, p.b)).collect();
     pair_set.dedup();
@@ -308,10 +306,10 @@ pub fn run(
         alignments: aligned.len() as u64,
         passage_clusters: clusters.len() as u64,
         config: cfg.clone(),
-        stages,
-        total_seconds: t_total.elapsed().as_secs_f64(),
+        stages: ctx.stages(),
+        total_seconds: ctx.elapsed(),
     };
-    crate::io::write_json_atomic(&out_dir.join("summary.json"), &summary).map_err(ioe("writing summary.json"))?;
+    ctx.finish(&summary)?;
     Ok(summary)
 }
 

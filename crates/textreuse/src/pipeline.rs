@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::io::RunDir;
 use crate::io::{
     parse_record, Document, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason,
 };
@@ -30,12 +33,135 @@ pub enum RunError {
     /// Invalid settings.
     #[error("invalid settings: {0}")]
     Config(String),
+    /// Every record was skipped: the run produced nothing.
+    #[error("{0}")]
+    NothingRead(String),
 }
 
 /// Wraps an I/O error with what was being done.
 pub fn ioe(context: impl Into<String>) -> impl FnOnce(io::Error) -> RunError {
     let context = context.into();
     move |source| RunError::Io { context, source }
+}
+
+/// The opening and closing every job shares: a [`RunDir`] (outputs staged beside `--out` and moved into place
+/// together on success; a directory of the user's is refused before any work), stage timings, `skipped.jsonl`, and
+/// `summary.json`.
+pub struct JobContext {
+    dir: RunDir,
+    stages: BTreeMap<String, StageTime>,
+    started: Instant,
+}
+
+impl JobContext {
+    /// Starts job `job` writing into `out_dir`.
+    ///
+    /// # Errors
+    /// When `out_dir` is one of the inputs, holds files this tool did not write, or cannot be written.
+    pub fn create(job: &str, inputs: &[Input], out_dir: &Path) -> Result<JobContext, RunError> {
+        let started = Instant::now();
+        let out_abs = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.to_path_buf());
+        for i in inputs {
+            if let Input::Dir(p) | Input::Jsonl(p) | Input::TextFile(p) = i {
+                let same = match (p.canonicalize(), out_dir.canonicalize()) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => std::path::absolute(p).is_ok_and(|a| a == out_abs),
+                };
+                if same {
+                    return Err(RunError::Config(format!(
+                        "the output directory {} is also an input; choose another output directory",
+                        out_dir.display()
+                    )));
+                }
+            }
+        }
+        let dir =
+            RunDir::create(out_dir, job).map_err(|e| RunError::Io { context: "output directory".into(), source: e })?;
+        Ok(JobContext { dir, stages: BTreeMap::new(), started })
+    }
+
+    /// Where to write output `file` now (inside the staging directory).
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    /// The staging directory (for spill files that must go away with the run).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Records the time of a stage.
+    pub fn stage(&mut self, name: &str, time: StageTime) {
+        self.stages.insert(name.to_string(), time);
+    }
+
+    /// Runs `f` and records its wall time as stage `name`.
+    pub fn timed<T>(&mut self, name: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let r = f();
+        self.stage(name, StageTime::wall(t.elapsed().as_secs_f64()));
+        r
+    }
+
+    /// The stage timings so far (for the summary).
+    pub fn stages(&self) -> BTreeMap<String, StageTime> {
+        self.stages.clone()
+    }
+
+    /// Seconds since the job started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Writes `skipped.jsonl` and returns the input part of the summary.
+    ///
+    /// # Errors
+    /// When records were read but every one was skipped (the message gives the reasons and, for JSONL, the fields
+    /// the first record has); when `skipped.jsonl` cannot be written.
+    pub fn input_report(&self, scan: &ScanStats, inputs: &[Input]) -> Result<InputReport, RunError> {
+        let report = scan.report(inputs, self.dir.path())?;
+        let documents = scan.records - scan.skips.len() as u64;
+        if documents == 0 && !scan.skips.is_empty() {
+            let reasons: Vec<String> = report.skipped.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+            let mut msg = format!(
+                "every one of the {} records read was skipped: {}; the first: {}",
+                scan.records,
+                reasons.join(", "),
+                scan.skips[0]
+            );
+            if let Some(fields) = first_record_fields(inputs) {
+                msg.push_str(&format!("; the first JSON record has the fields {}", fields.join(", ")));
+            }
+            return Err(RunError::NothingRead(msg));
+        }
+        Ok(report)
+    }
+
+    /// Writes `summary.json` and moves every output into place.
+    ///
+    /// # Errors
+    /// On I/O errors (the previous content of the output directory then stays as it was).
+    pub fn finish<S: Serialize>(self, summary: &S) -> Result<PathBuf, RunError> {
+        crate::io::write_json_atomic(&self.dir.path().join("summary.json"), summary)
+            .map_err(ioe("writing summary.json"))?;
+        self.dir.commit().map_err(ioe("moving the outputs into place"))
+    }
+}
+
+/// The field names of the first JSON object of the first JSONL input (or standard input's spool), for messages.
+fn first_record_fields(inputs: &[Input]) -> Option<Vec<String>> {
+    let p = inputs.iter().find_map(|i| if let Input::Jsonl(p) = i { Some(p) } else { None })?;
+    let mut r = crate::io::open_maybe_compressed(p).ok()?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if std::io::BufRead::read_line(&mut r, &mut line).ok()? == 0 {
+            return None;
+        }
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&line) {
+            return Some(m.keys().map(|k| format!("{k:?}")).collect());
+        }
+    }
 }
 
 /// Timing and throughput of one stage.
@@ -267,7 +393,12 @@ pub fn total_input_bytes(inputs: &[Input]) -> Option<u64> {
                 total += std::fs::metadata(p).ok()?.len();
             }
             Input::Dir(d) => {
-                for e in walkdir::WalkDir::new(d).follow_links(true).into_iter().flatten() {
+                for e in walkdir::WalkDir::new(d)
+                    .follow_links(true)
+                    .into_iter()
+                    .filter_entry(|e| !crate::io::outdir::is_tool_output_entry(e))
+                    .flatten()
+                {
                     if e.file_type().is_file() {
                         total += e.metadata().map(|m| m.len()).unwrap_or(0);
                     }

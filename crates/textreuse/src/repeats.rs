@@ -61,11 +61,11 @@ pub fn run(
 ) -> Result<RepeatsSummary, crate::pipeline::RunError> {
     use crate::pipeline::ioe;
     let t = std::time::Instant::now();
-    std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
+    let ctx = crate::pipeline::JobContext::create("repeats", inputs, out_dir)?;
     let mut reports =
-        crate::io::AtomicWriter::create(&out_dir.join("repeats.jsonl")).map_err(ioe("writing repeats.jsonl"))?;
+        crate::io::AtomicWriter::create(&ctx.path("repeats.jsonl")).map_err(ioe("writing repeats.jsonl"))?;
     let mut stripped = if cfg.strip {
-        Some(crate::io::AtomicWriter::create(&out_dir.join("stripped.jsonl")).map_err(ioe("writing stripped.jsonl"))?)
+        Some(crate::io::AtomicWriter::create(&ctx.path("stripped.jsonl")).map_err(ioe("writing stripped.jsonl"))?)
     } else {
         None
     };
@@ -107,7 +107,7 @@ pub fn run(
     if let Some(w) = stripped {
         w.commit().map_err(ioe("writing stripped.jsonl"))?;
     }
-    let input = scan.report(inputs, out_dir)?;
+    let input = ctx.input_report(&scan, inputs)?;
     let summary = RepeatsSummary {
         input,
         documents,
@@ -117,6 +117,6 @@ pub fn run(
         config: cfg.clone(),
         total_seconds: t.elapsed().as_secs_f64(),
     };
-    crate::io::write_json_atomic(&out_dir.join("summary.json"), &summary).map_err(ioe("writing summary.json"))?;
+    ctx.finish(&summary)?;
     Ok(summary)
 }

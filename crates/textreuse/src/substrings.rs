@@ -79,7 +79,7 @@ pub fn run(
     use crate::pipeline::ioe;
     let t = std::time::Instant::now();
     let mut stages = BTreeMap::new();
-    std::fs::create_dir_all(out_dir).map_err(ioe(format!("creating {}", out_dir.display())))?;
+    let ctx = crate::pipeline::JobContext::create("substrings", inputs, out_dir)?;
     let mut ids: Vec<String> = Vec::new();
     let mut docs: Vec<UnitDoc> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
@@ -122,7 +122,7 @@ pub fn run(
     stages.insert("suffix array+lcp".to_string(), t2.elapsed().as_secs_f64());
     let t3 = std::time::Instant::now();
     let mut w =
-        crate::io::AtomicWriter::create(&out_dir.join("duplicates.jsonl")).map_err(ioe("writing duplicates.jsonl"))?;
+        crate::io::AtomicWriter::create(&ctx.path("duplicates.jsonl")).map_err(ioe("writing duplicates.jsonl"))?;
     for s in &spans {
         w.write_json_line(&SpanLine {
             id: &ids[s.doc as usize],
@@ -136,7 +136,7 @@ pub fn run(
     }
     w.commit().map_err(ioe("writing duplicates.jsonl"))?;
     if cfg.remove {
-        let mut w = crate::io::AtomicWriter::create(&out_dir.join("deduplicated.jsonl"))
+        let mut w = crate::io::AtomicWriter::create(&ctx.path("deduplicated.jsonl"))
             .map_err(ioe("writing deduplicated.jsonl"))?;
         let mut k = 0;
         for (d, text) in texts.iter().enumerate() {
@@ -151,7 +151,7 @@ pub fn run(
         }
         w.commit().map_err(ioe("writing deduplicated.jsonl"))?;
     }
-    let input = scan.report(inputs, out_dir)?;
+    let input = ctx.input_report(&scan, inputs)?;
     stages.insert("write".to_string(), t3.elapsed().as_secs_f64());
     let units: u64 = docs.iter().map(|d| d.len() as u64).sum();
     let dup_units: u64 = spans.iter().map(|s| (s.unit_end - s.unit_start) as u64).sum();
@@ -170,6 +170,6 @@ pub fn run(
         config: cfg.clone(),
         stages,
     };
-    crate::io::write_json_atomic(&out_dir.join("summary.json"), &summary).map_err(ioe("writing summary.json"))?;
+    ctx.finish(&summary)?;
     Ok(summary)
 }
