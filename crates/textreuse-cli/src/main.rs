@@ -97,6 +97,9 @@ impl CommonArgs {
     fn inputs(&self) -> Result<Vec<Input>> {
         self.inputs.iter().map(|a| Input::from_arg(a).with_context(|| format!("input {a}"))).collect()
     }
+    fn boilerplate_list(&self) -> Option<String> {
+        self.boilerplate.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string())
+    }
     fn boilerplate_filter(&self) -> Result<Option<std::sync::Arc<textreuse::boilerplate::BoilerplateFilter>>> {
         match &self.boilerplate {
             Some(p) => Ok(Some(std::sync::Arc::new(textreuse::boilerplate::load_filter(p)?))),
@@ -400,6 +403,7 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
         with_text: args.with_text,
         strict: c.strict,
         boilerplate: c.boilerplate_filter()?,
+        boilerplate_list: c.boilerplate_list(),
         ..PassagesConfig::default()
     };
     let progress = bars.for_args(c);
@@ -529,6 +533,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
         },
         strict: c.strict,
         boilerplate: c.boilerplate_filter()?,
+        boilerplate_list: c.boilerplate_list(),
         memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
         ..DedupConfig::default()

@@ -17,6 +17,7 @@
 
 pub mod dedup;
 pub mod passages;
+pub mod records;
 pub mod text;
 pub mod within;
 

@@ -121,7 +121,8 @@ pub struct RawRecord {
 }
 
 /// Settings for reading records.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReadOptions {
     /// JSONL field holding the document id (string or number).
     pub id_field: String,
@@ -624,15 +625,6 @@ impl Iterator for RecordReader {
             }
         }
     }
-}
-
-/// A document written as a JSON line `{"id", "text"}` (the deduplicated or cleaned corpus of a directory input).
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct TextRecord<'a> {
-    /// The document id.
-    pub id: &'a str,
-    /// Its text.
-    pub text: &'a str,
 }
 
 /// Writes a file atomically: the content goes to a temporary file in the same directory, which is renamed over

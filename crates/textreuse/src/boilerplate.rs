@@ -4,9 +4,10 @@
 use serde::Serialize;
 
 pub use textreuse_core::boilerplate::*;
+use textreuse_core::records::{BoilerplateHeader, BoilerplateRecord, SpanRecord, SCHEMA_VERSION};
 
 /// Settings of a `boilerplate` run over a corpus.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BoilerplateRunConfig {
     /// How records are read.
     pub read: crate::io::ReadOptions,
@@ -17,8 +18,11 @@ pub struct BoilerplateRunConfig {
 }
 
 /// What a `boilerplate` run did; written as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BoilerplateSummary {
+    /// Version of the output formats (`textreuse_core::records::SCHEMA_VERSION`).
+    #[serde(default)]
+    pub schema_version: u32,
     /// Inputs, records read, skipped records and encodings.
     #[serde(flatten)]
     pub input: crate::pipeline::InputReport,
@@ -32,22 +36,6 @@ pub struct BoilerplateSummary {
     pub config: BoilerplateRunConfig,
     /// Wall-clock seconds.
     pub total_seconds: f64,
-}
-
-#[derive(Serialize)]
-struct Example<'a> {
-    id: &'a str,
-    start: u32,
-    end: u32,
-}
-
-#[derive(Serialize)]
-struct Line<'a> {
-    text: &'a str,
-    key: &'a str,
-    df: u32,
-    kind: SegmentKind,
-    examples: Vec<Example<'a>>,
 }
 
 /// Runs `boilerplate` over `inputs`: `boilerplate.jsonl` (one line per boilerplate segment, most frequent first:
@@ -83,14 +71,24 @@ pub fn run(
     let list = counter.boilerplate(cfg.boilerplate.min_df);
     let mut w =
         crate::io::AtomicWriter::create(&ctx.path("boilerplate.jsonl")).map_err(ioe("writing boilerplate.jsonl"))?;
+    w.write_json_line(&BoilerplateHeader { schema_version: SCHEMA_VERSION, settings: cfg.boilerplate.clone() })
+        .map_err(ioe("writing boilerplate.jsonl"))?;
     for b in &list {
-        let examples = b.examples.iter().map(|&(d, start, end)| Example { id: &ids[d as usize], start, end }).collect();
-        w.write_json_line(&Line { text: &b.text, key: &b.key, df: b.df, kind: b.kind, examples })
-            .map_err(ioe("writing boilerplate.jsonl"))?;
+        let examples =
+            b.examples.iter().map(|&(d, start, end)| SpanRecord { id: ids[d as usize].clone(), start, end }).collect();
+        w.write_json_line(&BoilerplateRecord {
+            text: b.text.clone(),
+            key: b.key.clone(),
+            df: b.df,
+            kind: b.kind,
+            examples,
+        })
+        .map_err(ioe("writing boilerplate.jsonl"))?;
     }
     w.commit().map_err(ioe("writing boilerplate.jsonl"))?;
     let input = ctx.input_report(&scan, inputs)?;
     let summary = BoilerplateSummary {
+        schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents: ids.len() as u64,
         distinct_segments: counter.distinct_segments() as u64,
@@ -102,21 +100,28 @@ pub fn run(
     Ok(summary)
 }
 
-/// Reads the `key` of every line of a `boilerplate.jsonl` written by the `boilerplate` job.
+/// Reads a boilerplate list written by the `boilerplate` job: the settings of its first line
+/// ([`BoilerplateHeader`]: segments are cut and normalized as when the list was made) and the `key` of every
+/// [`BoilerplateRecord`]. A list of an older version without the header line uses the default settings.
 ///
 /// # Errors
-/// When the file cannot be read, or a line is not JSON with a string `key` (the message names file and line).
+/// When the file cannot be read, or a line is not a boilerplate record (the message names file and line).
 pub fn load_filter(path: &std::path::Path) -> std::io::Result<BoilerplateFilter> {
     let text =
         std::fs::read_to_string(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let mut keys = Vec::new();
+    let mut settings = BoilerplateConfig::default();
     for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| std::io::Error::other(format!("{}:{}: {e}", path.display(), k + 1)))?;
-        let key = v["key"]
-            .as_str()
-            .ok_or_else(|| std::io::Error::other(format!("{}:{}: no string \"key\"", path.display(), k + 1)))?;
-        keys.push(key.to_string());
+        if k == 0 {
+            if let Ok(h) = serde_json::from_str::<BoilerplateHeader>(line) {
+                settings = h.settings;
+                continue;
+            }
+        }
+        let r: BoilerplateRecord = serde_json::from_str(line).map_err(|e| {
+            std::io::Error::other(format!("{}:{}: not a boilerplate record: {e}", path.display(), k + 1))
+        })?;
+        keys.push(r.key);
     }
-    Ok(BoilerplateFilter::new(keys, BoilerplateConfig::default()))
+    Ok(BoilerplateFilter::new(keys, settings))
 }

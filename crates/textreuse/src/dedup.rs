@@ -23,11 +23,13 @@ use crate::minhash::MinHasher;
 use crate::normalize::{normalize, NormalizeOptions};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
+use crate::records::{CandidateRecord, ClusterRecord, PairRecord, TextRecord};
 use crate::shingle::{shingle_set, units};
 use crate::verify::{pair_stats, PairStats};
 
 /// Settings of a `dedup` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DedupConfig {
     /// How records are read.
     pub read: ReadOptions,
@@ -64,6 +66,9 @@ pub struct DedupConfig {
     /// Known boilerplate, blanked before shingling.
     #[serde(skip)]
     pub boilerplate: Option<std::sync::Arc<crate::boilerplate::BoilerplateFilter>>,
+    /// Absolute path of the boilerplate list loaded into `boilerplate`, recorded in `summary.json` (what `report`
+    /// uses to see the documents as the run saw them).
+    pub boilerplate_list: Option<String>,
 }
 
 impl Default for DedupConfig {
@@ -84,6 +89,7 @@ impl Default for DedupConfig {
             memory_budget: 1 << 30,
             write_candidates: false,
             boilerplate: None,
+            boilerplate_list: None,
         }
     }
 }
@@ -113,7 +119,7 @@ impl DedupConfig {
 }
 
 /// One of the largest clusters, reported to spot chaining.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ClusterInfo {
     /// The cluster id (its representative's id).
     pub cluster: String,
@@ -122,8 +128,11 @@ pub struct ClusterInfo {
 }
 
 /// What a run did; written as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DedupSummary {
+    /// Version of the output formats (`textreuse_core::records::SCHEMA_VERSION`).
+    #[serde(default)]
+    pub schema_version: u32,
     /// Inputs, records read, skipped records and encodings.
     #[serde(flatten)]
     pub input: InputReport,
@@ -362,6 +371,7 @@ pub fn run(
     largest.truncate(10);
 
     let summary = DedupSummary {
+        schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents: n as u64,
         exact_duplicates: exact_pairs.len() as u64,
@@ -412,34 +422,18 @@ fn fingerprint(
     Ok(Fingerprint { chars: norm.original_len as u64, utf8: doc.encoding == "UTF-8", set, keys, set_hash })
 }
 
-#[derive(Serialize)]
-struct ClusterLine<'a> {
-    id: &'a str,
-    cluster: &'a str,
-    size: u32,
-    representative: bool,
-}
-
 fn write_clusters(path: &Path, metas: &[DocMeta], clusters: &Clusters) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
     for (d, m) in metas.iter().enumerate() {
         let rep = clusters.representative[d] as usize;
-        w.write_json_line(&ClusterLine {
-            id: &m.id,
-            cluster: &metas[rep].id,
+        w.write_json_line(&ClusterRecord {
+            id: m.id.clone(),
+            cluster: metas[rep].id.clone(),
             size: clusters.size[d],
             representative: rep == d,
         })?;
     }
     w.commit()
-}
-
-#[derive(Serialize)]
-struct PairLine<'a> {
-    a: &'a str,
-    b: &'a str,
-    jaccard: f64,
-    containment: f64,
 }
 
 fn round4(x: f64) -> f64 {
@@ -449,27 +443,14 @@ fn round4(x: f64) -> f64 {
 fn write_pairs(path: &Path, metas: &[DocMeta], pairs: &[((u32, u32), PairStats)]) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
     for &((a, b), s) in pairs {
-        w.write_json_line(&PairLine {
-            a: &metas[a as usize].id,
-            b: &metas[b as usize].id,
+        w.write_json_line(&PairRecord {
+            a: metas[a as usize].id.clone(),
+            b: metas[b as usize].id.clone(),
             jaccard: round4(s.jaccard),
             containment: round4(s.containment),
         })?;
     }
     w.commit()
-}
-
-#[derive(Serialize)]
-struct CandidateLine<'a> {
-    a: &'a str,
-    b: &'a str,
-    a_shingles: usize,
-    b_shingles: usize,
-    a_chars: u64,
-    b_chars: u64,
-    intersection: u64,
-    jaccard: f64,
-    containment: f64,
 }
 
 fn write_candidates(
@@ -481,9 +462,9 @@ fn write_candidates(
     let mut w = AtomicWriter::create(path)?;
     for &((a, b), s) in pairs {
         let (a, b) = (a as usize, b as usize);
-        w.write_json_line(&CandidateLine {
-            a: &metas[a].id,
-            b: &metas[b].id,
+        w.write_json_line(&CandidateRecord {
+            a: metas[a].id.clone(),
+            b: metas[b].id.clone(),
             a_shingles: store.set_len(a),
             b_shingles: store.set_len(b),
             a_chars: metas[a].chars,
@@ -545,7 +526,7 @@ fn write_deduplicated(
             },
             Payload::File { .. } => {
                 let doc = parse_record(&raw, read).map_err(|s| io::Error::other(s.to_string()))?;
-                w.write_json_line(&crate::io::TextRecord { id: &doc.id, text: &doc.text })?;
+                w.write_json_line(&TextRecord { id: doc.id, text: doc.text })?;
             }
             Payload::Unreadable(e) => return Err(io::Error::other(format!("{}: {e}", raw.location))),
         }

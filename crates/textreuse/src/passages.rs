@@ -19,9 +19,11 @@ use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
 use crate::normalize::NormalizeOptions;
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
+use crate::records::{AlignmentRecord, PassageRecord};
 
 /// Settings of a `passages` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PassagesConfig {
     /// How records are read.
     pub read: ReadOptions,
@@ -38,6 +40,9 @@ pub struct PassagesConfig {
     /// Known boilerplate, blanked before indexing (offsets stay those of the original text).
     #[serde(skip)]
     pub boilerplate: Option<std::sync::Arc<crate::boilerplate::BoilerplateFilter>>,
+    /// Absolute path of the boilerplate list loaded into `boilerplate`, recorded in `summary.json` (what `report`
+    /// uses to see the documents as the run saw them).
+    pub boilerplate_list: Option<String>,
 }
 
 impl Default for PassagesConfig {
@@ -50,13 +55,17 @@ impl Default for PassagesConfig {
             strict: false,
             max_units: 5_000_000,
             boilerplate: None,
+            boilerplate_list: None,
         }
     }
 }
 
 /// What a run did; written as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PassagesSummary {
+    /// Version of the output formats (`textreuse_core::records::SCHEMA_VERSION`).
+    #[serde(default)]
+    pub schema_version: u32,
     /// Inputs, records read, skipped records and encodings.
     #[serde(flatten)]
     pub input: InputReport,
@@ -296,6 +305,7 @@ pub fn run(
     let mut pair_set: Vec<(u32, u32)> = aligned.iter().map(|p| (p.a, p.b)).collect();
     pair_set.dedup();
     let summary = PassagesSummary {
+        schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents: docs.len() as u64,
         truncated_documents: truncated,
@@ -327,31 +337,15 @@ fn slice_chars(text: &str, (s, e): (u32, u32)) -> String {
     text.chars().skip(s as usize).take((e - s) as usize).collect()
 }
 
-#[derive(Serialize)]
-struct AlignmentLine<'a> {
-    a: &'a str,
-    a_start: u32,
-    a_end: u32,
-    b: &'a str,
-    b_start: u32,
-    b_end: u32,
-    score: f64,
-    matches: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    a_text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    b_text: Option<String>,
-}
-
 fn write_alignments(path: &Path, docs: &[Doc], aligned: &[DocPassage]) -> std::io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
     for p in aligned {
         let (da, db) = (&docs[p.a as usize], &docs[p.b as usize]);
-        w.write_json_line(&AlignmentLine {
-            a: &da.id,
+        w.write_json_line(&AlignmentRecord {
+            a: da.id.clone(),
             a_start: p.passage.a_span.0,
             a_end: p.passage.a_span.1,
-            b: &db.id,
+            b: db.id.clone(),
             b_start: p.passage.b_span.0,
             b_end: p.passage.b_span.1,
             score: (p.passage.score * 100.0).round() / 100.0,
@@ -363,19 +357,11 @@ fn write_alignments(path: &Path, docs: &[Doc], aligned: &[DocPassage]) -> std::i
     w.commit()
 }
 
-#[derive(Serialize)]
-struct ClusterLine<'a> {
-    cluster: usize,
-    id: &'a str,
-    start: u32,
-    end: u32,
-}
-
 fn write_clusters(path: &Path, docs: &[Doc], clusters: &[Vec<(u32, u32, u32)>]) -> std::io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
     for (k, members) in clusters.iter().enumerate() {
         for &(d, start, end) in members {
-            w.write_json_line(&ClusterLine { cluster: k, id: &docs[d as usize].id, start, end })?;
+            w.write_json_line(&PassageRecord { cluster: k, id: docs[d as usize].id.clone(), start, end })?;
         }
     }
     w.commit()

@@ -165,7 +165,7 @@ fn first_record_fields(inputs: &[Input]) -> Option<Vec<String>> {
 }
 
 /// Timing and throughput of one stage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StageTime {
     /// Wall-clock seconds.
     pub wall_seconds: f64,
@@ -334,7 +334,7 @@ pub fn scan<T: Send>(
 }
 
 /// What every job's summary says about its input; flattened into each `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct InputReport {
     /// The inputs, as given.
     pub inputs: Vec<String>,

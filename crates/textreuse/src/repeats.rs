@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use textreuse_core::records::{RepeatsRecord, TextRecord};
 pub use textreuse_core::repeats::*;
 
 /// Settings of a `repeats` run over a corpus.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RepeatsRunConfig {
     /// How records are read.
     pub read: crate::io::ReadOptions,
@@ -21,8 +22,11 @@ pub struct RepeatsRunConfig {
 }
 
 /// What a `repeats` run did; written as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RepeatsSummary {
+    /// Version of the output formats (`textreuse_core::records::SCHEMA_VERSION`).
+    #[serde(default)]
+    pub schema_version: u32,
     /// Inputs, records read, skipped records and encodings.
     #[serde(flatten)]
     pub input: crate::pipeline::InputReport,
@@ -38,13 +42,6 @@ pub struct RepeatsSummary {
     pub config: RepeatsRunConfig,
     /// Wall-clock seconds.
     pub total_seconds: f64,
-}
-
-#[derive(Serialize)]
-struct ReportLine<'a> {
-    id: &'a str,
-    metrics: &'a RepeatMetrics,
-    repeats: &'a [Repeat],
 }
 
 /// Runs `repeats` over `inputs`: `repeats.jsonl` (one line per document: `{"id", "metrics", "repeats"}`),
@@ -93,10 +90,14 @@ pub fn run(
                 *kinds.entry(format!("{:?}", r.kind).to_lowercase()).or_default() += 1;
             }
             reports
-                .write_json_line(&ReportLine { id: &item.id, metrics: &report.metrics, repeats: &report.repeats })
+                .write_json_line(&RepeatsRecord {
+                    id: item.id.clone(),
+                    metrics: report.metrics,
+                    repeats: report.repeats.clone(),
+                })
                 .map_err(ioe("writing repeats.jsonl"))?;
             if let (Some(w), Some(text)) = (stripped.as_mut(), text.as_deref()) {
-                w.write_json_line(&crate::io::TextRecord { id: &item.id, text })
+                w.write_json_line(&TextRecord { id: item.id.clone(), text: text.to_string() })
                     .map_err(ioe("writing stripped.jsonl"))?;
                 stripped_chars += removed;
             }
@@ -109,6 +110,7 @@ pub fn run(
     }
     let input = ctx.input_report(&scan, inputs)?;
     let summary = RepeatsSummary {
+        schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents,
         documents_with_repeats: with_repeats,

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use textreuse_core::align::UnitDoc;
+use textreuse_core::records::{SubstringRecord, TextRecord};
 pub use textreuse_core::substrings::*;
 
 /// Settings of a `substrings` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SubstringsConfig {
     /// How records are read.
     pub read: crate::io::ReadOptions,
@@ -27,8 +28,11 @@ pub struct SubstringsConfig {
 }
 
 /// What a `substrings` run did; written as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SubstringsSummary {
+    /// Version of the output formats (`textreuse_core::records::SCHEMA_VERSION`).
+    #[serde(default)]
+    pub schema_version: u32,
     /// Inputs, records read, skipped records and encodings.
     #[serde(flatten)]
     pub input: crate::pipeline::InputReport,
@@ -52,16 +56,6 @@ pub struct SubstringsSummary {
     pub config: SubstringsConfig,
     /// Wall-clock seconds per stage.
     pub stages: BTreeMap<String, f64>,
-}
-
-#[derive(Serialize)]
-struct SpanLine<'a> {
-    id: &'a str,
-    start: u32,
-    end: u32,
-    units: u32,
-    first_id: &'a str,
-    first_start: u32,
 }
 
 /// Runs `substrings` over `inputs`: `duplicates.jsonl` (every later occurrence, merged per document:
@@ -124,12 +118,12 @@ pub fn run(
     let mut w =
         crate::io::AtomicWriter::create(&ctx.path("duplicates.jsonl")).map_err(ioe("writing duplicates.jsonl"))?;
     for s in &spans {
-        w.write_json_line(&SpanLine {
-            id: &ids[s.doc as usize],
+        w.write_json_line(&SubstringRecord {
+            id: ids[s.doc as usize].clone(),
             start: s.start,
             end: s.end,
             units: s.unit_end - s.unit_start,
-            first_id: &ids[s.first_doc as usize],
+            first_id: ids[s.first_doc as usize].clone(),
             first_start: s.first_start,
         })
         .map_err(ioe("writing duplicates.jsonl"))?;
@@ -146,7 +140,7 @@ pub fn run(
                 k += 1;
             }
             let kept = remove_spans(text, &ranges);
-            w.write_json_line(&crate::io::TextRecord { id: &ids[d], text: &kept })
+            w.write_json_line(&TextRecord { id: ids[d].clone(), text: kept })
                 .map_err(ioe("writing deduplicated.jsonl"))?;
         }
         w.commit().map_err(ioe("writing deduplicated.jsonl"))?;
@@ -158,6 +152,7 @@ pub fn run(
     let mut with: Vec<u32> = spans.iter().map(|s| s.doc).collect();
     with.dedup();
     let summary = SubstringsSummary {
+        schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents: docs.len() as u64,
         units,

@@ -36,7 +36,7 @@ impl UnionFind {
 }
 
 /// How the representative of a cluster is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Keep {
     /// The first document in input order.

@@ -23,6 +23,7 @@ use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// Which normalization steps run. `Default` switches every step on (the fingerprinting setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct NormalizeOptions {
     /// Unicode NFKC compatibility normalization.
     pub nfkc: bool,

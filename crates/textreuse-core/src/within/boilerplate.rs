@@ -10,13 +10,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::normalize::{normalize, NormalizeOptions};
 
 /// Settings of boilerplate detection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BoilerplateConfig {
     /// Normalization of segments before counting.
     pub normalize: NormalizeOptions,
@@ -56,7 +57,7 @@ pub struct Segment {
 }
 
 /// Whether a segment is a line or a sentence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SegmentKind {
     /// A whole line.

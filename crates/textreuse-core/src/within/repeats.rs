@@ -17,13 +17,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::align::{ngram_hashes, UnitDoc};
 use crate::normalize::{normalize, NormalizeOptions};
 
 /// Settings of repeat detection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RepeatConfig {
     /// Normalization used to compare lines, paragraphs and units.
     pub normalize: NormalizeOptions,
@@ -38,7 +38,7 @@ impl Default for RepeatConfig {
 }
 
 /// What kind of text repeats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RepeatKind {
     /// A paragraph (a block between blank lines) equal to an earlier one.
@@ -50,7 +50,7 @@ pub enum RepeatKind {
 }
 
 /// One later copy of repeated text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repeat {
     /// Start of this copy, in code points of the original text.
     pub start: u32,
@@ -65,7 +65,7 @@ pub struct Repeat {
 }
 
 /// Gopher repetition measures of one document, in `[0, 1]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepeatMetrics {
     /// Lines that repeat an earlier line, over all non-empty lines.
     pub dup_line_frac: f64,
