@@ -264,7 +264,9 @@ fn boilerplate_list_is_ignored_when_given() {
         .output()
         .unwrap();
     ok(&o);
-    let list = jsonl(&bp.path().join("boilerplate.jsonl"));
+    let lines = jsonl(&bp.path().join("boilerplate.jsonl"));
+    assert_eq!(lines[0]["settings"]["max_chars"], 100, "the list's header line carries its settings");
+    let list = &lines[1..];
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["df"], 8);
     let plain = tempfile::tempdir().unwrap();

@@ -125,12 +125,15 @@ fn zh_dev_boilerplate_finds_the_planted_datelines_and_editor_lines() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let list: Vec<Value> = std::fs::read_to_string(out.path().join("boilerplate.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let keys: Vec<&str> = list.iter().map(|b| b["key"].as_str().unwrap()).collect();
+    // The first line is the list's header (its settings); then one typed record per boilerplate segment.
+    let list: Vec<textreuse::records::BoilerplateRecord> =
+        std::fs::read_to_string(out.path().join("boilerplate.jsonl"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let keys: Vec<&str> = list.iter().map(|b| b.key.as_str()).collect();
     // Datelines (digits masked) and editor, byline and page lines that the benchmark planted.
     for k in
         ["新华社北京#月#日电", "中新网#月#日电", "据新华社电", "央视网消息", "扫一扫就看到", "下转第#版", "来源人民网"]
@@ -150,13 +153,12 @@ fn zh_dev_boilerplate_finds_the_planted_datelines_and_editor_lines() {
         })
         .collect();
     for b in &list {
-        assert!(b["df"].as_u64().unwrap() > 5, "{b}");
-        let ex = b["examples"].as_array().unwrap();
-        let ids: std::collections::HashSet<&str> = ex.iter().map(|e| e["id"].as_str().unwrap()).collect();
-        assert_eq!(ids.len(), ex.len(), "{b}");
-        let e = &ex[0];
-        let t = &texts[e["id"].as_str().unwrap()];
-        let span = chars_of(t, e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        assert!(b.df > 5, "{b:?}");
+        let ids: std::collections::HashSet<&str> = b.examples.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids.len(), b.examples.len(), "{b:?}");
+        let e = &b.examples[0];
+        let t = &texts[&e.id];
+        let span = chars_of(t, e.start as u64, e.end as u64);
         let n = textreuse::normalize::normalize(&span, &Default::default()).text;
         let masked: String = n.chars().fold(String::new(), |mut s, c| {
             if c.is_ascii_digit() {
@@ -168,6 +170,6 @@ fn zh_dev_boilerplate_finds_the_planted_datelines_and_editor_lines() {
             }
             s
         });
-        assert_eq!(masked, b["key"].as_str().unwrap());
+        assert_eq!(masked, b.key);
     }
 }

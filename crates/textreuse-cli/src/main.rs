@@ -258,9 +258,13 @@ struct ReportArgs {
     /// Output directories of `dedup`, `passages` and `repeats` runs (their summaries name the inputs).
     #[arg(required = true)]
     runs: Vec<PathBuf>,
-    /// Directory of the site (replaced when it exists).
+    /// Directory of the site: created, or replaced when it holds a previous report (any other non-empty
+    /// directory is refused).
     #[arg(long, short)]
     out: PathBuf,
+    /// No progress messages.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]

@@ -1,18 +1,14 @@
 //! `textreuse report`: a static site over the outputs of `dedup`, `passages` and `repeats`, readable from the file
-//! system with no server and no network. The pages are askama templates (`templates/`, HTML-escaped); the
-//! collation comes from the library (`textreuse::collate`).
+//! system with no server and no network. What it shows is computed by the library ([`textreuse::report`], from the
+//! runs' stored settings); this module only renders it with askama templates (`templates/`, HTML-escaped).
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use askama::Template;
-use serde_json::Value;
-use textreuse::collate::{collate, Reading};
-use textreuse::io::{read_all, Input, ReadOptions};
-use textreuse::normalize::{normalize, NormalizeOptions};
-use textreuse::shingle::{shingle_set, units};
-use textreuse::verify::pair_stats;
+use textreuse::collate::Reading;
+use textreuse::io::RunDir;
+use textreuse::report::ReportModel;
 
 use crate::ReportArgs;
 
@@ -93,6 +89,9 @@ struct DocRow {
 struct IndexPage {
     root: String,
     documents: usize,
+    clusters_total: usize,
+    passages_total: usize,
+    alignments_total: usize,
     doc_clusters: Vec<ClusterRow>,
     passages: Vec<PassageRow>,
     repeated_docs: usize,
@@ -159,6 +158,7 @@ struct PageLink {
 struct PassagePage {
     root: String,
     index: usize,
+    cluster_id: usize,
     total: usize,
     page: usize,
     pages: usize,
@@ -211,21 +211,8 @@ fn coalesce(tokens: Vec<TokenView>) -> Vec<TokenView> {
     out
 }
 
-fn read_jsonl(path: &Path) -> Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(k, l)| serde_json::from_str(l).with_context(|| format!("{}:{}: malformed JSON", path.display(), k + 1)))
-        .collect()
-}
-
 fn write(path: &Path, html: String) -> Result<()> {
     std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))
-}
-
-fn u(v: &Value) -> u32 {
-    v.as_u64().unwrap_or(0) as u32
 }
 
 fn chars_span(chars: &[char], s: u32, e: u32) -> String {
@@ -235,61 +222,26 @@ fn chars_span(chars: &[char], s: u32, e: u32) -> String {
 
 /// Builds the site.
 pub fn run(args: ReportArgs) -> Result<()> {
-    // What the run directories hold.
-    let mut dedup: Option<PathBuf> = None;
-    let mut passages: Option<PathBuf> = None;
-    let mut repeats: Option<PathBuf> = None;
-    let mut input_paths: Vec<String> = Vec::new();
-    let mut read = ReadOptions::default();
-    let mut dedup_summary = Value::Null;
-    for dir in &args.runs {
-        let summary: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("summary.json"))
-                .with_context(|| format!("{}: no summary.json (not a run directory)", dir.display()))?,
-        )
-        .with_context(|| format!("{}: malformed summary.json", dir.display()))?;
-        for p in summary["input_paths"].as_array().into_iter().flatten() {
-            if let Some(p) = p.as_str() {
-                if !input_paths.iter().any(|x| x == p) {
-                    input_paths.push(p.to_string());
-                }
-            }
+    let say = |m: String| {
+        if !args.quiet {
+            eprintln!("{m}");
         }
-        if let Some(r) = summary["config"]["read"].as_object() {
-            read.id_field = r.get("id_field").and_then(Value::as_str).unwrap_or("id").to_string();
-            read.text_field = r.get("text_field").and_then(Value::as_str).unwrap_or("text").to_string();
-        }
-        if dir.join("clusters.jsonl").is_file() {
-            dedup = Some(dir.clone());
-            dedup_summary = summary;
-        } else if dir.join("alignments.jsonl").is_file() {
-            passages = Some(dir.clone());
-        } else if dir.join("repeats.jsonl").is_file() {
-            repeats = Some(dir.clone());
-        } else {
-            bail!("{}: neither a dedup, a passages nor a repeats output directory", dir.display());
+    };
+    for r in &args.runs {
+        if r.canonicalize().ok().is_some_and(|r| args.out.canonicalize().ok().is_some_and(|o| o == r)) {
+            anyhow::bail!(
+                "the output directory {} is one of the runs it reports on; choose another",
+                args.out.display()
+            );
         }
     }
-    if input_paths.is_empty() {
-        bail!("the run directories record no inputs (summary.json input_paths)");
-    }
-    if input_paths.iter().any(|p| p == "<stdin>") {
-        bail!("a run read standard input, which cannot be read again: run it on a file to report on it");
-    }
-    let inputs: Vec<Input> =
-        input_paths.iter().map(|p| Input::from_arg(p).with_context(|| format!("input {p}"))).collect::<Result<_>>()?;
-    let (docs, _) = read_all(&inputs, &read);
+    // Refuse a directory of the user's before any work; build beside it, then move the site in.
+    let dir = RunDir::create(&args.out, "report").context("output directory")?;
+    say(format!("report: reading {} run directories and their inputs", args.runs.len()));
+    let model = ReportModel::load(&args.runs)?;
+    let docs = &model.docs;
     let texts: Vec<Vec<char>> = docs.iter().map(|d| d.text.chars().collect()).collect();
-    let index: HashMap<&str, usize> = docs.iter().enumerate().map(|(k, d)| (d.id.as_str(), k)).collect();
-    let find = |id: &str| index.get(id).copied();
-
-    // Build in a temporary directory beside the target, then swap it in.
-    let out = args.out.clone();
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let tmp =
-        tempfile::Builder::new().prefix(".report-").tempdir_in(&parent).context("creating a temporary directory")?;
-    let site = tmp.path();
+    let site = dir.path();
     for sub in ["assets", "clusters", "passages", "docs"] {
         std::fs::create_dir_all(site.join(sub))?;
     }
@@ -297,100 +249,50 @@ pub fn run(args: ReportArgs) -> Result<()> {
     std::fs::write(site.join("assets/app.js"), JS)?;
 
     // Document clusters.
-    let mut doc_cluster: HashMap<usize, usize> = HashMap::new();
     let mut cluster_rows = Vec::new();
-    let mut scores: Vec<f64> = Vec::new();
-    let mut hist_label = String::new();
-    if let Some(dir) = &dedup {
-        let lines = read_jsonl(&dir.join("clusters.jsonl"))?;
-        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for l in &lines {
-            if let (Some(id), Some(c)) = (l["id"].as_str(), l["cluster"].as_str()) {
-                if let Some(d) = find(id) {
-                    groups.entry(c.to_string()).or_default().push(d);
-                }
+    for (k, c) in model.clusters.iter().enumerate() {
+        let rows = c
+            .members
+            .iter()
+            .map(|m| MemberRow {
+                doc: m.doc,
+                id: docs[m.doc].id.clone(),
+                representative: m.representative,
+                jaccard: format!("{:.3}", m.jaccard),
+                containment: format!("{:.3}", m.containment),
+                chars: m.chars,
+            })
+            .collect();
+        write(
+            &site.join(format!("clusters/c{k}.html")),
+            ClusterPage {
+                root: "../".into(),
+                index: k,
+                rep_doc: c.representative,
+                rep_id: c.id.clone(),
+                members: rows,
             }
-        }
-        let mut clusters: Vec<(String, Vec<usize>)> = groups.into_iter().filter(|(_, m)| m.len() > 1).collect();
-        clusters.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-        let cfg = &dedup_summary["config"];
-        let ngram = cfg["ngram"].as_u64().unwrap_or(4) as usize;
-        let seed = cfg["seed"].as_u64().unwrap_or(42);
-        let norm: NormalizeOptions = serde_json::from_value(cfg["normalize"].clone()).unwrap_or_default();
-        let set_of = |d: usize| shingle_set(&units(&normalize(&docs[d].text, &norm).text), ngram, seed);
-        for (k, (rep_id, members)) in clusters.iter().enumerate() {
-            let rep = find(rep_id).unwrap_or(members[0]);
-            let rep_set = set_of(rep);
-            let rows = members
-                .iter()
-                .map(|&d| {
-                    let s = pair_stats(&rep_set, &set_of(d));
-                    doc_cluster.insert(d, k);
-                    MemberRow {
-                        doc: d,
-                        id: docs[d].id.clone(),
-                        representative: d == rep,
-                        jaccard: format!("{:.3}", s.jaccard),
-                        containment: format!("{:.3}", s.containment),
-                        chars: texts[d].len(),
-                    }
-                })
-                .collect();
-            write(
-                &site.join(format!("clusters/c{k}.html")),
-                ClusterPage { root: "../".into(), index: k, rep_doc: rep, rep_id: rep_id.clone(), members: rows }
-                    .render()?,
-            )?;
-            cluster_rows.push(ClusterRow { index: k, size: members.len(), representative: rep_id.clone() });
-        }
-        for p in read_jsonl(&dir.join("pairs.jsonl")).unwrap_or_default() {
-            if let Some(j) = p["jaccard"].as_f64() {
-                scores.push(j);
-            }
-        }
-        hist_label = "Jaccard similarity of the verified duplicate pairs (dedup)".into();
+            .render()?,
+        )?;
+        cluster_rows.push(ClusterRow { index: k, size: c.members.len(), representative: c.id.clone() });
     }
 
     // Passage clusters: witnesses are (document, start, end).
-    let mut passage_rows = Vec::new();
-    let mut doc_passages: HashMap<usize, Vec<(usize, u32, u32)>> = HashMap::new();
-    let mut witnesses_of: Vec<Vec<(usize, u32, u32)>> = Vec::new();
-    if let Some(dir) = &passages {
-        let mut groups: BTreeMap<u64, Vec<(usize, u32, u32)>> = BTreeMap::new();
-        for l in read_jsonl(&dir.join("passages.jsonl"))? {
-            if let (Some(c), Some(d)) = (l["cluster"].as_u64(), l["id"].as_str().and_then(find)) {
-                groups.entry(c).or_default().push((d, u(&l["start"]), u(&l["end"])));
-            }
-        }
-        let mut clusters: Vec<Vec<(usize, u32, u32)>> = groups.into_values().collect();
-        clusters.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        for (k, ws) in clusters.iter().enumerate() {
-            for &(d, s, e) in ws {
-                doc_passages.entry(d).or_default().push((k, s, e));
-            }
-            let mut docs_in: Vec<usize> = ws.iter().map(|w| w.0).collect();
-            docs_in.dedup();
-            let longest = ws.iter().max_by_key(|w| w.2 - w.1).expect("non-empty");
-            let opening: String = chars_span(&texts[longest.0], longest.1, longest.2)
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .take(40)
-                .collect();
-            passage_rows.push(PassageRow { index: k, witnesses: ws.len(), docs: docs_in.len(), opening });
-        }
-        witnesses_of = clusters;
-        if scores.is_empty() {
-            for a in read_jsonl(&dir.join("alignments.jsonl"))? {
-                let len = (u(&a["a_end"]) - u(&a["a_start"])).max(u(&a["b_end"]) - u(&a["b_start"])).max(1);
-                scores.push((u(&a["matches"]) as f64 / len as f64).min(1.0));
-            }
-            hist_label = "matched share of aligned passages (passages)".into();
-        }
-    }
-    for (k, ws) in witnesses_of.iter().enumerate() {
-        let witness_texts: Vec<String> = ws.iter().map(|&(d, s, e)| chars_span(&texts[d], s, e)).collect();
-        let refs: Vec<&str> = witness_texts.iter().map(String::as_str).collect();
-        let col = collate(&refs, &NormalizeOptions::default());
+    say(format!("report: collating {} passages", model.passages.len()));
+    let passage_rows: Vec<PassageRow> = model
+        .passages
+        .iter()
+        .enumerate()
+        .map(|(k, p)| PassageRow {
+            index: k,
+            witnesses: p.witnesses.len(),
+            docs: p.documents,
+            opening: p.opening.clone(),
+        })
+        .collect();
+    for (k, p) in model.passages.iter().enumerate() {
+        let ws = &p.witnesses;
+        let col = model.collation(k);
         let label = |w: usize| -> String { docs[ws[w].0].id.clone() };
         let pages = ws.len().div_ceil(PAGE);
         for page in 0..pages {
@@ -473,6 +375,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
             let html = PassagePage {
                 root: "../".into(),
                 index: k,
+                cluster_id: p.id,
                 total: ws.len(),
                 page: page + 1,
                 pages,
@@ -487,71 +390,53 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
 
     // Repeats.
-    let mut doc_repeats: HashMap<usize, Vec<(u32, u32, u32, u32)>> = HashMap::new();
-    let mut repeat_rows = Vec::new();
-    if let Some(dir) = &repeats {
-        for l in read_jsonl(&dir.join("repeats.jsonl"))? {
-            let Some(d) = l["id"].as_str().and_then(find) else { continue };
-            let reps: Vec<(u32, u32, u32, u32)> = l["repeats"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|r| r["kind"] != "line")
-                .map(|r| (u(&r["start"]), u(&r["end"]), u(&r["count"]), u(&r["first_start"])))
-                .collect();
-            if !reps.is_empty() {
-                repeat_rows.push(RepeatRow {
-                    doc: d,
-                    id: docs[d].id.clone(),
-                    copies: reps.len(),
-                    share: format!("{:.2}", l["metrics"]["dup_para_char_frac"].as_f64().unwrap_or(0.0)),
-                });
-                doc_repeats.insert(d, reps);
-            }
-        }
-        repeat_rows.sort_by(|a, b| b.copies.cmp(&a.copies).then(a.id.cmp(&b.id)));
-    }
+    let repeat_rows: Vec<RepeatRow> = model
+        .repeats
+        .iter()
+        .map(|r| RepeatRow {
+            doc: r.doc,
+            id: docs[r.doc].id.clone(),
+            copies: r.copies.len(),
+            share: format!("{:.2}", r.paragraph_share),
+        })
+        .collect();
 
     // One page per document.
+    say(format!("report: writing {} document pages", docs.len()));
+    let doc_passages = model.doc_passages();
+    let doc_cluster = model.doc_clusters();
     for (d, doc) in docs.iter().enumerate() {
         let chars = &texts[d];
-        let ps = doc_passages.get(&d).cloned().unwrap_or_default();
-        let rs = doc_repeats.get(&d).cloned().unwrap_or_default();
-        let mut cuts: Vec<u32> = vec![0, chars.len() as u32];
-        for &(_, s, e) in &ps {
-            cuts.extend([s, e]);
-        }
-        for &(s, e, _, _) in &rs {
-            cuts.extend([s, e]);
-        }
-        cuts.retain(|&c| c as usize <= chars.len());
-        cuts.sort_unstable();
-        cuts.dedup();
-        let segments = cuts
-            .windows(2)
-            .map(|w| {
-                let (s, e) = (w[0], w[1]);
-                let p = ps.iter().find(|&&(_, ps_, pe)| ps_ <= s && e <= pe);
-                let r = rs.iter().find(|&&(rs_, re, _, _)| rs_ <= s && e <= re);
+        let ps = &doc_passages[d];
+        let segments = model
+            .segments(d, ps)
+            .into_iter()
+            .map(|seg| {
                 let mut class = Vec::new();
                 let mut title = Vec::new();
                 let mut href = String::new();
-                if let Some(&(k, _, _)) = p {
+                if let Some(k) = seg.passage {
                     class.push("reuse");
                     title.push(format!("passage #{k}"));
                     href = format!("../passages/p{k}.html");
                 }
-                if let Some(&(_, _, count, first)) = r {
+                if let Some((count, first)) = seg.repeat {
                     class.push("repeat");
                     title.push(format!("repeated text: {count} copies, first at {first}"));
                 }
-                Segment { class: class.join(" "), title: title.join("; "), href, text: chars_span(chars, s, e) }
+                Segment {
+                    class: class.join(" "),
+                    title: title.join("; "),
+                    href,
+                    text: chars_span(chars, seg.start, seg.end),
+                }
             })
             .collect();
         let shared = ps
             .iter()
             .map(|&(k, s, e)| {
-                let mut others: Vec<usize> = witnesses_of[k].iter().map(|w| w.0).filter(|&o| o != d).collect();
+                let mut others: Vec<usize> =
+                    model.passages[k].witnesses.iter().map(|w| w.0).filter(|&o| o != d).collect();
                 others.dedup();
                 SharedRow {
                     passage: k,
@@ -561,14 +446,14 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 }
             })
             .collect();
-        let (cluster_link, cluster_label) = match doc_cluster.get(&d) {
-            Some(&k) => (format!("../clusters/c{k}.html"), format!("#{k}")),
+        let (cluster_link, cluster_label) = match doc_cluster[d] {
+            Some(k) => (format!("../clusters/c{k}.html"), format!("#{k}")),
             None => (String::new(), String::new()),
         };
         let page = DocPage {
             root: "../".into(),
             id: doc.id.clone(),
-            chars: chars.len(),
+            chars: doc.chars,
             cluster_link,
             cluster_label,
             segments,
@@ -579,12 +464,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
 
     // Index, with a histogram of scores in 20 bins.
     let hist_width = 400usize;
-    let mut bins = [0usize; 20];
-    for &x in &scores {
-        bins[((x * 20.0) as usize).min(19)] += 1;
-    }
+    let bins = model.histogram(20);
     let top = bins.iter().copied().max().unwrap_or(0).max(1);
-    let histogram = if scores.is_empty() {
+    let histogram = if model.scores.is_empty() {
         Vec::new()
     } else {
         bins.iter()
@@ -605,22 +487,25 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let index_page = IndexPage {
         root: String::new(),
         documents: docs.len(),
+        clusters_total: cluster_rows.len(),
+        passages_total: passage_rows.len(),
+        alignments_total: model.alignments,
         doc_clusters: cluster_rows.into_iter().take(200).collect(),
         passages: passage_rows.into_iter().take(500).collect(),
         repeated_docs: repeat_rows.len(),
         histogram,
         hist_width,
-        hist_label,
+        hist_label: model.score_label.clone(),
         repeats: repeat_rows.into_iter().take(200).collect(),
         docs: docs.iter().enumerate().map(|(d, doc)| DocRow { doc: d, id: doc.id.clone() }).collect(),
     };
     write(&site.join("index.html"), index_page.render()?)?;
-
-    // Swap the finished site in.
-    let built = tmp.keep();
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("replacing {}", out.display()))?;
-    }
-    std::fs::rename(&built, &out).with_context(|| format!("moving the site to {}", out.display()))?;
+    let out = dir.commit().with_context(|| format!("moving the site to {}", args.out.display()))?;
+    say(format!(
+        "report: {} documents, {} pages; open {}",
+        docs.len(),
+        docs.len() + 1,
+        out.join("index.html").display()
+    ));
     Ok(())
 }

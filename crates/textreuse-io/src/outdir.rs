@@ -85,9 +85,9 @@ fn refuse(out: &Path, why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: {why}", out.display()))
 }
 
-/// Checks that `out` is absent, empty, or a previous complete run of this tool that holds only the files its
-/// marker lists; returns the files to remove when it is replaced.
-fn check_replaceable(out: &Path) -> io::Result<Option<Vec<String>>> {
+/// Checks that `out` is absent, empty, or a previous complete run of the same job of this tool that holds only the
+/// files its marker lists; returns the files to remove when it is replaced.
+fn check_replaceable(out: &Path, job: &str) -> io::Result<Option<Vec<String>>> {
     let meta = match std::fs::symlink_metadata(out) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -110,6 +110,16 @@ fn check_replaceable(out: &Path) -> io::Result<Option<Vec<String>>> {
              (nothing was changed)",
         ));
     };
+    if marker.job != job {
+        return Err(refuse(
+            out,
+            &format!(
+                "holds the outputs of textreuse {}; a {job} run does not replace them: choose another output directory \
+                 (nothing was changed)",
+                marker.job
+            ),
+        ));
+    }
     let known: BTreeSet<&str> = marker.files.iter().map(|f| f.trim_end_matches('/')).collect();
     let foreign: Vec<&String> =
         entries.iter().filter(|e| e.as_str() != MARKER && !known.contains(e.as_str())).collect();
@@ -136,7 +146,7 @@ impl RunDir {
     /// When `out` exists and is not empty nor a previous run of this tool holding only its own files; when the
     /// staging directory cannot be created (the message names the directory).
     pub fn create(out: &Path, job: &str) -> io::Result<RunDir> {
-        check_replaceable(out)?;
+        check_replaceable(out, job)?;
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
         let parent = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -202,7 +212,7 @@ impl RunDir {
             .collect();
         files.sort();
         self.write_marker(true, files)?;
-        let old = check_replaceable(&self.out)?;
+        let old = check_replaceable(&self.out, &self.job)?;
         match old {
             None => std::fs::rename(&self.staging, &self.out)?,
             Some(old_files) => {
@@ -275,6 +285,9 @@ mod tests {
         let e = RunDir::create(&out, "dedup").unwrap_err();
         assert!(e.to_string().contains("thesis.tex"), "{e}");
         assert_eq!(std::fs::read_to_string(out.join("thesis.tex")).unwrap(), "mine");
+
+        // Another job's run is not replaced (a report written over the run it reads).
+        assert!(RunDir::create(&out, "report").unwrap_err().to_string().contains("outputs of textreuse dedup"));
 
         // A directory of the user's: refused, untouched.
         let user = tmp.path().join("user");

@@ -25,4 +25,5 @@ pub mod passages;
 pub mod pipeline;
 pub mod progress;
 pub mod repeats;
+pub mod report;
 pub mod substrings;
