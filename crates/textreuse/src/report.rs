@@ -81,13 +81,16 @@ pub struct DocCluster {
     pub members: Vec<ClusterMember>,
 }
 
+/// A witness of a passage: document index, start and end (code points).
+pub type Witness = (usize, u32, u32);
+
 /// A passage cluster: its witnesses `(document, start, end)`.
 #[derive(Debug, Clone)]
 pub struct PassageCluster {
     /// The cluster id of `passages.jsonl`.
     pub id: usize,
     /// Witnesses: document index and code point span.
-    pub witnesses: Vec<(usize, u32, u32)>,
+    pub witnesses: Vec<Witness>,
     /// Distinct documents among the witnesses.
     pub documents: usize,
     /// The first 40 characters of the longest witness, whitespace runs shown as one space.
@@ -321,13 +324,13 @@ impl ReportModel {
         // Passage clusters.
         if let Some((dir, summary)) = &passages {
             model.passage_normalize = summary.config.normalize;
-            let mut groups: BTreeMap<usize, Vec<(usize, u32, u32)>> = BTreeMap::new();
+            let mut groups: BTreeMap<usize, Vec<Witness>> = BTreeMap::new();
             for l in read_records::<PassageRecord>(&dir.join("passages.jsonl"))? {
                 if let Some(&d) = index.get(l.id.as_str()) {
                     groups.entry(l.cluster).or_default().push((d, l.start, l.end));
                 }
             }
-            let mut clusters: Vec<(usize, Vec<(usize, u32, u32)>)> = groups.into_iter().collect();
+            let mut clusters: Vec<(usize, Vec<Witness>)> = groups.into_iter().collect();
             clusters.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.1.cmp(&b.1)));
             for (id, witnesses) in clusters {
                 let mut in_docs: Vec<usize> = witnesses.iter().map(|w| w.0).collect();
