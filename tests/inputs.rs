@@ -277,6 +277,8 @@ fn outputs_follow_the_umask() {
             .output()
             .unwrap();
         ok(&o);
+        let dir_mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, mode | ((mode & 0o444) >> 2), "the run directory under umask {umask}");
         for name in ["summary.json", "clusters.jsonl", "deduplicated.jsonl", "skipped.jsonl"] {
             let m = std::fs::metadata(out.join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(m, mode, "{name} under umask {umask}");
