@@ -95,7 +95,7 @@ struct CommonArgs {
 
 impl CommonArgs {
     fn inputs(&self) -> Result<Vec<Input>> {
-        self.inputs.iter().map(|a| Input::from_arg(a).with_context(|| format!("input {a}"))).collect()
+        Ok(Input::from_args(&self.inputs)?)
     }
     fn boilerplate_list(&self) -> Option<String> {
         self.boilerplate.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string())

@@ -1,30 +1,47 @@
 //! Readers and writers.
 //!
 //! Inputs (shared by every job):
-//! - a **directory**: every file below it, recursively, in file-name order; one file is one document whose id is
-//!   its path relative to the directory (with `/` separators);
+//! - a **directory**: every file below it, recursively, in file-name order. A file named like a JSONL file (see
+//!   below) is read as JSONL records; any other file is one document whose id is its path relative to the directory
+//!   (with `/` separators, [`path_id`]). Entries that are not regular files (FIFOs, sockets, devices) are skipped
+//!   and reported, and so is every error of the walk (an unreadable subdirectory, a symbolic-link loop): the walk
+//!   goes on after it;
 //! - a **JSONL file** (`.jsonl`, `.ndjson`, `.json`), plain, gzip or zstd compressed (detected from the magic
 //!   bytes); one line is one record, the id and text taken from configurable fields;
-//! - `-`: JSONL on standard input (spooled to a temporary file, so that a second pass can read it again);
-//! - any other file: one text document whose id is the path as given.
+//! - `-`: JSONL on standard input; a named pipe or process substitution (`<(zcat corpus.jsonl.gz)`) is JSONL too;
+//! - any other file: one text document whose id is the path as given;
+//! - a pattern with `*`, `?` or `[` that names no file is expanded as a glob ([`Input::from_args`]).
 //!
-//! Text files are decoded from UTF-8 (with or without BOM), UTF-16 with BOM, or a legacy encoding guessed by
-//! `chardetng` and decoded by `encoding_rs` (GBK/GB18030, Big5, Shift_JIS, ...). Reading is split in two: the
+//! Standard input, named pipes and process substitutions (`<(...)`) can be read once only: they are copied to a
+//! temporary spool file while the first pass reads them, and [`RecordReader::reopen`] reads the spool. Each of
+//! them may be given once ([`check_inputs`]).
+//!
+//! Sizes are checked before reading: a file larger than [`ReadOptions::max_doc_bytes`] is skipped without being
+//! read, and a JSONL line longer than [`ReadOptions::max_line_bytes`] is skipped as it streams past, never held in
+//! memory.
+//!
+//! Text files are decoded from UTF-8 (with or without BOM), UTF-16 or UTF-32 with BOM, or a legacy encoding guessed
+//! by `chardetng` and decoded by `encoding_rs` (GBK/GB18030, Big5, Shift_JIS, ...). Reading is split in two: the
 //! sequential [`RecordReader`] yields [`RawRecord`]s (bytes and their location); [`parse_record`], which is pure and
 //! runs in parallel, turns one into a [`Document`] or a [`Skip`] with its reason. Nothing is dropped silently.
 
+use std::borrow::Cow;
+use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// One input as given by the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// A directory of text files.
+    /// A directory of text files (and JSONL files).
     Dir(PathBuf),
     /// A JSONL file, possibly gzip or zstd compressed.
     Jsonl(PathBuf),
@@ -34,28 +51,84 @@ pub enum Input {
     Stdin,
 }
 
+/// True for a file name that [`Input::from_arg`] and directory walks read as JSONL: `*.jsonl`, `*.ndjson` or
+/// `*.json`, optionally followed by `.gz`, `.zst` or `.zstd` (case-insensitive).
+pub fn is_jsonl_name(name: &OsStr) -> bool {
+    let name = name.to_string_lossy().to_lowercase();
+    let base = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".zstd")).or_else(|| name.strip_suffix(".zst"));
+    let base = base.unwrap_or(&name);
+    base.ends_with(".jsonl") || base.ends_with(".ndjson") || base.ends_with(".json")
+}
+
 impl Input {
-    /// Classifies a command-line argument: `-` is standard input; a directory is a directory; a file named
-    /// `*.jsonl`, `*.ndjson` or `*.json` (optionally followed by `.gz`, `.zst` or `.zstd`) is JSONL; any other file
-    /// is one text document.
+    /// Classifies a command-line argument: `-` is standard input; a directory is a directory; a file named like
+    /// JSONL ([`is_jsonl_name`]) is JSONL, and so is a named pipe or a process substitution (`<(...)`), whatever its
+    /// name, as standard input is; any other file is one text document.
     ///
     /// # Errors
-    /// When the path does not exist.
+    /// When the path does not exist; the message names it (escaped, [`display_path`]).
     pub fn from_arg(arg: &str) -> io::Result<Input> {
         if arg == "-" {
             return Ok(Input::Stdin);
         }
-        let p = PathBuf::from(arg);
-        let meta = std::fs::metadata(&p).map_err(|e| io::Error::new(e.kind(), format!("{arg}: {e}")))?;
+        Input::from_path(PathBuf::from(arg))
+    }
+
+    fn from_path(p: PathBuf) -> io::Result<Input> {
+        let meta = std::fs::metadata(&p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", display_path(&p))))?;
         if meta.is_dir() {
             return Ok(Input::Dir(p));
         }
-        let name = p.file_name().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
-        let base = name.trim_end_matches(".gz").trim_end_matches(".zstd").trim_end_matches(".zst");
-        if base.ends_with(".jsonl") || base.ends_with(".ndjson") || base.ends_with(".json") {
+        // A pipe (`<(zcat corpus.jsonl.gz)` is `/dev/fd/63`) is read as JSONL, like standard input.
+        if !meta.is_file() || p.file_name().is_some_and(is_jsonl_name) {
             Ok(Input::Jsonl(p))
         } else {
             Ok(Input::TextFile(p))
+        }
+    }
+
+    /// Classifies every command-line argument ([`Input::from_arg`]); an argument with `*`, `?` or `[` that names
+    /// no existing path is a glob pattern and stands for the paths it matches, sorted. Then [`check_inputs`].
+    ///
+    /// # Errors
+    /// A path that does not exist, a pattern that matches nothing or is invalid, or what [`check_inputs`] refuses.
+    pub fn from_args<S: AsRef<str>>(args: &[S]) -> io::Result<Vec<Input>> {
+        let mut out = Vec::new();
+        for arg in args {
+            let arg = arg.as_ref();
+            let is_pattern = arg.contains(['*', '?', '[']);
+            if arg != "-" && is_pattern && std::fs::symlink_metadata(arg).is_err() {
+                let paths = glob::glob(arg).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("{}: invalid pattern: {e}", escape_str(arg)))
+                })?;
+                let mut matched: Vec<PathBuf> = paths.collect::<Result<_, _>>().map_err(|e| {
+                    io::Error::new(e.error().kind(), format!("{}: {}", display_path(e.path()), e.error()))
+                })?;
+                if matched.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{}: no file matches this pattern", escape_str(arg)),
+                    ));
+                }
+                matched.sort();
+                for p in matched {
+                    out.push(Input::from_path(p)?);
+                }
+            } else {
+                out.push(Input::from_arg(arg)?);
+            }
+        }
+        check_inputs(&out)?;
+        Ok(out)
+    }
+
+    /// True for an input that can be read once only: standard input, a named pipe, a process substitution
+    /// (`<(...)`), a character device. [`RecordReader`] spools such an input on its first pass.
+    pub fn is_stream(&self) -> bool {
+        match self {
+            Input::Stdin => true,
+            Input::Jsonl(p) | Input::TextFile(p) => is_stream_path(p),
+            Input::Dir(_) => false,
         }
     }
 
@@ -70,19 +143,96 @@ impl Input {
         }
     }
 
-    /// How the input is named in messages.
+    /// How the input is named in messages (control characters and bytes that are not UTF-8 escaped).
     pub fn display_name(&self) -> String {
         match self {
-            Input::Dir(p) | Input::Jsonl(p) | Input::TextFile(p) => p.display().to_string(),
+            Input::Dir(p) | Input::Jsonl(p) | Input::TextFile(p) => display_path(p),
             Input::Stdin => "<stdin>".to_string(),
         }
     }
 }
 
+fn is_stream_path(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Refuses inputs that cannot all be read: standard input (`-`) given more than once, or the same named pipe or
+/// device given more than once (each can be read once only; the second would read nothing, or block).
+///
+/// # Errors
+/// `InvalidInput`, naming the input.
+pub fn check_inputs(inputs: &[Input]) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut streams: Vec<(u64, u64)> = Vec::new();
+    let mut stdin = false;
+    for i in inputs {
+        let refuse = |what: String| {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{what} is given more than once; it can be read once only, so give it once"),
+            ))
+        };
+        match i {
+            Input::Stdin if stdin => return refuse("`-` (standard input)".into()),
+            Input::Stdin => stdin = true,
+            Input::Jsonl(p) | Input::TextFile(p) => {
+                if let Ok(m) = std::fs::metadata(p) {
+                    if !m.is_file() && !m.is_dir() {
+                        if streams.contains(&(m.dev(), m.ino())) {
+                            return refuse(format!("{} (a pipe or device)", display_path(p)));
+                        }
+                        streams.push((m.dev(), m.ino()));
+                    }
+                }
+            }
+            Input::Dir(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Escapes bytes that are not UTF-8 as `\xNN` and backslashes as `\\`; with `control`, also control characters
+/// (`\n`, `\t`, `\u{1b}`, ...). Text that is UTF-8 without backslashes (and without control characters, with
+/// `control`) is unchanged. The escape is reversible: a backslash in the result always starts an escape.
+fn escape_bytes(bytes: &[u8], control: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if control && c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn escape_str(s: &str) -> String {
+    escape_bytes(s.as_bytes(), true)
+}
+
+/// A path as a document id: unchanged when it is UTF-8 without a backslash; otherwise bytes that are not UTF-8
+/// are written `\xNN` and backslashes `\\`. Two different paths never get one id, and the path can be recovered
+/// from the id.
+pub fn path_id(p: &Path) -> String {
+    escape_bytes(p.as_os_str().as_bytes(), false)
+}
+
+/// A path for messages and locations: as [`path_id`], and control characters (a newline in a file name) are
+/// escaped too, so that a message stays on one line and says which file it means.
+pub fn display_path(p: &Path) -> String {
+    escape_bytes(p.as_os_str().as_bytes(), true)
+}
+
 /// Where a record came from: a file and, for JSONL, a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
-    /// The file (for a directory input, the file below it; `<stdin>` for standard input).
+    /// The file (for a directory input, the file below it; `<stdin>` for standard input), escaped as by
+    /// [`display_path`].
     pub file: Arc<str>,
     /// 1-based line number in a JSONL file; `None` for a text file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +257,24 @@ pub enum Payload {
     JsonLine(Vec<u8>),
     /// The file or line could not be read at all.
     Unreadable(String),
+    /// Refused before its content was read (too large, not a regular file), with the id when known.
+    Refused { id: Option<String>, reason: SkipReason },
+}
+
+impl Payload {
+    /// Bytes of the record as read (a JSONL line counts its line break); 0 for a record that was not read.
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::File { bytes, .. } => bytes.len() as u64,
+            Payload::JsonLine(b) => b.len() as u64 + 1,
+            Payload::Unreadable(_) | Payload::Refused { .. } => 0,
+        }
+    }
+
+    /// True when [`Payload::len`] is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A record as read, before decoding and parsing.
@@ -124,12 +292,26 @@ pub struct RawRecord {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct ReadOptions {
-    /// JSONL field holding the document id (string or number).
+    /// JSONL field holding the document id (string or number; a number keeps its literal text).
     pub id_field: String,
     /// JSONL field holding the document text.
     pub text_field: String,
-    /// Documents larger than this many bytes are skipped (reported as too large).
+    /// Documents larger than this many bytes are skipped (reported as too large); a file is not read when its
+    /// size exceeds it.
     pub max_doc_bytes: usize,
+}
+
+impl ReadOptions {
+    /// JSONL lines longer than this are skipped as too large without being held in memory: twice
+    /// `max_doc_bytes` (a text escaped as `\uXXXX`, as Python's `json.dumps` writes CJK, takes two bytes of JSON
+    /// per byte of UTF-8) plus 1 MiB for the other fields.
+    pub fn max_line_bytes(&self) -> usize {
+        line_limit(self.max_doc_bytes)
+    }
+}
+
+fn line_limit(max_doc_bytes: usize) -> usize {
+    max_doc_bytes.saturating_mul(2).saturating_add(1 << 20)
 }
 
 impl Default for ReadOptions {
@@ -147,7 +329,8 @@ pub struct Document {
     pub id: String,
     /// The text, decoded.
     pub text: String,
-    /// The encoding the text was decoded from (`UTF-8`, `UTF-8 with BOM`, `UTF-16LE`, `GBK`, `Big5`, ...).
+    /// The encoding the text was decoded from (`UTF-8`, `UTF-8 with BOM`, `UTF-16LE`, `UTF-32LE`, `GBK`, `Big5`,
+    /// ...).
     pub encoding: &'static str,
     /// Invalid byte sequences replaced by U+FFFD while decoding.
     pub replaced: usize,
@@ -175,14 +358,20 @@ pub enum SkipReason {
     MissingText { field: String },
     /// The text field is not a string.
     BadText { field: String },
-    /// Another record already used this id.
-    DuplicateId { id: String, first: String },
-    /// The document is larger than the limit.
-    TooLarge { bytes: usize, limit: usize },
-    /// The bytes look binary (NUL bytes without a UTF-16 byte order mark).
+    /// Another record already used this id (the record's id is in [`Skip::id`]); `first` is where.
+    DuplicateId { first: String },
+    /// The document (a file, or a JSONL line beyond [`ReadOptions::max_line_bytes`]) is larger than the limit, in
+    /// bytes.
+    TooLarge { bytes: u64, limit: u64 },
+    /// An entry of a directory that is not a regular file (a FIFO, a socket, a device): not read.
+    NotARegularFile { kind: String },
+    /// The bytes look binary (NUL bytes without a UTF-16 or UTF-32 byte order mark).
     Binary,
     /// No encoding decodes the bytes well (too many invalid sequences).
     Undecodable { detail: String },
+    /// Invalid byte sequences were replaced by U+FFFD while decoding (refused in strict mode only; otherwise the
+    /// document is kept and counted).
+    ReplacedBytes { replaced: usize, encoding: String },
     /// The file could not be read.
     Unreadable { error: String },
 }
@@ -201,8 +390,10 @@ impl SkipReason {
             SkipReason::BadText { .. } => "bad_text",
             SkipReason::DuplicateId { .. } => "duplicate_id",
             SkipReason::TooLarge { .. } => "too_large",
+            SkipReason::NotARegularFile { .. } => "not_a_regular_file",
             SkipReason::Binary => "binary",
             SkipReason::Undecodable { .. } => "undecodable",
+            SkipReason::ReplacedBytes { .. } => "replaced_bytes",
             SkipReason::Unreadable { .. } => "unreadable",
         }
     }
@@ -219,12 +410,14 @@ impl fmt::Display for SkipReason {
             SkipReason::BadId { field } => write!(f, "id field \"{field}\" is neither a string nor a number"),
             SkipReason::MissingText { field } => write!(f, "missing text field \"{field}\""),
             SkipReason::BadText { field } => write!(f, "text field \"{field}\" is not a string"),
-            SkipReason::DuplicateId { id, first } => write!(f, "duplicate id \"{id}\" (first at {first})"),
-            SkipReason::TooLarge { bytes, limit } => {
-                write!(f, "document of {bytes} bytes exceeds the limit of {limit}")
-            }
+            SkipReason::DuplicateId { first } => write!(f, "duplicate id (first at {first})"),
+            SkipReason::TooLarge { bytes, limit } => write!(f, "{bytes} bytes exceed the limit of {limit}"),
+            SkipReason::NotARegularFile { kind } => write!(f, "not a regular file ({kind}); not read"),
             SkipReason::Binary => write!(f, "binary file (NUL bytes)"),
             SkipReason::Undecodable { detail } => write!(f, "undecodable: {detail}"),
+            SkipReason::ReplacedBytes { replaced, encoding } => {
+                write!(f, "{replaced} invalid byte sequences replaced while decoding as {encoding}")
+            }
             SkipReason::Unreadable { error } => write!(f, "unreadable: {error}"),
         }
     }
@@ -249,7 +442,7 @@ impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: skipped", self.location)?;
         if let Some(id) = &self.id {
-            write!(f, " document \"{id}\"")?;
+            write!(f, " document \"{}\"", escape_str(id))?;
         }
         write!(f, ": {}", self.reason)
     }
@@ -258,15 +451,23 @@ impl fmt::Display for Skip {
 /// Decodes bytes of unknown encoding. Returns the text, the encoding's name and the number of invalid sequences
 /// replaced by U+FFFD.
 ///
-/// Order: byte order mark (UTF-8, UTF-16LE/BE); valid UTF-8; damaged UTF-8 (valid multi-byte sequences
-/// outnumber invalid ones 8 to 1), decoded with the invalid sequences replaced; else the `chardetng` guess (GBK,
-/// Big5, Shift_JIS, windows-125x, ...) when it decodes without errors and, for a single-byte encoding, looks like
-/// text.
+/// Order: byte order mark (UTF-32LE/BE, checked before UTF-16 since `FF FE 00 00` starts both; UTF-8,
+/// UTF-16LE/BE); valid UTF-8; damaged UTF-8 (valid multi-byte sequences outnumber invalid ones 8 to 1), decoded
+/// with the invalid sequences replaced; else the `chardetng` guess (GBK, Big5, Shift_JIS, windows-125x, ...) when it
+/// decodes without errors and, for a single-byte encoding, looks like text.
 ///
 /// # Errors
-/// [`SkipReason::Binary`] for NUL bytes without a UTF-16 BOM; [`SkipReason::Undecodable`] when more than 5 % of
-/// the decoded characters would be replacements, or no encoding gives plausible text.
+/// [`SkipReason::Binary`] for NUL bytes without a UTF-16 or UTF-32 BOM; [`SkipReason::Undecodable`] when more than
+/// 5 % of the decoded characters would be replacements, or no encoding gives plausible text.
 pub fn decode_bytes(bytes: &[u8]) -> Result<(String, &'static str, usize), SkipReason> {
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE, 0, 0]) {
+        let (text, replaced) = decode_utf32(rest, u32::from_le_bytes);
+        return check_replaced(text, "UTF-32LE", replaced);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0, 0, 0xFE, 0xFF]) {
+        let (text, replaced) = decode_utf32(rest, u32::from_be_bytes);
+        return check_replaced(text, "UTF-32BE", replaced);
+    }
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         let replaced = if had_errors { text.matches('\u{FFFD}').count() } else { 0 };
@@ -305,6 +506,30 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<(String, &'static str, usize), SkipR
     Ok((text.into_owned(), name, 0))
 }
 
+/// UTF-32 (after its byte order mark): every 4 bytes one code point; a value that is not a Unicode scalar value
+/// (a surrogate, beyond U+10FFFF) or a trailing partial unit becomes U+FFFD. Returns the text and the number of
+/// replacements.
+fn decode_utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> (String, usize) {
+    let mut text = String::with_capacity(bytes.len() / 2);
+    let mut replaced = 0;
+    let units = bytes.chunks_exact(4);
+    let tail = units.remainder().len();
+    for u in units {
+        match char::from_u32(unit([u[0], u[1], u[2], u[3]])) {
+            Some(c) => text.push(c),
+            None => {
+                text.push('\u{FFFD}');
+                replaced += 1;
+            }
+        }
+    }
+    if tail > 0 {
+        text.push('\u{FFFD}');
+        replaced += 1;
+    }
+    (text, replaced)
+}
+
 /// A plausibility check for text decoded from a single-byte legacy encoding, which decodes any bytes at all:
 /// alphabetic scripts separate words with spaces (at least 3 % of the characters) and use few control characters.
 fn plausible_text(text: &str) -> bool {
@@ -337,25 +562,121 @@ fn check_replaced(
 }
 
 fn memchr_nul(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(1 << 16)].contains(&0)
+    memchr::memchr(0, &bytes[..bytes.len().min(1 << 16)]).is_some()
+}
+
+/// The id and text fields of a JSON object, unparsed; every other field is skipped without being built.
+struct Fields<'f> {
+    id_field: &'f str,
+    text_field: &'f str,
+}
+
+type RawFields<'de> = (Option<&'de RawValue>, Option<&'de RawValue>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Fields<'_> {
+    type Value = RawFields<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Fields<'_> {
+    type Value = RawFields<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut id, mut text) = (None, None);
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            // A repeated key: the last one counts, as in a `serde_json::Value`.
+            if key.0 == self.id_field {
+                id = Some(map.next_value::<&'de RawValue>()?);
+                if self.id_field == self.text_field {
+                    text = id;
+                }
+            } else if key.0 == self.text_field {
+                text = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok((id, text))
+    }
+}
+
+/// An object key, borrowed from the line when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Parses the id and text fields of one JSON line. A numeric id keeps its literal text (`123456789012345678901`,
+/// `1e2`), since a number converted to a float would lose digits and merge distinct ids.
+fn parse_json_fields(line: &str, opts: &ReadOptions) -> Result<(String, String), (Option<String>, SkipReason)> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(line);
+    let fields = Fields { id_field: &opts.id_field, text_field: &opts.text_field };
+    let parsed = fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f));
+    let (id, text) = match parsed {
+        Ok(f) => f,
+        Err(_) => {
+            // Valid JSON that is not an object, or not JSON at all.
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                Ok(_) => (None, SkipReason::NotAnObject),
+                Err(e) => (None, SkipReason::MalformedJson { error: e.to_string() }),
+            });
+        }
+    };
+    let id = match id.map(|r| r.get().trim()) {
+        None | Some("null") => return Err((None, SkipReason::MissingId { field: opts.id_field.clone() })),
+        Some(r) if r.starts_with('"') => {
+            serde_json::from_str::<String>(r).map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))?
+        }
+        Some(r) if r.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => r.to_string(),
+        Some(_) => return Err((None, SkipReason::BadId { field: opts.id_field.clone() })),
+    };
+    let text = match text.map(|r| r.get().trim()) {
+        None | Some("null") => return Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
+        Some(r) if r.starts_with('"') => match serde_json::from_str::<String>(r) {
+            Ok(t) => t,
+            Err(e) => return Err((Some(id), SkipReason::MalformedJson { error: e.to_string() })),
+        },
+        Some(_) => return Err((Some(id), SkipReason::BadText { field: opts.text_field.clone() })),
+    };
+    Ok((id, text))
 }
 
 /// Decodes and parses one raw record into a document. Pure; safe to run in parallel.
 ///
 /// # Errors
 /// A [`Skip`] with the reason: malformed JSON, missing or ill-typed fields, empty text, too large, binary or
-/// undecodable bytes, unreadable file.
+/// undecodable bytes, unreadable file, refused by the reader.
 pub fn parse_record(raw: &RawRecord, opts: &ReadOptions) -> Result<Document, Skip> {
     let skip =
         |id: Option<String>, reason: SkipReason| Skip { seq: raw.seq, location: raw.location.clone(), id, reason };
+    let too_large = |bytes: usize| SkipReason::TooLarge { bytes: bytes as u64, limit: opts.max_doc_bytes as u64 };
     match &raw.payload {
         Payload::Unreadable(e) => Err(skip(None, SkipReason::Unreadable { error: e.clone() })),
+        Payload::Refused { id, reason } => Err(skip(id.clone(), reason.clone())),
         Payload::File { id, bytes } => {
             if bytes.len() > opts.max_doc_bytes {
-                return Err(skip(
-                    Some(id.clone()),
-                    SkipReason::TooLarge { bytes: bytes.len(), limit: opts.max_doc_bytes },
-                ));
+                return Err(skip(Some(id.clone()), too_large(bytes.len())));
             }
             let (text, encoding, replaced) = decode_bytes(bytes).map_err(|r| skip(Some(id.clone()), r))?;
             if text.trim().is_empty() {
@@ -365,34 +686,15 @@ pub fn parse_record(raw: &RawRecord, opts: &ReadOptions) -> Result<Document, Ski
         }
         Payload::JsonLine(bytes) => {
             let (line, encoding, replaced) = match std::str::from_utf8(bytes) {
-                Ok(s) => (std::borrow::Cow::Borrowed(s), "UTF-8", 0),
+                Ok(s) => (Cow::Borrowed(s), "UTF-8", 0),
                 Err(_) => {
                     let (s, e, r) = decode_bytes(bytes).map_err(|r| skip(None, r))?;
-                    (std::borrow::Cow::Owned(s), e, r)
+                    (Cow::Owned(s), e, r)
                 }
             };
-            let value: serde_json::Value = serde_json::from_str(&line)
-                .map_err(|e| skip(None, SkipReason::MalformedJson { error: e.to_string() }))?;
-            let serde_json::Value::Object(mut obj) = value else {
-                return Err(skip(None, SkipReason::NotAnObject));
-            };
-            let id = match obj.get(&opts.id_field) {
-                None | Some(serde_json::Value::Null) => {
-                    return Err(skip(None, SkipReason::MissingId { field: opts.id_field.clone() }))
-                }
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Number(n)) => n.to_string(),
-                Some(_) => return Err(skip(None, SkipReason::BadId { field: opts.id_field.clone() })),
-            };
-            let text = match obj.remove(&opts.text_field) {
-                None | Some(serde_json::Value::Null) => {
-                    return Err(skip(Some(id), SkipReason::MissingText { field: opts.text_field.clone() }))
-                }
-                Some(serde_json::Value::String(s)) => s,
-                Some(_) => return Err(skip(Some(id), SkipReason::BadText { field: opts.text_field.clone() })),
-            };
+            let (id, text) = parse_json_fields(&line, opts).map_err(|(id, r)| skip(id, r))?;
             if text.len() > opts.max_doc_bytes {
-                return Err(skip(Some(id), SkipReason::TooLarge { bytes: text.len(), limit: opts.max_doc_bytes }));
+                return Err(skip(Some(id), too_large(text.len())));
             }
             if text.trim().is_empty() {
                 return Err(skip(Some(id), SkipReason::EmptyText));
@@ -401,13 +703,16 @@ pub fn parse_record(raw: &RawRecord, opts: &ReadOptions) -> Result<Document, Ski
         }
     }
 }
-
 /// Opens a file for reading, transparently decompressing gzip and zstd (detected from the magic bytes).
 ///
 /// # Errors
 /// When the file cannot be opened or the decompressor cannot start.
 pub fn open_maybe_compressed(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
-    let mut f = BufReader::with_capacity(1 << 20, File::open(path)?);
+    decompress(BufReader::with_capacity(1 << 20, File::open(path)?))
+}
+
+/// `f`, decompressed when its first bytes are a gzip or zstd magic number.
+fn decompress<R: BufRead + Send + 'static>(mut f: R) -> io::Result<Box<dyn BufRead + Send>> {
     let head = f.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(f))))
@@ -418,120 +723,345 @@ pub fn open_maybe_compressed(path: &Path) -> io::Result<Box<dyn BufRead + Send>>
     }
 }
 
+/// Adds the bytes read through it to a shared counter (the bytes as stored: compressed bytes for a compressed
+/// file), for progress against file sizes.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads one line (up to and including `\n`) into `buf`, copying it to `spool` when given. A line longer than
+/// `limit` bytes is read past without being kept (`buf` is left empty). Returns the line's length in bytes and
+/// whether it was too long, or `None` at the end of the input.
+fn read_line_bounded(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+    mut spool: Option<&mut io::BufWriter<File>>,
+) -> io::Result<Option<(u64, bool)>> {
+    let (mut total, mut too_long) = (0u64, false);
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            break;
+        }
+        let (chunk, done) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (&avail[..=i], true),
+            None => (avail, false),
+        };
+        if let Some(w) = spool.as_mut() {
+            w.write_all(chunk)?;
+        }
+        if !too_long {
+            if buf.len() + chunk.len() > limit {
+                too_long = true;
+                *buf = Vec::new();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let n = chunk.len();
+        total += n as u64;
+        reader.consume(n);
+        if done {
+            break;
+        }
+    }
+    Ok((total > 0).then_some((total, too_long)))
+}
+
+/// Reads a whole file of at most `max` bytes: a regular file larger than that is not read at all. A stream (a
+/// pipe) is read to its end and copied to `spool`, holding at most `max` bytes in memory. Returns the bytes, or the
+/// size when it is too large.
+fn read_file_bounded(
+    path: &Path,
+    max: usize,
+    spool: Option<&mut File>,
+    counter: &AtomicU64,
+) -> io::Result<Result<Vec<u8>, u64>> {
+    let mut f = File::open(path)?;
+    let meta = f.metadata()?;
+    if meta.is_file() {
+        if meta.len() > max as u64 {
+            return Ok(Err(meta.len()));
+        }
+        let mut buf = Vec::with_capacity(meta.len() as usize);
+        // A file that grew since it was measured is still not read beyond the limit.
+        (&mut f).take(max as u64 + 1).read_to_end(&mut buf)?;
+        counter.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        if buf.len() > max {
+            return Ok(Err(buf.len() as u64));
+        }
+        return Ok(Ok(buf));
+    }
+    let mut spool = spool;
+    let (mut buf, mut total, mut too_large) = (Vec::new(), 0u64, false);
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        total += n as u64;
+        if let Some(s) = spool.as_mut() {
+            s.write_all(&chunk[..n])?;
+        }
+        if !too_large {
+            if buf.len() + n > max {
+                too_large = true;
+                buf = Vec::new();
+            } else {
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+    if let Some(s) = spool {
+        s.flush()?;
+    }
+    Ok(if too_large { Err(total) } else { Ok(buf) })
+}
+
+/// An entry found by walking a directory.
+enum Entry {
+    Text { path: PathBuf, id: String },
+    Jsonl(PathBuf),
+    Special { path: PathBuf, id: String, kind: &'static str },
+    Error { name: String, error: String },
+}
+
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    }
+}
+
+/// Every entry below `root`, in file-name order, following symbolic links. An error (an unreadable directory, a
+/// symbolic-link loop, a broken link) becomes an entry of its own and the walk goes on after it.
+fn walk(root: &Path) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let walker = walkdir::WalkDir::new(root).sort_by_file_name().follow_links(true);
+    // The tool's own output and staging directories are never read back as input.
+    for entry in walker.into_iter().filter_entry(|e| !crate::outdir::is_tool_output_entry(e)) {
+        match entry {
+            Ok(e) => {
+                let ft = e.file_type();
+                if ft.is_dir() {
+                    continue;
+                }
+                let path = e.into_path();
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let id = rel.components().map(|c| path_id(Path::new(c.as_os_str()))).collect::<Vec<_>>().join("/");
+                if !ft.is_file() {
+                    out.push(Entry::Special { path, id, kind: file_kind(&ft) });
+                } else if path.file_name().is_some_and(is_jsonl_name) {
+                    out.push(Entry::Jsonl(path));
+                } else {
+                    out.push(Entry::Text { path, id });
+                }
+            }
+            Err(e) => {
+                let name = e.path().map(display_path).unwrap_or_else(|| display_path(root));
+                let error = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(a), _) => format!("symbolic link loop back to {}", display_path(a)),
+                    (None, Some(io)) => io.to_string(),
+                    (None, None) => e.to_string(),
+                };
+                out.push(Entry::Error { name, error });
+            }
+        }
+    }
+    out
+}
+
 enum Source {
-    Files { root: PathBuf, files: std::vec::IntoIter<PathBuf> },
-    Lines { name: Arc<str>, reader: Box<dyn BufRead + Send>, line: u64 },
-    Single(Option<PathBuf>),
+    Entries(std::vec::IntoIter<Entry>),
+    Lines { name: Arc<str>, reader: Box<dyn BufRead + Send>, line: u64, spool: Option<io::BufWriter<File>> },
 }
 
 /// Reads the records of a list of inputs, in order, sequentially. Deterministic: two readers over the same inputs
 /// yield the same records with the same `seq`.
 pub struct RecordReader {
-    inputs: std::collections::VecDeque<Input>,
-    current: Option<Source>,
+    inputs: Vec<Input>,
+    next_input: usize,
+    stack: Vec<Source>,
     seq: u64,
+    max_doc_bytes: usize,
+    /// Spool files of the inputs that can be read once only ([`Input::is_stream`]), by input index.
+    spools: Vec<Option<Arc<tempfile::NamedTempFile>>>,
+    /// Read the spools instead of the streams (a reader made by [`RecordReader::reopen`]).
+    replay: bool,
+    disk_bytes: Arc<AtomicU64>,
     /// Bytes read so far (of decompressed JSONL lines and text files).
     pub bytes_read: u64,
-    stdin_spool: Option<Arc<tempfile::NamedTempFile>>,
-    spool_writer: Option<io::BufWriter<File>>,
     /// Blank JSONL lines seen (not documents, not counted as skipped).
     pub blank_lines: u64,
 }
 
 impl RecordReader {
-    /// Starts reading `inputs`. Standard input is copied to a temporary spool file as it is read, so that
-    /// [`RecordReader::reopen`] can read it again.
+    /// Starts reading `inputs`, with the default size limit ([`ReadOptions::default`]). Standard input and other
+    /// streams are copied to a temporary spool file as they are read, so that [`RecordReader::reopen`] can read them
+    /// again.
     pub fn new(inputs: &[Input]) -> RecordReader {
         RecordReader {
-            inputs: inputs.iter().cloned().collect(),
-            current: None,
+            inputs: inputs.to_vec(),
+            next_input: 0,
+            stack: Vec::new(),
             seq: 0,
+            max_doc_bytes: ReadOptions::default().max_doc_bytes,
+            spools: vec![None; inputs.len()],
+            replay: false,
+            disk_bytes: Arc::new(AtomicU64::new(0)),
             bytes_read: 0,
-            stdin_spool: None,
-            spool_writer: None,
             blank_lines: 0,
         }
     }
 
-    /// A new reader over the same inputs from the beginning; standard input is read from the spool of this one.
+    /// Sets the size limit in bytes: a larger file is skipped without being read, and a JSONL line longer than
+    /// [`ReadOptions::max_line_bytes`] is skipped as it streams past.
+    pub fn max_doc_bytes(mut self, max: usize) -> RecordReader {
+        self.max_doc_bytes = max;
+        self
+    }
+
+    /// A counter of the bytes read so far as stored on disk (compressed bytes for a compressed file), updated as
+    /// the reader goes: progress against the inputs' file sizes.
+    pub fn disk_bytes(&self) -> Arc<AtomicU64> {
+        self.disk_bytes.clone()
+    }
+
+    /// A new reader over the same inputs (`inputs` must be those this reader was made with) from the beginning;
+    /// standard input and other streams are read from the spools this one wrote.
     ///
     /// # Errors
-    /// When the spool cannot be reopened.
+    /// When a spool cannot be flushed.
     pub fn reopen(&mut self, inputs: &[Input]) -> io::Result<RecordReader> {
-        if let Some(w) = self.spool_writer.as_mut() {
-            w.flush()?;
+        for s in &mut self.stack {
+            if let Source::Lines { spool: Some(w), .. } = s {
+                w.flush()?;
+            }
         }
-        let replaced: Vec<Input> = inputs
-            .iter()
-            .map(|i| match (i, &self.stdin_spool) {
-                (Input::Stdin, Some(sp)) => Input::Jsonl(sp.path().to_path_buf()),
-                _ => i.clone(),
-            })
-            .collect();
-        let mut r = RecordReader::new(&replaced);
-        r.stdin_spool = self.stdin_spool.clone();
+        let mut r = RecordReader::new(inputs).max_doc_bytes(self.max_doc_bytes);
+        for (k, sp) in self.spools.iter().enumerate().take(inputs.len()) {
+            r.spools[k] = sp.clone();
+        }
+        r.replay = true;
         Ok(r)
     }
 
-    fn open_next(&mut self) -> Option<Result<(), RawRecord>> {
-        let input = self.inputs.pop_front()?;
-        let fail = |seq: u64, name: String, e: io::Error| RawRecord {
-            seq,
-            location: Location { file: name.into(), line: None },
-            payload: Payload::Unreadable(e.to_string()),
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq - 1
+    }
+
+    fn refused(&mut self, file: Arc<str>, line: Option<u64>, payload: Payload) -> RawRecord {
+        RawRecord { seq: self.next_seq(), location: Location { file, line }, payload }
+    }
+
+    fn new_spool(&mut self, input: usize) -> io::Result<File> {
+        let spool = tempfile::NamedTempFile::new()?;
+        let w = spool.reopen()?;
+        self.spools[input] = Some(Arc::new(spool));
+        Ok(w)
+    }
+
+    /// One text file as one record: refused unread when larger than the limit.
+    fn text_record(&mut self, path: &Path, id: String, name: Arc<str>, spool: Option<&mut File>) -> RawRecord {
+        let payload = match read_file_bounded(path, self.max_doc_bytes, spool, &self.disk_bytes) {
+            Ok(Ok(bytes)) => {
+                self.bytes_read += bytes.len() as u64;
+                Payload::File { id, bytes }
+            }
+            Ok(Err(size)) => Payload::Refused {
+                id: Some(id),
+                reason: SkipReason::TooLarge { bytes: size, limit: self.max_doc_bytes as u64 },
+            },
+            Err(e) => Payload::Unreadable(e.to_string()),
+        };
+        self.refused(name, None, payload)
+    }
+
+    /// Starts reading a JSONL file (or a spool) line by line; an error record when it cannot be opened.
+    fn open_lines(&mut self, path: &Path, name: Arc<str>, spool: Option<File>) -> Option<RawRecord> {
+        let counted = File::open(path).map(|f| Counting { inner: f, count: self.disk_bytes.clone() });
+        match counted.and_then(|f| decompress(BufReader::with_capacity(1 << 20, f))) {
+            Ok(reader) => {
+                let spool = spool.map(|f| io::BufWriter::with_capacity(1 << 20, f));
+                self.stack.push(Source::Lines { name, reader, line: 0, spool });
+                None
+            }
+            Err(e) => Some(self.refused(name, None, Payload::Unreadable(e.to_string()))),
+        }
+    }
+
+    /// Opens the next input: pushes its source, or returns its only record (a text file, or an error).
+    fn open_input(&mut self) -> Option<RawRecord> {
+        let i = self.next_input;
+        self.next_input += 1;
+        let input = self.inputs[i].clone();
+        let name: Arc<str> = input.display_name().into();
+        if self.replay {
+            if let Some(sp) = self.spools[i].clone() {
+                return match input {
+                    Input::TextFile(p) => Some(self.text_record(sp.path(), path_id(&p), name, None)),
+                    _ => self.open_lines(sp.path(), name, None),
+                };
+            }
+        }
+        let stream = input.is_stream();
+        let spool = match stream.then(|| self.new_spool(i)) {
+            Some(Err(e)) => {
+                let error = format!("creating a temporary file to hold the input: {e}");
+                return Some(self.refused(name, None, Payload::Unreadable(error)));
+            }
+            Some(Ok(f)) => Some(f),
+            None => None,
         };
         match input {
             Input::Dir(root) => {
-                let mut files = Vec::new();
-                for entry in walkdir::WalkDir::new(&root)
-                    .sort_by_file_name()
-                    .follow_links(true)
-                    .into_iter()
-                    .filter_entry(|e| !crate::outdir::is_tool_output_entry(e))
-                {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
-                        Ok(_) => {}
-                        Err(e) => {
-                            let name =
-                                e.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string());
-                            let seq = self.seq;
-                            self.seq += 1;
-                            self.current = Some(Source::Files { root, files: files.into_iter() });
-                            return Some(Err(fail(seq, name, io::Error::other(e.to_string()))));
-                        }
-                    }
-                }
-                self.current = Some(Source::Files { root, files: files.into_iter() });
+                self.stack.push(Source::Entries(walk(&root).into_iter()));
+                None
             }
-            Input::TextFile(p) => self.current = Some(Source::Single(Some(p))),
-            Input::Jsonl(p) => match open_maybe_compressed(&p) {
-                Ok(reader) => {
-                    self.current = Some(Source::Lines { name: p.display().to_string().into(), reader, line: 0 })
-                }
-                Err(e) => {
-                    let seq = self.seq;
-                    self.seq += 1;
-                    return Some(Err(fail(seq, p.display().to_string(), e)));
-                }
-            },
+            Input::TextFile(p) => {
+                let mut spool = spool;
+                Some(self.text_record(&p, path_id(&p), name, spool.as_mut()))
+            }
+            Input::Jsonl(p) => self.open_lines(&p, name, spool),
             Input::Stdin => {
-                let spool = match tempfile::NamedTempFile::new() {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let seq = self.seq;
-                        self.seq += 1;
-                        return Some(Err(fail(seq, "<stdin>".into(), e)));
+                let counted = Counting { inner: io::stdin(), count: self.disk_bytes.clone() };
+                match decompress(BufReader::with_capacity(1 << 20, counted)) {
+                    Ok(reader) => {
+                        let spool = spool.map(|f| io::BufWriter::with_capacity(1 << 20, f));
+                        self.stack.push(Source::Lines { name, reader, line: 0, spool });
+                        None
                     }
-                };
-                let writer = spool.reopen().map(|f| io::BufWriter::with_capacity(1 << 20, f));
-                self.spool_writer = writer.ok();
-                self.stdin_spool = Some(Arc::new(spool));
-                let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, io::stdin()));
-                self.current = Some(Source::Lines { name: "<stdin>".into(), reader, line: 0 });
+                    Err(e) => Some(self.refused(name, None, Payload::Unreadable(e.to_string()))),
+                }
             }
         }
-        Some(Ok(()))
     }
 }
 
@@ -539,65 +1069,62 @@ impl Iterator for RecordReader {
     type Item = RawRecord;
 
     fn next(&mut self) -> Option<RawRecord> {
+        let line_limit = line_limit(self.max_doc_bytes);
         loop {
-            if self.current.is_none() {
-                match self.open_next()? {
-                    Ok(()) => {}
-                    Err(rec) => return Some(rec),
+            let Some(src) = self.stack.last_mut() else {
+                if self.next_input >= self.inputs.len() {
+                    return None;
                 }
-            }
-            let seq = self.seq;
-            let src = self.current.as_mut().expect("source open");
+                if let Some(rec) = self.open_input() {
+                    return Some(rec);
+                }
+                continue;
+            };
             match src {
-                Source::Single(p) => {
-                    let Some(p) = p.take() else {
-                        self.current = None;
+                Source::Entries(entries) => {
+                    let Some(entry) = entries.next() else {
+                        self.stack.pop();
                         continue;
                     };
-                    self.seq += 1;
-                    let name = p.display().to_string();
-                    let location = Location { file: name.clone().into(), line: None };
-                    let payload = match std::fs::read(&p) {
-                        Ok(bytes) => {
-                            self.bytes_read += bytes.len() as u64;
-                            Payload::File { id: name, bytes }
+                    match entry {
+                        Entry::Text { path, id } => {
+                            return Some(self.text_record(&path, id, display_path(&path).into(), None));
                         }
-                        Err(e) => Payload::Unreadable(e.to_string()),
-                    };
-                    return Some(RawRecord { seq, location, payload });
-                }
-                Source::Files { root, files } => {
-                    let Some(p) = files.next() else {
-                        self.current = None;
-                        continue;
-                    };
-                    self.seq += 1;
-                    let rel = p.strip_prefix(&*root).unwrap_or(&p);
-                    let id = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                    let location = Location { file: p.display().to_string().into(), line: None };
-                    let payload = match std::fs::read(&p) {
-                        Ok(bytes) => {
-                            self.bytes_read += bytes.len() as u64;
-                            Payload::File { id, bytes }
+                        Entry::Jsonl(path) => {
+                            if let Some(rec) = self.open_lines(&path, display_path(&path).into(), None) {
+                                return Some(rec);
+                            }
                         }
-                        Err(e) => Payload::Unreadable(e.to_string()),
-                    };
-                    return Some(RawRecord { seq, location, payload });
+                        Entry::Special { path, id, kind } => {
+                            let reason = SkipReason::NotARegularFile { kind: kind.to_string() };
+                            let payload = Payload::Refused { id: Some(id), reason };
+                            return Some(self.refused(display_path(&path).into(), None, payload));
+                        }
+                        Entry::Error { name, error } => {
+                            return Some(self.refused(name.into(), None, Payload::Unreadable(error)));
+                        }
+                    }
                 }
-                Source::Lines { name, reader, line } => {
+                Source::Lines { name, reader, line, spool } => {
                     let mut buf = Vec::new();
-                    match reader.read_until(b'\n', &mut buf) {
-                        Ok(0) => {
-                            self.current = None;
-                            continue;
+                    match read_line_bounded(reader.as_mut(), &mut buf, line_limit, spool.as_mut()) {
+                        Ok(None) => {
+                            let flushed = spool.as_mut().map_or(Ok(()), |w| w.flush());
+                            let (name, at) = (name.clone(), *line + 1);
+                            self.stack.pop();
+                            if let Err(e) = flushed {
+                                let error = format!("writing the temporary copy of the input: {e}");
+                                return Some(self.refused(name, Some(at), Payload::Unreadable(error)));
+                            }
                         }
-                        Ok(_) => {
+                        Ok(Some((bytes, too_long))) => {
                             *line += 1;
-                            self.bytes_read += buf.len() as u64;
-                            if let Some(w) = self.spool_writer.as_mut() {
-                                if &**name == "<stdin>" {
-                                    let _ = w.write_all(&buf);
-                                }
+                            let location = Location { file: name.clone(), line: Some(*line) };
+                            self.bytes_read += bytes;
+                            if too_long {
+                                let reason = SkipReason::TooLarge { bytes, limit: line_limit as u64 };
+                                let payload = Payload::Refused { id: None, reason };
+                                return Some(RawRecord { seq: self.next_seq(), location, payload });
                             }
                             while matches!(buf.last(), Some(b'\n' | b'\r')) {
                                 buf.pop();
@@ -609,16 +1136,14 @@ impl Iterator for RecordReader {
                                 self.blank_lines += 1;
                                 continue;
                             }
-                            self.seq += 1;
-                            let location = Location { file: name.clone(), line: Some(*line) };
-                            return Some(RawRecord { seq, location, payload: Payload::JsonLine(buf) });
+                            return Some(RawRecord { seq: self.next_seq(), location, payload: Payload::JsonLine(buf) });
                         }
                         Err(e) => {
                             *line += 1;
-                            self.seq += 1;
                             let location = Location { file: name.clone(), line: Some(*line) };
-                            self.current = None;
-                            return Some(RawRecord { seq, location, payload: Payload::Unreadable(e.to_string()) });
+                            self.stack.pop();
+                            let payload = Payload::Unreadable(e.to_string());
+                            return Some(RawRecord { seq: self.next_seq(), location, payload });
                         }
                     }
                 }
@@ -628,7 +1153,8 @@ impl Iterator for RecordReader {
 }
 
 /// Writes a file atomically: the content goes to a temporary file in the same directory, which is renamed over
-/// `path` once complete, so a reader never sees a half-written file.
+/// `path` once complete, so a reader never sees a half-written file. The file gets the permissions of any file
+/// the user creates (`0666` less the umask).
 pub struct AtomicWriter {
     tmp: tempfile::NamedTempFile,
     writer: Option<io::BufWriter<File>>,
@@ -642,7 +1168,12 @@ impl AtomicWriter {
     /// When the temporary file cannot be created in `path`'s directory.
     pub fn create(path: &Path) -> io::Result<AtomicWriter> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        // Created like any file the user writes (0666 less the umask), not private as temporary files are: a run
+        // directory is often read by colleagues.
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(dir)?;
         let writer = io::BufWriter::with_capacity(1 << 20, tmp.reopen()?);
         Ok(AtomicWriter { tmp, writer: Some(writer), path: path.to_path_buf() })
     }
@@ -696,11 +1227,227 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> io::Result<()>
 pub fn read_all(inputs: &[Input], opts: &ReadOptions) -> (Vec<Document>, Vec<Skip>) {
     let mut docs = Vec::new();
     let mut skips = Vec::new();
-    for raw in RecordReader::new(inputs) {
+    for raw in RecordReader::new(inputs).max_doc_bytes(opts.max_doc_bytes) {
         match parse_record(&raw, opts) {
             Ok(d) => docs.push(d),
             Err(s) => skips.push(s),
         }
     }
     (docs, skips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    fn line(s: &str) -> RawRecord {
+        RawRecord {
+            seq: 0,
+            location: Location { file: "t.jsonl".into(), line: Some(1) },
+            payload: Payload::JsonLine(s.as_bytes().to_vec()),
+        }
+    }
+
+    /// The inverse of [`path_id`], for the test.
+    fn unescape(id: &str) -> Vec<u8> {
+        let b = id.as_bytes();
+        let (mut out, mut k) = (Vec::new(), 0);
+        while k < b.len() {
+            match (b[k], b.get(k + 1)) {
+                (b'\\', Some(b'\\')) => {
+                    out.push(b'\\');
+                    k += 2;
+                }
+                (b'\\', Some(b'x')) => {
+                    out.push(u8::from_str_radix(&id[k + 2..k + 4], 16).unwrap());
+                    k += 4;
+                }
+                (c, _) => {
+                    out.push(c);
+                    k += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn utf32_with_bom_is_decoded_as_utf32() {
+        let text = "UTF-32 文本 𠀀 and more; ".repeat(4);
+        let text = text.as_str();
+        let le: Vec<u8> =
+            [0xFF, 0xFE, 0, 0].into_iter().chain(text.chars().flat_map(|c| (c as u32).to_le_bytes())).collect();
+        let be: Vec<u8> =
+            [0, 0, 0xFE, 0xFF].into_iter().chain(text.chars().flat_map(|c| (c as u32).to_be_bytes())).collect();
+        assert_eq!(decode_bytes(&le).unwrap(), (text.to_string(), "UTF-32LE", 0));
+        assert_eq!(decode_bytes(&be).unwrap(), (text.to_string(), "UTF-32BE", 0));
+        // A surrogate code unit and a trailing partial unit are replaced and counted.
+        let mut bad = le.clone();
+        bad.extend_from_slice(&0xD800u32.to_le_bytes());
+        bad.extend_from_slice(&[0x41, 0]);
+        let (t, _, replaced) = decode_bytes(&bad).unwrap();
+        assert_eq!(replaced, 2);
+        assert!(t.starts_with(text) && t.ends_with("\u{FFFD}\u{FFFD}"));
+        // UTF-16LE with BOM still decodes as UTF-16.
+        let u16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        assert_eq!(decode_bytes(&u16).unwrap().1, "UTF-16LE");
+    }
+
+    #[test]
+    fn numeric_ids_keep_their_literal_text() {
+        let o = ReadOptions::default();
+        for lit in ["123456789012345678901", "123456789012345678902", "1e2", "-0.50", "7"] {
+            let d = parse_record(&line(&format!(r#"{{"id": {lit}, "text": "x"}}"#)), &o).unwrap();
+            assert_eq!(d.id, lit);
+        }
+        let d = parse_record(&line(r#"{"meta": {"id": 1}, "id": "a\u00e9", "text": "t\"x\""}"#), &o).unwrap();
+        assert_eq!((d.id.as_str(), d.text.as_str()), ("aé", "t\"x\""));
+        let reason = |s: &str| parse_record(&line(s), &o).unwrap_err().reason.key();
+        assert_eq!(reason(r#"{"id": [1], "text": "x"}"#), "bad_id");
+        assert_eq!(reason(r#"{"id": null, "text": "x"}"#), "missing_id");
+        assert_eq!(reason(r#"{"id": "a", "text": 3}"#), "bad_text");
+        assert_eq!(reason(r#"{"id": "a"}"#), "missing_text");
+        assert_eq!(reason(r#"[1, 2]"#), "not_an_object");
+        assert_eq!(reason(r#"{"id": "a", "text": "x""#), "malformed_json");
+        assert_eq!(reason(r#"{"id": "a", "text": "x"} tail"#), "malformed_json");
+    }
+
+    #[test]
+    fn ids_of_file_names_are_unique_and_reversible() {
+        let names: [&[u8]; 5] = [b"a\xff.txt", b"a\xfe.txt", b"a\\xff.txt", b"plain \xe6\x96\x87.txt", b"new\nline"];
+        let ids: Vec<String> = names.iter().map(|n| path_id(Path::new(OsStr::from_bytes(n)))).collect();
+        for (n, id) in names.iter().zip(&ids) {
+            assert_eq!(&unescape(id), n, "{id}");
+        }
+        let mut uniq = ids.clone();
+        uniq.sort();
+        uniq.dedup();
+        assert_eq!(uniq.len(), ids.len(), "{ids:?}");
+        assert_eq!(ids[3], "plain 文.txt", "UTF-8 names without backslashes are unchanged");
+        assert_eq!(ids[4], "new\nline", "an id keeps its control characters");
+        assert_eq!(display_path(Path::new(OsStr::from_bytes(names[4]))), "new\\nline", "a message escapes them");
+    }
+
+    #[test]
+    fn oversized_files_and_lines_are_skipped_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        // A sparse file of 1 GiB: reading it would take a second and a GiB of memory.
+        let big = File::create(dir.path().join("big.txt")).unwrap();
+        big.set_len(1 << 30).unwrap();
+        std::fs::write(dir.path().join("small.txt"), "small text").unwrap();
+        let long = format!("{{\"id\": \"long\", \"text\": \"{}\"}}\n", "x".repeat(3 << 20));
+        let jsonl = format!("{{\"id\": \"a\", \"text\": \"first\"}}\n{long}{{\"id\": \"b\", \"text\": \"after\"}}\n");
+        std::fs::write(dir.path().join("lines.jsonl"), &jsonl).unwrap();
+        let inputs = [Input::Dir(dir.path().to_path_buf())];
+        let reader = RecordReader::new(&inputs).max_doc_bytes(1 << 20);
+        let disk = reader.disk_bytes();
+        let records: Vec<RawRecord> = reader.collect();
+        // big.txt, lines.jsonl (3 lines), small.txt, in file-name order.
+        assert_eq!(records.len(), 5);
+        match &records[0].payload {
+            Payload::Refused { id, reason } => {
+                assert_eq!(id.as_deref(), Some("big.txt"));
+                assert_eq!(*reason, SkipReason::TooLarge { bytes: 1 << 30, limit: 1 << 20 });
+            }
+            p => panic!("{p:?}"),
+        }
+        // Only the JSONL file and the small file were read, not the large one.
+        assert_eq!(disk.load(Ordering::Relaxed), (jsonl.len() + "small text".len()) as u64);
+        match &records[2].payload {
+            Payload::Refused { id: None, reason: SkipReason::TooLarge { bytes, limit } } => {
+                assert_eq!(*bytes, long.len() as u64);
+                assert_eq!(
+                    *limit,
+                    ReadOptions { max_doc_bytes: 1 << 20, ..ReadOptions::default() }.max_line_bytes() as u64
+                );
+            }
+            p => panic!("{p:?}"),
+        }
+        assert_eq!(records[2].location.line, Some(2));
+        let opts = ReadOptions { max_doc_bytes: 1 << 20, ..ReadOptions::default() };
+        let ids: Vec<String> = records.iter().filter_map(|r| parse_record(r, &opts).ok()).map(|d| d.id).collect();
+        assert_eq!(ids, ["a", "b", "small.txt"]);
+    }
+
+    #[test]
+    fn walk_errors_and_special_files_are_recorded_and_the_walk_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.txt"), "first").unwrap();
+        std::fs::create_dir(d.join("b")).unwrap();
+        std::os::unix::fs::symlink(d, d.join("b/loop")).unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("b/broken")).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(d.join("c.fifo")).status().unwrap().success());
+        std::fs::write(d.join("d.txt"), "last").unwrap();
+        let recs: Vec<RawRecord> = RecordReader::new(&[Input::Dir(d.to_path_buf())]).collect();
+        let opts = ReadOptions::default();
+        let outcomes: Vec<Result<String, &'static str>> = recs
+            .iter()
+            .map(|r| match parse_record(r, &opts) {
+                Ok(doc) => Ok(doc.id),
+                Err(s) => Err(s.reason.key()),
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                Ok("a.txt".to_string()),
+                Err("unreadable"),
+                Err("unreadable"),
+                Err("not_a_regular_file"),
+                Ok("d.txt".into())
+            ]
+        );
+        let seqs: Vec<u64> = recs.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [0, 1, 2, 3, 4]);
+        assert!(recs[2].location.file.ends_with("b/loop"), "{:?}", recs[2].location);
+    }
+
+    #[test]
+    fn stdin_and_pipes_may_be_given_once() {
+        assert!(check_inputs(&[Input::Stdin]).is_ok());
+        let e = check_inputs(&[Input::Stdin, Input::Stdin]).unwrap_err();
+        assert!(e.to_string().contains("more than once"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let f = Input::TextFile(fifo.clone());
+        assert!(f.is_stream());
+        assert!(check_inputs(&[f.clone(), Input::Stdin]).is_ok());
+        assert!(check_inputs(&[f.clone(), f]).is_err());
+        // A regular file given twice is allowed (its records are duplicates).
+        let file = dir.path().join("x.txt");
+        std::fs::write(&file, "x").unwrap();
+        assert!(check_inputs(&[Input::TextFile(file.clone()), Input::TextFile(file)]).is_ok());
+    }
+
+    #[test]
+    fn globs_expand_to_the_matching_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["b.jsonl", "a.jsonl", "c.txt"] {
+            std::fs::write(dir.path().join(n), "{}").unwrap();
+        }
+        let pat = format!("{}/*.jsonl", dir.path().display());
+        let inputs = Input::from_args(&[pat.as_str()]).unwrap();
+        assert_eq!(inputs, [Input::Jsonl(dir.path().join("a.jsonl")), Input::Jsonl(dir.path().join("b.jsonl"))]);
+        let none = format!("{}/*.zzz", dir.path().display());
+        let e = Input::from_args(&[none.as_str()]).unwrap_err();
+        assert!(e.to_string().contains("no file matches"), "{e}");
+    }
+
+    #[test]
+    fn atomic_writes_follow_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.json");
+        write_json_atomic(&p, &serde_json::json!({"a": 1})).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        // 0666 less the process umask (read without changing it: a file created by std gets the same mode).
+        let probe = dir.path().join("probe");
+        File::create(&probe).unwrap();
+        let expected = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected);
+        assert_ne!(mode, 0o600, "not private like a temporary file (unless the umask is 077)");
+    }
 }

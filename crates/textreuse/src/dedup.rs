@@ -21,7 +21,7 @@ use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOption
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize, NormalizeOptions};
-use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
+use crate::pipeline::{ioe, record_digest, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 use crate::records::{CandidateRecord, ClusterRecord, PairRecord, TextRecord};
 use crate::shingle::{shingle_set, units};
@@ -180,6 +180,8 @@ struct DocMeta {
     id: String,
     chars: u64,
     utf8: bool,
+    /// [`crate::pipeline::record_digest`] of the record as the first pass read it.
+    digest: u64,
 }
 
 #[derive(Default)]
@@ -238,7 +240,13 @@ pub fn run(
             let d = store.push(&item.value.set).map_err(ioe("writing the shingle set spill file"))?;
             set_hashes.push((item.value.set_hash, d as u32));
             keys.extend_from_slice(&item.value.keys);
-            metas.push(DocMeta { seq: item.seq, id: item.id, chars: item.value.chars, utf8: item.value.utf8 });
+            metas.push(DocMeta {
+                seq: item.seq,
+                id: item.id,
+                chars: item.value.chars,
+                utf8: item.value.utf8,
+                digest: item.digest,
+            });
             Ok(())
         },
     )?;
@@ -355,8 +363,8 @@ pub fn run(
     drop(store);
 
     // Pass 2: the deduplicated corpus, read again from the input.
-    let kept_seqs: Vec<(u64, bool)> =
-        (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8)).collect();
+    let kept_seqs: Vec<(u64, bool, u64)> =
+        (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8, metas[d].digest)).collect();
     progress.start("write", scan.total_bytes, "bytes");
     let mut reader = scan.reader;
     let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
@@ -477,34 +485,48 @@ fn write_candidates(
     w.commit()
 }
 
-/// Writes the records whose `seq` is in `kept` (sorted, with whether the record was valid UTF-8), in input order: a JSONL record as its original line (every
-/// field passed through unchanged), a text file as `{"id", "text"}`. Returns the number written.
+/// Writes the records whose `seq` is in `kept` (sorted, with whether the record was valid UTF-8 and its digest
+/// from the first pass), in input order: a JSONL record as its original line (every field passed through
+/// unchanged; a line in a legacy encoding as its UTF-8 text), a text file as `{"id", "text"}`. Returns the number
+/// written.
+///
+/// # Errors
+/// I/O errors; and an error when a record differs from the one the first pass read, or the input ends before every
+/// kept record was seen: the input changed between the two passes, and the output would mix records.
 fn write_deduplicated(
     path: &Path,
     reader: RecordReader,
-    kept: &[(u64, bool)],
+    kept: &[(u64, bool, u64)],
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> io::Result<u64> {
+    let changed = |at: &dyn std::fmt::Display| {
+        io::Error::other(format!(
+            "{at}: the input changed since the first pass read it (a file modified or replaced during the run?); \
+             nothing was written"
+        ))
+    };
     let mut w = AtomicWriter::create(path)?;
     let mut next = 0usize;
     let mut written = 0u64;
+    let disk = reader.disk_bytes();
+    let mut disk_seen = 0u64;
     for raw in reader {
-        let size = match &raw.payload {
-            Payload::File { bytes, .. } => bytes.len() as u64,
-            Payload::JsonLine(b) => b.len() as u64 + 1,
-            Payload::Unreadable(_) => 0,
-        };
-        progress.inc(size);
+        let now = disk.load(Ordering::Relaxed);
+        progress.inc(now.saturating_sub(disk_seen));
+        disk_seen = now;
         while next < kept.len() && kept[next].0 < raw.seq {
             next += 1;
         }
         if next >= kept.len() {
             break;
         }
-        let (seq, utf8) = kept[next];
+        let (seq, utf8, digest) = kept[next];
         if seq != raw.seq {
             continue;
+        }
+        if record_digest(&raw) != digest {
+            return Err(changed(&raw.location));
         }
         match &raw.payload {
             // Validated as UTF-8 in the first pass: copied as it is.
@@ -512,25 +534,24 @@ fn write_deduplicated(
                 w.write_all(bytes)?;
                 w.write_all(b"\n")?;
             }
-            Payload::JsonLine(bytes) => match std::str::from_utf8(bytes) {
-                Ok(line) => {
-                    w.write_all(line.as_bytes())?;
-                    w.write_all(b"\n")?;
-                }
-                Err(_) => {
-                    // A line in a legacy encoding: re-encode the parsed record as UTF-8 JSON.
-                    let (text, _, _) = crate::io::decode_bytes(bytes).map_err(|e| io::Error::other(e.to_string()))?;
-                    let v: serde_json::Value = serde_json::from_str(&text)?;
-                    w.write_json_line(&v)?;
-                }
-            },
+            Payload::JsonLine(bytes) => {
+                // A line in a legacy encoding: its decoded text is the same JSON in UTF-8 (numbers keep their
+                // literal text).
+                let (text, _, _) = crate::io::decode_bytes(bytes).map_err(|e| io::Error::other(e.to_string()))?;
+                w.write_all(text.trim_end().as_bytes())?;
+                w.write_all(b"\n")?;
+            }
             Payload::File { .. } => {
                 let doc = parse_record(&raw, read).map_err(|s| io::Error::other(s.to_string()))?;
                 w.write_json_line(&TextRecord { id: doc.id, text: doc.text })?;
             }
-            Payload::Unreadable(e) => return Err(io::Error::other(format!("{}: {e}", raw.location))),
+            Payload::Unreadable(_) | Payload::Refused { .. } => return Err(changed(&raw.location)),
         }
         written += 1;
+        next += 1;
+    }
+    if next < kept.len() {
+        return Err(changed(&format!("record {} of the input", kept[next].0 + 1)));
     }
     w.commit()?;
     Ok(written)

@@ -12,19 +12,22 @@ use serde::Serialize;
 
 use crate::io::RunDir;
 use crate::io::{
-    parse_record, Document, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip, SkipReason,
+    check_inputs, parse_record, Document, Input, Location, Payload, RawRecord, ReadOptions, RecordReader, Skip,
+    SkipReason,
 };
 use crate::progress::Progress;
 
 /// Errors that stop a run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// An I/O error, with what was being done.
-    #[error("{context}: {source}")]
+    /// An I/O error, with what was being done. Its message is the context; the error itself is its
+    /// [`std::error::Error::source`] (printed once, after the context, by a caller that prints the chain).
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
         /// The error.
+        #[source]
         source: io::Error,
     },
     /// A record was skipped in strict mode.
@@ -150,7 +153,11 @@ impl JobContext {
 
 /// The field names of the first JSON object of the first JSONL input (or standard input's spool), for messages.
 fn first_record_fields(inputs: &[Input]) -> Option<Vec<String>> {
-    let p = inputs.iter().find_map(|i| if let Input::Jsonl(p) = i { Some(p) } else { None })?;
+    // A pipe cannot be read again (opening a named pipe without a writer would block).
+    let p = inputs.iter().find_map(|i| match i {
+        Input::Jsonl(p) if !i.is_stream() => Some(p),
+        _ => None,
+    })?;
     let mut r = crate::io::open_maybe_compressed(p).ok()?;
     let mut line = String::new();
     loop {
@@ -194,6 +201,19 @@ pub struct Scanned<T> {
     pub location: Location,
     /// What the job's step made of it.
     pub value: T,
+    /// A hash of the record's bytes as read ([`record_digest`]): a later pass checks it reads the same record.
+    pub digest: u64,
+}
+
+/// A 64-bit hash (XXH3) of a record's bytes as read, and its id for a text file; 0 for a record that was not read.
+/// Two passes over the same inputs give every record the same digest.
+pub fn record_digest(raw: &RawRecord) -> u64 {
+    use xxhash_rust::xxh3::xxh3_64;
+    match &raw.payload {
+        Payload::File { id, bytes } => xxh3_64(bytes) ^ xxh3_64(id.as_bytes()).rotate_left(1),
+        Payload::JsonLine(b) => xxh3_64(b),
+        Payload::Unreadable(_) | Payload::Refused { .. } => 0,
+    }
 }
 
 /// A parsed and mapped document with its source encoding and replaced-byte count, or why it was skipped.
@@ -213,18 +233,15 @@ pub struct ScanStats {
     pub decoded_from: BTreeMap<String, u64>,
     /// Documents in which invalid bytes were replaced.
     pub replaced_docs: u64,
-    /// Total input bytes when known beforehand ([`total_input_bytes`]), for progress bars of later passes.
+    /// Total input bytes as stored when known beforehand ([`total_input_bytes`]), for progress bars of later
+    /// passes.
     pub total_bytes: Option<u64>,
     /// The reader, for a second pass over the same inputs ([`RecordReader::reopen`]).
     pub reader: RecordReader,
 }
 
 fn payload_bytes(r: &RawRecord) -> u64 {
-    match &r.payload {
-        Payload::File { bytes, .. } => bytes.len() as u64,
-        Payload::JsonLine(b) => b.len() as u64 + 1,
-        Payload::Unreadable(_) => 0,
-    }
+    r.payload.len()
 }
 
 /// Batches of raw records, read on a separate thread so that reading and decompression overlap the work.
@@ -254,10 +271,12 @@ fn spawn_reader(mut reader: RecordReader) -> (mpsc::Receiver<Vec<RawRecord>>, st
 /// Reads every record of `inputs`, decodes and parses it and applies `map` to each document, in parallel batches;
 /// then hands the results to `sink` one by one, in input order, so the outcome does not depend on the thread
 /// count. Skipped records (bad input, `map`'s refusals, duplicate ids) are collected with their reasons, or stop
-/// the run in `strict` mode. Reports progress in input bytes under the stage name `stage`.
+/// the run in `strict` mode, where a document that needed invalid bytes replaced while decoding is refused too.
+/// Reports progress in input bytes as stored (compressed bytes of a compressed file) under the stage name `stage`.
 ///
 /// # Errors
-/// The first skip in strict mode; whatever `sink` returns.
+/// Inputs that [`check_inputs`] refuses (before anything is read); the first skip in strict mode; whatever `sink`
+/// returns.
 pub fn scan<T: Send>(
     inputs: &[Input],
     read: &ReadOptions,
@@ -272,9 +291,13 @@ pub fn scan<T: Send>(
     let mut decoded_from: BTreeMap<String, u64> = BTreeMap::new();
     let mut replaced_docs = 0u64;
     let mut records = 0u64;
+    check_inputs(inputs).map_err(|e| RunError::Config(e.to_string()))?;
     let total_bytes = total_input_bytes(inputs);
     progress.start(stage, total_bytes, "bytes");
-    let (rx, handle) = spawn_reader(RecordReader::new(inputs));
+    let reader = RecordReader::new(inputs).max_doc_bytes(read.max_doc_bytes);
+    let disk_bytes = reader.disk_bytes();
+    let mut disk_seen = 0u64;
+    let (rx, handle) = spawn_reader(reader);
     let mut skip = |s: Skip| -> Result<(), RunError> {
         if strict {
             return Err(RunError::Strict(s));
@@ -284,15 +307,19 @@ pub fn scan<T: Send>(
     };
     for batch in rx {
         records += batch.len() as u64;
-        let batch_bytes: u64 = batch.iter().map(payload_bytes).sum();
         let results: Vec<ScanResult<T>> = batch
             .par_iter()
             .map(|raw| {
                 let doc = parse_record(raw, read)?;
                 let (seq, id, location, encoding, replaced) =
                     (doc.seq, doc.id.clone(), doc.location.clone(), doc.encoding, doc.replaced);
+                if strict && replaced > 0 {
+                    let reason = SkipReason::ReplacedBytes { replaced, encoding: encoding.to_string() };
+                    return Err(Skip { seq, location, id: Some(id), reason });
+                }
+                let digest = record_digest(raw);
                 match map(doc) {
-                    Ok(value) => Ok((Scanned { seq, id, location, value }, encoding, replaced)),
+                    Ok(value) => Ok((Scanned { seq, id, location, value, digest }, encoding, replaced)),
                     Err(reason) => Err(Skip { seq, location, id: Some(id), reason }),
                 }
             })
@@ -306,7 +333,7 @@ pub fn scan<T: Send>(
                 }
             };
             if let Some(first) = ids.get(&item.id) {
-                let reason = SkipReason::DuplicateId { id: item.id.clone(), first: first.to_string() };
+                let reason = SkipReason::DuplicateId { first: first.to_string() };
                 skip(Skip { seq: item.seq, location: item.location, id: Some(item.id), reason })?;
                 continue;
             }
@@ -317,7 +344,9 @@ pub fn scan<T: Send>(
             ids.insert(item.id.clone(), item.location.clone());
             sink(item)?;
         }
-        progress.inc(batch_bytes);
+        let now = disk_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        progress.inc(now.saturating_sub(disk_seen));
+        disk_seen = now;
     }
     let reader = handle.join().expect("reader thread panicked");
     progress.finish();
@@ -377,19 +406,17 @@ impl ScanStats {
     }
 }
 
-/// Total bytes of the inputs when known (plain files and directories), for progress bars; `None` for standard
-/// input and compressed files.
+/// Total size of the inputs as stored (compressed files count their compressed size), for progress bars against
+/// [`RecordReader::disk_bytes`]; `None` when an input is a stream (standard input, a pipe).
 pub fn total_input_bytes(inputs: &[Input]) -> Option<u64> {
     let mut total = 0;
     for i in inputs {
+        if i.is_stream() {
+            return None;
+        }
         match i {
             Input::Stdin => return None,
             Input::TextFile(p) | Input::Jsonl(p) => {
-                let mut head = [0u8; 4];
-                let n = std::fs::File::open(p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).ok()?;
-                if head[..n].starts_with(&[0x1f, 0x8b]) || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-                    return None;
-                }
                 total += std::fs::metadata(p).ok()?.len();
             }
             Input::Dir(d) => {
