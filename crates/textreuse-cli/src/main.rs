@@ -10,10 +10,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use textreuse::align::AlignConfig;
 use textreuse::boilerplate::{self, BoilerplateConfig, BoilerplateRunConfig};
 use textreuse::cluster::Keep;
-use textreuse::dedup::{self, DedupConfig};
+use textreuse::dedup::{self, DedupConfig, DedupOptions};
 use textreuse::io::{Input, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
-use textreuse::passages::{self, PassagesConfig};
+use textreuse::passages::{self, PassageOptions, PassagesConfig};
 use textreuse::progress::{NoProgress, Progress};
 use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
 use textreuse::substrings::{self, SubstringsConfig};
@@ -136,13 +136,13 @@ struct DedupArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Units (CJK characters or words) per shingle.
-    #[arg(long, default_value_t = DedupConfig::default().ngram)]
+    #[arg(long, default_value_t = DedupOptions::default().ngram)]
     ngram: usize,
     /// Values per MinHash signature.
-    #[arg(long, default_value_t = DedupConfig::default().num_perm)]
+    #[arg(long, default_value_t = DedupOptions::default().num_perm)]
     num_perm: usize,
     /// Jaccard similarity of shingle sets at or above which two documents are duplicates.
-    #[arg(long, default_value_t = DedupConfig::default().threshold)]
+    #[arg(long, default_value_t = DedupOptions::default().threshold)]
     threshold: f64,
     /// Containment |A∩B|/min(|A|,|B|) at or above which two documents are duplicates (e.g. a reprint cut short).
     #[arg(long)]
@@ -160,7 +160,7 @@ struct DedupArgs {
     #[arg(long, value_enum, default_value = "first")]
     keep: KeepArg,
     /// Seed of the shingle hashes and MinHash.
-    #[arg(long, default_value_t = DedupConfig::default().seed)]
+    #[arg(long, default_value_t = DedupOptions::default().seed)]
     seed: u64,
     /// Megabytes of shingle sets kept in memory for verification; the rest spill to a file in --out.
     #[arg(long, default_value_t = 1024)]
@@ -402,11 +402,13 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
     let (inputs, bars) = start(c)?;
     let cfg = PassagesConfig {
         read: c.read_options(),
-        normalize: c.normalize_options(),
-        align: args.align.config(),
+        options: PassageOptions {
+            normalize: c.normalize_options(),
+            align: args.align.config(),
+            boilerplate: c.boilerplate_filter()?,
+        },
         with_text: args.with_text,
         strict: c.strict,
-        boilerplate: c.boilerplate_filter()?,
         boilerplate_list: c.boilerplate_list(),
         ..PassagesConfig::default()
     };
@@ -523,24 +525,26 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
     let (inputs, bars) = start(c)?;
     let cfg = DedupConfig {
         read: c.read_options(),
-        normalize: c.normalize_options(),
-        ngram: args.ngram,
-        num_perm: args.num_perm,
-        threshold: args.threshold,
-        containment_threshold: args.containment_threshold,
-        partial_containment: (!args.no_partial).then_some(args.partial_containment),
-        lsh_threshold: args.lsh_threshold,
-        seed: args.seed,
-        keep: match args.keep {
-            KeepArg::First => Keep::First,
-            KeepArg::Longest => Keep::Longest,
+        options: DedupOptions {
+            normalize: c.normalize_options(),
+            ngram: args.ngram,
+            num_perm: args.num_perm,
+            threshold: args.threshold,
+            containment_threshold: args.containment_threshold,
+            partial_containment: (!args.no_partial).then_some(args.partial_containment),
+            lsh_threshold: args.lsh_threshold,
+            seed: args.seed,
+            keep: match args.keep {
+                KeepArg::First => Keep::First,
+                KeepArg::Longest => Keep::Longest,
+            },
+            boilerplate: c.boilerplate_filter()?,
+            ..DedupOptions::default()
         },
         strict: c.strict,
-        boilerplate: c.boilerplate_filter()?,
         boilerplate_list: c.boilerplate_list(),
         memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
-        ..DedupConfig::default()
     };
     let progress = bars.for_args(c);
     let s = dedup::run(&inputs, &c.out, &cfg, progress)?;

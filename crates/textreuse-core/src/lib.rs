@@ -13,13 +13,22 @@
 //! - [`within`]: [`repeats`] inside one document, corpus-wide [`boilerplate`], exact [`substrings`] (suffix
 //!   array).
 //!
+//! In-memory API per stage, each a small type: [`text::Normalizer`] → [`dedup::Fingerprinter`] (one text →
+//! [`dedup::Fingerprint`]) → [`dedup::LshIndex`], and the whole document-level pipeline in [`dedup::Deduper`];
+//! [`passages::align_pair`] and [`passages::PassageIndex`] for passages. Bad settings and bad documents are
+//! [`Error`]s, never panics.
+//!
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
 pub mod dedup;
+pub mod error;
 pub mod passages;
+pub mod progress;
 pub mod records;
 pub mod text;
 pub mod within;
+
+pub use error::Error;
 
 pub use dedup::{cluster, lsh, minhash, verify};
 pub use passages::{align, collate};

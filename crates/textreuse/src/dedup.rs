@@ -9,53 +9,32 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{attach_partial_copies, Clusters, Keep};
+use crate::cluster::Clusters;
+pub use crate::core::dedup::DedupOptions;
+use crate::core::dedup::{find_duplicates, DocumentTable, FingerprintTimes, Fingerprinter, ShingleSets, VerifiedPair};
 use crate::io::SetStore;
-use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, SkipReason};
-use crate::lsh::{candidate_pairs, LshParams};
-use crate::minhash::MinHasher;
-use crate::normalize::{normalize, NormalizeOptions};
+use crate::io::{parse_record, AtomicWriter, Input, Payload, ReadOptions, RecordReader, SkipReason};
+use crate::lsh::LshParams;
 use crate::pipeline::{ioe, record_digest, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 use crate::records::{CandidateRecord, ClusterRecord, PairRecord, TextRecord};
-use crate::shingle::{shingle_set, units};
-use crate::verify::{pair_stats, PairStats};
+use crate::verify::PairStats;
 
-/// Settings of a `dedup` run.
+/// Settings of a `dedup` run: the algorithm's settings ([`DedupOptions`], flattened into `summary.json`'s
+/// `config`) and the job's own.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct DedupConfig {
     /// How records are read.
     pub read: ReadOptions,
-    /// Normalization before shingling.
-    pub normalize: NormalizeOptions,
-    /// Units per shingle.
-    pub ngram: usize,
-    /// Values per MinHash signature.
-    pub num_perm: usize,
-    /// A verified pair with Jaccard similarity at least this is a duplicate.
-    pub threshold: f64,
-    /// A verified pair whose containment (`|A ∩ B| / min(|A|, |B|)`) is at least this is also a duplicate, when
-    /// set. This catches reprints cut short.
-    pub containment_threshold: Option<f64>,
-    /// Partial reprints: a document whose containment in at least two members of one cluster reaches this value
-    /// joins the cluster (a reprint cut short). `None` switches it off.
-    pub partial_containment: Option<f64>,
-    /// Jaccard similarity the LSH bands are tuned for; lower than `threshold` so that containment-only pairs
-    /// become candidates. `None`: derived from the thresholds.
-    pub lsh_threshold: Option<f64>,
-    /// Seed of the shingle hashes and the MinHash.
-    pub seed: u64,
-    /// Which member of a cluster is kept.
-    pub keep: Keep,
-    /// Buckets larger than this pair each member with the next `max_bucket` members only.
-    pub max_bucket: usize,
+    /// Normalization, shingles, MinHash LSH, duplicate rules, known boilerplate.
+    #[serde(flatten)]
+    pub options: DedupOptions,
     /// Turn any skipped record into an error.
     pub strict: bool,
     /// Bytes of shingle sets kept in memory for verification; beyond, sets spill to a temporary file in the
@@ -63,11 +42,8 @@ pub struct DedupConfig {
     pub memory_budget: usize,
     /// Also write `candidates.jsonl`: every verified candidate pair with its statistics, duplicate or not.
     pub write_candidates: bool,
-    /// Known boilerplate, blanked before shingling.
-    #[serde(skip)]
-    pub boilerplate: Option<std::sync::Arc<crate::boilerplate::BoilerplateFilter>>,
-    /// Absolute path of the boilerplate list loaded into `boilerplate`, recorded in `summary.json` (what `report`
-    /// uses to see the documents as the run saw them).
+    /// Absolute path of the boilerplate list loaded into `options.boilerplate`, recorded in `summary.json` (what
+    /// `report` uses to see the documents as the run saw them).
     pub boilerplate_list: Option<String>,
 }
 
@@ -75,46 +51,24 @@ impl Default for DedupConfig {
     fn default() -> Self {
         DedupConfig {
             read: ReadOptions::default(),
-            normalize: NormalizeOptions::default(),
-            ngram: 4,
-            num_perm: 128,
-            threshold: 0.45,
-            containment_threshold: None,
-            partial_containment: Some(0.9),
-            lsh_threshold: None,
-            seed: 42,
-            keep: Keep::First,
-            max_bucket: 256,
+            options: DedupOptions::default(),
             strict: false,
             memory_budget: 1 << 30,
             write_candidates: false,
-            boilerplate: None,
             boilerplate_list: None,
         }
     }
 }
 
 impl DedupConfig {
-    /// The Jaccard similarity the LSH index is tuned for.
+    /// The Jaccard similarity the LSH index is tuned for ([`DedupOptions::effective_lsh_threshold`]).
     pub fn effective_lsh_threshold(&self) -> f64 {
-        self.lsh_threshold.unwrap_or_else(|| {
-            // Candidates must reach the weakest pair a rule can accept: a containment-only pair of two documents
-            // of which one is half the other has Jaccard c / 2; a partial reprint cut to about a quarter of the
-            // article has Jaccard near 0.27.
-            let mut t = self.threshold;
-            if let Some(c) = self.containment_threshold {
-                t = t.min(c * 0.5);
-            }
-            if self.partial_containment.is_some() {
-                t = t.min(0.27);
-            }
-            (t * 0.75).clamp(0.05, 0.95)
-        })
+        self.options.effective_lsh_threshold()
     }
 
-    /// True when verified statistics make a pair a duplicate.
+    /// True when verified statistics make a pair a duplicate ([`DedupOptions::is_duplicate`]).
     pub fn is_duplicate(&self, s: &PairStats) -> bool {
-        s.jaccard >= self.threshold || self.containment_threshold.is_some_and(|c| s.containment >= c)
+        self.options.is_duplicate(s)
     }
 }
 
@@ -166,15 +120,6 @@ pub struct DedupSummary {
     pub total_seconds: f64,
 }
 
-struct Fingerprint {
-    chars: u64,
-    /// The record was valid UTF-8 as read (its line can be copied to the output unchecked).
-    utf8: bool,
-    set: Vec<u64>,
-    keys: Vec<u64>,
-    set_hash: u64,
-}
-
 struct DocMeta {
     seq: u64,
     id: String,
@@ -184,18 +129,20 @@ struct DocMeta {
     digest: u64,
 }
 
-#[derive(Default)]
-struct CpuTimes {
-    normalize: AtomicU64,
-    shingle: AtomicU64,
-    minhash: AtomicU64,
-}
+/// The spill store as the shingle sets of [`find_duplicates`].
+struct Spilled<'a>(&'a SetStore);
 
-fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
-    let t = Instant::now();
-    let r = f();
-    counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    r
+impl ShingleSets for Spilled<'_> {
+    type Error = io::Error;
+
+    fn set_len(&self, doc: usize) -> usize {
+        self.0.set_len(doc)
+    }
+
+    fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u64>) -> io::Result<&'a [u64]> {
+        self.0.read_into(doc, buf)?;
+        Ok(buf)
+    }
 }
 
 /// Runs `dedup` over `inputs`, writing `clusters.jsonl`, `pairs.jsonl`, `deduplicated.jsonl`, `skipped.jsonl` and
@@ -209,44 +156,33 @@ pub fn run(
     cfg: &DedupConfig,
     progress: &dyn Progress,
 ) -> Result<DedupSummary, RunError> {
-    if cfg.ngram == 0 || cfg.num_perm == 0 {
-        return Err(RunError::Config("--ngram and --num-perm must be at least 1".into()));
-    }
-    if !(0.0..=1.0).contains(&cfg.threshold) || cfg.containment_threshold.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
-        return Err(RunError::Config("thresholds must lie in [0, 1]".into()));
-    }
+    let fingerprinter = Fingerprinter::new(&cfg.options).map_err(|e| RunError::Config(e.to_string()))?;
     let mut ctx = JobContext::create("dedup", inputs, out_dir)?;
 
     let lsh_threshold = cfg.effective_lsh_threshold();
-    // False negatives cost recall for good; false positives only cost a verification: weigh misses more.
-    let lsh = LshParams::optimal(lsh_threshold, cfg.num_perm, 0.3, 0.7);
-    let hasher = MinHasher::new(cfg.num_perm, cfg.seed);
+    let lsh = fingerprinter.lsh();
 
     // Pass 1: fingerprint.
     let t = Instant::now();
-    let cpu = CpuTimes::default();
+    let cpu = FingerprintTimes::default();
     let mut store = SetStore::new(ctx.dir(), cfg.memory_budget);
     let mut metas: Vec<DocMeta> = Vec::new();
-    let mut keys: Vec<u64> = Vec::new();
-    let mut set_hashes: Vec<(u64, u32)> = Vec::new();
+    let mut table = DocumentTable::new(lsh.bands);
     let scan = scan(
         inputs,
         &cfg.read,
         cfg.strict,
         "fingerprint",
         progress,
-        |doc| fingerprint(doc, cfg, &lsh, &hasher, &cpu),
+        |doc| {
+            let fp = fingerprinter.fingerprint_timed(&doc.text, &cpu).ok_or(SkipReason::NoContent)?;
+            Ok((fp, doc.encoding == "UTF-8"))
+        },
         |item| {
-            let d = store.push(&item.value.set).map_err(ioe("writing the shingle set spill file"))?;
-            set_hashes.push((item.value.set_hash, d as u32));
-            keys.extend_from_slice(&item.value.keys);
-            metas.push(DocMeta {
-                seq: item.seq,
-                id: item.id,
-                chars: item.value.chars,
-                utf8: item.value.utf8,
-                digest: item.digest,
-            });
+            let (fp, utf8) = item.value;
+            store.push(&fp.shingles).map_err(ioe("writing the shingle set spill file"))?;
+            table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
+            metas.push(DocMeta { seq: item.seq, id: item.id, chars: fp.chars, utf8, digest: item.digest });
             Ok(())
         },
     )?;
@@ -268,95 +204,21 @@ pub fn run(
         );
     }
 
-    // Exact duplicates: equal shingle sets. Only the first of each group enters LSH.
-    let t = Instant::now();
+    // Exact duplicates, LSH candidates, verification and clusters: the pipeline of the in-memory `Deduper`.
     let n = metas.len();
-    set_hashes.sort_unstable();
-    let mut canonical: Vec<u32> = (0..n as u32).collect();
-    let mut exact_pairs: Vec<(u32, u32)> = Vec::new();
-    for group in set_hashes.chunk_by(|a, b| a.0 == b.0) {
-        let first = group[0].1;
-        for &(_, d) in &group[1..] {
-            if store.set_len(d as usize) == store.set_len(first as usize) {
-                canonical[d as usize] = first;
-                exact_pairs.push((first, d));
-            }
-        }
-    }
-    drop(set_hashes);
-    let lsh_docs: Vec<u32> = (0..n as u32).filter(|&d| canonical[d as usize] == d).collect();
-    let mut lsh_keys = Vec::with_capacity(lsh_docs.len() * lsh.bands);
-    for &d in &lsh_docs {
-        lsh_keys.extend_from_slice(&keys[d as usize * lsh.bands..(d as usize + 1) * lsh.bands]);
-    }
-    drop(keys);
-    let candidates: Vec<(u32, u32)> = candidate_pairs(&lsh_keys, lsh.bands, cfg.max_bucket)
-        .into_iter()
-        .map(|(a, b)| (lsh_docs[a as usize], lsh_docs[b as usize]))
-        .collect();
-    drop(lsh_keys);
-    ctx.stage("lsh", StageTime::wall(t.elapsed().as_secs_f64()));
-
-    // Verify every candidate on the exact shingle sets.
-    let t = Instant::now();
-    progress.start("verify", Some(candidates.len() as u64), "pairs");
-    let verified: Vec<((u32, u32), PairStats)> = candidates
-        .par_chunks(1024)
-        .map(|chunk| -> io::Result<Vec<((u32, u32), PairStats)>> {
-            let mut out = Vec::with_capacity(chunk.len());
-            let (mut a_buf, mut b_buf) = (Vec::new(), Vec::new());
-            let mut loaded_a = u32::MAX;
-            for &(a, b) in chunk {
-                if a != loaded_a {
-                    store.read_into(a as usize, &mut a_buf)?;
-                    loaded_a = a;
-                }
-                store.read_into(b as usize, &mut b_buf)?;
-                out.push(((a, b), pair_stats(&a_buf, &b_buf)));
-            }
-            progress.inc(chunk.len() as u64);
-            Ok(out)
-        })
-        .collect::<io::Result<Vec<_>>>()
-        .map_err(ioe("reading the shingle set spill file"))?
-        .into_iter()
-        .flatten()
-        .collect();
-    progress.finish();
-    ctx.stage("verify", StageTime::wall(t.elapsed().as_secs_f64()));
-
-    // Cluster.
-    let t = Instant::now();
-    let exact_stats = PairStats { intersection: 0, jaccard: 1.0, containment: 1.0 };
-    let mut duplicates: Vec<((u32, u32), PairStats)> = exact_pairs
-        .iter()
-        .map(|&p| (p, PairStats { intersection: store.set_len(p.0 as usize) as u64, ..exact_stats }))
-        .chain(verified.iter().filter(|(_, s)| cfg.is_duplicate(s)).copied())
-        .collect();
-    if let Some(pc) = cfg.partial_containment {
-        let contained: Vec<(u32, u32)> = verified
-            .iter()
-            .filter(|(_, s)| !cfg.is_duplicate(s) && s.containment >= pc)
-            .map(|&((a, b), _)| if store.set_len(a as usize) <= store.set_len(b as usize) { (a, b) } else { (b, a) })
-            .collect();
-        let attach = attach_partial_copies(n, duplicates.iter().map(|&(p, _)| p), &contained, 2);
-        let stats: std::collections::HashMap<(u32, u32), PairStats> = verified.iter().copied().collect();
-        for (s, l) in attach {
-            let key = (s.min(l), s.max(l));
-            duplicates.push((key, stats[&key]));
-        }
-    }
-    duplicates.sort_unstable_by_key(|&(p, _)| p);
-    let lengths: Vec<u64> = metas.iter().map(|m| m.chars).collect();
-    let clusters = Clusters::from_pairs(n, duplicates.iter().map(|&(p, _)| p), cfg.keep, &lengths);
-    ctx.stage("cluster", StageTime::wall(t.elapsed().as_secs_f64()));
+    let found = find_duplicates(table, &Spilled(&store), &cfg.options, progress)
+        .map_err(ioe("reading the shingle set spill file"))?;
+    ctx.stage("lsh", StageTime::wall(found.seconds.lsh));
+    ctx.stage("verify", StageTime::wall(found.seconds.verify));
+    ctx.stage("cluster", StageTime::wall(found.seconds.cluster));
+    let (clusters, duplicates, verified) = (&found.clusters, &found.duplicates, &found.verified);
 
     // Outputs.
     let t = Instant::now();
-    write_clusters(&ctx.path("clusters.jsonl"), &metas, &clusters).map_err(ioe("writing clusters.jsonl"))?;
-    write_pairs(&ctx.path("pairs.jsonl"), &metas, &duplicates).map_err(ioe("writing pairs.jsonl"))?;
+    write_clusters(&ctx.path("clusters.jsonl"), &metas, clusters).map_err(ioe("writing clusters.jsonl"))?;
+    write_pairs(&ctx.path("pairs.jsonl"), &metas, duplicates).map_err(ioe("writing pairs.jsonl"))?;
     if cfg.write_candidates {
-        write_candidates(&ctx.path("candidates.jsonl"), &metas, &store, &verified)
+        write_candidates(&ctx.path("candidates.jsonl"), &metas, &store, verified)
             .map_err(ioe("writing candidates.jsonl"))?;
     }
     let spilled_bytes = store.spilled_bytes();
@@ -382,8 +244,8 @@ pub fn run(
         schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents: n as u64,
-        exact_duplicates: exact_pairs.len() as u64,
-        candidate_pairs: candidates.len() as u64,
+        exact_duplicates: found.exact_duplicates,
+        candidate_pairs: found.candidate_pairs,
         duplicate_pairs: duplicates.len() as u64,
         spilled_bytes,
         clusters: clusters.duplicate_clusters() as u64,
@@ -401,33 +263,6 @@ pub fn run(
     };
     ctx.finish(&summary)?;
     Ok(summary)
-}
-
-fn fingerprint(
-    doc: Document,
-    cfg: &DedupConfig,
-    lsh: &LshParams,
-    hasher: &MinHasher,
-    cpu: &CpuTimes,
-) -> Result<Fingerprint, SkipReason> {
-    let text = match &cfg.boilerplate {
-        Some(f) => f.apply(&doc.text),
-        None => std::borrow::Cow::Borrowed(doc.text.as_str()),
-    };
-    let norm = timed(&cpu.normalize, || normalize(&text, &cfg.normalize));
-    let set = timed(&cpu.shingle, || shingle_set(&units(&norm.text), cfg.ngram, cfg.seed));
-    if set.is_empty() {
-        return Err(SkipReason::NoContent);
-    }
-    let (keys, set_hash) = timed(&cpu.minhash, || {
-        let sig = hasher.signature(&set);
-        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(cfg.seed);
-        for v in &set {
-            h.update(&v.to_le_bytes());
-        }
-        (lsh.band_keys(&sig), h.digest())
-    });
-    Ok(Fingerprint { chars: norm.original_len as u64, utf8: doc.encoding == "UTF-8", set, keys, set_hash })
 }
 
 fn write_clusters(path: &Path, metas: &[DocMeta], clusters: &Clusters) -> io::Result<()> {
@@ -448,9 +283,9 @@ fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-fn write_pairs(path: &Path, metas: &[DocMeta], pairs: &[((u32, u32), PairStats)]) -> io::Result<()> {
+fn write_pairs(path: &Path, metas: &[DocMeta], pairs: &[VerifiedPair]) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
-    for &((a, b), s) in pairs {
+    for &VerifiedPair { a, b, stats: s } in pairs {
         w.write_json_line(&PairRecord {
             a: metas[a as usize].id.clone(),
             b: metas[b as usize].id.clone(),
@@ -461,14 +296,9 @@ fn write_pairs(path: &Path, metas: &[DocMeta], pairs: &[((u32, u32), PairStats)]
     w.commit()
 }
 
-fn write_candidates(
-    path: &Path,
-    metas: &[DocMeta],
-    store: &SetStore,
-    pairs: &[((u32, u32), PairStats)],
-) -> io::Result<()> {
+fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[VerifiedPair]) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
-    for &((a, b), s) in pairs {
+    for &VerifiedPair { a, b, stats: s } in pairs {
         let (a, b) = (a as usize, b as usize);
         w.write_json_line(&CandidateRecord {
             a: metas[a].id.clone(),

@@ -1,19 +1,4 @@
-//! Progress reporting. The library never prints: long stages report through this trait, and the command-line tool
-//! draws progress bars from it.
+//! Progress reporting (the trait lives in `textreuse-core`, re-exported here). The library never prints: long
+//! stages report through [`Progress`], and the command-line tool draws progress bars from it.
 
-/// Receives progress of long stages. Implementations must be cheap and thread-safe: `inc` is called from worker
-/// threads.
-pub trait Progress: Sync {
-    /// A stage starts; `total` is its amount of work in `unit`s when known.
-    fn start(&self, _stage: &str, _total: Option<u64>, _unit: &str) {}
-    /// `n` more units of the current stage are done.
-    fn inc(&self, _n: u64) {}
-    /// The current stage is done.
-    fn finish(&self) {}
-}
-
-/// Reports nothing.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
+pub use textreuse_core::progress::{NoProgress, Progress};

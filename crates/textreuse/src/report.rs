@@ -32,9 +32,13 @@ struct RunSummary {
 struct RunConfig {
     read: ReadOptions,
     normalize: NormalizeOptions,
-    ngram: Option<usize>,
-    seed: Option<u64>,
     boilerplate_list: Option<String>,
+}
+
+/// The settings of a dedup run, as its `summary.json` stores them.
+#[derive(Debug, Deserialize)]
+struct DedupRun {
+    config: crate::dedup::DedupConfig,
 }
 
 /// A skipped record as `skipped.jsonl` lists it; only its position is needed here.
@@ -275,27 +279,19 @@ impl ReportModel {
             for l in &lines {
                 groups.entry(l.cluster.as_str()).or_default().push(index[l.id.as_str()]);
             }
-            let cfg = crate::dedup::DedupConfig::default();
-            let ngram = summary.config.ngram.unwrap_or(cfg_ngram(&cfg));
-            let seed = summary.config.seed.unwrap_or(cfg_seed(&cfg));
-            let filter = match &summary.config.boilerplate_list {
-                Some(p) => Some(
-                    crate::boilerplate::load_filter(Path::new(p))
-                        .map_err(crate::pipeline::ioe("the run's boilerplate list"))?,
-                ),
-                None => None,
-            };
-            let set_of = |d: usize| {
-                let text = match &filter {
-                    Some(f) => f.apply(&docs[d].text),
-                    None => std::borrow::Cow::Borrowed(docs[d].text.as_str()),
-                };
-                crate::shingle::shingle_set(
-                    &crate::shingle::units(&crate::normalize::normalize(&text, &summary.config.normalize).text),
-                    ngram,
-                    seed,
-                )
-            };
+            // The shingle sets exactly as the dedup run made them: its stored settings and boilerplate list.
+            let text = std::fs::read_to_string(dir.join("summary.json")).map_err(crate::pipeline::ioe("summary.json"))?;
+            let stored: DedupRun = serde_json::from_str(&text)
+                .map_err(|e| RunError::Config(format!("{}: malformed summary.json: {e}", dir.display())))?;
+            let mut options = stored.config.options;
+            if let Some(p) = &summary.config.boilerplate_list {
+                let filter = crate::boilerplate::load_filter(Path::new(p))
+                    .map_err(crate::pipeline::ioe("the run's boilerplate list"))?;
+                options.boilerplate = Some(std::sync::Arc::new(filter));
+            }
+            let fingerprinter = crate::core::dedup::Fingerprinter::new(&options)
+                .map_err(|e| RunError::Config(format!("{}: {e}", dir.display())))?;
+            let set_of = |d: usize| fingerprinter.shingles(&docs[d].text);
             let mut clusters: Vec<(&str, Vec<usize>)> = groups.into_iter().filter(|(_, m)| m.len() > 1).collect();
             clusters.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
             for (id, members) in clusters {
@@ -444,14 +440,6 @@ impl ReportModel {
         }
         out
     }
-}
-
-fn cfg_ngram(c: &crate::dedup::DedupConfig) -> usize {
-    c.ngram
-}
-
-fn cfg_seed(c: &crate::dedup::DedupConfig) -> u64 {
-    c.seed
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ impl LshParams {
     }
 
     /// The bucket keys of a signature, one per band: key `i` hashes band `i`'s rows with the band index as seed.
+    ///
+    /// # Panics
+    /// When `sig` has fewer than `bands × rows` values.
     pub fn band_keys(&self, sig: &[u64]) -> Vec<u64> {
         assert!(sig.len() >= self.bands * self.rows, "signature shorter than bands × rows");
         let mut buf = vec![0u8; 8 * self.rows];
@@ -103,6 +106,129 @@ pub fn candidate_pairs(keys: &[u64], bands: usize, max_bucket: usize) -> Vec<(u3
     pairs.sort_unstable();
     pairs.dedup();
     pairs
+}
+
+/// An LSH index of documents for queries: each document's band keys go into one bucket per band; the candidates
+/// of a query are the documents that share a bucket with it in any band (no bucket cap: this is the query form of
+/// [`candidate_pairs`], which the batch pipeline uses). Documents are numbered by the caller.
+///
+/// ```
+/// use textreuse_core::dedup::{DedupOptions, Fingerprinter, LshIndex};
+/// let f = Fingerprinter::new(&DedupOptions::default()).unwrap();
+/// let a = f.fingerprint("国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系深入交换意见。").unwrap();
+/// let b = f.fingerprint("國家主席在莫斯科同俄羅斯總統舉行會談，雙方就雙邊關係深入交換意見。").unwrap();
+/// let mut index = LshIndex::new(f.lsh());
+/// index.insert(7, &a).unwrap();
+/// assert_eq!(index.candidates(&b), vec![7]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LshIndex {
+    params: LshParams,
+    buckets: Vec<std::collections::HashMap<u64, Vec<u32>>>,
+    docs: std::collections::HashMap<u32, Vec<u64>>,
+}
+
+impl LshIndex {
+    /// An empty index of `params.bands` bands.
+    pub fn new(params: LshParams) -> LshIndex {
+        LshIndex { params, buckets: vec![Default::default(); params.bands], docs: Default::default() }
+    }
+
+    /// Bands × rows.
+    pub fn params(&self) -> LshParams {
+        self.params
+    }
+
+    /// Number of documents in the index.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// True when the index holds no document.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// True when document `doc` is in the index.
+    pub fn contains(&self, doc: u32) -> bool {
+        self.docs.contains_key(&doc)
+    }
+
+    /// Inserts document `doc` with the band keys of its fingerprint.
+    ///
+    /// # Errors
+    /// [`crate::Error::DuplicateId`] when `doc` is already in the index; [`crate::Error::Mismatch`] when the
+    /// fingerprint has another number of band keys than the index has bands.
+    pub fn insert(&mut self, doc: u32, fp: &crate::dedup::Fingerprint) -> Result<(), crate::Error> {
+        self.insert_keys(doc, &fp.band_keys)
+    }
+
+    /// Inserts document `doc` by its band keys ([`LshParams::band_keys`] of its MinHash signature).
+    ///
+    /// # Errors
+    /// As [`LshIndex::insert`].
+    pub fn insert_keys(&mut self, doc: u32, band_keys: &[u64]) -> Result<(), crate::Error> {
+        self.check(band_keys)?;
+        if self.docs.contains_key(&doc) {
+            return Err(crate::Error::DuplicateId(doc.to_string()));
+        }
+        for (band, &k) in band_keys.iter().enumerate() {
+            self.buckets[band].entry(k).or_default().push(doc);
+        }
+        self.docs.insert(doc, band_keys.to_vec());
+        Ok(())
+    }
+
+    /// Removes document `doc`; returns false when it was not in the index.
+    pub fn remove(&mut self, doc: u32) -> bool {
+        let Some(keys) = self.docs.remove(&doc) else { return false };
+        for (band, k) in keys.into_iter().enumerate() {
+            if let std::collections::hash_map::Entry::Occupied(mut e) = self.buckets[band].entry(k) {
+                e.get_mut().retain(|&d| d != doc);
+                if e.get().is_empty() {
+                    e.remove();
+                }
+            }
+        }
+        true
+    }
+
+    /// The documents sharing a bucket with this fingerprint in any band, sorted, without repeats.
+    ///
+    /// # Panics
+    /// When the fingerprint has another number of band keys than the index has bands (see
+    /// [`LshIndex::candidates_of_keys`] for the checked form).
+    pub fn candidates(&self, fp: &crate::dedup::Fingerprint) -> Vec<u32> {
+        self.candidates_of_keys(&fp.band_keys).expect("a fingerprint of the index's bands")
+    }
+
+    /// The documents sharing a bucket with these band keys in any band, sorted, without repeats.
+    ///
+    /// # Errors
+    /// [`crate::Error::Mismatch`] when there are not as many keys as bands.
+    pub fn candidates_of_keys(&self, band_keys: &[u64]) -> Result<Vec<u32>, crate::Error> {
+        self.check(band_keys)?;
+        let mut out: Vec<u32> = Vec::new();
+        for (band, k) in band_keys.iter().enumerate() {
+            if let Some(docs) = self.buckets[band].get(k) {
+                out.extend_from_slice(docs);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn check(&self, band_keys: &[u64]) -> Result<(), crate::Error> {
+        if band_keys.len() != self.params.bands {
+            return Err(crate::Error::Mismatch(format!(
+                "{} band keys for an index of {} bands",
+                band_keys.len(),
+                self.params.bands
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

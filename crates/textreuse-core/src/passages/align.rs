@@ -25,7 +25,7 @@ use crate::normalize::{normalize, NormalizeOptions, Normalized};
 use crate::shingle::{units, Unit};
 
 /// Settings of passage alignment.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct AlignConfig {
     /// Units per n-gram of the index.

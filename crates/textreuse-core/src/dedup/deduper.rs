@@ -1,0 +1,553 @@
+//! The document-level pipeline after fingerprinting, in memory or over any storage of shingle sets: exact
+//! duplicates folded → LSH candidate pairs → exact verification → duplicate rules → partial reprints attached →
+//! clusters and representatives. [`find_duplicates`] is the one implementation, shared by [`Deduper`] and the
+//! `dedup` file job (which keeps shingle sets in a spill store).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::cluster::{attach_partial_copies, Clusters};
+use crate::error::Error;
+use crate::lsh::{candidate_pairs, LshParams};
+use crate::progress::{NoProgress, Progress};
+use crate::verify::{pair_stats, PairStats};
+
+use super::{DedupOptions, Fingerprint, Fingerprinter};
+
+/// Shingle sets of documents `0..n`, read back by index for verification. Implemented in memory by
+/// [`MemorySets`]; the `dedup` job implements it over a store that spills to a file.
+pub trait ShingleSets: Sync {
+    /// Why a set could not be read.
+    type Error: std::fmt::Display + Send;
+    /// Number of shingles in the set of document `doc`.
+    fn set_len(&self, doc: usize) -> usize;
+    /// The set of document `doc` (sorted, de-duplicated), borrowed from the store or read into `buf`.
+    ///
+    /// # Errors
+    /// When the storage fails.
+    fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u64>) -> Result<&'a [u64], Self::Error>;
+}
+
+/// Shingle sets held in memory, one after another.
+#[derive(Debug, Clone)]
+pub struct MemorySets {
+    values: Vec<u64>,
+    offsets: Vec<usize>,
+}
+
+impl Default for MemorySets {
+    fn default() -> Self {
+        MemorySets { values: Vec::new(), offsets: vec![0] }
+    }
+}
+
+impl MemorySets {
+    /// Appends the set of the next document; returns its index.
+    pub fn push(&mut self, set: &[u64]) -> usize {
+        self.values.extend_from_slice(set);
+        self.offsets.push(self.values.len());
+        self.offsets.len() - 2
+    }
+
+    /// Number of sets.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when no set was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The set of document `doc`.
+    ///
+    /// # Panics
+    /// When `doc` is out of range.
+    pub fn get(&self, doc: usize) -> &[u64] {
+        &self.values[self.offsets[doc]..self.offsets[doc + 1]]
+    }
+}
+
+impl ShingleSets for MemorySets {
+    type Error = std::convert::Infallible;
+
+    fn set_len(&self, doc: usize) -> usize {
+        self.offsets[doc + 1] - self.offsets[doc]
+    }
+
+    fn read<'a>(&'a self, doc: usize, _buf: &'a mut Vec<u64>) -> Result<&'a [u64], Self::Error> {
+        Ok(self.get(doc))
+    }
+}
+
+/// What [`find_duplicates`] needs of each fingerprinted document besides its shingle set, in document order:
+/// length, set hash and LSH band keys (`bands` per document).
+#[derive(Debug, Clone, Default)]
+pub struct DocumentTable {
+    bands: usize,
+    chars: Vec<u64>,
+    set_hashes: Vec<u64>,
+    band_keys: Vec<u64>,
+}
+
+impl DocumentTable {
+    /// An empty table for fingerprints of `bands` band keys.
+    pub fn new(bands: usize) -> DocumentTable {
+        DocumentTable { bands, ..DocumentTable::default() }
+    }
+
+    /// Appends the next document; returns its index.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] when the fingerprint does not have `bands` band keys.
+    pub fn push(&mut self, fp: &Fingerprint) -> Result<u32, Error> {
+        if fp.band_keys.len() != self.bands {
+            return Err(Error::Mismatch(format!(
+                "a fingerprint of {} band keys in a table of {} bands",
+                fp.band_keys.len(),
+                self.bands
+            )));
+        }
+        self.chars.push(fp.chars);
+        self.set_hashes.push(fp.set_hash);
+        self.band_keys.extend_from_slice(&fp.band_keys);
+        Ok(self.chars.len() as u32 - 1)
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    /// True when the table has no document.
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    /// Length of each document in code points.
+    pub fn chars(&self) -> &[u64] {
+        &self.chars
+    }
+}
+
+/// A verified pair of documents `a < b` (indices) and its exact statistics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VerifiedPair {
+    /// The first document (smaller index).
+    pub a: u32,
+    /// The second document.
+    pub b: u32,
+    /// Exact Jaccard similarity and containment of their shingle sets.
+    pub stats: PairStats,
+}
+
+/// Wall-clock seconds of the stages of [`find_duplicates`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageSeconds {
+    /// Exact-duplicate folding and LSH candidate pairs.
+    pub lsh: f64,
+    /// Exact verification of the candidate pairs.
+    pub verify: f64,
+    /// Duplicate rules, partial reprints and clusters.
+    pub cluster: f64,
+}
+
+/// What [`find_duplicates`] found.
+#[derive(Debug, Clone)]
+pub struct DuplicateSearch {
+    /// Documents whose shingle set equals an earlier document's (folded before LSH).
+    pub exact_duplicates: u64,
+    /// Candidate pairs from LSH, after exact duplicates were folded.
+    pub candidate_pairs: u64,
+    /// Every candidate pair with its exact statistics, duplicate or not, sorted by `(a, b)`.
+    pub verified: Vec<VerifiedPair>,
+    /// The duplicate pairs, sorted by `(a, b)`: exact duplicates (Jaccard 1), verified pairs accepted by the rules
+    /// ([`DedupOptions::is_duplicate`]), and the pairs that attach partial reprints.
+    pub duplicates: Vec<VerifiedPair>,
+    /// Clusters over the duplicate pairs, with representatives chosen by [`DedupOptions::keep`].
+    pub clusters: Clusters,
+    /// Time per stage.
+    pub seconds: StageSeconds,
+}
+
+/// The document-level pipeline after fingerprinting (the method of the `dedup` job, README "Method" 3–5):
+/// 1. documents with equal shingle sets (equal set hash and size) are exact duplicates of the first of them and
+///    stay out of LSH;
+/// 2. the others become candidate pairs when they share an LSH bucket in any band ([`candidate_pairs`], buckets
+///    capped at `max_bucket`);
+/// 3. every candidate pair is verified on the exact shingle sets (Jaccard similarity, containment), in parallel;
+/// 4. a pair is a duplicate by [`DedupOptions::is_duplicate`]; with `partial_containment`, a document contained in
+///    at least two members of one cluster joins it ([`attach_partial_copies`]);
+/// 5. union-find clusters; the representative is the first or the longest member ([`DedupOptions::keep`]).
+///
+/// `table` and `sets` hold the same documents in the same order. The outcome does not depend on the thread count.
+/// Progress is reported for the stage `verify`, in pairs.
+///
+/// # Errors
+/// When `sets` cannot be read.
+pub fn find_duplicates<S: ShingleSets>(
+    table: DocumentTable,
+    sets: &S,
+    options: &DedupOptions,
+    progress: &dyn Progress,
+) -> Result<DuplicateSearch, S::Error> {
+    let DocumentTable { bands, chars, set_hashes, band_keys: keys } = table;
+    let n = chars.len();
+
+    // Exact duplicates: equal shingle sets. Only the first of each group enters LSH.
+    let t = Instant::now();
+    let mut set_hashes: Vec<(u64, u32)> = set_hashes.into_iter().zip(0..n as u32).collect();
+    set_hashes.sort_unstable();
+    let mut canonical: Vec<u32> = (0..n as u32).collect();
+    let mut exact_pairs: Vec<(u32, u32)> = Vec::new();
+    for group in set_hashes.chunk_by(|a, b| a.0 == b.0) {
+        let first = group[0].1;
+        for &(_, d) in &group[1..] {
+            if sets.set_len(d as usize) == sets.set_len(first as usize) {
+                canonical[d as usize] = first;
+                exact_pairs.push((first, d));
+            }
+        }
+    }
+    drop(set_hashes);
+    let lsh_docs: Vec<u32> = (0..n as u32).filter(|&d| canonical[d as usize] == d).collect();
+    let mut lsh_keys = Vec::with_capacity(lsh_docs.len() * bands);
+    for &d in &lsh_docs {
+        lsh_keys.extend_from_slice(&keys[d as usize * bands..(d as usize + 1) * bands]);
+    }
+    drop(keys);
+    let candidates: Vec<(u32, u32)> = candidate_pairs(&lsh_keys, bands, options.max_bucket)
+        .into_iter()
+        .map(|(a, b)| (lsh_docs[a as usize], lsh_docs[b as usize]))
+        .collect();
+    drop(lsh_keys);
+    let lsh_seconds = t.elapsed().as_secs_f64();
+
+    // Verify every candidate on the exact shingle sets.
+    let t = Instant::now();
+    progress.start("verify", Some(candidates.len() as u64), "pairs");
+    let verified: Vec<VerifiedPair> = candidates
+        .par_chunks(1024)
+        .map(|chunk| -> Result<Vec<VerifiedPair>, S::Error> {
+            let mut out = Vec::with_capacity(chunk.len());
+            let (mut a_buf, mut b_buf) = (Vec::new(), Vec::new());
+            let mut loaded_a = u32::MAX;
+            let mut a_set: &[u64] = &[];
+            for &(a, b) in chunk {
+                if a != loaded_a {
+                    a_set = sets.read(a as usize, &mut a_buf)?;
+                    loaded_a = a;
+                }
+                let b_set = sets.read(b as usize, &mut b_buf)?;
+                out.push(VerifiedPair { a, b, stats: pair_stats(a_set, b_set) });
+            }
+            progress.inc(chunk.len() as u64);
+            Ok(out)
+        })
+        .collect::<Result<Vec<_>, S::Error>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    progress.finish();
+    let verify_seconds = t.elapsed().as_secs_f64();
+
+    // Cluster.
+    let t = Instant::now();
+    let exact_stats = PairStats { intersection: 0, jaccard: 1.0, containment: 1.0 };
+    let mut duplicates: Vec<VerifiedPair> = exact_pairs
+        .iter()
+        .map(|&(a, b)| VerifiedPair {
+            a,
+            b,
+            stats: PairStats { intersection: sets.set_len(a as usize) as u64, ..exact_stats },
+        })
+        .chain(verified.iter().filter(|p| options.is_duplicate(&p.stats)).copied())
+        .collect();
+    if let Some(pc) = options.partial_containment {
+        let contained: Vec<(u32, u32)> = verified
+            .iter()
+            .filter(|p| !options.is_duplicate(&p.stats) && p.stats.containment >= pc)
+            .map(|p| if sets.set_len(p.a as usize) <= sets.set_len(p.b as usize) { (p.a, p.b) } else { (p.b, p.a) })
+            .collect();
+        let attach = attach_partial_copies(n, duplicates.iter().map(|p| (p.a, p.b)), &contained, 2);
+        let stats: HashMap<(u32, u32), PairStats> = verified.iter().map(|p| ((p.a, p.b), p.stats)).collect();
+        for (s, l) in attach {
+            let (a, b) = (s.min(l), s.max(l));
+            duplicates.push(VerifiedPair { a, b, stats: stats[&(a, b)] });
+        }
+    }
+    duplicates.sort_unstable_by_key(|p| (p.a, p.b));
+    let clusters = Clusters::from_pairs(n, duplicates.iter().map(|p| (p.a, p.b)), options.keep, &chars);
+    let cluster_seconds = t.elapsed().as_secs_f64();
+
+    Ok(DuplicateSearch {
+        exact_duplicates: exact_pairs.len() as u64,
+        candidate_pairs: candidates.len() as u64,
+        verified,
+        duplicates,
+        clusters,
+        seconds: StageSeconds { lsh: lsh_seconds, verify: verify_seconds, cluster: cluster_seconds },
+    })
+}
+
+/// Document-level deduplication in memory: add documents (id and text), then [`Deduper::finish`] gives the
+/// clusters and verified duplicate pairs, exactly as the `dedup` job does over files ([`find_duplicates`]). Shingle
+/// sets stay in memory (8 bytes per distinct shingle, about 8 bytes per character of CJK text); only document ids,
+/// lengths and band keys besides.
+///
+/// ```
+/// use textreuse_core::dedup::{DedupOptions, Deduper};
+/// let mut d = Deduper::new(DedupOptions::default()).unwrap();
+/// let story = "北京时间五月八日，国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系和共同关心的国际地区问题深入交换意见。";
+/// d.add("a", story).unwrap();
+/// d.add("b", &story.replace("北京", "北京 ")).unwrap(); // the same text, another layout
+/// d.add("c", "Completely unrelated text about the weather in Springfield today.").unwrap();
+/// assert!(d.add("a", "again").is_err()); // duplicate id
+/// let r = d.finish();
+/// assert_eq!(r.cluster_of(1), "a");
+/// assert_eq!(r.cluster_of(2), "c");
+/// assert_eq!(r.search.duplicates.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Deduper {
+    options: DedupOptions,
+    fingerprinter: Fingerprinter,
+    ids: Vec<String>,
+    positions: HashMap<String, u32>,
+    table: DocumentTable,
+    sets: MemorySets,
+}
+
+/// The outcome of [`Deduper::finish`]: the documents (by index, in the order they were added) and what
+/// [`find_duplicates`] found among them.
+#[derive(Debug, Clone)]
+pub struct DedupResult {
+    /// Document ids, by index.
+    pub ids: Vec<String>,
+    /// Length of each document in code points.
+    pub chars: Vec<u64>,
+    /// LSH bands × rows used.
+    pub lsh: LshParams,
+    /// The Jaccard similarity LSH was tuned for.
+    pub lsh_threshold: f64,
+    /// Clusters, duplicate pairs, every verified candidate pair, counts and stage times.
+    pub search: DuplicateSearch,
+}
+
+impl DedupResult {
+    /// The cluster id of document `doc`: its representative's id (its own id when it is in no cluster).
+    pub fn cluster_of(&self, doc: usize) -> &str {
+        &self.ids[self.search.clusters.representative[doc] as usize]
+    }
+
+    /// True when document `doc` stays in a deduplicated corpus (it represents its cluster).
+    pub fn is_kept(&self, doc: usize) -> bool {
+        self.search.clusters.is_kept(doc)
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there is no document.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+impl Deduper {
+    /// An empty deduplicator.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when a setting is out of range ([`DedupOptions::validate`]).
+    pub fn new(options: DedupOptions) -> Result<Deduper, Error> {
+        let fingerprinter = Fingerprinter::new(&options)?;
+        let table = DocumentTable::new(fingerprinter.lsh().bands);
+        Ok(Deduper {
+            options,
+            fingerprinter,
+            ids: Vec::new(),
+            positions: HashMap::new(),
+            table,
+            sets: MemorySets::default(),
+        })
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &DedupOptions {
+        &self.options
+    }
+
+    /// The fingerprinter of these settings (to fingerprint on other threads and [`Deduper::add_fingerprint`]).
+    pub fn fingerprinter(&self) -> &Fingerprinter {
+        &self.fingerprinter
+    }
+
+    /// Number of documents added.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when no document was added.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Ids of the documents added, by index.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The index of the document with this id.
+    pub fn position(&self, id: &str) -> Option<u32> {
+        self.positions.get(id).copied()
+    }
+
+    /// Fingerprints `text` and adds it under `id`; returns its index (0, 1, ... in the order of successful adds).
+    ///
+    /// # Errors
+    /// The document is not added (the file job skips such records): [`Error::EmptyText`] for an empty or
+    /// whitespace-only text, [`Error::NoContent`] for a text without letters, digits or CJK characters,
+    /// [`Error::DuplicateId`] for an id already added (checked in that order).
+    pub fn add(&mut self, id: &str, text: &str) -> Result<u32, Error> {
+        let fp = fingerprint_checked(&self.fingerprinter, id, text)?;
+        self.add_fingerprint(id, &fp)
+    }
+
+    /// Adds a document fingerprinted by [`Deduper::fingerprinter`] (or a fingerprinter of equal settings).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateId`]; [`Error::Mismatch`] when the fingerprint has another number of band keys.
+    pub fn add_fingerprint(&mut self, id: &str, fp: &Fingerprint) -> Result<u32, Error> {
+        if self.positions.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        let d = self.table.push(fp)?;
+        self.sets.push(&fp.shingles);
+        self.ids.push(id.to_string());
+        self.positions.insert(id.to_string(), d);
+        Ok(d)
+    }
+
+    /// Adds many documents `(id, text)`, fingerprinting them in parallel (rayon); the outcome is that of calling
+    /// [`Deduper::add`] on each in order.
+    pub fn add_batch<I: AsRef<str> + Sync, T: AsRef<str> + Sync>(
+        &mut self,
+        docs: &[(I, T)],
+    ) -> Vec<Result<u32, Error>> {
+        let fps: Vec<Result<Fingerprint, Error>> = docs
+            .par_iter()
+            .map(|(id, text)| fingerprint_checked(&self.fingerprinter, id.as_ref(), text.as_ref()))
+            .collect();
+        fps.into_iter()
+            .zip(docs)
+            .map(|(fp, (id, _))| fp.and_then(|fp| self.add_fingerprint(id.as_ref(), &fp)))
+            .collect()
+    }
+
+    /// Runs the pipeline ([`find_duplicates`]) over the documents added.
+    pub fn finish(self) -> DedupResult {
+        self.finish_with_progress(&NoProgress)
+    }
+
+    /// [`Deduper::finish`], reporting progress of the verification stage.
+    pub fn finish_with_progress(self, progress: &dyn Progress) -> DedupResult {
+        let lsh = self.fingerprinter.lsh();
+        let lsh_threshold = self.options.effective_lsh_threshold();
+        let chars = self.table.chars().to_vec();
+        let search = match find_duplicates(self.table, &self.sets, &self.options, progress) {
+            Ok(s) => s,
+            Err(never) => match never {},
+        };
+        DedupResult { ids: self.ids, chars, lsh, lsh_threshold, search }
+    }
+}
+
+/// The fingerprint of a document the way the `dedup` job accepts it: a text that is empty or only whitespace, or
+/// that has no unit, is an error.
+fn fingerprint_checked(f: &Fingerprinter, id: &str, text: &str) -> Result<Fingerprint, Error> {
+    if text.trim().is_empty() {
+        return Err(Error::EmptyText(id.to_string()));
+    }
+    f.fingerprint(text).ok_or_else(|| Error::NoContent(id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Keep;
+
+    const STORY: &str = "国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系和共同关心的国际地区问题深入交换意见，\
+                         一致同意继续加强全面战略协作，推动两国关系在新时代不断向前发展。";
+
+    #[test]
+    fn documents_are_checked_in_the_jobs_order() {
+        let mut d = Deduper::new(DedupOptions::default()).unwrap();
+        assert_eq!(d.add("a", STORY), Ok(0));
+        assert_eq!(d.add("b", "  \n"), Err(Error::EmptyText("b".into())));
+        assert_eq!(d.add("c", "。，——！"), Err(Error::NoContent("c".into())));
+        // A duplicate id with no content is reported as no content, as the job's reader does.
+        assert_eq!(d.add("a", "。"), Err(Error::NoContent("a".into())));
+        assert_eq!(d.add("a", STORY), Err(Error::DuplicateId("a".into())));
+        assert_eq!(d.len(), 1);
+        assert!(Error::DuplicateId("a".into()).is_document_error());
+    }
+
+    #[test]
+    fn settings_out_of_range_are_errors_naming_the_setting() {
+        let bad = |o: DedupOptions| match Deduper::new(o) {
+            Err(Error::InvalidSetting { name, .. }) => name,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        };
+        assert_eq!(bad(DedupOptions { ngram: 0, ..Default::default() }), "ngram");
+        assert_eq!(bad(DedupOptions { num_perm: 0, ..Default::default() }), "num_perm");
+        assert_eq!(bad(DedupOptions { threshold: 1.5, ..Default::default() }), "threshold");
+        assert_eq!(bad(DedupOptions { threshold: f64::NAN, ..Default::default() }), "threshold");
+        assert_eq!(
+            bad(DedupOptions { containment_threshold: Some(-0.1), ..Default::default() }),
+            "containment_threshold"
+        );
+        assert_eq!(bad(DedupOptions { lsh_threshold: Some(0.0), ..Default::default() }), "lsh_threshold");
+        let msg = Deduper::new(DedupOptions { ngram: 0, ..Default::default() }).unwrap_err().to_string();
+        assert!(msg.contains("ngram") && !msg.contains("--"), "{msg}");
+    }
+
+    #[test]
+    fn exact_near_and_partial_copies_cluster() {
+        let story2 = STORY.replace("莫斯科", "莫斯科市");
+        let head: String = STORY.chars().take(40).collect();
+        let other = "The city council met on Tuesday to discuss the new library budget and the repair of roads.";
+        let mut d = Deduper::new(DedupOptions { keep: Keep::Longest, ..Default::default() }).unwrap();
+        let docs = [("x", STORY), ("y", STORY), ("z", story2.as_str()), ("h", head.as_str()), ("o", other)];
+        assert!(d.add_batch(&docs).iter().all(Result::is_ok));
+        let r = d.finish();
+        assert_eq!(r.search.exact_duplicates, 1);
+        // x, y (exact), z (near), and h, contained in all three, form one cluster kept by its longest member.
+        assert_eq!((0..4).map(|i| r.cluster_of(i)).collect::<Vec<_>>(), ["z"; 4]);
+        assert_eq!(r.cluster_of(4), "o");
+        assert!(r.is_kept(2) && !r.is_kept(0));
+        let pairs: Vec<(u32, u32)> = r.search.duplicates.iter().map(|p| (p.a, p.b)).collect();
+        assert!(pairs.windows(2).all(|w| w[0] < w[1]), "{pairs:?}");
+        assert!(pairs.contains(&(0, 1)));
+        assert_eq!(r.search.duplicates[0].stats.jaccard, 1.0);
+    }
+
+    #[test]
+    fn lsh_index_finds_inserted_documents_and_forgets_removed_ones() {
+        let f = Fingerprinter::new(&DedupOptions::default()).unwrap();
+        let a = f.fingerprint(STORY).unwrap();
+        let b = f.fingerprint(&STORY.replace("莫斯科", "莫斯科市")).unwrap();
+        let o = f.fingerprint("Completely unrelated words about the weather and the harvest this year.").unwrap();
+        let mut index = crate::lsh::LshIndex::new(f.lsh());
+        index.insert(3, &a).unwrap();
+        index.insert(9, &o).unwrap();
+        assert_eq!(index.insert(3, &b), Err(Error::DuplicateId("3".into())));
+        assert_eq!(index.candidates(&b), vec![3]);
+        assert!(index.remove(3) && !index.remove(3));
+        assert!(index.candidates(&b).is_empty());
+        assert!(matches!(index.candidates_of_keys(&[1, 2]), Err(Error::Mismatch(_))));
+    }
+}

@@ -1,0 +1,168 @@
+//! The fingerprint of one document: its shingle set, MinHash signature and LSH band keys.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::boilerplate::BoilerplateFilter;
+use crate::error::Error;
+use crate::lsh::LshParams;
+use crate::minhash::MinHasher;
+use crate::normalize::{normalize, NormalizeOptions};
+use crate::shingle::{shingle_set, units};
+
+use super::DedupOptions;
+
+/// What document-level deduplication keeps of one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The shingle set: 64-bit hashes (seeded XXH3) of every window of `ngram` units of the normalized text, sorted
+    /// and de-duplicated ([`crate::shingle::shingle_set`]). Never empty.
+    pub shingles: Vec<u64>,
+    /// The MinHash signature of the shingle set: `num_perm` values ([`MinHasher::signature`]).
+    pub signature: Vec<u64>,
+    /// One LSH bucket key per band ([`LshParams::band_keys`]): `bands` values.
+    pub band_keys: Vec<u64>,
+    /// A 64-bit hash (XXH3 seeded with the seed) of the whole shingle set: equal sets have equal hashes, which is
+    /// how exact duplicates are folded before LSH.
+    pub set_hash: u64,
+    /// Length of the original text in Unicode code points.
+    pub chars: u64,
+}
+
+/// Nanoseconds spent in each step of [`Fingerprinter::fingerprint_timed`], summed over threads.
+#[derive(Debug, Default)]
+pub struct FingerprintTimes {
+    /// Normalization.
+    pub normalize: AtomicU64,
+    /// Units and shingle hashes.
+    pub shingle: AtomicU64,
+    /// MinHash signature, band keys and the set hash.
+    pub minhash: AtomicU64,
+}
+
+fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
+    match counter {
+        Some(c) => {
+            let t = Instant::now();
+            let r = f();
+            c.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            r
+        }
+        None => f(),
+    }
+}
+
+/// Turns texts into [`Fingerprint`]s with fixed settings: boilerplate blanked (when a filter is set) →
+/// [`normalize`] → units → shingle set of `ngram` units → one-permutation MinHash signature of `num_perm` values →
+/// LSH band keys (bands × rows chosen by [`LshParams::optimal`] for [`DedupOptions::effective_lsh_threshold`],
+/// false negatives weighted 0.7 and false positives 0.3). `Sync`: one fingerprinter serves every thread.
+///
+/// ```
+/// use textreuse_core::dedup::{DedupOptions, Fingerprinter};
+/// let f = Fingerprinter::new(&DedupOptions::default()).unwrap();
+/// let a = f.fingerprint("市長同校長會談，討論教育。").unwrap();
+/// let b = f.fingerprint("市长同校长会谈，讨论教育。").unwrap();
+/// assert_eq!(a.shingles, b.shingles); // traditional and simplified script shingle alike
+/// assert_eq!(a.signature.len(), 128);
+/// assert_eq!(a.band_keys.len(), f.lsh().bands);
+/// assert!(f.fingerprint("。，！").is_none()); // no letter, digit or CJK character
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fingerprinter {
+    normalize: NormalizeOptions,
+    ngram: usize,
+    seed: u64,
+    hasher: MinHasher,
+    lsh: LshParams,
+    boilerplate: Option<Arc<BoilerplateFilter>>,
+}
+
+impl Fingerprinter {
+    /// A fingerprinter for these settings (only normalization, shingles, MinHash, LSH and boilerplate matter here).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when a setting is out of range ([`DedupOptions::validate`]).
+    pub fn new(options: &DedupOptions) -> Result<Fingerprinter, Error> {
+        options.validate()?;
+        // False negatives cost recall for good; false positives only cost a verification: weigh misses more.
+        let lsh = LshParams::optimal(options.effective_lsh_threshold(), options.num_perm, 0.3, 0.7);
+        Ok(Fingerprinter {
+            normalize: options.normalize,
+            ngram: options.ngram,
+            seed: options.seed,
+            hasher: MinHasher::new(options.num_perm, options.seed),
+            lsh,
+            boilerplate: options.boilerplate.clone(),
+        })
+    }
+
+    /// Bands × rows of the LSH band keys.
+    pub fn lsh(&self) -> LshParams {
+        self.lsh
+    }
+
+    /// Values per MinHash signature.
+    pub fn num_perm(&self) -> usize {
+        self.hasher.num_perm()
+    }
+
+    /// Units per shingle.
+    pub fn ngram(&self) -> usize {
+        self.ngram
+    }
+
+    /// The seed of shingle hashes and MinHash.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The MinHash hasher (`num_perm` values, seeded).
+    pub fn hasher(&self) -> &MinHasher {
+        &self.hasher
+    }
+
+    /// The fingerprint of `text`, or `None` when its normalized text has no unit (no letter, digit or CJK
+    /// character), hence no shingle.
+    pub fn fingerprint(&self, text: &str) -> Option<Fingerprint> {
+        self.fingerprint_with(text, None)
+    }
+
+    /// [`Fingerprinter::fingerprint`], adding the time of each step to `times`.
+    pub fn fingerprint_timed(&self, text: &str, times: &FingerprintTimes) -> Option<Fingerprint> {
+        self.fingerprint_with(text, Some(times))
+    }
+
+    fn fingerprint_with(&self, text: &str, times: Option<&FingerprintTimes>) -> Option<Fingerprint> {
+        let text = match &self.boilerplate {
+            Some(f) => f.apply(text),
+            None => Cow::Borrowed(text),
+        };
+        let norm = timed(times.map(|t| &t.normalize), || normalize(&text, &self.normalize));
+        let set = timed(times.map(|t| &t.shingle), || shingle_set(&units(&norm.text), self.ngram, self.seed));
+        if set.is_empty() {
+            return None;
+        }
+        let (signature, band_keys, set_hash) = timed(times.map(|t| &t.minhash), || {
+            let sig = self.hasher.signature(&set);
+            let mut h = xxhash_rust::xxh3::Xxh3::with_seed(self.seed);
+            for v in &set {
+                h.update(&v.to_le_bytes());
+            }
+            let keys = self.lsh.band_keys(&sig);
+            (sig, keys, h.digest())
+        });
+        Some(Fingerprint { shingles: set, signature, band_keys, set_hash, chars: norm.original_len as u64 })
+    }
+
+    /// The shingle set of `text` alone (boilerplate blanked, normalized, shingled; sorted, de-duplicated; empty when
+    /// the text has no unit).
+    pub fn shingles(&self, text: &str) -> Vec<u64> {
+        let text = match &self.boilerplate {
+            Some(f) => f.apply(text),
+            None => Cow::Borrowed(text),
+        };
+        shingle_set(&units(&normalize(&text, &self.normalize).text), self.ngram, self.seed)
+    }
+}

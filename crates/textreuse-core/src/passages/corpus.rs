@@ -1,0 +1,522 @@
+//! Passage-level reuse over a corpus held in memory: documents → units → n-gram index → candidate pairs →
+//! alignments ([`super::align`]) → passage clusters. [`PassageIndex`] is the one implementation, shared by the
+//! `passages` file job.
+//!
+//! Cost: normalization and indexing are linear in the corpus; the index is one sort of `(n-gram, document)` entries
+//! (one per distinct n-gram of each document, 12 bytes each); candidate pairs grow with the number of document
+//! pairs that share text, bounded per n-gram by `max_df`; alignment is linear in the anchors of each candidate
+//! pair. The units of every document stay in memory (16 bytes per unit, plus 8 per n-gram hash).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::boilerplate::BoilerplateFilter;
+use crate::cluster::UnionFind;
+use crate::error::{at_least_one, unit_interval, Error};
+use crate::normalize::NormalizeOptions;
+use crate::progress::{NoProgress, Progress};
+
+use super::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Passage, UnitDoc};
+
+/// Documents with more units than this are aligned on their first `DEFAULT_MAX_UNITS` units only.
+pub const DEFAULT_MAX_UNITS: usize = 5_000_000;
+
+/// Settings of passage alignment: normalization, index and alignment. The `passages` job's `summary.json` carries
+/// these fields (flattened into its `config`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PassageOptions {
+    /// Normalization before unit splitting.
+    pub normalize: NormalizeOptions,
+    /// Index and alignment settings.
+    pub align: AlignConfig,
+    /// Known boilerplate, blanked before indexing (offsets stay those of the original text; not serialized).
+    #[serde(skip)]
+    pub boilerplate: Option<Arc<BoilerplateFilter>>,
+}
+
+impl PassageOptions {
+    /// Checks every setting's range.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] naming the first setting out of range: `ngram` or `min_length` of 0,
+    /// `min_identity` outside `[0, 1]`.
+    pub fn validate(&self) -> Result<(), Error> {
+        at_least_one("ngram", self.align.ngram)?;
+        at_least_one("min_length", self.align.min_length)?;
+        unit_interval("min_identity", self.align.min_identity)
+    }
+
+    /// The units of `text` for alignment: boilerplate blanked (when a filter is set), normalized, split into units,
+    /// each with its span in code points of `text`.
+    pub fn units(&self, text: &str) -> UnitDoc {
+        match &self.boilerplate {
+            Some(f) => UnitDoc::new(&f.apply(text), &self.normalize),
+            None => UnitDoc::new(text, &self.normalize),
+        }
+    }
+}
+
+/// One aligned passage pair between two documents of a [`PassageIndex`], by document index; the document whose id
+/// sorts first is on side a.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alignment {
+    /// Index of document a.
+    pub a: u32,
+    /// Index of document b.
+    pub b: u32,
+    /// The passage: spans in units and in code points of the original texts (`[start, end)`), matches, score.
+    pub passage: Passage,
+}
+
+/// Candidate pairs from per-document n-gram hash lists: pairs `(a, b)`, `a < b`, sharing at least `min_anchors`
+/// distinct n-grams that stand in at most `max_df` documents. Returns the pairs (sorted) and the set of boilerplate
+/// n-grams (found in more than `max_df` documents).
+pub fn candidate_pairs(hashes: &[Vec<u64>], max_df: usize, min_anchors: usize) -> (Vec<(u32, u32)>, HashSet<u64>) {
+    let mut entries: Vec<(u64, u32)> = hashes
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(d, hs)| {
+            let mut u = hs.clone();
+            u.sort_unstable();
+            u.dedup();
+            u.into_iter().map(move |h| (h, d as u32))
+        })
+        .collect();
+    entries.par_sort_unstable();
+    let mut boilerplate = HashSet::new();
+    let mut pairs: Vec<u64> = Vec::new();
+    for group in entries.chunk_by(|x, y| x.0 == y.0) {
+        if group.len() > max_df {
+            boilerplate.insert(group[0].0);
+            continue;
+        }
+        for (k, &(_, a)) in group.iter().enumerate() {
+            for &(_, b) in &group[k + 1..] {
+                pairs.push(((a as u64) << 32) | b as u64);
+            }
+        }
+    }
+    drop(entries);
+    pairs.par_sort_unstable();
+    let out = pairs
+        .chunk_by(|x, y| x == y)
+        .filter(|g| g.len() >= min_anchors.max(1))
+        .map(|g| ((g[0] >> 32) as u32, g[0] as u32))
+        .collect();
+    (out, boilerplate)
+}
+
+/// Passage clusters: connected components of aligned spans, where two spans are joined when an alignment links
+/// them or when they overlap in one document by at least half the longer span. Returns, per cluster (numbered from 0 in order of first member),
+/// its members `(document index, start, end)` with overlapping spans of one document merged, sorted.
+pub fn passage_clusters(passages: &[Alignment]) -> Vec<Vec<(u32, u32, u32)>> {
+    // Nodes: 2k is side a of passage k, 2k + 1 side b.
+    let mut nodes: Vec<(u32, u32, u32, usize)> = Vec::with_capacity(passages.len() * 2);
+    for (k, p) in passages.iter().enumerate() {
+        nodes.push((p.a, p.passage.a_span.0, p.passage.a_span.1, 2 * k));
+        nodes.push((p.b, p.passage.b_span.0, p.passage.b_span.1, 2 * k + 1));
+    }
+    let mut uf = UnionFind::new(nodes.len());
+    for k in 0..passages.len() {
+        uf.union(2 * k as u32, 2 * k as u32 + 1);
+    }
+    nodes.sort_unstable();
+    for g in nodes.chunk_by(|x, y| x.0 == y.0) {
+        // Spans of one document join when they overlap by half the longer one: they are mostly the same text.
+        // A passage's edges may bleed into the next article, and a quoted sentence may stand inside an article,
+        // without making one passage of the two.
+        let mut active: Vec<(u32, u32, usize)> = Vec::new();
+        for &(_, s, e, node) in g {
+            active.retain(|&(_, ae, _)| ae > s);
+            for &(as_, ae, an) in &active {
+                let ov = ae.min(e).saturating_sub(as_.max(s));
+                if ov * 2 >= (ae - as_).max(e - s) {
+                    uf.union(an as u32, node as u32);
+                }
+            }
+            active.push((s, e, node));
+        }
+    }
+    let mut members: BTreeMap<u32, Vec<(u32, u32, u32)>> = BTreeMap::new();
+    for &(d, s, e, node) in &nodes {
+        members.entry(uf.find(node as u32)).or_default().push((d, s, e));
+    }
+    let mut clusters: Vec<Vec<(u32, u32, u32)>> = members
+        .into_values()
+        .map(|mut m| {
+            m.sort_unstable();
+            let mut merged: Vec<(u32, u32, u32)> = Vec::new();
+            for (d, s, e) in m {
+                match merged.last_mut() {
+                    Some(last) if last.0 == d && s <= last.2 => last.2 = last.2.max(e),
+                    _ => merged.push((d, s, e)),
+                }
+            }
+            merged
+        })
+        .collect();
+    clusters.sort_unstable_by_key(|m| m[0]);
+    clusters
+}
+
+/// Aligns two texts directly (no corpus, no candidate step, no boilerplate n-grams): their units and the passages
+/// they share, in order of their start in `a`. Used by `compare`, which shows the units side by side.
+pub fn align_texts(
+    a: &str,
+    b: &str,
+    normalize: &NormalizeOptions,
+    cfg: &AlignConfig,
+) -> (UnitDoc, UnitDoc, Vec<Passage>) {
+    let (da, db) = (UnitDoc::new(a, normalize), UnitDoc::new(b, normalize));
+    let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
+    let ps = align_units_pair(&da, &index, &db, &ngram_hashes(&db.ids, cfg.ngram, cfg.seed), cfg);
+    (da, db, ps)
+}
+
+/// The passages two texts share (boilerplate blanked first when `options` has a filter), in order of their start
+/// in `a`; spans in code points of `a` and `b`, half-open.
+///
+/// ```
+/// use textreuse_core::passages::{align_pair, PassageOptions};
+/// let story = "国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系和共同关心的国际地区问题深入交换意见，一致同意继续加强合作。";
+/// let a = format!("本报讯 {story} 其他新闻");
+/// let b = format!("{story}（完）");
+/// let ps = align_pair(&a, &b, &PassageOptions::default()).unwrap();
+/// assert_eq!(ps.len(), 1);
+/// assert_eq!(ps[0].a_span.0, 4); // after "本报讯 "
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidSetting`] when a setting is out of range ([`PassageOptions::validate`]).
+pub fn align_pair(a: &str, b: &str, options: &PassageOptions) -> Result<Vec<Passage>, Error> {
+    options.validate()?;
+    let cfg = &options.align;
+    let (da, db) = (options.units(a), options.units(b));
+    let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
+    Ok(align_units_pair(&da, &index, &db, &ngram_hashes(&db.ids, cfg.ngram, cfg.seed), cfg))
+}
+
+/// Candidate pairs of a [`PassageIndex`] and the boilerplate n-grams left out of them.
+#[derive(Debug, Clone, Default)]
+struct Candidates {
+    pairs: Vec<(u32, u32)>,
+    boilerplate: HashSet<u64>,
+}
+
+/// Passage-level reuse over documents held in memory: add documents, then [`PassageIndex::candidates`] (pairs of
+/// documents sharing at least `min_anchors` n-grams that are not boilerplate), [`PassageIndex::align`] one pair or
+/// [`PassageIndex::alignments`] every candidate pair, and [`passage_clusters`]. This is the `passages` job without
+/// the files. Methods that query take `&mut self` because the n-gram hashes and candidates are computed once,
+/// lazily, after the last document was added.
+///
+/// ```
+/// use textreuse_core::passages::{PassageIndex, PassageOptions};
+/// let story = "国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系和共同关心的国际地区问题深入交换意见，一致同意继续加强合作。";
+/// let mut index = PassageIndex::new(PassageOptions::default()).unwrap();
+/// index.add("x", &format!("本报讯 {story}")).unwrap();
+/// index.add("y", &format!("{story}（完）")).unwrap();
+/// assert_eq!(index.candidates(), &[(0, 1)]);
+/// let found = index.alignments();
+/// assert_eq!((found[0].a, found[0].passage.a_span.0), (0, 4));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PassageIndex {
+    options: PassageOptions,
+    max_units: usize,
+    ids: Vec<String>,
+    positions: HashMap<String, u32>,
+    docs: Vec<UnitDoc>,
+    hashes: Vec<Vec<u64>>,
+    truncated: Vec<(u32, u64)>,
+    candidates: Option<Candidates>,
+}
+
+impl PassageIndex {
+    /// An empty index.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when a setting is out of range ([`PassageOptions::validate`]).
+    pub fn new(options: PassageOptions) -> Result<PassageIndex, Error> {
+        options.validate()?;
+        Ok(PassageIndex {
+            options,
+            max_units: DEFAULT_MAX_UNITS,
+            ids: Vec::new(),
+            positions: HashMap::new(),
+            docs: Vec::new(),
+            hashes: Vec::new(),
+            truncated: Vec::new(),
+            candidates: None,
+        })
+    }
+
+    /// Documents added later with more units than `max_units` are aligned on their first `max_units` units only
+    /// (listed by [`PassageIndex::truncated`]); default [`DEFAULT_MAX_UNITS`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when `max_units` is 0.
+    pub fn with_max_units(mut self, max_units: usize) -> Result<PassageIndex, Error> {
+        at_least_one("max_units", max_units)?;
+        self.max_units = max_units;
+        Ok(self)
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &PassageOptions {
+        &self.options
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when no document was added.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Document ids, by index.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The index of the document with this id.
+    pub fn position(&self, id: &str) -> Option<u32> {
+        self.positions.get(id).copied()
+    }
+
+    /// The units of document `doc` (after truncation to `max_units`).
+    ///
+    /// # Panics
+    /// When `doc` is out of range.
+    pub fn units(&self, doc: u32) -> &UnitDoc {
+        &self.docs[doc as usize]
+    }
+
+    /// Documents cut to `max_units` units: `(index, full length in units)`.
+    pub fn truncated(&self) -> &[(u32, u64)] {
+        &self.truncated
+    }
+
+    /// Adds a document; returns its index (0, 1, ... in the order of successful adds). A text without units is
+    /// added (it aligns with nothing).
+    ///
+    /// # Errors
+    /// The document is not added (the file job skips such records): [`Error::EmptyText`] for an empty or
+    /// whitespace-only text, [`Error::DuplicateId`] for an id already added.
+    pub fn add(&mut self, id: &str, text: &str) -> Result<u32, Error> {
+        if text.trim().is_empty() {
+            return Err(Error::EmptyText(id.to_string()));
+        }
+        if self.positions.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        let units = self.options.units(text);
+        self.add_units(id, units)
+    }
+
+    /// Adds many documents `(id, text)`, normalizing them in parallel (rayon); the outcome is that of calling
+    /// [`PassageIndex::add`] on each in order.
+    pub fn add_batch<I: AsRef<str> + Sync, T: AsRef<str> + Sync>(
+        &mut self,
+        docs: &[(I, T)],
+    ) -> Vec<Result<u32, Error>> {
+        let units: Vec<Option<UnitDoc>> = docs
+            .par_iter()
+            .map(|(_, t)| (!t.as_ref().trim().is_empty()).then(|| self.options.units(t.as_ref())))
+            .collect();
+        units
+            .into_iter()
+            .zip(docs)
+            .map(|(u, (id, _))| match u {
+                None => Err(Error::EmptyText(id.as_ref().to_string())),
+                Some(u) => self.add_units(id.as_ref(), u),
+            })
+            .collect()
+    }
+
+    /// Adds a document by its units ([`PassageOptions::units`] of its text).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateId`] for an id already added.
+    pub fn add_units(&mut self, id: &str, mut units: UnitDoc) -> Result<u32, Error> {
+        if self.positions.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        let d = self.ids.len() as u32;
+        if units.len() > self.max_units {
+            self.truncated.push((d, units.len() as u64));
+            units.ids.truncate(self.max_units);
+            units.spans.truncate(self.max_units);
+        }
+        self.docs.push(units);
+        self.ids.push(id.to_string());
+        self.positions.insert(id.to_string(), d);
+        self.candidates = None;
+        Ok(d)
+    }
+
+    /// n-gram hashes of every document (computed in parallel), then candidate pairs and boilerplate n-grams.
+    fn index(&mut self) -> &Candidates {
+        if self.candidates.is_none() {
+            let a = &self.options.align;
+            let done = self.hashes.len();
+            let more: Vec<Vec<u64>> =
+                self.docs[done..].par_iter().map(|d| ngram_hashes(&d.ids, a.ngram, a.seed)).collect();
+            self.hashes.extend(more);
+            let (pairs, boilerplate) = candidate_pairs(&self.hashes, a.max_df, a.min_anchors);
+            self.candidates = Some(Candidates { pairs, boilerplate });
+        }
+        self.candidates.as_ref().expect("computed above")
+    }
+
+    /// Candidate pairs `(a, b)`, `a < b` by index, sorted: documents sharing at least `min_anchors` distinct
+    /// n-grams found in at most `max_df` documents.
+    pub fn candidates(&mut self) -> &[(u32, u32)] {
+        &self.index().pairs
+    }
+
+    /// Number of boilerplate n-grams: found in more than `max_df` documents, they seed no candidate or anchor.
+    pub fn boilerplate_ngrams(&mut self) -> usize {
+        self.index().boilerplate.len()
+    }
+
+    /// The passages documents `a` and `b` share (whether or not they are a candidate pair), oriented so that the
+    /// document whose id sorts first is on side a, in order of their start there.
+    ///
+    /// # Errors
+    /// [`Error::UnknownDocument`] when an index is out of range.
+    pub fn align(&mut self, a: u32, b: u32) -> Result<Vec<Alignment>, Error> {
+        for d in [a, b] {
+            if d as usize >= self.len() {
+                return Err(Error::UnknownDocument(d.to_string()));
+            }
+        }
+        let (x, y) = (a.min(b), a.max(b));
+        self.index();
+        let cands = self.candidates.as_ref().expect("indexed");
+        let cfg = &self.options.align;
+        let index = index_ngrams(&self.hashes[x as usize], &cands.boilerplate, cfg.max_repeat);
+        let mut out: Vec<Alignment> =
+            align_units_pair(&self.docs[x as usize], &index, &self.docs[y as usize], &self.hashes[y as usize], cfg)
+                .into_iter()
+                .map(|p| orient(&self.ids, x, y, p))
+                .collect();
+        out.sort_by_key(|p| (p.passage.a_span, p.passage.b_span));
+        Ok(out)
+    }
+
+    /// Every candidate pair aligned (in parallel), sorted by (a's id, a's span, b's id, b's span).
+    pub fn alignments(&mut self) -> Vec<Alignment> {
+        self.alignments_with_progress(&NoProgress)
+    }
+
+    /// [`PassageIndex::alignments`], reporting progress of the stage `align`, in candidate pairs.
+    pub fn alignments_with_progress(&mut self, progress: &dyn Progress) -> Vec<Alignment> {
+        self.index();
+        let cands = self.candidates.as_ref().expect("indexed");
+        let cfg = &self.options.align;
+        let (docs, hashes, ids) = (&self.docs, &self.hashes, &self.ids);
+        // Grouped by the first document so its index is built once.
+        progress.start("align", Some(cands.pairs.len() as u64), "pairs");
+        let groups: Vec<&[(u32, u32)]> = cands.pairs.chunk_by(|x, y| x.0 == y.0).collect();
+        let mut aligned: Vec<Alignment> = groups
+            .par_iter()
+            .flat_map_iter(|g| {
+                let ai = g[0].0 as usize;
+                let index = index_ngrams(&hashes[ai], &cands.boilerplate, cfg.max_repeat);
+                let out: Vec<Alignment> = g
+                    .iter()
+                    .flat_map(|&(x, y)| {
+                        align_units_pair(&docs[x as usize], &index, &docs[y as usize], &hashes[y as usize], cfg)
+                            .into_iter()
+                            .map(move |passage| orient(ids, x, y, passage))
+                    })
+                    .collect();
+                progress.inc(g.len() as u64);
+                out
+            })
+            .collect();
+        progress.finish();
+        aligned.sort_by(|p, q| {
+            (&ids[p.a as usize], p.passage.a_span, &ids[p.b as usize], p.passage.b_span).cmp(&(
+                &ids[q.a as usize],
+                q.passage.a_span,
+                &ids[q.b as usize],
+                q.passage.b_span,
+            ))
+        });
+        aligned
+    }
+}
+
+/// Puts the document whose id sorts first on side a.
+fn orient(ids: &[String], x: u32, y: u32, p: Passage) -> Alignment {
+    if ids[x as usize] <= ids[y as usize] {
+        Alignment { a: x, b: y, passage: p }
+    } else {
+        let swapped = Passage { a_units: p.b_units, b_units: p.a_units, a_span: p.b_span, b_span: p.a_span, ..p };
+        Alignment { a: y, b: x, passage: swapped }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_need_enough_shared_ngrams_and_skip_boilerplate() {
+        let hashes = vec![vec![1, 2, 3, 9], vec![1, 2, 3, 9], vec![1, 7, 8, 9], vec![5, 6, 9]];
+        let (pairs, boiler) = candidate_pairs(&hashes, 3, 2);
+        assert_eq!(pairs, vec![(0, 1)]);
+        assert!(boiler.contains(&9));
+        let (pairs, _) = candidate_pairs(&hashes, 3, 1);
+        assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2)]);
+    }
+
+    #[test]
+    fn clusters_join_overlapping_spans() {
+        let p = |a, b, sa: (u32, u32), sb: (u32, u32)| Alignment {
+            a,
+            b,
+            passage: Passage { a_units: (0, 1), b_units: (0, 1), a_span: sa, b_span: sb, matches: 1, score: 1.0 },
+        };
+        // 0–1 and 1–2 share a span of doc 1 that overlaps by half; 0–3 is another passage of doc 0, and 0–4 one
+        // that touches it by a few characters only.
+        let ps = vec![
+            p(0, 1, (0, 100), (10, 110)),
+            p(1, 2, (50, 150), (0, 100)),
+            p(0, 3, (500, 600), (0, 100)),
+            p(0, 4, (590, 700), (0, 100)),
+        ];
+        let c = passage_clusters(&ps);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0], vec![(0, 0, 100), (1, 10, 150), (2, 0, 100)]);
+        assert_eq!(c[1], vec![(0, 500, 600), (3, 0, 100)]);
+        assert_eq!(c[2], vec![(0, 590, 700), (4, 0, 100)]);
+    }
+
+    #[test]
+    fn index_orients_by_id_and_rejects_bad_input() {
+        let story = "国家主席在莫斯科同俄罗斯总统举行会谈双方就双边关系和共同关心的国际地区问题深入交换意见一致同意继续加强合作";
+        let mut index = PassageIndex::new(PassageOptions::default()).unwrap();
+        assert_eq!(index.add("z", &format!("前言{story}")), Ok(0));
+        assert_eq!(index.add("a", story), Ok(1));
+        assert_eq!(index.add("a", story), Err(Error::DuplicateId("a".into())));
+        assert_eq!(index.add("e", " \n"), Err(Error::EmptyText("e".into())));
+        let found = index.align(0, 1).unwrap();
+        assert_eq!(found.len(), 1);
+        // "a" sorts first: side a is document 1, whose passage starts at 0; "z"'s starts after "前言".
+        assert_eq!((found[0].a, found[0].passage.a_span.0, found[0].passage.b_span.0), (1, 0, 2));
+        assert_eq!(index.alignments(), found);
+        assert_eq!(index.align(1, 0).unwrap(), found);
+        assert!(matches!(index.align(0, 5), Err(Error::UnknownDocument(_))));
+        let bad = PassageOptions { align: AlignConfig { ngram: 0, ..AlignConfig::default() }, ..Default::default() };
+        assert!(matches!(PassageIndex::new(bad), Err(Error::InvalidSetting { name: "ngram", .. })));
+    }
+}

@@ -1,0 +1,989 @@
+//! Python bindings of textreuse: the native module `textreuse._textreuse`, wrapped by the pure-Python package
+//! `textreuse` (crates/textreuse-py/python/textreuse), which adds record handling (dicts, pandas, Arrow) and
+//! result tables. Every entry point releases the GIL while Rust works; Rust errors become Python exceptions with
+//! the same messages (`ValueError` for bad settings, `DocumentError` for a bad document, `OSError` for files).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyIndexError, PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use textreuse::align::AlignConfig;
+use textreuse::cluster::Keep;
+use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams};
+use textreuse::core::minhash::{estimate_jaccard, MinHasher};
+use textreuse::core::passages::{
+    align_pair, passage_clusters, Alignment as CoreAlignment, PassageIndex, PassageOptions,
+};
+use textreuse::core::Error as CoreError;
+use textreuse::normalize::{normalize as core_normalize, NormalizeOptions};
+use textreuse::repeats::{analyze, strip, RepeatConfig};
+use textreuse::shingle::{shingle_set, units};
+
+create_exception!(
+    _textreuse,
+    DocumentError,
+    PyValueError,
+    "A document that cannot be added: empty text, no letters/digits/CJK characters, or a duplicate id."
+);
+
+fn core_err(e: CoreError) -> PyErr {
+    match e {
+        CoreError::DuplicateId(_) | CoreError::EmptyText(_) | CoreError::NoContent(_) => {
+            DocumentError::new_err(e.to_string())
+        }
+        CoreError::UnknownDocument(_) => PyIndexError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// Keyword options, read by name; a key nobody read is a `TypeError` (a typo must not pass silently).
+struct Kw<'py> {
+    dict: Option<Bound<'py, PyDict>>,
+    used: HashSet<String>,
+}
+
+impl<'py> Kw<'py> {
+    fn new(dict: Option<&Bound<'py, PyDict>>) -> Kw<'py> {
+        Kw { dict: dict.cloned(), used: HashSet::new() }
+    }
+
+    fn raw(&mut self, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.used.insert(key.to_string());
+        match &self.dict {
+            Some(d) => d.get_item(key),
+            None => Ok(None),
+        }
+    }
+
+    fn bool(&mut self, key: &str, default: bool) -> PyResult<bool> {
+        Ok(match self.raw(key)? {
+            Some(v) => v.extract::<bool>().map_err(|_| PyTypeError::new_err(format!("{key} must be a bool")))?,
+            None => default,
+        })
+    }
+
+    fn usize(&mut self, key: &str, default: usize) -> PyResult<usize> {
+        Ok(match self.raw(key)? {
+            Some(v) => v
+                .extract::<usize>()
+                .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative integer")))?,
+            None => default,
+        })
+    }
+
+    fn u64(&mut self, key: &str, default: u64) -> PyResult<u64> {
+        Ok(match self.raw(key)? {
+            Some(v) => v
+                .extract::<u64>()
+                .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative integer")))?,
+            None => default,
+        })
+    }
+
+    fn f64(&mut self, key: &str, default: f64) -> PyResult<f64> {
+        Ok(match self.raw(key)? {
+            Some(v) => v.extract::<f64>().map_err(|_| PyTypeError::new_err(format!("{key} must be a number")))?,
+            None => default,
+        })
+    }
+
+    /// An optional number: absent gives `default`, `None` gives `None`.
+    fn opt_f64(&mut self, key: &str, default: Option<f64>) -> PyResult<Option<f64>> {
+        Ok(match self.raw(key)? {
+            Some(v) if v.is_none() => None,
+            Some(v) => {
+                Some(v.extract::<f64>().map_err(|_| PyTypeError::new_err(format!("{key} must be a number or None")))?)
+            }
+            None => default,
+        })
+    }
+
+    fn opt_usize(&mut self, key: &str) -> PyResult<Option<usize>> {
+        Ok(match self.raw(key)? {
+            Some(v) if v.is_none() => None,
+            Some(v) => Some(
+                v.extract::<usize>().map_err(|_| PyValueError::new_err(format!("{key} must be a positive integer")))?,
+            ),
+            None => None,
+        })
+    }
+
+    fn string(&mut self, key: &str, default: &str) -> PyResult<String> {
+        Ok(match self.raw(key)? {
+            Some(v) => v.extract::<String>().map_err(|_| PyTypeError::new_err(format!("{key} must be a str")))?,
+            None => default.to_string(),
+        })
+    }
+
+    fn normalize(&mut self) -> PyResult<NormalizeOptions> {
+        let d = NormalizeOptions::default();
+        Ok(NormalizeOptions {
+            nfkc: self.bool("nfkc", d.nfkc)?,
+            fold_width: self.bool("fold_width", d.fold_width)?,
+            lowercase: self.bool("lowercase", d.lowercase)?,
+            strip_punctuation: self.bool("strip_punctuation", d.strip_punctuation)?,
+            strip_whitespace: self.bool("strip_whitespace", d.strip_whitespace)?,
+            traditional_to_simplified: self.bool("t2s", d.traditional_to_simplified)?,
+        })
+    }
+
+    fn dedup(&mut self) -> PyResult<DedupOptions> {
+        let d = DedupOptions::default();
+        let keep = match self.string("keep", "first")?.as_str() {
+            "first" => Keep::First,
+            "longest" => Keep::Longest,
+            other => {
+                return Err(PyValueError::new_err(format!("keep must be \"first\" or \"longest\", not {other:?}")))
+            }
+        };
+        Ok(DedupOptions {
+            normalize: self.normalize()?,
+            ngram: self.usize("ngram", d.ngram)?,
+            num_perm: self.usize("num_perm", d.num_perm)?,
+            threshold: self.f64("threshold", d.threshold)?,
+            containment_threshold: self.opt_f64("containment_threshold", d.containment_threshold)?,
+            partial_containment: self.opt_f64("partial_containment", d.partial_containment)?,
+            lsh_threshold: self.opt_f64("lsh_threshold", d.lsh_threshold)?,
+            seed: self.u64("seed", d.seed)?,
+            keep,
+            max_bucket: self.usize("max_bucket", d.max_bucket)?,
+            boilerplate: None,
+        })
+    }
+
+    fn align(&mut self) -> PyResult<AlignConfig> {
+        let d = AlignConfig::default();
+        Ok(AlignConfig {
+            ngram: self.usize("ngram", d.ngram)?,
+            max_df: self.usize("max_df", d.max_df)?,
+            min_anchors: self.usize("min_anchors", d.min_anchors)?,
+            max_gap: self.usize("max_gap", d.max_gap)?,
+            min_length: self.usize("min_length", d.min_length)?,
+            max_repeat: self.usize("max_repeat", d.max_repeat)?,
+            min_identity: self.f64("min_identity", d.min_identity)?,
+            seed: self.u64("seed", d.seed)?,
+        })
+    }
+
+    fn passages(&mut self) -> PyResult<PassageOptions> {
+        Ok(PassageOptions { normalize: self.normalize()?, align: self.align()?, boilerplate: None })
+    }
+
+    fn finish(self, what: &str) -> PyResult<()> {
+        if let Some(d) = &self.dict {
+            for k in d.keys() {
+                let k: String = k.extract()?;
+                if !self.used.contains(&k) {
+                    return Err(PyTypeError::new_err(format!("{what}() got an unexpected keyword argument {k:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (the global pool when `None`), with the GIL released.
+fn run_detached<T: Send>(py: Python<'_>, threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+    match threads {
+        None => Ok(py.detach(f)),
+        Some(0) => Err(PyValueError::new_err("invalid setting: threads must be at least 1 (got 0)")),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| PyOSError::new_err(format!("starting {n} threads: {e}")))?;
+            Ok(py.detach(|| pool.install(f)))
+        }
+    }
+}
+
+/// A Python `str`, or a `TypeError` naming the argument.
+fn text_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    obj.cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(obj))))?
+        .to_cow()
+        .map(|c| c.into_owned())
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// normalize
+
+/// A normalized text and its map back to the original: `offsets[i]` is the code point offset, in the original
+/// text, of the character that normalized character `i` came from.
+#[pyclass(module = "textreuse", frozen)]
+struct Normalized {
+    /// The normalized text.
+    #[pyo3(get)]
+    text: String,
+    /// For each character of `text`, the code point offset of its origin in the original text.
+    #[pyo3(get)]
+    offsets: Vec<u32>,
+    /// Length of the original text in code points.
+    #[pyo3(get)]
+    original_len: u32,
+}
+
+#[pymethods]
+impl Normalized {
+    /// The half-open span of original code points `(start, end)` that normalized characters `[start, end)` came
+    /// from, or None for an empty or out-of-range span.
+    fn original_span(&self, start: usize, end: usize) -> Option<(u32, u32)> {
+        if start >= end || end > self.offsets.len() {
+            return None;
+        }
+        Some((self.offsets[start], self.offsets[end - 1] + 1))
+    }
+
+    fn __len__(&self) -> usize {
+        self.offsets.len()
+    }
+
+    fn __str__(&self) -> String {
+        self.text.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Normalized(text={:?}, original_len={})", self.text, self.original_len)
+    }
+}
+
+/// normalize(text, *, nfkc=True, fold_width=True, lowercase=True, strip_punctuation=True, strip_whitespace=True,
+/// t2s=True) -> Normalized
+///
+/// NFKC, CJK punctuation folding, lower-casing, punctuation and whitespace removal (column breaks vanish),
+/// traditional → simplified Chinese (OpenCC dictionaries), with an offset map back to `text`.
+#[pyfunction]
+#[pyo3(signature = (text, **options))]
+fn normalize(py: Python<'_>, text: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Normalized> {
+    let text = text_arg(text, "text")?;
+    let mut kw = Kw::new(options);
+    let opts = kw.normalize()?;
+    kw.finish("normalize")?;
+    let n = py.detach(|| core_normalize(&text, &opts));
+    Ok(Normalized { text: n.text, offsets: n.offsets, original_len: n.original_len })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// MinHash and LSH
+
+/// Shingling settings of a MinHash: units per shingle, seed and normalization.
+#[derive(Clone, Copy, PartialEq)]
+struct Shingling {
+    ngram: usize,
+    seed: u64,
+    normalize: NormalizeOptions,
+}
+
+impl Shingling {
+    fn shingles(&self, text: &str) -> Vec<u64> {
+        shingle_set(&units(&core_normalize(text, &self.normalize).text), self.ngram, self.seed)
+    }
+}
+
+/// A MinHash over textreuse's shingles: texts are normalized (traditional → simplified, no punctuation or column
+/// breaks) and cut into shingles of `ngram` units (CJK characters or words); the signature is textreuse's
+/// one-permutation MinHash with optimal densification (`num_perm` 64-bit values), kept current after each update.
+#[pyclass(module = "textreuse")]
+#[derive(Clone)]
+struct MinHash {
+    hasher: MinHasher,
+    shingling: Shingling,
+    /// Sorted, de-duplicated shingle hashes.
+    shingles: Vec<u64>,
+    signature: Vec<u64>,
+}
+
+impl MinHash {
+    fn new_empty(num_perm: usize, seed: u64, ngram: usize, normalize: NormalizeOptions) -> PyResult<MinHash> {
+        if num_perm == 0 || ngram == 0 {
+            return Err(PyValueError::new_err(format!(
+                "invalid setting: num_perm and ngram must be at least 1 (got {num_perm}, {ngram})"
+            )));
+        }
+        let hasher = MinHasher::new(num_perm, seed);
+        let signature = hasher.signature(&[]);
+        Ok(MinHash { hasher, shingling: Shingling { ngram, seed, normalize }, shingles: Vec::new(), signature })
+    }
+
+    fn add_shingles(&mut self, more: Vec<u64>) {
+        if more.is_empty() {
+            return;
+        }
+        if self.shingles.is_empty() {
+            self.shingles = more;
+        } else {
+            self.shingles.extend(more);
+            self.shingles.sort_unstable();
+            self.shingles.dedup();
+        }
+        self.signature = self.hasher.signature(&self.shingles);
+    }
+
+    fn check_compatible(&self, other: &MinHash) -> PyResult<()> {
+        if self.hasher.num_perm() != other.hasher.num_perm() || self.shingling != other.shingling {
+            return Err(PyValueError::new_err(
+                "MinHash objects of different num_perm, seed, ngram or normalization cannot be compared",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl MinHash {
+    /// MinHash(text=None, *, num_perm=128, seed=42, ngram=4, nfkc=True, ..., t2s=True)
+    #[new]
+    #[pyo3(signature = (text=None, **options))]
+    fn py_new(
+        py: Python<'_>,
+        text: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<MinHash> {
+        let mut kw = Kw::new(options);
+        let num_perm = kw.usize("num_perm", 128)?;
+        let seed = kw.u64("seed", 42)?;
+        let ngram = kw.usize("ngram", 4)?;
+        let norm = kw.normalize()?;
+        kw.finish("MinHash")?;
+        let mut m = MinHash::new_empty(num_perm, seed, ngram, norm)?;
+        if let Some(t) = text {
+            if !t.is_none() {
+                m.update(py, t)?;
+            }
+        }
+        Ok(m)
+    }
+
+    /// Adds the shingles of `text` (a str; bytes are decoded as UTF-8) to the set.
+    fn update(&mut self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<()> {
+        let text = if let Ok(b) = text.cast::<pyo3::types::PyBytes>() {
+            String::from_utf8(b.as_bytes().to_vec())
+                .map_err(|e| PyValueError::new_err(format!("bytes are not UTF-8: {e}")))?
+        } else {
+            text_arg(text, "text")?
+        };
+        let sh = self.shingling;
+        let more = py.detach(|| sh.shingles(&text));
+        self.add_shingles(more);
+        Ok(())
+    }
+
+    /// Adds the shingles of every text of `texts` (GIL released).
+    fn update_batch(&mut self, py: Python<'_>, texts: Vec<String>) -> PyResult<()> {
+        let sh = self.shingling;
+        let more: Vec<u64> = py.detach(|| texts.iter().flat_map(|t| sh.shingles(t)).collect());
+        self.add_shingles(more);
+        Ok(())
+    }
+
+    /// bulk(texts, *, num_perm=128, seed=42, ngram=4, threads=None, **normalization) -> list[MinHash]
+    ///
+    /// One MinHash per text, computed in parallel with the GIL released.
+    #[staticmethod]
+    #[pyo3(signature = (texts, **options))]
+    fn bulk(py: Python<'_>, texts: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<MinHash>> {
+        let mut kw = Kw::new(options);
+        let num_perm = kw.usize("num_perm", 128)?;
+        let seed = kw.u64("seed", 42)?;
+        let ngram = kw.usize("ngram", 4)?;
+        let norm = kw.normalize()?;
+        let threads = kw.opt_usize("threads")?;
+        kw.finish("MinHash.bulk")?;
+        let proto = MinHash::new_empty(num_perm, seed, ngram, norm)?;
+        let texts: Vec<String> = texts
+            .try_iter()?
+            .enumerate()
+            .map(|(i, t)| text_arg(&t?, &format!("texts[{i}]")))
+            .collect::<PyResult<_>>()?;
+        run_detached(py, threads, || {
+            use rayon::prelude::*;
+            texts
+                .par_iter()
+                .map(|t| {
+                    let shingles = proto.shingling.shingles(t);
+                    let signature = proto.hasher.signature(&shingles);
+                    MinHash { shingles, signature, ..proto.clone() }
+                })
+                .collect()
+        })
+    }
+
+    /// Estimated Jaccard similarity: the fraction of equal signature values.
+    fn jaccard(&self, other: PyRef<'_, MinHash>) -> PyResult<f64> {
+        self.check_compatible(&other)?;
+        Ok(estimate_jaccard(&self.signature, &other.signature))
+    }
+
+    /// Exact Jaccard similarity of the two shingle sets.
+    fn exact_jaccard(&self, other: PyRef<'_, MinHash>) -> PyResult<f64> {
+        self.check_compatible(&other)?;
+        Ok(textreuse::verify::pair_stats(&self.shingles, &other.shingles).jaccard)
+    }
+
+    /// Merges another MinHash's shingles into this one (the union of the sets).
+    fn merge(slf: &Bound<'_, MinHash>, other: &Bound<'_, MinHash>) -> PyResult<()> {
+        if slf.is(other) {
+            return Ok(());
+        }
+        let more = {
+            let o = other.borrow();
+            slf.borrow().check_compatible(&o)?;
+            o.shingles.clone()
+        };
+        slf.borrow_mut().add_shingles(more);
+        Ok(())
+    }
+
+    /// The signature: `num_perm` unsigned 64-bit values.
+    fn digest(&self) -> Vec<u64> {
+        self.signature.clone()
+    }
+
+    /// The signature (as `digest()`), named as in datasketch.
+    #[getter]
+    fn hashvalues(&self) -> Vec<u64> {
+        self.signature.clone()
+    }
+
+    /// Values per signature.
+    #[getter]
+    fn num_perm(&self) -> usize {
+        self.hasher.num_perm()
+    }
+
+    /// Distinct shingles added.
+    fn count(&self) -> usize {
+        self.shingles.len()
+    }
+
+    /// True when no shingle was added.
+    fn is_empty(&self) -> bool {
+        self.shingles.is_empty()
+    }
+
+    /// A copy.
+    fn copy(&self) -> MinHash {
+        self.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.hasher.num_perm()
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<MinHash>() {
+            Ok(o) => {
+                let o = o.borrow();
+                self.shingling == o.shingling && self.signature == o.signature
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("MinHash(num_perm={}, shingles={})", self.hasher.num_perm(), self.shingles.len())
+    }
+}
+
+/// LSH(threshold=0.5, num_perm=128, weights=(0.5, 0.5)): an index of MinHash signatures by bands, as datasketch's
+/// MinHashLSH: bands × rows are chosen to minimize the weighted false positive and false negative probabilities
+/// at `threshold`; `query` returns the keys sharing a band bucket with the query.
+#[pyclass(module = "textreuse", name = "LSH")]
+struct Lsh {
+    params: LshParams,
+    num_perm: usize,
+    index: LshIndex,
+    keys: Vec<Option<Py<PyAny>>>,
+    positions: Py<PyDict>,
+    free: Vec<u32>,
+}
+
+#[pymethods]
+impl Lsh {
+    #[new]
+    #[pyo3(signature = (threshold=0.5, num_perm=128, weights=(0.5, 0.5)))]
+    fn py_new(py: Python<'_>, threshold: f64, num_perm: usize, weights: (f64, f64)) -> PyResult<Lsh> {
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(PyValueError::new_err(format!(
+                "invalid setting: threshold must be in (0, 1] (got {threshold})"
+            )));
+        }
+        if num_perm == 0 {
+            return Err(PyValueError::new_err("invalid setting: num_perm must be at least 1 (got 0)"));
+        }
+        let params = py.detach(|| LshParams::optimal(threshold, num_perm, weights.0, weights.1));
+        Ok(Lsh {
+            params,
+            num_perm,
+            index: LshIndex::new(params),
+            keys: Vec::new(),
+            positions: PyDict::new(py).unbind(),
+            free: Vec::new(),
+        })
+    }
+
+    /// (bands, rows).
+    #[getter]
+    fn params(&self) -> (usize, usize) {
+        (self.params.bands, self.params.rows)
+    }
+
+    /// Inserts `minhash` under `key` (any hashable); a key already inserted is a `ValueError`.
+    fn insert(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>, minhash: &Bound<'_, MinHash>) -> PyResult<()> {
+        let positions = self.positions.bind(py);
+        if positions.contains(key)? {
+            return Err(PyValueError::new_err(format!("the key {} is already in the LSH index", key.repr()?)));
+        }
+        let keys = self.band_keys(minhash)?;
+        let doc = match self.free.pop() {
+            Some(d) => d,
+            None => {
+                self.keys.push(None);
+                (self.keys.len() - 1) as u32
+            }
+        };
+        self.index.insert_keys(doc, &keys).map_err(core_err)?;
+        self.keys[doc as usize] = Some(key.clone().unbind());
+        positions.set_item(key, doc)?;
+        Ok(())
+    }
+
+    /// The keys whose MinHash shares a band bucket with `minhash`, in insertion order.
+    fn query(&self, py: Python<'_>, minhash: &Bound<'_, MinHash>) -> PyResult<Vec<Py<PyAny>>> {
+        let keys = self.band_keys(minhash)?;
+        let docs = self.index.candidates_of_keys(&keys).map_err(core_err)?;
+        Ok(docs.into_iter().filter_map(|d| self.keys[d as usize].as_ref().map(|k| k.clone_ref(py))).collect())
+    }
+
+    /// Removes `key`; a key not in the index is a `KeyError`.
+    fn remove(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let positions = self.positions.bind(py);
+        let doc: u32 = match positions.get_item(key)? {
+            Some(d) => d.extract()?,
+            None => return Err(pyo3::exceptions::PyKeyError::new_err(key.clone().unbind())),
+        };
+        positions.del_item(key)?;
+        self.index.remove(doc);
+        self.keys[doc as usize] = None;
+        self.free.push(doc);
+        Ok(())
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.positions.bind(py).contains(key)
+    }
+
+    fn __len__(&self) -> usize {
+        self.index.len()
+    }
+}
+
+impl Lsh {
+    fn band_keys(&self, minhash: &Bound<'_, MinHash>) -> PyResult<Vec<u64>> {
+        let m = minhash.borrow();
+        if m.hasher.num_perm() != self.num_perm {
+            return Err(PyValueError::new_err(format!(
+                "a MinHash of {} permutations in an LSH index of {}",
+                m.hasher.num_perm(),
+                self.num_perm
+            )));
+        }
+        Ok(self.params.band_keys(&m.signature))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deduper
+
+/// The native document-level deduplicator (wrapped by `textreuse.Deduper`).
+#[pyclass(module = "textreuse._textreuse")]
+struct NativeDeduper {
+    inner: Option<CoreDeduper>,
+    threads: Option<usize>,
+}
+
+#[pymethods]
+impl NativeDeduper {
+    #[new]
+    #[pyo3(signature = (**options))]
+    fn py_new(options: Option<&Bound<'_, PyDict>>) -> PyResult<NativeDeduper> {
+        let mut kw = Kw::new(options);
+        let opts = kw.dedup()?;
+        let threads = kw.opt_usize("threads")?;
+        kw.finish("Deduper")?;
+        if threads == Some(0) {
+            return Err(PyValueError::new_err("invalid setting: threads must be at least 1 (got 0)"));
+        }
+        Ok(NativeDeduper { inner: Some(CoreDeduper::new(opts).map_err(core_err)?), threads })
+    }
+
+    /// Adds documents; returns, per document, None when added or the skip reason key ("empty_text",
+    /// "no_content", "duplicate_id").
+    fn add_batch(
+        &mut self,
+        py: Python<'_>,
+        ids: Vec<String>,
+        texts: Vec<String>,
+    ) -> PyResult<Vec<Option<&'static str>>> {
+        if ids.len() != texts.len() {
+            return Err(PyValueError::new_err("ids and texts differ in length"));
+        }
+        let threads = self.threads;
+        let inner = self.inner.as_mut().ok_or_else(|| PyValueError::new_err("this Deduper is finished"))?;
+        let docs: Vec<(String, String)> = ids.into_iter().zip(texts).collect();
+        let out = run_detached(py, threads, || inner.add_batch(&docs))?;
+        out.into_iter()
+            .map(|r| match r {
+                Ok(_) => Ok(None),
+                Err(e) if e.is_document_error() => Ok(Some(e.key())),
+                Err(e) => Err(core_err(e)),
+            })
+            .collect()
+    }
+
+    /// Adds one document; raises DocumentError when it cannot be added.
+    fn add(&mut self, py: Python<'_>, id: String, text: String) -> PyResult<u32> {
+        let inner = self.inner.as_mut().ok_or_else(|| PyValueError::new_err("this Deduper is finished"))?;
+        py.detach(|| inner.add(&id, &text)).map_err(core_err)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.as_ref().map_or(0, |d| d.len())
+    }
+
+    /// Runs the pipeline; returns a dict of columns.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let inner = self.inner.take().ok_or_else(|| PyValueError::new_err("this Deduper is finished"))?;
+        let r = run_detached(py, self.threads, || inner.finish())?;
+        let n = r.len();
+        let out = PyDict::new(py);
+        let s = &r.search;
+        out.set_item("representative", s.clusters.representative.clone())?;
+        out.set_item("size", s.clusters.size.clone())?;
+        out.set_item("pair_a", s.duplicates.iter().map(|p| p.a).collect::<Vec<_>>())?;
+        out.set_item("pair_b", s.duplicates.iter().map(|p| p.b).collect::<Vec<_>>())?;
+        out.set_item("jaccard", s.duplicates.iter().map(|p| p.stats.jaccard).collect::<Vec<_>>())?;
+        out.set_item("containment", s.duplicates.iter().map(|p| p.stats.containment).collect::<Vec<_>>())?;
+        out.set_item("chars", r.chars.clone())?;
+        out.set_item("exact_duplicates", s.exact_duplicates)?;
+        out.set_item("candidate_pairs", s.candidate_pairs)?;
+        out.set_item("clusters", s.clusters.duplicate_clusters())?;
+        out.set_item("documents", n)?;
+        out.set_item("lsh", (r.lsh.bands, r.lsh.rows))?;
+        out.set_item("lsh_threshold", r.lsh_threshold)?;
+        out.set_item("ids", PyList::new(py, &r.ids)?)?;
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Passages
+
+/// One aligned passage between two texts: half-open spans in code points of each original text.
+#[pyclass(module = "textreuse", frozen, get_all)]
+#[derive(Clone)]
+struct Alignment {
+    /// Start of the passage in a (code points).
+    a_start: u32,
+    /// End of the passage in a (exclusive).
+    a_end: u32,
+    /// Start in b.
+    b_start: u32,
+    /// End in b (exclusive).
+    b_end: u32,
+    /// Alignment score: matched units minus gap penalties.
+    score: f64,
+    /// Units matched one to one.
+    matches: u32,
+}
+
+#[pymethods]
+impl Alignment {
+    fn __repr__(&self) -> String {
+        format!(
+            "Alignment(a_start={}, a_end={}, b_start={}, b_end={}, score={:.2}, matches={})",
+            self.a_start, self.a_end, self.b_start, self.b_end, self.score, self.matches
+        )
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Alignment>().is_ok_and(|o| {
+            let o = o.get();
+            (o.a_start, o.a_end, o.b_start, o.b_end, o.matches)
+                == (self.a_start, self.a_end, self.b_start, self.b_end, self.matches)
+                && o.score == self.score
+        })
+    }
+}
+
+/// align(a, b, *, ngram=7, min_anchors=3, max_gap=200, min_length=30, ..., t2s=True) -> list[Alignment]
+///
+/// The passages texts `a` and `b` share, in order of their start in `a`; offsets in code points.
+#[pyfunction]
+#[pyo3(signature = (a, b, **options))]
+fn align(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<Alignment>> {
+    let (a, b) = (text_arg(a, "a")?, text_arg(b, "b")?);
+    let mut kw = Kw::new(options);
+    let opts = kw.passages()?;
+    kw.finish("align")?;
+    let ps = py.detach(|| align_pair(&a, &b, &opts)).map_err(core_err)?;
+    Ok(ps
+        .into_iter()
+        .map(|p| Alignment {
+            a_start: p.a_span.0,
+            a_end: p.a_span.1,
+            b_start: p.b_span.0,
+            b_end: p.b_span.1,
+            score: p.score,
+            matches: p.matches,
+        })
+        .collect())
+}
+
+/// The native passage index (wrapped by `textreuse.passages`).
+#[pyclass(module = "textreuse._textreuse")]
+struct NativePassageIndex {
+    inner: PassageIndex,
+    threads: Option<usize>,
+}
+
+#[pymethods]
+impl NativePassageIndex {
+    #[new]
+    #[pyo3(signature = (**options))]
+    fn py_new(options: Option<&Bound<'_, PyDict>>) -> PyResult<NativePassageIndex> {
+        let mut kw = Kw::new(options);
+        let opts = kw.passages()?;
+        let threads = kw.opt_usize("threads")?;
+        kw.finish("passages")?;
+        if threads == Some(0) {
+            return Err(PyValueError::new_err("invalid setting: threads must be at least 1 (got 0)"));
+        }
+        Ok(NativePassageIndex { inner: PassageIndex::new(opts).map_err(core_err)?, threads })
+    }
+
+    /// Adds documents; per document None when added or the skip reason key.
+    fn add_batch(
+        &mut self,
+        py: Python<'_>,
+        ids: Vec<String>,
+        texts: Vec<String>,
+    ) -> PyResult<Vec<Option<&'static str>>> {
+        if ids.len() != texts.len() {
+            return Err(PyValueError::new_err("ids and texts differ in length"));
+        }
+        let docs: Vec<(String, String)> = ids.into_iter().zip(texts).collect();
+        let inner = &mut self.inner;
+        let out = run_detached(py, self.threads, || inner.add_batch(&docs))?;
+        out.into_iter()
+            .map(|r| match r {
+                Ok(_) => Ok(None),
+                Err(e) if e.is_document_error() => Ok(Some(e.key())),
+                Err(e) => Err(core_err(e)),
+            })
+            .collect()
+    }
+
+    /// Aligns every candidate pair; returns a dict of columns (alignments and passage clusters).
+    fn run<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let inner = &mut self.inner;
+        let (candidates, boilerplate, found, clusters) = run_detached(py, self.threads, || {
+            let candidates = inner.candidates().len();
+            let boilerplate = inner.boilerplate_ngrams();
+            let found: Vec<CoreAlignment> = inner.alignments();
+            let clusters = passage_clusters(&found);
+            (candidates, boilerplate, found, clusters)
+        })?;
+        let out = PyDict::new(py);
+        let col = |f: &dyn Fn(&CoreAlignment) -> u32| found.iter().map(f).collect::<Vec<u32>>();
+        out.set_item("a", col(&|p| p.a))?;
+        out.set_item("b", col(&|p| p.b))?;
+        out.set_item("a_start", col(&|p| p.passage.a_span.0))?;
+        out.set_item("a_end", col(&|p| p.passage.a_span.1))?;
+        out.set_item("b_start", col(&|p| p.passage.b_span.0))?;
+        out.set_item("b_end", col(&|p| p.passage.b_span.1))?;
+        out.set_item("matches", col(&|p| p.passage.matches))?;
+        out.set_item("score", found.iter().map(|p| p.passage.score).collect::<Vec<f64>>())?;
+        let mut cl: (Vec<u32>, Vec<u32>, Vec<u32>, Vec<u32>) = Default::default();
+        for (k, members) in clusters.iter().enumerate() {
+            for &(d, s, e) in members {
+                cl.0.push(k as u32);
+                cl.1.push(d);
+                cl.2.push(s);
+                cl.3.push(e);
+            }
+        }
+        out.set_item("cluster", cl.0)?;
+        out.set_item("cluster_doc", cl.1)?;
+        out.set_item("cluster_start", cl.2)?;
+        out.set_item("cluster_end", cl.3)?;
+        out.set_item("candidate_pairs", candidates)?;
+        out.set_item("boilerplate_ngrams", boilerplate)?;
+        out.set_item("ids", PyList::new(py, self.inner.ids())?)?;
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Repeats
+
+fn repeat_config(kw: &mut Kw<'_>) -> PyResult<RepeatConfig> {
+    let d = RepeatConfig::default();
+    let normalize = kw.normalize()?;
+    let min_length = kw.usize("min_length", d.min_length)?;
+    if min_length == 0 {
+        return Err(PyValueError::new_err("invalid setting: min_length must be at least 1 (got 0)"));
+    }
+    Ok(RepeatConfig { normalize, min_length })
+}
+
+/// repeats(text, *, min_length=50, **normalization) -> str (JSON of the report; see textreuse.repeats)
+#[pyfunction]
+#[pyo3(signature = (text, **options))]
+fn repeats_json(py: Python<'_>, text: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+    let text = text_arg(text, "text")?;
+    let mut kw = Kw::new(options);
+    let cfg = repeat_config(&mut kw)?;
+    kw.finish("repeats")?;
+    let report = py.detach(|| analyze(&text, &cfg));
+    serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// strip_repeats(text, *, min_length=50, **normalization) -> str
+///
+/// `text` without the later copies of its repeated lines, paragraphs and passages; every other character stays.
+#[pyfunction]
+#[pyo3(signature = (text, **options))]
+fn strip_repeats(py: Python<'_>, text: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+    let text = text_arg(text, "text")?;
+    let mut kw = Kw::new(options);
+    let cfg = repeat_config(&mut kw)?;
+    kw.finish("strip_repeats")?;
+    Ok(py.detach(|| strip(&text, &analyze(&text, &cfg).repeats)))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// File jobs
+
+fn run_error(e: textreuse::pipeline::RunError) -> PyErr {
+    use textreuse::pipeline::RunError;
+    match e {
+        RunError::Io { .. } => PyOSError::new_err(e.to_string()),
+        RunError::Strict(_) => DocumentError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+fn job_inputs(inputs: Vec<String>) -> PyResult<Vec<textreuse::io::Input>> {
+    if inputs.is_empty() {
+        return Err(PyValueError::new_err("no input given"));
+    }
+    inputs
+        .iter()
+        .map(|a| textreuse::io::Input::from_arg(a).map_err(|e| PyOSError::new_err(format!("input {a}: {e}"))))
+        .collect()
+}
+
+fn read_options(kw: &mut Kw<'_>) -> PyResult<textreuse::io::ReadOptions> {
+    let d = textreuse::io::ReadOptions::default();
+    Ok(textreuse::io::ReadOptions {
+        id_field: kw.string("id_field", &d.id_field)?,
+        text_field: kw.string("text_field", &d.text_field)?,
+        max_doc_bytes: kw.usize("max_doc_bytes", d.max_doc_bytes)?,
+    })
+}
+
+/// run_dedup(inputs, out_dir, **options) -> str (JSON of summary.json); the `dedup` file job, as the CLI runs it.
+#[pyfunction]
+#[pyo3(signature = (inputs, out_dir, **options))]
+fn run_dedup_json(
+    py: Python<'_>,
+    inputs: Vec<String>,
+    out_dir: String,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let mut kw = Kw::new(options);
+    let read = read_options(&mut kw)?;
+    let opts = kw.dedup()?;
+    let strict = kw.bool("strict", false)?;
+    let memory_budget = kw.usize("memory_mb", 1024)? << 20;
+    let write_candidates = kw.bool("write_candidates", false)?;
+    let threads = kw.opt_usize("threads")?;
+    kw.finish("run_dedup")?;
+    let cfg = textreuse::dedup::DedupConfig {
+        read,
+        options: opts,
+        strict,
+        memory_budget,
+        write_candidates,
+        boilerplate_list: None,
+    };
+    let inputs = job_inputs(inputs)?;
+    let s = run_detached(py, threads, || {
+        textreuse::dedup::run(&inputs, Path::new(&out_dir), &cfg, &textreuse::progress::NoProgress)
+    })?
+    .map_err(run_error)?;
+    serde_json::to_string(&s).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// run_passages(inputs, out_dir, **options) -> str (JSON of summary.json); the `passages` file job.
+#[pyfunction]
+#[pyo3(signature = (inputs, out_dir, **options))]
+fn run_passages_json(
+    py: Python<'_>,
+    inputs: Vec<String>,
+    out_dir: String,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let mut kw = Kw::new(options);
+    let read = read_options(&mut kw)?;
+    let opts = kw.passages()?;
+    let strict = kw.bool("strict", false)?;
+    let with_text = kw.bool("with_text", false)?;
+    let threads = kw.opt_usize("threads")?;
+    kw.finish("run_passages")?;
+    let cfg = textreuse::passages::PassagesConfig {
+        read,
+        options: opts,
+        with_text,
+        strict,
+        ..textreuse::passages::PassagesConfig::default()
+    };
+    let inputs = job_inputs(inputs)?;
+    let s = run_detached(py, threads, || {
+        textreuse::passages::run(&inputs, Path::new(&out_dir), &cfg, &textreuse::progress::NoProgress)
+    })?
+    .map_err(run_error)?;
+    serde_json::to_string(&s).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+#[pymodule]
+fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DocumentError", m.py().get_type::<DocumentError>())?;
+    m.add_class::<Normalized>()?;
+    m.add_class::<MinHash>()?;
+    m.add_class::<Lsh>()?;
+    m.add_class::<NativeDeduper>()?;
+    m.add_class::<Alignment>()?;
+    m.add_class::<NativePassageIndex>()?;
+    m.add_function(wrap_pyfunction!(normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(align, m)?)?;
+    m.add_function(wrap_pyfunction!(repeats_json, m)?)?;
+    m.add_function(wrap_pyfunction!(strip_repeats, m)?)?;
+    m.add_function(wrap_pyfunction!(run_dedup_json, m)?)?;
+    m.add_function(wrap_pyfunction!(run_passages_json, m)?)?;
+    Ok(())
+}
