@@ -27,3 +27,8 @@ pub mod progress;
 pub mod repeats;
 pub mod report;
 pub mod substrings;
+
+/// The README's Rust example, compiled and run as a doctest.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -280,7 +280,8 @@ impl ReportModel {
                 groups.entry(l.cluster.as_str()).or_default().push(index[l.id.as_str()]);
             }
             // The shingle sets exactly as the dedup run made them: its stored settings and boilerplate list.
-            let text = std::fs::read_to_string(dir.join("summary.json")).map_err(crate::pipeline::ioe("summary.json"))?;
+            let text =
+                std::fs::read_to_string(dir.join("summary.json")).map_err(crate::pipeline::ioe("summary.json"))?;
             let stored: DedupRun = serde_json::from_str(&text)
                 .map_err(|e| RunError::Config(format!("{}: malformed summary.json: {e}", dir.display())))?;
             let mut options = stored.config.options;
