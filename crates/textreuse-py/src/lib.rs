@@ -384,6 +384,48 @@ impl MinHash {
         Ok(())
     }
 
+    /// Adds tokens as they are (datasketch's `update`, for many tokens at once): each `str` (UTF-8) or `bytes` is
+    /// hashed with XXH3 seeded with `seed` and joins the set; no normalization or shingling.
+    fn update_tokens(&mut self, py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<()> {
+        let tokens = token_list(tokens)?;
+        let seed = self.shingling.seed;
+        let more = py.detach(|| hash_tokens(&tokens, seed));
+        self.add_shingles(more);
+        Ok(())
+    }
+
+    /// bulk_tokens(token_lists, *, num_perm=128, seed=42, threads=None) -> list[MinHash]
+    ///
+    /// One MinHash per list of tokens (see `update_tokens`), computed in parallel with the GIL released.
+    #[staticmethod]
+    #[pyo3(signature = (token_lists, **options))]
+    fn bulk_tokens(
+        py: Python<'_>,
+        token_lists: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<MinHash>> {
+        let mut kw = Kw::new(options);
+        let num_perm = kw.usize("num_perm", 128)?;
+        let seed = kw.u64("seed", 42)?;
+        let threads = kw.opt_usize("threads")?;
+        kw.finish("MinHash.bulk_tokens")?;
+        let proto = MinHash::new_empty(num_perm, seed, 4, NormalizeOptions::default())?;
+        let lists: Vec<Vec<Vec<u8>>> = token_lists.try_iter()?.map(|l| token_list(&l?)).collect::<PyResult<_>>()?;
+        run_detached(py, threads, || {
+            use rayon::prelude::*;
+            lists
+                .par_iter()
+                .map(|tokens| {
+                    let mut shingles = hash_tokens(tokens, seed);
+                    shingles.sort_unstable();
+                    shingles.dedup();
+                    let signature = proto.hasher.signature(&shingles);
+                    MinHash { shingles, signature, ..proto.clone() }
+                })
+                .collect()
+        })
+    }
+
     /// bulk(texts, *, num_perm=128, seed=42, ngram=4, threads=None, **normalization) -> list[MinHash]
     ///
     /// One MinHash per text, computed in parallel with the GIL released.
@@ -491,6 +533,26 @@ impl MinHash {
     fn __repr__(&self) -> String {
         format!("MinHash(num_perm={}, shingles={})", self.hasher.num_perm(), self.shingles.len())
     }
+}
+
+/// The tokens of a Python iterable of `str` or `bytes`, as bytes.
+fn token_list(tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
+    tokens
+        .try_iter()?
+        .map(|t| {
+            let t = t?;
+            if let Ok(b) = t.cast::<pyo3::types::PyBytes>() {
+                Ok(b.as_bytes().to_vec())
+            } else {
+                Ok(text_arg(&t, "a token")?.into_bytes())
+            }
+        })
+        .collect()
+}
+
+/// Seeded XXH3 hashes of tokens.
+fn hash_tokens(tokens: &[Vec<u8>], seed: u64) -> Vec<u64> {
+    tokens.iter().map(|t| xxhash_rust::xxh3::xxh3_64_with_seed(t, seed)).collect()
 }
 
 /// LSH(threshold=0.5, num_perm=128, weights=(0.5, 0.5)): an index of MinHash signatures by bands, as datasketch's
