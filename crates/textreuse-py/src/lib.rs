@@ -387,9 +387,11 @@ impl MinHash {
     /// Adds tokens as they are (datasketch's `update`, for many tokens at once): each `str` (UTF-8) or `bytes` is
     /// hashed with XXH3 seeded with `seed` and joins the set; no normalization or shingling.
     fn update_tokens(&mut self, py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<()> {
-        let tokens = token_list(tokens)?;
-        let seed = self.shingling.seed;
-        let more = py.detach(|| hash_tokens(&tokens, seed));
+        let mut more = token_hashes(tokens, self.shingling.seed)?;
+        py.detach(|| {
+            more.sort_unstable();
+            more.dedup();
+        });
         self.add_shingles(more);
         Ok(())
     }
@@ -410,13 +412,12 @@ impl MinHash {
         let threads = kw.opt_usize("threads")?;
         kw.finish("MinHash.bulk_tokens")?;
         let proto = MinHash::new_empty(num_perm, seed, 4, NormalizeOptions::default())?;
-        let lists: Vec<Vec<Vec<u8>>> = token_lists.try_iter()?.map(|l| token_list(&l?)).collect::<PyResult<_>>()?;
+        let lists: Vec<Vec<u64>> = token_lists.try_iter()?.map(|l| token_hashes(&l?, seed)).collect::<PyResult<_>>()?;
         run_detached(py, threads, || {
             use rayon::prelude::*;
             lists
-                .par_iter()
-                .map(|tokens| {
-                    let mut shingles = hash_tokens(tokens, seed);
+                .into_par_iter()
+                .map(|mut shingles| {
                     shingles.sort_unstable();
                     shingles.dedup();
                     let signature = proto.hasher.signature(&shingles);
@@ -535,24 +536,22 @@ impl MinHash {
     }
 }
 
-/// The tokens of a Python iterable of `str` or `bytes`, as bytes.
-fn token_list(tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
-    tokens
-        .try_iter()?
-        .map(|t| {
-            let t = t?;
-            if let Ok(b) = t.cast::<pyo3::types::PyBytes>() {
-                Ok(b.as_bytes().to_vec())
-            } else {
-                Ok(text_arg(&t, "a token")?.into_bytes())
-            }
-        })
-        .collect()
-}
-
-/// Seeded XXH3 hashes of tokens.
-fn hash_tokens(tokens: &[Vec<u8>], seed: u64) -> Vec<u64> {
-    tokens.iter().map(|t| xxhash_rust::xxh3::xxh3_64_with_seed(t, seed)).collect()
+/// Seeded XXH3 hashes of the tokens of a Python iterable of `str` (hashed as UTF-8) or `bytes`, read with the GIL
+/// held (a list is read without the iterator protocol).
+fn token_hashes(tokens: &Bound<'_, PyAny>, seed: u64) -> PyResult<Vec<u64>> {
+    let hash = |t: &Bound<'_, PyAny>| -> PyResult<u64> {
+        if let Ok(st) = t.cast::<PyString>() {
+            Ok(xxhash_rust::xxh3::xxh3_64_with_seed(st.encode_utf8()?.as_bytes(), seed))
+        } else if let Ok(b) = t.cast::<pyo3::types::PyBytes>() {
+            Ok(xxhash_rust::xxh3::xxh3_64_with_seed(b.as_bytes(), seed))
+        } else {
+            Err(PyTypeError::new_err(format!("a token must be a str or bytes, not {}", type_name(t))))
+        }
+    };
+    if let Ok(list) = tokens.cast::<PyList>() {
+        return list.iter().map(|t| hash(&t)).collect();
+    }
+    tokens.try_iter()?.map(|t| hash(&t?)).collect()
 }
 
 /// LSH(threshold=0.5, num_perm=128, weights=(0.5, 0.5)): an index of MinHash signatures by bands, as datasketch's
