@@ -50,6 +50,10 @@ row('textreuse MinHash(text) per document, 1 thread', best(lambda: [textreuse.Mi
 
 pre = [shingles(t) for t in texts]
 pre_bytes = [[s.encode('utf-8') for s in sh] for sh in pre]
+row('textreuse MinHash.bulk_tokens, hash only (pre-made shingles, all cores)',
+    best(lambda: textreuse.MinHash.bulk_tokens(pre)))
+row('textreuse MinHash.bulk_tokens, hash only (pre-made shingles, 1 thread)',
+    best(lambda: textreuse.MinHash.bulk_tokens(pre, threads=1)))
 try:
     from datasketch import MinHash as DMinHash
 

@@ -384,6 +384,49 @@ impl MinHash {
         Ok(())
     }
 
+    /// Adds tokens as they are (datasketch's `update`, for many tokens at once): each `str` (UTF-8) or `bytes` is
+    /// hashed with XXH3 seeded with `seed` and joins the set; no normalization or shingling.
+    fn update_tokens(&mut self, py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut more = token_hashes(tokens, self.shingling.seed)?;
+        py.detach(|| {
+            more.sort_unstable();
+            more.dedup();
+        });
+        self.add_shingles(more);
+        Ok(())
+    }
+
+    /// bulk_tokens(token_lists, *, num_perm=128, seed=42, threads=None) -> list[MinHash]
+    ///
+    /// One MinHash per list of tokens (see `update_tokens`), computed in parallel with the GIL released.
+    #[staticmethod]
+    #[pyo3(signature = (token_lists, **options))]
+    fn bulk_tokens(
+        py: Python<'_>,
+        token_lists: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<MinHash>> {
+        let mut kw = Kw::new(options);
+        let num_perm = kw.usize("num_perm", 128)?;
+        let seed = kw.u64("seed", 42)?;
+        let threads = kw.opt_usize("threads")?;
+        kw.finish("MinHash.bulk_tokens")?;
+        let proto = MinHash::new_empty(num_perm, seed, 4, NormalizeOptions::default())?;
+        let lists: Vec<Vec<u64>> = token_lists.try_iter()?.map(|l| token_hashes(&l?, seed)).collect::<PyResult<_>>()?;
+        run_detached(py, threads, || {
+            use rayon::prelude::*;
+            lists
+                .into_par_iter()
+                .map(|mut shingles| {
+                    shingles.sort_unstable();
+                    shingles.dedup();
+                    let signature = proto.hasher.signature(&shingles);
+                    MinHash { shingles, signature, ..proto.clone() }
+                })
+                .collect()
+        })
+    }
+
     /// bulk(texts, *, num_perm=128, seed=42, ngram=4, threads=None, **normalization) -> list[MinHash]
     ///
     /// One MinHash per text, computed in parallel with the GIL released.
@@ -491,6 +534,24 @@ impl MinHash {
     fn __repr__(&self) -> String {
         format!("MinHash(num_perm={}, shingles={})", self.hasher.num_perm(), self.shingles.len())
     }
+}
+
+/// Seeded XXH3 hashes of the tokens of a Python iterable of `str` (hashed as UTF-8) or `bytes`, read with the GIL
+/// held (a list is read without the iterator protocol).
+fn token_hashes(tokens: &Bound<'_, PyAny>, seed: u64) -> PyResult<Vec<u64>> {
+    let hash = |t: &Bound<'_, PyAny>| -> PyResult<u64> {
+        if let Ok(st) = t.cast::<PyString>() {
+            Ok(xxhash_rust::xxh3::xxh3_64_with_seed(st.encode_utf8()?.as_bytes(), seed))
+        } else if let Ok(b) = t.cast::<pyo3::types::PyBytes>() {
+            Ok(xxhash_rust::xxh3::xxh3_64_with_seed(b.as_bytes(), seed))
+        } else {
+            Err(PyTypeError::new_err(format!("a token must be a str or bytes, not {}", type_name(t))))
+        }
+    };
+    if let Ok(list) = tokens.cast::<PyList>() {
+        return list.iter().map(|t| hash(&t)).collect();
+    }
+    tokens.try_iter()?.map(|t| hash(&t?)).collect()
 }
 
 /// LSH(threshold=0.5, num_perm=128, weights=(0.5, 0.5)): an index of MinHash signatures by bands, as datasketch's

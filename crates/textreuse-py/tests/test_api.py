@@ -52,6 +52,14 @@ def test_minhash_is_script_aware_and_matches_bulk():
     m.merge(a)
     assert m.exact_jaccard(a) == 1.0 and m.count() == a.count() and m == a
     m.merge(m)
+    # Tokens as they are (datasketch's update): the same tokens give the same signature, bytes or str.
+    t1, t2 = textreuse.MinHash(), textreuse.MinHash()
+    t1.update_tokens(["国家", "主席", "会谈"])
+    t2.update_tokens([b"\xe5\x9b\xbd\xe5\xae\xb6", "主席", "会谈", "会谈"])
+    assert t1 == t2 and t1.count() == 3
+    assert textreuse.MinHash.bulk_tokens([["国家", "主席", "会谈"]])[0] == t1
+    with pytest.raises(TypeError):
+        t1.update_tokens([1, 2])
     with pytest.raises(ValueError):
         a.jaccard(textreuse.MinHash(STORY, num_perm=64))
     with pytest.raises(ValueError, match="num_perm"):
@@ -182,6 +190,8 @@ def test_bad_records_are_skipped_with_reasons_or_raise_in_strict_mode():
         d.add("z", None)
     with pytest.raises(TypeError):
         textreuse.dedup(12)
+    with pytest.raises(TypeError):
+        textreuse.dedup({"id": "a", "text": STORY})  # one record, not an iterable of records
     with pytest.raises(TypeError):
         textreuse.normalize(None)
     with pytest.raises(TypeError):

@@ -3,7 +3,7 @@
 import pytest
 
 import textreuse
-from test_api import STORY, STORY_TRAD, OTHER, _corpus
+from test_api import OTHER, STORY, STORY_TRAD, _corpus
 
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
@@ -80,3 +80,17 @@ def test_passages_to_pandas():
     out = res.to_pandas()
     assert list(out.columns) == ["a", "a_start", "a_end", "b", "b_start", "b_end", "score", "matches"]
     assert len(out) == len(res.alignments) > 0
+
+
+def test_hugging_face_dataset_through_arrow():
+    datasets = pytest.importorskip("datasets")
+    docs = _corpus(20)
+    ds = datasets.Dataset.from_dict({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs],
+                                     "n": list(range(20))})
+    r = textreuse.dedup(ds)
+    assert r.cluster == textreuse.dedup(docs).cluster
+    out = r.to_arrow()
+    assert out.column_names == ["id", "text", "n", "cluster", "cluster_size", "representative"]
+    assert out.column("n").to_pylist() == list(range(20))
+    # The documented spelling, an Arrow table of the dataset, gives the same.
+    assert textreuse.dedup(ds.with_format("arrow")[:]).cluster == r.cluster

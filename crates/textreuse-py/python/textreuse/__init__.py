@@ -206,7 +206,7 @@ def _batches(records: Any, id_field: str, text_field: str, batch_size: int):
                 yield _columns_batches(ids[start:start + batch_size], texts[start:start + batch_size], start)
 
         return "pandas", df, pandas_batches()
-    if isinstance(records, (str, bytes)) or not hasattr(records, "__iter__"):
+    if isinstance(records, (str, bytes, dict)) or not hasattr(records, "__iter__"):
         raise TypeError(f"records must be an iterable of dicts, a pandas DataFrame or an Arrow table, not "
                         f"{type(records).__name__}")
 

@@ -53,6 +53,13 @@ class MinHash:
         """Adds the shingles of ``text`` (bytes are decoded as UTF-8)."""
     def update_batch(self, texts: List[str]) -> None:
         """Adds the shingles of every text (GIL released)."""
+    def update_tokens(self, tokens: Iterable[Union[str, bytes]]) -> None:
+        """Adds tokens as they are (datasketch's ``update`` for many tokens): each is hashed (seeded XXH3) and joins
+        the set; no normalization or shingling."""
+    @staticmethod
+    def bulk_tokens(token_lists: Iterable[Iterable[Union[str, bytes]]], *, num_perm: int = 128, seed: int = 42,
+                    threads: Optional[int] = None) -> List["MinHash"]:
+        """One MinHash per list of tokens, computed in parallel with the GIL released."""
     @staticmethod
     def bulk(texts: Iterable[str], *, num_perm: int = 128, seed: int = 42, ngram: int = 4,
              threads: Optional[int] = None, **normalization: bool) -> List["MinHash"]:
