@@ -238,8 +238,7 @@ pub fn run(
             let (mut units, text) = item.value;
             if units.len() > cfg.max_units {
                 truncated.push((item.id.clone(), units.len() as u64));
-                units.ids.truncate(cfg.max_units);
-                units.spans.truncate(cfg.max_units);
+                units.truncate(cfg.max_units);
             }
             docs.push(Doc { id: item.id, units, text });
             Ok(())

@@ -9,16 +9,27 @@
 //!    documents is boilerplate and seeds nothing.
 //! 3. **Candidate pairs**: documents that share at least `min_anchors` distinct n-grams; never all pairs.
 //! 4. **Alignment**: the shared n-grams of a pair (anchors) are chained along diagonals by dynamic programming, as
-//!    in seed-and-chain aligners: a chain may bridge a gap of up to `max_gap` units on either side (OCR
-//!    substitutions, dropped or doubled characters, an inserted or dropped sentence). Each chain is then extended
-//!    at both ends by X-drop ungapped extension (Zhang et al. 2000, the BLAST extension). Inside a passage, units
-//!    are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic programming (Smith & Waterman 1981)
-//!    when a unit-level alignment is wanted ([`align_units`]).
+//!    in seed-and-chain aligners. A chain bridges a gap of up to `max_gap` units on either side where the gap is
+//!    OCR damage or a dropped sentence: its two sides read as the same text (Dice of
+//!    their units), and what one side has more is either no longer than `max_indel` units of text the other
+//!    document lacks, or a short text printed twice in a row. It does not bridge where the diagonal jumps
+//!    (the sides continue at inconsistent places: longer one-sided text, or text that aligns elsewhere): the chain
+//!    splits there. Each chain is trimmed so that it begins and ends on an identity run that outweighs the gap
+//!    beside it, extended at both ends by X-drop ungapped extension (Zhang et al. 2000, the BLAST extension) through
+//!    substitutions, and trimmed again until its 10 outermost units on each end are at least four in five
+//!    identical: an alignment begins and ends on shared text, never on one side's text. Chains are taken best
+//!    first; text that earlier passages align on both sides seeds nothing again, a chain that repeats the whole
+//!    of a passage elsewhere is another copy (one alignment per copy), and one that repeats a fragment of a
+//!    longer passage widens it where it stands beside it (a doubled line or paragraph) and is dropped elsewhere.
+//!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
+//!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
-//!    texts, half-open `[start, end)`; a span includes the column line breaks and punctuation inside it.
+//!    texts, half-open `[start, end)`; a span includes the column line breaks and punctuation inside it, and the
+//!    closing punctuation right after its last unit.
 
 use std::collections::HashMap;
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::normalize::{normalize, NormalizeOptions, Normalized};
@@ -73,16 +84,27 @@ pub struct UnitDoc {
     pub ids: Vec<u64>,
     /// For each unit, its half-open span in code points of the original text.
     pub spans: Vec<(u32, u32)>,
+    /// For each unit, how many code points of closing punctuation (general categories Po, Pe, Pf: a full stop,
+    /// a comma, a closing quote or bracket) follow it directly in the original text, at most 255; a passage that
+    /// ends on that unit ends after them ([`UnitDoc::passage_span`]). Zeros where the text was not given.
+    pub closing: Vec<u8>,
 }
 
 impl UnitDoc {
-    /// Normalizes `text` and splits it into units, keeping each unit's original span.
+    /// Normalizes `text` and splits it into units, keeping each unit's original span and the closing
+    /// punctuation after it.
     pub fn new(text: &str, opts: &NormalizeOptions) -> UnitDoc {
         let n = normalize(text, opts);
-        UnitDoc::from_units(&n, &units(&n.text))
+        let mut d = UnitDoc::from_units(&n, &units(&n.text));
+        let chars: Vec<char> = text.chars().collect();
+        for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
+            let after = chars.get(end as usize..).unwrap_or_default();
+            *c = after.iter().take(255).take_while(|&&x| is_closing(x)).count() as u8;
+        }
+        d
     }
 
-    /// The units `us` of the normalized text `n`, with their original spans.
+    /// The units `us` of the normalized text `n`, with their original spans (and no closing punctuation).
     pub fn from_units(n: &Normalized, us: &[Unit]) -> UnitDoc {
         let mut ids = Vec::with_capacity(us.len());
         let mut spans = Vec::with_capacity(us.len());
@@ -92,7 +114,15 @@ impl UnitDoc {
                 spans.push(span);
             }
         }
-        UnitDoc { ids, spans }
+        let closing = vec![0; ids.len()];
+        UnitDoc { ids, spans, closing }
+    }
+
+    /// Keeps the first `len` units only.
+    pub fn truncate(&mut self, len: usize) {
+        self.ids.truncate(len);
+        self.spans.truncate(len);
+        self.closing.truncate(len);
     }
 
     /// Number of units.
@@ -109,6 +139,21 @@ impl UnitDoc {
     pub fn original_span(&self, start: usize, end: usize) -> (u32, u32) {
         (self.spans[start].0, self.spans[end - 1].1)
     }
+
+    /// Original code point span of a passage over units `[start, end)`: [`UnitDoc::original_span`], and the
+    /// closing punctuation right after the last unit (the full stop or quote that ends its last sentence).
+    pub fn passage_span(&self, start: usize, end: usize) -> (u32, u32) {
+        (self.spans[start].0, self.spans[end - 1].1 + u32::from(self.closing[end - 1]))
+    }
+}
+
+/// True for closing punctuation: general categories Po (full stops, commas), Pe (closing brackets) and Pf (closing
+/// quotes).
+fn is_closing(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::OtherPunctuation | GeneralCategory::ClosePunctuation | GeneralCategory::FinalPunctuation
+    )
 }
 
 /// The n-gram hashes of a unit sequence, one per start position (`len - n + 1` of them; none when shorter).
@@ -189,17 +234,18 @@ pub fn index_ngrams(
     m
 }
 
-/// Smallest identity run, in units, that an alignment may begin or end with when a gap follows (precedes) it:
-/// a shorter run, or one shorter than the gap next to it, is a chance match on the far side of unrelated text.
+/// Units at each end of an alignment that must be at least four in five identical (longest common subsequence).
 const END_RUN: u32 = 10;
 
 /// Aligns two documents: chains of shared n-grams, split where they jump, trimmed to matched ends, extended and
-/// mapped to original offsets. Passages are returned in order of their start in `a`; none is shorter than
-/// `min_length` units on either side, and no two overlap on both sides. Each passage begins and ends on matched
-/// units (an anchor or an X-drop extension through substitutions), never on a gap.
+/// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
+/// `a`; none is shorter than `min_length` units on either side. Each passage begins and ends on matched units (an
+/// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
+/// least four in five identical: never a gap or one side's text.
 ///
 /// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
-/// are two passages, and neither covers the text between them.
+/// are two passages, and neither covers the text between them. A passage found later pairs no unit that earlier
+/// ones align on both sides.
 pub fn align_pair(
     a: &UnitDoc,
     a_index: &HashMap<u64, Vec<u32>>,
@@ -274,8 +320,8 @@ pub fn align_pair(
     for p in &mut passages {
         let (la, lb) = (p.a_units.1 - p.a_units.0, p.b_units.1 - p.b_units.0);
         p.matches = p.matches.min(la.max(lb));
-        p.a_span = a.original_span(p.a_units.0 as usize, p.a_units.1 as usize);
-        p.b_span = b.original_span(p.b_units.0 as usize, p.b_units.1 as usize);
+        p.a_span = a.passage_span(p.a_units.0 as usize, p.a_units.1 as usize);
+        p.b_span = b.passage_span(p.b_units.0 as usize, p.b_units.1 as usize);
         p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
     }
     passages.sort_by_key(|p| (p.a_units, p.b_units));
@@ -467,10 +513,11 @@ impl Gaps<'_> {
     fn doubled(&self, side: usize, g: (u32, u32), (p, x): (Anchor, Anchor), excess: u32) -> bool {
         let n = self.n;
         let gap = g.1 - g.0;
-        let (near, windows): ((u32, u32), Box<dyn Iterator<Item = (u32, u32)>>) = if side == 0 {
+        // Anchors whose window lies inside the gap, in order along the gap's side; `near` on the other side.
+        let (near, anchors) = if side == 0 {
             let from = self.by_i.partition_point(|y| y.i < g.0);
             let to = self.by_i.partition_point(|y| y.i + n <= g.1).max(from);
-            ((p.j.saturating_sub(excess), x.j + n + excess), Box::new(self.by_i[from..to].iter().map(|y| (y.i, y.j))))
+            ((p.j.saturating_sub(excess), x.j + n + excess), &self.by_i[from..to])
         } else {
             let by_j = self.by_j.get_or_init(|| {
                 let mut v = self.by_i.to_vec();
@@ -479,8 +526,9 @@ impl Gaps<'_> {
             });
             let from = by_j.partition_point(|y| y.j < g.0);
             let to = by_j.partition_point(|y| y.j + n <= g.1).max(from);
-            ((p.i.saturating_sub(excess), x.i + n + excess), Box::new(by_j[from..to].iter().map(|y| (y.j, y.i))))
+            ((p.i.saturating_sub(excess), x.i + n + excess), &by_j[from..to])
         };
+        let windows = anchors.iter().map(|y| if side == 0 { (y.i, y.j) } else { (y.j, y.i) });
         let (mut far, mut far_end) = (0u32, 0u32);
         let (mut lo, mut hi) = (u32::MAX, 0u32);
         for (s, o) in windows {
@@ -906,6 +954,91 @@ mod tests {
         let (_, _, ps) = align(&a, WIRE, &AlignConfig::default());
         assert_eq!(ps.len(), 1, "{ps:?}");
         assert_eq!(ps[0].a_units.1 - ps[0].a_units.0, a.chars().count() as u32);
+    }
+
+    /// Text of units `[s, e)` of `t` (units are characters here).
+    fn units_text(t: &str, (s, e): (u32, u32)) -> String {
+        let d = doc(t);
+        let chars: Vec<char> = t.chars().collect();
+        let (cs, ce) = d.original_span(s as usize, e as usize);
+        chars[cs as usize..ce as usize].iter().collect()
+    }
+
+    /// Another text of the same length as WIRE's second half, sharing no 7-gram with it.
+    const OTHER: &str = "本报讯今年以来本市持续推进老旧小区改造完成加装电梯三百余部惠及居民两万多户市民满意度明显提升";
+
+    #[test]
+    fn a_shared_dateline_before_other_text_does_not_start_the_passage() {
+        // Both print the same dateline, then different texts, then the same report: the passage is the report.
+        let dateline = "新华社北京五月二十日电";
+        let body = &WIRE[WIRE.find("国家").unwrap()..];
+        let a = format!("{dateline}{OTHER}{body}");
+        let b =
+            format!("{dateline}今天天气很好我们去公园散步看到很多人在跳舞唱歌公园里的花开得正艳游人如织热闹非凡{body}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), body);
+        assert_eq!(units_text(&b, ps[0].b_units), body);
+    }
+
+    #[test]
+    fn neighbouring_passages_from_different_places_stay_apart() {
+        // a joins two halves of WIRE that b prints with other text between them: two passages, and neither
+        // covers b's other text.
+        let split = WIRE.char_indices().nth(WIRE.chars().count() / 2).unwrap().0;
+        let (h1, h2) = WIRE.split_at(split);
+        let b = format!("{h1}{OTHER}{OTHER}{h2}");
+        let (_, _, ps) = align(WIRE, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert_eq!(units_text(&b, ps[0].b_units), h1);
+        assert_eq!(units_text(&b, ps[1].b_units), h2);
+    }
+
+    #[test]
+    fn a_passage_printed_twice_gives_one_passage_per_copy() {
+        let a = format!("{WIRE}{OTHER}{WIRE}");
+        let (_, _, ps) = align(&a, WIRE, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        let (n, o) = (WIRE.chars().count() as u32, OTHER.chars().count() as u32);
+        assert_eq!(ps.iter().map(|p| p.a_units).collect::<Vec<_>>(), [(0, n), (n + o, 2 * n + o)]);
+        assert!(ps.iter().all(|p| p.b_units == (0, n)));
+    }
+
+    #[test]
+    fn a_doubled_short_line_stays_inside_the_passage() {
+        // A column line printed twice (OCR of a page that repeats a line): one passage over all of a.
+        let line = &WIRE[WIRE.find("比上月").unwrap()..WIRE.find("社会").unwrap()];
+        let a = WIRE.replacen(line, &format!("{line}{line}"), 1);
+        let (_, _, ps) = align(&a, WIRE, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].a_units, (0, a.chars().count() as u32));
+        assert_eq!(ps[0].b_units, (0, WIRE.chars().count() as u32));
+    }
+
+    #[test]
+    fn ends_pass_substitutions_not_noise() {
+        let a: Vec<char> = WIRE.chars().collect();
+        let n = a.len();
+        // One OCR substitution near each end: X-drop extends through it to the ends.
+        let mut b = a.clone();
+        (b[3], b[n - 4]) = ('〇', '〇');
+        let (_, _, ps) = align(WIRE, &b.iter().collect::<String>(), &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!((ps[0].a_units, ps[0].b_units), ((0, n as u32), (0, n as u32)));
+        // Every other unit wrong near the ends: the passage ends where the text is shared again.
+        let mut b = a.clone();
+        for k in [1, 3, 5, n - 2, n - 4, n - 6] {
+            b[k] = '〇';
+        }
+        let (da, db, ps) = align(WIRE, &b.iter().collect::<String>(), &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        let p = &ps[0];
+        assert_eq!((p.a_units, p.b_units), ((6, n as u32 - 6), (6, n as u32 - 6)));
+        let (x, y) = (&da.ids[6..n - 6], &db.ids[6..n - 6]);
+        assert!(
+            x.iter().zip(y).take(10).all(|(u, v)| u == v)
+                && x.iter().rev().zip(y.iter().rev()).take(10).all(|(u, v)| u == v)
+        );
     }
 
     #[test]
