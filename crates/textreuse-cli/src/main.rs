@@ -185,6 +185,9 @@ struct AlignArgs {
     /// Largest gap (units, on either side) bridged inside one passage.
     #[arg(long, default_value_t = AlignConfig::default().max_gap)]
     max_gap: usize,
+    /// Largest one-sided text (units only in one document: a dropped sentence) bridged inside one passage.
+    #[arg(long, default_value_t = AlignConfig::default().max_indel)]
+    max_indel: usize,
     /// Shortest passage kept, in units (normalized characters for CJK) on each side.
     #[arg(long, default_value_t = AlignConfig::default().min_length)]
     min_length: usize,
@@ -197,6 +200,7 @@ impl AlignArgs {
             max_df: self.max_df,
             min_anchors: self.min_anchors,
             max_gap: self.max_gap,
+            max_indel: self.max_indel,
             min_length: self.min_length,
             ..AlignConfig::default()
         }

@@ -9,16 +9,27 @@
 //!    documents is boilerplate and seeds nothing.
 //! 3. **Candidate pairs**: documents that share at least `min_anchors` distinct n-grams; never all pairs.
 //! 4. **Alignment**: the shared n-grams of a pair (anchors) are chained along diagonals by dynamic programming, as
-//!    in seed-and-chain aligners: a chain may bridge a gap of up to `max_gap` units on either side (OCR
-//!    substitutions, dropped or doubled characters, an inserted or dropped sentence). Each chain is then extended
-//!    at both ends by X-drop ungapped extension (Zhang et al. 2000, the BLAST extension). Inside a passage, units
-//!    are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic programming (Smith & Waterman 1981)
-//!    when a unit-level alignment is wanted ([`align_units`]).
+//!    in seed-and-chain aligners. A chain bridges a gap of up to `max_gap` units on either side where the gap is
+//!    OCR damage or a dropped sentence: its two sides read as the same text (Dice of
+//!    their units), and what one side has more is either no longer than `max_indel` units of text the other
+//!    document lacks, or a short text printed twice in a row. It does not bridge where the diagonal jumps
+//!    (the sides continue at inconsistent places: longer one-sided text, or text that aligns elsewhere): the chain
+//!    splits there. Each chain is trimmed so that it begins and ends on an identity run that outweighs the gap
+//!    beside it, extended at both ends by X-drop ungapped extension (Zhang et al. 2000, the BLAST extension) through
+//!    substitutions, and trimmed again until its 10 outermost units on each end are at least four in five
+//!    identical: an alignment begins and ends on shared text, never on one side's text. Chains are taken best
+//!    first; text that earlier passages align on both sides seeds nothing again, a chain that repeats the whole
+//!    of a passage elsewhere is another copy (one alignment per copy), and one that repeats a fragment of a
+//!    longer passage widens it where it stands beside it (a doubled line or paragraph) and is dropped elsewhere.
+//!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
+//!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
-//!    texts, half-open `[start, end)`; a span includes the column line breaks and punctuation inside it.
+//!    texts, half-open `[start, end)`; a span includes the column line breaks and punctuation inside it, and the
+//!    closing punctuation right after its last unit.
 
 use std::collections::HashMap;
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::normalize::{normalize, NormalizeOptions, Normalized};
@@ -36,6 +47,9 @@ pub struct AlignConfig {
     pub min_anchors: usize,
     /// Largest gap, in units on either side, that a passage bridges.
     pub max_gap: usize,
+    /// Largest one-sided text, in units (the difference between the two sides of a gap), that a passage bridges:
+    /// a dropped or inserted sentence. Where one side runs on longer, the passage splits in two.
+    pub max_indel: usize,
     /// Shortest passage kept, in units on each side.
     pub min_length: usize,
     /// Only the first this many occurrences of an n-gram inside one document seed anchors (repetitive text).
@@ -54,6 +68,7 @@ impl Default for AlignConfig {
             max_df: 50,
             min_anchors: 3,
             max_gap: 200,
+            max_indel: 30,
             min_length: 30,
             max_repeat: 8,
             min_identity: 0.5,
@@ -69,16 +84,27 @@ pub struct UnitDoc {
     pub ids: Vec<u64>,
     /// For each unit, its half-open span in code points of the original text.
     pub spans: Vec<(u32, u32)>,
+    /// For each unit, how many code points of closing punctuation (general categories Po, Pe, Pf: a full stop,
+    /// a comma, a closing quote or bracket) follow it directly in the original text, at most 255; a passage that
+    /// ends on that unit ends after them ([`UnitDoc::passage_span`]). Zeros where the text was not given.
+    pub closing: Vec<u8>,
 }
 
 impl UnitDoc {
-    /// Normalizes `text` and splits it into units, keeping each unit's original span.
+    /// Normalizes `text` and splits it into units, keeping each unit's original span and the closing
+    /// punctuation after it.
     pub fn new(text: &str, opts: &NormalizeOptions) -> UnitDoc {
         let n = normalize(text, opts);
-        UnitDoc::from_units(&n, &units(&n.text))
+        let mut d = UnitDoc::from_units(&n, &units(&n.text));
+        let chars: Vec<char> = text.chars().collect();
+        for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
+            let after = chars.get(end as usize..).unwrap_or_default();
+            *c = after.iter().take(255).take_while(|&&x| is_closing(x)).count() as u8;
+        }
+        d
     }
 
-    /// The units `us` of the normalized text `n`, with their original spans.
+    /// The units `us` of the normalized text `n`, with their original spans (and no closing punctuation).
     pub fn from_units(n: &Normalized, us: &[Unit]) -> UnitDoc {
         let mut ids = Vec::with_capacity(us.len());
         let mut spans = Vec::with_capacity(us.len());
@@ -88,7 +114,15 @@ impl UnitDoc {
                 spans.push(span);
             }
         }
-        UnitDoc { ids, spans }
+        let closing = vec![0; ids.len()];
+        UnitDoc { ids, spans, closing }
+    }
+
+    /// Keeps the first `len` units only.
+    pub fn truncate(&mut self, len: usize) {
+        self.ids.truncate(len);
+        self.spans.truncate(len);
+        self.closing.truncate(len);
     }
 
     /// Number of units.
@@ -105,6 +139,21 @@ impl UnitDoc {
     pub fn original_span(&self, start: usize, end: usize) -> (u32, u32) {
         (self.spans[start].0, self.spans[end - 1].1)
     }
+
+    /// Original code point span of a passage over units `[start, end)`: [`UnitDoc::original_span`], and the
+    /// closing punctuation right after the last unit (the full stop or quote that ends its last sentence).
+    pub fn passage_span(&self, start: usize, end: usize) -> (u32, u32) {
+        (self.spans[start].0, self.spans[end - 1].1 + u32::from(self.closing[end - 1]))
+    }
+}
+
+/// True for closing punctuation: general categories Po (full stops, commas), Pe (closing brackets) and Pf (closing
+/// quotes).
+fn is_closing(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::OtherPunctuation | GeneralCategory::ClosePunctuation | GeneralCategory::FinalPunctuation
+    )
 }
 
 /// The n-gram hashes of a unit sequence, one per start position (`len - n + 1` of them; none when shorter).
@@ -185,9 +234,18 @@ pub fn index_ngrams(
     m
 }
 
-/// Aligns two documents: chains of shared n-grams, extended and mapped to original offsets. Passages are
-/// returned in order of their start in `a`; none is shorter than `min_length` units on either side, and no two
-/// overlap on both sides.
+/// Units at each end of an alignment that must be at least four in five identical (longest common subsequence).
+const END_RUN: u32 = 10;
+
+/// Aligns two documents: chains of shared n-grams, split where they jump, trimmed to matched ends, extended and
+/// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
+/// `a`; none is shorter than `min_length` units on either side. Each passage begins and ends on matched units (an
+/// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
+/// least four in five identical: never a gap or one side's text.
+///
+/// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
+/// are two passages, and neither covers the text between them. A passage found later pairs no unit that earlier
+/// ones align on both sides.
 pub fn align_pair(
     a: &UnitDoc,
     a_index: &HashMap<u64, Vec<u32>>,
@@ -199,49 +257,24 @@ pub fn align_pair(
     if an.len() < cfg.min_anchors.max(1) {
         return Vec::new();
     }
-    let n = cfg.ngram as i64;
-    let gap = cfg.max_gap as i64;
-    // Chaining DP over anchors sorted by (i, j): score[k] = best chain ending at anchor k.
-    let mut score = vec![0f64; an.len()];
-    let mut prev = vec![usize::MAX; an.len()];
-    const LOOKBACK: usize = 64;
-    for k in 0..an.len() {
-        let (ik, jk) = (an[k].i as i64, an[k].j as i64);
-        let mut best = n as f64;
-        let mut best_p = usize::MAX;
-        let lo = k.saturating_sub(LOOKBACK * 4);
-        let mut seen = 0;
-        for p in (lo..k).rev() {
-            let (ip, jp) = (an[p].i as i64, an[p].j as i64);
-            if ik - ip > gap + n {
-                break;
-            }
-            if ip >= ik || jp >= jk || jk - jp > gap + n {
-                continue;
-            }
-            seen += 1;
-            let di = ik - ip;
-            let dj = jk - jp;
-            let new = di.min(dj).min(n) as f64;
-            let skew = (di - dj).abs() as f64;
-            let bridged = (di.max(dj) - n).max(0) as f64;
-            let s = score[p] + new - 0.5 * skew - 0.05 * bridged;
-            if s > best {
-                best = s;
-                best_p = p;
-            }
-            if seen >= LOOKBACK {
-                break;
-            }
-        }
-        score[k] = best;
-        prev[k] = best_p;
-    }
+    let n = cfg.ngram as u32;
+    let gaps = Gaps {
+        a: &a.ids,
+        b: &b.ids,
+        by_i: &an,
+        by_j: std::cell::OnceCell::new(),
+        n,
+        max_indel: cfg.max_indel as u32,
+        min_length: cfg.min_length as u32,
+        covered: std::cell::OnceCell::new(),
+    };
+    let (score, prev) = chain_anchors(&an, &gaps, cfg);
     // Chains, best first; each anchor belongs to one chain.
     let mut order: Vec<usize> = (0..an.len()).collect();
     order.sort_unstable_by(|&x, &y| score[y].total_cmp(&score[x]).then(x.cmp(&y)));
     let mut used = vec![false; an.len()];
     let mut passages: Vec<Passage> = Vec::new();
+    let mut pending: Vec<Passage> = Vec::new();
     for &end in &order {
         if used[end] {
             continue;
@@ -252,86 +285,142 @@ pub fn align_pair(
             if used[k] {
                 break;
             }
-            chain.push(k);
+            used[k] = true;
+            chain.push(an[k]);
             if prev[k] == usize::MAX {
                 break;
             }
             k = prev[k];
         }
-        for &k in &chain {
-            used[k] = true;
-        }
         chain.reverse();
         if chain.len() < cfg.min_anchors {
             continue;
         }
-        let first = an[chain[0]];
-        let last = an[*chain.last().expect("chain not empty")];
-        let (mut a0, mut b0) = (first.i as usize, first.j as usize);
-        let (mut a1, mut b1) = (last.i as usize + cfg.ngram, last.j as usize + cfg.ngram);
-        // Matched units: the union of the anchored windows on side a.
-        let mut matches = 0u32;
-        let mut covered_to = 0usize;
-        for &k in &chain {
-            let s = (an[k].i as usize).max(covered_to);
-            let e = an[k].i as usize + cfg.ngram;
-            if e > s {
-                matches += (e - s) as u32;
+        // Segments: anchors that pair units aligned already on both sides (by passages found before: an
+        // off-diagonal repeat, or the seam between two copies) are left out, and the chain splits there.
+        let mut segments: Vec<Vec<Anchor>> = Vec::new();
+        let mut cur: Vec<Anchor> = Vec::new();
+        for x in chain {
+            if (0..n).any(|k| aligned_already(&passages, x.i + k, x.j + k)) {
+                segments.push(std::mem::take(&mut cur));
+                continue;
             }
-            covered_to = covered_to.max(e);
+            cur.push(x);
         }
-        // X-drop ungapped extension at both ends.
-        let (l, lm) = xdrop(&a.ids, &b.ids, a0, b0, -1);
-        a0 -= l;
-        b0 -= l;
-        let (r, rm) = xdrop(&a.ids, &b.ids, a1, b1, 1);
-        a1 += r;
-        b1 += r;
-        matches += lm + rm;
-        if a1 - a0 < cfg.min_length || b1 - b0 < cfg.min_length {
-            continue;
-        }
-        if (matches as f64) < cfg.min_identity * (a1 - a0).max(b1 - b0) as f64 {
-            continue;
-        }
-        let cand = Passage {
-            a_units: (a0 as u32, a1 as u32),
-            b_units: (b0 as u32, b1 as u32),
-            a_span: (0, 0),
-            b_span: (0, 0),
-            matches,
-            score: 0.0,
-        };
-        // A chain whose text on one side is mostly aligned already is a repetition (a doubled paragraph, a
-        // sentence printed twice, a page extracted twice): next to the passage it repeats, it widens it;
-        // elsewhere it is dropped, so one reused text gives one passage.
-        let repeats = passages.iter().position(|q| {
-            overlap(q.a_units, cand.a_units) * 2 > cand.a_units.1 - cand.a_units.0
-                || overlap(q.b_units, cand.b_units) * 2 > cand.b_units.1 - cand.b_units.0
-        });
-        match repeats {
-            Some(k) => {
-                let q = &mut passages[k];
-                let a_gap = distance(q.a_units, cand.a_units);
-                let b_gap = distance(q.b_units, cand.b_units);
-                if a_gap <= cfg.max_gap as u32 && b_gap <= cfg.max_gap as u32 {
-                    q.a_units = (q.a_units.0.min(cand.a_units.0), q.a_units.1.max(cand.a_units.1));
-                    q.b_units = (q.b_units.0.min(cand.b_units.0), q.b_units.1.max(cand.b_units.1));
-                    q.matches += cand.matches;
-                }
+        segments.push(cur);
+        for seg in segments {
+            if seg.len() < cfg.min_anchors.max(1) {
+                continue;
             }
-            None => passages.push(cand),
+            if let Some(p) = segment_passage(a, b, &seg, &passages, cfg) {
+                place((&a.ids, &b.ids), &mut passages, &mut pending, p, cfg);
+            }
         }
     }
     for p in &mut passages {
         let (la, lb) = (p.a_units.1 - p.a_units.0, p.b_units.1 - p.b_units.0);
         p.matches = p.matches.min(la.max(lb));
-        p.a_span = a.original_span(p.a_units.0 as usize, p.a_units.1 as usize);
-        p.b_span = b.original_span(p.b_units.0 as usize, p.b_units.1 as usize);
+        p.a_span = a.passage_span(p.a_units.0 as usize, p.a_units.1 as usize);
+        p.b_span = b.passage_span(p.b_units.0 as usize, p.b_units.1 as usize);
         p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
     }
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
+}
+
+/// Adds `cand` to `passages`, unless it repeats one of them. A passage whose text on one side lies inside
+/// passage `q` (all but fewer than `min_length` units: what is left could not stand as a passage) repeats `q`'s
+/// text on the other side:
+/// - when it repeats the whole of `q` (at least four fifths of `q`'s span on that side) at another place, it is
+///   another copy of that text and stands as an alignment of its own, wherever it is;
+/// - when it repeats a fragment of `q` right beside `q` (no more than `max_indel` units away: a doubled line,
+///   sentence or paragraph inside a longer reused text), and the widened passage still begins and ends on shared
+///   text (the fragment repeats `q`'s text at that end), it widens `q`, and the fragments set aside in
+///   `pending` are tried again (the next copy of a paragraph printed three times is now beside `q`);
+/// - elsewhere it waits in `pending`, and is dropped in the end: a sentence that a longer reused text quotes
+///   twice is no second reuse.
+fn place(
+    (a, b): (&[u64], &[u64]),
+    passages: &mut Vec<Passage>,
+    pending: &mut Vec<Passage>,
+    cand: Passage,
+    cfg: &AlignConfig,
+) {
+    match repeat_of(a, b, passages, &cand, cfg) {
+        Placement::New => passages.push(cand),
+        Placement::Widen(k) => {
+            widen(&mut passages[k], &cand);
+            // Fragments beside the widened passage now join it, in the order they were found.
+            loop {
+                let found = pending.iter().enumerate().find_map(|(x, c)| match repeat_of(a, b, passages, c, cfg) {
+                    Placement::Widen(k) => Some((x, k)),
+                    _ => None,
+                });
+                let Some((x, k)) = found else { break };
+                let c = pending.remove(x);
+                widen(&mut passages[k], &c);
+            }
+        }
+        Placement::Aside => pending.push(cand),
+    }
+}
+
+/// Where a candidate passage goes (see [`place`]).
+enum Placement {
+    /// An alignment of its own.
+    New,
+    /// Widens passage `k`.
+    Widen(usize),
+    /// A repeated fragment away from what it repeats.
+    Aside,
+}
+
+fn repeat_of(a: &[u64], b: &[u64], passages: &[Passage], cand: &Passage, cfg: &AlignConfig) -> Placement {
+    let len = |x: (u32, u32)| x.1 - x.0;
+    let mut repeat = false;
+    let mut widen = None;
+    for (k, q) in passages.iter().enumerate() {
+        for side_a in [true, false] {
+            let (q_same, c_same, q_new, c_new) = if side_a {
+                (q.a_units, cand.a_units, q.b_units, cand.b_units)
+            } else {
+                (q.b_units, cand.b_units, q.a_units, cand.a_units)
+            };
+            let ov = overlap(q_same, c_same);
+            if len(c_same) - ov >= cfg.min_length as u32 {
+                continue;
+            }
+            repeat = true;
+            if ov * 5 >= len(q_same) * 4 && overlap(q_new, c_new) == 0 {
+                return Placement::New;
+            }
+            if widen.is_none() && distance(q_new, c_new) <= cfg.max_indel as u32 && hull_ends_match(a, b, q, cand) {
+                widen = Some(k);
+            }
+        }
+    }
+    match (repeat, widen) {
+        (false, _) => Placement::New,
+        (true, Some(k)) => Placement::Widen(k),
+        (true, None) => Placement::Aside,
+    }
+}
+
+/// True when the hull of passages `q` and `c` begins and ends on text that both sides share (see
+/// [`ends_match`]): `c` repeats the text at `q`'s end on the side where it lies beyond `q`.
+fn hull_ends_match(a: &[u64], b: &[u64], q: &Passage, c: &Passage) -> bool {
+    let e = END_RUN as usize;
+    let (a0, a1) = (q.a_units.0.min(c.a_units.0) as usize, q.a_units.1.max(c.a_units.1) as usize);
+    let (b0, b1) = (q.b_units.0.min(c.b_units.0) as usize, q.b_units.1.max(c.b_units.1) as usize);
+    ends_match(&a[a0..(a0 + e).min(a1)], &b[b0..(b0 + e).min(b1)])
+        && ends_match(&a[a1.saturating_sub(e).max(a0)..a1], &b[b1.saturating_sub(e).max(b0)..b1])
+}
+
+/// Widens `q` to the hull of `q` and `c`.
+fn widen(q: &mut Passage, c: &Passage) {
+    q.a_units = (q.a_units.0.min(c.a_units.0), q.a_units.1.max(c.a_units.1));
+    q.b_units = (q.b_units.0.min(c.b_units.0), q.b_units.1.max(c.b_units.1));
+    q.matches += c.matches;
 }
 
 fn overlap(x: (u32, u32), y: (u32, u32)) -> u32 {
@@ -343,20 +432,366 @@ fn distance(x: (u32, u32), y: (u32, u32)) -> u32 {
     x.0.max(y.0).saturating_sub(x.1.min(y.1))
 }
 
+/// Chaining dynamic programming over anchors sorted by `(i, j)` (`by_j`: the same anchors sorted by `(j, i)`):
+/// `score[k]` is the best chain ending at anchor `k`, `prev[k]` its previous anchor (`usize::MAX` at a chain's
+/// start). A link bridges at most `max_gap` units on either side, and only a gap that [`Gaps::bridges`].
+fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Vec<usize>) {
+    let n = cfg.ngram as i64;
+    let gap = cfg.max_gap as i64;
+    let mut score = vec![0f64; an.len()];
+    let mut prev = vec![usize::MAX; an.len()];
+    let mut cands: Vec<(f64, usize)> = Vec::new();
+    for k in 0..an.len() {
+        let (mut best, mut best_p) = (n as f64, usize::MAX);
+        for (s, p) in predecessors(an, &score, k, n, gap) {
+            if s > best {
+                (best, best_p) = (s, p);
+            }
+        }
+        // The best predecessor whose gap may be bridged; ties go to the nearest. The gap check costs more than
+        // the score, so it runs on the best candidate, and on the next best only where that one fails.
+        if best_p != usize::MAX && !gaps.bridges(an[best_p], an[k]) {
+            cands.clear();
+            cands.extend(predecessors(an, &score, k, n, gap).filter(|c| c.1 != best_p && c.0 > n as f64));
+            cands.sort_by(|x, y| y.0.total_cmp(&x.0));
+            (best, best_p) =
+                cands.iter().find(|c| gaps.bridges(an[c.1], an[k])).map_or((n as f64, usize::MAX), |&(s, p)| (s, p));
+        }
+        (score[k], prev[k]) = (best, best_p);
+    }
+    (score, prev)
+}
+
+/// Predecessors of anchor `k` that a chain may come from (before it on both sides, at most `gap + n` units
+/// back), nearest first and at most 64 of them, with the chain score through each: its score plus the units
+/// anchor `k` adds, minus 0.5 per unit of skew and 0.05 per unit bridged.
+fn predecessors<'s>(
+    an: &'s [Anchor],
+    score: &'s [f64],
+    k: usize,
+    n: i64,
+    gap: i64,
+) -> impl Iterator<Item = (f64, usize)> + 's {
+    const LOOKBACK: usize = 64;
+    let (ik, jk) = (an[k].i as i64, an[k].j as i64);
+    (k.saturating_sub(LOOKBACK * 4)..k)
+        .rev()
+        .take_while(move |&p| ik - (an[p].i as i64) <= gap + n)
+        .filter_map(move |p| {
+            let (ip, jp) = (an[p].i as i64, an[p].j as i64);
+            if ip >= ik || jp >= jk || jk - jp > gap + n {
+                return None;
+            }
+            let (di, dj) = (ik - ip, jk - jp);
+            let new = di.min(dj).min(n) as f64;
+            let skew = (di - dj).abs() as f64;
+            let bridged = (di.max(dj) - n).max(0) as f64;
+            Some((score[p] + new - 0.5 * skew - 0.05 * bridged, p))
+        })
+        .take(LOOKBACK)
+}
+
+/// What lies in the gap between two anchors of a chain, and whether a passage may bridge it.
+struct Gaps<'a> {
+    a: &'a [u64],
+    b: &'a [u64],
+    /// Anchors sorted by `(i, j)`, and (built on first use) by `(j, i)`.
+    by_i: &'a [Anchor],
+    by_j: std::cell::OnceCell<Vec<Anchor>>,
+    n: u32,
+    max_indel: u32,
+    min_length: u32,
+    /// For a and for b, built on first use: `covered[k]` = units before `k` that some anchor's window covers.
+    covered: std::cell::OnceCell<[Vec<u32>; 2]>,
+}
+
+impl Gaps<'_> {
+    /// True when the n-grams inside gap `g` on side a (`side` 0) or b (1), between anchors `p` and `x`, align
+    /// in the other document beside the link (within `excess` units of it), all in a stretch shorter than
+    /// `min_length`: a short text printed twice in a row (a doubled line or short paragraph), too short to stand
+    /// as a passage of its own. At most a fifth of the gap may align elsewhere.
+    fn doubled(&self, side: usize, g: (u32, u32), (p, x): (Anchor, Anchor), excess: u32) -> bool {
+        let n = self.n;
+        let gap = g.1 - g.0;
+        // Anchors whose window lies inside the gap, in order along the gap's side; `near` on the other side.
+        let (near, anchors) = if side == 0 {
+            let from = self.by_i.partition_point(|y| y.i < g.0);
+            let to = self.by_i.partition_point(|y| y.i + n <= g.1).max(from);
+            ((p.j.saturating_sub(excess), x.j + n + excess), &self.by_i[from..to])
+        } else {
+            let by_j = self.by_j.get_or_init(|| {
+                let mut v = self.by_i.to_vec();
+                v.sort_unstable_by_key(|y| (y.j, y.i));
+                v
+            });
+            let from = by_j.partition_point(|y| y.j < g.0);
+            let to = by_j.partition_point(|y| y.j + n <= g.1).max(from);
+            ((p.i.saturating_sub(excess), x.i + n + excess), &by_j[from..to])
+        };
+        let windows = anchors.iter().map(|y| if side == 0 { (y.i, y.j) } else { (y.j, y.i) });
+        let (mut far, mut far_end) = (0u32, 0u32);
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
+        for (s, o) in windows {
+            if o < near.1 && o + n > near.0 {
+                lo = lo.min(o);
+                hi = hi.max(o + n);
+                if hi - lo >= self.min_length {
+                    return false;
+                }
+            } else if s + n > far_end {
+                far += s + n - s.max(far_end);
+                far_end = s + n;
+                if far * 5 >= gap {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Units of `[s, e)` on side a (`side` 0) or b (1) that some anchor's n-gram window covers.
+    fn covered(&self, side: usize, (s, e): (u32, u32)) -> u32 {
+        let c = &self.covered.get_or_init(|| {
+            let count = |len: usize, starts: &mut dyn Iterator<Item = u32>| {
+                let mut depth = vec![0i32; len + 1];
+                for x in starts {
+                    depth[x as usize] += 1;
+                    depth[(x + self.n) as usize] -= 1;
+                }
+                let mut out = vec![0u32; len + 1];
+                let mut d = 0;
+                for k in 0..len {
+                    d += depth[k];
+                    out[k + 1] = out[k] + u32::from(d > 0);
+                }
+                out
+            };
+            [
+                count(self.a.len(), &mut self.by_i.iter().map(|y| y.i)),
+                count(self.b.len(), &mut self.by_i.iter().map(|y| y.j)),
+            ]
+        })[side];
+        c[e as usize] - c[s as usize]
+    }
+
+    /// True when a passage may run from anchor `p` to anchor `x` across the units between them:
+    /// - the one-sided part of the gap (where one side runs on longer than the other) is a repeat of the text
+    ///   beside it (a doubled line or paragraph), or is no longer than `max_indel` units (a dropped sentence)
+    ///   and does not align elsewhere in the other document (a displaced text: the two sides continue at
+    ///   inconsistent places);
+    /// - the two-sided part, where both sides have at least `2n` units, reads as the same text (Dice of unit
+    ///   multisets at least 0.5: OCR damage), not as two different texts in the same place.
+    fn bridges(&self, p: Anchor, x: Anchor) -> bool {
+        let n = self.n;
+        let ga = (p.i + n, x.i.max(p.i + n));
+        let gb = (p.j + n, x.j.max(p.j + n));
+        let (la, lb) = (ga.1 - ga.0, gb.1 - gb.0);
+        if la.max(lb) < 2 * n {
+            return true;
+        }
+        let excess = la.abs_diff(lb);
+        if excess >= n {
+            let gap = la.max(lb);
+            let (side, g) = if la > lb { (0, ga) } else { (1, gb) };
+            if self.covered(side, g) * 2 < gap {
+                // Text that the other document lacks: a dropped sentence, or another text.
+                if excess > self.max_indel {
+                    return false;
+                }
+            } else if !self.doubled(side, g, (p, x), excess) {
+                // Text that the other document has too, elsewhere or long enough to stand as a passage.
+                return false;
+            }
+        }
+        if la.min(lb) >= 2 * n {
+            let (sa, sb) = (&self.a[ga.0 as usize..ga.1 as usize], &self.b[gb.0 as usize..gb.1 as usize]);
+            if dice(sa, sb) < 0.5 {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Dice coefficient of two unit multisets.
+fn dice(x: &[u64], y: &[u64]) -> f64 {
+    if x.is_empty() && y.is_empty() {
+        return 1.0;
+    }
+    let mut xs = x.to_vec();
+    let mut ys = y.to_vec();
+    xs.sort_unstable();
+    ys.sort_unstable();
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < xs.len() && j < ys.len() {
+        match xs[i].cmp(&ys[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * common as f64 / (xs.len() + ys.len()) as f64
+}
+
+/// True when unit `i` of a and unit `j` of b both lie inside passages aligned already (not necessarily one):
+/// that pair is aligned on both sides.
+fn aligned_already(passages: &[Passage], i: u32, j: u32) -> bool {
+    passages.iter().any(|p| (p.a_units.0..p.a_units.1).contains(&i))
+        && passages.iter().any(|p| (p.b_units.0..p.b_units.1).contains(&j))
+}
+
+/// The passage of one chain segment: its identity runs, trimmed so that it begins and ends on a run that
+/// outweighs the gap beside it, extended at both ends by X-drop (not into a passage aligned already), trimmed
+/// again until its `END_RUN` outermost units on each end are at least four in five identical, and kept when long
+/// enough and matched enough.
+fn segment_passage(
+    a: &UnitDoc,
+    b: &UnitDoc,
+    seg: &[Anchor],
+    accepted: &[Passage],
+    cfg: &AlignConfig,
+) -> Option<Passage> {
+    let n = cfg.ngram as u32;
+    // Identity runs: anchors on one diagonal whose windows overlap or touch, as (i0, i1, j0).
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    for x in seg {
+        match runs.last_mut() {
+            Some(r) if x.i <= r.1 && x.j as i64 - x.i as i64 == r.2 as i64 - r.0 as i64 => r.1 = r.1.max(x.i + n),
+            _ => runs.push((x.i, x.i + n, x.j)),
+        }
+    }
+    let len = |r: &(u32, u32, u32)| r.1 - r.0;
+    // What a gap between two runs costs: its one-sided units, plus its two-sided units that the other side
+    // lacks (by unit multiset).
+    let cost = |r: &(u32, u32, u32), s: &(u32, u32, u32)| -> u32 {
+        let ga = (s.0 as i64 - r.1 as i64).max(0) as u32;
+        let gb = (s.2 as i64 - (r.2 + len(r)) as i64).max(0) as u32;
+        let two = ga.min(gb);
+        let unmatched = if two == 0 {
+            0.0
+        } else {
+            let sa = &a.ids[r.1 as usize..(r.1 + ga) as usize];
+            let sb = &b.ids[(r.2 + len(r)) as usize..(r.2 + len(r) + gb) as usize];
+            (1.0 - dice(sa, sb)) * two as f64
+        };
+        ga.abs_diff(gb) + unmatched.round() as u32
+    };
+    let (mut lo, mut hi) = (0usize, runs.len());
+    while hi - lo >= 2 && len(&runs[lo]) < cost(&runs[lo], &runs[lo + 1]) {
+        lo += 1;
+    }
+    while hi - lo >= 2 && len(&runs[hi - 1]) < cost(&runs[hi - 2], &runs[hi - 1]) {
+        hi -= 1;
+    }
+    // X-drop ungapped extension at both ends, through substitutions, not into an aligned passage; an end whose
+    // outermost units are not identical enough gives up its run.
+    let blocked = |i: usize, j: usize| aligned_already(accepted, i as u32, j as u32);
+    let end = END_RUN as usize;
+    // The outermost start at or before run r's start, on its diagonal and within its X-drop extension, that is a
+    // matched unit with its END_RUN units matched enough; with the matches in the extension kept.
+    let head = |r: (u32, u32, u32)| -> Option<(usize, usize, u32)> {
+        let (i, j) = (r.0 as usize, r.2 as usize);
+        let (l, _) = xdrop(&a.ids, &b.ids, i, j, -1, &blocked);
+        (0..=l).rev().find_map(|t| {
+            let (s, u) = (i - t, j - t);
+            let ok = a.ids[s] == b.ids[u]
+                && ends_match(&a.ids[s..(s + end).min(a.len())], &b.ids[u..(u + end).min(b.len())]);
+            ok.then(|| (s, u, (s..i).filter(|&k| a.ids[k] == b.ids[k - s + u]).count() as u32))
+        })
+    };
+    let tail = |r: (u32, u32, u32)| -> Option<(usize, usize, u32)> {
+        let (i, j) = (r.1 as usize, (r.2 + len(&r)) as usize);
+        let (l, _) = xdrop(&a.ids, &b.ids, i, j, 1, &blocked);
+        (0..=l).rev().find_map(|t| {
+            let (e, f) = (i + t, j + t);
+            let ok = a.ids[e - 1] == b.ids[f - 1]
+                && ends_match(&a.ids[e.saturating_sub(end)..e], &b.ids[f.saturating_sub(end)..f]);
+            ok.then(|| (e, f, (i..e).filter(|&k| a.ids[k] == b.ids[k - i + j]).count() as u32))
+        })
+    };
+    let (mut a0, mut b0, mut lm) = (0, 0, 0);
+    while lo < hi {
+        match head(runs[lo]) {
+            Some(h) => {
+                (a0, b0, lm) = h;
+                break;
+            }
+            None => lo += 1,
+        }
+    }
+    let (mut a1, mut b1, mut rm) = (0, 0, 0);
+    while lo < hi {
+        match tail(runs[hi - 1]) {
+            Some(t) => {
+                (a1, b1, rm) = t;
+                break;
+            }
+            None => hi -= 1,
+        }
+    }
+    if lo >= hi || a1 <= a0 || b1 <= b0 {
+        return None;
+    }
+    // Matched units: the union of the runs on side a, and the extensions.
+    let mut matches = lm + rm;
+    let mut covered_to = 0u32;
+    for r in &runs[lo..hi] {
+        let s = r.0.max(covered_to);
+        if r.1 > s {
+            matches += r.1 - s;
+        }
+        covered_to = covered_to.max(r.1);
+    }
+    if a1 - a0 < cfg.min_length || b1 - b0 < cfg.min_length {
+        return None;
+    }
+    if (matches as f64) < cfg.min_identity * (a1 - a0).max(b1 - b0) as f64 {
+        return None;
+    }
+    Some(Passage {
+        a_units: (a0 as u32, a1 as u32),
+        b_units: (b0 as u32, b1 as u32),
+        a_span: (0, 0),
+        b_span: (0, 0),
+        matches,
+        score: 0.0,
+    })
+}
+
+/// True when two short unit sequences (an alignment's outermost units) have a longest common subsequence of at
+/// least four units in five of the longer one.
+fn ends_match(x: &[u64], y: &[u64]) -> bool {
+    let mut row = vec![0u32; y.len() + 1];
+    for &u in x {
+        let mut diag = 0;
+        for (k, &v) in y.iter().enumerate() {
+            let up = row[k + 1];
+            row[k + 1] = if u == v { diag + 1 } else { up.max(row[k]) };
+            diag = up;
+        }
+    }
+    row[y.len()] as usize * 5 >= x.len().max(y.len()) * 4
+}
+
 /// X-drop ungapped extension from `(i, j)` (exclusive ends when `dir` is 1, starts when `dir` is -1): +1 per
-/// match, -2 per mismatch, stopping when the score falls 6 below its best. Returns the extension length at the
-/// best score and the matches in it.
-fn xdrop(a: &[u64], b: &[u64], i: usize, j: usize, dir: i32) -> (usize, u32) {
+/// match, -2 per mismatch, stopping when the score falls 6 below its best or at a unit pair where `blocked`
+/// holds. Returns the extension length at the best score and the matches in it: an extension ends on a matched
+/// unit, and passes substitutions (OCR noise), never a gap.
+fn xdrop(a: &[u64], b: &[u64], i: usize, j: usize, dir: i32, blocked: &dyn Fn(usize, usize) -> bool) -> (usize, u32) {
     let (mut s, mut best, mut best_len, mut m, mut best_m) = (0i32, 0i32, 0usize, 0u32, 0u32);
     let mut k = 0usize;
     loop {
         let (x, y) = if dir > 0 {
-            if i + k >= a.len() || j + k >= b.len() {
+            if i + k >= a.len() || j + k >= b.len() || blocked(i + k, j + k) {
                 break;
             }
             (a[i + k], b[j + k])
         } else {
-            if k >= i || k >= j {
+            if k >= i || k >= j || blocked(i - k - 1, j - k - 1) {
                 break;
             }
             (a[i - k - 1], b[j - k - 1])
@@ -519,6 +954,91 @@ mod tests {
         let (_, _, ps) = align(&a, WIRE, &AlignConfig::default());
         assert_eq!(ps.len(), 1, "{ps:?}");
         assert_eq!(ps[0].a_units.1 - ps[0].a_units.0, a.chars().count() as u32);
+    }
+
+    /// Text of units `[s, e)` of `t` (units are characters here).
+    fn units_text(t: &str, (s, e): (u32, u32)) -> String {
+        let d = doc(t);
+        let chars: Vec<char> = t.chars().collect();
+        let (cs, ce) = d.original_span(s as usize, e as usize);
+        chars[cs as usize..ce as usize].iter().collect()
+    }
+
+    /// Another text of the same length as WIRE's second half, sharing no 7-gram with it.
+    const OTHER: &str = "本报讯今年以来本市持续推进老旧小区改造完成加装电梯三百余部惠及居民两万多户市民满意度明显提升";
+
+    #[test]
+    fn a_shared_dateline_before_other_text_does_not_start_the_passage() {
+        // Both print the same dateline, then different texts, then the same report: the passage is the report.
+        let dateline = "新华社北京五月二十日电";
+        let body = &WIRE[WIRE.find("国家").unwrap()..];
+        let a = format!("{dateline}{OTHER}{body}");
+        let b =
+            format!("{dateline}今天天气很好我们去公园散步看到很多人在跳舞唱歌公园里的花开得正艳游人如织热闹非凡{body}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), body);
+        assert_eq!(units_text(&b, ps[0].b_units), body);
+    }
+
+    #[test]
+    fn neighbouring_passages_from_different_places_stay_apart() {
+        // a joins two halves of WIRE that b prints with other text between them: two passages, and neither
+        // covers b's other text.
+        let split = WIRE.char_indices().nth(WIRE.chars().count() / 2).unwrap().0;
+        let (h1, h2) = WIRE.split_at(split);
+        let b = format!("{h1}{OTHER}{OTHER}{h2}");
+        let (_, _, ps) = align(WIRE, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert_eq!(units_text(&b, ps[0].b_units), h1);
+        assert_eq!(units_text(&b, ps[1].b_units), h2);
+    }
+
+    #[test]
+    fn a_passage_printed_twice_gives_one_passage_per_copy() {
+        let a = format!("{WIRE}{OTHER}{WIRE}");
+        let (_, _, ps) = align(&a, WIRE, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        let (n, o) = (WIRE.chars().count() as u32, OTHER.chars().count() as u32);
+        assert_eq!(ps.iter().map(|p| p.a_units).collect::<Vec<_>>(), [(0, n), (n + o, 2 * n + o)]);
+        assert!(ps.iter().all(|p| p.b_units == (0, n)));
+    }
+
+    #[test]
+    fn a_doubled_short_line_stays_inside_the_passage() {
+        // A column line printed twice (OCR of a page that repeats a line): one passage over all of a.
+        let line = &WIRE[WIRE.find("比上月").unwrap()..WIRE.find("社会").unwrap()];
+        let a = WIRE.replacen(line, &format!("{line}{line}"), 1);
+        let (_, _, ps) = align(&a, WIRE, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].a_units, (0, a.chars().count() as u32));
+        assert_eq!(ps[0].b_units, (0, WIRE.chars().count() as u32));
+    }
+
+    #[test]
+    fn ends_pass_substitutions_not_noise() {
+        let a: Vec<char> = WIRE.chars().collect();
+        let n = a.len();
+        // One OCR substitution near each end: X-drop extends through it to the ends.
+        let mut b = a.clone();
+        (b[3], b[n - 4]) = ('〇', '〇');
+        let (_, _, ps) = align(WIRE, &b.iter().collect::<String>(), &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!((ps[0].a_units, ps[0].b_units), ((0, n as u32), (0, n as u32)));
+        // Every other unit wrong near the ends: the passage ends where the text is shared again.
+        let mut b = a.clone();
+        for k in [1, 3, 5, n - 2, n - 4, n - 6] {
+            b[k] = '〇';
+        }
+        let (da, db, ps) = align(WIRE, &b.iter().collect::<String>(), &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        let p = &ps[0];
+        assert_eq!((p.a_units, p.b_units), ((6, n as u32 - 6), (6, n as u32 - 6)));
+        let (x, y) = (&da.ids[6..n - 6], &db.ids[6..n - 6]);
+        assert!(
+            x.iter().zip(y).take(10).all(|(u, v)| u == v)
+                && x.iter().rev().zip(y.iter().rev()).take(10).all(|(u, v)| u == v)
+        );
     }
 
     #[test]

@@ -351,8 +351,7 @@ impl PassageIndex {
         let d = self.ids.len() as u32;
         if units.len() > self.max_units {
             self.truncated.push((d, units.len() as u64));
-            units.ids.truncate(self.max_units);
-            units.spans.truncate(self.max_units);
+            units.truncate(self.max_units);
         }
         self.docs.push(units);
         self.ids.push(id.to_string());
