@@ -25,7 +25,8 @@ with one id is kept, is the order of ``order_col`` when given, else the DataFram
 (``monotonically_increasing_id``: for one JSONL file read by Spark, the file's order; Spark orders the splits of
 several files by size, so pass ``order_col`` to reproduce the CLI's order over several files).
 
-Command line: ``python -m textreuse.spark dedup IN OUT [--master local[2]]`` (see ``--help``).
+Command line: ``python -m textreuse.spark dedup IN OUT [--master local[2]]`` (see ``--help``), or
+``spark-submit [options] path/to/textreuse/spark.py dedup IN OUT``.
 """
 
 import argparse
@@ -33,7 +34,8 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import _textreuse as _native
+# Absolute, so that spark-submit can run this file as the application (textreuse installed on the nodes).
+from textreuse import _textreuse as _native
 
 __all__ = ["dedup", "dedup_with_pairs", "main"]
 
