@@ -27,7 +27,7 @@ def spark():
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     s = (SparkSession.builder.master("local[2]").appName("textreuse tests")
-         .config("spark.sql.shuffle.partitions", "4")
+         .config("spark.sql.shuffle.partitions", "2")
          .config("spark.ui.enabled", "false")
          .config("spark.driver.bindAddress", "127.0.0.1")
          .config("spark.driver.host", "127.0.0.1")
@@ -46,7 +46,7 @@ def python_clusters(res):
 
 def test_examples_same_clusters_as_python(spark, examples):
     df = spark.createDataFrame(examples, "id string, text string").repartition(1)
-    for options in ({}, {"keep": "longest"}, {"threshold": 0.3, "partial_containment": None}, {"max_bucket": 1}):
+    for options in ({}, {"keep": "longest", "max_bucket": 1, "threshold": 0.3, "partial_containment": None}):
         res = textreuse.dedup([{"id": i, "text": t} for i, t in examples], **options)
         docs, pairs = trs.dedup_with_pairs(df, **options)
         got = spark_clusters(docs)
