@@ -260,6 +260,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.no_partial_containment:
         options["partial_containment"] = None
 
+    for path in (a.output, a.pairs):
+        # Local paths are checked before Spark starts (Spark's own check comes after the whole job).
+        if path and "://" not in path and os.path.exists(path):
+            p.error(f"{path} exists; textreuse never overwrites an output")
+
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("textreuse dedup")
