@@ -106,7 +106,7 @@ def test_command_line_jsonl_in_parquet_out(tmp_path, examples):
     out, pairs = tmp_path / "out", tmp_path / "pairs.jsonl"
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     cmd = [sys.executable, "-m", "textreuse.spark", "dedup", str(src), str(out), "--master", "local[2]",
-           "--pairs", str(pairs)]
+           "--pairs", str(pairs), "--shuffle-partitions", "2"]
     subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True)
     table = pq.read_table(str(out)).to_pydict()
     res = textreuse.dedup([{"id": i, "text": t} for i, t in examples])

@@ -236,6 +236,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     d.add_argument("--input-format", choices=["auto", "jsonl", "parquet"], default="auto")
     d.add_argument("--output-format", choices=["auto", "jsonl", "parquet"], default="auto")
     d.add_argument("--pairs", default=None, help="also write the duplicate pairs here (same format rules)")
+    d.add_argument("--shuffle-partitions", type=int, default=None,
+                   help="spark.sql.shuffle.partitions (Spark's default, 200, is far too many for local runs)")
     d.add_argument("--id-col", default="id")
     d.add_argument("--text-col", default="text")
     d.add_argument("--order-col", default=None, help="column giving the input order (default: row order)")
@@ -272,6 +274,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         builder = builder.master(a.master)
     elif "SPARK_HOME" not in os.environ and "PYSPARK_SUBMIT_ARGS" not in os.environ:
         builder = builder.master("local[*]")
+    if a.shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     spark = builder.getOrCreate()
     try:
         df = _read(spark, a.input, a.input_format)
