@@ -166,6 +166,8 @@ impl<'py> Kw<'py> {
             max_repeat: self.usize("max_repeat", d.max_repeat)?,
             min_identity: self.f64("min_identity", d.min_identity)?,
             seed: self.u64("seed", d.seed)?,
+            // Settings the bindings do not expose yet (max_indel, from issue 17) keep their defaults.
+            ..d
         })
     }
 
