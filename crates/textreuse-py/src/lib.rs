@@ -166,6 +166,8 @@ impl<'py> Kw<'py> {
             max_repeat: self.usize("max_repeat", d.max_repeat)?,
             min_identity: self.f64("min_identity", d.min_identity)?,
             seed: self.u64("seed", d.seed)?,
+            // Settings the bindings do not expose yet (max_indel, from issue 17) keep their defaults.
+            ..d
         })
     }
 
@@ -1031,6 +1033,148 @@ fn run_passages_json(
     serde_json::to_string(&s).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Spark support (textreuse.spark): the dedup job's stages, cut so that Spark can run each on its executors or driver.
+// Spark has no unsigned 64-bit type, so 64-bit hashes cross as i64 with the same bits; the order of a shingle set's
+// list is the u64 order (sorted, de-duplicated), kept as it is.
+
+fn dedup_options_only(options: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<DedupOptions> {
+    let mut kw = Kw::new(options);
+    let opts = kw.dedup()?;
+    kw.finish(what)?;
+    opts.validate().map_err(core_err)?;
+    Ok(opts)
+}
+
+/// One fingerprinted document as Spark columns: (chars, set_hash, set_len, shingles, band_keys).
+type SparkFingerprint = (u64, i64, u64, Vec<i64>, Vec<i64>);
+
+/// spark_fingerprints(texts, **options) -> list of (chars, set_hash, set_len, shingles, band_keys) or None.
+///
+/// The core `Fingerprinter` of the dedup options, over a batch of texts in parallel: None where the dedup job skips
+/// the text (None, empty or whitespace only, no letter/digit/CJK character). `chars` is the original length in code
+/// points; `set_hash` the hash of the whole shingle set (exact-duplicate folding); `shingles` the sorted shingle
+/// set and `band_keys` one LSH bucket key per band, as i64 with the bits of the u64 values.
+#[pyfunction]
+#[pyo3(signature = (texts, **options))]
+fn spark_fingerprints(
+    py: Python<'_>,
+    texts: Vec<Option<String>>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<Option<SparkFingerprint>>> {
+    use rayon::prelude::*;
+    let opts = dedup_options_only(options, "spark_fingerprints")?;
+    let f = textreuse::core::dedup::Fingerprinter::new(&opts).map_err(core_err)?;
+    Ok(py.detach(|| {
+        texts
+            .par_iter()
+            .map(|t| {
+                let t = t.as_deref().filter(|t| !t.trim().is_empty())?;
+                let fp = f.fingerprint(t)?;
+                Some((
+                    fp.chars,
+                    fp.set_hash as i64,
+                    fp.shingles.len() as u64,
+                    fp.shingles.iter().map(|&v| v as i64).collect(),
+                    fp.band_keys.iter().map(|&v| v as i64).collect(),
+                ))
+            })
+            .collect()
+    }))
+}
+
+/// spark_lsh_bands(**options) -> (bands, rows): the LSH parameters the fingerprints of these options use.
+#[pyfunction]
+#[pyo3(signature = (**options))]
+fn spark_lsh_bands(options: Option<&Bound<'_, PyDict>>) -> PyResult<(usize, usize)> {
+    let opts = dedup_options_only(options, "spark_lsh_bands")?;
+    let lsh = textreuse::core::dedup::Fingerprinter::new(&opts).map_err(core_err)?.lsh();
+    Ok((lsh.bands, lsh.rows))
+}
+
+/// spark_pair_stats(a_sets, b_sets) -> list of (intersection, jaccard, containment): exact verification of candidate
+/// pairs (core `verify::pair_stats`) on the shingle sets shipped with each pair (lists from spark_fingerprints).
+#[pyfunction]
+fn spark_pair_stats(py: Python<'_>, a_sets: Vec<Vec<i64>>, b_sets: Vec<Vec<i64>>) -> PyResult<Vec<(u64, f64, f64)>> {
+    use rayon::prelude::*;
+    if a_sets.len() != b_sets.len() {
+        return Err(PyValueError::new_err("a_sets and b_sets differ in length"));
+    }
+    Ok(py.detach(|| {
+        a_sets
+            .par_iter()
+            .zip(b_sets.par_iter())
+            .map(|(a, b)| {
+                let a: Vec<u64> = a.iter().map(|&v| v as u64).collect();
+                let b: Vec<u64> = b.iter().map(|&v| v as u64).collect();
+                let s = textreuse::verify::pair_stats(&a, &b);
+                (s.intersection, s.jaccard, s.containment)
+            })
+            .collect()
+    }))
+}
+
+/// The verified statistics of one candidate pair `(a, b, intersection, jaccard, containment)`, `a < b`.
+type SparkVerified = (u32, u32, u64, f64, f64);
+
+/// spark_clusters(chars, set_lens, exact, verified, **options) -> (representative, size, duplicates).
+///
+/// The cluster stage of the dedup job (`find_duplicates` after verification), over documents `0..n` numbered in
+/// input order: `exact` lists the folded exact duplicates `(first, d)`, `verified` every verified candidate pair.
+/// Applies the duplicate rules (`DedupOptions::is_duplicate`), attaches partial reprints (`attach_partial_copies`,
+/// two witnesses) and builds the clusters with the `keep` rule (`Clusters::from_pairs`). Returns, per document,
+/// its representative's index and its cluster's size, and the duplicate pairs `(a, b, jaccard, containment)`
+/// sorted by `(a, b)`.
+#[pyfunction]
+#[pyo3(signature = (chars, set_lens, exact, verified, **options))]
+#[allow(clippy::type_complexity)]
+fn spark_clusters(
+    py: Python<'_>,
+    chars: Vec<u64>,
+    set_lens: Vec<u64>,
+    exact: Vec<(u32, u32)>,
+    verified: Vec<SparkVerified>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<(Vec<u32>, Vec<u32>, Vec<(u32, u32, f64, f64)>)> {
+    use std::collections::HashMap;
+    use textreuse::cluster::{attach_partial_copies, Clusters};
+    use textreuse::verify::PairStats;
+    let opts = dedup_options_only(options, "spark_clusters")?;
+    let n = chars.len();
+    if set_lens.len() != n {
+        return Err(PyValueError::new_err("chars and set_lens differ in length"));
+    }
+    let bad = exact.iter().map(|&(a, b)| (a, b)).chain(verified.iter().map(|v| (v.0, v.1)));
+    if let Some((a, b)) = bad.into_iter().find(|&(a, b)| a as usize >= n || b as usize >= n) {
+        return Err(PyIndexError::new_err(format!("pair ({a}, {b}) out of range for {n} documents")));
+    }
+    Ok(py.detach(|| {
+        let stats_of = |v: &SparkVerified| PairStats { intersection: v.2, jaccard: v.3, containment: v.4 };
+        let mut duplicates: Vec<(u32, u32, PairStats)> = exact
+            .iter()
+            .map(|&(a, b)| (a, b, PairStats { intersection: set_lens[a as usize], jaccard: 1.0, containment: 1.0 }))
+            .chain(verified.iter().filter(|v| opts.is_duplicate(&stats_of(v))).map(|v| (v.0, v.1, stats_of(v))))
+            .collect();
+        if let Some(pc) = opts.partial_containment {
+            let contained: Vec<(u32, u32)> = verified
+                .iter()
+                .filter(|v| !opts.is_duplicate(&stats_of(v)) && v.4 >= pc)
+                .map(|v| if set_lens[v.0 as usize] <= set_lens[v.1 as usize] { (v.0, v.1) } else { (v.1, v.0) })
+                .collect();
+            let attach = attach_partial_copies(n, duplicates.iter().map(|p| (p.0, p.1)), &contained, 2);
+            let stats: HashMap<(u32, u32), PairStats> = verified.iter().map(|v| ((v.0, v.1), stats_of(v))).collect();
+            for (s, l) in attach {
+                let (a, b) = (s.min(l), s.max(l));
+                duplicates.push((a, b, stats[&(a, b)]));
+            }
+        }
+        duplicates.sort_unstable_by_key(|p| (p.0, p.1));
+        let clusters = Clusters::from_pairs(n, duplicates.iter().map(|p| (p.0, p.1)), opts.keep, &chars);
+        let pairs = duplicates.iter().map(|p| (p.0, p.1, p.2.jaccard, p.2.containment)).collect();
+        (clusters.representative, clusters.size, pairs)
+    }))
+}
+
 #[pymodule]
 fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DocumentError", m.py().get_type::<DocumentError>())?;
@@ -1046,5 +1190,9 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(strip_repeats, m)?)?;
     m.add_function(wrap_pyfunction!(run_dedup_json, m)?)?;
     m.add_function(wrap_pyfunction!(run_passages_json, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_fingerprints, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_lsh_bands, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_pair_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_clusters, m)?)?;
     Ok(())
 }
