@@ -20,11 +20,11 @@ use crate::io::SetStore;
 use crate::io::{parse_record, AtomicWriter, Document, Input, Payload, ReadOptions, RecordReader, SkipReason};
 use crate::lsh::{candidate_pairs, LshParams};
 use crate::minhash::MinHasher;
-use crate::normalize::{normalize, NormalizeOptions};
+use crate::normalize::{normalize_text_into, NormalizeOptions};
 use crate::pipeline::{ioe, record_digest, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 use crate::records::{CandidateRecord, ClusterRecord, PairRecord, TextRecord};
-use crate::shingle::{shingle_set, units};
+use crate::shingle::{shingle_set_of_text, ShingleBuffers};
 use crate::verify::{pair_stats, PairStats};
 
 /// Settings of a `dedup` run.
@@ -414,8 +414,15 @@ fn fingerprint(
         Some(f) => f.apply(&doc.text),
         None => std::borrow::Cow::Borrowed(doc.text.as_str()),
     };
-    let norm = timed(&cpu.normalize, || normalize(&text, &cfg.normalize));
-    let set = timed(&cpu.shingle, || shingle_set(&units(&norm.text), cfg.ngram, cfg.seed));
+    let (chars, set) = BUFFERS.with_borrow_mut(|(norm, scratch, ids)| {
+        let chars = timed(&cpu.normalize, || normalize_text_into(&text, &cfg.normalize, norm, scratch));
+        let set = timed(&cpu.shingle, || shingle_set_of_text(norm, cfg.ngram, cfg.seed, ids));
+        // Keep the buffers of ordinary documents only.
+        if norm.capacity() > 1 << 24 {
+            (*norm, *scratch, *ids) = Default::default();
+        }
+        (chars, set)
+    });
     if set.is_empty() {
         return Err(SkipReason::NoContent);
     }
@@ -427,7 +434,13 @@ fn fingerprint(
         }
         (lsh.band_keys(&sig), h.digest())
     });
-    Ok(Fingerprint { chars: norm.original_len as u64, utf8: doc.encoding == "UTF-8", set, keys, set_hash })
+    Ok(Fingerprint { chars: chars as u64, utf8: doc.encoding == "UTF-8", set, keys, set_hash })
+}
+
+thread_local! {
+    /// Working memory of [`fingerprint`], one per thread: the normalized text, the script conversion's buffer and
+    /// the unit ids.
+    static BUFFERS: std::cell::RefCell<(String, String, ShingleBuffers)> = std::cell::RefCell::default();
 }
 
 fn write_clusters(path: &Path, metas: &[DocMeta], clusters: &Clusters) -> io::Result<()> {
