@@ -9,8 +9,8 @@ use crate::boilerplate::BoilerplateFilter;
 use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
-use crate::normalize::{normalize, NormalizeOptions};
-use crate::shingle::{shingle_set, units};
+use crate::normalize::{normalize, normalize_text_into, NormalizeOptions};
+use crate::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
 
 use super::DedupOptions;
 
@@ -139,8 +139,17 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        let norm = timed(times.map(|t| &t.normalize), || normalize(&text, &self.normalize));
-        let set = timed(times.map(|t| &t.shingle), || shingle_set(&units(&norm.text), self.ngram, self.seed));
+        // Normalize and shingle in per-thread buffers, without the offset map (not needed here).
+        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, scratch, ids)| {
+            let chars =
+                timed(times.map(|t| &t.normalize), || normalize_text_into(&text, &self.normalize, norm, scratch));
+            let set = timed(times.map(|t| &t.shingle), || shingle_set_of_text(norm, self.ngram, self.seed, ids));
+            // Keep the buffers of ordinary documents only.
+            if norm.capacity() > 1 << 24 {
+                (*norm, *scratch, *ids) = Default::default();
+            }
+            (chars, set)
+        });
         if set.is_empty() {
             return None;
         }
@@ -153,7 +162,7 @@ impl Fingerprinter {
             let keys = self.lsh.band_keys(&sig);
             (sig, keys, h.digest())
         });
-        Some(Fingerprint { shingles: set, signature, band_keys, set_hash, chars: norm.original_len as u64 })
+        Some(Fingerprint { shingles: set, signature, band_keys, set_hash, chars: chars as u64 })
     }
 
     /// The shingle set of `text` alone (boilerplate blanked, normalized, shingled; sorted, de-duplicated; empty when
@@ -165,4 +174,10 @@ impl Fingerprinter {
         };
         shingle_set(&units(&normalize(&text, &self.normalize).text), self.ngram, self.seed)
     }
+}
+
+thread_local! {
+    /// Working memory of [`Fingerprinter::fingerprint`], one per thread: the normalized text, the script
+    /// conversion's buffer and the unit ids.
+    static BUFFERS: std::cell::RefCell<(String, String, ShingleBuffers)> = std::cell::RefCell::default();
 }
