@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use textreuse::normalize::{normalize, NormalizeOptions};
+use textreuse::normalize::{hard_wrap_width, normalize, normalize_text_into, NormalizeOptions};
+use textreuse::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
 
 fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
@@ -156,5 +157,172 @@ proptest! {
         let opts = NormalizeOptions::default();
         let once = normalize(&text, &opts).text;
         prop_assert_eq!(normalize(&once, &opts).text, once);
+    }
+}
+
+// ---- The fast paths against the character-by-character definition ----
+
+mod reference;
+
+/// Random text mixing what corpora contain: ASCII words and punctuation, Latin letters with diacritics (composed and
+/// decomposed), full-width and half-width forms, simplified and traditional Chinese (phrases the script conversion
+/// maps, some to a different length), kana, Hangul syllables and jamo, CJK punctuation, combining marks, emoji, ZWJ
+/// sequences, astral ideographs, controls and every kind of line break; optionally hard-wrapped into equal lines.
+fn mixed_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        // Sources of zhconv's zh-CN rules, whole or cut short, so that phrases overlap and nearly match.
+        2 => (prop::sample::select(t2s_sources()), 0usize..4).prop_map(|(s, cut)| {
+            let n = s.chars().count();
+            s.chars().take(if cut == 0 { n } else { n.saturating_sub(cut).max(1) }).collect::<String>()
+        }),
+        3 => prop::sample::select(vec![
+            "習近平", "会谈", "於", "乾燥", "乾隆", "衞生", "徵求意見", "圖書館", "著", "後", "台灣", "臺灣", "裏", "𠮶",
+            "，", "。", "、", "「", "」", "『", "』", "《", "》", "…", "—", "·", "・", "（", "）", "：", "！",
+            "\n", "\n\n", " ", "  ", "\u{3000}", "\t", "\r\n", "\r", "\u{2028}", "\u{85}", "\u{b}",
+            "Ａｂ", "ＡＢＣ", "１２", "abc", "Hello", "WORLD", "don't", "3.14", "a.b", "1,000", "x'y",
+            "-", "-\n", "–", "café", "cafe\u{301}", "Ångström", "A\u{30a}", "naïve", "İ", "ß", "Σ", "ǅ", "ﬁ",
+            "㈱", "①", "㍿", "\u{fdfa}", "ｶﾞ", "ｶ\u{ff9e}", "か\u{3099}", "한국", "\u{1100}\u{1161}\u{11a8}",
+            "カタカナ", "ｶﾀｶﾅ", "😀", "👍🏽", "👨\u{200d}👩\u{200d}👧", "🇨🇳", "\u{200b}", "\u{200d}", "\u{feff}",
+            "\u{301}", "\u{308}\u{301}", "\u{323}\u{302}", "e\u{323}\u{302}", "\u{1d165}", "\u{11000}",
+            "\u{a0}", "\u{ad}", "\u{80}", "\u{7f}", "\u{0}", "\u{2f800}", "\u{f900}", "\u{fa10}",
+        ]).prop_map(str::to_string),
+        2 => prop::collection::vec(
+            prop_oneof![
+                0x20u32..0x7f, 0xa0u32..0x250, 0x300u32..0x370, 0x370u32..0x400, 0x590u32..0x600,
+                0x1100u32..0x1200, 0x2000u32..0x2070, 0x3000u32..0x3100, 0x3400u32..0x3500, 0x4e00u32..0xa000,
+                0xac00u32..0xd7a4, 0xf900u32..0xfb00, 0xfe30u32..0xfe70, 0xff00u32..0xfff0, 0x1f300u32..0x1fb00,
+                0x20000u32..0x20100, 0x2f800u32..0x2fa20, 0u32..0x110000,
+            ]
+            .prop_filter_map("a char", char::from_u32),
+            1..6,
+        )
+        .prop_map(|cs| cs.into_iter().collect::<String>()),
+    ];
+    (prop::collection::vec(piece, 0..40), prop::option::of(4usize..20)).prop_map(|(pieces, wrap)| {
+        let text = pieces.concat();
+        match wrap {
+            // Hard-wrapped: a line break after every `w` characters.
+            Some(w) => {
+                let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
+                chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
+            }
+            None => text,
+        }
+    })
+}
+
+/// The sources of zhconv's zh-CN conversion rules.
+fn t2s_sources() -> Vec<String> {
+    [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
+        .into_iter()
+        .flat_map(|t| zhconv::tables::expand_table(t).map(|(from, _)| from).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Only the script conversion: every other step off, so that normalization is the conversion alone.
+const T2S_ONLY: NormalizeOptions = NormalizeOptions {
+    nfkc: false,
+    fold_width: false,
+    lowercase: false,
+    strip_punctuation: false,
+    strip_whitespace: false,
+    traditional_to_simplified: true,
+};
+
+/// The reference converts with zhconv's own automaton.
+#[test]
+fn every_conversion_rule_converts_as_zhconv() {
+    // Each source alone, between two characters, twice, and followed by the next source (sorted, so that sources
+    // sharing a prefix meet).
+    let mut sources = t2s_sources();
+    sources.sort();
+    assert!(sources.len() > 5000);
+    for (k, s) in sources.iter().enumerate() {
+        let next = &sources[(k + 1) % sources.len()];
+        for text in [s.clone(), format!("的{s}了"), format!("{s}{s}"), format!("{s}{next}")] {
+            let (fast, slow) = (normalize(&text, &T2S_ONLY), reference::normalize(&text, &T2S_ONLY));
+            assert_eq!((&fast.text, &fast.offsets), (&slow.text, &slow.offsets), "{text}");
+        }
+    }
+}
+
+fn any_options() -> impl Strategy<Value = NormalizeOptions> {
+    prop::array::uniform6(prop::bool::weighted(0.8)).prop_map(|b| NormalizeOptions {
+        nfkc: b[0],
+        fold_width: b[1],
+        lowercase: b[2],
+        strip_punctuation: b[3],
+        strip_whitespace: b[4],
+        traditional_to_simplified: b[5],
+    })
+}
+
+/// Asserts that the library and the reference agree on `text` with `opts`: normalized text, offset map, original
+/// length, the text-only path, the hard-wrap width, units and shingle sets.
+fn assert_same_as_reference(text: &str, opts: &NormalizeOptions) -> Result<(), TestCaseError> {
+    let fast = normalize(text, opts);
+    let slow = reference::normalize(text, opts);
+    prop_assert_eq!(&fast.text, &slow.text, "text of {:?}", text);
+    prop_assert_eq!(&fast.offsets, &slow.offsets, "offsets of {:?}", text);
+    prop_assert_eq!(fast.original_len, slow.original_len);
+    let (mut out, mut scratch) = (String::from("stale"), String::from("stale"));
+    let len = normalize_text_into(text, opts, &mut out, &mut scratch);
+    prop_assert_eq!(&out, &slow.text);
+    prop_assert_eq!(len, slow.original_len);
+    prop_assert_eq!(hard_wrap_width(text), reference::hard_wrap_width(text));
+    for t in [text, slow.text.as_str()] {
+        let (fu, su) = (units(t), reference::units(t));
+        prop_assert_eq!(&fu, &su, "units of {:?}", t);
+        for n in [1, 4, 7] {
+            let expected = reference::shingle_set(&su, n, 42);
+            prop_assert_eq!(&shingle_set(&fu, n, 42), &expected);
+            prop_assert_eq!(&shingle_set_of_text(t, n, 42, &mut ShingleBuffers::default()), &expected);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn fast_paths_equal_the_reference(text in mixed_text(), opts in any_options()) {
+        assert_same_as_reference(&text, &opts)?;
+        assert_same_as_reference(&text, &NormalizeOptions::default())?;
+        assert_same_as_reference(&text, &T2S_ONLY)?;
+    }
+}
+
+#[test]
+fn every_bmp_character_normalizes_as_the_reference() {
+    // Each character alone, after a letter and before a combining mark, with default and with raw settings.
+    let raw = NormalizeOptions {
+        nfkc: true,
+        fold_width: false,
+        lowercase: false,
+        strip_punctuation: false,
+        strip_whitespace: false,
+        traditional_to_simplified: false,
+    };
+    let mut checked = 0;
+    for u in 0..0x10000u32 {
+        let Some(c) = char::from_u32(u) else { continue };
+        for text in [c.to_string(), format!("a{c}\u{301}b"), format!("{c}{c}\u{3099}\n")] {
+            for opts in [NormalizeOptions::default(), raw] {
+                let (fast, slow) = (normalize(&text, &opts), reference::normalize(&text, &opts));
+                assert_eq!((&fast.text, &fast.offsets), (&slow.text, &slow.offsets), "{text:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 6 * 60_000);
+}
+
+#[test]
+fn seeds_normalize_as_the_reference() {
+    let Some(sh) = shared() else { return };
+    for prefix in ["000", "001", "002", "003", "004"] {
+        let text = seed(&sh, prefix);
+        assert_same_as_reference(&text, &NormalizeOptions::default()).unwrap();
     }
 }

@@ -6,8 +6,8 @@ use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
 use textreuse::align::{align_pair, index_ngrams, ngram_hashes, AlignConfig, UnitDoc};
 use textreuse::minhash::MinHasher;
-use textreuse::normalize::{normalize, NormalizeOptions};
-use textreuse::shingle::{shingle_set, units};
+use textreuse::normalize::{normalize, normalize_text_into, NormalizeOptions};
+use textreuse::shingle::{shingle_set_of_text, ShingleBuffers};
 
 fn main() {
     divan::main();
@@ -35,13 +35,26 @@ fn normalize_text(bencher: Bencher, lang: &str) {
     bencher.counter(BytesCount::of_str(&text)).bench(|| normalize(black_box(&text), &opts));
 }
 
+/// What `dedup` normalizes: the text without its offset map, into reused buffers.
+#[divan::bench(args = ["chinese", "english"])]
+fn normalize_text_only(bencher: Bencher, lang: &str) {
+    let text = if lang == "chinese" { chinese() } else { english() };
+    let opts = NormalizeOptions::default();
+    let (mut out, mut scratch) = (String::new(), String::new());
+    bencher
+        .counter(BytesCount::of_str(&text))
+        .bench_local(|| normalize_text_into(black_box(&text), &opts, &mut out, &mut scratch));
+}
+
+/// What `dedup` does to a normalized text: its shingle set (units, shingles, sorted) and MinHash signature.
 #[divan::bench(args = ["chinese", "english"])]
 fn shingle_and_minhash(bencher: Bencher, lang: &str) {
     let text = if lang == "chinese" { chinese() } else { english() };
     let n = normalize(&text, &NormalizeOptions::default());
     let hasher = MinHasher::new(128, 42);
-    bencher.counter(BytesCount::of_str(&text)).bench(|| {
-        let set = shingle_set(&units(black_box(&n.text)), 4, 42);
+    let mut ids = ShingleBuffers::default();
+    bencher.counter(BytesCount::of_str(&text)).bench_local(|| {
+        let set = shingle_set_of_text(black_box(&n.text), 4, 42, &mut ids);
         hasher.signature(&set)
     });
 }

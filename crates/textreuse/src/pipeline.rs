@@ -305,9 +305,10 @@ pub fn scan<T: Send>(
         stats_skips.push(s);
         Ok(())
     };
-    for batch in rx {
-        records += batch.len() as u64;
-        let results: Vec<ScanResult<T>> = batch
+    // Parses and maps one batch on the thread pool.
+    let work = |batch: Vec<RawRecord>| -> (Vec<ScanResult<T>>, u64) {
+        let n = batch.len() as u64;
+        let results = batch
             .par_iter()
             .map(|raw| {
                 let doc = parse_record(raw, read)?;
@@ -324,6 +325,11 @@ pub fn scan<T: Send>(
                 }
             })
             .collect();
+        (results, n)
+    };
+    // Hands one batch's results to `sink`, in input order, on this thread.
+    let mut deliver = |(results, n): (Vec<ScanResult<T>>, u64)| -> Result<(), RunError> {
+        records += n;
         for r in results {
             let (item, encoding, replaced) = match r {
                 Ok(x) => x,
@@ -347,7 +353,23 @@ pub fn scan<T: Send>(
         let now = disk_bytes.load(std::sync::atomic::Ordering::Relaxed);
         progress.inc(now.saturating_sub(disk_seen));
         disk_seen = now;
-    }
+        Ok(())
+    };
+    // While the pool works on one batch, this thread delivers the previous one.
+    std::thread::scope(|s| -> Result<(), RunError> {
+        let mut pending = None;
+        for batch in rx {
+            let next = s.spawn(|| work(batch));
+            if let Some(done) = pending.take() {
+                deliver(done)?;
+            }
+            pending = Some(next.join().expect("worker thread panicked"));
+        }
+        if let Some(done) = pending {
+            deliver(done)?;
+        }
+        Ok(())
+    })?;
     let reader = handle.join().expect("reader thread panicked");
     progress.finish();
     Ok(ScanStats {

@@ -9,8 +9,8 @@ use crate::boilerplate::BoilerplateFilter;
 use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
-use crate::normalize::{normalize, NormalizeOptions};
-use crate::shingle::{shingle_set, units};
+use crate::normalize::{normalize_text_into, NormalizeOptions};
+use crate::shingle::{shingle_set_of_text, ShingleBuffers};
 
 use super::DedupOptions;
 
@@ -55,7 +55,7 @@ fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
 }
 
 /// Turns texts into [`Fingerprint`]s with fixed settings: boilerplate blanked (when a filter is set) →
-/// [`normalize`] → units → shingle set of `ngram` units → one-permutation MinHash signature of `num_perm` values →
+/// [`crate::normalize::normalize`] → units → shingle set of `ngram` units → one-permutation MinHash signature of `num_perm` values →
 /// LSH band keys (bands × rows chosen by [`LshParams::optimal`] for [`DedupOptions::effective_lsh_threshold`],
 /// false negatives weighted 0.7 and false positives 0.3). `Sync`: one fingerprinter serves every thread.
 ///
@@ -139,8 +139,16 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        let norm = timed(times.map(|t| &t.normalize), || normalize(&text, &self.normalize));
-        let set = timed(times.map(|t| &t.shingle), || shingle_set(&units(&norm.text), self.ngram, self.seed));
+        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, scratch, buf)| {
+            let chars =
+                timed(times.map(|t| &t.normalize), || normalize_text_into(&text, &self.normalize, norm, scratch));
+            let set = timed(times.map(|t| &t.shingle), || shingle_set_of_text(norm, self.ngram, self.seed, buf));
+            // Keep the buffers of ordinary documents only.
+            if norm.capacity() > 1 << 24 {
+                (*norm, *scratch, *buf) = Default::default();
+            }
+            (chars, set)
+        });
         if set.is_empty() {
             return None;
         }
@@ -153,7 +161,7 @@ impl Fingerprinter {
             let keys = self.lsh.band_keys(&sig);
             (sig, keys, h.digest())
         });
-        Some(Fingerprint { shingles: set, signature, band_keys, set_hash, chars: norm.original_len as u64 })
+        Some(Fingerprint { shingles: set, signature, band_keys, set_hash, chars: chars as u64 })
     }
 
     /// The shingle set of `text` alone (boilerplate blanked, normalized, shingled; sorted, de-duplicated; empty when
@@ -163,6 +171,15 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        shingle_set(&units(&normalize(&text, &self.normalize).text), self.ngram, self.seed)
+        BUFFERS.with_borrow_mut(|(norm, scratch, buf)| {
+            normalize_text_into(&text, &self.normalize, norm, scratch);
+            shingle_set_of_text(norm, self.ngram, self.seed, buf)
+        })
     }
+}
+
+thread_local! {
+    /// Working memory of [`Fingerprinter`], one per thread: the normalized text, the script conversion's buffer and
+    /// the shingling buffers, reused from one document to the next.
+    static BUFFERS: std::cell::RefCell<(String, String, ShingleBuffers)> = std::cell::RefCell::default();
 }

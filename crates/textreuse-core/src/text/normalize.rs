@@ -11,8 +11,8 @@
 //!    so word units survive. A hyphen at a line end between two letters (`con-\ntinued`) is joined;
 //! 5. **traditional → simplified Chinese** to mainland usage (`zh-CN`) with the `zhconv` crate: OpenCC's and
 //!    MediaWiki's phrase and character dictionaries (Hong Kong and Taiwan variants included) compiled into one
-//!    Aho-Corasick automaton, longest match first. It runs after step 4 so that phrases broken by a column line
-//!    break are converted as one phrase.
+//!    Aho-Corasick automaton (at zhconv's build time), longest match first. It runs after step 4 so that phrases
+//!    broken by a column line break are converted as one phrase.
 //!
 //! The result carries, for every character of the normalized text, the code point offset of the original
 //! character it came from ([`Normalized::offsets`]), so any span `[i, j)` of the normalized text maps back to the
@@ -104,7 +104,7 @@ pub fn is_cjk_unit(c: char) -> bool {
     )
 }
 
-/// Characters known to be unchanged by NFKC, so the per-character normalization can be skipped.
+/// Characters known to be unchanged by NFKC whatever follows them, so that they never start a cluster.
 #[inline]
 fn nfkc_stable(c: char) -> bool {
     let u = c as u32;
@@ -141,13 +141,17 @@ fn fold_width_char(c: char) -> char {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Class {
-    Space,
-    Newline,
-    Punct,
-    Hyphen,
-    Cjk,
-    Word,
+    Space = 0,
+    Newline = 1,
+    Punct = 2,
+    Hyphen = 3,
+    Cjk = 4,
+    Word = 5,
 }
+
+/// [`Class`] by its discriminant (the low three bits of a [`CharTable`] entry).
+const CLASSES: [Class; 8] =
+    [Class::Space, Class::Newline, Class::Punct, Class::Hyphen, Class::Cjk, Class::Word, Class::Word, Class::Word];
 
 #[inline]
 fn classify(c: char) -> Class {
@@ -178,6 +182,145 @@ fn classify(c: char) -> Class {
     }
 }
 
+// Bits of a `CharTable` entry above the class.
+/// NFKC maps the character, alone, to itself.
+const INERT: u8 = 1 << 3;
+/// NFKC maps the character, alone, to one other character (`CharTable::nfkc1`).
+const SINGLE: u8 = 1 << 4;
+/// [`composes_with_previous`].
+const COMPOSES: u8 = 1 << 5;
+/// `char::is_uppercase`.
+const UPPER: u8 = 1 << 6;
+/// [`fold_width_char`] changes the character.
+const FOLDS: u8 = 1 << 7;
+
+/// What normalization needs to know of every character of the Basic Multilingual Plane, looked up in one step
+/// instead of asking the Unicode tables (normalization, general category, case) character by character. Built
+/// once per process (a few milliseconds) from the very functions the per-character definition uses, so the two
+/// cannot disagree; characters outside the BMP take the per-character path.
+struct CharTable {
+    /// Per BMP code point: its [`Class`] in the low three bits, then the flags above.
+    props: Box<[u8]>,
+    /// Per BMP code point with [`SINGLE`]: its NFKC image.
+    nfkc1: Box<[char]>,
+}
+
+fn char_table() -> &'static CharTable {
+    static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut props = vec![0u8; 0x10000].into_boxed_slice();
+        let mut nfkc1 = vec!['\0'; 0x10000].into_boxed_slice();
+        for u in 0..0x10000u32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let mut p = classify(c) as u8;
+            let mut image = std::iter::once(c).nfkc();
+            match (image.next(), image.next()) {
+                (Some(d), None) if d == c => p |= INERT,
+                (Some(d), None) => {
+                    p |= SINGLE;
+                    nfkc1[u as usize] = d;
+                }
+                _ => {}
+            }
+            if composes_with_previous(c) {
+                p |= COMPOSES;
+            }
+            if c.is_uppercase() {
+                p |= UPPER;
+            }
+            if fold_width_char(c) != c {
+                p |= FOLDS;
+            }
+            props[u as usize] = p;
+        }
+        CharTable { props, nfkc1 }
+    })
+}
+
+impl CharTable {
+    /// Class of `c` and whether it is upper case.
+    #[inline]
+    fn class_upper(&self, c: char) -> (Class, bool) {
+        let u = c as usize;
+        if u < 0x10000 {
+            let p = self.props[u];
+            (CLASSES[(p & 7) as usize], p & UPPER != 0)
+        } else {
+            (classify(c), c.is_uppercase())
+        }
+    }
+
+    /// [`composes_with_previous`] for `c`.
+    #[inline]
+    fn composes(&self, c: char) -> bool {
+        let u = c as usize;
+        if u < 0x10000 {
+            self.props[u] & COMPOSES != 0
+        } else {
+            composes_with_previous(c)
+        }
+    }
+}
+
+/// ASCII letters and digits, by byte.
+static ASCII_ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
+/// Decodes the character starting at byte `pos` of valid UTF-8; returns it and its length in bytes.
+#[inline(always)]
+fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
+    let b0 = bytes[pos] as u32;
+    let (u, len) = if b0 < 0x80 {
+        (b0, 1)
+    } else if b0 < 0xE0 {
+        (((b0 & 0x1F) << 6) | (bytes[pos + 1] as u32 & 0x3F), 2)
+    } else if b0 < 0xF0 {
+        (((b0 & 0x0F) << 12) | ((bytes[pos + 1] as u32 & 0x3F) << 6) | (bytes[pos + 2] as u32 & 0x3F), 3)
+    } else {
+        let u = ((b0 & 0x07) << 18)
+            | ((bytes[pos + 1] as u32 & 0x3F) << 12)
+            | ((bytes[pos + 2] as u32 & 0x3F) << 6)
+            | (bytes[pos + 3] as u32 & 0x3F);
+        (u, 4)
+    };
+    (char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), len)
+}
+
+/// Where the offsets of emitted characters go: a `Vec<u32>` for [`normalize`], nowhere for
+/// [`normalize_text_into`].
+trait OffsetSink {
+    fn push(&mut self, offset: u32);
+    fn push_range(&mut self, offsets: std::ops::Range<u32>);
+}
+
+impl OffsetSink for Vec<u32> {
+    #[inline]
+    fn push(&mut self, offset: u32) {
+        Vec::push(self, offset);
+    }
+    #[inline]
+    fn push_range(&mut self, offsets: std::ops::Range<u32>) {
+        self.extend(offsets);
+    }
+}
+
+/// Discards offsets.
+struct NoOffsets;
+
+impl OffsetSink for NoOffsets {
+    #[inline]
+    fn push(&mut self, _: u32) {}
+    #[inline]
+    fn push_range(&mut self, _: std::ops::Range<u32>) {}
+}
+
 /// What lies between the last emitted character and the next one.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Gap {
@@ -196,76 +339,177 @@ enum Gap {
 /// assert_eq!(n.original_span(4, 6), Some((5, 7)));
 /// ```
 pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
-    let mut e = Emitter {
-        out: String::with_capacity(text.len()),
-        offsets: Vec::with_capacity(text.len() / 2),
-        gap: Gap::None,
-        gap_at: 0,
-        last: None,
-        opts,
-    };
-    let mut cluster = String::new();
+    let mut out = String::with_capacity(text.len());
+    let mut offsets = Vec::with_capacity(text.len() / 2);
+    let original_len = normalize_core(text, opts, &mut out, &mut offsets);
+    if opts.traditional_to_simplified {
+        to_simplified(&mut out, Some(&mut offsets), &mut String::new());
+    }
+    Normalized { text: out, offsets, original_len }
+}
+
+/// Normalizes `text` like [`normalize`] into `out` (cleared first) without building the offset map: what
+/// fingerprinting needs. `scratch` is working space for the script conversion; passing the same buffers for
+/// every document saves allocations. Returns the length of `text` in code points ([`Normalized::original_len`]).
+///
+/// ```
+/// use textreuse::normalize::{normalize, normalize_text_into, NormalizeOptions};
+/// let (mut out, mut scratch) = (String::new(), String::new());
+/// let opts = NormalizeOptions::default();
+/// assert_eq!(normalize_text_into("市長同\n校長會談。", &opts, &mut out, &mut scratch), 9);
+/// assert_eq!(out, normalize("市長同\n校長會談。", &opts).text);
+/// ```
+pub fn normalize_text_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut String) -> u32 {
+    out.clear();
+    let original_len = normalize_core(text, opts, out, &mut NoOffsets);
+    if opts.traditional_to_simplified {
+        to_simplified(out, None, scratch);
+    }
+    original_len
+}
+
+/// Steps 1 to 4 of the module: one pass over the bytes of `text`, appending to `out` and `offs`. Returns the
+/// number of code points of `text`.
+///
+/// The definition is per character: a character known to be stable under NFKC ([`nfkc_stable`]) is fed to the
+/// [`Emitter`] as it is; any other character forms a cluster with the characters that compose with it
+/// ([`composes_with_previous`]), and the cluster's NFKC image is fed, every character of it mapped to the
+/// cluster's first offset. The fast paths below give the same result with fewer steps: runs of ASCII letters and
+/// digits and runs of CJK Unified Ideographs are emitted in bulk, and a character whose NFKC image alone is one
+/// character (per [`CharTable`]) and that nothing after it composes with is a cluster of one, fed without calling
+/// NFKC. `tests/normalize.rs` checks the result against the per-character definition on random text.
+fn normalize_core<S: OffsetSink>(text: &str, opts: &NormalizeOptions, out: &mut String, offs: &mut S) -> u32 {
+    let t = char_table();
+    let mut e = Emitter { out, offs, gap: Gap::None, gap_at: 0, last: None, opts, t };
     let wrap_width = if opts.strip_whitespace { hard_wrap_width(text) } else { None };
-    let mut line_len: u32 = 0;
-    let mut chars = text.chars().enumerate().peekable();
-    let mut n_orig: u32 = 0;
-    while let Some((i, c)) = chars.next() {
-        let i = i as u32;
-        n_orig = i + 1;
-        if c == '\n' {
-            let wrapped = wrap_width == Some(line_len);
-            line_len = 0;
-            if wrapped {
-                // A column line break inside a paragraph: it may split a word, so it joins.
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut cluster = String::new();
+    let mut pos = 0usize; // byte offset of the next character
+    let mut i: u32 = 0; // its code point offset
+    let mut line_len: u32 = 0; // characters since the last line break (marks absorbed by a cluster aside)
+    while pos < n {
+        let b = bytes[pos];
+        if b < 0x80 {
+            if ASCII_ALNUM[b as usize] {
+                let mut end = pos + 1;
+                while end < n && ASCII_ALNUM[bytes[end] as usize] {
+                    end += 1;
+                }
+                let len = (end - pos) as u32;
+                e.ascii_word(&text[pos..end], i);
+                line_len += len;
+                i += len;
+                pos = end;
                 continue;
             }
-        } else if c != '\r' {
-            line_len += 1;
-        }
-        if !opts.nfkc || nfkc_stable(c) {
-            e.feed(c, i);
+            match b {
+                b'\n' => {
+                    let wrapped = wrap_width == Some(line_len);
+                    line_len = 0;
+                    // A column line break inside a paragraph may split a word, so it joins.
+                    if !wrapped {
+                        e.emit('\n', Class::Newline, false, i);
+                    }
+                }
+                b'\r' => e.emit('\r', Class::Newline, false, i),
+                _ => {
+                    line_len += 1;
+                    e.emit(b as char, CLASSES[(t.props[b as usize] & 7) as usize], false, i);
+                }
+            }
+            pos += 1;
+            i += 1;
             continue;
         }
+        if (0xE4..=0xE9).contains(&b) {
+            // A run of CJK Unified Ideographs (U+4E00..U+9FFF): stable under every step but the script conversion.
+            let (start, first) = (pos, i);
+            // U+4E00 is E4 B8 80 and U+9FFF is E9 BF BF in UTF-8.
+            while pos + 2 < n {
+                let (b0, b1) = (bytes[pos], bytes[pos + 1]);
+                if !((0xE5..=0xE9).contains(&b0) || (b0 == 0xE4 && b1 >= 0xB8)) {
+                    break;
+                }
+                pos += 3;
+                i += 1;
+            }
+            if pos > start {
+                e.cjk_run(&text[start..pos], first, i);
+                line_len += i - first;
+                continue;
+            }
+        }
+        let (c, len) = decode_at(bytes, pos);
+        line_len += 1;
+        if !opts.nfkc {
+            e.feed(c, i);
+            pos += len;
+            i += 1;
+            continue;
+        }
+        let u = c as usize;
+        if u < 0x10000 {
+            let p = t.props[u];
+            if p & (INERT | SINGLE) != 0
+                && (nfkc_stable(c) || pos + len >= n || !t.composes(decode_at(bytes, pos + len).0))
+            {
+                e.feed(if p & INERT != 0 { c } else { t.nfkc1[u] }, i);
+                pos += len;
+                i += 1;
+                continue;
+            }
+        }
+        // Combining marks that follow belong to this cluster; they map to the base character's offset.
         cluster.clear();
         cluster.push(c);
-        // Combining marks that follow belong to this cluster; they map to the base character's offset.
-        while let Some(&(_, m)) = chars.peek() {
-            if composes_with_previous(m) {
-                cluster.push(m);
-                chars.next();
-                n_orig += 1;
-            } else {
+        pos += len;
+        let mut k = 1;
+        while pos < n {
+            let (m, mlen) = decode_at(bytes, pos);
+            if !t.composes(m) {
                 break;
             }
+            cluster.push(m);
+            pos += mlen;
+            k += 1;
         }
         for c0 in cluster.nfkc() {
             e.feed(c0, i);
         }
+        i += k;
     }
-    let mut n = Normalized { text: e.out, offsets: e.offsets, original_len: n_orig };
-    if opts.traditional_to_simplified {
-        to_simplified(&mut n);
-    }
-    n
+    i
 }
 
 /// The per-character state machine of [`normalize`]: what was emitted last and what lies since.
-struct Emitter<'a> {
-    out: String,
-    offsets: Vec<u32>,
+struct Emitter<'a, S: OffsetSink> {
+    out: &'a mut String,
+    offs: &'a mut S,
     gap: Gap,
     gap_at: u32,
     last: Option<Class>,
     opts: &'a NormalizeOptions,
+    t: &'a CharTable,
 }
 
-impl Emitter<'_> {
+impl<S: OffsetSink> Emitter<'_, S> {
     /// Handles one (NFKC-normalized) character that came from original offset `i`.
     #[inline]
     fn feed(&mut self, c0: char, i: u32) {
+        let c1 = if self.opts.fold_width && (c0 as usize) < 0x10000 && self.t.props[c0 as usize] & FOLDS != 0 {
+            fold_width_char(c0)
+        } else {
+            c0
+        };
+        let (class, upper) = self.t.class_upper(c1);
+        self.emit(c1, class, upper, i);
+    }
+
+    /// Handles the (folded) character `c1` of class `class` from original offset `i`.
+    #[inline]
+    fn emit(&mut self, c1: char, class: Class, upper: bool, i: u32) {
         let opts = self.opts;
-        let c1 = if opts.fold_width { fold_width_char(c0) } else { c0 };
-        let class = classify(c1);
         match class {
             Class::Space | Class::Newline if opts.strip_whitespace => {
                 if class == Class::Newline && self.gap == Gap::Hyphen {
@@ -293,80 +537,159 @@ impl Emitter<'_> {
                 // CJK characters need no separator and have no case.
                 self.gap = Gap::None;
                 self.out.push(c1);
-                self.offsets.push(i);
+                self.offs.push(i);
                 self.last = Some(Class::Cjk);
             }
             _ => {
                 let word_like = class == Class::Word;
-                if self.gap != Gap::None {
-                    let join = self.gap == Gap::HyphenNewline && word_like;
-                    if !join && word_like && self.last == Some(Class::Word) {
-                        self.out.push(' ');
-                        self.offsets.push(self.gap_at);
-                    }
+                if word_like {
+                    self.word_gap();
+                } else {
                     self.gap = Gap::None;
                 }
                 // Without whitespace or punctuation stripping, those characters are emitted as they are.
                 let class = if word_like { Class::Word } else { Class::Punct };
-                if opts.lowercase && c1.is_uppercase() {
+                if opts.lowercase && upper {
                     for l in c1.to_lowercase() {
                         self.out.push(l);
-                        self.offsets.push(i);
+                        self.offs.push(i);
                     }
                 } else {
                     self.out.push(c1);
-                    self.offsets.push(i);
+                    self.offs.push(i);
                 }
                 self.last = Some(class);
             }
         }
+    }
+
+    /// Before a word character: one space where a gap separates it from a word, none where a hyphen and a line
+    /// break join it to one.
+    #[inline]
+    fn word_gap(&mut self) {
+        if self.gap != Gap::None {
+            if self.gap != Gap::HyphenNewline && self.last == Some(Class::Word) {
+                self.out.push(' ');
+                self.offs.push(self.gap_at);
+            }
+            self.gap = Gap::None;
+        }
+    }
+
+    /// A run of ASCII letters and digits starting at original offset `i`: what [`Emitter::emit`] does character
+    /// by character.
+    #[inline]
+    fn ascii_word(&mut self, run: &str, i: u32) {
+        self.word_gap();
+        let start = self.out.len();
+        self.out.push_str(run);
+        if self.opts.lowercase {
+            self.out[start..].make_ascii_lowercase();
+        }
+        self.offs.push_range(i..i + run.len() as u32);
+        self.last = Some(Class::Word);
+    }
+
+    /// A run of CJK Unified Ideographs from original offsets `first..end`: what [`Emitter::emit`] does character
+    /// by character.
+    #[inline]
+    fn cjk_run(&mut self, run: &str, first: u32, end: u32) {
+        self.gap = Gap::None;
+        self.out.push_str(run);
+        self.offs.push_range(first..end);
+        self.last = Some(Class::Cjk);
     }
 }
 
 /// The line width of a hard-wrapped text (newspaper columns, fixed-width extraction), when there is one: the most
 /// common length, in code points, of lines of at least 4 characters, when at least 3 lines and half of those lines
 /// have exactly that length. A line of that width ends in a wrap, not a paragraph break, so its line break joins
-/// rather than separating two words. Ragged, word-wrapped text has no such width.
+/// rather than separating two words. Ragged, word-wrapped text has no such width. Trailing carriage returns do not
+/// count; among equally common lengths the shortest wins.
 pub fn hard_wrap_width(text: &str) -> Option<u32> {
-    if !text.contains('\n') {
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'\n') {
         return None;
     }
-    let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    // Lines shorter than 256 characters are counted in an array, longer ones listed.
+    let mut short = [0u32; 256];
+    let mut long: Vec<u32> = Vec::new();
     let mut lines = 0u32;
-    for line in text.split('\n') {
-        let n = line.trim_end_matches('\r').chars().count() as u32;
+    let mut record = |n: u32| {
         if n >= 4 {
             lines += 1;
-            *counts.entry(n).or_default() += 1;
+            match short.get_mut(n as usize) {
+                Some(c) => *c += 1,
+                None => long.push(n),
+            }
+        }
+    };
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        let mut line = &bytes[start..end];
+        while let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        // Characters are the bytes that are not UTF-8 continuation bytes.
+        record(line.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32);
+        start = end + 1;
+    }
+    // The most common width; the shortest among equals (widths are visited in increasing order).
+    let (mut width, mut count) = (0u32, 0u32);
+    for (w, &c) in short.iter().enumerate() {
+        if c > count {
+            (width, count) = (w as u32, c);
         }
     }
-    let (&width, &count) = counts.iter().max_by_key(|&(&w, &c)| (c, std::cmp::Reverse(w)))?;
+    long.sort_unstable();
+    for run in long.chunk_by(|a, b| a == b) {
+        if run.len() as u32 > count {
+            (width, count) = (run[0], run.len() as u32);
+        }
+    }
     (count >= 3 && 2 * count >= lines).then_some(width)
 }
 
-/// Converts traditional to simplified script in place, keeping the offset map.
+/// Converts traditional to simplified script in place, keeping the offset map when one is given (one entry per
+/// character of `text`). `scratch` is working space.
 ///
 /// OpenCC maps phrases to phrases; almost always with the same number of characters, and then the map stays one
 /// to one. Where a conversion changes the length, the text is split in halves until each piece keeps its length
 /// or is at most 8 characters long; the characters of such a short piece map proportionally onto its origin.
-fn to_simplified(n: &mut Normalized) {
-    if n.text.is_ascii() {
+/// zhconv deserializes its automaton once per process; a call costs one scan of the text.
+fn to_simplified(text: &mut String, offsets: Option<&mut Vec<u32>>, scratch: &mut String) {
+    if text.is_ascii() {
         return;
     }
-    let converted = zhconv::zhconv(&n.text, zhconv::Variant::ZhCN);
-    if converted == n.text {
+    scratch.clear();
+    zhconv::get_builtin_converter(zhconv::Variant::ZhCN).convert_to(text, scratch);
+    if *scratch == *text {
         return;
     }
-    if converted.chars().count() == n.offsets.len() {
-        n.text = converted;
+    let n_chars = match &offsets {
+        Some(o) => o.len(),
+        None => text.chars().count(),
+    };
+    if scratch.chars().count() == n_chars {
+        std::mem::swap(text, scratch);
         return;
     }
-    let chars: Vec<char> = n.text.chars().collect();
-    let mut out = String::with_capacity(n.text.len());
-    let mut offsets = Vec::with_capacity(n.offsets.len());
-    convert_piece(&chars, &n.offsets, &mut out, &mut offsets);
-    n.text = out;
-    n.offsets = offsets;
+    let chars: Vec<char> = text.chars().collect();
+    let no_offsets;
+    let offs: &[u32] = match &offsets {
+        Some(o) => o,
+        None => {
+            no_offsets = vec![0; n_chars];
+            &no_offsets
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut new_offsets = Vec::with_capacity(n_chars);
+    convert_piece(&chars, offs, &mut out, &mut new_offsets);
+    *text = out;
+    if let Some(o) = offsets {
+        *o = new_offsets;
+    }
 }
 
 fn convert_piece(chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {

@@ -28,69 +28,162 @@ const CHAR_TAG: u64 = 0x9E37_79B9_7F4A_7C15;
 /// (spaces, punctuation kept by the normalization) produce no unit.
 pub fn units(text: &str) -> Vec<Unit> {
     let mut out = Vec::with_capacity(text.len() / 3 + 1);
-    let mut pos: u32 = 0; // char index of `rest_start`
-    let bytes = text.as_bytes();
-    let mut i = 0usize; // byte index
-    while i < bytes.len() {
-        let c = text[i..].chars().next().expect("char boundary");
-        if is_cjk_unit(c) {
-            out.push(Unit { id: (c as u64) ^ CHAR_TAG, start: pos, end: pos + 1 });
-            i += c.len_utf8();
-            pos += 1;
-            continue;
-        }
-        // A run of non-CJK text: segment it into words with UAX #29.
-        let run_start = i;
-        let mut j = i;
-        while j < bytes.len() {
-            let d = text[j..].chars().next().expect("char boundary");
-            if is_cjk_unit(d) {
-                break;
-            }
-            j += d.len_utf8();
-        }
-        let run = &text[run_start..j];
-        if run.is_ascii() {
-            ascii_words(run, pos, &mut out);
-            pos += run.len() as u32;
-        } else {
-            let mut byte_cursor = 0usize;
-            let mut char_cursor = pos;
-            for (b, w) in run.unicode_word_indices() {
-                char_cursor += run[byte_cursor..b].chars().count() as u32;
-                let len = w.chars().count() as u32;
-                out.push(Unit { id: xxh3_64(w.as_bytes()), start: char_cursor, end: char_cursor + len });
-                char_cursor += len;
-                byte_cursor = b + w.len();
-            }
-            pos = char_cursor + run[byte_cursor..].chars().count() as u32;
-        }
-        i = j;
-    }
+    for_each_unit(text, |id, start, end| out.push(Unit { id, start, end }));
     out
 }
 
+/// Decodes the non-ASCII character starting at byte `pos` of valid UTF-8; returns it and its length in bytes.
+#[inline(always)]
+fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
+    let b0 = bytes[pos] as u32;
+    let (u, len) = if b0 < 0xE0 {
+        (((b0 & 0x1F) << 6) | (bytes[pos + 1] as u32 & 0x3F), 2)
+    } else if b0 < 0xF0 {
+        (((b0 & 0x0F) << 12) | ((bytes[pos + 1] as u32 & 0x3F) << 6) | (bytes[pos + 2] as u32 & 0x3F), 3)
+    } else {
+        let u = ((b0 & 0x07) << 18)
+            | ((bytes[pos + 1] as u32 & 0x3F) << 12)
+            | ((bytes[pos + 2] as u32 & 0x3F) << 6)
+            | (bytes[pos + 3] as u32 & 0x3F);
+        (u, 4)
+    };
+    (char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), len)
+}
+
+/// Calls `emit(id, start, end)` for every unit of `text`, in order (positions in characters of `text`): what
+/// [`units`] collects. A CJK character is a unit; a run of other characters is split into UAX #29 words, by
+/// [`ascii_words`] when the run is ASCII.
+///
+/// A run with non-ASCII characters is cut first at every space that stands between two ASCII letters or digits:
+/// UAX #29 puts a word boundary on both sides of such a space, and its rules look no further than the neighbouring
+/// characters, which are a space or an end of text on both sides of the cut, so the pieces segment as the run
+/// does. A piece of ASCII letters and digits only is one word; any other piece goes to `unicode-segmentation`.
+#[inline]
+fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut pos = 0usize; // byte offset
+    let mut ci: u32 = 0; // character offset of `pos`
+    while pos < n {
+        if bytes[pos] >= 0x80 {
+            let (c, len) = decode_at(bytes, pos);
+            if is_cjk_unit(c) {
+                emit((c as u64) ^ CHAR_TAG, ci, ci + 1);
+                pos += len;
+                ci += 1;
+                continue;
+            }
+        }
+        // A run of non-CJK text, up to the next CJK character.
+        let (run_start, run_ci) = (pos, ci);
+        let mut ascii = true;
+        while pos < n {
+            if bytes[pos] < 0x80 {
+                pos += 1;
+                ci += 1;
+                continue;
+            }
+            let (d, len) = decode_at(bytes, pos);
+            if is_cjk_unit(d) {
+                break;
+            }
+            ascii = false;
+            pos += len;
+            ci += 1;
+        }
+        let run = &text[run_start..pos];
+        if ascii {
+            ascii_words(run, run_ci, &mut emit);
+        } else {
+            mixed_words(run, run_ci, &mut emit);
+        }
+    }
+}
+
+/// The UAX #29 words of a run with non-ASCII characters starting at character `base` (see [`for_each_unit`]).
+fn mixed_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
+    let b = run.as_bytes();
+    let mut piece_start = 0usize;
+    let mut piece_ci = base;
+    let mut ci = base;
+    let mut k = 0usize;
+    while k <= b.len() {
+        let cut = k == b.len()
+            || (b[k] == b' '
+                && k > 0
+                && k + 1 < b.len()
+                && b[k - 1].is_ascii_alphanumeric()
+                && b[k + 1].is_ascii_alphanumeric());
+        if cut {
+            let piece = &run[piece_start..k];
+            if !piece.is_empty() && piece.bytes().all(|x| x.is_ascii_alphanumeric()) {
+                emit(xxh3_64(piece.as_bytes()), piece_ci, ci);
+            } else {
+                let mut byte_cursor = 0usize;
+                let mut char_cursor = piece_ci;
+                for (bi, w) in piece.unicode_word_indices() {
+                    char_cursor += piece[byte_cursor..bi].chars().count() as u32;
+                    let len = w.chars().count() as u32;
+                    emit(xxh3_64(w.as_bytes()), char_cursor, char_cursor + len);
+                    char_cursor += len;
+                    byte_cursor = bi + w.len();
+                }
+            }
+            if k == b.len() {
+                break;
+            }
+            // Past the space.
+            piece_start = k + 1;
+            ci += 1;
+            piece_ci = ci;
+            k += 1;
+            continue;
+        }
+        if (b[k] as i8) >= -0x40 {
+            ci += 1;
+        }
+        k += 1;
+    }
+}
+
+/// ASCII letters and digits, by byte.
+static ASCII_ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
 /// Fast path for ASCII runs: words are maximal runs of ASCII letters and digits, with the apostrophes and
 /// periods UAX #29 keeps inside words (`don't`, `3.14`).
-fn ascii_words(run: &str, base: u32, out: &mut Vec<Unit>) {
+fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
     let b = run.as_bytes();
     let mut k = 0;
     while k < b.len() {
-        if !b[k].is_ascii_alphanumeric() {
+        if !ASCII_ALNUM[b[k] as usize] {
             k += 1;
             continue;
         }
         let s = k;
-        while k < b.len()
-            && (b[k].is_ascii_alphanumeric()
-                || ((b[k] == b'\'' || b[k] == b'.' || b[k] == b',')
-                    && k + 1 < b.len()
-                    && b[k + 1].is_ascii_alphanumeric()
-                    && (b[k] == b'\'' || (b[k - 1].is_ascii_digit() && b[k + 1].is_ascii_digit()))))
-        {
+        loop {
+            while k < b.len() && ASCII_ALNUM[b[k] as usize] {
+                k += 1;
+            }
+            // An apostrophe between a letter or digit and another, or a period or comma between two digits,
+            // stays inside the word.
+            let joins = k + 1 < b.len()
+                && ASCII_ALNUM[b[k + 1] as usize]
+                && (b[k] == b'\''
+                    || ((b[k] == b'.' || b[k] == b',') && b[k - 1].is_ascii_digit() && b[k + 1].is_ascii_digit()));
+            if !joins {
+                break;
+            }
             k += 1;
         }
-        out.push(Unit { id: xxh3_64(&b[s..k]), start: base + s as u32, end: base + k as u32 });
+        emit(xxh3_64(&b[s..k]), base + s as u32, base + k as u32);
     }
 }
 
@@ -98,28 +191,105 @@ fn ascii_words(run: &str, base: u32, out: &mut Vec<Unit>) {
 /// sorted and de-duplicated. A text with fewer than `n` (but at least one) units yields one shingle of all its
 /// units, so short texts still compare. `n` must be at least 1.
 pub fn shingle_set(units: &[Unit], n: usize, seed: u64) -> Vec<u64> {
-    let mut hs = shingle_hashes(units, n, seed);
-    hs.sort_unstable();
+    let mut hs = sort_hashes(&shingle_hashes(units, n, seed));
     hs.dedup();
     hs
 }
 
 /// The shingle hashes of a unit sequence in text order (one per window of `n` units; see [`shingle_set`]).
 pub fn shingle_hashes(units: &[Unit], n: usize, seed: u64) -> Vec<u64> {
-    assert!(n >= 1, "ngram size must be at least 1");
-    if units.is_empty() {
-        return Vec::new();
+    let mut ids = Vec::with_capacity(8 * units.len());
+    for u in units {
+        ids.extend_from_slice(&u.id.to_le_bytes());
     }
-    let n = n.min(units.len());
-    let mut buf = vec![0u8; 8 * n];
-    let mut out = Vec::with_capacity(units.len() + 1 - n);
-    for w in units.windows(n) {
-        for (k, u) in w.iter().enumerate() {
-            buf[8 * k..8 * k + 8].copy_from_slice(&u.id.to_le_bytes());
+    let mut out = Vec::new();
+    window_hashes_into(&ids, n, seed, &mut out);
+    out
+}
+
+/// Working memory of [`shingle_set_of_text`], reused from one document to the next.
+#[derive(Debug, Default, Clone)]
+pub struct ShingleBuffers {
+    /// Unit ids as little-endian bytes.
+    ids: Vec<u8>,
+    /// Shingle hashes before sorting.
+    hashes: Vec<u64>,
+}
+
+/// The shingle set of a normalized text: equal to `shingle_set(&units(text), n, seed)`, computed in one pass
+/// without building the units. Passing the same `buf` for every document saves allocations.
+///
+/// ```
+/// use textreuse::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
+/// let text = "图书馆 met putin 2025年";
+/// assert_eq!(shingle_set_of_text(text, 4, 7, &mut ShingleBuffers::default()), shingle_set(&units(text), 4, 7));
+/// ```
+pub fn shingle_set_of_text(text: &str, n: usize, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
+    let ids = &mut buf.ids;
+    ids.clear();
+    for_each_unit(text, |id, _, _| ids.extend_from_slice(&id.to_le_bytes()));
+    buf.hashes.clear();
+    window_hashes_into(ids, n, seed, &mut buf.hashes);
+    let mut set = sort_hashes(&buf.hashes);
+    set.dedup();
+    set
+}
+
+/// `hashes`, sorted. Shingle hashes are uniformly distributed, so one counting pass over their top bits spreads
+/// them into about `n / 4` buckets in order, and each bucket is sorted on its own (a few values by insertion):
+/// linear time, where a comparison sort costs `n log n`. Any input sorts correctly; skewed input only costs more.
+fn sort_hashes(hashes: &[u64]) -> Vec<u64> {
+    let n = hashes.len();
+    if n < 64 {
+        let mut v = hashes.to_vec();
+        v.sort_unstable();
+        return v;
+    }
+    let bits = (usize::BITS - (n / 4).leading_zeros()).min(16);
+    let shift = 64 - bits;
+    let mut starts = vec![0u32; (1 << bits) + 1];
+    for &h in hashes {
+        starts[(h >> shift) as usize + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut next = starts.clone();
+    let mut out = vec![0u64; n];
+    for &h in hashes {
+        let b = (h >> shift) as usize;
+        out[next[b] as usize] = h;
+        next[b] += 1;
+    }
+    for w in starts.windows(2) {
+        let bucket = &mut out[w[0] as usize..w[1] as usize];
+        if bucket.len() <= 16 {
+            for k in 1..bucket.len() {
+                let x = bucket[k];
+                let mut j = k;
+                while j > 0 && bucket[j - 1] > x {
+                    bucket[j] = bucket[j - 1];
+                    j -= 1;
+                }
+                bucket[j] = x;
+            }
+        } else {
+            bucket.sort_unstable();
         }
-        out.push(xxh3_64_with_seed(&buf, seed));
     }
     out
+}
+
+/// The hash of every window of `n` consecutive unit ids, given as their concatenated little-endian bytes: seeded
+/// XXH3 of the window's `8 n` bytes. Fewer than `n` (but at least one) units give one hash of all of them.
+fn window_hashes_into(ids: &[u8], n: usize, seed: u64, out: &mut Vec<u64>) {
+    assert!(n >= 1, "ngram size must be at least 1");
+    let m = ids.len() / 8;
+    if m == 0 {
+        return;
+    }
+    let n = n.min(m);
+    out.extend((0..=m - n).map(|k| xxh3_64_with_seed(&ids[8 * k..8 * (k + n)], seed)));
 }
 
 #[cfg(test)]
@@ -144,6 +314,29 @@ mod tests {
         let a = units("abc 中 abc");
         assert_eq!(a[0].id, a[2].id);
         assert_ne!(a[0].id, a[1].id);
+    }
+
+    #[test]
+    fn bucket_sort_sorts() {
+        for n in [0usize, 1, 63, 64, 65, 1000, 5000, 70_000] {
+            let mut x = 0x1234_5678_9abc_def0u64;
+            let mut v: Vec<u64> = (0..n)
+                .map(|i| {
+                    x = crate::minhash::mix64(x.wrapping_add(i as u64));
+                    // Some skew and many repeats too.
+                    if i % 7 == 0 {
+                        x >> 20
+                    } else if i % 5 == 0 {
+                        42
+                    } else {
+                        x
+                    }
+                })
+                .collect();
+            let sorted = sort_hashes(&v);
+            v.sort_unstable();
+            assert_eq!(sorted, v);
+        }
     }
 
     #[test]
