@@ -55,7 +55,8 @@ fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
 }
 
 /// Turns texts into [`Fingerprint`]s with fixed settings: boilerplate blanked (when a filter is set) →
-/// [`crate::normalize::normalize`] → units → shingle set of `ngram` units → one-permutation MinHash signature of `num_perm` values →
+/// normalization ([`crate::normalize::normalize_text_into`]) → units → shingle set of `ngram` units →
+/// one-permutation MinHash signature of `num_perm` values →
 /// LSH band keys (bands × rows chosen by [`LshParams::optimal`] for [`DedupOptions::effective_lsh_threshold`],
 /// false negatives weighted 0.7 and false positives 0.3). `Sync`: one fingerprinter serves every thread.
 ///
