@@ -9,8 +9,8 @@ use crate::boilerplate::BoilerplateFilter;
 use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
-use crate::normalize::{normalize, normalize_text_into, NormalizeOptions};
-use crate::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
+use crate::normalize::{normalize_text_into, NormalizeOptions};
+use crate::shingle::{shingle_set_of_text, ShingleBuffers};
 
 use super::DedupOptions;
 
@@ -55,7 +55,8 @@ fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
 }
 
 /// Turns texts into [`Fingerprint`]s with fixed settings: boilerplate blanked (when a filter is set) →
-/// [`normalize`] → units → shingle set of `ngram` units → one-permutation MinHash signature of `num_perm` values →
+/// normalization ([`crate::normalize::normalize_text_into`]) → units → shingle set of `ngram` units →
+/// one-permutation MinHash signature of `num_perm` values →
 /// LSH band keys (bands × rows chosen by [`LshParams::optimal`] for [`DedupOptions::effective_lsh_threshold`],
 /// false negatives weighted 0.7 and false positives 0.3). `Sync`: one fingerprinter serves every thread.
 ///
@@ -139,14 +140,13 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        // Normalize and shingle in per-thread buffers, without the offset map (not needed here).
-        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, scratch, ids)| {
+        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, scratch, buf)| {
             let chars =
                 timed(times.map(|t| &t.normalize), || normalize_text_into(&text, &self.normalize, norm, scratch));
-            let set = timed(times.map(|t| &t.shingle), || shingle_set_of_text(norm, self.ngram, self.seed, ids));
+            let set = timed(times.map(|t| &t.shingle), || shingle_set_of_text(norm, self.ngram, self.seed, buf));
             // Keep the buffers of ordinary documents only.
             if norm.capacity() > 1 << 24 {
-                (*norm, *scratch, *ids) = Default::default();
+                (*norm, *scratch, *buf) = Default::default();
             }
             (chars, set)
         });
@@ -172,12 +172,15 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        shingle_set(&units(&normalize(&text, &self.normalize).text), self.ngram, self.seed)
+        BUFFERS.with_borrow_mut(|(norm, scratch, buf)| {
+            normalize_text_into(&text, &self.normalize, norm, scratch);
+            shingle_set_of_text(norm, self.ngram, self.seed, buf)
+        })
     }
 }
 
 thread_local! {
-    /// Working memory of [`Fingerprinter::fingerprint`], one per thread: the normalized text, the script
-    /// conversion's buffer and the unit ids.
+    /// Working memory of [`Fingerprinter`], one per thread: the normalized text, the script conversion's buffer and
+    /// the shingling buffers, reused from one document to the next.
     static BUFFERS: std::cell::RefCell<(String, String, ShingleBuffers)> = std::cell::RefCell::default();
 }

@@ -353,7 +353,7 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
 /// every document saves allocations. Returns the length of `text` in code points ([`Normalized::original_len`]).
 ///
 /// ```
-/// use textreuse::normalize::{normalize, normalize_text_into, NormalizeOptions};
+/// use textreuse_core::text::normalize::{normalize, normalize_text_into, NormalizeOptions};
 /// let (mut out, mut scratch) = (String::new(), String::new());
 /// let opts = NormalizeOptions::default();
 /// assert_eq!(normalize_text_into("市長同\n校長會談。", &opts, &mut out, &mut scratch), 9);

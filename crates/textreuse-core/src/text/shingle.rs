@@ -220,7 +220,7 @@ pub struct ShingleBuffers {
 /// without building the units. Passing the same `buf` for every document saves allocations.
 ///
 /// ```
-/// use textreuse::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
+/// use textreuse_core::text::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
 /// let text = "图书馆 met putin 2025年";
 /// assert_eq!(shingle_set_of_text(text, 4, 7, &mut ShingleBuffers::default()), shingle_set(&units(text), 4, 7));
 /// ```
