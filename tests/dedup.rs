@@ -383,3 +383,61 @@ fn reprints_cut_short_join_when_two_members_contain_them() {
     ok(&run_dedup(&[f.to_str().unwrap(), "--no-partial"], out2.path()));
     assert_eq!(cluster_of(out2.path())["cut"], "cut");
 }
+
+#[test]
+fn a_large_cluster_lists_a_spanning_set_of_pairs_and_the_same_clusters() {
+    // 3000 near-duplicates of one text (a few characters replaced in each): every pair is a duplicate. Verifying
+    // and listing every candidate pair grows with the square of the cluster; past --large-cluster it stays linear.
+    let base: Vec<char> = STORY.chars().collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut body = String::new();
+    for i in 0..3000 {
+        let mut t = base.clone();
+        for _ in 0..1 + next(3) {
+            let k = next(t.len() as u64) as usize;
+            t[k] = char::from_u32(0x4E00 + next(0x5000) as u32).unwrap();
+        }
+        body.push_str(&serde_json::json!({"id": format!("n{i:04}"), "text": t.iter().collect::<String>()}).to_string());
+        body.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("near.jsonl");
+    std::fs::write(&f, body).unwrap();
+    let (fast, full) = (dir.path().join("fast"), dir.path().join("full"));
+    ok(&run_dedup(&[f.to_str().unwrap()], &fast));
+    ok(&run_dedup(&[f.to_str().unwrap(), "--large-cluster", "0"], &full));
+    assert_eq!(
+        std::fs::read(fast.join("clusters.jsonl")).unwrap(),
+        std::fs::read(full.join("clusters.jsonl")).unwrap()
+    );
+    assert_eq!(summary(&fast)["clusters"], 1);
+    let (pf, pa) = (jsonl(&fast.join("pairs.jsonl")).len(), jsonl(&full.join("pairs.jsonl")).len());
+    // The first batch of verifications (32 768 pairs) is spent before any cluster is large.
+    assert!(pf < 20 * 3000, "a spanning set, not every pair: {pf}");
+    assert!(pa > 10 * pf, "every candidate pair with --large-cluster 0: {pa} against {pf}");
+    assert!(summary(&fast)["candidate_pairs_not_verified"].as_u64().unwrap() > 0);
+    // Every listed pair is a verified duplicate, and they connect the whole cluster.
+    let mut parent: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    fn root(p: &mut std::collections::HashMap<String, String>, x: &str) -> String {
+        let mut x = x.to_string();
+        while let Some(y) = p.get(&x).cloned() {
+            x = y;
+        }
+        x
+    }
+    for v in jsonl(&fast.join("pairs.jsonl")) {
+        assert!(v["jaccard"].as_f64().unwrap() >= 0.45);
+        let (a, b) = (root(&mut parent, v["a"].as_str().unwrap()), root(&mut parent, v["b"].as_str().unwrap()));
+        if a != b {
+            parent.insert(a, b);
+        }
+    }
+    let roots: std::collections::HashSet<String> = (0..3000).map(|i| root(&mut parent, &format!("n{i:04}"))).collect();
+    assert_eq!(roots.len(), 1, "the listed pairs span the cluster");
+}

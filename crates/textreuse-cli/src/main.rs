@@ -168,6 +168,11 @@ struct DedupArgs {
     /// Also write candidates.jsonl: every verified candidate pair with its statistics.
     #[arg(long)]
     write_candidates: bool,
+    /// Clusters of at least this many documents are verified against a spanning set: candidate pairs inside them
+    /// are not all verified, and pairs.jsonl lists the pairs that joined their members (the clusters are the same;
+    /// time and memory stay linear in documents). 0 verifies and lists every candidate pair.
+    #[arg(long, default_value_t = DedupOptions::default().large_cluster)]
+    large_cluster: usize,
 }
 
 /// Alignment options shared by `passages` and `compare`.
@@ -543,6 +548,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
                 KeepArg::Longest => Keep::Longest,
             },
             boilerplate: c.boilerplate_filter()?,
+            large_cluster: args.large_cluster,
             ..DedupOptions::default()
         },
         strict: c.strict,

@@ -30,7 +30,7 @@ pub mod within;
 
 pub use error::Error;
 
-pub use dedup::{cluster, lsh, minhash, verify};
+pub use dedup::{candidates, cluster, lsh, minhash, verify};
 pub use passages::{align, collate};
 pub use text::{normalize, shingle};
 pub use within::{boilerplate, repeats, substrings};

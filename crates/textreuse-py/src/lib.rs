@@ -151,6 +151,7 @@ impl<'py> Kw<'py> {
             seed: self.u64("seed", d.seed)?,
             keep,
             max_bucket: self.usize("max_bucket", d.max_bucket)?,
+            large_cluster: self.usize("large_cluster", d.large_cluster)?,
             boilerplate: None,
         })
     }

@@ -96,6 +96,10 @@ pub struct DedupSummary {
     pub exact_duplicates: u64,
     /// Candidate pairs from LSH (after exact duplicates were folded).
     pub candidate_pairs: u64,
+    /// Candidate pairs not verified because both documents were already in one cluster of at least
+    /// `config.large_cluster` documents (a pair sharing buckets in several bands counts once per such band).
+    #[serde(default)]
+    pub candidate_pairs_not_verified: u64,
     /// Verified duplicate pairs (including exact duplicates).
     pub duplicate_pairs: u64,
     /// Bytes of shingle sets spilled to disk (beyond the memory budget).
@@ -246,6 +250,7 @@ pub fn run(
         documents: n as u64,
         exact_duplicates: found.exact_duplicates,
         candidate_pairs: found.candidate_pairs,
+        candidate_pairs_not_verified: found.candidate_pairs_not_verified,
         duplicate_pairs: duplicates.len() as u64,
         spilled_bytes,
         clusters: clusters.duplicate_clusters() as u64,

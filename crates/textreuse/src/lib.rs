@@ -16,7 +16,7 @@
 //! Offsets shown to users are Unicode code points into the original text, half-open `[start, end)`.
 
 pub use textreuse_core as core;
-pub use textreuse_core::{align, cluster, collate, lsh, minhash, normalize, records, shingle, verify};
+pub use textreuse_core::{align, candidates, cluster, collate, lsh, minhash, normalize, records, shingle, verify};
 pub use textreuse_io as io;
 
 pub mod boilerplate;

@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::candidates::{verify_candidates, CandidateSettings};
 use crate::cluster::{attach_partial_copies, Clusters};
 use crate::error::Error;
-use crate::lsh::{candidate_pairs, LshParams};
+use crate::lsh::LshParams;
 use crate::progress::{NoProgress, Progress};
-use crate::verify::{pair_stats, PairStats};
+use crate::verify::PairStats;
 
 use super::{DedupOptions, Fingerprint, Fingerprinter};
 
@@ -159,9 +160,12 @@ pub struct StageSeconds {
 pub struct DuplicateSearch {
     /// Documents whose shingle set equals an earlier document's (folded before LSH).
     pub exact_duplicates: u64,
-    /// Candidate pairs from LSH, after exact duplicates were folded.
+    /// Candidate pairs from LSH, after exact duplicates were folded, verified on the shingle sets.
     pub candidate_pairs: u64,
-    /// Every candidate pair with its exact statistics, duplicate or not, sorted by `(a, b)`.
+    /// Candidate pairs not verified because both documents were already in one cluster of at least
+    /// [`DedupOptions::large_cluster`] documents (a pair sharing buckets in several bands counts once per band).
+    pub candidate_pairs_not_verified: u64,
+    /// Every verified candidate pair with its exact statistics, duplicate or not, sorted by `(a, b)`.
     pub verified: Vec<VerifiedPair>,
     /// The duplicate pairs, sorted by `(a, b)`: exact duplicates (Jaccard 1), verified pairs accepted by the rules
     /// ([`DedupOptions::is_duplicate`]), and the pairs that attach partial reprints.
@@ -175,9 +179,11 @@ pub struct DuplicateSearch {
 /// The document-level pipeline after fingerprinting (the method of the `dedup` job, README "Method" 3–5):
 /// 1. documents with equal shingle sets (equal set hash and size) are exact duplicates of the first of them and
 ///    stay out of LSH;
-/// 2. the others become candidate pairs when they share an LSH bucket in any band ([`candidate_pairs`], buckets
-///    capped at `max_bucket`);
-/// 3. every candidate pair is verified on the exact shingle sets (Jaccard similarity, containment), in parallel;
+/// 2. the others become candidate pairs when they share an LSH bucket in any band (the pairs of
+///    [`crate::lsh::candidate_pairs`], buckets capped at `max_bucket`), generated band by band;
+/// 3. every candidate pair is verified on the exact shingle sets (Jaccard similarity, containment), in parallel
+///    batches; inside a cluster of [`DedupOptions::large_cluster`] documents or more, a pair whose documents are
+///    already in it is not verified (the clusters are the same; see [`verify_candidates`]);
 /// 4. a pair is a duplicate by [`DedupOptions::is_duplicate`]; with `partial_containment`, a document contained in
 ///    at least two members of one cluster joins it ([`attach_partial_copies`]);
 /// 5. union-find clusters; the representative is the first or the longest member ([`DedupOptions::keep`]).
@@ -218,39 +224,18 @@ pub fn find_duplicates<S: ShingleSets>(
         lsh_keys.extend_from_slice(&keys[d as usize * bands..(d as usize + 1) * bands]);
     }
     drop(keys);
-    let candidates: Vec<(u32, u32)> = candidate_pairs(&lsh_keys, bands, options.max_bucket)
-        .into_iter()
-        .map(|(a, b)| (lsh_docs[a as usize], lsh_docs[b as usize]))
-        .collect();
-    drop(lsh_keys);
     let lsh_seconds = t.elapsed().as_secs_f64();
 
-    // Verify every candidate on the exact shingle sets.
+    // Candidate pairs from the LSH buckets, verified on the exact shingle sets as they are generated; inside clusters
+    // of `large_cluster` documents or more, against a spanning set only ([`verify_candidates`]).
     let t = Instant::now();
-    progress.start("verify", Some(candidates.len() as u64), "pairs");
-    let verified: Vec<VerifiedPair> = candidates
-        .par_chunks(1024)
-        .map(|chunk| -> Result<Vec<VerifiedPair>, S::Error> {
-            let mut out = Vec::with_capacity(chunk.len());
-            let (mut a_buf, mut b_buf) = (Vec::new(), Vec::new());
-            let mut loaded_a = u32::MAX;
-            let mut a_set: &[u64] = &[];
-            for &(a, b) in chunk {
-                if a != loaded_a {
-                    a_set = sets.read(a as usize, &mut a_buf)?;
-                    loaded_a = a;
-                }
-                let b_set = sets.read(b as usize, &mut b_buf)?;
-                out.push(VerifiedPair { a, b, stats: pair_stats(a_set, b_set) });
-            }
-            progress.inc(chunk.len() as u64);
-            Ok(out)
-        })
-        .collect::<Result<Vec<_>, S::Error>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+    progress.start("verify", Some((lsh_docs.len() * bands) as u64), "bucket entries");
+    let settings = CandidateSettings { bands, max_bucket: options.max_bucket, large_cluster: options.large_cluster };
+    let found =
+        verify_candidates(&lsh_keys, &lsh_docs, sets, settings, |s| options.is_duplicate(s), |k| progress.inc(k))?;
+    drop(lsh_keys);
     progress.finish();
+    let verified: Vec<VerifiedPair> = found.pairs.iter().map(|&((a, b), stats)| VerifiedPair { a, b, stats }).collect();
     let verify_seconds = t.elapsed().as_secs_f64();
 
     // Cluster.
@@ -284,7 +269,8 @@ pub fn find_duplicates<S: ShingleSets>(
 
     Ok(DuplicateSearch {
         exact_duplicates: exact_pairs.len() as u64,
-        candidate_pairs: candidates.len() as u64,
+        candidate_pairs: found.verified,
+        candidate_pairs_not_verified: found.not_verified,
         verified,
         duplicates,
         clusters,

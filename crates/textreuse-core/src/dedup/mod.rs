@@ -5,6 +5,7 @@
 //! pipeline: add documents, finish → clusters and verified pairs), whose steps after fingerprinting are
 //! [`find_duplicates`], shared with the `dedup` file job.
 
+pub mod candidates;
 pub mod cluster;
 mod deduper;
 mod fingerprint;

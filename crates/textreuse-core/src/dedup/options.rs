@@ -38,6 +38,11 @@ pub struct DedupOptions {
     pub keep: Keep,
     /// Buckets larger than this pair each member with the next `max_bucket` members only; at least 1.
     pub max_bucket: usize,
+    /// Clusters of at least this many documents are verified against a spanning set: a candidate pair whose two
+    /// documents are already in such a cluster is not verified, and the duplicate pairs listed for it are those that
+    /// joined its members rather than every pair. The clusters are the same; time and memory stay linear in
+    /// documents for a cluster of any size. 0 verifies every candidate pair.
+    pub large_cluster: usize,
     /// Known boilerplate, blanked before shingling (not serialized).
     #[serde(skip)]
     pub boilerplate: Option<Arc<BoilerplateFilter>>,
@@ -56,6 +61,7 @@ impl Default for DedupOptions {
             seed: 42,
             keep: Keep::First,
             max_bucket: 256,
+            large_cluster: 64,
             boilerplate: None,
         }
     }

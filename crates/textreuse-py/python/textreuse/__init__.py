@@ -466,7 +466,8 @@ def dedup(records: Any, *, id_field: str = "id", text_field: str = "text", stric
 
     Options (defaults as the CLI): ``ngram`` (4), ``num_perm`` (128), ``threshold`` (Jaccard, 0.45),
     ``containment_threshold`` (None), ``partial_containment`` (0.9; None switches it off), ``lsh_threshold``
-    (None: derived), ``seed`` (42), ``keep`` ("first" or "longest"), ``max_bucket`` (256), ``threads`` (None: all
+    (None: derived), ``seed`` (42), ``keep`` ("first" or "longest"), ``max_bucket`` (256), ``large_cluster`` (64:
+    clusters this large are verified against a spanning set; 0 verifies every pair), ``threads`` (None: all
     cores), and the normalization switches ``nfkc``, ``fold_width``, ``lowercase``, ``strip_punctuation``,
     ``strip_whitespace``, ``t2s`` (all True). Bad settings raise ValueError; unknown options raise TypeError.
     """

@@ -1,0 +1,465 @@
+//! Candidate pairs from LSH buckets, verified as they are generated, with memory linear in documents.
+//!
+//! The candidate pairs are those of [`crate::lsh::candidate_pairs`] (two documents sharing a bucket of some band,
+//! each member of a bucket paired with the next `max_bucket` members), but they are never all held at once: bands
+//! are visited in order and a pair is generated in the first band where it qualifies only (checked against the
+//! bucket positions of earlier bands), so no pair is verified twice and no set of pairs is kept to find repeats.
+//!
+//! Pairs are verified in batches, in parallel, and their duplicates merged into clusters (union-find) between
+//! batches. Once a cluster holds at least `large_cluster` documents, a candidate pair whose two documents are
+//! already in it is not verified: its verdict could not change any cluster (nor a partial-reprint attachment, which
+//! only joins a document to another cluster than its own). A document joining a large cluster is verified against
+//! its members in the bucket until one is a duplicate. The clusters are the same as when every pair is verified;
+//! the duplicate pairs listed for a large cluster are a spanning set of it (every pair that joined two parts)
+//! instead of every pair. Clusters smaller than `large_cluster` get every candidate pair verified, as before.
+//! Batches are cut by counts of pairs, never by timing, so the result does not depend on the thread count.
+
+use rayon::prelude::*;
+
+use crate::cluster::UnionFind;
+use crate::verify::{pair_stats, PairStats};
+
+use super::ShingleSets;
+
+/// Settings of [`verify_candidates`].
+#[derive(Debug, Clone, Copy)]
+pub struct CandidateSettings {
+    /// LSH bands: `keys` holds `bands` bucket keys per document.
+    pub bands: usize,
+    /// A bucket member is paired with the next `max_bucket` members only.
+    pub max_bucket: usize,
+    /// Clusters of at least this many documents are verified against a spanning set (see the module
+    /// documentation); 0 verifies every candidate pair.
+    pub large_cluster: usize,
+}
+
+/// What [`verify_candidates`] found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedCandidates {
+    /// Every verified pair `((a, b), stats)`, document indices `a < b`, sorted.
+    pub pairs: Vec<((u32, u32), PairStats)>,
+    /// Candidate pairs verified (the length of `pairs`).
+    pub verified: u64,
+    /// Candidate pairs not verified because their documents were already in one cluster of at least
+    /// `large_cluster` documents; a pair that shares buckets in several bands counts once per such band.
+    pub not_verified: u64,
+}
+
+/// One bucket member with the earlier members it is verified against.
+struct Task {
+    b: u32,
+    /// `b` is in a large cluster already.
+    b_large: bool,
+    /// `(a, root of a's cluster, a's cluster is large)`, nearest bucket neighbour first.
+    against: Vec<(u32, u32, bool)>,
+}
+
+/// Generates the candidate pairs of `keys` (`bands` bucket keys per LSH document, document-major, as
+/// [`crate::lsh::candidate_pairs`] takes them) and verifies them on the shingle sets of `sets`, where LSH document
+/// `k` is document `docs[k]` (increasing). `is_duplicate` says which verified pairs are duplicates. `progress` is
+/// called with the number of bucket entries visited, `bands × docs.len()` in all.
+///
+/// Memory: the bucket positions (4 bytes per document and band), the union-find, and the verified pairs.
+///
+/// # Errors
+/// The first error of `sets`.
+pub fn verify_candidates<S: ShingleSets>(
+    keys: &[u64],
+    docs: &[u32],
+    sets: &S,
+    settings: CandidateSettings,
+    is_duplicate: impl Fn(&PairStats) -> bool + Sync,
+    progress: impl FnMut(u64),
+) -> Result<VerifiedCandidates, S::Error> {
+    verify_in_batches(keys, docs, sets, settings, 1 << 15, is_duplicate, progress)
+}
+
+/// [`verify_candidates`] with batches of at least `batch_pairs_min` pairs (the last one aside).
+fn verify_in_batches<S: ShingleSets>(
+    keys: &[u64],
+    docs: &[u32],
+    sets: &S,
+    settings: CandidateSettings,
+    batch_pairs_min: usize,
+    is_duplicate: impl Fn(&PairStats) -> bool + Sync,
+    mut progress: impl FnMut(u64),
+) -> Result<VerifiedCandidates, S::Error> {
+    let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate };
+    let bands = settings.bands;
+    let mut out = VerifiedCandidates::default();
+    if bands == 0 || keys.is_empty() {
+        return Ok(out);
+    }
+    let n = keys.len() / bands;
+    let w = settings.max_bucket.max(1);
+    let large = if settings.large_cluster == 0 { usize::MAX } else { settings.large_cluster };
+    // pos[d * bands + band]: rank of document d in its bucket of that band.
+    let mut pos = vec![0u32; n * bands];
+    let mut uf = UnionFind::new(n);
+    let mut size = vec![1u32; n];
+    let mut column: Vec<(u64, u32)> = Vec::with_capacity(n);
+    let mut batch: Vec<Task> = Vec::new();
+    let mut batch_pairs = 0usize;
+    let mut roots: Vec<u32> = Vec::new();
+    for band in 0..bands {
+        column.clear();
+        column.extend((0..n).map(|d| (keys[d * bands + band], d as u32)));
+        column.sort_unstable();
+        for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+            for (rank, &(_, d)) in bucket.iter().enumerate() {
+                pos[d as usize * bands + band] = rank as u32;
+            }
+        }
+        for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+            progress(bucket.len() as u64);
+            if bucket.len() < 2 {
+                continue;
+            }
+            roots.clear();
+            roots.extend(bucket.iter().map(|&(_, d)| uf.find(d)));
+            if roots.iter().all(|&r| r == roots[0]) && size[roots[0] as usize] as usize >= large {
+                out.not_verified += window_pairs(bucket.len(), w);
+                continue;
+            }
+            // `main`: the largest cluster among the window's members when it is large; `others`: the positions in
+            // the window outside it. A member of `main` needs pairing with `others` only.
+            let mut main = largest_root(&roots, &size, large);
+            let mut others: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+            if roots[0] != main.unwrap_or(u32::MAX) {
+                others.push_back(0);
+            }
+            for jb in 1..bucket.len() {
+                let b = bucket[jb].1;
+                // Roots of positions before `jb` are exact: unions happen between batches only, and then the
+                // window's roots are read again.
+                let rb = uf.find(b);
+                roots[jb] = rb;
+                let lo = jb.saturating_sub(w);
+                while others.front().is_some_and(|&k| k < lo) {
+                    others.pop_front();
+                }
+                let mut against = Vec::new();
+                let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
+                    let (a, ra) = (bucket[ja].1, roots[ja]);
+                    let is_large = size[ra as usize] as usize >= large;
+                    if ra == rb && is_large {
+                        out.not_verified += 1;
+                    } else if !generated_earlier(keys, &pos, bands, band, a, b, w) {
+                        against.push((a, ra, is_large));
+                    }
+                };
+                if main == Some(rb) {
+                    out.not_verified += (jb - lo - others.len()) as u64;
+                    for &ja in others.iter().rev() {
+                        consider(ja, &mut out);
+                    }
+                } else {
+                    for ja in (lo..jb).rev() {
+                        consider(ja, &mut out);
+                    }
+                }
+                if !against.is_empty() {
+                    batch_pairs += against.len();
+                    batch.push(Task { b, b_large: size[rb as usize] as usize >= large, against });
+                }
+                if Some(rb) != main {
+                    others.push_back(jb);
+                }
+                if batch_pairs >= batch_pairs_min {
+                    run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
+                    batch_pairs = 0;
+                    // Clusters grew: the roots of the next window are read again.
+                    let from = (jb + 1).saturating_sub(w);
+                    for k in from..=jb {
+                        roots[k] = uf.find(bucket[k].1);
+                    }
+                    main = largest_root(&roots[from..=jb], &size, large);
+                    others = (from..=jb).filter(|&k| Some(roots[k]) != main).collect();
+                }
+            }
+        }
+    }
+    run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
+    out.pairs.sort_unstable_by_key(|&(p, _)| p);
+    Ok(out)
+}
+
+/// The root of the largest cluster among `roots` (ties to the smallest root) when it has `large` documents or more.
+fn largest_root(roots: &[u32], size: &[u32], large: usize) -> Option<u32> {
+    let best = roots.iter().copied().max_by(|&x, &y| size[x as usize].cmp(&size[y as usize]).then(y.cmp(&x)))?;
+    (size[best as usize] as usize >= large).then_some(best)
+}
+
+/// Pairs in a bucket of `m` members where each is paired with the next `w`.
+fn window_pairs(m: usize, w: usize) -> u64 {
+    (0..m).map(|k| (m - 1 - k).min(w) as u64).sum()
+}
+
+/// True when `a` and `b` (`a < b`) were already a candidate pair in a band before `band`: same bucket, at most `w`
+/// ranks apart.
+fn generated_earlier(keys: &[u64], pos: &[u32], bands: usize, band: usize, a: u32, b: u32, w: usize) -> bool {
+    let (a, b) = (a as usize * bands, b as usize * bands);
+    (0..band).any(|k| keys[a + k] == keys[b + k] && (pos[b + k] - pos[a + k]) as usize <= w)
+}
+
+/// Verifies the pairs of `batch` in parallel, then records them and merges duplicates, in batch order. A document
+/// in a large cluster (or that joined one in its task) leaves its pairs with documents of small clusters for after
+/// the batch, when they are verified only if the two did not end up in one cluster (in the common case, both are in
+/// the large cluster by then). A pair left so is never one of a cluster that stays small: were it a duplicate, its
+/// documents would be in the large cluster.
+fn run_batch<S: ShingleSets>(
+    batch: &mut Vec<Task>,
+    ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
+    uf: &mut UnionFind,
+    size: &mut [u32],
+    out: &mut VerifiedCandidates,
+) -> Result<(), S::Error> {
+    let (sets, docs) = (ctx.sets, ctx.docs);
+    let results: Vec<Verdicts> = batch
+        .par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(b_buf, a_buf), task| -> Result<_, S::Error> {
+                let b_set = sets.read(docs[task.b as usize] as usize, b_buf)?;
+                let mut v = Verdicts::default();
+                // The large clusters this document joined in this task.
+                let mut joined: Vec<u32> = Vec::new();
+                // Members of large clusters first: once the document is a duplicate of one, it is in that cluster.
+                for &(a, ra, _) in task.against.iter().filter(|x| x.2) {
+                    if joined.contains(&ra) {
+                        v.skipped += 1;
+                        continue;
+                    }
+                    let s = pair_stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
+                    if (ctx.is_duplicate)(&s) {
+                        joined.push(ra);
+                    }
+                    v.verified.push((a, task.b, s));
+                }
+                for &(a, _, _) in task.against.iter().filter(|x| !x.2) {
+                    if task.b_large || !joined.is_empty() {
+                        // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified after
+                        // the batch only when it did not.
+                        v.deferred.push((a, task.b));
+                        continue;
+                    }
+                    let s = pair_stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
+                    v.verified.push((a, task.b, s));
+                }
+                Ok(v)
+            },
+        )
+        .collect::<Result<_, S::Error>>()?;
+    batch.clear();
+    let mut deferred: Vec<(u32, u32)> = Vec::new();
+    for v in results {
+        out.not_verified += v.skipped;
+        record(v.verified, ctx, uf, size, out);
+        deferred.extend(v.deferred);
+    }
+    // Deferred pairs whose documents did not end up in one cluster are verified now.
+    let before = deferred.len();
+    deferred.retain(|&(a, b)| uf.find(a) != uf.find(b));
+    out.not_verified += (before - deferred.len()) as u64;
+    let verified: Vec<(u32, u32, PairStats)> = deferred
+        .par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(a_buf, b_buf), &(a, b)| -> Result<_, S::Error> {
+                let a_set = sets.read(docs[a as usize] as usize, a_buf)?;
+                let b_set = sets.read(docs[b as usize] as usize, b_buf)?;
+                Ok((a, b, pair_stats(a_set, b_set)))
+            },
+        )
+        .collect::<Result<_, S::Error>>()?;
+    record(verified, ctx, uf, size, out);
+    Ok(())
+}
+
+/// What the verification needs besides the clusters: the shingle sets and the duplicate rule.
+struct Ctx<'a, S, F> {
+    docs: &'a [u32],
+    sets: &'a S,
+    is_duplicate: &'a F,
+}
+
+/// What one task found.
+#[derive(Default)]
+struct Verdicts {
+    verified: Vec<(u32, u32, PairStats)>,
+    /// Pairs left for after the batch.
+    deferred: Vec<(u32, u32)>,
+    /// Pairs not verified: the document had already joined the other's large cluster.
+    skipped: u64,
+}
+
+/// Records verified pairs in order, merging the clusters of duplicates.
+fn record<S>(
+    verified: Vec<(u32, u32, PairStats)>,
+    ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
+    uf: &mut UnionFind,
+    size: &mut [u32],
+    out: &mut VerifiedCandidates,
+) {
+    for (a, b, s) in verified {
+        out.verified += 1;
+        if (ctx.is_duplicate)(&s) {
+            let (ra, rb) = (uf.find(a), uf.find(b));
+            if ra != rb {
+                uf.union(a, b);
+                size[ra.min(rb) as usize] = size[ra as usize] + size[rb as usize];
+            }
+        }
+        let (a, b) = (ctx.docs[a.min(b) as usize], ctx.docs[a.max(b) as usize]);
+        out.pairs.push(((a, b), s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{Clusters, Keep};
+    use crate::dedup::MemorySets;
+    use crate::lsh::candidate_pairs;
+
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random shingle sets in families (near-duplicates of a family base), and bucket keys drawn so that members
+    /// of a family often share buckets and strangers sometimes do.
+    fn corpus(rng: &mut Rng, docs: usize, families: usize, bands: usize) -> (Vec<Vec<u64>>, Vec<u64>) {
+        let bases: Vec<Vec<u64>> = (0..families).map(|f| (0..60).map(|k| (f * 1000 + k) as u64).collect()).collect();
+        let mut sets = Vec::new();
+        let mut keys = Vec::new();
+        for _ in 0..docs {
+            let f = rng.below(families as u64) as usize;
+            let mut s: Vec<u64> = bases[f].iter().copied().filter(|_| rng.below(10) > 0).collect();
+            s.extend((0..rng.below(8)).map(|_| 1_000_000 + rng.below(1000)));
+            s.sort_unstable();
+            s.dedup();
+            sets.push(s);
+            for band in 0..bands {
+                keys.push(
+                    if rng.below(3) == 0 { rng.below(5) } else { (f * 10 + band % 3) as u64 } + 100 * band as u64,
+                );
+            }
+        }
+        (sets, keys)
+    }
+
+    fn run(sets: &[Vec<u64>], keys: &[u64], bands: usize, max_bucket: usize, large: usize) -> Found {
+        run_batches(sets, keys, bands, max_bucket, large, 1 << 15)
+    }
+
+    /// Every verified pair, the duplicate pairs and the contained (not duplicate) pairs.
+    struct Found {
+        all: Vec<((u32, u32), PairStats)>,
+        duplicates: Vec<((u32, u32), PairStats)>,
+        contained: Vec<((u32, u32), PairStats)>,
+        verified: u64,
+        not_verified: u64,
+    }
+
+    fn run_batches(
+        sets: &[Vec<u64>],
+        keys: &[u64],
+        bands: usize,
+        max_bucket: usize,
+        large: usize,
+        batch: usize,
+    ) -> Found {
+        let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+        let mut store = MemorySets::default();
+        for s in sets {
+            store.push(s);
+        }
+        let docs: Vec<u32> = (0..sets.len() as u32).collect();
+        let dup = |s: &PairStats| s.jaccard >= 0.5;
+        let v = verify_in_batches(keys, &docs, &store, settings, batch, dup, |_| {}).unwrap();
+        Found {
+            duplicates: v.pairs.iter().filter(|(_, s)| dup(s)).copied().collect(),
+            contained: v.pairs.iter().filter(|(_, s)| !dup(s) && s.containment >= 0.8).copied().collect(),
+            all: v.pairs,
+            verified: v.verified,
+            not_verified: v.not_verified,
+        }
+    }
+
+    #[test]
+    fn every_candidate_is_verified_once_without_large_clusters() {
+        let mut rng = Rng(77);
+        for case in 0..40 {
+            let bands = 1 + rng.below(6) as usize;
+            let max_bucket = 1 + rng.below(8) as usize;
+            let (docs, families) = (5 + rng.below(120) as usize, 1 + rng.below(6) as usize);
+            let (sets, keys) = corpus(&mut rng, docs, families, bands);
+            let got = run_batches(&sets, &keys, bands, max_bucket, 0, 1 + rng.below(300) as usize);
+            let expected = candidate_pairs(&keys, bands, max_bucket);
+            let pairs: Vec<(u32, u32)> = got.all.iter().map(|&(p, _)| p).collect();
+            assert_eq!(pairs, expected, "case {case}");
+            assert_eq!(got.verified, expected.len() as u64);
+            assert_eq!(got.not_verified, 0);
+            for &(p, s) in &got.all {
+                assert_eq!(s, pair_stats(&sets[p.0 as usize], &sets[p.1 as usize]));
+            }
+        }
+    }
+
+    #[test]
+    fn large_clusters_are_the_same_clusters_from_fewer_pairs() {
+        let mut rng = Rng(4242);
+        let mut pruned_some = false;
+        for case in 0..40 {
+            let bands = 1 + rng.below(6) as usize;
+            let max_bucket = 1 + rng.below(40) as usize;
+            let docs = 50 + rng.below(400) as usize;
+            let families = 1 + rng.below(4) as usize;
+            let (sets, keys) = corpus(&mut rng, docs, families, bands);
+            let full = run(&sets, &keys, bands, max_bucket, 0);
+            let large = 2 + rng.below(20) as usize;
+            let fast = run_batches(&sets, &keys, bands, max_bucket, large, 1 + rng.below(300) as usize);
+            let clusters = |v: &Found| {
+                let lengths = vec![0; docs];
+                Clusters::from_pairs(docs, v.duplicates.iter().map(|&(p, _)| p), Keep::First, &lengths)
+            };
+            let (cf, cq) = (clusters(&full), clusters(&fast));
+            assert_eq!(cf, cq, "case {case}: the same clusters");
+            // Pairs listed only for clusters that reached `large`; every other duplicate pair is kept.
+            for &(p, s) in &full.duplicates {
+                if (cf.size[p.0 as usize] as usize) < large {
+                    assert!(fast.duplicates.contains(&(p, s)), "case {case}: {p:?} of a small cluster");
+                }
+            }
+            // Contained pairs across clusters (what partial reprints use) are all kept.
+            for &(p, s) in &full.contained {
+                if cf.representative[p.0 as usize] != cf.representative[p.1 as usize] {
+                    assert!(fast.contained.contains(&(p, s)), "case {case}: contained {p:?}");
+                }
+            }
+            assert!(fast.verified <= full.verified);
+            pruned_some |= fast.verified < full.verified;
+        }
+        assert!(pruned_some, "the random corpora have large clusters");
+    }
+
+    #[test]
+    fn one_large_cluster_costs_about_one_verification_per_document() {
+        // 20 000 near-duplicates in one bucket of every band: the full candidate set is 20 000 × 256 pairs.
+        let docs = 20_000usize;
+        let bands = 4;
+        let sets: Vec<Vec<u64>> = (0..docs).map(|d| (0..50u64).chain([1000 + d as u64]).collect()).collect();
+        let keys = vec![7u64; docs * bands];
+        let got = run(&sets, &keys, bands, 256, 64);
+        assert!(got.verified < 3 * docs as u64, "{} verifications", got.verified);
+        let lengths = vec![0; docs];
+        let c = Clusters::from_pairs(docs, got.duplicates.iter().map(|&(p, _)| p), Keep::First, &lengths);
+        assert_eq!(c.size[0] as usize, docs);
+    }
+}
