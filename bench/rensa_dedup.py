@@ -8,7 +8,7 @@ Same preprocessing as datasketch_dedup.py: NFKC, lower-casing, OpenCC t2s (the C
 anchor_io.opencc_t2s), punctuation and whitespace removed, character 5-grams, 128 permutations. One process, one
 core. Writes {"id", "cluster"} per document for score.py.
 
-usage: rensa_dedup.py INPUT.jsonl[.zst]... OUT.jsonl [--bands B] [--no-opencc] [--verify T] [--batch N]
+usage: rensa_dedup.py INPUT.jsonl[.zst]... OUT.jsonl [--bands B] [--no-opencc] [--verify T] [--batch SHINGLES]
 """
 import argparse, os, sys
 
@@ -23,7 +23,7 @@ ap.add_argument('--threshold', type=float, default=0.5, help="RMinHashLSH's thre
 ap.add_argument('--num-perm', type=int, default=128)
 ap.add_argument('--no-opencc', action='store_true')
 ap.add_argument('--verify', type=float, default=None, help='keep a candidate pair only if its estimated Jaccard >= T')
-ap.add_argument('--batch', type=int, default=2000, help='documents per signature batch')
+ap.add_argument('--batch', type=int, default=1_000_000, help='shingles per signature batch (bounds memory)')
 ap.add_argument('--seed', type=int, default=42)
 args = ap.parse_args()
 *inputs, out = args.inputs
@@ -62,16 +62,17 @@ def flush(keys, token_sets):
 
 
 sigs = {}
-keys, token_sets = [], []
+keys, token_sets, pending = [], [], 0
 for doc_id, text in records(inputs):
     k = len(ids)
     ids.append(doc_id)
     parent.append(k)
     keys.append(k)
     token_sets.append(char_ngrams(normalized(text, conv)))
-    if len(keys) >= args.batch:
+    pending += len(token_sets[-1])
+    if pending >= args.batch:
         flush(keys, token_sets)
-        keys, token_sets = [], []
+        keys, token_sets, pending = [], [], 0
 if keys:
     flush(keys, token_sets)
 
