@@ -430,13 +430,12 @@ def write_markdown(res):
                        f"{r['cpu_s']:.1f} | {len(r['walls'])} | {r['mb_per_s']:.1f} | {r['rss_mb']:.0f} | {q}"
                        f"{r['wall_s'] / rows['ours']['wall_s']:.1f}× |")
         if 'rensa_cpp' in rows:
-            out.append('')
             for key in sorted((k for k in rows if not k.startswith('ours')), key=lambda k: rows[k]['wall_s'])[:2]:
                 mach, core, cpu = speedups(rows, key)
+                out.append('')
                 out.append(f"Against {rows[key]['tool']}: ours is {mach:.1f}× faster per machine (its wall on one "
                            f"core over ours on {res['machine']['nproc']} threads), {core:.1f}× per core (its wall over "
                            f"ours with `--threads 1`), {cpu:.1f}× in CPU seconds (its over ours with `--threads 1`).")
-                out.append('')
         return out
 
     if res.get('corpora'):
