@@ -10,7 +10,7 @@ and all of it (whole shards). Wall time, CPU time and peak RSS come from /usr/bi
 interleaved, round after round, and each row is the median of its rounds. Writes bench/results-dedup.json and the
 dedup section of bench/RESULTS.md.
 
-usage: bench/run_dedup.py [--runs N] [--scale-runs N] [--skip-scale] [--skip-anchors] [--render-only]
+usage: bench/run_dedup.py [--runs N] [--scale-runs N] [--skip-scale] [--skip-anchors] [--render-only] [--resume]
 """
 import argparse, json, os, platform, re, statistics, subprocess, sys, tempfile, time
 
@@ -142,14 +142,18 @@ def median_run(cmd, runs):
     return statistics.median(walls), max(rss), walls
 
 
-def interleaved(cmds, log=None):
+def interleaved(cmds, log=None, prior=None):
     """Runs every command of cmds ({key: (argv, rounds)}), round after round (round i runs each command that has
     more than i rounds), so that ours and the anchors see the same load; returns {key: {wall_s (median), walls,
-    cpu_s (median), rss_mb (max)}}."""
+    cpu_s (median), cpus, rss_mb (max), rss}}. prior ({key: {walls, cpus, rss}}, from an interrupted session of
+    the same day, `--resume`) counts as the first rounds."""
     got = {k: {'walls': [], 'cpus': [], 'rss': []} for k in cmds}
+    for k, v in (prior or {}).items():
+        if k in got:
+            got[k] = {f: list(v[f]) for f in ('walls', 'cpus', 'rss')}
     for i in range(max(n for _, n in cmds.values())):
         for key, (argv, n) in cmds.items():
-            if i < n:
+            if len(got[key]['walls']) <= i < n:
                 w, r, p = timed(argv)
                 got[key]['walls'].append(w)
                 got[key]['cpus'].append(p.cpu_s)
@@ -157,7 +161,7 @@ def interleaved(cmds, log=None):
                 if log:
                     print(f'{log} round {i + 1}: {key} {w:.2f} s wall, {p.cpu_s:.2f} s CPU, {r:.0f} MB', file=sys.stderr)
     return {k: {'wall_s': statistics.median(v['walls']), 'walls': v['walls'], 'cpu_s': statistics.median(v['cpus']),
-                'rss_mb': max(v['rss'])} for k, v in got.items()}
+                'cpus': v['cpus'], 'rss_mb': max(v['rss']), 'rss': v['rss']} for k, v in got.items()}
 
 
 def load():
@@ -204,8 +208,10 @@ RENSA_SWEEP = [[], ['--bands', '8'], ['--bands', '16'], ['--bands', '64'], ['--b
                ['--bands', '64', '--verify', '0.45']]
 
 
-def anchor_cmds(inputs, work, tag, ours_runs, anchor_runs, slow_runs, pure=True, gaoya=None):
-    """{key: (argv, rounds)} for ours and the anchors on inputs; predictions go to work/TAG-KEY(.jsonl)."""
+def anchor_cmds(inputs, work, tag, ours_runs, anchor_runs, slow_runs, pure=True, gaoya=None, verify_runs=None):
+    """{key: (argv, rounds)} for ours and the anchors on inputs; predictions go to work/TAG-KEY(.jsonl). ours_runs
+    rounds for ours, anchor_runs for rensa (verify_runs for rensa with its Jaccard check, default anchor_runs),
+    slow_runs for datasketch + OpenCC and gaoya."""
     def pred(key):
         return os.path.join(work, f'{tag}-{key}')
     ds = os.path.join(HERE, 'datasketch_dedup.py')
@@ -216,7 +222,7 @@ def anchor_cmds(inputs, work, tag, ours_runs, anchor_runs, slow_runs, pure=True,
         rensa = os.path.join(HERE, 'rensa_dedup.py')
         cmds['rensa_cpp'] = ([VENV_CPP, rensa, *inputs, pred('rensa_cpp') + '.jsonl', *RENSA], anchor_runs)
         cmds['rensa_cpp_verify'] = ([VENV_CPP, rensa, *inputs, pred('rensa_cpp_verify') + '.jsonl', *RENSA_VERIFY],
-                                    anchor_runs)
+                                    verify_runs or anchor_runs)
         cmds['datasketch_cpp'] = ([VENV_CPP, ds, *inputs, pred('datasketch_cpp') + '.jsonl', '--opencc'], slow_runs)
     if anchor_runs and pure:
         cmds['datasketch_opencc'] = ([VENV_PY, ds, *inputs, pred('datasketch_opencc') + '.jsonl', '--opencc'], slow_runs)
@@ -267,6 +273,9 @@ def main():
     ap.add_argument('--skip-scale', action='store_true')
     ap.add_argument('--skip-anchors', action='store_true')
     ap.add_argument('--render-only', action='store_true', help='rewrite RESULTS.md from bench/results-dedup.json')
+    ap.add_argument('--resume', action='store_true',
+                    help='keep the sections that bench/results-dedup.json has done (an interrupted session of the same '
+                         'day and commit), run the rest')
     args = ap.parse_args()
     if args.render_only:
         write_markdown(json.load(open(os.path.join(HERE, 'results-dedup.json'))))
@@ -284,25 +293,44 @@ def main():
                        env={**os.environ, 'CARGO_TARGET_DIR': gaoya_target}, check=True)
         gaoya = os.path.join(gaoya_target, 'release', 'examples', 'gaoya_dedup')
     corpus = os.path.join(ZH_DEV, 'corpus.jsonl')
-    res = {'machine': machine(), 'load_start': load(), 'zh_dev': {}, 'corpora': {}, 'scale': [], 'scale_anchors': {}}
-    work = tempfile.mkdtemp(prefix='textreuse-bench-')
+    results = os.path.join(HERE, 'results-dedup.json')
+    if args.resume and os.path.exists(results):
+        res = json.load(open(results))
+        work = res['work']
+    else:
+        res = {'machine': machine(), 'load_start': load(), 'zh_dev': {}, 'corpora': {}, 'scale': [],
+               'scale_anchors': {}, 'done': []}
+        work = res['work'] = tempfile.mkdtemp(prefix='textreuse-bench-')
+    sr = args.scale_runs
+    big_rounds = dict(ours_runs=sr, anchor_runs=sr if anchors else 0, slow_runs=1, pure=False,
+                      verify_runs=max(1, sr - 1))
+
+    def save(section):
+        res['done'].append(section)
+        res['load_end'] = load()
+        json.dump(res, open(results, 'w'), indent=1)
+        write_markdown(res)
 
     # zh-dev: ours and every anchor, interleaved.
-    cmds = anchor_cmds([corpus], work, 'zh', args.runs, args.runs if anchors else 0, 3, gaoya=gaoya)
-    for key, t in interleaved(cmds, 'zh-dev').items():
-        res['zh_dev'][key] = {'tool': LABELS[key], **t, **score(prediction(work, 'zh', key))}
-    res['zh_dev']['ours']['stages'] = json.load(open(os.path.join(work, 'zh-ours', 'summary.json')))['stages']
-    if anchors:  # rensa's bands and verification, swept for its best F1 (quality only, one run each)
+    if 'zh_dev' not in res['done']:
+        cmds = anchor_cmds([corpus], work, 'zh', args.runs, args.runs if anchors else 0, 3, gaoya=gaoya)
+        for key, t in interleaved(cmds, 'zh-dev').items():
+            res['zh_dev'][key] = {'tool': LABELS[key], **t, **score(prediction(work, 'zh', key))}
+        res['zh_dev']['ours']['stages'] = json.load(open(os.path.join(work, 'zh-ours', 'summary.json')))['stages']
+        save('zh_dev')
+    if anchors and 'rensa_sweep' not in res['done']:
+        # rensa's bands and verification, swept for its best F1 (quality only, one run each)
         res['rensa_sweep'] = []
         for extra in RENSA_SWEEP + [RENSA, RENSA_VERIFY]:
             pred = os.path.join(work, 'rensa-sweep.jsonl')
             w, _, _ = timed([VENV_CPP, os.path.join(HERE, 'rensa_dedup.py'), corpus, pred, *extra])
             res['rensa_sweep'].append({'settings': ' '.join(extra) or 'defaults (--bands 16)', 'wall_s': w,
                                        **score(pred)})
+        save('rensa_sweep')
 
     # Held-out benchmarks built the same way from other articles: ours and the best anchors.
-    res['heldout'] = []
-    if anchors:
+    if anchors and 'heldout' not in res['done']:
+        res['heldout'] = []
         for seed in [11, 23]:
             d = heldout(seed)
             cmds = anchor_cmds([os.path.join(d, 'corpus.jsonl')], work, f'h{seed}', 1, 1, 1, pure=False)
@@ -311,17 +339,21 @@ def main():
             res['heldout'].append({'seed': seed, 'rows': {k: {'tool': LABELS[k], 'wall_s': t[k]['wall_s'],
                                                               **score(prediction(work, f'h{seed}', k), d)}
                                                           for k in cmds}})
+        save('heldout')
 
-    if not args.skip_scale:
+    if not args.skip_scale and 'corpora' not in res['done']:
         # The whole of ../shared/corpora, read from .zst by every tool.
         paths, size = corpora()
-        cmds = anchor_cmds(paths, work, 'corpora', args.scale_runs, args.scale_runs if anchors else 0, 1, pure=False)
-        for key, t in interleaved(cmds, 'corpora').items():
+        cmds = anchor_cmds(paths, work, 'corpora', **big_rounds)
+        for key, t in interleaved(cmds, 'corpora', res.get('corpora_prior')).items():
             n, c = cluster_counts(prediction(work, 'corpora', key))
             res['corpora'][key] = {'tool': LABELS[key], **t, 'bytes': size, 'documents': n, 'removed': n - c,
                                    'mb_per_s': size / 1e6 / t['wall_s']}
+        save('corpora')
+    if not args.skip_scale and 'scale' not in res['done']:
         # The scale corpus: ours on 1/8, 1/4, 1/2 (one run each), then all of it with the anchors, interleaved.
         gold = scale_gold()
+        res['scale'] = []
         for frac in [8, 4, 2]:
             part, nbytes, _ = fraction(frac)
             out = os.path.join(work, f'scale{frac}')
@@ -332,7 +364,7 @@ def main():
                                  'removed': s['documents_removed'], 'candidate_pairs': s['candidate_pairs'],
                                  'spilled_bytes': s['spilled_bytes'], 'stages': s['stages']})
         part, nbytes, _ = fraction(1)
-        cmds = anchor_cmds(part, work, 'scale', args.scale_runs, args.scale_runs if anchors else 0, 1, pure=False)
+        cmds = anchor_cmds(part, work, 'scale', **big_rounds)
         for key, t in interleaved(cmds, 'scale 1 GB').items():
             n, c = cluster_counts(prediction(work, 'scale', key))
             res['scale_anchors'][key] = {'tool': LABELS[key], **t, 'bytes': nbytes, 'documents': n, 'removed': n - c,
@@ -345,9 +377,7 @@ def main():
                              'removed': s['documents_removed'], 'candidate_pairs': s['candidate_pairs'],
                              'spilled_bytes': s['spilled_bytes'], 'stages': s['stages']})
         res['scale_manifest'] = {k: v for k, v in scale_corpus().items() if k != 'shards'}
-    res['load_end'] = load()
-    json.dump(res, open(os.path.join(HERE, 'results-dedup.json'), 'w'), indent=1)
-    write_markdown(res)
+        save('scale')
     print(open(os.path.join(HERE, 'RESULTS.md')).read())
 
 
@@ -368,7 +398,8 @@ def write_markdown(res):
              '(the cores are shared with other engineers\' builds, so absolute times are noisy; ratios come from runs '
              'interleaved round by round). Produced by `bench/run_dedup.py` (called by `bench/run.sh`). Wall time, '
              'CPU time (user + system) and peak RSS from `/usr/bin/time -v`; each row is the median of its rounds '
-             '(`rounds`); every row ran in this one session. The anchors: datasketch 2.0.0 and rensa 0.5.0 with the C++ '
+             '(`rounds`); every row ran in this one session (sections saved as they finish; a session interrupted '
+             'and resumed with `--resume` keeps its finished sections and its finished rounds). The anchors: datasketch 2.0.0 and rensa 0.5.0 with the C++ '
              'OpenCC binding (PyPI `opencc` 1.4.2, `OpenCC(\'t2s\')`), and datasketch with the pure-Python '
              'opencc-python-reimplemented 0.1.7, labelled as such; all with NFKC, lower-casing, punctuation and '
              'whitespace removed, character 5-grams, 128 permutations, union-find over LSH candidates (scripts '
