@@ -4,7 +4,7 @@
 Quality and speed on ../shared/bench/zh-dev (scored with ../shared/bench/score.py --alignments); passim's figures
 are carried from the passages issue (passim is not on a registry reachable from this machine, so it is not re-run);
 then the whole of ../shared/corpora (three JSONL.zst files, read directly), and a growth curve over 1/8, 1/4, 1/2 and
-all of the ~1 GB scale corpus (bench/.data/scale-1g.jsonl). Writes the passages section of
+all of the 1 GB scale corpus (noisy reprints of ../shared/corpora, bench/.data/scale-1g/, whole shards). Writes the passages section of
 bench/RESULTS.md and bench/results-passages.json.
 
 usage: bench/run_passages.py [--runs N] [--skip-scale]
@@ -88,11 +88,11 @@ def main():
                           'units': s['units'], 'candidate_pairs': s['candidate_pairs'], 'alignments': s['alignments'],
                           'passage_clusters': s['passage_clusters'], 'stages': s['stages']}
         for frac in [8, 4, 2, 1]:
-            part = fraction(frac)
+            part, nbytes, _ = fraction(frac)
             out = os.path.join(work, f'p{frac}')
-            w, r, _ = timed([BIN, 'passages', part, '--out', out, '--quiet'])
+            w, r, _ = timed([BIN, 'passages', *part, '--out', out, '--quiet'])
             s = json.load(open(os.path.join(out, 'summary.json')))
-            res['growth'].append({'mb': os.path.getsize(part) / 1e6, 'wall_s': w, 'rss_mb': r, 'documents': s['documents'],
+            res['growth'].append({'mb': nbytes / 1e6, 'wall_s': w, 'rss_mb': r, 'documents': s['documents'],
                                   'units': s['units'], 'candidate_pairs': s['candidate_pairs'], 'alignments': s['alignments']})
     json.dump(res, open(os.path.join(HERE, 'results-passages.json'), 'w'), indent=1)
     write_markdown(res)
@@ -130,16 +130,16 @@ def write_markdown(res):
                   f"{c['passage_clusters']} | {c['wall_s']:.1f} | {c['rss_mb']:.0f} |", '',
                   'Stages: ' + ', '.join(f"{k} {v['wall_seconds']:.1f} s" for k, v in c['stages'].items()) + '.']
     if res['growth']:
-        lines += ['', '### Growth: 1/8, 1/4, 1/2 and all of the ~1 GB scale corpus (the corpora concatenated 2.5 times, '
-                  'so later parts repeat earlier ones exactly)', '',
+        lines += ['', '### Growth: 1/8, 1/4, 1/2 and all of the 1 GB scale corpus (`bench/make_scale_corpus.py`: noisy '
+                  'reprints of ../shared/corpora; whole shards)', '',
                   '| MB | documents | units | candidate pairs | alignments | wall (s) | MB/s | peak RSS (MB) |',
                   '|---|---|---|---|---|---|---|---|']
         for g in res['growth']:
             lines.append(f"| {g['mb']:.0f} | {g['documents']} | {g['units']} | {g['candidate_pairs']} | {g['alignments']} | "
                          f"{g['wall_s']:.1f} | {g['mb'] / g['wall_s']:.1f} | {g['rss_mb']:.0f} |")
         lines += ['', 'Reading and indexing grow linearly with the corpus; candidate pairs and alignments grow with the '
-                  'number of document pairs that share text, which grows faster than linearly once the concatenated '
-                  'copies begin (every document then has exact twins). Memory is about 40 bytes per unit, all in memory.']
+                  'number of document pairs that share text, which grows faster than linearly (each part holds a '
+                  'random sample of every article\'s printings). Memory is about 40 bytes per unit, all in memory.']
     replace_section('## passages:', '\n'.join(lines) + '\n')
 
 

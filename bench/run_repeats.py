@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark of `repeats`, `boilerplate` and `substrings` on zh-dev and on 100 MB of ../shared/corpora (the first
-100 MB of one pass, bench/.data/scale-prefix-100mb.jsonl): wall time, peak RSS and what each finds or removes.
+100 MB, in file name order, bench/.data/scale-prefix-100mb.jsonl): wall time, peak RSS and what each finds or removes.
 Writes the repeats section of bench/RESULTS.md and bench/results-repeats.json.
 
 usage: bench/run_repeats.py
