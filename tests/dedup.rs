@@ -1,5 +1,7 @@
 //! `textreuse dedup` end to end: every input kind and encoding, bad input, determinism, and quality on zh-dev.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -19,7 +21,7 @@ fn shared() -> Option<PathBuf> {
     if p.join("bench/zh-dev/corpus.jsonl").is_file() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/bench/zh-dev is absent");
+        common::skip_note("skipped: ../shared/bench/zh-dev is absent");
         None
     }
 }

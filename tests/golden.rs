@@ -3,6 +3,8 @@
 //! per output file; `summary.json` hashed without its timings and paths). A change of output is then a deliberate
 //! act: rerun with `UPDATE_GOLDEN=1` and commit the new hashes with the change that explains them.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -85,7 +87,7 @@ fn outputs_are_byte_identical_to_the_golden_hashes() {
         run_jobs("seeds", &shared.join("samples/seeds"), tmp.path(), &mut got);
         run_jobs("zh-dev", &shared.join("bench/zh-dev/corpus.jsonl"), tmp.path(), &mut got);
     } else {
-        println!("golden: ../shared is absent; only the examples are compared (seeds and zh-dev skipped)");
+        common::skip_note("../shared is absent; only the examples are compared (seeds and zh-dev skipped)");
     }
     let path = root.join("tests/golden/outputs.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

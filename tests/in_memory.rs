@@ -2,6 +2,8 @@
 //! seeds aligned with `PassageIndex` and `align_pair`, compared with what the CLI writes. The only file access on
 //! the API side is reading the inputs into strings. Skips with a message where `../shared` is absent.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,7 +20,7 @@ fn shared(sub: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/{sub} is absent");
+        common::skip_note(&format!("skipped: ../shared/{sub} is absent"));
         None
     }
 }

@@ -366,3 +366,146 @@ fn a_second_pass_that_reads_other_records_fails_instead_of_mixing_them() {
     let s = textreuse::dedup::run(&inputs, &out, &cfg, &textreuse::progress::NoProgress).unwrap();
     assert_eq!(s.documents_kept, 2);
 }
+
+#[test]
+fn out_of_range_settings_are_refused_by_the_argument_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.jsonl");
+    std::fs::write(&f, corpus()).unwrap();
+    let f = f.to_str().unwrap();
+    for (job, args) in [
+        ("substrings", &["--shard-units", "0"][..]),
+        ("substrings", &["--min-length", "0"]),
+        ("dedup", &["--partial-containment", "2"]),
+        ("dedup", &["--threshold", "1.5"]),
+        ("dedup", &["--containment-threshold=-0.1"]),
+        ("dedup", &["--lsh-threshold", "0"]),
+        ("dedup", &["--ngram", "0"]),
+        ("dedup", &["--num-perm", "0"]),
+        ("dedup", &["--threads", "0"]),
+        ("dedup", &["--max-doc-bytes", "0"]),
+        ("passages", &["--min-length", "0"]),
+        ("passages", &["--max-df", "0"]),
+        ("boilerplate", &["--max-chars", "0"]),
+    ] {
+        let out = dir.path().join("out");
+        let o = bin().arg(job).arg(f).arg("--out").arg(&out).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{job} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr);
+        let flag = args[0].split('=').next().unwrap();
+        assert!(
+            err.contains(flag) && (err.contains("at least 1") || err.contains("[0, 1]") || err.contains("(0, 1]")),
+            "{err}"
+        );
+        assert!(!out.exists(), "{job} {args:?} wrote nothing");
+    }
+}
+
+#[test]
+fn a_boilerplate_list_is_offered_where_it_is_used_and_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.jsonl");
+    std::fs::write(&f, corpus()).unwrap();
+    let missing = dir.path().join("no-such-boilerplate.jsonl");
+    for job in ["dedup", "passages"] {
+        let out = dir.path().join(job);
+        let o = bin().arg(job).arg(&f).arg("--out").arg(&out).arg("--boilerplate").arg(&missing).output().unwrap();
+        assert!(!o.status.success(), "{job}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("no-such-boilerplate.jsonl") && err.contains("No such file"), "{job}: {err}");
+        assert!(!out.exists(), "{job}: nothing written");
+    }
+    // Jobs that do not use a boilerplate list do not accept one.
+    for job in ["repeats", "boilerplate", "substrings"] {
+        let out = dir.path().join(job);
+        let o = bin().arg(job).arg(&f).arg("--out").arg(&out).arg("--boilerplate").arg(&missing).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{job}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--boilerplate"), "{job}");
+    }
+}
+
+#[test]
+fn compare_shows_the_original_text_marks_differences_without_colour_and_ends_quietly_on_a_closed_pipe() {
+    let zh = root().join("examples/zh");
+    let o = bin()
+        .args(["compare", "--color", "never"])
+        .arg(zh.join("01_simplified_columns.txt"))
+        .arg(zh.join("02_traditional_columns.txt"))
+        .output()
+        .unwrap();
+    ok(&o);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains('\x1b'), "no colour codes with --color never");
+    assert!(out.contains("legend:"), "{out}");
+    // Script variants are braced, and the text is shown as written: traditional characters and punctuation.
+    assert!(out.contains('{') && out.contains('}'), "{out}");
+    let b = std::fs::read_to_string(zh.join("02_traditional_columns.txt")).unwrap();
+    let trad: Vec<char> = b.chars().filter(|c| !c.is_ascii() && "，。、".contains(*c)).take(3).collect();
+    assert!(!trad.is_empty() && trad.iter().all(|c| out.contains(*c)), "punctuation as written: {out}");
+
+    // A long comparison whose reader stops after a few bytes: no error message, success.
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 7u64;
+    let text: String = (0..30_000)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from_u32(0x4E00 + ((state >> 33) % 0x5000) as u32).unwrap()
+        })
+        .collect();
+    let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    std::fs::write(&a, &text).unwrap();
+    std::fs::write(&b, format!("前言。{text}")).unwrap();
+    let mut child = bin()
+        .args(["compare", "--color", "never", "--width", "1"])
+        .arg(&a)
+        .arg(&b)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut head).unwrap();
+    drop(stdout);
+    let o = wait(child, 120);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "quiet: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Records every stage's total and the sum of its increments.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<(String, Option<u64>, u64)>>);
+
+impl textreuse::progress::Progress for Recorder {
+    fn start(&self, stage: &str, total: Option<u64>, _unit: &str) {
+        self.0.lock().unwrap().push((stage.to_string(), total, 0));
+    }
+    fn inc(&self, n: u64) {
+        if let Some(last) = self.0.lock().unwrap().last_mut() {
+            last.2 += n;
+        }
+    }
+}
+
+#[test]
+fn progress_of_compressed_input_counts_compressed_bytes_against_the_file_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.jsonl.zst");
+    let body = corpus().repeat(50).replace("\"a2\"", "\"x\"");
+    let lines: String =
+        body.lines().enumerate().map(|(k, l)| l.replacen("\"id\":\"", &format!("\"id\":\"{k}-"), 1) + "\n").collect();
+    std::fs::write(&f, zstd::encode_all(lines.as_bytes(), 3).unwrap()).unwrap();
+    let size = std::fs::metadata(&f).unwrap().len();
+    let inputs = textreuse::io::Input::from_args(&[f.to_str().unwrap()]).unwrap();
+    let rec = Recorder::default();
+    textreuse::dedup::run(&inputs, &dir.path().join("run"), &textreuse::dedup::DedupConfig::default(), &rec).unwrap();
+    let stages = rec.0.lock().unwrap().clone();
+    let fp = stages.iter().find(|s| s.0 == "fingerprint").unwrap();
+    assert_eq!(fp.1, Some(size), "the bar's total is the compressed size: {stages:?}");
+    assert_eq!(fp.2, size, "and it advances by compressed bytes read: {stages:?}");
+}
+
+/// The root of the repository.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -1,5 +1,7 @@
 //! Normalization on the real seeds and property tests of the offset map.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -12,7 +14,7 @@ fn shared() -> Option<PathBuf> {
     if p.join("samples/seeds").is_dir() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/samples/seeds is absent");
+        common::skip_note("skipped: ../shared/samples/seeds is absent");
         None
     }
 }

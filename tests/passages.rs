@@ -24,7 +24,7 @@ fn shared(sub: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/{sub} is absent");
+        common::skip_note(&format!("skipped: ../shared/{sub} is absent"));
         None
     }
 }

@@ -15,7 +15,7 @@ fn seed003() -> Option<PathBuf> {
     if p.is_file() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/samples/seeds is absent");
+        common::skip_note("skipped: ../shared/samples/seeds is absent");
         None
     }
 }
@@ -115,7 +115,7 @@ fn seed_003_repeats_are_found_and_stripped() {
 fn zh_dev_boilerplate_finds_the_planted_datelines_and_editor_lines() {
     let dev = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/zh-dev/corpus.jsonl");
     if !dev.is_file() {
-        eprintln!("skipped: ../shared/bench/zh-dev is absent");
+        common::skip_note("skipped: ../shared/bench/zh-dev is absent");
         return;
     }
     let out = tempfile::tempdir().unwrap();

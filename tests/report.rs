@@ -22,7 +22,7 @@ fn input() -> (PathBuf, bool) {
     if seeds.is_dir() {
         (seeds, true)
     } else {
-        eprintln!("../shared/samples/seeds is absent: the report is built from examples/ instead");
+        common::skip_note("../shared/samples/seeds is absent: the report is built from examples/ instead");
         (PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples"), false)
     }
 }
@@ -177,7 +177,7 @@ fn dump_dom(browser: &Path, page: &Path, profile: &Path) -> String {
 #[test]
 fn chromium_renders_the_site_without_javascript_errors() {
     let Some(browser) = chromium() else {
-        eprintln!("skipped: no chromium on this machine (.ci/run installs Debian's chromium)");
+        common::skip_note("skipped: no chromium on this machine (.ci/run installs Debian's chromium)");
         return;
     };
     let work = tempfile::tempdir().unwrap();

@@ -33,3 +33,12 @@ pub fn find_normalized(text: &str, p: Phrase) -> Option<u32> {
     let chars: Vec<char> = n.text.chars().collect();
     occurrences(&chars, p).first().map(|&k| n.offsets[k])
 }
+
+/// Says that a test skipped some of its work (no `../shared`, no browser), visibly in `cargo test`'s normal output:
+/// written to the standard error handle, which the test harness does not capture (it captures `eprintln!`, which
+/// is shown only for failing tests or under `--nocapture`).
+pub fn skip_note(what: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    let _ = writeln!(std::io::stderr(), "note: {test}: {what}");
+}

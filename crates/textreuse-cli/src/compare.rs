@@ -69,6 +69,11 @@ pub fn run(args: CompareArgs) -> Result<()> {
             out,
             "legend: {SUBST}substituted{RESET} {DELETE}only in A{RESET} {INSERT}only in B{RESET} {VARIANT}same text, other script or width{RESET}"
         )?;
+    } else {
+        writeln!(
+            out,
+            "legend: [x] substituted, [x] facing [··] only on one side, {{x}} same text in another script or width"
+        )?;
     }
     for (k, p) in passages.iter().enumerate() {
         writeln!(
@@ -85,18 +90,24 @@ pub fn run(args: CompareArgs) -> Result<()> {
         let a_range = (p.a_units.0 as usize, p.a_units.1 as usize);
         let b_range = (p.b_units.0 as usize, p.b_units.1 as usize);
         let ops = align_units(&da.ids, &db.ids, a_range, b_range, 32);
+        let (a_end, b_end) = (p.a_span.1, p.b_span.1);
+        let a_cell = |i: u32| unit_text(&da, &a_chars, i, a_end);
+        let b_cell = |j: u32| unit_text(&db, &b_chars, j, b_end);
         for row in ops.chunks(args.width.max(1)) {
             let (mut left, mut right) = (String::new(), String::new());
             for op in row {
                 let (x, y, style) = match *op {
                     Op::Match(i, j) => {
-                        let (x, y) = (unit_text(&da, &a_chars, i), unit_text(&db, &b_chars, j));
-                        let style = if x == y { "" } else { VARIANT };
+                        let (x, y) = (a_cell(i), b_cell(j));
+                        // Written differently (script, width, case) where the units themselves differ; punctuation
+                        // around them is shown as written, not marked.
+                        let style =
+                            if unit_only(&da, &a_chars, i) == unit_only(&db, &b_chars, j) { "" } else { VARIANT };
                         (x, y, style)
                     }
-                    Op::Substitute(i, j) => (unit_text(&da, &a_chars, i), unit_text(&db, &b_chars, j), SUBST),
-                    Op::DeleteA(i) => (unit_text(&da, &a_chars, i), String::new(), DELETE),
-                    Op::InsertB(j) => (String::new(), unit_text(&db, &b_chars, j), INSERT),
+                    Op::Substitute(i, j) => (a_cell(i), b_cell(j), SUBST),
+                    Op::DeleteA(i) => (a_cell(i), String::new(), DELETE),
+                    Op::InsertB(j) => (String::new(), b_cell(j), INSERT),
                 };
                 let w = x.width().max(y.width()).max(1);
                 push_cell(&mut left, &x, w, style, color);
@@ -108,15 +119,18 @@ pub fn run(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// The original text of one unit, with line breaks shown as spaces.
-fn unit_text(d: &UnitDoc, chars: &[char], unit: u32) -> String {
+/// The original text of one unit with the characters that follow it up to the next unit (punctuation, as
+/// written) but not beyond `limit`; line breaks and other whitespace are left out (a space separates words).
+fn unit_text(d: &UnitDoc, chars: &[char], unit: u32, limit: u32) -> String {
     let (s, e) = d.spans[unit as usize];
-    chars[s as usize..e as usize]
-        .iter()
-        .map(|&c| if c.is_whitespace() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
+    let next = d.spans.get(unit as usize + 1).map_or(limit, |n| n.0.min(limit)).max(e);
+    chars[s as usize..next as usize].iter().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The original text of one unit only, without whitespace.
+fn unit_only(d: &UnitDoc, chars: &[char], unit: u32) -> String {
+    let (s, e) = d.spans[unit as usize];
+    chars[s as usize..e as usize].iter().filter(|c| !c.is_whitespace()).collect()
 }
 
 fn push_cell(line: &mut String, text: &str, width: usize, style: &str, color: bool) {
@@ -126,11 +140,12 @@ fn push_cell(line: &mut String, text: &str, width: usize, style: &str, color: bo
         line.push_str(style);
         line.push_str(&shown);
         line.push_str(RESET);
-    } else if !color && !style.is_empty() && style != VARIANT {
-        // Without colour, differences are bracketed.
-        line.push('[');
+    } else if !color && !style.is_empty() {
+        // Without colour, differences are bracketed, and variants of script or width braced.
+        let (open, close) = if style == VARIANT { ('{', '}') } else { ('[', ']') };
+        line.push(open);
         line.push_str(&shown);
-        line.push(']');
+        line.push(close);
     } else {
         line.push_str(&shown);
     }

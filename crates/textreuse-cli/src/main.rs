@@ -18,6 +18,33 @@ use textreuse::progress::{NoProgress, Progress};
 use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
 use textreuse::substrings::{self, SubstringsConfig};
 
+/// A whole number of at least 1 (`--ngram 0` and the like are refused by the argument parser).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A number in `[0, 1]` (a similarity or a containment).
+fn unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        Ok(_) => Err("must lie in [0, 1]".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A number in `(0, 1]` (the similarity LSH is tuned for).
+fn open_unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+        Ok(_) => Err("must lie in (0, 1]".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "textreuse", version, about = "Find duplicated and reused text in large, noisy corpora (CJK-aware)")]
 struct Cli {
@@ -58,8 +85,9 @@ struct CommonArgs {
     /// JSONL field holding the document text.
     #[arg(long, default_value = "text")]
     text_field: String,
-    /// Documents larger than this many bytes are skipped and reported.
-    #[arg(long, default_value_t = 64 << 20)]
+    /// Documents larger than this many bytes are skipped and reported (files are not read; JSONL lines longer
+    /// than twice this plus 1 MiB are skipped unread).
+    #[arg(long, default_value_t = 64 << 20, value_parser = at_least_one)]
     max_doc_bytes: usize,
     /// Exit with an error on the first skipped record instead of reporting it.
     #[arg(long)]
@@ -68,7 +96,7 @@ struct CommonArgs {
     #[arg(long, short)]
     quiet: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     threads: Option<usize>,
     /// Do not apply Unicode NFKC normalization.
     #[arg(long)]
@@ -88,15 +116,18 @@ struct CommonArgs {
     /// Keep whitespace as it is.
     #[arg(long)]
     keep_whitespace: bool,
-    /// A boilerplate.jsonl written by `textreuse boilerplate`: its lines and sentences are ignored (dedup, passages).
+}
+
+/// The boilerplate list, for the jobs that use one (`dedup`, `passages`).
+#[derive(Args)]
+struct BoilerplateListArg {
+    /// A boilerplate.jsonl written by `textreuse boilerplate`: its lines and sentences are ignored. A file that
+    /// cannot be read is an error before any work.
     #[arg(long)]
     boilerplate: Option<PathBuf>,
 }
 
-impl CommonArgs {
-    fn inputs(&self) -> Result<Vec<Input>> {
-        Ok(Input::from_args(&self.inputs)?)
-    }
+impl BoilerplateListArg {
     fn boilerplate_list(&self) -> Option<String> {
         self.boilerplate.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string())
     }
@@ -105,6 +136,12 @@ impl CommonArgs {
             Some(p) => Ok(Some(std::sync::Arc::new(textreuse::boilerplate::load_filter(p)?))),
             None => Ok(None),
         }
+    }
+}
+
+impl CommonArgs {
+    fn inputs(&self) -> Result<Vec<Input>> {
+        Ok(Input::from_args(&self.inputs)?)
     }
     fn read_options(&self) -> ReadOptions {
         ReadOptions {
@@ -135,26 +172,30 @@ enum KeepArg {
 struct DedupArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    list: BoilerplateListArg,
     /// Units (CJK characters or words) per shingle.
-    #[arg(long, default_value_t = DedupOptions::default().ngram)]
+    #[arg(long, default_value_t = DedupOptions::default().ngram, value_parser = at_least_one)]
     ngram: usize,
     /// Values per MinHash signature.
-    #[arg(long, default_value_t = DedupOptions::default().num_perm)]
+    #[arg(long, default_value_t = DedupOptions::default().num_perm, value_parser = at_least_one)]
     num_perm: usize,
-    /// Jaccard similarity of shingle sets at or above which two documents are duplicates.
-    #[arg(long, default_value_t = DedupOptions::default().threshold)]
+    /// Jaccard similarity of shingle sets at or above which two documents are duplicates, in [0, 1].
+    #[arg(long, default_value_t = DedupOptions::default().threshold, value_parser = unit_interval)]
     threshold: f64,
-    /// Containment |A∩B|/min(|A|,|B|) at or above which two documents are duplicates (e.g. a reprint cut short).
-    #[arg(long)]
+    /// Containment |A∩B|/min(|A|,|B|) at or above which two documents are duplicates (e.g. a reprint cut short),
+    /// in [0, 1].
+    #[arg(long, value_parser = unit_interval)]
     containment_threshold: Option<f64>,
-    /// A document contained at this level in two or more members of a cluster joins it (a reprint cut short).
-    #[arg(long, default_value_t = 0.9)]
+    /// A document contained at this level (in [0, 1]) in two or more members of a cluster joins it (a reprint cut
+    /// short).
+    #[arg(long, default_value_t = 0.9, value_parser = unit_interval)]
     partial_containment: f64,
     /// Do not attach partial reprints to clusters.
     #[arg(long)]
     no_partial: bool,
-    /// Jaccard similarity the LSH bands are tuned for (default: derived from the thresholds).
-    #[arg(long)]
+    /// Jaccard similarity the LSH bands are tuned for, in (0, 1] (default: derived from the thresholds).
+    #[arg(long, value_parser = open_unit_interval)]
     lsh_threshold: Option<f64>,
     /// Which document of a cluster is kept.
     #[arg(long, value_enum, default_value = "first")]
@@ -163,7 +204,7 @@ struct DedupArgs {
     #[arg(long, default_value_t = DedupOptions::default().seed)]
     seed: u64,
     /// Megabytes of shingle sets kept in memory for verification; the rest spill to a file in --out.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = at_least_one)]
     memory_mb: usize,
     /// Also write candidates.jsonl: every verified candidate pair with its statistics.
     #[arg(long)]
@@ -179,13 +220,13 @@ struct DedupArgs {
 #[derive(Args)]
 struct AlignArgs {
     /// Units (CJK characters or words) per n-gram of the index.
-    #[arg(long, default_value_t = AlignConfig::default().ngram)]
+    #[arg(long, default_value_t = AlignConfig::default().ngram, value_parser = at_least_one)]
     ngram: usize,
     /// n-grams found in more documents than this are boilerplate and seed no candidate.
-    #[arg(long, default_value_t = AlignConfig::default().max_df)]
+    #[arg(long, default_value_t = AlignConfig::default().max_df, value_parser = at_least_one)]
     max_df: usize,
     /// Candidate document pairs share at least this many n-grams.
-    #[arg(long, default_value_t = AlignConfig::default().min_anchors)]
+    #[arg(long, default_value_t = AlignConfig::default().min_anchors, value_parser = at_least_one)]
     min_anchors: usize,
     /// Largest gap (units, on either side) bridged inside one passage.
     #[arg(long, default_value_t = AlignConfig::default().max_gap)]
@@ -194,7 +235,7 @@ struct AlignArgs {
     #[arg(long, default_value_t = AlignConfig::default().max_indel)]
     max_indel: usize,
     /// Shortest passage kept, in units (normalized characters for CJK) on each side.
-    #[arg(long, default_value_t = AlignConfig::default().min_length)]
+    #[arg(long, default_value_t = AlignConfig::default().min_length, value_parser = at_least_one)]
     min_length: usize,
 }
 
@@ -217,6 +258,8 @@ struct PassagesArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
+    list: BoilerplateListArg,
+    #[command(flatten)]
     align: AlignArgs,
     /// Include the aligned texts (a_text, b_text) in alignments.jsonl.
     #[arg(long)]
@@ -227,7 +270,7 @@ struct PassagesArgs {
 struct RepeatsArgs {
     #[command(flatten)]
     common: CommonArgs,
-    /// Shortest repeated passage, in units.
+    /// Shortest repeated passage, in units (0: no passages, only lines and paragraphs).
     #[arg(long, default_value_t = RepeatConfig::default().min_length)]
     min_length: usize,
     /// Also write stripped.jsonl: each document without the later copies of its repeated paragraphs and passages.
@@ -243,7 +286,7 @@ struct BoilerplateArgs {
     #[arg(long, default_value_t = BoilerplateConfig::default().min_df)]
     min_df: u32,
     /// Segments longer than this many normalized characters are never boilerplate.
-    #[arg(long, default_value_t = BoilerplateConfig::default().max_chars)]
+    #[arg(long, default_value_t = BoilerplateConfig::default().max_chars, value_parser = at_least_one)]
     max_chars: usize,
 }
 
@@ -252,13 +295,13 @@ struct SubstringsArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Shortest repeated substring, in units (CJK characters or words).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = at_least_one)]
     min_length: usize,
     /// Also write deduplicated.jsonl: every document without the later occurrences (the first is kept).
     #[arg(long)]
     remove: bool,
     /// Units per shard (about 20 bytes each while sorting); repeats across shards are not found.
-    #[arg(long, default_value_t = 100_000_000)]
+    #[arg(long, default_value_t = 100_000_000, value_parser = at_least_one)]
     shard_units: usize,
 }
 
@@ -295,7 +338,7 @@ struct CompareArgs {
     #[arg(long, default_value = "auto")]
     color: String,
     /// Aligned units per printed row.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = at_least_one)]
     width: usize,
     #[command(flatten)]
     align: AlignArgs,
@@ -329,13 +372,26 @@ impl Progress for Bars {
             Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
         };
+        // The bar takes the width the rest leaves (`wide_bar`): a line fits an 80-column terminal. Rates are whole
+        // units per second, bytes in binary units.
         let template = match (total.is_some(), unit) {
-            (true, "bytes") => "{prefix:>12} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            (true, _) => "{prefix:>12} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}",
-            (false, "bytes") => "{prefix:>12} {spinner} {bytes} {bytes_per_sec}",
-            (false, _) => "{prefix:>12} {spinner} {human_pos} {per_sec}",
+            (true, "bytes") => "{prefix:>12} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}",
+            (true, _) => "{prefix:>12} [{wide_bar}] {human_pos}/{human_len} {msg} {rate} {eta}",
+            (false, "bytes") => "{prefix:>12} {spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
+            (false, _) => "{prefix:>12} {spinner} {elapsed}",
         };
-        bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+        let style = ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ").with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", s.per_sec());
+            },
+        );
+        bar.set_style(style);
+        bar.set_message(unit.to_string());
+        if total.is_none() {
+            // A stage without a count (a sort, say) still shows that it runs.
+            bar.enable_steady_tick(std::time::Duration::from_millis(250));
+        }
         bar.set_prefix(stage.to_string());
         *self.bar.lock().expect("progress lock") = Some(bar);
     }
@@ -362,6 +418,14 @@ fn main() -> ExitCode {
     });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Standard output closed early (`textreuse compare A B | head`): what was asked for was read; no message.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("textreuse: error: {e:#}");
             ExitCode::FAILURE
@@ -414,11 +478,11 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
         options: PassageOptions {
             normalize: c.normalize_options(),
             align: args.align.config(),
-            boilerplate: c.boilerplate_filter()?,
+            boilerplate: args.list.boilerplate_filter()?,
         },
         with_text: args.with_text,
         strict: c.strict,
-        boilerplate_list: c.boilerplate_list(),
+        boilerplate_list: args.list.boilerplate_list(),
         ..PassagesConfig::default()
     };
     let progress = bars.for_args(c);
@@ -547,12 +611,12 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
                 KeepArg::First => Keep::First,
                 KeepArg::Longest => Keep::Longest,
             },
-            boilerplate: c.boilerplate_filter()?,
+            boilerplate: args.list.boilerplate_filter()?,
             large_cluster: args.large_cluster,
             ..DedupOptions::default()
         },
         strict: c.strict,
-        boilerplate_list: c.boilerplate_list(),
+        boilerplate_list: args.list.boilerplate_list(),
         memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
     };

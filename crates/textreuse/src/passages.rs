@@ -136,6 +136,7 @@ pub fn run(
 
     // Index and candidate pairs.
     let t = Instant::now();
+    index.index_with_progress(progress);
     let candidates = index.candidates().len();
     let boilerplate = index.boilerplate_ngrams();
     ctx.stage("index+candidates", StageTime::wall(t.elapsed().as_secs_f64()));

@@ -362,16 +362,34 @@ impl PassageIndex {
 
     /// n-gram hashes of every document (computed in parallel), then candidate pairs and boilerplate n-grams.
     fn index(&mut self) -> &Candidates {
-        if self.candidates.is_none() {
-            let a = &self.options.align;
-            let done = self.hashes.len();
-            let more: Vec<Vec<u64>> =
-                self.docs[done..].par_iter().map(|d| ngram_hashes(&d.ids, a.ngram, a.seed)).collect();
-            self.hashes.extend(more);
-            let (pairs, boilerplate) = candidate_pairs(&self.hashes, a.max_df, a.min_anchors);
-            self.candidates = Some(Candidates { pairs, boilerplate });
+        self.index_with_progress(&NoProgress);
+        self.candidates.as_ref().expect("computed")
+    }
+
+    /// Builds the index now (n-gram hashes of the documents added since, candidate pairs, boilerplate n-grams),
+    /// reporting the stages `index` (in documents) and `candidates` (no total); later calls that need the index
+    /// use it. Does nothing when it is built already.
+    pub fn index_with_progress(&mut self, progress: &dyn Progress) {
+        if self.candidates.is_some() {
+            return;
         }
-        self.candidates.as_ref().expect("computed above")
+        let a = &self.options.align;
+        let done = self.hashes.len();
+        progress.start("index", Some((self.docs.len() - done) as u64), "documents");
+        let more: Vec<Vec<u64>> = self.docs[done..]
+            .par_iter()
+            .map(|d| {
+                let h = ngram_hashes(&d.ids, a.ngram, a.seed);
+                progress.inc(1);
+                h
+            })
+            .collect();
+        progress.finish();
+        self.hashes.extend(more);
+        progress.start("candidates", None, "pairs");
+        let (pairs, boilerplate) = candidate_pairs(&self.hashes, a.max_df, a.min_anchors);
+        progress.finish();
+        self.candidates = Some(Candidates { pairs, boilerplate });
     }
 
     /// Candidate pairs `(a, b)`, `a < b` by index, sorted: documents sharing at least `min_anchors` distinct
