@@ -96,20 +96,20 @@ pub fn run(args: CompareArgs) -> Result<()> {
         for row in ops.chunks(args.width.max(1)) {
             let (mut left, mut right) = (String::new(), String::new());
             for op in row {
+                let none = (String::new(), String::new());
                 let (x, y, style) = match *op {
                     Op::Match(i, j) => {
                         let (x, y) = (a_cell(i), b_cell(j));
                         // Written differently (script, width, case) where the units themselves differ; punctuation
-                        // around them is shown as written, not marked.
-                        let style =
-                            if unit_only(&da, &a_chars, i) == unit_only(&db, &b_chars, j) { "" } else { VARIANT };
+                        // after them is shown as written, not marked.
+                        let style = if x.0 == y.0 { "" } else { VARIANT };
                         (x, y, style)
                     }
                     Op::Substitute(i, j) => (a_cell(i), b_cell(j), SUBST),
-                    Op::DeleteA(i) => (a_cell(i), String::new(), DELETE),
-                    Op::InsertB(j) => (String::new(), b_cell(j), INSERT),
+                    Op::DeleteA(i) => (a_cell(i), none, DELETE),
+                    Op::InsertB(j) => (none, b_cell(j), INSERT),
                 };
-                let w = x.width().max(y.width()).max(1);
+                let w = cell_width(&x).max(cell_width(&y)).max(1);
                 push_cell(&mut left, &x, w, style, color);
                 push_cell(&mut right, &y, w, style, color);
             }
@@ -119,29 +119,32 @@ pub fn run(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// The original text of one unit with the characters that follow it up to the next unit (punctuation, as
+/// The original text of one unit, and the characters that follow it up to the next unit (punctuation, as
 /// written) but not beyond `limit`; line breaks and other whitespace are left out (a space separates words).
-fn unit_text(d: &UnitDoc, chars: &[char], unit: u32, limit: u32) -> String {
+fn unit_text(d: &UnitDoc, chars: &[char], unit: u32, limit: u32) -> (String, String) {
     let (s, e) = d.spans[unit as usize];
     let next = d.spans.get(unit as usize + 1).map_or(limit, |n| n.0.min(limit)).max(e);
-    chars[s as usize..next as usize].iter().filter(|c| !c.is_whitespace()).collect()
+    let text = |from: u32, to: u32| chars[from as usize..to as usize].iter().filter(|c| !c.is_whitespace()).collect();
+    (text(s, e), text(e, next))
 }
 
-/// The original text of one unit only, without whitespace.
-fn unit_only(d: &UnitDoc, chars: &[char], unit: u32) -> String {
-    let (s, e) = d.spans[unit as usize];
-    chars[s as usize..e as usize].iter().filter(|c| !c.is_whitespace()).collect()
+/// Display width of a cell without its marks.
+fn cell_width(cell: &(String, String)) -> usize {
+    cell.0.width() + cell.1.width()
 }
 
-fn push_cell(line: &mut String, text: &str, width: usize, style: &str, color: bool) {
-    let shown = if text.is_empty() { "·".repeat(width) } else { text.to_string() };
-    let pad = width.saturating_sub(shown.width());
+/// Appends a cell (a unit and the punctuation after it), padded to `width` columns: a missing unit as dots; a
+/// difference coloured, or without colour bracketed (`[x]`) and a script or width variant braced (`{x}`), the marks
+/// around the unit only.
+fn push_cell(line: &mut String, cell: &(String, String), width: usize, style: &str, color: bool) {
+    let (unit, tail) = cell;
+    let shown = if unit.is_empty() && tail.is_empty() { "·".repeat(width) } else { unit.clone() };
+    let pad = width.saturating_sub(shown.width() + tail.width());
     if color && !style.is_empty() {
         line.push_str(style);
         line.push_str(&shown);
         line.push_str(RESET);
     } else if !color && !style.is_empty() {
-        // Without colour, differences are bracketed, and variants of script or width braced.
         let (open, close) = if style == VARIANT { ('{', '}') } else { ('[', ']') };
         line.push(open);
         line.push_str(&shown);
@@ -149,8 +152,9 @@ fn push_cell(line: &mut String, text: &str, width: usize, style: &str, color: bo
     } else {
         line.push_str(&shown);
     }
+    line.push_str(tail);
     line.push_str(&" ".repeat(pad));
-    if text.is_ascii() && !text.is_empty() {
+    if unit.is_ascii() && !unit.is_empty() {
         line.push(' ');
     }
 }
