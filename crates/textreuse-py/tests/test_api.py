@@ -60,6 +60,17 @@ def test_minhash_is_script_aware_and_matches_bulk():
     assert textreuse.MinHash.bulk_tokens([["国家", "主席", "会谈"]])[0] == t1
     with pytest.raises(TypeError):
         t1.update_tokens([1, 2])
+    # A list is read in place, any other iterable through iteration: the same set either way, ASCII or not, and
+    # long lists (read ahead in blocks) keep every token.
+    many = [f"w{i}" for i in range(1000)] + [f"词{i}" for i in range(1000)]
+    as_list, as_gen = textreuse.MinHash(), textreuse.MinHash()
+    as_list.update_tokens(many)
+    as_gen.update_tokens(t for t in many)
+    assert as_list == as_gen and as_list.count() == 2000
+    with pytest.raises(UnicodeEncodeError):
+        t1.update_tokens(["ok", "\ud800"])  # a lone surrogate has no UTF-8
+    with pytest.raises(TypeError, match="int"):
+        textreuse.MinHash.bulk_tokens([["a"], ["b", 3]])
     with pytest.raises(ValueError):
         a.jaccard(textreuse.MinHash(STORY, num_perm=64))
     with pytest.raises(ValueError, match="num_perm"):
