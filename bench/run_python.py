@@ -10,15 +10,17 @@ usage: bench/run_python.py [--runs N] [--anchor-runs N]
 import argparse, json, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_dedup import BIN, HERE, ROOT, ZH_DEV, VENV_PY, machine, median_run, replace_section, score  # noqa: E402
+from run_dedup import (BIN, HERE, ROOT, ZH_DEV, VENV_CPP, VENV_PY, ensure_venvs, interleaved, machine,  # noqa: E402
+                       replace_section, score)
 
 
 def venv():
-    if not os.path.exists(VENV_PY):
-        subprocess.run([sys.executable, '-m', 'venv', os.path.join(HERE, '.venv')], check=True)
+    """bench/.venv (datasketch + pure-Python OpenCC) and bench/.venv-cpp (datasketch, rensa, C++ OpenCC) as
+    run_dedup.py makes them, plus pyarrow and the package (built by maturin from this checkout) in the first."""
+    ensure_venvs()
     pip = [VENV_PY, '-m', 'pip', 'install', '-q']
-    subprocess.run(pip + ['datasketch==2.0.0', 'opencc-python-reimplemented==0.1.7', 'pyarrow'], check=True)
-    if subprocess.run(pip + ['rensa'], capture_output=True).returncode != 0:
+    subprocess.run(pip + ['pyarrow'], check=True)
+    if subprocess.run(pip + ['rensa==0.5.0'], capture_output=True).returncode != 0:
         print('rensa does not install here; its rows are left out', file=sys.stderr)
     subprocess.run(pip + ['--force-reinstall', '--no-deps', os.path.join(ROOT, 'crates', 'textreuse-py')], check=True)
 
@@ -40,9 +42,10 @@ def main():
     work = tempfile.mkdtemp(prefix='textreuse-bench-py-')
     res = {'machine': machine(), 'dedup': [], 'minhash': None, 'load_before': os.getloadavg()[1]}
 
+    preds, cmds, labels = {}, {}, {}
+
     def add(key, label, cmd, pred, runs):
-        w, r, ws = median_run(cmd, runs)
-        res['dedup'].append({'key': key, 'tool': label, 'wall_s': w, 'walls': ws, 'rss_mb': r, **score(pred)})
+        preds[key], cmds[key], labels[key] = pred, (cmd, runs), label
 
     out = os.path.join(work, 'cli')
     add('cli', 'textreuse dedup (CLI)', [BIN, 'dedup', corpus, '--out', out, '--quiet'],
@@ -54,8 +57,17 @@ def main():
     add('python_arrow', 'Python textreuse.dedup (pyarrow.json table)',
         [VENV_PY, os.path.join(HERE, 'py_dedup.py'), corpus, pred, '--arrow'], pred, args.runs)
     pred = os.path.join(work, 'ds.jsonl')
-    add('datasketch_opencc', 'datasketch MinHashLSH + OpenCC t2s',
+    add('datasketch_opencc', 'datasketch MinHashLSH + pure-Python OpenCC t2s (opencc-python-reimplemented)',
         [VENV_PY, os.path.join(HERE, 'datasketch_dedup.py'), corpus, pred, '--opencc'], pred, args.anchor_runs)
+    pred = os.path.join(work, 'ds-cpp.jsonl')
+    add('datasketch_cpp', 'datasketch MinHashLSH + C++ OpenCC t2s',
+        [VENV_CPP, os.path.join(HERE, 'datasketch_dedup.py'), corpus, pred, '--opencc'], pred, args.anchor_runs)
+    # Rounds interleaved (every tool once per round) so that all see the same load; the CLI's output directory
+    # is replaced by each round (the same job's previous run).
+    got = interleaved(cmds, log='python')
+    for key, g in got.items():
+        res['dedup'].append({'key': key, 'tool': labels[key], 'wall_s': g['wall_s'], 'walls': g['walls'],
+                             'cpu_s': g['cpu_s'], 'cpus': g['cpus'], 'rss_mb': g['rss_mb'], **score(preds[key])})
     inproc = [json.loads(subprocess.run([VENV_PY, os.path.join(HERE, 'py_dedup.py'), corpus, os.path.join(work, 'x.jsonl')],
                                         capture_output=True, text=True, check=True).stdout) for _ in range(args.runs)]
     res['python_in_process'] = {k: sorted(r[k] for r in inproc)[len(inproc) // 2] for k in inproc[0]}
@@ -80,26 +92,38 @@ def write_markdown(res):
                                      'quiet machine; compare ratios within this section only.'
                                      if 'load_after' in res else ''), '',
              '### dedup on zh-dev (3,657 documents, 5.1 M characters)', '',
-             '| tool | pair P | pair R | pair F1 | wall (s) | vs CLI | peak RSS (MB) |', '|---|---|---|---|---|---|---|']
+             '| tool | pair P | pair R | pair F1 | wall (s) | CPU (s) | rounds | wall vs CLI | wall vs Python textreuse '
+             '| CPU vs Python textreuse | peak RSS (MB) |', '|---|---|---|---|---|---|---|---|---|---|---|']
+    pycpu = by['python'].get('cpu_s')
     for r in res['dedup']:
+        cpu = r.get('cpu_s')
         lines.append(f"| {r['tool']} | {r['pair_precision']:.4f} | {r['pair_recall']:.4f} | {r['pair_f1']:.4f} | "
-                     f"{r['wall_s']:.2f} | {r['wall_s'] / cli:.2f}× | {r['rss_mb']:.0f} |")
+                     f"{r['wall_s']:.2f} | {'' if cpu is None else f'{cpu:.2f}'} | {len(r['walls'])} | "
+                     f"{r['wall_s'] / cli:.2f}× | {r['wall_s'] / py:.1f}× | "
+                     f"{'' if cpu is None or not pycpu else f'{cpu / pycpu:.1f}×'} | {r['rss_mb']:.0f} |")
     ip = res['python_in_process']
     ds = by['datasketch_opencc']['wall_s']
-    lines += ['', f"Python over CLI wall time: {py / cli:.2f}× (target ≤ 1.3×); datasketch + OpenCC over Python "
-              f"textreuse: {ds / py:.0f}× (target ≥ 40×). Inside the Python process (median): import "
+    cpp = by.get('datasketch_cpp')
+    lines += ['', f"Python over CLI wall time: {py / cli:.2f}× (target ≤ 1.3×); datasketch + pure-Python OpenCC over "
+              f"Python textreuse: {ds / py:.0f}× in wall time"
+              + (f", {by['datasketch_opencc']['cpu_s'] / pycpu:.0f}× in CPU seconds" if pycpu else '')
+              + (f"; datasketch + C++ OpenCC: {cpp['wall_s'] / py:.0f}× in wall time, {cpp['cpu_s'] / pycpu:.0f}× in "
+                 'CPU seconds' if cpp and pycpu else '') + " (target ≥ 40×). Inside the Python process (median): import "
               f"{ip['import_s']:.3f} s, reading the JSONL with `json` {ip['read_s']:.3f} s, `textreuse.dedup` "
               f"{ip['dedup_s']:.3f} s, writing {ip['write_s']:.3f} s.", '']
     mh = res['minhash']
     lines += [f"### MinHash signatures: 128 values per document, the {mh['documents']} zh-dev texts ({mh['mb']:.1f} MB)", '',
-              '| implementation | seconds | documents/s | MB/s |', '|---|---|---|---|']
+              'Medians of the rounds, each implementation once per round; CPU seconds are the process\'s (all threads).',
+              '', '| implementation | wall (s) | CPU (s) | documents/s | MB/s |', '|---|---|---|---|---|']
     for r in mh['rows']:
-        lines.append(f"| {r['name']} | {r['seconds']:.3f} | {r['docs_per_s']:.0f} | {r['mb_per_s']:.1f} |")
+        cpu = r.get('cpu_seconds')
+        lines.append(f"| {r['name']} | {r['seconds']:.3f} | {'' if cpu is None else f'{cpu:.3f}'} | "
+                     f"{r['docs_per_s']:.0f} | {r['mb_per_s']:.1f} |")
     lines += ['', 'textreuse rows include normalization (NFKC, traditional → simplified, punctuation and column breaks '
               'removed) and shingling in Rust; the anchors get their usual Python tokenization (no script conversion), '
-              'and their "hash only" rows time hashing alone. `bulk_tokens` reads every token through the CPython 3.9 '
-              'stable ABI (abi3), which copies each `str` to UTF-8 to hash it; rensa, built per Python version, reads '
-              'the cached UTF-8 and hashes pre-made tokens faster.', '']
+              'and their "hash only" rows time hashing alone (the same pre-made lists of `str` for all: `bulk_tokens` '
+              'reads the UTF-8 of each token in place, as rensa does, although the wheel is built for the 3.9 stable ABI).',
+              '']
     replace_section('## python:', '\n'.join(lines) + '\n')
 
 
