@@ -174,9 +174,12 @@ struct DedupArgs {
     common: CommonArgs,
     #[command(flatten)]
     list: BoilerplateListArg,
-    /// Units (CJK characters or words) per shingle.
+    /// Units per shingle that starts with a CJK character.
     #[arg(long, default_value_t = DedupOptions::default().ngram, value_parser = at_least_one)]
     ngram: usize,
+    /// Units per shingle that starts with a word (English and other space-delimited scripts).
+    #[arg(long, default_value_t = DedupOptions::default().word_ngram.unwrap_or(4), value_parser = at_least_one)]
+    word_ngram: usize,
     /// Values per MinHash signature.
     #[arg(long, default_value_t = DedupOptions::default().num_perm, value_parser = at_least_one)]
     num_perm: usize,
@@ -601,6 +604,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
         options: DedupOptions {
             normalize: c.normalize_options(),
             ngram: args.ngram,
+            word_ngram: Some(args.word_ngram),
             num_perm: args.num_perm,
             threshold: args.threshold,
             containment_threshold: args.containment_threshold,

@@ -21,7 +21,7 @@ use textreuse::core::passages::{
 use textreuse::core::Error as CoreError;
 use textreuse::normalize::{normalize as core_normalize, NormalizeOptions};
 use textreuse::repeats::{analyze, strip, RepeatConfig};
-use textreuse::shingle::{shingle_set, units};
+use textreuse::shingle::{shingle_set, units, Ngram};
 
 create_exception!(
     _textreuse,
@@ -143,6 +143,7 @@ impl<'py> Kw<'py> {
         Ok(DedupOptions {
             normalize: self.normalize()?,
             ngram: self.usize("ngram", d.ngram)?,
+            word_ngram: Some(self.usize("word_ngram", d.word_ngram.unwrap_or(d.ngram))?),
             num_perm: self.usize("num_perm", d.num_perm)?,
             threshold: self.f64("threshold", d.threshold)?,
             containment_threshold: self.opt_f64("containment_threshold", d.containment_threshold)?,
@@ -153,6 +154,15 @@ impl<'py> Kw<'py> {
             max_bucket: self.usize("max_bucket", d.max_bucket)?,
             large_cluster: self.usize("large_cluster", d.large_cluster)?,
             boilerplate: None,
+        })
+    }
+
+    /// `ngram` and `word_ngram` as `dedup` takes them (defaults 4 and 2).
+    fn ngram(&mut self) -> PyResult<Ngram> {
+        let d = DedupOptions::default();
+        Ok(Ngram {
+            n: self.usize("ngram", d.ngram)?,
+            word_n: self.usize("word_ngram", d.word_ngram.unwrap_or(d.ngram))?,
         })
     }
 
@@ -277,10 +287,11 @@ fn normalize(py: Python<'_>, text: &Bound<'_, PyAny>, options: Option<&Bound<'_,
 // ---------------------------------------------------------------------------------------------------------------
 // MinHash and LSH
 
-/// Shingling settings of a MinHash: units per shingle, seed and normalization.
+/// Shingling settings of a MinHash: units per shingle (from a CJK character / from two words), seed and
+/// normalization.
 #[derive(Clone, Copy, PartialEq)]
 struct Shingling {
-    ngram: usize,
+    ngram: Ngram,
     seed: u64,
     normalize: NormalizeOptions,
 }
@@ -292,7 +303,8 @@ impl Shingling {
 }
 
 /// A MinHash over textreuse's shingles: texts are normalized (traditional → simplified, no punctuation or column
-/// breaks) and cut into shingles of `ngram` units (CJK characters or words); the signature is textreuse's
+/// breaks) and cut into shingles of `ngram` units (`word_ngram` from two words in a row: English and other
+/// space-delimited scripts), as `dedup` does; the signature is textreuse's
 /// one-permutation MinHash with optimal densification (`num_perm` 64-bit values), kept current after each update.
 #[pyclass(module = "textreuse")]
 #[derive(Clone)]
@@ -305,10 +317,11 @@ struct MinHash {
 }
 
 impl MinHash {
-    fn new_empty(num_perm: usize, seed: u64, ngram: usize, normalize: NormalizeOptions) -> PyResult<MinHash> {
-        if num_perm == 0 || ngram == 0 {
+    fn new_empty(num_perm: usize, seed: u64, ngram: Ngram, normalize: NormalizeOptions) -> PyResult<MinHash> {
+        if num_perm == 0 || ngram.n == 0 || ngram.word_n == 0 {
             return Err(PyValueError::new_err(format!(
-                "invalid setting: num_perm and ngram must be at least 1 (got {num_perm}, {ngram})"
+                "invalid setting: num_perm, ngram and word_ngram must be at least 1 (got {num_perm}, {}, {})",
+                ngram.n, ngram.word_n
             )));
         }
         let hasher = MinHasher::new(num_perm, seed);
@@ -342,7 +355,7 @@ impl MinHash {
 
 #[pymethods]
 impl MinHash {
-    /// MinHash(text=None, *, num_perm=128, seed=42, ngram=4, nfkc=True, ..., t2s=True)
+    /// MinHash(text=None, *, num_perm=128, seed=42, ngram=4, word_ngram=2, nfkc=True, ..., t2s=True)
     #[new]
     #[pyo3(signature = (text=None, **options))]
     fn py_new(
@@ -353,7 +366,7 @@ impl MinHash {
         let mut kw = Kw::new(options);
         let num_perm = kw.usize("num_perm", 128)?;
         let seed = kw.u64("seed", 42)?;
-        let ngram = kw.usize("ngram", 4)?;
+        let ngram = kw.ngram()?;
         let norm = kw.normalize()?;
         kw.finish("MinHash")?;
         let mut m = MinHash::new_empty(num_perm, seed, ngram, norm)?;
@@ -414,7 +427,9 @@ impl MinHash {
         let seed = kw.u64("seed", 42)?;
         let threads = kw.opt_usize("threads")?;
         kw.finish("MinHash.bulk_tokens")?;
-        let proto = MinHash::new_empty(num_perm, seed, 4, NormalizeOptions::default())?;
+        // Shingling settings as MinHash()'s defaults, so that the two compare equal on equal tokens.
+        let proto =
+            MinHash::new_empty(num_perm, seed, DedupOptions::default().shingle_ngram(), NormalizeOptions::default())?;
         let lists: Vec<Vec<u64>> = token_lists.try_iter()?.map(|l| token_hashes(&l?, seed)).collect::<PyResult<_>>()?;
         run_detached(py, threads, || {
             use rayon::prelude::*;
@@ -430,7 +445,7 @@ impl MinHash {
         })
     }
 
-    /// bulk(texts, *, num_perm=128, seed=42, ngram=4, threads=None, **normalization) -> list[MinHash]
+    /// bulk(texts, *, num_perm=128, seed=42, ngram=4, word_ngram=2, threads=None, **normalization) -> list[MinHash]
     ///
     /// One MinHash per text, computed in parallel with the GIL released.
     #[staticmethod]
@@ -439,7 +454,7 @@ impl MinHash {
         let mut kw = Kw::new(options);
         let num_perm = kw.usize("num_perm", 128)?;
         let seed = kw.u64("seed", 42)?;
-        let ngram = kw.usize("ngram", 4)?;
+        let ngram = kw.ngram()?;
         let norm = kw.normalize()?;
         let threads = kw.opt_usize("threads")?;
         kw.finish("MinHash.bulk")?;

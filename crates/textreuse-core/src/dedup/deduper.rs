@@ -470,6 +470,30 @@ mod tests {
                          一致同意继续加强全面战略协作，推动两国关系在新时代不断向前发展。";
 
     #[test]
+    fn an_english_reprint_with_ocr_errors_is_a_duplicate() {
+        // A paragraph written for this test and a copy with a letter lost or changed in about one word of eight,
+        // hard-wrapped in a 30-character column: word bigrams (the default for words) keep the copy above the
+        // Jaccard threshold; 4-word shingles, the CJK length, do not.
+        let a = "The county commissioners met on Monday afternoon to discuss the new steel bridge across the \
+                 river, and after a long debate they voted to raise the money needed for the work before the end \
+                 of the year. The mayor said that the old wooden bridge had been closed twice this winter and that \
+                 farmers on the east side could not bring their grain to the mill.";
+        let b = "The county commissioners met on Monday aftern\non to discuss the new steel bridge acros the \
+                 river, and after a long debate they votd to raise the money needed for the work before the end \
+                 of the yar. The mayor said that the old wooden bridge had ben closed twice this winter and tha\nt \
+                 farmers on the east side could not brinq their grain to the mill.";
+        let cluster = |options: DedupOptions| {
+            let mut d = Deduper::new(options).unwrap();
+            d.add("a", a).unwrap();
+            d.add("b", b).unwrap();
+            let r = d.finish();
+            r.cluster_of(0) == r.cluster_of(1)
+        };
+        assert!(cluster(DedupOptions::default()));
+        assert!(!cluster(DedupOptions { word_ngram: Some(4), ..Default::default() }));
+    }
+
+    #[test]
     fn documents_are_checked_in_the_jobs_order() {
         let mut d = Deduper::new(DedupOptions::default()).unwrap();
         assert_eq!(d.add("a", STORY), Ok(0));
@@ -489,6 +513,7 @@ mod tests {
             other => panic!("expected an invalid setting, got {other:?}"),
         };
         assert_eq!(bad(DedupOptions { ngram: 0, ..Default::default() }), "ngram");
+        assert_eq!(bad(DedupOptions { word_ngram: Some(0), ..Default::default() }), "word_ngram");
         assert_eq!(bad(DedupOptions { num_perm: 0, ..Default::default() }), "num_perm");
         assert_eq!(bad(DedupOptions { threshold: 1.5, ..Default::default() }), "threshold");
         assert_eq!(bad(DedupOptions { threshold: f64::NAN, ..Default::default() }), "threshold");

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize_text_into, NormalizeOptions};
-use crate::shingle::{shingle_set_of_text, ShingleBuffers};
+use crate::shingle::{shingle_set_of_text, Ngram, ShingleBuffers};
 
 use super::DedupOptions;
 
@@ -73,7 +73,7 @@ fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
 #[derive(Debug, Clone)]
 pub struct Fingerprinter {
     normalize: NormalizeOptions,
-    ngram: usize,
+    ngram: Ngram,
     seed: u64,
     hasher: MinHasher,
     lsh: LshParams,
@@ -91,7 +91,7 @@ impl Fingerprinter {
         let lsh = LshParams::optimal(options.effective_lsh_threshold(), options.num_perm, 0.3, 0.7);
         Ok(Fingerprinter {
             normalize: options.normalize,
-            ngram: options.ngram,
+            ngram: options.shingle_ngram(),
             seed: options.seed,
             hasher: MinHasher::new(options.num_perm, options.seed),
             lsh,
@@ -109,8 +109,8 @@ impl Fingerprinter {
         self.hasher.num_perm()
     }
 
-    /// Units per shingle.
-    pub fn ngram(&self) -> usize {
+    /// Units per shingle (from a CJK character, from a word).
+    pub fn ngram(&self) -> Ngram {
         self.ngram
     }
 

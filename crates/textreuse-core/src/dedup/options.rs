@@ -17,8 +17,12 @@ use crate::verify::PairStats;
 pub struct DedupOptions {
     /// Normalization before shingling.
     pub normalize: NormalizeOptions,
-    /// Units (CJK characters or words) per shingle; at least 1.
+    /// Units per shingle that starts with a CJK character; at least 1.
     pub ngram: usize,
+    /// Units per shingle that starts with a word (space-delimited scripts: a word carries five or six characters
+    /// where a CJK unit carries one); at least 1. `None` (settings stored before this field existed): `ngram`.
+    #[serde(default)]
+    pub word_ngram: Option<usize>,
     /// Values per MinHash signature; at least 1.
     pub num_perm: usize,
     /// A verified pair with Jaccard similarity at least this is a duplicate; in `[0, 1]`.
@@ -53,6 +57,7 @@ impl Default for DedupOptions {
         DedupOptions {
             normalize: NormalizeOptions::default(),
             ngram: 4,
+            word_ngram: Some(2),
             num_perm: 128,
             threshold: 0.45,
             containment_threshold: None,
@@ -68,14 +73,21 @@ impl Default for DedupOptions {
 }
 
 impl DedupOptions {
+    /// Shingle lengths: `ngram` units from a CJK character, `word_ngram` (or `ngram` when unset) from a word.
+    pub fn shingle_ngram(&self) -> crate::shingle::Ngram {
+        crate::shingle::Ngram { n: self.ngram, word_n: self.word_ngram.unwrap_or(self.ngram) }
+    }
+
     /// Checks every setting's range.
     ///
     /// # Errors
-    /// [`Error::InvalidSetting`] naming the first setting out of range: `ngram`, `num_perm` or `max_bucket` of 0;
+    /// [`Error::InvalidSetting`] naming the first setting out of range: `ngram`, `word_ngram`, `num_perm` or
+    /// `max_bucket` of 0;
     /// `threshold`, `containment_threshold`, `partial_containment` outside `[0, 1]`; `lsh_threshold` outside
     /// `(0, 1]`.
     pub fn validate(&self) -> Result<(), Error> {
         at_least_one("ngram", self.ngram)?;
+        at_least_one("word_ngram", self.word_ngram.unwrap_or(self.ngram))?;
         at_least_one("num_perm", self.num_perm)?;
         at_least_one("max_bucket", self.max_bucket)?;
         unit_interval("threshold", self.threshold)?;

@@ -1,9 +1,16 @@
 //! Units and shingles.
 //!
 //! A **unit** is one Han, kana or Hangul character, or one word of a space-delimited script (a word segment of
-//! Unicode Standard Annex #29, via the `unicode-segmentation` crate). A **shingle** is `n` consecutive units
+//! Unicode Standard Annex #29, via the `unicode-segmentation` crate). A **shingle** is a run of consecutive units
 //! (Broder 1997, "On the resemblance and containment of documents"), hashed to 64 bits with seeded XXH3, which is
 //! stable across platforms and releases.
+//!
+//! A word carries more text than a CJK character (five or six characters of English against one), so the length
+//! of a shingle depends on the units it starts with ([`Ngram`]): `word_n` units from two words in a row, `n` units
+//! otherwise (from a CJK character, or from a word followed by one: a number or a name in Chinese text). With one
+//! `n` for both, English shingles of four words break at any OCR error in about 25 characters and noisy English
+//! reprints fall below the Jaccard threshold. The rule is local (each window's length depends on its first two
+//! units only), so two copies of a text cut the same shingles whatever else they hold.
 
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
@@ -23,6 +30,37 @@ pub struct Unit {
 
 /// Tag mixed into single-character unit ids so that they never equal the id of a hashed word.
 const CHAR_TAG: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Whether a unit id is a CJK character's (`char ^ CHAR_TAG`) rather than a word's hash (a word hash passes with
+/// probability 2^-43).
+#[inline(always)]
+fn is_cjk_id(id: u64) -> bool {
+    (id ^ CHAR_TAG) < 0x11_0000
+}
+
+/// Shingle lengths: `word_n` units for a shingle that starts with two words, `n` for any other (one that starts
+/// with a CJK character, or with a word followed by a CJK character). Both at least 1. `Ngram::uniform(n)` is the
+/// classic fixed-length shingle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ngram {
+    /// Units per shingle that starts with a CJK character or with a word followed by one.
+    pub n: usize,
+    /// Units per shingle that starts with two words.
+    pub word_n: usize,
+}
+
+impl Ngram {
+    /// `n` units per shingle whatever unit it starts with.
+    pub fn uniform(n: usize) -> Ngram {
+        Ngram { n, word_n: n }
+    }
+}
+
+impl From<usize> for Ngram {
+    fn from(n: usize) -> Ngram {
+        Ngram::uniform(n)
+    }
+}
 
 /// Splits a normalized text into units, in order. Characters that are neither CJK units nor part of a word
 /// (spaces, punctuation kept by the normalization) produce no unit.
@@ -187,23 +225,24 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
     }
 }
 
-/// The set of shingle hashes of a unit sequence: every window of `n` consecutive units, hashed with `seed`,
-/// sorted and de-duplicated. A text with fewer than `n` (but at least one) units yields one shingle of all its
-/// units, so short texts still compare. `n` must be at least 1.
-pub fn shingle_set(units: &[Unit], n: usize, seed: u64) -> Vec<u64> {
+/// The set of shingle hashes of a unit sequence: every window of consecutive units (`n.word_n` of them from two
+/// words in a row, else `n.n`; a plain `usize` is both), hashed with `seed`, sorted and de-duplicated. A
+/// text too short for any window (but with at least one unit) yields one shingle of all its units, so short texts
+/// still compare. Lengths must be at least 1.
+pub fn shingle_set(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
     let mut hs = sort_hashes(&shingle_hashes(units, n, seed));
     hs.dedup();
     hs
 }
 
-/// The shingle hashes of a unit sequence in text order (one per window of `n` units; see [`shingle_set`]).
-pub fn shingle_hashes(units: &[Unit], n: usize, seed: u64) -> Vec<u64> {
+/// The shingle hashes of a unit sequence in text order (one per window; see [`shingle_set`]).
+pub fn shingle_hashes(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
     let mut ids = Vec::with_capacity(8 * units.len());
     for u in units {
         ids.extend_from_slice(&u.id.to_le_bytes());
     }
     let mut out = Vec::new();
-    window_hashes_into(&ids, n, seed, &mut out);
+    window_hashes_into(&ids, n.into(), seed, &mut out);
     out
 }
 
@@ -218,18 +257,19 @@ pub struct ShingleBuffers {
 
 /// The shingle set of a normalized text: equal to `shingle_set(&units(text), n, seed)`, computed in one pass
 /// without building the units. Passing the same `buf` for every document saves allocations.
+/// `n` is a [`Ngram`] or a `usize` (the same length from any unit).
 ///
 /// ```
 /// use textreuse_core::text::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
 /// let text = "图书馆 met putin 2025年";
 /// assert_eq!(shingle_set_of_text(text, 4, 7, &mut ShingleBuffers::default()), shingle_set(&units(text), 4, 7));
 /// ```
-pub fn shingle_set_of_text(text: &str, n: usize, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
+pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     let ids = &mut buf.ids;
     ids.clear();
     for_each_unit(text, |id, _, _| ids.extend_from_slice(&id.to_le_bytes()));
     buf.hashes.clear();
-    window_hashes_into(ids, n, seed, &mut buf.hashes);
+    window_hashes_into(ids, n.into(), seed, &mut buf.hashes);
     let mut set = sort_hashes(&buf.hashes);
     set.dedup();
     set
@@ -280,16 +320,41 @@ fn sort_hashes(hashes: &[u64]) -> Vec<u64> {
     out
 }
 
-/// The hash of every window of `n` consecutive unit ids, given as their concatenated little-endian bytes: seeded
-/// XXH3 of the window's `8 n` bytes. Fewer than `n` (but at least one) units give one hash of all of them.
-fn window_hashes_into(ids: &[u8], n: usize, seed: u64, out: &mut Vec<u64>) {
-    assert!(n >= 1, "ngram size must be at least 1");
+/// The hash of every window of consecutive unit ids, given as their concatenated little-endian bytes: seeded XXH3
+/// of the window's bytes; a window is `n.word_n` units from two words in a row and `n.n` otherwise, and windows
+/// that would run past the end are not cut. When no window fits, one hash of all the units (if any).
+fn window_hashes_into(ids: &[u8], n: Ngram, seed: u64, out: &mut Vec<u64>) {
+    assert!(n.n >= 1 && n.word_n >= 1, "ngram size must be at least 1");
     let m = ids.len() / 8;
     if m == 0 {
         return;
     }
-    let n = n.min(m);
-    out.extend((0..=m - n).map(|k| xxh3_64_with_seed(&ids[8 * k..8 * (k + n)], seed)));
+    if n.n == n.word_n {
+        let n = n.n.min(m);
+        out.extend((0..=m - n).map(|k| xxh3_64_with_seed(&ids[8 * k..8 * (k + n)], seed)));
+        return;
+    }
+    let before = out.len();
+    let mut cjk_tail = m.saturating_sub(n.n - 1); // windows from a CJK character start before this
+    let mut word_tail = m.saturating_sub(n.word_n - 1);
+    if n.n > m {
+        cjk_tail = 0;
+    }
+    if n.word_n > m {
+        word_tail = 0;
+    }
+    let cjk_at = |k: usize| k < m && is_cjk_id(u64::from_le_bytes(ids[8 * k..8 * k + 8].try_into().expect("8 bytes")));
+    for k in 0..cjk_tail.max(word_tail) {
+        // A word among CJK characters (a number, a name in Chinese text) starts a CJK-length window.
+        let words = !cjk_at(k) && !cjk_at(k + 1);
+        let (len, tail) = if words { (n.word_n, word_tail) } else { (n.n, cjk_tail) };
+        if k < tail {
+            out.push(xxh3_64_with_seed(&ids[8 * k..8 * (k + len)], seed));
+        }
+    }
+    if out.len() == before {
+        out.push(xxh3_64_with_seed(ids, seed));
+    }
 }
 
 #[cfg(test)]
@@ -307,6 +372,46 @@ mod tests {
         assert_eq!(unit_texts("2025年5月"), ["2025", "年", "5", "月"]);
         assert_eq!(unit_texts("don't 3.14 a.b"), ["don't", "3.14", "a", "b"]);
         assert_eq!(unit_texts("café über 東京タワー"), ["café", "über", "東", "京", "タ", "ワ", "ー"]);
+    }
+
+    #[test]
+    fn shingle_length_follows_the_first_unit() {
+        let n = Ngram { n: 4, word_n: 2 };
+        // Pure CJK text: the classic 4-character shingles, whatever word_n is.
+        let zh = units("国家主席会见外国元首");
+        assert_eq!(shingle_hashes(&zh, n, 7), shingle_hashes(&zh, 4, 7));
+        // Pure English: word bigrams.
+        let en = units("the quick brown fox jumps");
+        assert_eq!(shingle_hashes(&en, n, 7), shingle_hashes(&en, 2, 7));
+        // Mixed: 2 units from two words in a row, else 4; windows running past the end are not cut.
+        let mixed = units("2025年5月 putin met 会见");
+        let ids: Vec<u8> = mixed.iter().flat_map(|u| u.id.to_le_bytes()).collect();
+        let h = |a: usize, b: usize| xxh3_64_with_seed(&ids[8 * a..8 * b], 7);
+        // units: 2025 年 5 月 putin met 会 见
+        let want = vec![h(0, 4), h(1, 5), h(2, 6), h(3, 7), h(4, 6)];
+        assert_eq!(shingle_hashes(&mixed, n, 7), want);
+        // Too short for any window: one shingle of all units, as with a uniform length.
+        let short = units("会见 xi");
+        assert_eq!(shingle_hashes(&short, Ngram { n: 4, word_n: 3 }, 7), shingle_hashes(&short, 4, 7));
+        let mut buf = ShingleBuffers::default();
+        for t in ["2025年5月 putin met 会见", "the quick brown fox", "会见 xi", "", "国家主席"] {
+            assert_eq!(shingle_set_of_text(t, n, 9, &mut buf), shingle_set(&units(t), n, 9), "{t}");
+        }
+    }
+
+    #[test]
+    fn noisy_english_copies_share_more_word_bigrams() {
+        // One letter lost in every fifth word (OCR): 4-word shingles mostly break, word bigrams mostly survive.
+        let a = "the council met on monday to discuss the new bridge across the river and voted to raise \
+                 the money needed for the work before the end of the year said the mayor";
+        let b = "the council met on mnday to discuss the new bridge acros the river and voted to raise \
+                 the mney needed for the work before the end of the yar said the mayor";
+        let jac = |n: Ngram| {
+            let (x, y) = (shingle_set(&units(a), n, 1), shingle_set(&units(b), n, 1));
+            crate::verify::pair_stats(&x, &y).jaccard
+        };
+        let (four, pairs) = (jac(Ngram::uniform(4)), jac(Ngram { n: 4, word_n: 2 }));
+        assert!(four < 0.45 && pairs > 0.45, "4 words {four}, 2 words {pairs}");
     }
 
     #[test]

@@ -464,7 +464,8 @@ def dedup(records: Any, *, id_field: str = "id", text_field: str = "text", stric
     non-str text, an empty text, no letters, duplicate ids) are listed in ``result.skipped``; ``strict=True``
     raises :class:`DocumentError` on the first one instead.
 
-    Options (defaults as the CLI): ``ngram`` (4), ``num_perm`` (128), ``threshold`` (Jaccard, 0.45),
+    Options (defaults as the CLI): ``ngram`` (4: units per shingle from a CJK character), ``word_ngram`` (2: from
+    two words in a row, English and other space-delimited scripts), ``num_perm`` (128), ``threshold`` (Jaccard, 0.45),
     ``containment_threshold`` (None), ``partial_containment`` (0.9; None switches it off), ``lsh_threshold``
     (None: derived), ``seed`` (42), ``keep`` ("first" or "longest"), ``max_bucket`` (256), ``large_cluster`` (64:
     clusters this large are verified against a spanning set; 0 verifies every pair), ``threads`` (None: all

@@ -32,8 +32,9 @@ def normalize(
     traditional → simplified Chinese; with an offset map back to ``text`` (code points)."""
 
 class MinHash:
-    """A MinHash signature over textreuse's shingles (normalized text, ``ngram`` units: CJK characters or words),
-    one-permutation hashing with optimal densification; datasketch-like verbs."""
+    """A MinHash signature over textreuse's shingles (normalized text; ``ngram`` units from a CJK character,
+    ``word_ngram`` from two words in a row, as ``dedup`` cuts them), one-permutation hashing with optimal
+    densification; datasketch-like verbs."""
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class MinHash:
         num_perm: int = 128,
         seed: int = 42,
         ngram: int = 4,
+        word_ngram: int = 2,
         nfkc: bool = True,
         fold_width: bool = True,
         lowercase: bool = True,
@@ -61,7 +63,7 @@ class MinHash:
                     threads: Optional[int] = None) -> List["MinHash"]:
         """One MinHash per list of tokens, computed in parallel with the GIL released."""
     @staticmethod
-    def bulk(texts: Iterable[str], *, num_perm: int = 128, seed: int = 42, ngram: int = 4,
+    def bulk(texts: Iterable[str], *, num_perm: int = 128, seed: int = 42, ngram: int = 4, word_ngram: int = 2,
              threads: Optional[int] = None, **normalization: bool) -> List["MinHash"]:
         """One MinHash per text, computed in parallel with the GIL released."""
     def jaccard(self, other: "MinHash") -> float:

@@ -247,6 +247,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     d.add_argument("--no-partial-containment", action="store_true")
     d.add_argument("--lsh-threshold", type=float, default=None)
     d.add_argument("--ngram", type=int, default=None)
+    d.add_argument("--word-ngram", type=int, default=None)
     d.add_argument("--num-perm", type=int, default=None)
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--keep", choices=["first", "longest"], default=None)
@@ -254,8 +255,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = p.parse_args(argv)
 
     options: Dict[str, Any] = {}
-    for name in ("threshold", "containment_threshold", "partial_containment", "lsh_threshold", "ngram", "num_perm",
-                 "seed", "keep", "max_bucket"):
+    for name in ("threshold", "containment_threshold", "partial_containment", "lsh_threshold", "ngram", "word_ngram",
+                 "num_perm", "seed", "keep", "max_bucket"):
         v = getattr(a, name)
         if v is not None:
             options[name] = v
