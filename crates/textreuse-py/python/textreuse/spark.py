@@ -460,7 +460,7 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
              .withColumn("_run", F.sum("_new").over(run_w.rowsBetween(Window.unboundedPreceding, 0)))
              .groupBy("label", "d", "id", "_run").agg(F.min("s").alias("start"), F.max("e").alias("end")))
     spans = _cut_lineage(spans)
-    first = (spans.groupBy("label").agg(F.min(F.struct("d", "start")).alias("_first"))
+    first = (spans.groupBy("label").agg(F.min(F.struct("d", "start", "end")).alias("_first"))
              .withColumn("cluster", F.row_number().over(Window.orderBy("_first")) - 1))
     clusters = (spans.join(first, "label")
                 .orderBy("cluster", "d", "start")
