@@ -11,7 +11,7 @@
 # the same results on the cluster as on local[2].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=$(realpath "${PYTHON:-target/py-venv/bin/python}")
+PY=$(realpath -s "${PYTHON:-target/py-venv/bin/python}")
 INPUT=$(realpath "${1:-../shared/bench/zh-dev/corpus.jsonl}")
 PORT=${SPARK_MASTER_PORT:-7077}
 PARTS=${SHUFFLE_PARTITIONS:-4}
