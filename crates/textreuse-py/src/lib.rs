@@ -1235,6 +1235,9 @@ fn spark_pair_stats(
     }))
 }
 
+/// One document's passage index input as Spark columns: (units, distinct n-gram hashes).
+type SparkNgrams = (u64, Vec<i64>);
+
 /// spark_passage_ngrams(texts, **options) -> list of (units, ngram_hashes) or None.
 ///
 /// The `passages` job's index input for a batch of texts, in parallel: None where the job skips the text (None,
@@ -1247,7 +1250,7 @@ fn spark_passage_ngrams(
     py: Python<'_>,
     texts: Vec<Option<String>>,
     options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Vec<Option<(u64, Vec<i64>)>>> {
+) -> PyResult<Vec<Option<SparkNgrams>>> {
     use rayon::prelude::*;
     let opts = passage_options_only(options, "spark_passage_ngrams")?;
     Ok(py.detach(|| {

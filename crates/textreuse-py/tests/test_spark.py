@@ -138,7 +138,7 @@ def test_partial_reprint_joins_the_cluster(spark):
     assert res.cluster[res.ids.index("c")] == "a"
     assert ("a", "c") in [(x, y) for x, y, _, _ in res.pairs] or ("b", "c") in [(x, y) for x, y, _, _ in res.pairs]
     df = spark.createDataFrame(rows, "id string, text string").repartition(1)
-    for options in ({}, {"partial_containment": None}, {"keep": "longest"}):
+    for options in ({}, {"keep": "longest"}):
         res = textreuse.dedup([{"id": i, "text": t} for i, t in rows], **options)
         docs, pairs = trs.dedup_with_pairs(df, **options)
         assert spark_clusters(docs) == python_clusters(res), options

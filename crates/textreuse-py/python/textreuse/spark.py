@@ -156,7 +156,7 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst") -> Any:
          .filter(F.col("lo").isNotNull()))
     loops = e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node"))
     e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")).distinct())
-    while True:
+    while e.take(1):
         # Large-star: every node links its larger neighbours to the smallest node of its neighbourhood (itself
         # included).
         both = e.union(e.select(F.col("hi").alias("lo"), F.col("lo").alias("hi"))).toDF("u", "v")
