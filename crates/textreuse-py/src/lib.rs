@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyIndexError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use textreuse::align::AlignConfig;
+use textreuse::align::{ngram_hashes, AlignConfig};
 use textreuse::cluster::Keep;
 use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams};
 use textreuse::core::minhash::{estimate_jaccard, MinHasher};
@@ -176,9 +176,8 @@ impl<'py> Kw<'py> {
             min_length: self.usize("min_length", d.min_length)?,
             max_repeat: self.usize("max_repeat", d.max_repeat)?,
             min_identity: self.f64("min_identity", d.min_identity)?,
+            max_indel: self.usize("max_indel", d.max_indel)?,
             seed: self.u64("seed", d.seed)?,
-            // Settings the bindings do not expose yet (max_indel, from issue 17) keep their defaults.
-            ..d
         })
     }
 
@@ -1134,7 +1133,8 @@ fn run_passages_json(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Spark support (textreuse.spark): the dedup job's stages, cut so that Spark can run each on its executors or driver.
+// Spark support (textreuse.spark): the dedup and passages jobs' per-document and per-pair stages, cut so that Spark
+// runs each on its executors over Arrow batches (everything between them is Spark SQL).
 // Spark has no unsigned 64-bit type, so 64-bit hashes cross as i64 with the same bits; the order of a shingle set's
 // list is the u64 order (sorted, de-duplicated), kept as it is.
 
@@ -1192,11 +1192,32 @@ fn spark_lsh_bands(options: Option<&Bound<'_, PyDict>>) -> PyResult<(usize, usiz
     Ok((lsh.bands, lsh.rows))
 }
 
-/// spark_pair_stats(a_sets, b_sets) -> list of (intersection, jaccard, containment): exact verification of candidate
-/// pairs (core `verify::pair_stats`) on the shingle sets shipped with each pair (lists from spark_fingerprints).
+/// spark_dedup_rules(**options) -> (partial_containment, keep, max_bucket): the cluster rules of these dedup options
+/// with the core's defaults filled in (`partial_containment` None when off, `keep` "first" or "longest").
 #[pyfunction]
-fn spark_pair_stats(py: Python<'_>, a_sets: Vec<Vec<i64>>, b_sets: Vec<Vec<i64>>) -> PyResult<Vec<(u64, f64, f64)>> {
+#[pyo3(signature = (**options))]
+fn spark_dedup_rules(options: Option<&Bound<'_, PyDict>>) -> PyResult<(Option<f64>, &'static str, usize)> {
+    let opts = dedup_options_only(options, "spark_dedup_rules")?;
+    let keep = match opts.keep {
+        Keep::First => "first",
+        Keep::Longest => "longest",
+    };
+    Ok((opts.partial_containment, keep, opts.max_bucket))
+}
+
+/// spark_pair_stats(a_sets, b_sets, **options) -> list of (intersection, jaccard, containment, duplicate): exact
+/// verification of candidate pairs (core `verify::pair_stats`) on the shingle sets shipped with each pair (lists from
+/// spark_fingerprints); `duplicate` is the dedup options' rule (`DedupOptions::is_duplicate`).
+#[pyfunction]
+#[pyo3(signature = (a_sets, b_sets, **options))]
+fn spark_pair_stats(
+    py: Python<'_>,
+    a_sets: Vec<Vec<i64>>,
+    b_sets: Vec<Vec<i64>>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<(u64, f64, f64, bool)>> {
     use rayon::prelude::*;
+    let opts = dedup_options_only(options, "spark_pair_stats")?;
     if a_sets.len() != b_sets.len() {
         return Err(PyValueError::new_err("a_sets and b_sets differ in length"));
     }
@@ -1208,70 +1229,122 @@ fn spark_pair_stats(py: Python<'_>, a_sets: Vec<Vec<i64>>, b_sets: Vec<Vec<i64>>
                 let a: Vec<u64> = a.iter().map(|&v| v as u64).collect();
                 let b: Vec<u64> = b.iter().map(|&v| v as u64).collect();
                 let s = textreuse::verify::pair_stats(&a, &b);
-                (s.intersection, s.jaccard, s.containment)
+                (s.intersection, s.jaccard, s.containment, opts.is_duplicate(&s))
             })
             .collect()
     }))
 }
 
-/// The verified statistics of one candidate pair `(a, b, intersection, jaccard, containment)`, `a < b`.
-type SparkVerified = (u32, u32, u64, f64, f64);
+/// One document's passage index input as Spark columns: (units, distinct n-gram hashes).
+type SparkNgrams = (u64, Vec<i64>);
 
-/// spark_clusters(chars, set_lens, exact, verified, **options) -> (representative, size, duplicates).
+/// spark_passage_ngrams(texts, **options) -> list of (units, ngram_hashes) or None.
 ///
-/// The cluster stage of the dedup job (`find_duplicates` after verification), over documents `0..n` numbered in
-/// input order: `exact` lists the folded exact duplicates `(first, d)`, `verified` every verified candidate pair.
-/// Applies the duplicate rules (`DedupOptions::is_duplicate`), attaches partial reprints (`attach_partial_copies`,
-/// two witnesses) and builds the clusters with the `keep` rule (`Clusters::from_pairs`). Returns, per document,
-/// its representative's index and its cluster's size, and the duplicate pairs `(a, b, jaccard, containment)`
-/// sorted by `(a, b)`.
+/// The `passages` job's index input for a batch of texts, in parallel: None where the job skips the text (None,
+/// empty or whitespace only); else the number of units (after the job's cut at `DEFAULT_MAX_UNITS`) and the
+/// sorted distinct n-gram hashes of the document (core `ngram_hashes` of `PassageOptions::units`), as i64 with the
+/// bits of the u64 values. A text without units gives an empty list (it aligns with nothing, as in the job).
 #[pyfunction]
-#[pyo3(signature = (chars, set_lens, exact, verified, **options))]
-#[allow(clippy::type_complexity)]
-fn spark_clusters(
+#[pyo3(signature = (texts, **options))]
+fn spark_passage_ngrams(
     py: Python<'_>,
-    chars: Vec<u64>,
-    set_lens: Vec<u64>,
-    exact: Vec<(u32, u32)>,
-    verified: Vec<SparkVerified>,
+    texts: Vec<Option<String>>,
     options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<(Vec<u32>, Vec<u32>, Vec<(u32, u32, f64, f64)>)> {
-    use std::collections::HashMap;
-    use textreuse::cluster::{attach_partial_copies, Clusters};
-    use textreuse::verify::PairStats;
-    let opts = dedup_options_only(options, "spark_clusters")?;
-    let n = chars.len();
-    if set_lens.len() != n {
-        return Err(PyValueError::new_err("chars and set_lens differ in length"));
-    }
-    let bad = exact.iter().map(|&(a, b)| (a, b)).chain(verified.iter().map(|v| (v.0, v.1)));
-    if let Some((a, b)) = bad.into_iter().find(|&(a, b)| a as usize >= n || b as usize >= n) {
-        return Err(PyIndexError::new_err(format!("pair ({a}, {b}) out of range for {n} documents")));
-    }
+) -> PyResult<Vec<Option<SparkNgrams>>> {
+    use rayon::prelude::*;
+    let opts = passage_options_only(options, "spark_passage_ngrams")?;
     Ok(py.detach(|| {
-        let stats_of = |v: &SparkVerified| PairStats { intersection: v.2, jaccard: v.3, containment: v.4 };
-        let mut duplicates: Vec<(u32, u32, PairStats)> = exact
-            .iter()
-            .map(|&(a, b)| (a, b, PairStats { intersection: set_lens[a as usize], jaccard: 1.0, containment: 1.0 }))
-            .chain(verified.iter().filter(|v| opts.is_duplicate(&stats_of(v))).map(|v| (v.0, v.1, stats_of(v))))
-            .collect();
-        if let Some(pc) = opts.partial_containment {
-            let contained: Vec<(u32, u32)> = verified
-                .iter()
-                .filter(|v| !opts.is_duplicate(&stats_of(v)) && v.4 >= pc)
-                .map(|v| if set_lens[v.0 as usize] <= set_lens[v.1 as usize] { (v.0, v.1) } else { (v.1, v.0) })
-                .collect();
-            let attach = attach_partial_copies(n, duplicates.iter().map(|p| (p.0, p.1)), &contained, 2);
-            let stats: HashMap<(u32, u32), PairStats> = verified.iter().map(|v| ((v.0, v.1), stats_of(v))).collect();
-            for (s, l) in attach {
-                let (a, b) = (s.min(l), s.max(l));
-                duplicates.push((a, b, stats[&(a, b)]));
-            }
-        }
-        duplicates.sort_unstable_by_key(|p| (p.0, p.1));
-        let clusters = Clusters::from_pairs(n, duplicates.iter().map(|p| (p.0, p.1)), opts.keep, &chars);
-        let pairs = duplicates.iter().map(|p| (p.0, p.1, p.2.jaccard, p.2.containment)).collect();
-        (clusters.representative, clusters.size, pairs)
+        texts
+            .par_iter()
+            .map(|t| {
+                let t = t.as_deref().filter(|t| !t.trim().is_empty())?;
+                let units = spark_units(t, &opts);
+                let mut h = ngram_hashes(&units.ids, opts.align.ngram, opts.align.seed);
+                h.sort_unstable();
+                h.dedup();
+                Some((units.len() as u64, h.into_iter().map(|v| v as i64).collect()))
+            })
+            .collect()
+    }))
+}
+
+/// The units of `text` as the `passages` job indexes them: `PassageOptions::units`, cut at `DEFAULT_MAX_UNITS`.
+fn spark_units(text: &str, opts: &PassageOptions) -> textreuse::align::UnitDoc {
+    let mut units = opts.units(text);
+    if units.len() > textreuse::core::passages::DEFAULT_MAX_UNITS {
+        units.truncate(textreuse::core::passages::DEFAULT_MAX_UNITS);
+    }
+    units
+}
+
+fn passage_options_only(options: Option<&Bound<'_, PyDict>>, what: &str) -> PyResult<PassageOptions> {
+    let mut kw = Kw::new(options);
+    let opts = kw.passages()?;
+    kw.finish(what)?;
+    opts.validate().map_err(core_err)?;
+    Ok(opts)
+}
+
+/// spark_passage_limits(**options) -> (max_df, min_anchors): the candidate rules of these passage options with the
+/// core's defaults filled in.
+#[pyfunction]
+#[pyo3(signature = (**options))]
+fn spark_passage_limits(options: Option<&Bound<'_, PyDict>>) -> PyResult<(usize, usize)> {
+    let opts = passage_options_only(options, "spark_passage_limits")?;
+    Ok((opts.align.max_df, opts.align.min_anchors.max(1)))
+}
+
+/// One aligned passage of a candidate pair as Spark columns: (a_start, a_end, b_start, b_end, score, matches).
+type SparkPassage = (u32, u32, u32, u32, f64, u32);
+
+/// spark_align_batch(a_keys, a_texts, a_boilerplate, b_texts, **options) -> per row, a list of
+/// (a_start, a_end, b_start, b_end, score, matches).
+///
+/// Aligns candidate pairs `(a, b)` as the `passages` job does (core `align::align_pair`: the n-gram index of `a`
+/// without the boilerplate n-grams `a_boilerplate[k]` — hashes as i64 — is scanned with the n-grams of `b`). Rows
+/// with equal consecutive `a_keys` share `a` (its units and index are built once, so sort the pairs by `a`). Spans
+/// are code points of the original texts `[start, end)`, `a` on side a: orient by id afterwards, as the job does.
+/// Groups of rows run in parallel (rayon).
+#[pyfunction]
+#[pyo3(signature = (a_keys, a_texts, a_boilerplate, b_texts, **options))]
+fn spark_align_batch(
+    py: Python<'_>,
+    a_keys: Vec<i64>,
+    a_texts: Vec<String>,
+    a_boilerplate: Vec<Vec<i64>>,
+    b_texts: Vec<String>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<Vec<SparkPassage>>> {
+    use rayon::prelude::*;
+    use textreuse::align::{align_pair as align_units, index_ngrams};
+    let opts = passage_options_only(options, "spark_align_batch")?;
+    let n = a_keys.len();
+    if a_texts.len() != n || a_boilerplate.len() != n || b_texts.len() != n {
+        return Err(PyValueError::new_err("a_keys, a_texts, a_boilerplate and b_texts differ in length"));
+    }
+    let cfg = &opts.align;
+    Ok(py.detach(|| {
+        let mut starts: Vec<usize> = (0..n).filter(|&k| k == 0 || a_keys[k] != a_keys[k - 1]).collect();
+        starts.push(n);
+        starts
+            .par_windows(2)
+            .flat_map_iter(|w| {
+                let (lo, hi) = (w[0], w[1]);
+                let a = spark_units(&a_texts[lo], &opts);
+                let boiler: HashSet<u64> = a_boilerplate[lo].iter().map(|&v| v as u64).collect();
+                let index = index_ngrams(&ngram_hashes(&a.ids, cfg.ngram, cfg.seed), &boiler, cfg.max_repeat);
+                (lo..hi)
+                    .map(|k| {
+                        let b = spark_units(&b_texts[k], &opts);
+                        let hb = ngram_hashes(&b.ids, cfg.ngram, cfg.seed);
+                        align_units(&a, &index, &b, &hb, cfg)
+                            .into_iter()
+                            .map(|p| (p.a_span.0, p.a_span.1, p.b_span.0, p.b_span.1, p.score, p.matches))
+                            .collect::<Vec<SparkPassage>>()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }))
 }
 
@@ -1293,6 +1366,9 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(spark_lsh_bands, m)?)?;
     m.add_function(wrap_pyfunction!(spark_pair_stats, m)?)?;
-    m.add_function(wrap_pyfunction!(spark_clusters, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_dedup_rules, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_align_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_passage_limits, m)?)?;
     Ok(())
 }

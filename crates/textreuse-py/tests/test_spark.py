@@ -1,9 +1,11 @@
 """textreuse.spark on a local[2] Spark: the same clusters as textreuse.dedup (the CLI's algorithm) on the examples and
-on zh-dev (same pair F1 by ../shared/bench/score.py), the pairs, options, and the command line. Skipped with a
-message without PySpark or without a Java runtime."""
+on zh-dev (same pair F1 by ../shared/bench/score.py), partial reprints, the same alignments and passage clusters as
+textreuse.passages (same plagdet on zh-dev), connected components against a union-find, options, and the command
+line. One Spark session serves every test. Skipped with a message without PySpark or without a Java runtime."""
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 from textreuse import spark as trs  # noqa: E402
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark():
     from pyspark.sql import SparkSession
 
@@ -98,22 +100,127 @@ def test_zh_dev_same_clusters_and_pair_f1(spark, zh_dev, tmp_path):
     assert f1_spark >= 0.99
 
 
-def test_command_line_jsonl_in_parquet_out(tmp_path, examples):
+def union_find_labels(n, edges):
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return {v: find(v) for e in edges for v in e}
+
+
+def test_connected_components_match_union_find(spark):
+    rng = random.Random(7)
+    # Long paths (many rounds), random sparse edges, a star, a self-loop and repeated edges.
+    edges = [(k, k + 1) for k in range(0, 60)] + [(k + 1, k) for k in range(100, 140)]
+    edges += [(rng.randrange(200, 400), rng.randrange(200, 400)) for _ in range(150)]
+    edges += [(500, k) for k in range(501, 520)] + [(600, 600), (3, 2), (2, 3)]
+    df = spark.createDataFrame(edges, "src long, dst long")
+    got = {r["node"]: r["label"] for r in trs.connected_components(df).collect()}
+    assert got == union_find_labels(601, edges)
+    assert got[59] == 0 and got[600] == 600
+
+
+def test_partial_reprint_joins_the_cluster(spark):
+    rng = random.Random(3)
+    chars = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可天自会那后能对着事其里所去行过家十用发"
+    story = "".join(rng.choice(chars) for _ in range(600))
+    rows = [("a", story + "甲乙丙丁戊己庚辛"), ("b", "本报讯" + story), ("c", story[:200]),
+            ("d", "".join(rng.choice(chars) for _ in range(400)))]
+    res = textreuse.dedup([{"id": i, "text": t} for i, t in rows])
+    # c is contained in a and b (one cluster) but too short to be their near-duplicate: it joins as a partial reprint.
+    assert res.cluster[res.ids.index("c")] == "a"
+    assert ("a", "c") in [(x, y) for x, y, _, _ in res.pairs] or ("b", "c") in [(x, y) for x, y, _, _ in res.pairs]
+    df = spark.createDataFrame(rows, "id string, text string").repartition(1)
+    for options in ({}, {"keep": "longest"}):
+        res = textreuse.dedup([{"id": i, "text": t} for i, t in rows], **options)
+        docs, pairs = trs.dedup_with_pairs(df, **options)
+        assert spark_clusters(docs) == python_clusters(res), options
+        assert [tuple(r) for r in pairs.collect()] == res.pairs, options
+    assert res.cluster[res.ids.index("c")] == "a"  # keep=longest: a is longest
+
+
+def python_passages(res):
+    return [tuple(a) for a in res.alignments], [tuple(m) for m in res.clusters]
+
+
+def spark_passages(alignments, clusters):
+    return [tuple(r) for r in alignments.collect()], [tuple(r) for r in clusters.collect()]
+
+
+def test_passages_same_as_python_on_examples(spark, examples):
+    rows = list(examples) + [("zz-blank", "  "), (examples[0][0], "a repeated id is skipped")]
+    # Rows spread over partitions; the input order is given by a column.
+    df = spark.createDataFrame([(k, i, t) for k, (i, t) in enumerate(rows)], "n long, id string, text string")
+    df = df.repartition(2)
+    for options in ({}, {"min_anchors": 1, "max_df": 2, "min_length": 20}):
+        res = textreuse.passages([{"id": i, "text": t} for i, t in examples], **options)
+        got = spark_passages(*trs.passages_with_clusters(df, order_col="n", **options))
+        assert got == python_passages(res), options
+    assert len(got[0]) > 0 and len({c for c, _, _, _ in got[1]}) > 0
+    with pytest.raises(TypeError):
+        trs.passages(df, max_dff=3)
+    with pytest.raises(ValueError):
+        trs.passages(df, ngram=0)
+
+
+def test_zh_dev_passages_same_alignments_and_plagdet(spark, zh_dev, tmp_path):
+    from test_zh_dev import score
+
+    records = read_jsonl(zh_dev / "corpus.jsonl")
+    res = textreuse.passages(records)
+    alignments, clusters = trs.passages_with_clusters(spark.read.json(str(zh_dev / "corpus.jsonl")))
+    got = spark_passages(alignments, clusters)
+    expected = python_passages(res)
+    names = ["a", "a_start", "a_end", "b", "b_start", "b_end", "score", "matches"]
+    write_jsonl(tmp_path / "spark.jsonl", [dict(zip(names, a)) for a in got[0]])
+    write_jsonl(tmp_path / "py.jsonl", [dict(zip(names, a)) for a in expected[0]])
+    p_spark = score(zh_dev, alignments=tmp_path / "spark.jsonl")["passages"]["plagdet"]
+    p_py = score(zh_dev, alignments=tmp_path / "py.jsonl")["passages"]["plagdet"]
+    print(f"zh-dev plagdet: spark {p_spark}, python {p_py}")
+    assert abs(p_spark - p_py) <= 0.005
+    assert got == expected
+
+
+def test_command_line(spark, tmp_path, examples):
     import pyarrow.parquet as pq
 
     src = tmp_path / "in.jsonl"
     write_jsonl(src, [{"id": i, "text": t} for i, t in examples])
+    # dedup: JSONL in, Parquet out, pairs as JSONL (main() runs in this process on the tests' Spark session).
     out, pairs = tmp_path / "out", tmp_path / "pairs.jsonl"
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    cmd = [sys.executable, "-m", "textreuse.spark", "dedup", str(src), str(out), "--master", "local[2]",
-           "--pairs", str(pairs), "--shuffle-partitions", "2"]
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True)
+    args = ["dedup", str(src), str(out), "--pairs", str(pairs), "--shuffle-partitions", "2"]
+    assert trs.main(args) == 0
     table = pq.read_table(str(out)).to_pydict()
     res = textreuse.dedup([{"id": i, "text": t} for i, t in examples])
     assert list(zip(table["id"], table["cluster"])) == list(zip(res.ids, res.cluster))
     got_pairs = [json.loads(line) for f in sorted(pairs.glob("part-*")) for line in open(f) if line.strip()]
     assert [(p["a"], p["b"]) for p in got_pairs] == [(a, b) for a, b, _, _ in res.pairs]
     # An existing output is never overwritten.
-    again = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True)
-    assert again.returncode != 0
+    with pytest.raises(SystemExit):
+        trs.main(args)
     assert pq.read_table(str(out)).num_rows == len(examples)
+    # passages: JSONL out, clusters too.
+    out, clusters = tmp_path / "al.jsonl", tmp_path / "cl.jsonl"
+    assert trs.main(["passages", str(src), str(out), "--clusters", str(clusters), "--min-length", "20"]) == 0
+    got = [json.loads(line) for f in sorted(out.glob("part-*")) for line in open(f) if line.strip()]
+    res = textreuse.passages([{"id": i, "text": t} for i, t in examples], min_length=20)
+    assert [(g["a"], g["a_start"], g["b"], g["b_end"]) for g in got] == [
+        (a.a, a.a_start, a.b, a.b_end) for a in res.alignments]
+    members = [json.loads(line) for f in sorted(clusters.glob("part-*")) for line in open(f) if line.strip()]
+    assert [(m["cluster"], m["id"], m["start"]) for m in members] == [(m.cluster, m.id, m.start) for m in res.clusters]
+
+
+def test_module_entry_point_refuses_bad_options_before_spark(tmp_path):
+    # `python -m textreuse.spark` runs; a bad option is refused before any JVM starts.
+    cmd = [sys.executable, "-m", "textreuse.spark", "passages", "in.jsonl", str(tmp_path / "o"), "--ngram", "0"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2
+    assert "ngram" in r.stderr
+    assert not (tmp_path / "o").exists()

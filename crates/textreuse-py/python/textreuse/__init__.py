@@ -566,8 +566,8 @@ def passages(records: Any, *, id_field: str = "id", text_field: str = "text", st
     chained and aligned, after passim). ``records`` as for :func:`dedup`; units of every document stay in memory.
 
     Options (defaults as the CLI): ``ngram`` (7), ``max_df`` (50), ``min_anchors`` (3), ``max_gap`` (200),
-    ``min_length`` (30 units), ``max_repeat`` (8), ``min_identity`` (0.5), ``seed`` (42), ``threads``, and the
-    normalization switches of :func:`normalize`.
+    ``max_indel`` (30), ``min_length`` (30 units), ``max_repeat`` (8), ``min_identity`` (0.5), ``seed`` (42),
+    ``threads``, and the normalization switches of :func:`normalize`.
     """
     native = _NativePassageIndex(**options)
     _, _, batches = _batches(records, id_field, text_field, batch_size)

@@ -1,32 +1,59 @@
-"""Near-duplicate documents on Apache Spark (PySpark): the ``textreuse dedup`` algorithm as Spark jobs.
+"""Text reuse on Apache Spark (PySpark): the ``textreuse dedup`` and ``textreuse passages`` algorithms as Spark jobs.
 
-Install with the ``spark`` extra (``pip install "textreuse[spark]"``); Spark needs a Java 17 runtime.
+Install with the ``spark`` extra (``pip install "textreuse[spark]"``); Spark needs a Java 17 runtime. The Rust core
+runs in the executors through the package's native module, over Arrow batches (``mapInArrow``), never one Python
+call per row; everything between those calls is Spark SQL (shuffles, joins, windows), nothing is collected to the
+driver.
 
-Stages (:func:`dedup_with_pairs`):
+Near-duplicate documents (:func:`dedup_with_pairs`):
 
-1. fingerprints: each partition goes to the Rust core's ``Fingerprinter`` in Arrow batches (``mapInArrow``):
-   original length in code points, shingle set, its hash and size, one LSH bucket key per band. Texts that are
-   None, empty, whitespace only or without letters/digits/CJK characters are skipped, and so is a later row with
-   an id already seen (as the CLI skips them);
+1. fingerprints: each partition goes to the Rust core's ``Fingerprinter`` in Arrow batches: original length in
+   code points, shingle set, its hash and size, one LSH bucket key per band. Texts that are None, empty, whitespace
+   only or without letters/digits/CJK characters are skipped, and so is a later row with an id already seen (as the
+   CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
    and stay out of LSH (window over the set hash);
 3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle); a bucket of more
    than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that follow it in input order
    only, as the CLI does;
 4. verification: each candidate pair is joined with both shingle sets and verified exactly (Jaccard similarity,
-   containment) by the Rust core in the executors (``mapInArrow``);
-5. clusters: the verified pairs, the exact duplicates and the lengths of the documents they involve are collected
-   to the driver, where the core's cluster stage (duplicate rules, partial reprints attached with two witnesses,
-   union-find, ``keep`` rule) runs over them. The driver holds only documents that are in some verified pair, not
-   the corpus; the clusters are the CLI's by construction.
+   containment, the duplicate rule) by the Rust core in the executors;
+5. clusters: connected components of the duplicate pairs (exact ones included) in Spark (:func:`connected_components`,
+   large-star/small-star); then partial reprints as the core's ``attach_partial_copies``: a document whose
+   containment in at least two members of one other component reaches ``partial_containment`` joins it (the
+   component with most such members, ties to the one whose first document comes first; the pair kept is the one
+   with the first such member), and components are computed again; the representative is the first document in
+   input order (``keep="first"``) or the longest, ties to the first (``keep="longest"``). The clusters are the
+   CLI's: the same rules over the same verified pairs. The CLI verifies only a spanning set of pairs inside
+   clusters of ``large_cluster`` documents or more (which changes no cluster); Spark verifies every candidate pair,
+   so its pairs can list more pairs of a large cluster than the CLI's ``pairs.jsonl``.
 
-Input order, which decides representatives (``keep="first"``, ties of ``keep="longest"``) and which of two rows
-with one id is kept, is the order of ``order_col`` when given, else the DataFrame's row order
-(``monotonically_increasing_id``: for one JSONL file read by Spark, the file's order; Spark orders the splits of
-several files by size, so pass ``order_col`` to reproduce the CLI's order over several files).
+Reused passages (:func:`passages_with_clusters`):
 
-Command line: ``python -m textreuse.spark dedup IN OUT [--master local[2]]`` (see ``--help``), or
-``spark-submit [options] path/to/textreuse/spark.py dedup IN OUT``.
+1. n-grams: each partition's texts are cut into units by the core (``PassageOptions::units``) and hashed into their
+   distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them;
+2. postings ``(n-gram, doc)`` are shuffled by n-gram; an n-gram in more than ``max_df`` documents is boilerplate
+   (listed per document, for the aligner), every other one pairs the documents it stands in; document pairs sharing
+   at least ``min_anchors`` distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
+3. alignment: the candidate pairs, joined with both texts and the first document's boilerplate n-grams, sorted by
+   the first document, are aligned in the executors by the Rust aligner (``align::align_pair``, the n-gram index
+   of the first document in input order scanned with the second's, as the CLI does), and oriented so that the id
+   that sorts first is on side a;
+4. passage clusters: connected components of aligned spans (the two sides of an alignment; spans of one document
+   overlapping by at least half the longer one), spans of one document in one cluster merged, clusters numbered
+   by their first member (document in input order, start), as the CLI's ``passages.jsonl``.
+
+Input order, which decides representatives (``keep="first"``, ties of ``keep="longest"``), which of two rows with one
+id is kept, and which document of a pair indexes the alignment, is the order of ``order_col`` when given, else the
+DataFrame's row order (``monotonically_increasing_id``: for one JSONL file read by Spark, the file's order; Spark
+orders the splits of several files by size, so pass ``order_col`` to reproduce the CLI's order over several files).
+
+Iterations (connected components) cut their lineage with ``checkpoint`` when the SparkContext has a checkpoint
+directory (``spark.sparkContext.setCheckpointDir``: reliable storage, for clusters that may lose executors), else
+with ``localCheckpoint`` (executor storage).
+
+Command line: ``python -m textreuse.spark dedup|passages IN OUT [--master local[2]]`` (see ``--help``), or
+``spark-submit [options] path/to/textreuse/spark.py dedup|passages IN OUT``.
 """
 
 import argparse
@@ -37,11 +64,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 # Absolute, so that spark-submit can run this file as the application (textreuse installed on the nodes).
 from textreuse import _textreuse as _native
 
-__all__ = ["dedup", "dedup_with_pairs", "main"]
+__all__ = ["dedup", "dedup_with_pairs", "passages", "passages_with_clusters", "connected_components", "main"]
 
 _FINGERPRINT_SCHEMA = ("_doc long, _id string, _chars long, _set_hash long, _set_len long, "
                        "_shingles array<long>, _band_keys array<long>")
-_VERIFIED_SCHEMA = "a long, b long, intersection long, jaccard double, containment double"
+_VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccard double, containment double, "
+                    "duplicate boolean")
+_NGRAM_SCHEMA = "_doc long, _id string, _units long, _ngrams array<long>"
+_ALIGN_SCHEMA = ("a long, b long, a_id string, b_id string, "
+                 "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int>>")
 _OUTPUT_COLUMNS = ("cluster", "cluster_size", "representative")
 
 
@@ -81,21 +112,75 @@ def _fingerprint_partition(options: Dict[str, Any]):
     return run
 
 
-def _verify_partition(batches):
-    """The ``mapInArrow`` function of stage 4: exact statistics of each candidate pair ``(a, b, sa, sb)``."""
-    import pyarrow as pa
-    from textreuse import _textreuse as native
+def _verify_partition(options: Dict[str, Any]):
+    """The ``mapInArrow`` function of stage 4: exact statistics and verdict of each candidate pair
+    ``(a, b, la, lb, sa, sb)``."""
 
-    for batch in batches:
-        a = batch.column(0)
-        b = batch.column(1)
-        stats = native.spark_pair_stats(batch.column(2).to_pylist(), batch.column(3).to_pylist())
-        yield pa.RecordBatch.from_arrays([
-            a, b,
-            pa.array([s[0] for s in stats], pa.int64()),
-            pa.array([s[1] for s in stats], pa.float64()),
-            pa.array([s[2] for s in stats], pa.float64()),
-        ], names=["a", "b", "intersection", "jaccard", "containment"])
+    def run(batches):
+        import pyarrow as pa
+        from textreuse import _textreuse as native
+
+        for batch in batches:
+            stats = native.spark_pair_stats(batch.column(4).to_pylist(), batch.column(5).to_pylist(), **options)
+            yield pa.RecordBatch.from_arrays([
+                batch.column(0), batch.column(1), batch.column(2), batch.column(3),
+                pa.array([s[0] for s in stats], pa.int64()),
+                pa.array([s[1] for s in stats], pa.float64()),
+                pa.array([s[2] for s in stats], pa.float64()),
+                pa.array([s[3] for s in stats], pa.bool_()),
+            ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
+
+    return run
+
+
+def _cut_lineage(df: Any) -> Any:
+    """``df`` materialized: ``checkpoint`` where the SparkContext has a checkpoint directory, else
+    ``localCheckpoint``. Iterative stages call it each round so that plans do not grow with the rounds."""
+    if df.sparkSession.sparkContext.getCheckpointDir():
+        return df.checkpoint(eager=True)
+    return df.localCheckpoint(eager=True)
+
+
+def connected_components(edges: Any, src: str = "src", dst: str = "dst") -> Any:
+    """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids),
+    in Spark: the alternating large-star / small-star algorithm of Kiveris, Lattanzi, Mirrokni, Rastogi and
+    Vassilvitskii (2014), "Connected Components in MapReduce and Beyond", with DataFrames, until the edges form a
+    star per component (then neither step changes them). Returns a DataFrame ``(node, label)`` with one row per node
+    of some edge (self-loops count), ``label`` the smallest node of its component, as the core's union-find roots.
+
+    Each round costs two shuffles of the edge set (one per step) and a check; the rounds grow with the log of the
+    component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
+    """
+    F, Window = _spark()
+    e = (edges.select(F.least(src, dst).alias("lo"), F.greatest(src, dst).alias("hi"))
+         .filter(F.col("lo").isNotNull()))
+    loops = e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node"))
+    e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")).distinct())
+    while e.take(1):
+        # Large-star: every node links its larger neighbours to the smallest node of its neighbourhood (itself
+        # included).
+        both = e.union(e.select(F.col("hi").alias("lo"), F.col("lo").alias("hi"))).toDF("u", "v")
+        large = (both.withColumn("m", F.least(F.col("u"), F.min("v").over(Window.partitionBy("u"))))
+                 .filter(F.col("v") > F.col("u"))
+                 .select(F.col("m").alias("lo"), F.col("v").alias("hi")))
+        # Small-star: every node links itself and its smaller neighbours to the smallest of them.
+        s = large.withColumn("m", F.min("lo").over(Window.partitionBy("hi")))
+        small = (s.filter(F.col("lo") != F.col("m")).select(F.col("m").alias("lo"), F.col("lo").alias("hi"))
+                 .union(s.select(F.col("m").alias("lo"), F.col("hi")))
+                 .distinct())
+        e = _cut_lineage(small)
+        # A star forest (every leaf has one edge, to a node that is no leaf) is a fixed point of both steps.
+        not_star = (e.select(F.col("hi").alias("n"), F.lit(1).alias("leaf"), F.lit(0).alias("center"))
+                    .union(e.select(F.col("lo").alias("n"), F.lit(0).alias("leaf"), F.lit(1).alias("center")))
+                    .groupBy("n").agg(F.sum("leaf").alias("leaves"), F.max("center").alias("center"))
+                    .filter((F.col("leaves") > 1) | ((F.col("leaves") > 0) & (F.col("center") > 0))))
+        if not not_star.take(1):
+            break
+    labels = (e.select(F.col("hi").alias("node"), F.col("lo").alias("label"))
+              .union(e.select(F.col("lo").alias("node"), F.col("lo").alias("label")))
+              .union(loops.select("node", F.col("node").alias("label")))
+              .groupBy("node").agg(F.min("label").alias("label")))
+    return labels
 
 
 def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, order_col: Optional[str] = None,
@@ -124,9 +209,8 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
             raise ValueError(f"the DataFrame already has a column {name!r}; rename it first")
     if dict(df.dtypes)[text_col] != "string":
         raise TypeError(f"column {text_col!r} must be a string column, not {dict(df.dtypes)[text_col]}")
-    _native.spark_lsh_bands(**options)  # validates the options on the driver
-    max_bucket = int(options.get("max_bucket", 256))
-    spark = df.sparkSession
+    # Validates the options on the driver, before any Spark job; the cluster rules with the core's defaults.
+    partial, keep, max_bucket = _native.spark_dedup_rules(**options)
 
     # Input order.
     base = df.withColumn("_doc", F.col(order_col).cast("long") if order_col else F.monotonically_increasing_id())
@@ -160,49 +244,234 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     candidates = left.join(right, ["band", "key", "rank_b"]).select("a", "b").distinct()
 
     # 4. Exact verification on the shingle sets shipped with each pair.
-    sets = lsh_docs.select("_doc", "_shingles")
+    sets = lsh_docs.select("_doc", "_set_len", "_shingles")
     with_sets = (candidates
-                 .join(sets.select(F.col("_doc").alias("a"), F.col("_shingles").alias("sa")), "a")
-                 .join(sets.select(F.col("_doc").alias("b"), F.col("_shingles").alias("sb")), "b")
-                 .select("a", "b", "sa", "sb"))
-    verified = with_sets.mapInArrow(_verify_partition, _VERIFIED_SCHEMA)
+                 .join(sets.toDF("a", "la", "sa"), "a")
+                 .join(sets.toDF("b", "lb", "sb"), "b")
+                 .select("a", "b", "la", "lb", "sa", "sb"))
+    verified = _cut_lineage(with_sets.mapInArrow(_verify_partition(dict(options)), _VERIFIED_SCHEMA)
+                            .drop("intersection"))
 
-    # 5. Clusters: the core's cluster stage on the driver over the documents in some pair.
-    verified_rows = sorted((r.a, r.b, r.intersection, r.jaccard, r.containment) for r in verified.collect())
-    exact_rows = sorted((r.a, r.b) for r in exact.collect())
-    involved = sorted({d for p in exact_rows for d in p} | {d for p in verified_rows for d in p[:2]})
-    docs_info: List[Tuple[int, str, int, int]] = []
-    if involved:
-        inv = spark.createDataFrame([(d,) for d in involved], "_doc long")
-        docs_info = sorted((r._doc, r._id, r._chars, r._set_len)
-                           for r in fps.join(F.broadcast(inv), "_doc").select("_doc", "_id", "_chars", "_set_len")
-                           .collect())
-    index = {d: i for i, (d, _, _, _) in enumerate(docs_info)}
-    native_options = {k: v for k, v in options.items()}
-    rep, size, dup = _native.spark_clusters(
-        [c for _, _, c, _ in docs_info], [s for _, _, _, s in docs_info],
-        [(index[a], index[b]) for a, b in exact_rows],
-        [(index[a], index[b], i, j, c) for a, b, i, j, c in verified_rows], **native_options)
-    ids = [i for _, i, _, _ in docs_info]
-    assigned = [(d, ids[rep[k]], int(size[k]), rep[k] == k) for k, (d, _, _, _) in enumerate(docs_info)]
-    assigned_df = spark.createDataFrame(assigned, "_doc long, _cluster string, _size int, _rep boolean")
+    # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
+    dup_stats = (exact.withColumn("jaccard", F.lit(1.0)).withColumn("containment", F.lit(1.0))
+                 .unionByName(verified.filter("duplicate").select("a", "b", "jaccard", "containment")))
+    components = connected_components(dup_stats, "a", "b")
+    if partial is not None:
+        # (small, large) by shingle set size, ties to a (the core's orientation); roots of documents in no pair are
+        # themselves.
+        contained = (verified.filter(~F.col("duplicate") & (F.col("containment") >= F.lit(float(partial))))
+                     .select(F.when(F.col("la") <= F.col("lb"), F.col("a")).otherwise(F.col("b")).alias("s"),
+                             F.when(F.col("la") <= F.col("lb"), F.col("b")).otherwise(F.col("a")).alias("l")))
+        root_l = components.toDF("l", "rl")
+        root_s = components.toDF("s", "rs")
+        witnesses = (contained.join(root_l, "l", "left").join(root_s, "s", "left")
+                     .withColumn("rl", F.coalesce("rl", "l")).withColumn("rs", F.coalesce("rs", "s"))
+                     .filter(F.col("rl") != F.col("rs"))
+                     .groupBy("s", "rl").agg(F.countDistinct("l").alias("n"), F.min("l").alias("w"))
+                     .filter(F.col("n") >= 2)
+                     .withColumn("_r", F.row_number().over(Window.partitionBy("s").orderBy(F.desc("n"), "rl")))
+                     .filter(F.col("_r") == 1))
+        attached = (witnesses.select(F.least("s", "w").alias("a"), F.greatest("s", "w").alias("b"))
+                    .join(verified.select("a", "b", "jaccard", "containment"), ["a", "b"]))
+        attached = _cut_lineage(attached)
+        if attached.take(1):
+            dup_stats = dup_stats.unionByName(attached)
+            components = connected_components(dup_stats, "a", "b")
+    components = components.toDF("_doc", "_label")
+    members = components.join(fps.select("_doc", "_id", "_chars"), "_doc")
+    by_label = Window.partitionBy("_label")
+    if keep == "longest":
+        best = F.first("_doc").over(by_label.orderBy(F.desc("_chars"), "_doc")
+                                     .rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing))
+    else:
+        best = F.col("_label")
+    assigned = (members.withColumn("_size", F.count(F.lit(1)).over(by_label))
+                .withColumn("_best", best))
+    assigned = (assigned.join(members.select(F.col("_doc").alias("_best"), F.col("_id").alias("_cluster")), "_best")
+                .select("_doc", "_cluster", F.col("_size").cast("int").alias("_size"),
+                        (F.col("_doc") == F.col("_best")).alias("_rep")))
 
     added = fps.select("_doc", "_id")
-    out = (base.join(added, "_doc", "left").join(F.broadcast(assigned_df), "_doc", "left")
+    out = (base.join(added, "_doc", "left").join(assigned, "_doc", "left")
            .withColumn("cluster", F.when(F.col("_id").isNotNull(), F.coalesce("_cluster", "_id")))
            .withColumn("cluster_size", F.when(F.col("_id").isNotNull(), F.coalesce("_size", F.lit(1))))
            .withColumn("representative", F.when(F.col("_id").isNotNull(), F.coalesce("_rep", F.lit(True))))
            .orderBy("_doc")
            .drop("_doc", "_id", "_cluster", "_size", "_rep"))
-    pairs = spark.createDataFrame([(k, ids[a], ids[b], j, c) for k, (a, b, j, c) in enumerate(dup)],
-                                  "_k long, a string, b string, jaccard double, containment double")
-    return out, pairs.orderBy("_k").drop("_k")
+    pairs = (dup_stats.join(added.toDF("a", "_a"), "a").join(added.toDF("b", "_b"), "b")
+             .orderBy("a", "b")
+             .select(F.col("_a").alias("a"), F.col("_b").alias("b"), "jaccard", "containment"))
+    return out, pairs
 
 
 def dedup(df: Any, id_col: str = "id", text_col: str = "text", **options: Any) -> Any:
     """``df`` with ``cluster``, ``cluster_size`` and ``representative`` columns: :func:`dedup_with_pairs`
     without the pairs. Keep the rows where ``representative`` is true for a deduplicated corpus."""
     return dedup_with_pairs(df, id_col, text_col, **options)[0]
+
+
+def _ngram_partition(options: Dict[str, Any]):
+    """The ``mapInArrow`` function of passages stage 1 (closes over the passage options only)."""
+
+    def run(batches):
+        import pyarrow as pa
+        from textreuse import _textreuse as native
+
+        for batch in batches:
+            docs = batch.column(0).to_pylist()
+            ids = batch.column(1).to_pylist()
+            found = native.spark_passage_ngrams(batch.column(2).to_pylist(), **options)
+            keep = [i for i, f in enumerate(found) if f is not None and ids[i] is not None]
+            yield pa.RecordBatch.from_arrays([
+                pa.array([docs[i] for i in keep], pa.int64()),
+                pa.array([ids[i] for i in keep], pa.string()),
+                pa.array([found[i][0] for i in keep], pa.int64()),
+                pa.array([found[i][1] for i in keep], pa.list_(pa.int64())),
+            ], names=["_doc", "_id", "_units", "_ngrams"])
+
+    return run
+
+
+def _align_partition(options: Dict[str, Any]):
+    """The ``mapInArrow`` function of passages stage 3: rows ``(a, b, a_id, b_id, a_text, a_boilerplate, b_text)``
+    sorted by ``a`` within the partition, aligned by the Rust aligner."""
+
+    def run(batches):
+        import pyarrow as pa
+        from textreuse import _textreuse as native
+
+        kind = pa.list_(pa.struct([("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
+                                   ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32())]))
+        for batch in batches:
+            a = batch.column(0)
+            found = native.spark_align_batch(a.to_pylist(), batch.column(4).to_pylist(), batch.column(5).to_pylist(),
+                                             batch.column(6).to_pylist(), **options)
+            rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
+                      "matches": p[5]} for p in ps] for ps in found]
+            yield pa.RecordBatch.from_arrays([a, batch.column(1), batch.column(2), batch.column(3),
+                                              pa.array(rows, kind)],
+                                             names=["a", "b", "a_id", "b_id", "passages"])
+
+    return run
+
+
+def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", *, order_col: Optional[str] = None,
+                           **options: Any) -> Tuple[Any, Any]:
+    """Passages that documents of a Spark DataFrame share, with the ``textreuse passages`` algorithm (stages in the
+    module docstring). Returns ``(alignments, clusters)``:
+
+    - ``alignments``: one row per aligned passage pair ``a, a_start, a_end, b, b_start, b_end, score, matches``
+      (ids as strings, ``a`` the id that sorts first; spans in Unicode code points of the original texts, half-open
+      ``[start, end)``; ``score`` unrounded), sorted by ``(a, a_start, a_end, b, b_start, b_end)`` like the CLI's
+      ``alignments.jsonl``;
+    - ``clusters``: passage clusters ``cluster, id, start, end`` (one row per member span, spans of one document in
+      one cluster merged), clusters numbered from 0 by their first member, like the CLI's ``passages.jsonl``.
+
+    Options as :func:`textreuse.passages` (``ngram``, ``max_df``, ``min_anchors``, ``max_gap``, ``max_indel``,
+    ``min_length``, ``max_repeat``, ``min_identity``, ``seed``, normalization switches); ``threads`` is not one.
+    Bad settings raise ValueError, unknown options TypeError, before any Spark job starts. Rows with a null id, a
+    null or blank text, or an id already seen are skipped (the first valid row of an id wins).
+
+    Cost: the postings shuffle moves one ``(n-gram, document)`` row per distinct n-gram of each document (16 bytes
+    per unit of text, roughly); candidate pairs are bounded per n-gram by ``max_df`` (at most ``max_df²/2``); the
+    alignment stage ships both texts with every candidate pair.
+    """
+    F, Window = _spark()
+    for name in (id_col, text_col) + ((order_col,) if order_col else ()):
+        if name not in df.columns:
+            raise ValueError(f"the DataFrame has no column {name!r} (columns: {', '.join(df.columns)})")
+    if dict(df.dtypes)[text_col] != "string":
+        raise TypeError(f"column {text_col!r} must be a string column, not {dict(df.dtypes)[text_col]}")
+    if "threads" in options:
+        raise TypeError("passages() got an unexpected keyword argument 'threads' (Spark's executors decide)")
+    # Validates the options on the driver, before any Spark job.
+    _native.spark_passage_ngrams([], **options)
+    max_df, min_anchors = _native.spark_passage_limits(**options)
+
+    base = (df.select(F.col(order_col).cast("long") if order_col else F.monotonically_increasing_id(),
+                      F.col(id_col).cast("string"), F.col(text_col))
+            .toDF("_doc", "_id", "_text"))
+    base = base.persist()
+
+    # 1. Distinct n-grams per document; the first row of each id.
+    docs = (base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA)
+            .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
+            .filter(F.col("_r") == 1).drop("_r"))
+    docs = _cut_lineage(docs)
+
+    # 2. Postings by n-gram: document frequency, boilerplate n-grams per document, candidate pairs.
+    postings = (docs.select("_doc", F.explode("_ngrams").alias("h"))
+                .withColumn("df", F.count(F.lit(1)).over(Window.partitionBy("h")))
+                .filter(F.col("df") > 1))
+    postings = _cut_lineage(postings)
+    boilerplate = (postings.filter(F.col("df") > F.lit(max_df))
+                   .groupBy("_doc").agg(F.collect_list("h").alias("_boilerplate")))
+    shared = (postings.filter(F.col("df") <= F.lit(max_df))
+              .groupBy("h").agg(F.array_sort(F.collect_list("_doc")).alias("ds")))
+    pairs = shared.select(F.explode(F.expr(
+        "flatten(transform(sequence(0, size(ds) - 2), "
+        "i -> transform(slice(ds, i + 2, size(ds) - i - 1), y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
+    candidates = (pairs.groupBy(F.col("p.a").alias("a"), F.col("p.b").alias("b")).count()
+                  .filter(F.col("count") >= F.lit(min_anchors)).select("a", "b"))
+
+    # 3. Alignment of each candidate pair in the executors, pairs of one first document together.
+    texts = base.join(docs.select("_doc"), "_doc")
+    with_texts = (candidates
+                  .join(texts.toDF("a", "a_id", "a_text"), "a")
+                  .join(boilerplate.toDF("a", "a_boilerplate"), "a", "left")
+                  .join(texts.toDF("b", "b_id", "b_text"), "b")
+                  .select("a", "b", "a_id", "b_id", "a_text",
+                          F.coalesce("a_boilerplate", F.array().cast("array<long>")).alias("a_boilerplate"),
+                          "b_text"))
+    with_texts = with_texts.repartition("a").sortWithinPartitions("a", "b")
+    aligned = with_texts.mapInArrow(_align_partition(dict(options)), _ALIGN_SCHEMA)
+    swap = F.col("a_id") > F.col("b_id")
+
+    def side(x, y):
+        return F.when(swap, F.col(y)).otherwise(F.col(x))
+
+    rows = aligned.select("a", "b", "a_id", "b_id", F.explode("passages").alias("p")).select(
+        "a", "b", "a_id", "b_id", "p.*")
+    rows = _cut_lineage(rows.withColumn("_k", F.monotonically_increasing_id()))
+    alignments = (rows.select(side("a_id", "b_id").alias("a"), side("a_start", "b_start").alias("a_start"),
+                              side("a_end", "b_end").alias("a_end"), side("b_id", "a_id").alias("b"),
+                              side("b_start", "a_start").alias("b_start"), side("b_end", "a_end").alias("b_end"),
+                              "score", "matches")
+                  .orderBy("a", "a_start", "a_end", "b", "b_start", "b_end"))
+
+    # 4. Passage clusters: nodes 2k (side a of row k, in input order of the pair) and 2k + 1.
+    nodes = (rows.select((F.col("_k") * 2).alias("node"), F.col("a").alias("d"), F.col("a_id").alias("id"),
+                         F.col("a_start").alias("s"), F.col("a_end").alias("e"))
+             .union(rows.select((F.col("_k") * 2 + 1).alias("node"), F.col("b").alias("d"), F.col("b_id").alias("id"),
+                                F.col("b_start").alias("s"), F.col("b_end").alias("e"))))
+    x, y = nodes.alias("x"), nodes.alias("y")
+    overlaps = (x.join(y, (F.col("x.d") == F.col("y.d")) & (F.col("x.node") < F.col("y.node"))
+                       & (F.col("x.s") < F.col("y.e")) & (F.col("y.s") < F.col("x.e")))
+                .filter((F.least("x.e", "y.e") - F.greatest("x.s", "y.s")) * 2
+                        >= F.greatest(F.col("x.e") - F.col("x.s"), F.col("y.e") - F.col("y.s")))
+                .select(F.col("x.node").alias("src"), F.col("y.node").alias("dst")))
+    edges = rows.select((F.col("_k") * 2).alias("src"), (F.col("_k") * 2 + 1).alias("dst")).union(overlaps)
+    labels = connected_components(edges)
+    spans = nodes.join(labels, "node")
+    # Spans of one document in one cluster merged where they overlap or touch.
+    run_w = Window.partitionBy("label", "d").orderBy("s", "e", "node")
+    spans = (spans.withColumn("_reach", F.max("e").over(run_w.rowsBetween(Window.unboundedPreceding, -1)))
+             .withColumn("_new", F.when(F.col("_reach").isNull() | (F.col("s") > F.col("_reach")), 1).otherwise(0))
+             .withColumn("_run", F.sum("_new").over(run_w.rowsBetween(Window.unboundedPreceding, 0)))
+             .groupBy("label", "d", "id", "_run").agg(F.min("s").alias("start"), F.max("e").alias("end")))
+    spans = _cut_lineage(spans)
+    first = (spans.groupBy("label").agg(F.min(F.struct("d", "start", "end")).alias("_first"))
+             .withColumn("cluster", F.row_number().over(Window.orderBy("_first")) - 1))
+    clusters = (spans.join(first, "label")
+                .orderBy("cluster", "d", "start")
+                .select("cluster", "id", F.col("start").cast("int").alias("start"), F.col("end").cast("int").alias("end")))
+    return alignments, clusters
+
+
+def passages(df: Any, id_col: str = "id", text_col: str = "text", **options: Any) -> Any:
+    """The aligned passage pairs of :func:`passages_with_clusters`, without the clusters: a DataFrame ``a, a_start,
+    a_end, b, b_start, b_end, score, matches``."""
+    return passages_with_clusters(df, id_col, text_col, **options)[0]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -222,25 +491,36 @@ def _write(df: Any, path: str, fmt: str) -> None:
     (w.json(path) if fmt == "jsonl" else w.parquet(path))
 
 
+def _common_args(sp: Any) -> None:
+    sp.add_argument("input", help="JSONL or Parquet file or directory")
+    sp.add_argument("output", help="output directory (must not exist)")
+    sp.add_argument("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*])")
+    sp.add_argument("--input-format", choices=["auto", "jsonl", "parquet"], default="auto")
+    sp.add_argument("--output-format", choices=["auto", "jsonl", "parquet"], default="auto")
+    sp.add_argument("--shuffle-partitions", type=int, default=None,
+                    help="spark.sql.shuffle.partitions (Spark's default, 200, is far too many for local runs)")
+    sp.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="a Spark setting for the session (repeatable), e.g. spark.executor.memory=4g")
+    sp.add_argument("--checkpoint-dir", default=None,
+                    help="reliable checkpoint directory for the iterations (default: localCheckpoint)")
+    sp.add_argument("--id-col", default="id")
+    sp.add_argument("--text-col", default="text")
+    sp.add_argument("--order-col", default=None, help="column giving the input order (default: row order)")
+    sp.add_argument("--seed", type=int, default=None)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m textreuse.spark dedup IN OUT``: reads IN (JSONL or Parquet, a file or a directory, through
-    Spark's readers), writes the rows with ``cluster``, ``cluster_size`` and ``representative`` to OUT (a Spark
-    output directory: Parquet, or JSONL when OUT ends in .jsonl/.json or with ``--output-format jsonl``), and the
-    duplicate pairs to ``--pairs`` when given. An existing OUT is an error (nothing is overwritten)."""
+    """``python -m textreuse.spark dedup|passages IN OUT``: reads IN (JSONL or Parquet, a file or a directory,
+    through Spark's readers) and writes to OUT (a Spark output directory: Parquet, or JSONL when OUT ends in
+    .jsonl/.json or with ``--output-format jsonl``). ``dedup`` writes the rows with ``cluster``, ``cluster_size``
+    and ``representative``, and the duplicate pairs to ``--pairs`` when given; ``passages`` writes the aligned
+    passage pairs, and the passage clusters to ``--clusters`` when given. An existing output is an error (nothing
+    is overwritten)."""
     p = argparse.ArgumentParser(prog="python -m textreuse.spark", description="textreuse on Apache Spark")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("dedup", help="near-duplicate documents (the textreuse dedup algorithm)")
-    d.add_argument("input", help="JSONL or Parquet file or directory")
-    d.add_argument("output", help="output directory (must not exist)")
-    d.add_argument("--master", default=None, help="Spark master URL (default: spark-submit's, else local[*])")
-    d.add_argument("--input-format", choices=["auto", "jsonl", "parquet"], default="auto")
-    d.add_argument("--output-format", choices=["auto", "jsonl", "parquet"], default="auto")
+    _common_args(d)
     d.add_argument("--pairs", default=None, help="also write the duplicate pairs here (same format rules)")
-    d.add_argument("--shuffle-partitions", type=int, default=None,
-                   help="spark.sql.shuffle.partitions (Spark's default, 200, is far too many for local runs)")
-    d.add_argument("--id-col", default="id")
-    d.add_argument("--text-col", default="text")
-    d.add_argument("--order-col", default=None, help="column giving the input order (default: row order)")
     d.add_argument("--threshold", type=float, default=None)
     d.add_argument("--containment-threshold", type=float, default=None)
     d.add_argument("--partial-containment", type=float, default=None)
@@ -249,43 +529,72 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     d.add_argument("--ngram", type=int, default=None)
     d.add_argument("--word-ngram", type=int, default=None)
     d.add_argument("--num-perm", type=int, default=None)
-    d.add_argument("--seed", type=int, default=None)
     d.add_argument("--keep", choices=["first", "longest"], default=None)
     d.add_argument("--max-bucket", type=int, default=None)
+    q = sub.add_parser("passages", help="reused passages (the textreuse passages algorithm)")
+    _common_args(q)
+    q.add_argument("--clusters", default=None, help="also write the passage clusters here (same format rules)")
+    q.add_argument("--ngram", type=int, default=None)
+    q.add_argument("--max-df", type=int, default=None)
+    q.add_argument("--min-anchors", type=int, default=None)
+    q.add_argument("--max-gap", type=int, default=None)
+    q.add_argument("--max-indel", type=int, default=None)
+    q.add_argument("--min-length", type=int, default=None)
+    q.add_argument("--max-repeat", type=int, default=None)
+    q.add_argument("--min-identity", type=float, default=None)
     a = p.parse_args(argv)
 
-    options: Dict[str, Any] = {}
-    for name in ("threshold", "containment_threshold", "partial_containment", "lsh_threshold", "ngram", "word_ngram",
-                 "num_perm", "seed", "keep", "max_bucket"):
-        v = getattr(a, name)
-        if v is not None:
-            options[name] = v
-    if a.no_partial_containment:
+    names = {"dedup": ("threshold", "containment_threshold", "partial_containment", "lsh_threshold", "ngram",
+                       "word_ngram", "num_perm", "seed", "keep", "max_bucket"),
+             "passages": ("ngram", "max_df", "min_anchors", "max_gap", "max_indel", "min_length", "max_repeat",
+                          "min_identity", "seed")}[a.command]
+    options: Dict[str, Any] = {n: getattr(a, n) for n in names if getattr(a, n) is not None}
+    if getattr(a, "no_partial_containment", False):
         options["partial_containment"] = None
-
-    for path in (a.output, a.pairs):
+    extra = a.pairs if a.command == "dedup" else a.clusters
+    # Bad options fail before Spark starts.
+    try:
+        if a.command == "dedup":
+            _native.spark_dedup_rules(**options)
+        else:
+            _native.spark_passage_limits(**options)
+    except (ValueError, TypeError) as e:
+        p.error(str(e))
+    if any("=" not in kv for kv in a.conf):
+        p.error("--conf takes KEY=VALUE")
+    for path in (a.output, extra):
         # Local paths are checked before Spark starts (Spark's own check comes after the whole job).
         if path and "://" not in path and os.path.exists(path):
             p.error(f"{path} exists; textreuse never overwrites an output")
 
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName("textreuse dedup")
+    # A session that is already running (main() called from a notebook or a test) is used and left running.
+    existing = SparkSession.getActiveSession()
+    builder = SparkSession.builder.appName(f"textreuse {a.command}")
     if a.master:
         builder = builder.master(a.master)
     elif "SPARK_HOME" not in os.environ and "PYSPARK_SUBMIT_ARGS" not in os.environ:
         builder = builder.master("local[*]")
     if a.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
+    for kv in a.conf:
+        builder = builder.config(*kv.split("=", 1))
     spark = builder.getOrCreate()
     try:
+        if a.checkpoint_dir:
+            spark.sparkContext.setCheckpointDir(a.checkpoint_dir)
         df = _read(spark, a.input, a.input_format)
-        docs, pairs = dedup_with_pairs(df, a.id_col, a.text_col, order_col=a.order_col, **options)
-        _write(docs, a.output, a.output_format)
-        if a.pairs:
-            _write(pairs, a.pairs, a.output_format)
+        if a.command == "dedup":
+            main_df, extra_df = dedup_with_pairs(df, a.id_col, a.text_col, order_col=a.order_col, **options)
+        else:
+            main_df, extra_df = passages_with_clusters(df, a.id_col, a.text_col, order_col=a.order_col, **options)
+        _write(main_df, a.output, a.output_format)
+        if extra:
+            _write(extra_df, extra, a.output_format)
     finally:
-        spark.stop()
+        if existing is None:
+            spark.stop()
     return 0
 
 
