@@ -559,7 +559,12 @@ impl SegmentReader {
             docs.push(serde_json::from_str::<DocEntry>(line).map_err(|e| invalid(format!("{}: {e}", sd.display())))?);
         }
         if docs.len() != entry.docs as usize {
-            return Err(invalid(format!("{}: {} documents, the manifest says {}", sd.display(), docs.len(), entry.docs)));
+            return Err(invalid(format!(
+                "{}: {} documents, the manifest says {}",
+                sd.display(),
+                docs.len(),
+                entry.docs
+            )));
         }
         let c = |f: &str| Col::open(&sd.join(f));
         Ok(SegmentReader {
@@ -589,9 +594,7 @@ impl SegmentReader {
 
     /// Bytes on disk of the segment's files.
     pub fn disk_bytes(&self) -> u64 {
-        fs::read_dir(&self.dir)
-            .map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
-            .unwrap_or(0)
+        fs::read_dir(&self.dir).map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
     }
 
     fn set(&self, local: usize) -> Vec<u64> {
@@ -700,7 +703,12 @@ impl IndexReader {
     /// A segment whose base does not follow.
     pub fn push_segment(&mut self, s: SegmentReader) -> io::Result<()> {
         if s.entry.base as usize != self.ids.len() {
-            return Err(invalid(format!("segment {} starts at {}, expected {}", s.entry.name, s.entry.base, self.ids.len())));
+            return Err(invalid(format!(
+                "segment {} starts at {}, expected {}",
+                s.entry.name,
+                s.entry.base,
+                self.ids.len()
+            )));
         }
         let deleted: std::collections::HashSet<&str> = self.manifest.deleted.iter().map(String::as_str).collect();
         for (k, d) in s.docs.iter().enumerate() {

@@ -19,8 +19,8 @@ use crate::core::index::{
     StoredPair, FORMAT_VERSION,
 };
 use crate::io::index::{
-    compress_text, merge_postings, read_manifest, remove_garbage, write_manifest, write_segment, IndexReader,
-    Manifest, SegmentDoc, SegmentReader, WriteLock, FORMAT_NAME,
+    compress_text, merge_postings, read_manifest, remove_garbage, write_manifest, write_segment, IndexReader, Manifest,
+    SegmentDoc, SegmentReader, WriteLock, FORMAT_NAME,
 };
 use crate::io::{Input, ReadOptions, SkipReason};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
@@ -312,7 +312,10 @@ fn add_locked(
         cfg.strict,
         "index",
         progress,
-        |doc| Appender::prepare(&preparer, &doc.id, &doc.text).map_err(|e| SkipReason::Unreadable { error: e.to_string() }),
+        |doc| {
+            Appender::prepare(&preparer, &doc.id, &doc.text)
+                .map_err(|e| SkipReason::Unreadable { error: e.to_string() })
+        },
         |item| app.push(item.value),
     )?;
     let (added, written, already, pairs, documents) = app.commit()?;
@@ -400,6 +403,8 @@ pub struct QueryResult {
     pub already_indexed: Vec<String>,
     /// Documents in the index.
     pub indexed_documents: u64,
+    /// Wall-clock seconds of the dedup part (candidates, verification, clusters) and of the passages part.
+    pub seconds: (f64, f64),
 }
 
 fn round4(x: f64) -> f64 {
@@ -419,6 +424,7 @@ fn search(
 ) -> Result<QueryResult, RunError> {
     let n = reader.len();
     let settings = preparer.settings();
+    let t = Instant::now();
     let found = new_duplicate_pairs(reader, &new, &settings.dedup).map_err(io_err("reading the index"))?;
     let mut all: Vec<StoredPair> = reader.pairs().map_err(io_err("reading the index"))?;
     all.extend_from_slice(&found.pairs);
@@ -442,8 +448,10 @@ fn search(
         }
     };
     // Members of the clusters that hold a new document.
-    let wanted: std::collections::HashSet<u32> =
-        (n..total as u32).filter(|&d| clusters.size[d as usize] > 1).map(|d| clusters.representative[d as usize]).collect();
+    let wanted: std::collections::HashSet<u32> = (n..total as u32)
+        .filter(|&d| clusters.size[d as usize] > 1)
+        .map(|d| clusters.representative[d as usize])
+        .collect();
     let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
     for d in 0..total as u32 {
         let r = clusters.representative[d as usize];
@@ -465,9 +473,9 @@ fn search(
                 size: clusters.size[d as usize],
                 representative: r == d,
             },
-            members: members.get(&r).map_or(Vec::new(), |m| {
-                m.iter().filter(|&&x| x != d).map(|&x| id(x).to_string()).collect()
-            }),
+            members: members
+                .get(&r)
+                .map_or(Vec::new(), |m| m.iter().filter(|&&x| x != d).map(|&x| id(x).to_string()).collect()),
         });
     }
     out.pairs = duplicates
@@ -480,6 +488,8 @@ fn search(
             containment: round4(p.stats.containment),
         })
         .collect();
+    let dedup_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     let aligned = new_alignments(reader, &new, preparer).map_err(io_err("reading the index"))?;
     let text_of = |d: u32| -> Result<Option<String>, RunError> {
         match texts {
@@ -503,6 +513,7 @@ fn search(
             b_text: tb.map(|t| slice_chars(&t, p.passage.b_span)),
         });
     }
+    out.seconds = (dedup_seconds, t.elapsed().as_secs_f64());
     Ok(out)
 }
 
@@ -611,6 +622,8 @@ pub fn query(
     let documents = new.len() as u64;
     let r = search(&reader, &preparer, new, with_text.then_some(texts.as_slice()))?;
     ctx.stage("search", StageTime::wall(t.elapsed().as_secs_f64()));
+    ctx.stage("search:dedup", StageTime::wall(r.seconds.0));
+    ctx.stage("search:passages", StageTime::wall(r.seconds.1));
     let write = |name: &str, f: &dyn Fn(&mut crate::io::AtomicWriter) -> io::Result<()>| -> Result<(), RunError> {
         let mut w = crate::io::AtomicWriter::create(&ctx.path(name)).map_err(ioe(format!("writing {name}")))?;
         f(&mut w).map_err(ioe(format!("writing {name}")))?;
@@ -787,7 +800,8 @@ pub fn compact(dir: &Path, progress: &dyn Progress) -> Result<CompactSummary, Ru
     let name = format!("seg-{generation:06}-0000");
     let keep = |d: u32| renumber[d as usize];
     let merge = |put: &mut dyn FnMut(u64, u32) -> io::Result<()>| merge_postings(&reader.segments, &keep, put);
-    let entry = write_segment(dir, &name, 0, bands, &docs, &pairs, Some(&merge)).map_err(io_err("writing a segment"))?;
+    let entry =
+        write_segment(dir, &name, 0, bands, &docs, &pairs, Some(&merge)).map_err(io_err("writing a segment"))?;
     let new_m = Manifest { generation, segments: vec![entry.clone()], deleted: Vec::new(), ..m.clone() };
     write_manifest(dir, &new_m, || pause_at("manifest")).map_err(io_err("writing manifest.json"))?;
     drop(reader);

@@ -327,9 +327,9 @@ pub fn new_duplicate_pairs<I: IndexedDocuments>(
         in_buckets[k] = true;
         let mut mine: Vec<u32> = Vec::new();
         for (band, &key) in fp.band_keys.iter().enumerate() {
-            let old = old_tails
-                .entry((band, key))
-                .or_insert_with(|| index.bucket_tail(band, key, w).into_iter().filter(|&d| !index.is_deleted(d)).collect());
+            let old = old_tails.entry((band, key)).or_insert_with(|| {
+                index.bucket_tail(band, key, w).into_iter().filter(|&d| !index.is_deleted(d)).collect()
+            });
             let members = new_members.entry((band, key)).or_default();
             let take_new = members.len().min(w);
             let take_old = (w - take_new).min(old.len());
@@ -341,9 +341,8 @@ pub fn new_duplicate_pairs<I: IndexedDocuments>(
         mine.dedup();
         candidates.extend(mine.into_iter().map(|a| (a, g)));
     }
-    let keep = |s: &PairStats| {
-        options.is_duplicate(s) || options.partial_containment.is_some_and(|pc| s.containment >= pc)
-    };
+    let keep =
+        |s: &PairStats| options.is_duplicate(s) || options.partial_containment.is_some_and(|pc| s.containment >= pc);
     let verified: Vec<Result<Option<StoredPair>, I::Error>> = candidates
         .par_iter()
         .map(|&(a, b)| {
@@ -453,7 +452,8 @@ pub fn new_alignments<I: IndexedDocuments>(
                 *counts.entry(n + j).or_default() += 1;
             }
         }
-        let mut mine: Vec<u32> = counts.into_iter().filter(|&(_, c)| c >= cfg.min_anchors.max(1)).map(|x| x.0).collect();
+        let mut mine: Vec<u32> =
+            counts.into_iter().filter(|&(_, c)| c >= cfg.min_anchors.max(1)).map(|x| x.0).collect();
         mine.sort_unstable();
         pairs.extend(mine.into_iter().map(|x| (x, g)));
     }
@@ -489,7 +489,8 @@ pub fn new_alignments<I: IndexedDocuments>(
                     out.push(if id(x) <= id(y) {
                         IndexAlignment { a: x, b: y, passage: p }
                     } else {
-                        let q = Passage { a_units: p.b_units, b_units: p.a_units, a_span: p.b_span, b_span: p.a_span, ..p };
+                        let q =
+                            Passage { a_units: p.b_units, b_units: p.a_units, a_span: p.b_span, b_span: p.a_span, ..p };
                         IndexAlignment { a: y, b: x, passage: q }
                     });
                 }
@@ -502,7 +503,12 @@ pub fn new_alignments<I: IndexedDocuments>(
         out.extend(f?);
     }
     out.sort_by(|p, q| {
-        (id(p.a), p.passage.a_span, id(p.b), p.passage.b_span).cmp(&(id(q.a), q.passage.a_span, id(q.b), q.passage.b_span))
+        (id(p.a), p.passage.a_span, id(p.b), p.passage.b_span).cmp(&(
+            id(q.a),
+            q.passage.a_span,
+            id(q.b),
+            q.passage.b_span,
+        ))
     });
     Ok(out)
 }
