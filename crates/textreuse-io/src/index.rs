@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
-use textreuse_core::index::{IndexSettings, IndexedDocuments, StoredPair, FORMAT_VERSION};
+use textreuse_core::index::{IndexSettings, IndexedDocuments, NgramPostings, StoredPair, FORMAT_VERSION};
 use textreuse_core::verify::PairStats;
 
 /// The format name written in every manifest.
@@ -817,31 +817,27 @@ impl IndexedDocuments for IndexReader {
         out
     }
 
-    fn ngram_postings(&self, hashes: &[u64], limit: usize) -> io::Result<Vec<(u64, Vec<u32>)>> {
-        let mut out: Vec<(u64, Vec<u32>)> = vec![(0, Vec::new()); hashes.len()];
-        for s in &self.segments {
-            let n = s.ngram_hash.len64();
-            let mut at = 0usize;
-            for (k, &h) in hashes.iter().enumerate() {
-                let lo = gallop(&s.ngram_hash, at, n, h);
-                let mut hi = lo;
-                while hi < n && s.ngram_hash.u64_at(hi) == h {
-                    hi += 1;
-                    if (out[k].0 as usize) + (hi - lo) > limit {
-                        // Boilerplate: count the rest without collecting it.
-                        hi = if h == u64::MAX { n } else { gallop(&s.ngram_hash, hi, n, h + 1) };
-                        break;
-                    }
-                }
-                let o = &mut out[k];
-                o.0 += (hi - lo) as u64;
-                if o.0 as usize <= limit {
-                    o.1.extend((lo..hi).map(|i| s.ngram_doc.u32_at(i)));
-                } else {
-                    o.1 = Vec::new();
-                }
-                at = hi;
+    fn ngram_postings(&self, hashes: &[u64], limit: usize) -> io::Result<NgramPostings> {
+        let mut out = NgramPostings { df: Vec::with_capacity(hashes.len()), offsets: vec![0], docs: Vec::new() };
+        let mut at: Vec<usize> = vec![0; self.segments.len()];
+        let mut ranges: Vec<(usize, usize)> = vec![(0, 0); self.segments.len()];
+        for &h in hashes {
+            let mut df = 0usize;
+            for (k, s) in self.segments.iter().enumerate() {
+                let n = s.ngram_hash.len64();
+                let lo = gallop(&s.ngram_hash, at[k], n, h);
+                let hi = if h == u64::MAX { n } else { gallop(&s.ngram_hash, lo, n, h + 1) };
+                ranges[k] = (lo, hi);
+                at[k] = hi;
+                df += hi - lo;
             }
+            if df <= limit {
+                for (k, s) in self.segments.iter().enumerate() {
+                    out.docs.extend((ranges[k].0..ranges[k].1).map(|i| s.ngram_doc.u32_at(i)));
+                }
+            }
+            out.df.push(df as u64);
+            out.offsets.push(out.docs.len());
         }
         Ok(out)
     }

@@ -1358,12 +1358,7 @@ fn index_add_documents_json(py: Python<'_>, dir: String, ids: Vec<String>, texts
 /// index_query_documents_json(dir, ids, texts) -> str (JSON: clusters, pairs, alignments, already_indexed,
 /// indexed_documents); queries documents given in memory.
 #[pyfunction]
-fn index_query_documents_json(
-    py: Python<'_>,
-    dir: String,
-    ids: Vec<String>,
-    texts: Vec<String>,
-) -> PyResult<String> {
+fn index_query_documents_json(py: Python<'_>, dir: String, ids: Vec<String>, texts: Vec<String>) -> PyResult<String> {
     if ids.len() != texts.len() {
         return Err(PyValueError::new_err("ids and texts differ in length"));
     }

@@ -696,8 +696,8 @@ impl IndexedDocuments for NoDocuments {
     fn bucket_tail(&self, _: usize, _: u64, _: usize) -> Vec<u32> {
         Vec::new()
     }
-    fn ngram_postings(&self, hashes: &[u64], _: usize) -> io::Result<Vec<(u64, Vec<u32>)>> {
-        Ok(vec![(0, Vec::new()); hashes.len()])
+    fn ngram_postings(&self, hashes: &[u64], _: usize) -> io::Result<crate::core::index::NgramPostings> {
+        Ok(crate::core::index::NgramPostings::empty(hashes.len()))
     }
     fn text(&self, _: u32) -> io::Result<String> {
         Ok(String::new())

@@ -162,7 +162,7 @@ pub trait IndexedDocuments: Sync {
     ///
     /// # Errors
     /// When the storage fails.
-    fn ngram_postings(&self, hashes: &[u64], limit: usize) -> Result<Vec<(u64, Vec<u32>)>, Self::Error>;
+    fn ngram_postings(&self, hashes: &[u64], limit: usize) -> Result<NgramPostings, Self::Error>;
     /// The original text of document `doc` (to align a candidate pair).
     ///
     /// # Errors
@@ -173,6 +173,31 @@ pub trait IndexedDocuments: Sync {
     /// # Errors
     /// When the storage fails.
     fn pairs(&self) -> Result<Vec<StoredPair>, Self::Error>;
+}
+
+/// Postings of a sorted list of n-gram hashes ([`IndexedDocuments::ngram_postings`]), flat: for hash `i`, its
+/// document frequency `df[i]` and its documents `docs[offsets[i]..offsets[i + 1]]` (empty when `df[i]` exceeds the
+/// limit asked for).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NgramPostings {
+    /// Document frequency of each hash.
+    pub df: Vec<u64>,
+    /// `hashes + 1` offsets into `docs`.
+    pub offsets: Vec<usize>,
+    /// Documents, hash by hash, ascending within a hash.
+    pub docs: Vec<u32>,
+}
+
+impl NgramPostings {
+    /// Postings of `n` hashes that no document holds.
+    pub fn empty(n: usize) -> NgramPostings {
+        NgramPostings { df: vec![0; n], offsets: vec![0; n + 1], docs: Vec::new() }
+    }
+
+    /// The documents of hash `i`.
+    pub fn docs_of(&self, i: usize) -> &[u32] {
+        &self.docs[self.offsets[i]..self.offsets[i + 1]]
+    }
 }
 
 /// A new document as the index keeps it: its fingerprint (none when it has no shingle, as `dedup` skips it), its
@@ -418,46 +443,55 @@ pub fn new_alignments<I: IndexedDocuments>(
 ) -> Result<Vec<IndexAlignment>, I::Error> {
     let n = index.len();
     let cfg = &preparer.settings.passages.align;
-    // Every n-gram of the new documents: its documents among the new ones, and its postings among the old.
-    let mut new_post: HashMap<u64, Vec<u32>> = HashMap::new();
-    for (k, d) in new.iter().enumerate() {
-        for &h in &d.ngrams {
-            new_post.entry(h).or_default().push(k as u32);
+    // Every n-gram of the new documents: `(hash, new document)` sorted; its postings among the old documents.
+    let mut entries: Vec<(u64, u32)> =
+        new.iter().enumerate().flat_map(|(k, d)| d.ngrams.iter().map(move |&h| (h, k as u32))).collect();
+    entries.par_sort_unstable();
+    let mut all: Vec<u64> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if all.last() != Some(&e.0) {
+            all.push(e.0);
+            starts.push(i);
         }
     }
-    let mut all: Vec<u64> = new_post.keys().copied().collect();
-    all.sort_unstable();
+    starts.push(entries.len());
     let old = index.ngram_postings(&all, cfg.max_df)?;
-    let mut boilerplate: HashSet<u64> = HashSet::new();
-    let mut old_post: HashMap<u64, Vec<u32>> = HashMap::new();
-    for (h, (df, docs)) in all.iter().zip(old) {
-        let total = df as usize + new_post[h].len();
-        if total > cfg.max_df {
-            boilerplate.insert(*h);
-        } else {
-            let live: Vec<u32> = docs.into_iter().filter(|&d| !index.is_deleted(d)).collect();
-            old_post.insert(*h, live);
-        }
-    }
+    let is_boilerplate: Vec<bool> =
+        (0..all.len()).map(|i| old.df[i] as usize + (starts[i + 1] - starts[i]) > cfg.max_df).collect();
+    let boilerplate: HashSet<u64> = all.iter().zip(&is_boilerplate).filter(|x| *x.1).map(|x| *x.0).collect();
     // Candidate pairs (x < y): each new document with the earlier ones sharing `min_anchors` n-grams.
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for (k, d) in new.iter().enumerate() {
-        let g = n + k as u32;
-        let mut counts: HashMap<u32, usize> = HashMap::new();
-        for h in d.ngrams.iter().filter(|h| !boilerplate.contains(h)) {
-            for &o in old_post.get(h).map(Vec::as_slice).unwrap_or_default() {
-                *counts.entry(o).or_default() += 1;
+    let per_doc: Vec<Vec<(u32, u32)>> = new
+        .par_iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let g = n + k as u32;
+            let mut counts: HashMap<u32, usize> = HashMap::new();
+            for h in &d.ngrams {
+                let i = all.binary_search(h).expect("every n-gram of a new document is listed");
+                if is_boilerplate[i] {
+                    continue;
+                }
+                for &o in old.docs_of(i) {
+                    if !index.is_deleted(o) {
+                        *counts.entry(o).or_default() += 1;
+                    }
+                }
+                for &(_, j) in entries[starts[i]..starts[i + 1]].iter().take_while(|e| (e.1 as usize) < k) {
+                    *counts.entry(n + j).or_default() += 1;
+                }
             }
-            for &j in new_post[h].iter().take_while(|&&j| (j as usize) < k) {
-                *counts.entry(n + j).or_default() += 1;
-            }
-        }
-        let mut mine: Vec<u32> =
-            counts.into_iter().filter(|&(_, c)| c >= cfg.min_anchors.max(1)).map(|x| x.0).collect();
-        mine.sort_unstable();
-        pairs.extend(mine.into_iter().map(|x| (x, g)));
-    }
+            let mut mine: Vec<u32> =
+                counts.into_iter().filter(|&(_, c)| c >= cfg.min_anchors.max(1)).map(|x| x.0).collect();
+            mine.sort_unstable();
+            mine.into_iter().map(|x| (x, g)).collect()
+        })
+        .collect();
+    drop(entries);
+    let mut pairs: Vec<(u32, u32)> = per_doc.into_iter().flatten().collect();
     pairs.sort_unstable();
+    let new_hashes: Vec<Vec<u64>> =
+        new.par_iter().map(|d| d.unit_doc.as_ref().map(|u| preparer.ngram_hashes(u)).unwrap_or_default()).collect();
     let id = |d: u32| -> &str {
         if d < n {
             index.id(d)
@@ -478,14 +512,20 @@ pub fn new_alignments<I: IndexedDocuments>(
             } else {
                 new[(x - n) as usize].unit_doc.as_ref().expect("query documents keep their units")
             };
-            let hx = preparer.ngram_hashes(ux);
-            let ix = index_ngrams(&hx, &boilerplate, cfg.max_repeat);
+            let hx;
+            let hx: &[u64] = if x < n {
+                hx = preparer.ngram_hashes(ux);
+                &hx
+            } else {
+                &new_hashes[(x - n) as usize]
+            };
+            let ix = index_ngrams(hx, &boilerplate, cfg.max_repeat);
             let mut out = Vec::new();
             for &(_, y) in *g {
                 let dy = &new[(y - n) as usize];
                 let uy = dy.unit_doc.as_ref().expect("query documents keep their units");
-                let hy = preparer.ngram_hashes(uy);
-                for p in align_pair(ux, &ix, uy, &hy, cfg) {
+                let hy = &new_hashes[(y - n) as usize];
+                for p in align_pair(ux, &ix, uy, hy, cfg) {
                     out.push(if id(x) <= id(y) {
                         IndexAlignment { a: x, b: y, passage: p }
                     } else {
