@@ -25,7 +25,7 @@ use crate::io::index::{
 use crate::io::{Input, ReadOptions, SkipReason};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
-use crate::records::{AlignmentRecord, ClusterRecord, PairRecord};
+use crate::records::{AlignmentRecord, ClusterRecord, IndexClusterRecord, PairRecord};
 
 /// Settings of the commands that read inputs (`create`, `add`, `query`), besides the index's own settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -378,23 +378,11 @@ pub fn add_documents(dir: &Path, docs: &[(String, String)]) -> Result<AddSummary
     })
 }
 
-/// `clusters.jsonl` of `index query`: one line per new document with shingles, the fields of `dedup`'s
-/// `clusters.jsonl` for it in one run over the indexed and the new documents, and the other members.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueryClusterRecord {
-    /// The cluster as `dedup` writes it.
-    #[serde(flatten)]
-    pub cluster: ClusterRecord,
-    /// Ids of the cluster's other members (indexed documents first, in the order they were added, then new ones in
-    /// input order).
-    pub members: Vec<String>,
-}
-
 /// The results of a query, in memory.
 #[derive(Debug, Clone, Default)]
 pub struct QueryResult {
     /// One per new document with shingles, in input order.
-    pub clusters: Vec<QueryClusterRecord>,
+    pub clusters: Vec<IndexClusterRecord>,
     /// Duplicate pairs with at least one new document (`a` before `b`: indexed documents first).
     pub pairs: Vec<PairRecord>,
     /// Alignments with at least one new document, in the order of `passages`' `alignments.jsonl`.
@@ -466,7 +454,7 @@ fn search(
         }
         let d = n + k as u32;
         let r = clusters.representative[d as usize];
-        out.clusters.push(QueryClusterRecord {
+        out.clusters.push(IndexClusterRecord {
             cluster: ClusterRecord {
                 id: doc.id.clone(),
                 cluster: id(r).to_string(),
@@ -575,7 +563,7 @@ pub struct QuerySummary {
 }
 
 /// Queries the documents of `inputs` against the index in `dir`, writing into `out_dir` (a run directory, as
-/// every job's): `clusters.jsonl` ([`QueryClusterRecord`]), `pairs.jsonl` ([`PairRecord`]), `alignments.jsonl`
+/// every job's): `clusters.jsonl` ([`IndexClusterRecord`]), `pairs.jsonl` ([`PairRecord`]), `alignments.jsonl`
 /// ([`AlignmentRecord`]), `skipped.jsonl` and `summary.json`. The index is not changed.
 ///
 /// # Errors
