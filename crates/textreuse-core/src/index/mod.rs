@@ -552,3 +552,48 @@ pub fn new_alignments<I: IndexedDocuments>(
     });
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_differing_setting_is_named_with_both_values() {
+        let a = IndexSettings::default();
+        assert_eq!(a.first_difference(&a.clone()), None);
+        let mut b = a.clone();
+        b.passages.align.max_df = 9;
+        b.dedup.ngram = 5;
+        let (name, was, now) = a.first_difference(&b).unwrap();
+        assert_eq!((name.as_str(), was.as_str(), now.as_str()), ("dedup.ngram", "4", "5"));
+        b.dedup.ngram = 4;
+        assert_eq!(a.first_difference(&b).unwrap().0, "passages.align.max_df");
+    }
+
+    #[test]
+    fn clusters_attach_partial_reprints_and_skip_deleted_documents() {
+        let opts = DedupOptions::default();
+        let dup = |a, b| StoredPair {
+            a,
+            b,
+            stats: PairStats { intersection: 10, jaccard: 0.9, containment: 0.95 },
+            exact: false,
+        };
+        let contained = |a, b| StoredPair {
+            a,
+            b,
+            stats: PairStats { intersection: 5, jaccard: 0.2, containment: 0.95 },
+            exact: false,
+        };
+        // 0 ~ 1 duplicates; 2 is contained in both (a reprint cut short): it joins them.
+        let pairs = [dup(0, 1), contained(0, 2), contained(1, 2)];
+        let lens = [20usize, 20, 5, 7];
+        let chars = [100, 100, 20, 30];
+        let (c, d) = clusters_of(4, &pairs, |x| lens[x as usize], &chars, |_| false, &opts);
+        assert_eq!(c.representative, [0, 0, 0, 3]);
+        assert_eq!(d.len(), 2);
+        // With document 1 deleted, 2 has one witness only and stays alone.
+        let (c, _) = clusters_of(4, &pairs, |x| lens[x as usize], &chars, |x| x == 1, &opts);
+        assert_eq!(c.representative, [0, 1, 2, 3]);
+    }
+}
