@@ -1296,6 +1296,15 @@ fn index_job(kw: &mut Kw<'_>) -> PyResult<textreuse::index::IndexJobConfig> {
     })
 }
 
+/// A job error with its cause in the message (the file that is not an index's, the setting that differs).
+fn index_error(e: textreuse::pipeline::RunError) -> PyErr {
+    use textreuse::pipeline::RunError;
+    match &e {
+        RunError::Io { context, source } => PyOSError::new_err(format!("{context}: {source}")),
+        _ => run_error(e),
+    }
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| PyValueError::new_err(e.to_string()))
 }
@@ -1319,7 +1328,7 @@ fn index_create_json(
     let s = run_detached(py, threads, || {
         textreuse::index::create(Path::new(&dir), &inputs, &settings, &cfg, &textreuse::progress::NoProgress)
     })?
-    .map_err(run_error)?;
+    .map_err(index_error)?;
     to_json(&s)
 }
 
@@ -1340,7 +1349,7 @@ fn index_add_json(
     let s = run_detached(py, threads, || {
         textreuse::index::add(Path::new(&dir), &inputs, None, &cfg, &textreuse::progress::NoProgress)
     })?
-    .map_err(run_error)?;
+    .map_err(index_error)?;
     to_json(&s)
 }
 
@@ -1351,7 +1360,7 @@ fn index_add_documents_json(py: Python<'_>, dir: String, ids: Vec<String>, texts
         return Err(PyValueError::new_err("ids and texts differ in length"));
     }
     let docs: Vec<(String, String)> = ids.into_iter().zip(texts).collect();
-    let s = py.detach(|| textreuse::index::add_documents(Path::new(&dir), &docs)).map_err(run_error)?;
+    let s = py.detach(|| textreuse::index::add_documents(Path::new(&dir), &docs)).map_err(index_error)?;
     to_json(&s)
 }
 
@@ -1363,7 +1372,7 @@ fn index_query_documents_json(py: Python<'_>, dir: String, ids: Vec<String>, tex
         return Err(PyValueError::new_err("ids and texts differ in length"));
     }
     let docs: Vec<(String, String)> = ids.into_iter().zip(texts).collect();
-    let r = py.detach(|| textreuse::index::query_documents(Path::new(&dir), &docs)).map_err(run_error)?;
+    let r = py.detach(|| textreuse::index::query_documents(Path::new(&dir), &docs)).map_err(index_error)?;
     to_json(&serde_json::json!({
         "clusters": r.clusters,
         "pairs": r.pairs,
@@ -1398,7 +1407,7 @@ fn index_query_json(
             &textreuse::progress::NoProgress,
         )
     })?
-    .map_err(run_error)?;
+    .map_err(index_error)?;
     to_json(&s)
 }
 
@@ -1407,21 +1416,21 @@ fn index_query_json(
 fn index_compact_json(py: Python<'_>, dir: String) -> PyResult<String> {
     let s = py
         .detach(|| textreuse::index::compact(Path::new(&dir), &textreuse::progress::NoProgress))
-        .map_err(run_error)?;
+        .map_err(index_error)?;
     to_json(&s)
 }
 
 /// index_delete_json(dir, ids) -> str (JSON summary).
 #[pyfunction]
 fn index_delete_json(py: Python<'_>, dir: String, ids: Vec<String>) -> PyResult<String> {
-    let s = py.detach(|| textreuse::index::delete(Path::new(&dir), &ids)).map_err(run_error)?;
+    let s = py.detach(|| textreuse::index::delete(Path::new(&dir), &ids)).map_err(index_error)?;
     to_json(&s)
 }
 
 /// index_info_json(dir) -> str (JSON).
 #[pyfunction]
 fn index_info_json(py: Python<'_>, dir: String) -> PyResult<String> {
-    let s = py.detach(|| textreuse::index::info(Path::new(&dir))).map_err(run_error)?;
+    let s = py.detach(|| textreuse::index::info(Path::new(&dir))).map_err(index_error)?;
     to_json(&s)
 }
 
