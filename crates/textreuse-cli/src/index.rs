@@ -258,7 +258,7 @@ pub(crate) struct DeleteArgs {
     ids: PathBuf,
 }
 
-fn progress<'a>(quiet: bool, bars: &'a Bars) -> &'a dyn Progress {
+fn progress(quiet: bool, bars: &Bars) -> &dyn Progress {
     if quiet {
         &NoProgress
     } else {

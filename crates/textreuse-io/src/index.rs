@@ -297,6 +297,12 @@ pub struct SegmentDoc {
     pub ngrams: Vec<u64>,
 }
 
+/// A sink of postings `(hash, global doc)`, in sorted order.
+pub type PostingsSink<'a> = dyn FnMut(u64, u32) -> io::Result<()> + 'a;
+
+/// A source of postings: writes them, sorted, into the sink it is given and returns how many.
+pub type PostingsSource<'a> = dyn for<'s> Fn(&'s mut PostingsSink<'s>) -> io::Result<u64> + 'a;
+
 /// Compresses a text as one zstd frame (level 3).
 ///
 /// # Errors
@@ -318,7 +324,7 @@ pub fn write_segment(
     bands: usize,
     docs: &[SegmentDoc],
     pairs: &[StoredPair],
-    postings: Option<&dyn Fn(&mut dyn FnMut(u64, u32) -> io::Result<()>) -> io::Result<u64>>,
+    postings: Option<&PostingsSource<'_>>,
 ) -> io::Result<SegmentEntry> {
     let segs = dir.join("segments");
     fs::create_dir_all(&segs)?;

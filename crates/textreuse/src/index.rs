@@ -787,7 +787,7 @@ pub fn compact(dir: &Path, progress: &dyn Progress) -> Result<CompactSummary, Ru
     let generation = m.generation + 1;
     let name = format!("seg-{generation:06}-0000");
     let keep = |d: u32| renumber[d as usize];
-    let merge = |put: &mut dyn FnMut(u64, u32) -> io::Result<()>| merge_postings(&reader.segments, &keep, put);
+    let merge = |put: &mut crate::io::index::PostingsSink<'_>| merge_postings(&reader.segments, &keep, put);
     let entry =
         write_segment(dir, &name, 0, bands, &docs, &pairs, Some(&merge)).map_err(io_err("writing a segment"))?;
     let new_m = Manifest { generation, segments: vec![entry.clone()], deleted: Vec::new(), ..m.clone() };
