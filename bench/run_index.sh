@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `textreuse index` at scale: create an index of the 1 GB scale corpus (8 shards), then query 1,000 new documents
-# (the first 1,000 of the scale generator with another seed, ids prefixed "q2-") against it; wall, CPU and peak RSS
+# (the first 1,000 of the scale generator with another seed, ids prefixed "q2-") against it, three times; then
+# compact the index into one segment and query again; wall, CPU and peak RSS
 # from /usr/bin/time -v, index size on disk from `index info`. Heavy (the whole corpus is normalized twice and about
 # 10 GB written); results go to $OUT (default /tmp/bench-index/full) and are copied by hand into bench/RESULTS.md.
 #
@@ -30,5 +31,14 @@ for k in 1 2 3; do
   rm -rf "$OUT/q$k"
   /usr/bin/time -v "$BIN" index query "$OUT/idx" "$Q" --out "$OUT/q$k" --quiet 2> "$OUT/query$k.time"
 done
+/usr/bin/time -v "$BIN" index compact "$OUT/idx" --quiet 2> "$OUT/compact.time"
+"$BIN" index info "$OUT/idx" > "$OUT/info-compacted.json"
+du -sb "$OUT/idx" >> "$OUT/du.txt"
+for k in 1 2 3; do
+  rm -rf "$OUT/c$k"
+  /usr/bin/time -v "$BIN" index query "$OUT/idx" "$Q" --out "$OUT/c$k" --quiet 2> "$OUT/cquery$k.time"
+done
+cmp "$OUT/q1/clusters.jsonl" "$OUT/c1/clusters.jsonl" && cmp "$OUT/q1/alignments.jsonl" "$OUT/c1/alignments.jsonl" &&
+  echo "compaction changed no answer"
 grep -H -E "Elapsed|Maximum resident|User time|System time" "$OUT"/*.time
 cat "$OUT/du.txt"
