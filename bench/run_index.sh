@@ -3,7 +3,7 @@
 # (the first 1,000 of the scale generator with another seed, ids prefixed "q2-") against it, three times; then
 # compact the index into one segment and query again; wall, CPU and peak RSS
 # from /usr/bin/time -v, index size on disk from `index info`. Heavy (the whole corpus is normalized twice and about
-# 10 GB written); results go to $OUT (default /tmp/bench-index/full) and are copied by hand into bench/RESULTS.md.
+# 4 GB written); results go to $OUT (default /tmp/bench-index/full) and are copied by hand into bench/RESULTS.md.
 #
 # usage: bench/run_index.sh [CORPUS_DIR (default /work/data/scale/1g)] [SHARDS (default all)]
 set -euo pipefail
