@@ -33,7 +33,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::align::{align_pair, index_ngrams, ngram_hashes, Passage, UnitDoc};
+use crate::align::{align_pair, ngram_hashes, Passage, UnitDoc};
 use crate::cluster::{attach_partial_copies, Clusters};
 use crate::dedup::{DedupOptions, Fingerprint, Fingerprinter};
 use crate::error::{at_least_one, Error};
@@ -418,6 +418,27 @@ pub fn clusters_of(
     (clusters, duplicates)
 }
 
+/// [`crate::align::index_ngrams`] restricted to the n-grams of `wanted` (sorted): hash → positions (the first
+/// `max_repeat`), without the n-grams in `boilerplate`. Lookups of the n-grams of `wanted` give what the full index
+/// gives, and a long indexed document aligned with a short new one costs a fraction of its full index.
+fn index_wanted_ngrams(
+    hashes: &[u64],
+    wanted: &[u64],
+    boilerplate: &HashSet<u64>,
+    max_repeat: usize,
+) -> HashMap<u64, Vec<u32>> {
+    let mut m: HashMap<u64, Vec<u32>> = HashMap::new();
+    for (i, h) in hashes.iter().enumerate() {
+        if wanted.binary_search(h).is_ok() && !boilerplate.contains(h) {
+            let v = m.entry(*h).or_default();
+            if v.len() < max_repeat {
+                v.push(i as u32);
+            }
+        }
+    }
+    m
+}
+
 /// One aligned passage pair involving a new document: numbers `a`, `b` (old or new, as in [`new_duplicate_pairs`]),
 /// the document whose id sorts first on side a, spans in code points of the original texts.
 #[derive(Debug, Clone, PartialEq)]
@@ -519,7 +540,14 @@ pub fn new_alignments<I: IndexedDocuments>(
             } else {
                 &new_hashes[(x - n) as usize]
             };
-            let ix = index_ngrams(hx, &boilerplate, cfg.max_repeat);
+            // Only the n-grams of the documents it is aligned with are ever looked up in its index.
+            let mut wanted: Vec<u64> =
+                g.iter().flat_map(|&(_, y)| new[(y - n) as usize].ngrams.iter().copied()).collect();
+            if g.len() > 1 {
+                wanted.sort_unstable();
+                wanted.dedup();
+            }
+            let ix = index_wanted_ngrams(hx, &wanted, &boilerplate, cfg.max_repeat);
             let mut out = Vec::new();
             for &(_, y) in *g {
                 let dy = &new[(y - n) as usize];
