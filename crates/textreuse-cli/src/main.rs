@@ -68,6 +68,9 @@ enum Command {
     Report(ReportArgs),
     /// Print the passages two texts share, side by side, with matches, substitutions and gaps coloured.
     Compare(CompareArgs),
+    /// A persistent, incremental index: create, add documents, query new ones against it, compact, delete.
+    #[command(subcommand)]
+    Index(IndexCommand),
 }
 
 /// Options shared by every job: inputs, fields, normalization, reporting.
@@ -445,6 +448,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Boilerplate(args) => run_boilerplate(args),
         Command::Substrings(args) => run_substrings(args),
         Command::Report(args) => report::run(args),
+        Command::Index(cmd) => index::run(cmd),
     }
 }
 
@@ -456,7 +460,10 @@ fn setup_threads(threads: Option<usize>) -> Result<()> {
 }
 
 mod compare;
+mod index;
 mod report;
+
+use index::IndexCommand;
 
 fn print_skips(examples: &[String], skipped: &std::collections::BTreeMap<String, u64>, out: &std::path::Path) -> u64 {
     for m in examples {

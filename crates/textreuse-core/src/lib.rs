@@ -22,6 +22,7 @@
 
 pub mod dedup;
 pub mod error;
+pub mod index;
 pub mod passages;
 pub mod progress;
 pub mod records;

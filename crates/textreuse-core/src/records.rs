@@ -26,6 +26,18 @@ pub struct ClusterRecord {
     pub representative: bool,
 }
 
+/// `clusters.jsonl` of `index query`: one line per new document with shingles: the fields of `dedup`'s
+/// `clusters.jsonl` line for it in one run over the indexed and the new documents, and the cluster's other members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexClusterRecord {
+    /// The document's cluster, as `dedup` writes it.
+    #[serde(flatten)]
+    pub cluster: ClusterRecord,
+    /// Ids of the cluster's other members: indexed documents first, in the order they were added, then new ones in
+    /// input order.
+    pub members: Vec<String>,
+}
+
 /// `pairs.jsonl` of `dedup`: a verified duplicate pair, `a` before `b` in input order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairRecord {

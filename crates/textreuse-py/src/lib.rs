@@ -1348,6 +1348,180 @@ fn spark_align_batch(
     }))
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Persistent index (`textreuse index`)
+
+impl Kw<'_> {
+    /// The settings of an index: normalization (shared), dedup settings under their names, passage settings with
+    /// `passage_ngram` and `passage_seed` for the n-gram size and seed.
+    fn index_settings(&mut self) -> PyResult<textreuse::core::index::IndexSettings> {
+        let d = textreuse::core::index::IndexSettings::default();
+        let dedup = self.dedup()?;
+        let a = d.passages.align.clone();
+        let align = AlignConfig {
+            ngram: self.usize("passage_ngram", a.ngram)?,
+            max_df: self.usize("max_df", a.max_df)?,
+            min_anchors: self.usize("min_anchors", a.min_anchors)?,
+            max_gap: self.usize("max_gap", a.max_gap)?,
+            max_indel: self.usize("max_indel", a.max_indel)?,
+            min_length: self.usize("min_length", a.min_length)?,
+            max_repeat: self.usize("max_repeat", a.max_repeat)?,
+            min_identity: self.f64("min_identity", a.min_identity)?,
+            seed: self.u64("passage_seed", a.seed)?,
+        };
+        let passages = PassageOptions { normalize: dedup.normalize, align, boilerplate: None };
+        Ok(textreuse::core::index::IndexSettings { dedup, passages, max_units: d.max_units })
+    }
+}
+
+fn index_job(kw: &mut Kw<'_>) -> PyResult<textreuse::index::IndexJobConfig> {
+    let d = textreuse::index::IndexJobConfig::default();
+    Ok(textreuse::index::IndexJobConfig {
+        read: read_options(kw)?,
+        strict: kw.bool("strict", false)?,
+        segment_bytes: (kw.usize("segment_mb", (d.segment_bytes >> 20) as usize)? as u64) << 20,
+        with_text: kw.bool("with_text", false)?,
+    })
+}
+
+/// A job error with its cause in the message (the file that is not an index's, the setting that differs).
+fn index_error(e: textreuse::pipeline::RunError) -> PyErr {
+    use textreuse::pipeline::RunError;
+    match &e {
+        RunError::Io { context, source } => PyOSError::new_err(format!("{context}: {source}")),
+        _ => run_error(e),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// index_create_json(dir, inputs, **options) -> str (JSON summary); creates an index with its settings and adds the
+/// files `inputs` (may be empty).
+#[pyfunction]
+#[pyo3(signature = (dir, inputs, **options))]
+fn index_create_json(
+    py: Python<'_>,
+    dir: String,
+    inputs: Vec<String>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let mut kw = Kw::new(options);
+    let settings = kw.index_settings()?;
+    let cfg = index_job(&mut kw)?;
+    let threads = kw.opt_usize("threads")?;
+    kw.finish("Index.create")?;
+    let inputs = if inputs.is_empty() { Vec::new() } else { job_inputs(inputs)? };
+    let s = run_detached(py, threads, || {
+        textreuse::index::create(Path::new(&dir), &inputs, &settings, &cfg, &textreuse::progress::NoProgress)
+    })?
+    .map_err(index_error)?;
+    to_json(&s)
+}
+
+/// index_add_json(dir, inputs, **options) -> str (JSON summary); adds the documents of files.
+#[pyfunction]
+#[pyo3(signature = (dir, inputs, **options))]
+fn index_add_json(
+    py: Python<'_>,
+    dir: String,
+    inputs: Vec<String>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let mut kw = Kw::new(options);
+    let cfg = index_job(&mut kw)?;
+    let threads = kw.opt_usize("threads")?;
+    kw.finish("Index.add")?;
+    let inputs = job_inputs(inputs)?;
+    let s = run_detached(py, threads, || {
+        textreuse::index::add(Path::new(&dir), &inputs, None, &cfg, &textreuse::progress::NoProgress)
+    })?
+    .map_err(index_error)?;
+    to_json(&s)
+}
+
+/// index_add_documents_json(dir, ids, texts) -> str (JSON summary); adds documents given in memory.
+#[pyfunction]
+fn index_add_documents_json(py: Python<'_>, dir: String, ids: Vec<String>, texts: Vec<String>) -> PyResult<String> {
+    if ids.len() != texts.len() {
+        return Err(PyValueError::new_err("ids and texts differ in length"));
+    }
+    let docs: Vec<(String, String)> = ids.into_iter().zip(texts).collect();
+    let s = py.detach(|| textreuse::index::add_documents(Path::new(&dir), &docs)).map_err(index_error)?;
+    to_json(&s)
+}
+
+/// index_query_documents_json(dir, ids, texts) -> str (JSON: clusters, pairs, alignments, already_indexed,
+/// indexed_documents); queries documents given in memory.
+#[pyfunction]
+fn index_query_documents_json(py: Python<'_>, dir: String, ids: Vec<String>, texts: Vec<String>) -> PyResult<String> {
+    if ids.len() != texts.len() {
+        return Err(PyValueError::new_err("ids and texts differ in length"));
+    }
+    let docs: Vec<(String, String)> = ids.into_iter().zip(texts).collect();
+    let r = py.detach(|| textreuse::index::query_documents(Path::new(&dir), &docs)).map_err(index_error)?;
+    to_json(&serde_json::json!({
+        "clusters": r.clusters,
+        "pairs": r.pairs,
+        "alignments": r.alignments,
+        "already_indexed": r.already_indexed,
+        "indexed_documents": r.indexed_documents,
+    }))
+}
+
+/// index_query_json(dir, inputs, out_dir, **options) -> str (JSON of summary.json); the `index query` file job.
+#[pyfunction]
+#[pyo3(signature = (dir, inputs, out_dir, **options))]
+fn index_query_json(
+    py: Python<'_>,
+    dir: String,
+    inputs: Vec<String>,
+    out_dir: String,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let mut kw = Kw::new(options);
+    let cfg = index_job(&mut kw)?;
+    let threads = kw.opt_usize("threads")?;
+    kw.finish("Index.query_files")?;
+    let inputs = job_inputs(inputs)?;
+    let s = run_detached(py, threads, || {
+        textreuse::index::query(
+            Path::new(&dir),
+            &inputs,
+            Path::new(&out_dir),
+            None,
+            &cfg,
+            &textreuse::progress::NoProgress,
+        )
+    })?
+    .map_err(index_error)?;
+    to_json(&s)
+}
+
+/// index_compact_json(dir) -> str (JSON summary).
+#[pyfunction]
+fn index_compact_json(py: Python<'_>, dir: String) -> PyResult<String> {
+    let s = py
+        .detach(|| textreuse::index::compact(Path::new(&dir), &textreuse::progress::NoProgress))
+        .map_err(index_error)?;
+    to_json(&s)
+}
+
+/// index_delete_json(dir, ids) -> str (JSON summary).
+#[pyfunction]
+fn index_delete_json(py: Python<'_>, dir: String, ids: Vec<String>) -> PyResult<String> {
+    let s = py.detach(|| textreuse::index::delete(Path::new(&dir), &ids)).map_err(index_error)?;
+    to_json(&s)
+}
+
+/// index_info_json(dir) -> str (JSON).
+#[pyfunction]
+fn index_info_json(py: Python<'_>, dir: String) -> PyResult<String> {
+    let s = py.detach(|| textreuse::index::info(Path::new(&dir))).map_err(index_error)?;
+    to_json(&s)
+}
+
 #[pymodule]
 fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DocumentError", m.py().get_type::<DocumentError>())?;
@@ -1370,5 +1544,13 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
     m.add_function(wrap_pyfunction!(spark_align_batch, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_limits, m)?)?;
+    m.add_function(wrap_pyfunction!(index_create_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_add_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_add_documents_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_query_documents_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_query_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_compact_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_delete_json, m)?)?;
+    m.add_function(wrap_pyfunction!(index_info_json, m)?)?;
     Ok(())
 }

@@ -21,6 +21,7 @@ pub use textreuse_io as io;
 
 pub mod boilerplate;
 pub mod dedup;
+pub mod index;
 pub mod passages;
 pub mod pipeline;
 pub mod progress;

@@ -28,6 +28,14 @@ from ._textreuse import (
     NativeDeduper as _NativeDeduper,
     NativePassageIndex as _NativePassageIndex,
     align,
+    index_add_documents_json as _index_add_documents_json,
+    index_add_json as _index_add_json,
+    index_compact_json as _index_compact_json,
+    index_create_json as _index_create_json,
+    index_delete_json as _index_delete_json,
+    index_info_json as _index_info_json,
+    index_query_documents_json as _index_query_documents_json,
+    index_query_json as _index_query_json,
     normalize,
     repeats_json as _repeats_json,
     run_dedup_json as _run_dedup_json,
@@ -40,6 +48,8 @@ __all__ = [
     "DedupResult",
     "Deduper",
     "DocumentError",
+    "Index",
+    "IndexQueryResult",
     "LSH",
     "MinHash",
     "Normalized",
@@ -576,3 +586,158 @@ def passages(records: Any, *, id_field: str = "id", text_field: str = "text", st
     for rows, ids, texts, skip in batches:
         _add(native, rows, ids, texts, skip, strict, added, skipped)
     return PassagesResult(native.run(), skipped)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Persistent index
+
+
+PathOrPaths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+
+
+def _is_paths(records: Any) -> bool:
+    if isinstance(records, (str, os.PathLike)):
+        return True
+    return isinstance(records, (list, tuple)) and len(records) > 0 and all(
+        isinstance(r, (str, os.PathLike)) for r in records)
+
+
+def _collect(records: Any, id_field: str, text_field: str) -> Tuple[List[str], List[str], List[Skipped]]:
+    ids: List[str] = []
+    texts: List[str] = []
+    skipped: List[Skipped] = []
+    _, _, batches = _batches(records, id_field, text_field, DEFAULT_BATCH_SIZE)
+    for _rows, bids, btexts, bskip in batches:
+        ids.extend(bids)
+        texts.extend(btexts)
+        skipped.extend(bskip)
+    return ids, texts, skipped
+
+
+class IndexQueryResult:
+    """What :meth:`Index.query` found for new documents, as one ``dedup`` and one ``passages`` run over the indexed
+    and the new documents together would give it.
+
+    Attributes:
+        clusters: one dict per new document with shingles: ``id``, ``cluster`` (the representative's id),
+            ``size``, ``representative`` (as ``dedup``'s ``clusters.jsonl``) and ``members`` (the other members' ids).
+        pairs: duplicate pairs with a new document, dicts ``a``, ``b``, ``jaccard``, ``containment``.
+        alignments: aligned passages with a new document, dicts as ``passages``' ``alignments.jsonl``: ``a``,
+            ``a_start``, ``a_end``, ``b``, ``b_start``, ``b_end`` (code points of the original texts, half-open),
+            ``score``, ``matches``; ``a`` is the id that sorts first.
+        already_indexed: ids of documents left out because they are in the index.
+        skipped: records that could not be read (:class:`Skipped`).
+        indexed_documents: documents in the index.
+    """
+
+    def __init__(self, raw: Dict[str, Any], skipped: List[Skipped]) -> None:
+        self.clusters: List[Dict[str, Any]] = raw["clusters"]
+        self.pairs: List[Dict[str, Any]] = raw["pairs"]
+        self.alignments: List[Dict[str, Any]] = raw["alignments"]
+        self.already_indexed: List[str] = raw["already_indexed"]
+        self.indexed_documents: int = raw["indexed_documents"]
+        self.skipped = skipped
+
+    def cluster_of(self, id: str) -> Optional[Dict[str, Any]]:
+        """The cluster record of new document ``id`` (None when it was not queried or has no shingles)."""
+        for c in self.clusters:
+            if c["id"] == id:
+                return c
+        return None
+
+    def __repr__(self) -> str:
+        return (f"IndexQueryResult({len(self.clusters)} documents, {len(self.pairs)} duplicate pairs, "
+                f"{len(self.alignments)} alignments)")
+
+
+class Index:
+    """A persistent, incremental index on disk (the ``textreuse index`` commands): documents are added in
+    immutable segments, and new documents are queried against them for their duplicate cluster and their reused
+    passages, as one ``dedup`` and one ``passages`` run over all the documents would give, without reading the
+    indexed texts again except to align candidate pairs.
+
+    Open an existing index with ``Index(path)``; create one with :meth:`Index.create`. Settings are fixed at
+    creation and stored in the index. A writer killed at any point leaves the index as it was; one writer at a time
+    (others get ``OSError``).
+
+    >>> import tempfile, os, textreuse
+    >>> d = os.path.join(tempfile.mkdtemp(), "idx")
+    >>> story = "国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系和共同关心的国际地区问题深入交换意见，一致同意继续加强合作。"
+    >>> ix = textreuse.Index.create(d, [{"id": "a", "text": story}])
+    >>> r = ix.query([{"id": "b", "text": "本报讯 " + story}])
+    >>> r.clusters[0]["cluster"], r.alignments[0]["b_start"]
+    ('a', 4)
+    """
+
+    def __init__(self, path: Union[str, os.PathLike]) -> None:
+        """Opens the index in ``path``; raises ``OSError`` when it is not one (or holds foreign files)."""
+        self.path = os.fspath(path)
+        self.info()
+
+    @classmethod
+    def create(cls, path: Union[str, os.PathLike], records: Any = None, *, id_field: str = "id",
+               text_field: str = "text", **settings: Any) -> "Index":
+        """Creates an index in ``path`` (new or empty directory) and adds ``records`` (optional; as for :meth:`add`).
+
+        Settings (stored; defaults as the CLI): dedup's ``ngram`` (4), ``num_perm`` (128), ``threshold`` (0.45),
+        ``containment_threshold``, ``partial_containment`` (0.9; None switches it off), ``lsh_threshold``,
+        ``seed`` (42), ``keep`` ("first"), ``max_bucket``, ``large_cluster``; passages' ``passage_ngram`` (7),
+        ``max_df`` (50), ``min_anchors`` (3), ``max_gap`` (200), ``max_indel`` (30), ``min_length`` (30),
+        ``max_repeat`` (8), ``min_identity`` (0.5), ``passage_seed`` (42); the normalization switches of
+        :func:`normalize`; and ``segment_mb`` (256), ``threads``. Raises ``ValueError`` for a setting out of range or
+        a directory that is not empty.
+        """
+        _index_create_json(os.fspath(path), [], **settings)
+        index = cls(path)
+        if records is not None:
+            index.add(records, id_field=id_field, text_field=text_field)
+        return index
+
+    def add(self, records: Any, *, id_field: str = "id", text_field: str = "text", **options: Any) -> Dict[str, Any]:
+        """Adds documents as a new segment and returns a summary (``documents_added``, ``documents``,
+        ``already_indexed``, ``skipped``, ...). ``records``: a path or list of paths (any input of the CLI: JSONL,
+        directories, text files; options ``strict``, ``segment_mb``, ``max_doc_bytes``, ``threads``), or records
+        as for :func:`dedup` (dicts, a pandas DataFrame, an Arrow table). Ids already indexed are left out.
+        """
+        if _is_paths(records):
+            return json.loads(_index_add_json(self.path, _paths(records), id_field=id_field, text_field=text_field,
+                                              **options))
+        if options:
+            raise TypeError(f"Index.add() options {sorted(options)} apply to files only")
+        ids, texts, skipped = _collect(records, id_field, text_field)
+        out = json.loads(_index_add_documents_json(self.path, ids, texts))
+        for s in skipped:
+            out["skipped"][s.reason] = out["skipped"].get(s.reason, 0) + 1
+        return out
+
+    def query(self, records: Any, *, id_field: str = "id", text_field: str = "text") -> IndexQueryResult:
+        """For each new document of ``records`` (as for :func:`dedup`): its duplicate cluster and its reused
+        passages among the indexed documents and the other new ones. The index is not changed."""
+        ids, texts, skipped = _collect(records, id_field, text_field)
+        return IndexQueryResult(json.loads(_index_query_documents_json(self.path, ids, texts)), skipped)
+
+    def query_files(self, inputs: PathOrPaths, out_dir: Union[str, os.PathLike], **options: Any) -> Dict[str, Any]:
+        """The ``index query`` file job, as ``textreuse index query PATH INPUTS --out OUT_DIR`` runs it: writes
+        ``clusters.jsonl``, ``pairs.jsonl``, ``alignments.jsonl``, ``skipped.jsonl``, ``summary.json`` and returns
+        the summary. Options: ``id_field``, ``text_field``, ``strict``, ``with_text``, ``max_doc_bytes``,
+        ``threads``."""
+        return json.loads(_index_query_json(self.path, _paths(inputs), os.fspath(out_dir), **options))
+
+    def compact(self) -> Dict[str, Any]:
+        """Merges all segments into one and removes deleted documents; returns a summary."""
+        return json.loads(_index_compact_json(self.path))
+
+    def delete(self, ids: Iterable[str]) -> Dict[str, Any]:
+        """Marks documents deleted by id: queries leave them out at once, :meth:`compact` removes them. Returns
+        ``deleted``, ``already_deleted``, ``unknown`` (ids not in the index) and ``pending``."""
+        return json.loads(_index_delete_json(self.path, [str(i) for i in ids]))
+
+    def info(self) -> Dict[str, Any]:
+        """Format version, settings, segments (documents, bytes), documents, deleted documents, bytes on disk."""
+        return json.loads(_index_info_json(self.path))
+
+    def __len__(self) -> int:
+        return int(self.info()["documents"])
+
+    def __repr__(self) -> str:
+        return f"Index({self.path!r})"
