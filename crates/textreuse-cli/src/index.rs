@@ -68,9 +68,12 @@ impl ReadArgs {
 /// only to check them: a value other than the stored one is refused, naming the setting.
 #[derive(Args, Default)]
 pub(crate) struct SettingsArgs {
-    /// Units per shingle (dedup).
+    /// Units per shingle that starts with a CJK character (dedup).
     #[arg(long, value_parser = at_least_one)]
     ngram: Option<usize>,
+    /// Units per shingle that starts with two words (dedup).
+    #[arg(long, value_parser = at_least_one)]
+    word_ngram: Option<usize>,
     /// Values per MinHash signature.
     #[arg(long, value_parser = at_least_one)]
     num_perm: Option<usize>,
@@ -147,6 +150,7 @@ impl SettingsArgs {
             };
         }
         set!(self.ngram, s.dedup.ngram);
+        set!(self.word_ngram.map(Some), s.dedup.word_ngram);
         set!(self.num_perm, s.dedup.num_perm);
         set!(self.threshold, s.dedup.threshold);
         set!(self.containment_threshold.map(Some), s.dedup.containment_threshold);
