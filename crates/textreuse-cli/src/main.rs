@@ -264,6 +264,10 @@ struct PassagesArgs {
     /// Include the aligned texts (a_text, b_text) in alignments.jsonl.
     #[arg(long)]
     with_text: bool,
+    /// Megabytes of memory for units, n-gram postings, candidate pair counts and alignment batches; beyond, they
+    /// spill to temporary files beside --out (the outputs are the same). Default: half of physical memory.
+    #[arg(long, value_parser = at_least_one)]
+    memory_mb: Option<usize>,
 }
 
 #[derive(Args)]
@@ -483,6 +487,7 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
         with_text: args.with_text,
         strict: c.strict,
         boilerplate_list: args.list.boilerplate_list(),
+        memory_budget: args.memory_mb.map(|m| (m as u64) << 20),
         ..PassagesConfig::default()
     };
     let progress = bars.for_args(c);

@@ -9,6 +9,6 @@ pub mod collate;
 mod corpus;
 
 pub use corpus::{
-    align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
-    DEFAULT_MAX_UNITS,
+    align_pair, align_texts, candidate_pairs, orient, passage_clusters, postings_pairs, sort_alignments, Alignment,
+    PassageIndex, PassageOptions, DEFAULT_MAX_UNITS,
 };
