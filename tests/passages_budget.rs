@@ -49,12 +49,17 @@ fn same_outputs(input: &Path, budget: u64, with_text: bool) -> PassagesSummary {
     assert_eq!(counts(&mem), counts(&disk));
     let spill = disk.spill.expect("a tiny budget spills");
     assert_eq!(spill.memory_budget, budget);
-    assert!(spill.units_bytes > 0 && spill.postings_bytes > 0 && spill.pair_runs_bytes > 0, "{spill:?}");
+    assert!(spill.units_bytes > 0 && spill.postings_bytes > 0, "{spill:?}");
+    // A few candidate pairs fit in the smallest aggregate; many go to sorted runs.
+    assert_eq!(spill.pair_runs_bytes > 0, mem.candidate_pairs > 100, "{spill:?}");
     assert!(spill.split_buckets > 0, "some hash bucket is read in parts: {spill:?}");
     assert_eq!(spill.texts_bytes > 0, with_text);
-    // Every spill file was anonymous: nothing but the outputs is left.
-    let mut names: Vec<String> =
-        std::fs::read_dir(&disk_out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    // Every spill file was anonymous: nothing but the outputs (and the run's marker) is left.
+    let mut names: Vec<String> = std::fs::read_dir(&disk_out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
     names.sort();
     assert_eq!(names, ["alignments.jsonl", "passages.jsonl", "skipped.jsonl", "summary.json"]);
     mem
