@@ -44,7 +44,15 @@ fn same_outputs(input: &Path, budget: u64, with_text: bool) -> PassagesSummary {
         assert!(a == b, "{file} differs with a budget of {budget} bytes ({} vs {} bytes)", a.len(), b.len());
     }
     let counts = |s: &PassagesSummary| {
-        (s.documents, s.units, s.boilerplate_ngrams, s.candidate_pairs, s.aligned_pairs, s.alignments, s.passage_clusters)
+        (
+            s.documents,
+            s.units,
+            s.boilerplate_ngrams,
+            s.candidate_pairs,
+            s.aligned_pairs,
+            s.alignments,
+            s.passage_clusters,
+        )
     };
     assert_eq!(counts(&mem), counts(&disk));
     let spill = disk.spill.expect("a tiny budget spills");

@@ -106,6 +106,29 @@ impl BlobStore {
         (self.offsets[d + 1] - self.offsets[d]) as usize
     }
 
+    /// Reads `len` bytes of record `d` from byte `offset` of it into `buf` (replacing its content).
+    ///
+    /// # Errors
+    /// On I/O errors, or before [`BlobStore::finish`].
+    ///
+    /// # Panics
+    /// When the range is outside the record.
+    pub fn read_at(&self, d: usize, offset: usize, len: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+        if !self.finished {
+            return Err(io::Error::other("BlobStore read before finish"));
+        }
+        assert!(offset + len <= self.record_len(d), "range outside record {d}");
+        let start = self.offsets[d] as usize + offset;
+        buf.clear();
+        if start + len <= self.mem.len() {
+            buf.extend_from_slice(&self.mem[start..start + len]);
+            return Ok(());
+        }
+        let file = self.file.as_ref().expect("spilled records have a file");
+        buf.resize(len, 0);
+        file.read_exact_at(buf, (start - self.mem.len()) as u64)
+    }
+
     /// Reads record `d` into `buf` (replacing its content).
     ///
     /// # Errors
@@ -126,16 +149,76 @@ impl BlobStore {
     }
 }
 
-/// Bytes of one posting on disk: a `u64` key and a `u32` value, little-endian.
-const POSTING_BYTES: usize = 12;
+/// A fixed-size record that [`PostingBuckets`] can spill: a `u64` key (which selects the bucket) and its bytes.
+pub trait Record: Copy + Send {
+    /// Bytes of one record on disk.
+    const BYTES: usize;
+    /// The key whose high bits select the bucket.
+    fn key(&self) -> u64;
+    /// Appends the record's bytes (little-endian) to `out`.
+    fn write(&self, out: &mut Vec<u8>);
+    /// The record of `bytes` (`BYTES` of them).
+    fn read(bytes: &[u8]) -> Self;
+}
 
-/// `(key, value)` postings partitioned into `2^bits` buckets by the key's top `bits` bits. Pushed postings wait in
-/// memory; when more than a budget wait, every bucket's postings are appended to that bucket's anonymous temporary
-/// file (12 bytes each) and memory is cleared. A bucket is read back whole or in parts selected by key
-/// ([`PostingBuckets::take_bucket`]), so a bucket larger than memory can be processed in several passes.
-pub struct PostingBuckets {
-    bits: u32,
-    mem: Vec<Vec<(u64, u32)>>,
+fn u64_at(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+/// A posting `(n-gram hash, document)`: 12 bytes on disk.
+impl Record for (u64, u32) {
+    const BYTES: usize = 12;
+    fn key(&self) -> u64 {
+        self.0
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+        out.extend_from_slice(&self.1.to_le_bytes());
+    }
+    fn read(b: &[u8]) -> Self {
+        (u64_at(b), u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")))
+    }
+}
+
+/// Two `u64` (key first): 16 bytes on disk.
+impl Record for (u64, u64) {
+    const BYTES: usize = 16;
+    fn key(&self) -> u64 {
+        self.0
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+        out.extend_from_slice(&self.1.to_le_bytes());
+    }
+    fn read(b: &[u8]) -> Self {
+        (u64_at(b), u64_at(&b[8..]))
+    }
+}
+
+/// Three `u64` (key first): 24 bytes on disk.
+impl Record for (u64, u64, u64) {
+    const BYTES: usize = 24;
+    fn key(&self) -> u64 {
+        self.0
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+        out.extend_from_slice(&self.1.to_le_bytes());
+        out.extend_from_slice(&self.2.to_le_bytes());
+    }
+    fn read(b: &[u8]) -> Self {
+        (u64_at(b), u64_at(&b[8..]), u64_at(&b[16..]))
+    }
+}
+
+/// Records (by default `(key, value)` postings) partitioned into buckets by their key shifted right (the top bits
+/// of a hash, or a range of positions). Pushed records wait in memory; when more than a budget wait, every
+/// bucket's records are appended to that bucket's anonymous temporary file and memory is cleared. A bucket is read
+/// back whole or in parts selected by key ([`PostingBuckets::take_bucket`]), so a bucket larger than memory can be
+/// processed in several passes.
+pub struct PostingBuckets<R: Record = (u64, u32)> {
+    shift: u32,
+    mem: Vec<Vec<R>>,
     mem_len: usize,
     max_mem: usize,
     dir: PathBuf,
@@ -143,20 +226,25 @@ pub struct PostingBuckets {
     on_disk: Vec<u64>,
 }
 
-impl PostingBuckets {
-    /// `2^bits` empty buckets (`bits` ≤ 16) holding up to `mem_budget_bytes` of postings in memory (16 bytes
-    /// each), spilling to temporary files under `dir`.
-    pub fn new(dir: &Path, bits: u32, mem_budget_bytes: usize) -> PostingBuckets {
+impl<R: Record> PostingBuckets<R> {
+    /// `2^bits` empty buckets (`bits` ≤ 16) by the key's top `bits` bits, holding up to `mem_budget_bytes` of
+    /// records in memory, spilling to temporary files under `dir`.
+    pub fn new(dir: &Path, bits: u32, mem_budget_bytes: usize) -> PostingBuckets<R> {
         let bits = bits.min(16);
-        let n = 1usize << bits;
+        PostingBuckets::with_shift(dir, 64 - bits, 1 << bits, mem_budget_bytes)
+    }
+
+    /// `buckets` empty buckets where a record goes to bucket `key >> shift` (which must be below `buckets`),
+    /// holding up to `mem_budget_bytes` of records in memory, spilling to temporary files under `dir`.
+    pub fn with_shift(dir: &Path, shift: u32, buckets: usize, mem_budget_bytes: usize) -> PostingBuckets<R> {
         PostingBuckets {
-            bits,
-            mem: vec![Vec::new(); n],
+            shift,
+            mem: vec![Vec::new(); buckets],
             mem_len: 0,
-            max_mem: (mem_budget_bytes / 16).max(1),
+            max_mem: (mem_budget_bytes / std::mem::size_of::<R>().max(1)).max(1),
             dir: dir.to_path_buf(),
-            files: (0..n).map(|_| None).collect(),
-            on_disk: vec![0; n],
+            files: (0..buckets).map(|_| None).collect(),
+            on_disk: vec![0; buckets],
         }
     }
 
@@ -165,22 +253,22 @@ impl PostingBuckets {
         self.mem.len()
     }
 
-    /// The bucket of `key`: its top `bits` bits.
+    /// The bucket of `key`.
     pub fn bucket_of(&self, key: u64) -> usize {
-        if self.bits == 0 {
+        if self.shift >= 64 {
             0
         } else {
-            (key >> (64 - self.bits)) as usize
+            (key >> self.shift) as usize
         }
     }
 
-    /// Adds a posting; spills every bucket when the memory budget is spent.
+    /// Adds a record; spills every bucket when the memory budget is spent.
     ///
     /// # Errors
     /// On I/O errors of the spill files.
-    pub fn push(&mut self, key: u64, value: u32) -> io::Result<()> {
-        let b = self.bucket_of(key);
-        self.mem[b].push((key, value));
+    pub fn push(&mut self, record: R) -> io::Result<()> {
+        let b = self.bucket_of(record.key());
+        self.mem[b].push(record);
         self.mem_len += 1;
         if self.mem_len >= self.max_mem {
             self.spill()?;
@@ -188,7 +276,7 @@ impl PostingBuckets {
         Ok(())
     }
 
-    /// Appends the postings waiting in memory to the buckets' files and frees their memory.
+    /// Appends the records waiting in memory to the buckets' files and frees their memory.
     ///
     /// # Errors
     /// On I/O errors.
@@ -203,37 +291,34 @@ impl PostingBuckets {
                 self.files[b] = Some(tempfile::tempfile_in(&self.dir)?);
             }
             bytes.clear();
-            bytes.reserve(m.len() * POSTING_BYTES);
-            for (k, v) in &m {
-                bytes.extend_from_slice(&k.to_le_bytes());
-                bytes.extend_from_slice(&v.to_le_bytes());
-            }
+            bytes.reserve(m.len() * R::BYTES);
+            m.iter().for_each(|r| r.write(&mut bytes));
             let f = self.files[b].as_ref().expect("created above");
-            f.write_all_at(&bytes, self.on_disk[b] * POSTING_BYTES as u64)?;
+            f.write_all_at(&bytes, self.on_disk[b] * R::BYTES as u64)?;
             self.on_disk[b] += m.len() as u64;
         }
         self.mem_len = 0;
         Ok(())
     }
 
-    /// True when some postings were written to disk.
+    /// True when some records were written to disk.
     pub fn spilled(&self) -> bool {
         self.on_disk.iter().any(|&n| n > 0)
     }
 
     /// Bytes written to the spill files.
     pub fn spilled_bytes(&self) -> u64 {
-        self.on_disk.iter().sum::<u64>() * POSTING_BYTES as u64
+        self.on_disk.iter().sum::<u64>() * R::BYTES as u64
     }
 
-    /// Postings in bucket `b` (memory and disk).
+    /// Records in bucket `b` (memory and disk).
     pub fn bucket_len(&self, b: usize) -> u64 {
         self.on_disk[b] + self.mem[b].len() as u64
     }
 
-    /// Appends to `out` the postings of bucket `b` whose key `keep` accepts, those on disk first (in the order
-    /// they were pushed), then those in memory. With `last` set, the bucket's memory is released afterwards (its
-    /// file stays until the buckets are dropped).
+    /// Appends to `out` the records of bucket `b` whose key `keep` accepts, those on disk first (in the order
+    /// they were pushed), then those in memory. With `last` set, the bucket's memory and disk space are released
+    /// afterwards.
     ///
     /// # Errors
     /// On I/O errors.
@@ -242,25 +327,20 @@ impl PostingBuckets {
         b: usize,
         keep: impl Fn(u64) -> bool,
         last: bool,
-        out: &mut Vec<(u64, u32)>,
+        out: &mut Vec<R>,
     ) -> io::Result<()> {
         if let Some(f) = &self.files[b] {
-            let total = self.on_disk[b] as usize * POSTING_BYTES;
-            let mut buf = vec![0u8; (1 << 18) * POSTING_BYTES];
+            let total = self.on_disk[b] as usize * R::BYTES;
+            let mut buf = vec![0u8; (1 << 18) * R::BYTES];
             let mut pos = 0usize;
             while pos < total {
                 let n = (total - pos).min(buf.len());
                 f.read_exact_at(&mut buf[..n], pos as u64)?;
-                for c in buf[..n].chunks_exact(POSTING_BYTES) {
-                    let k = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-                    if keep(k) {
-                        out.push((k, u32::from_le_bytes(c[8..].try_into().expect("4 bytes"))));
-                    }
-                }
+                out.extend(buf[..n].chunks_exact(R::BYTES).map(R::read).filter(|r| keep(r.key())));
                 pos += n;
             }
         }
-        out.extend(self.mem[b].iter().filter(|p| keep(p.0)));
+        out.extend(self.mem[b].iter().filter(|r| keep(r.key())));
         if last {
             self.mem_len -= self.mem[b].len();
             self.mem[b] = Vec::new();
@@ -536,16 +616,20 @@ mod tests {
             assert_eq!(&buf[..], *want);
             assert_eq!(st.record_len(d), want.len());
         }
+        st.read_at(0, 1, 2, &mut buf).unwrap();
+        assert_eq!(&buf[..], b"bc");
+        st.read_at(2, 2, 3, &mut buf).unwrap();
+        assert_eq!(&buf[..], b"fgh");
     }
 
     #[test]
     fn posting_buckets_return_every_posting_of_a_bucket() {
         let dir = tempfile::tempdir().unwrap();
         // 16 bytes of budget: every posting spills.
-        let mut pb = PostingBuckets::new(dir.path(), 2, 16);
+        let mut pb: PostingBuckets = PostingBuckets::new(dir.path(), 2, 16);
         let keys = [1u64, u64::MAX, 1 << 62, 3 << 62, 5, (1 << 62) + 7];
         for (v, &k) in keys.iter().enumerate() {
-            pb.push(k, v as u32).unwrap();
+            pb.push((k, v as u32)).unwrap();
         }
         assert!(pb.spilled());
         assert_eq!(pb.spilled_bytes(), 12 * keys.len() as u64);

@@ -163,7 +163,7 @@ const ALIGN_SHARE: usize = 3;
 /// The postings go to `2^BUCKET_BITS` buckets by the top bits of their hash.
 const BUCKET_BITS: u32 = 8;
 /// Bytes of one unit in the unit store: id (8), span (8), closing punctuation (1).
-const UNIT_BYTES: usize = 17;
+pub(crate) const UNIT_BYTES: usize = 17;
 /// Bytes of memory one unit takes while its document is aligned: its units, its n-gram hash, and the n-gram index
 /// of the document while it is side a.
 const ALIGN_UNIT_BYTES: usize = 64;
@@ -192,7 +192,7 @@ pub fn run(
     let t = Instant::now();
     let mut units_store = BlobStore::new(ctx.dir(), share(UNITS_SHARE));
     let mut text_store = BlobStore::new(ctx.dir(), if cfg.with_text { share(1) } else { 0 });
-    let mut postings = PostingBuckets::new(ctx.dir(), BUCKET_BITS, share(POSTINGS_SHARE));
+    let mut postings: PostingBuckets = PostingBuckets::new(ctx.dir(), BUCKET_BITS, share(POSTINGS_SHARE));
     let mut ids: Vec<String> = Vec::new();
     let mut doc_units: Vec<u32> = Vec::new();
     let mut truncated: Vec<(u32, u64)> = Vec::new();
@@ -227,7 +227,7 @@ pub fn run(
                 text_store.push(text.as_bytes()).map_err(ioe("spilling texts"))?;
             }
             for h in hashes {
-                postings.push(h, d).map_err(ioe("spilling postings"))?;
+                postings.push((h, d)).map_err(ioe("spilling postings"))?;
             }
             Ok(())
         },
@@ -375,7 +375,7 @@ pub fn run(
 
 /// A document's units as stored: ids, then spans, then closing punctuation, little-endian ([`UNIT_BYTES`] per
 /// unit).
-fn encode_units(d: &UnitDoc) -> Vec<u8> {
+pub(crate) fn encode_units(d: &UnitDoc) -> Vec<u8> {
     let mut out = Vec::with_capacity(d.len() * UNIT_BYTES);
     d.ids.iter().for_each(|u| out.extend_from_slice(&u.to_le_bytes()));
     for &(s, e) in &d.spans {
@@ -387,7 +387,7 @@ fn encode_units(d: &UnitDoc) -> Vec<u8> {
 }
 
 /// The inverse of [`encode_units`].
-fn decode_units(b: &[u8]) -> UnitDoc {
+pub(crate) fn decode_units(b: &[u8]) -> UnitDoc {
     let n = b.len() / UNIT_BYTES;
     let (ids, rest) = b.split_at(8 * n);
     let (spans, closing) = rest.split_at(8 * n);
