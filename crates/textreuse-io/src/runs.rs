@@ -374,15 +374,16 @@ pub struct KeyCounts {
 }
 
 impl KeyCounts {
-    /// Empty counts using about `mem_budget_bytes` of memory: a third for buffered occurrences (8 bytes each),
-    /// two thirds for the aggregate (12 bytes per key); runs go to a temporary file under `dir`.
+    /// Empty counts using about `mem_budget_bytes` of memory: a quarter for buffered occurrences (8 bytes each),
+    /// three eighths for the aggregate (12 bytes per key), as much again while a fold writes the new aggregate;
+    /// runs go to a temporary file under `dir`.
     pub fn new(dir: &Path, mem_budget_bytes: usize) -> KeyCounts {
         KeyCounts {
             buf: Vec::new(),
-            buf_cap: (mem_budget_bytes / 3 / 8).max(16),
+            buf_cap: (mem_budget_bytes / 4 / 8).max(16),
             keys: Vec::new(),
             counts: Vec::new(),
-            agg_cap: (mem_budget_bytes * 2 / 3 / COUNT_BYTES).max(16),
+            agg_cap: (mem_budget_bytes * 3 / 8 / COUNT_BYTES).max(16),
             mem_budget: mem_budget_bytes,
             dir: dir.to_path_buf(),
             file: None,
@@ -409,7 +410,10 @@ impl KeyCounts {
         }
         self.buf.par_sort_unstable();
         let (old_keys, old_counts) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.counts));
-        let (mut keys, mut counts) = (Vec::with_capacity(old_keys.len()), Vec::with_capacity(old_keys.len()));
+        // Sized once: no doubling of the new aggregate while it fills.
+        let distinct = self.buf.chunk_by(|x, y| x == y).count();
+        let cap = old_keys.len() + distinct;
+        let (mut keys, mut counts) = (Vec::with_capacity(cap), Vec::with_capacity(cap));
         let (mut i, mut j) = (0usize, 0usize);
         let buf = &self.buf;
         while j < buf.len() {
