@@ -1,6 +1,7 @@
 //! Passage-level reuse over a corpus held in memory: documents → units → n-gram index → candidate pairs →
-//! alignments ([`super::align`]) → passage clusters. [`PassageIndex`] is the one implementation, shared by the
-//! `passages` file job.
+//! alignments ([`super::align`]) → passage clusters. The `passages` file job runs the same steps out of core, with
+//! the pieces shared here: [`postings_pairs`] (candidate pairs of sorted postings), [`orient`] and
+//! [`sort_alignments`] (the order of the outputs), [`passage_clusters`].
 //!
 //! Cost: normalization and indexing are linear in the corpus; the index is one sort of `(n-gram, document)` entries
 //! (one per distinct n-gram of each document, 12 bytes each); candidate pairs grow with the number of document

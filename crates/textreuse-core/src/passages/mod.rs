@@ -2,7 +2,8 @@
 //! one passage.
 //!
 //! In-memory API: [`align_pair`] (two texts → their shared passages) and [`PassageIndex`] (add documents →
-//! candidate pairs → alignments), with [`passage_clusters`]; the `passages` file job drives the same types.
+//! candidate pairs → alignments), with [`passage_clusters`]; the `passages` file job runs the same steps out of core
+//! over the same functions ([`postings_pairs`], [`orient`], [`sort_alignments`]).
 
 pub mod align;
 pub mod collate;
