@@ -304,9 +304,10 @@ pub struct SubstringsSpill {
     pub ranges: u64,
 }
 
-/// A cursor over one document's unit ids in the unit store, read in windows.
+/// A cursor over one document's unit ids in the unit store, read in windows of `chunk` units.
 struct IdCursor<'a> {
     store: &'a BlobStore,
+    chunk: usize,
     doc: usize,
     len: usize,
     /// Unit offset of `ids[0]`.
@@ -316,14 +317,14 @@ struct IdCursor<'a> {
 }
 
 impl<'a> IdCursor<'a> {
-    fn new(store: &'a BlobStore) -> IdCursor<'a> {
-        IdCursor { store, doc: usize::MAX, len: 0, at: 0, ids: Vec::new(), buf: Vec::new() }
+    fn new(store: &'a BlobStore, chunk: usize) -> IdCursor<'a> {
+        IdCursor { store, chunk, doc: usize::MAX, len: 0, at: 0, ids: Vec::new(), buf: Vec::new() }
     }
 
     /// Unit `i` of document `doc` (of `len` units).
     fn get(&mut self, doc: usize, len: usize, i: usize) -> std::io::Result<u64> {
         if doc != self.doc || i < self.at || i >= self.at + self.ids.len() {
-            let n = (len - i).min(4096);
+            let n = (len - i).min(self.chunk);
             self.store.read_at(doc, 8 * i, 8 * n, &mut self.buf)?;
             self.ids.clear();
             self.ids.extend(self.buf.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))));
@@ -381,8 +382,9 @@ fn find_duplicates_budgeted(
     drop(part);
     let doc_of = |p: u64| doc_start.partition_point(|&s| s <= p) - 1;
     let len_of = |d: usize| (doc_start[d + 1] - doc_start[d]) as usize;
-    let mut ca = IdCursor::new(store);
-    let mut cb = IdCursor::new(store);
+    // The later occurrences advance through their documents; the first occurrences jump: short windows.
+    let mut ca = IdCursor::new(store, 4096);
+    let mut cb = IdCursor::new(store, 256);
     let mut out = Vec::new();
     let mut spans_buf = Vec::new();
     let span_at = |d: usize, u: usize, buf: &mut Vec<u8>| -> std::io::Result<(u32, u32)> {
