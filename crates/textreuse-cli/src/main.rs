@@ -270,6 +270,10 @@ struct PassagesArgs {
     /// Include the aligned texts (a_text, b_text) in alignments.jsonl.
     #[arg(long)]
     with_text: bool,
+    /// Megabytes of memory for units, n-gram postings, candidate pair counts and alignment batches; beyond, they
+    /// spill to temporary files beside --out (the outputs are the same). Default: half of physical memory.
+    #[arg(long, value_parser = at_least_one)]
+    memory_mb: Option<usize>,
 }
 
 #[derive(Args)]
@@ -309,6 +313,10 @@ struct SubstringsArgs {
     /// Units per shard (about 20 bytes each while sorting); repeats across shards are not found.
     #[arg(long, default_value_t = 100_000_000, value_parser = at_least_one)]
     shard_units: usize,
+    /// Megabytes of memory: the corpus is then neither held in memory nor sharded (units and window fingerprints
+    /// spill to temporary files beside --out) and every repeat is found, across the whole corpus.
+    #[arg(long, value_parser = at_least_one, conflicts_with = "shard_units")]
+    memory_mb: Option<usize>,
 }
 
 #[derive(Args)]
@@ -493,6 +501,7 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
         with_text: args.with_text,
         strict: c.strict,
         boilerplate_list: args.list.boilerplate_list(),
+        memory_budget: args.memory_mb.map(|m| (m as u64) << 20),
         ..PassagesConfig::default()
     };
     let progress = bars.for_args(c);
@@ -584,6 +593,7 @@ fn run_substrings(args: SubstringsArgs) -> Result<()> {
         remove: args.remove,
         shard_units: args.shard_units,
         strict: c.strict,
+        memory_budget: args.memory_mb.map(|m| (m as u64) << 20),
     };
     let progress = bars.for_args(c);
     let s = substrings::run(&inputs, &c.out, &cfg, progress)?;

@@ -1,20 +1,38 @@
 //! Passage-level text reuse over a corpus, end to end: read → normalize → units → n-gram index → candidate pairs →
-//! alignment ([`crate::align`]) → passage clusters → outputs.
+//! alignment ([`crate::align`]) → passage clusters → outputs, in bounded memory.
 //!
-//! Cost: normalization and indexing are linear in the corpus; the index is one sort of `(n-gram, document)` entries
-//! (one per distinct n-gram of each document, 12 bytes each); candidate pairs grow with the number of document
-//! pairs that share text, bounded per n-gram by `max_df`; alignment is linear in the anchors of each candidate
-//! pair. The units of every document stay in memory (16 bytes per unit).
+//! The job computes what [`PassageIndex`] computes, out of core where the corpus needs it (a memory budget,
+//! [`PassagesConfig::memory_budget`]):
+//! 1. **Read**: each document's units (17 bytes per unit: id, span, closing punctuation) go to a store that keeps
+//!    them in memory up to its share of the budget and in a temporary file beyond; the postings
+//!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
+//!    8 bits, which spill to temporary files (12 bytes per posting) when their share is spent.
+//! 2. **Candidate pairs**: one bucket at a time (or one part of a bucket, selected by hash, when a bucket exceeds
+//!    its share) is sorted; an n-gram found in more than `max_df` documents is boilerplate, every other gives the
+//!    pairs of its documents. Every posting of an n-gram lies in one bucket, so the pairs' occurrences summed over
+//!    the buckets count the n-grams each pair shares; they are counted in sorted runs (spilled when their share is
+//!    spent) and merged into one stream in pair order, filtered by `min_anchors`.
+//! 3. **Alignment**: the candidate pairs stream in batches; the units of the documents of a batch are read back
+//!    (their n-gram hashes recomputed) and the pairs aligned in parallel.
+//!
+//! The outputs are byte-identical whatever the budget (`tests/passages_budget.rs`). What stays in memory whatever
+//! the budget: the document ids, 4 bytes per document, the boilerplate n-grams (8 bytes each, in a hash set) and
+//! the alignments found (about 56 bytes each; with `with_text`, one document's text at a time).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::io;
 use std::path::Path;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, UnitDoc};
 pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
+use crate::core::passages::{orient, postings_pairs, sort_alignments};
+use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
@@ -33,7 +51,8 @@ pub struct PassagesConfig {
     /// Normalization, index and alignment settings, known boilerplate.
     #[serde(flatten)]
     pub options: PassageOptions,
-    /// Write the aligned texts into `alignments.jsonl` (keeps every original text in memory).
+    /// Write the aligned texts into `alignments.jsonl` (the original texts are stored beside the units, in memory
+    /// up to a tenth of the budget, then in a temporary file).
     pub with_text: bool,
     /// Turn any skipped record into an error.
     pub strict: bool,
@@ -42,6 +61,18 @@ pub struct PassagesConfig {
     /// Absolute path of the boilerplate list loaded into `options.boilerplate`, recorded in `summary.json` (what
     /// `report` uses to see the documents as the run saw them).
     pub boilerplate_list: Option<String>,
+    /// Memory budget in bytes for the documents' units, the n-gram postings, the candidate pair counts and the
+    /// documents being aligned; beyond it they spill to anonymous temporary files in the output's staging
+    /// directory (removed with the run). `None` (not written to `summary.json`): [`default_memory_budget`], half
+    /// of physical memory. At least 1 KiB is used. The outputs do not depend on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_budget: Option<u64>,
+}
+
+/// The memory budget of a `passages` run that names none: half of physical memory (`MemTotal` of
+/// `/proc/meminfo`), or 4 GiB where that cannot be read.
+pub fn default_memory_budget() -> u64 {
+    physical_memory().map_or(4 << 30, |m| m / 2)
 }
 
 impl Default for PassagesConfig {
@@ -53,6 +84,7 @@ impl Default for PassagesConfig {
             strict: false,
             max_units: crate::core::passages::DEFAULT_MAX_UNITS,
             boilerplate_list: None,
+            memory_budget: None,
         }
     }
 }
@@ -88,41 +120,124 @@ pub struct PassagesSummary {
     pub stages: BTreeMap<String, StageTime>,
     /// Wall-clock seconds of the whole run.
     pub total_seconds: f64,
+    /// What went to disk when the run exceeded its memory budget (absent when nothing did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spill: Option<SpillReport>,
 }
 
+/// What a `passages` run wrote to temporary files because its memory budget was spent; written in
+/// `summary.json` as `spill`.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct SpillReport {
+    /// The memory budget in bytes.
+    pub memory_budget: u64,
+    /// Bytes of documents' units written to disk (17 per unit).
+    pub units_bytes: u64,
+    /// Bytes of original texts written to disk (with `with_text`).
+    pub texts_bytes: u64,
+    /// Bytes of `(n-gram hash, document)` postings written to disk (12 per posting).
+    pub postings_bytes: u64,
+    /// Bytes of sorted runs of candidate pair counts written to disk (12 per pair and run).
+    pub pair_runs_bytes: u64,
+    /// Hash buckets read in more than one pass because they exceeded their share of the budget.
+    pub split_buckets: u64,
+}
+
+impl SpillReport {
+    /// Every byte written to disk.
+    pub fn total_bytes(&self) -> u64 {
+        self.units_bytes + self.texts_bytes + self.postings_bytes + self.pair_runs_bytes
+    }
+}
+
+/// Share of the memory budget, in tenths, for the documents' units kept in memory.
+const UNITS_SHARE: usize = 3;
+/// Share for the postings waiting in memory while reading.
+const POSTINGS_SHARE: usize = 3;
+/// Share for the postings of one bucket (or part of one) being sorted.
+const BUCKET_SHARE: usize = 2;
+/// Share for counting candidate pairs (occurrences and sorted counts).
+const PAIRS_SHARE: usize = 3;
+/// Share for the documents of one batch of candidate pairs being aligned.
+const ALIGN_SHARE: usize = 3;
+/// The postings go to `2^BUCKET_BITS` buckets by the top bits of their hash.
+const BUCKET_BITS: u32 = 8;
+/// Bytes of one unit in the unit store: id (8), span (8), closing punctuation (1).
+pub(crate) const UNIT_BYTES: usize = 17;
+/// Bytes of memory one unit takes while its document is aligned: its units, its n-gram hash, and the n-gram index
+/// of the document while it is side a.
+const ALIGN_UNIT_BYTES: usize = 64;
+
 /// Runs `passages` over `inputs`, writing `alignments.jsonl`, `passages.jsonl`, `skipped.jsonl` and
-/// `summary.json` into `out_dir`, each atomically.
+/// `summary.json` into `out_dir`, each atomically. Memory stays within about `cfg.memory_budget` (see the module
+/// documentation for what does not count); the outputs are those of [`PassageIndex`] on the same documents.
 ///
 /// # Errors
-/// I/O errors on the outputs; in strict mode, the first skipped record; invalid settings.
+/// I/O errors on the outputs or the spill files; in strict mode, the first skipped record; invalid settings.
 pub fn run(
     inputs: &[Input],
     out_dir: &Path,
     cfg: &PassagesConfig,
     progress: &dyn Progress,
 ) -> Result<PassagesSummary, RunError> {
-    let mut index = PassageIndex::new(cfg.options.clone())
+    PassageIndex::new(cfg.options.clone())
         .and_then(|i| i.with_max_units(cfg.max_units))
         .map_err(|e| RunError::Config(e.to_string()))?;
+    let budget = cfg.memory_budget.unwrap_or_else(default_memory_budget).max(1 << 10) as usize;
+    let share = |tenths: usize| budget / 10 * tenths;
+    let a = &cfg.options.align;
     let mut ctx = JobContext::create("passages", inputs, out_dir)?;
 
-    // Read and normalize.
+    // Read and normalize: units to the unit store, postings to the hash buckets.
     let t = Instant::now();
-    let mut texts: Vec<Option<String>> = Vec::new();
+    let mut units_store = BlobStore::new(ctx.dir(), share(UNITS_SHARE));
+    let mut text_store = BlobStore::new(ctx.dir(), if cfg.with_text { share(1) } else { 0 });
+    let mut postings: PostingBuckets = PostingBuckets::new(ctx.dir(), BUCKET_BITS, share(POSTINGS_SHARE));
+    let mut ids: Vec<String> = Vec::new();
+    let mut doc_units: Vec<u32> = Vec::new();
+    let mut truncated: Vec<(u32, u64)> = Vec::new();
     let scan = scan(
         inputs,
         &cfg.read,
         cfg.strict,
         "normalize",
         progress,
-        |doc| Ok::<_, SkipReason>((cfg.options.units(&doc.text), cfg.with_text.then_some(doc.text))),
+        |doc| {
+            let mut units = cfg.options.units(&doc.text);
+            let full = units.len();
+            if full > cfg.max_units {
+                units.truncate(cfg.max_units);
+            }
+            let mut hashes = ngram_hashes(&units.ids, a.ngram, a.seed);
+            hashes.sort_unstable();
+            hashes.dedup();
+            Ok::<_, SkipReason>((encode_units(&units), hashes, full, cfg.with_text.then_some(doc.text)))
+        },
         |item| {
-            let (units, text) = item.value;
-            index.add_units(&item.id, units).expect("scan skips duplicate ids");
-            texts.push(text);
+            let (bytes, hashes, full, text) = item.value;
+            let d = ids.len() as u32;
+            let len = bytes.len() / UNIT_BYTES;
+            if full > len {
+                truncated.push((d, full as u64));
+            }
+            ids.push(item.id);
+            doc_units.push(len as u32);
+            units_store.push(&bytes).map_err(ioe("spilling units"))?;
+            if let Some(text) = text {
+                text_store.push(text.as_bytes()).map_err(ioe("spilling texts"))?;
+            }
+            for h in hashes {
+                postings.push((h, d)).map_err(ioe("spilling postings"))?;
+            }
             Ok(())
         },
     )?;
+    units_store.finish().map_err(ioe("spilling units"))?;
+    text_store.finish().map_err(ioe("spilling texts"))?;
+    if postings.spilled() {
+        // The rest goes to disk too: memory is wanted for the buckets, one at a time.
+        postings.spill().map_err(ioe("spilling postings"))?;
+    }
     let read_wall = t.elapsed().as_secs_f64();
     let input = ctx.input_report(&scan, inputs)?;
     ctx.stage(
@@ -134,45 +249,203 @@ pub fn run(
         },
     );
 
-    // Index and candidate pairs.
+    // Candidate pairs, one hash bucket (or part of one) at a time.
     let t = Instant::now();
-    index.index_with_progress(progress);
-    let candidates = index.candidates().len();
-    let boilerplate = index.boilerplate_ngrams();
+    let mut counts = KeyCounts::new(ctx.dir(), share(PAIRS_SHARE));
+    let mut boilerplate: Vec<u64> = Vec::new();
+    let mut split_buckets = 0u64;
+    let mut entries: Vec<(u64, u32)> = Vec::new();
+    let per_pass = (share(BUCKET_SHARE) / 16).max(1) as u64;
+    progress.start("candidates", Some(postings.buckets() as u64), "hash buckets");
+    for b in 0..postings.buckets() {
+        let passes = postings.bucket_len(b).div_ceil(per_pass).max(1);
+        if passes > 1 {
+            split_buckets += 1;
+        }
+        for k in 0..passes {
+            entries.clear();
+            // Parts by the hash's low bits: every posting of an n-gram falls in the same part.
+            let keep = |h: u64| passes == 1 || (h & 0xffff_ffff) % passes == k;
+            postings.take_bucket(b, keep, k + 1 == passes, &mut entries).map_err(ioe("reading postings"))?;
+            entries.par_sort_unstable();
+            let mut err = None;
+            postings_pairs(
+                &entries,
+                a.max_df,
+                |h| boilerplate.push(h),
+                |p| {
+                    if err.is_none() {
+                        err = counts.push(p).err();
+                    }
+                },
+            );
+            if let Some(e) = err {
+                return Err(ioe("counting candidate pairs")(e));
+            }
+        }
+        progress.inc(1);
+    }
+    progress.finish();
+    let postings_bytes = postings.spilled_bytes();
+    drop(postings);
+    drop(entries);
+    let boilerplate_ngrams = boilerplate.len();
+    let boilerplate: HashSet<u64> = boilerplate.into_iter().collect();
+    let pair_runs_bytes = counts.spilled_bytes();
+    let sorted = counts.into_sorted().map_err(ioe("merging candidate pairs"))?;
     ctx.stage("index+candidates", StageTime::wall(t.elapsed().as_secs_f64()));
 
-    // Align.
+    // Align the candidate pairs as they stream out of the merge, in batches of bounded memory.
     let t = Instant::now();
-    let aligned = index.alignments_with_progress(progress);
+    progress.start("align", None, "pairs");
+    let aligner = Aligner { ids: &ids, store: &units_store, boilerplate: &boilerplate, cfg: a, progress };
+    let mut aligned: Vec<Alignment> = Vec::new();
+    let mut candidates = 0u64;
+    let mut batch: Vec<(u32, u32)> = Vec::new();
+    let mut batch_docs: Vec<u32> = Vec::new();
+    let mut in_batch = vec![false; ids.len()];
+    let mut batch_bytes = 0usize;
+    let min_anchors = a.min_anchors.max(1) as u32;
+    for item in sorted {
+        let (key, count) = item.map_err(ioe("merging candidate pairs"))?;
+        if count < min_anchors {
+            continue;
+        }
+        candidates += 1;
+        let (x, y) = ((key >> 32) as u32, key as u32);
+        for d in [x, y] {
+            if !in_batch[d as usize] {
+                in_batch[d as usize] = true;
+                batch_docs.push(d);
+                batch_bytes += doc_units[d as usize] as usize * ALIGN_UNIT_BYTES;
+            }
+        }
+        batch.push((x, y));
+        if batch_bytes >= share(ALIGN_SHARE) || batch.len() >= 1 << 20 {
+            aligned.extend(aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?);
+            batch_docs.iter().for_each(|&d| in_batch[d as usize] = false);
+            batch_docs.clear();
+            batch.clear();
+            batch_bytes = 0;
+        }
+    }
+    aligned.extend(aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?);
+    drop(in_batch);
+    progress.finish();
+    sort_alignments(&mut aligned, &ids);
     ctx.stage("align", StageTime::wall(t.elapsed().as_secs_f64()));
 
     // Outputs.
     let t = Instant::now();
-    let ids = index.ids();
-    write_alignments(&ctx.path("alignments.jsonl"), ids, &texts, &aligned).map_err(ioe("writing alignments.jsonl"))?;
+    let texts = cfg.with_text.then_some(&text_store);
+    write_alignments(&ctx.path("alignments.jsonl"), &ids, texts, &aligned).map_err(ioe("writing alignments.jsonl"))?;
     let clusters = passage_clusters(&aligned);
-    write_clusters(&ctx.path("passages.jsonl"), ids, &clusters).map_err(ioe("writing passages.jsonl"))?;
+    write_clusters(&ctx.path("passages.jsonl"), &ids, &clusters).map_err(ioe("writing passages.jsonl"))?;
     ctx.stage("write", StageTime::wall(t.elapsed().as_secs_f64()));
 
     let mut pair_set: Vec<(u32, u32)> = aligned.iter().map(|p| (p.a, p.b)).collect();
     pair_set.dedup();
+    let spill = SpillReport {
+        memory_budget: budget as u64,
+        units_bytes: units_store.spilled_bytes(),
+        texts_bytes: text_store.spilled_bytes(),
+        postings_bytes,
+        pair_runs_bytes,
+        split_buckets,
+    };
     let summary = PassagesSummary {
         schema_version: crate::records::SCHEMA_VERSION,
         input,
         documents: ids.len() as u64,
-        truncated_documents: index.truncated().iter().map(|&(d, units)| (ids[d as usize].clone(), units)).collect(),
-        units: (0..ids.len() as u32).map(|d| index.units(d).len() as u64).sum(),
-        boilerplate_ngrams: boilerplate as u64,
-        candidate_pairs: candidates as u64,
+        truncated_documents: truncated.iter().map(|&(d, units)| (ids[d as usize].clone(), units)).collect(),
+        units: doc_units.iter().map(|&u| u as u64).sum(),
+        boilerplate_ngrams: boilerplate_ngrams as u64,
+        candidate_pairs: candidates,
         aligned_pairs: pair_set.len() as u64,
         alignments: aligned.len() as u64,
         passage_clusters: clusters.len() as u64,
         config: cfg.clone(),
         stages: ctx.stages(),
         total_seconds: ctx.elapsed(),
+        spill: (spill.total_bytes() > 0 || split_buckets > 0).then_some(spill),
     };
     ctx.finish(&summary)?;
     Ok(summary)
+}
+
+/// A document's units as stored: ids, then spans, then closing punctuation, little-endian ([`UNIT_BYTES`] per
+/// unit).
+pub(crate) fn encode_units(d: &UnitDoc) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len() * UNIT_BYTES);
+    d.ids.iter().for_each(|u| out.extend_from_slice(&u.to_le_bytes()));
+    for &(s, e) in &d.spans {
+        out.extend_from_slice(&s.to_le_bytes());
+        out.extend_from_slice(&e.to_le_bytes());
+    }
+    out.extend_from_slice(&d.closing);
+    out
+}
+
+/// The inverse of [`encode_units`].
+pub(crate) fn decode_units(b: &[u8]) -> UnitDoc {
+    let n = b.len() / UNIT_BYTES;
+    let (ids, rest) = b.split_at(8 * n);
+    let (spans, closing) = rest.split_at(8 * n);
+    let u32_at = |c: &[u8]| u32::from_le_bytes(c.try_into().expect("4 bytes"));
+    UnitDoc {
+        ids: ids.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+        spans: spans.chunks_exact(8).map(|c| (u32_at(&c[..4]), u32_at(&c[4..]))).collect(),
+        closing: closing.to_vec(),
+    }
+}
+
+/// Aligns batches of candidate pairs against the unit store.
+struct Aligner<'a> {
+    ids: &'a [String],
+    store: &'a BlobStore,
+    boilerplate: &'a HashSet<u64>,
+    cfg: &'a crate::align::AlignConfig,
+    progress: &'a dyn Progress,
+}
+
+impl Aligner<'_> {
+    /// Aligns `batch` (candidate pairs in ascending order), whose documents are `docs` (sorted here); the
+    /// alignments come in the order [`PassageIndex::alignments`] finds them before its sort.
+    fn align_batch(&self, batch: &[(u32, u32)], docs: &mut [u32]) -> io::Result<Vec<Alignment>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        docs.sort_unstable();
+        let cfg = self.cfg;
+        let loaded: Vec<(UnitDoc, Vec<u64>)> = docs
+            .par_iter()
+            .map(|&d| {
+                let mut buf = Vec::new();
+                self.store.read_into(d as usize, &mut buf)?;
+                let units = decode_units(&buf);
+                let hashes = ngram_hashes(&units.ids, cfg.ngram, cfg.seed);
+                Ok((units, hashes))
+            })
+            .collect::<io::Result<_>>()?;
+        let doc = |d: u32| &loaded[docs.binary_search(&d).expect("every document of the batch is loaded")];
+        let groups: Vec<&[(u32, u32)]> = batch.chunk_by(|x, y| x.0 == y.0).collect();
+        Ok(groups
+            .par_iter()
+            .flat_map_iter(|g| {
+                let (da, ha) = doc(g[0].0);
+                let index = index_ngrams(ha, self.boilerplate, cfg.max_repeat);
+                let out: Vec<Alignment> = g
+                    .iter()
+                    .flat_map(|&(x, y)| {
+                        let (db, hb) = doc(y);
+                        align_units_pair(da, &index, db, hb, cfg).into_iter().map(move |p| orient(self.ids, x, y, p))
+                    })
+                    .collect();
+                self.progress.inc(g.len() as u64);
+                out
+            })
+            .collect())
+    }
 }
 
 fn slice_chars(text: &str, (s, e): (u32, u32)) -> String {
@@ -182,12 +455,30 @@ fn slice_chars(text: &str, (s, e): (u32, u32)) -> String {
 fn write_alignments(
     path: &Path,
     ids: &[String],
-    texts: &[Option<String>],
+    texts: Option<&BlobStore>,
     aligned: &[Alignment],
 ) -> std::io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
+    // The alignments come sorted by a's id: a's text is read once per document, b's once per alignment.
+    let mut cached: Option<(u32, String)> = None;
+    let mut buf = Vec::new();
+    let text_of = |d: u32, buf: &mut Vec<u8>| -> std::io::Result<String> {
+        let store = texts.expect("texts are stored");
+        store.read_into(d as usize, buf)?;
+        String::from_utf8(std::mem::take(buf)).map_err(std::io::Error::other)
+    };
     for p in aligned {
         let (a, b) = (p.a as usize, p.b as usize);
+        let (a_text, b_text) = if texts.is_some() {
+            if cached.as_ref().is_none_or(|c| c.0 != p.a) {
+                cached = Some((p.a, text_of(p.a, &mut buf)?));
+            }
+            let ta = &cached.as_ref().expect("cached above").1;
+            let tb = text_of(p.b, &mut buf)?;
+            (Some(slice_chars(ta, p.passage.a_span)), Some(slice_chars(&tb, p.passage.b_span)))
+        } else {
+            (None, None)
+        };
         w.write_json_line(&AlignmentRecord {
             a: ids[a].clone(),
             a_start: p.passage.a_span.0,
@@ -197,8 +488,8 @@ fn write_alignments(
             b_end: p.passage.b_span.1,
             score: (p.passage.score * 100.0).round() / 100.0,
             matches: p.passage.matches,
-            a_text: texts[a].as_deref().map(|t| slice_chars(t, p.passage.a_span)),
-            b_text: texts[b].as_deref().map(|t| slice_chars(t, p.passage.b_span)),
+            a_text,
+            b_text,
         })?;
     }
     w.commit()

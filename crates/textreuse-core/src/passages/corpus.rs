@@ -1,6 +1,7 @@
 //! Passage-level reuse over a corpus held in memory: documents → units → n-gram index → candidate pairs →
-//! alignments ([`super::align`]) → passage clusters. [`PassageIndex`] is the one implementation, shared by the
-//! `passages` file job.
+//! alignments ([`super::align`]) → passage clusters. The `passages` file job runs the same steps out of core, with
+//! the pieces shared here: [`postings_pairs`] (candidate pairs of sorted postings), [`orient`] and
+//! [`sort_alignments`] (the order of the outputs), [`passage_clusters`].
 //!
 //! Cost: normalization and indexing are linear in the corpus; the index is one sort of `(n-gram, document)` entries
 //! (one per distinct n-gram of each document, 12 bytes each); candidate pairs grow with the number of document
@@ -89,17 +90,7 @@ pub fn candidate_pairs(hashes: &[Vec<u64>], max_df: usize, min_anchors: usize) -
     entries.par_sort_unstable();
     let mut boilerplate = HashSet::new();
     let mut pairs: Vec<u64> = Vec::new();
-    for group in entries.chunk_by(|x, y| x.0 == y.0) {
-        if group.len() > max_df {
-            boilerplate.insert(group[0].0);
-            continue;
-        }
-        for (k, &(_, a)) in group.iter().enumerate() {
-            for &(_, b) in &group[k + 1..] {
-                pairs.push(((a as u64) << 32) | b as u64);
-            }
-        }
-    }
+    postings_pairs(&entries, max_df, |h| _ = boilerplate.insert(h), |p| pairs.push(p));
     drop(entries);
     pairs.par_sort_unstable();
     let out = pairs
@@ -108,6 +99,31 @@ pub fn candidate_pairs(hashes: &[Vec<u64>], max_df: usize, min_anchors: usize) -
         .map(|g| ((g[0] >> 32) as u32, g[0] as u32))
         .collect();
     (out, boilerplate)
+}
+
+/// The document pairs that the postings `sorted` (n-gram hash, document), sorted and without repeats, put
+/// together: for each n-gram found in at most `max_df` documents, every pair `(a, b)`, `a < b`, of its documents,
+/// passed to `pair` as `a << 32 | b` (once per shared n-gram: counting them gives the shared n-grams of the pair);
+/// each n-gram found in more documents is passed to `boilerplate` instead. This is the step of
+/// [`candidate_pairs`] that the out-of-core `passages` job runs on one hash range at a time: every posting of an
+/// n-gram lies in one range, so the ranges' pairs summed are those of the whole.
+pub fn postings_pairs(
+    sorted: &[(u64, u32)],
+    max_df: usize,
+    mut boilerplate: impl FnMut(u64),
+    mut pair: impl FnMut(u64),
+) {
+    for group in sorted.chunk_by(|x, y| x.0 == y.0) {
+        if group.len() > max_df {
+            boilerplate(group[0].0);
+            continue;
+        }
+        for (k, &(_, a)) in group.iter().enumerate() {
+            for &(_, b) in &group[k + 1..] {
+                pair(((a as u64) << 32) | b as u64);
+            }
+        }
+    }
 }
 
 /// Passage clusters: connected components of aligned spans, where two spans are joined when an alignment links
@@ -460,20 +476,27 @@ impl PassageIndex {
             })
             .collect();
         progress.finish();
-        aligned.sort_by(|p, q| {
-            (&ids[p.a as usize], p.passage.a_span, &ids[p.b as usize], p.passage.b_span).cmp(&(
-                &ids[q.a as usize],
-                q.passage.a_span,
-                &ids[q.b as usize],
-                q.passage.b_span,
-            ))
-        });
+        sort_alignments(&mut aligned, ids);
         aligned
     }
 }
 
-/// Puts the document whose id sorts first on side a.
-fn orient(ids: &[String], x: u32, y: u32, p: Passage) -> Alignment {
+/// Sorts alignments the way [`PassageIndex::alignments`] returns them: by (a's id, a's span, b's id, b's span),
+/// stably (ties keep their order). `ids` are the document ids by index.
+pub fn sort_alignments(aligned: &mut [Alignment], ids: &[String]) {
+    aligned.sort_by(|p, q| {
+        (&ids[p.a as usize], p.passage.a_span, &ids[p.b as usize], p.passage.b_span).cmp(&(
+            &ids[q.a as usize],
+            q.passage.a_span,
+            &ids[q.b as usize],
+            q.passage.b_span,
+        ))
+    });
+}
+
+/// The passage `p` found between documents `x` (its side a) and `y` as an [`Alignment`] whose side a is the
+/// document whose id (in `ids`, by index) sorts first, the way [`PassageIndex`] reports every alignment.
+pub fn orient(ids: &[String], x: u32, y: u32, p: Passage) -> Alignment {
     if ids[x as usize] <= ids[y as usize] {
         Alignment { a: x, b: y, passage: p }
     } else {

@@ -2,13 +2,14 @@
 //! one passage.
 //!
 //! In-memory API: [`align_pair`] (two texts → their shared passages) and [`PassageIndex`] (add documents →
-//! candidate pairs → alignments), with [`passage_clusters`]; the `passages` file job drives the same types.
+//! candidate pairs → alignments), with [`passage_clusters`]; the `passages` file job runs the same steps out of core
+//! over the same functions ([`postings_pairs`], [`orient`], [`sort_alignments`]).
 
 pub mod align;
 pub mod collate;
 mod corpus;
 
 pub use corpus::{
-    align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
-    DEFAULT_MAX_UNITS,
+    align_pair, align_texts, candidate_pairs, orient, passage_clusters, postings_pairs, sort_alignments, Alignment,
+    PassageIndex, PassageOptions, DEFAULT_MAX_UNITS,
 };
