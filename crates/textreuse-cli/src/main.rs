@@ -240,6 +240,10 @@ struct AlignArgs {
     /// Shortest passage kept, in units (normalized characters for CJK) on each side.
     #[arg(long, default_value_t = AlignConfig::default().min_length, value_parser = at_least_one)]
     min_length: usize,
+    /// Shortest passage kept where it is another occurrence of text that a longer passage aligns (a title or short
+    /// paragraph printed twice), in units on each side.
+    #[arg(long, default_value_t = AlignConfig::default().min_short)]
+    min_short: usize,
 }
 
 impl AlignArgs {
@@ -251,6 +255,7 @@ impl AlignArgs {
             max_gap: self.max_gap,
             max_indel: self.max_indel,
             min_length: self.min_length,
+            min_short: self.min_short,
             ..AlignConfig::default()
         }
     }
