@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
-use textreuse::align::{align_units, Op, UnitDoc};
+use textreuse::align::{align_units, Kind, Op, UnitDoc};
 use textreuse::io::{parse_record, read_all, Input, Payload, RawRecord, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
 use textreuse::passages::align_texts;
@@ -78,14 +78,19 @@ pub fn run(args: CompareArgs) -> Result<()> {
     for (k, p) in passages.iter().enumerate() {
         writeln!(
             out,
-            "\npassage {}: A [{}, {}) ↔ B [{}, {}), {} matching units, score {:.1}",
+            "\npassage {}: A [{}, {}) ↔ B [{}, {}), {} matching units, score {:.1}, {}, similarity {:.2}",
             k + 1,
             p.a_span.0,
             p.a_span.1,
             p.b_span.0,
             p.b_span.1,
             p.matches,
-            p.score
+            p.score,
+            match p.kind {
+                Kind::Verbatim => "verbatim",
+                Kind::Rewritten => "rewritten",
+            },
+            p.similarity
         )?;
         let a_range = (p.a_units.0 as usize, p.a_units.1 as usize);
         let b_range = (p.b_units.0 as usize, p.b_units.1 as usize);

@@ -115,10 +115,13 @@ pub fn run(
         cfg.strict,
         "normalize",
         progress,
-        |doc| Ok::<_, SkipReason>((cfg.options.units(&doc.text), cfg.with_text.then_some(doc.text))),
+        |doc| {
+            let (units, bags) = (cfg.options.units(&doc.text), cfg.options.bags(&doc.text));
+            Ok::<_, SkipReason>(((units, bags), cfg.with_text.then_some(doc.text)))
+        },
         |item| {
-            let (units, text) = item.value;
-            index.add_units(&item.id, units).expect("scan skips duplicate ids");
+            let ((units, bags), text) = item.value;
+            index.add_units_and_bags(&item.id, units, bags).expect("scan skips duplicate ids");
             texts.push(text);
             Ok(())
         },
@@ -197,6 +200,8 @@ fn write_alignments(
             b_end: p.passage.b_span.1,
             score: (p.passage.score * 100.0).round() / 100.0,
             matches: p.passage.matches,
+            kind: p.passage.kind,
+            similarity: p.passage.similarity,
             a_text: texts[a].as_deref().map(|t| slice_chars(t, p.passage.a_span)),
             b_text: texts[b].as_deref().map(|t| slice_chars(t, p.passage.b_span)),
         })?;

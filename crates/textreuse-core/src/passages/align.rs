@@ -63,6 +63,9 @@ pub struct AlignConfig {
     pub min_identity: f64,
     /// Seed of the n-gram hashes.
     pub seed: u64,
+    /// Also find rewritten reuse ([`super::rewritten`]): sentences of similar vocabulary, for passages too
+    /// rewritten for n-gram anchors.
+    pub rewritten: bool,
 }
 
 impl Default for AlignConfig {
@@ -78,6 +81,7 @@ impl Default for AlignConfig {
             max_repeat: 8,
             min_identity: 0.5,
             seed: 42,
+            rewritten: false,
         }
     }
 }
@@ -177,6 +181,17 @@ pub fn ngram_hashes(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
+/// How a passage was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// By shared n-grams (anchors) chained and extended: copied text, OCR noise and small edits aside.
+    #[default]
+    Verbatim,
+    /// By sentences of similar vocabulary ([`super::rewritten`]): text that was rewritten.
+    Rewritten,
+}
+
 /// One aligned passage between documents `a` and `b`, in units and in original code points.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Passage {
@@ -192,6 +207,11 @@ pub struct Passage {
     pub matches: u32,
     /// Alignment score: matches minus penalties for the gaps bridged.
     pub score: f64,
+    /// How the passage was found.
+    pub kind: Kind,
+    /// How alike the two sides are, in [0, 1]: for a verbatim passage the share of the longer side's units
+    /// matched one to one; for a rewritten one the tf-isf cosine of the two sides' terms.
+    pub similarity: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -329,6 +349,7 @@ pub fn align_pair(
         p.a_span = a.passage_span(p.a_units.0 as usize, p.a_units.1 as usize);
         p.b_span = b.passage_span(p.b_units.0 as usize, p.b_units.1 as usize);
         p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
+        p.similarity = (p.matches as f64 / la.max(lb).max(1) as f64 * 1e4).round() / 1e4;
     }
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
@@ -742,6 +763,8 @@ fn segment_passage(
         b_span: (0, 0),
         matches,
         score: 0.0,
+        kind: Kind::Verbatim,
+        similarity: 0.0,
     })
 }
 

@@ -7,6 +7,7 @@
 pub mod align;
 pub mod collate;
 mod corpus;
+pub mod rewritten;
 
 pub use corpus::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
