@@ -19,8 +19,8 @@ use crate::error::{at_least_one, unit_interval, Error};
 use crate::normalize::NormalizeOptions;
 use crate::progress::{NoProgress, Progress};
 
-use super::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Passage, UnitDoc};
-use super::rewritten::{align_rewritten, Bags};
+use super::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Kind, Passage, UnitDoc};
+use super::rewritten::{align_rewritten, Bags, TEMPLATE_LENGTH, TEMPLATE_PARTNERS};
 
 /// Documents with more units than this are aligned on their first `DEFAULT_MAX_UNITS` units only.
 pub const DEFAULT_MAX_UNITS: usize = 5_000_000;
@@ -531,6 +531,7 @@ impl PassageIndex {
             })
             .collect();
         progress.finish();
+        drop_templates(&mut aligned, cfg.min_length);
         aligned.sort_by(|p, q| {
             (&ids[p.a as usize], p.passage.a_span, &ids[p.b as usize], p.passage.b_span).cmp(&(
                 &ids[q.a as usize],
@@ -541,6 +542,25 @@ impl PassageIndex {
         });
         aligned
     }
+}
+
+/// Drops short rewritten passages whose span in one document is matched (rewritten) with several other documents:
+/// a template line (a dateline, a "reprinted from" notice) whose variable parts keep it from being boilerplate
+/// ([`TEMPLATE_PARTNERS`], [`TEMPLATE_LENGTH`]).
+fn drop_templates(aligned: &mut Vec<Alignment>, min_length: usize) {
+    let (t, short_len) = (TEMPLATE_PARTNERS, (TEMPLATE_LENGTH * min_length) as u32);
+    let short = |p: &Passage| {
+        p.kind == Kind::Rewritten && p.a_units.1 - p.a_units.0 < short_len && p.b_units.1 - p.b_units.0 < short_len
+    };
+    let mut partners: HashMap<(u32, (u32, u32)), Vec<u32>> = HashMap::default();
+    for x in aligned.iter().filter(|x| short(&x.passage)) {
+        partners.entry((x.a, x.passage.a_units)).or_default().push(x.b);
+        partners.entry((x.b, x.passage.b_units)).or_default().push(x.a);
+    }
+    aligned.retain(|x| {
+        !short(&x.passage)
+            || (partners[&(x.a, x.passage.a_units)].len() < t && partners[&(x.b, x.passage.b_units)].len() < t)
+    });
 }
 
 /// Puts the document whose id sorts first on side a.

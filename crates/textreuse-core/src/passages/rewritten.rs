@@ -51,6 +51,14 @@ pub const MIN_SENTENCE_COSINE: f64 = 0.6;
 /// Sentences with fewer terms join the next one.
 pub const MIN_SENTENCE_TERMS: usize = 4;
 
+/// Template lines: a short rewritten passage (both sides shorter than [`TEMPLATE_LENGTH`] × `min_length` units)
+/// whose span in one document is matched with this many other documents or more is a template (a dateline, a
+/// "reprinted from" notice: text whose variable parts keep it from being boilerplate n-grams), not reuse; applied
+/// over a whole corpus ([`super::PassageIndex::alignments`]).
+pub const TEMPLATE_PARTNERS: usize = 3;
+/// See [`TEMPLATE_PARTNERS`].
+pub const TEMPLATE_LENGTH: usize = 3;
+
 /// English stop words (function words), left out of the terms of non-CJK text.
 const STOP_WORDS: &[&str] = &[
     "a",
@@ -181,6 +189,14 @@ const STOP_WORDS: &[&str] = &[
     "yourselves",
 ];
 
+/// A term of a sentence (a CJK bigram or a stemmed word), hashed to 32 bits.
+type Term = u32;
+
+/// A 64-bit term hash folded to a [`Term`] (never 0).
+fn fold(h: u64) -> Term {
+    ((h ^ (h >> 32)) as Term).max(1)
+}
+
 /// Sentence-ending punctuation (a blank line ends a sentence too).
 fn ends_sentence(c: char) -> bool {
     matches!(c, '。' | '！' | '？' | '；' | '.' | '!' | '?' | ';' | '…')
@@ -196,7 +212,7 @@ pub struct Bags {
     /// as much as one of 10 words).
     pub lengths: Vec<u32>,
     /// Terms of sentence `k`: `terms[starts[k]..starts[k + 1]]`, sorted (repeated terms repeated).
-    terms: Vec<u64>,
+    terms: Vec<Term>,
     starts: Vec<u32>,
 }
 
@@ -243,10 +259,12 @@ impl Bags {
         }
         let mut bags = Bags::default();
         bags.starts.push(0);
-        let (mut start, mut cur, mut length): (u32, Vec<u64>, u32) = (0, Vec::new(), 0);
+        let (mut start, mut cur, mut length): (u32, Vec<Term>, u32) = (0, Vec::new(), 0);
         for (k, &(term, end, _, w)) in unit_terms.iter().enumerate() {
             if term != 0 {
-                cur.push(term);
+                // Folded to 32 bits (half the memory; a collision inside one pair's vocabulary is rare and only
+                // adds a little similarity).
+                cur.push(fold(term));
             }
             length += w;
             if end && (cur.len() >= MIN_SENTENCE_TERMS || k + 1 == unit_terms.len()) {
@@ -277,7 +295,7 @@ impl Bags {
         self.terms.truncate(*self.starts.last().unwrap_or(&0) as usize);
     }
 
-    fn terms(&self, k: usize) -> &[u64] {
+    fn terms(&self, k: usize) -> &[Term] {
         &self.terms[self.starts[k] as usize..self.starts[k + 1] as usize]
     }
 }
@@ -285,16 +303,16 @@ impl Bags {
 /// tf-isf vectors of the sentences of two documents.
 struct Vectors {
     /// Per sentence, `(term, weight)` sorted by term, and its norm.
-    a: Vec<(Vec<(u64, f64)>, f64)>,
-    b: Vec<(Vec<(u64, f64)>, f64)>,
+    a: Vec<(Vec<(Term, f64)>, f64)>,
+    b: Vec<(Vec<(Term, f64)>, f64)>,
     /// Inverse sentence frequency of each term.
-    isf: HashMap<u64, f64>,
+    isf: HashMap<Term, f64>,
     /// Sentences of both documents that hold each term.
-    sf: HashMap<u64, u32>,
+    sf: HashMap<Term, u32>,
 }
 
 fn vectors(a: &Bags, b: &Bags) -> Vectors {
-    let mut sf: HashMap<u64, u32> = HashMap::default();
+    let mut sf: HashMap<Term, u32> = HashMap::default();
     for bags in [a, b] {
         for k in 0..bags.sentences.len() {
             let ts = bags.terms(k);
@@ -306,12 +324,12 @@ fn vectors(a: &Bags, b: &Bags) -> Vectors {
         }
     }
     let total = (a.sentences.len() + b.sentences.len()) as f64;
-    let isf: HashMap<u64, f64> = sf.iter().map(|(&t, &f)| (t, (total / f as f64).ln().max(0.0) + 0.01)).collect();
-    let vecs = |bags: &Bags| -> Vec<(Vec<(u64, f64)>, f64)> {
+    let isf: HashMap<Term, f64> = sf.iter().map(|(&t, &f)| (t, (total / f as f64).ln().max(0.0) + 0.01)).collect();
+    let vecs = |bags: &Bags| -> Vec<(Vec<(Term, f64)>, f64)> {
         (0..bags.sentences.len())
             .map(|k| {
                 let ts = bags.terms(k);
-                let v: Vec<(u64, f64)> =
+                let v: Vec<(Term, f64)> =
                     ts.chunk_by(|x, y| x == y).map(|g| (g[0], g.len() as f64 * isf[&g[0]])).collect();
                 let norm = v.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
                 (v, norm)
@@ -328,10 +346,10 @@ fn range_similarity(
     (x0, x1): (u32, u32),
     by: &Bags,
     (y0, y1): (u32, u32),
-    isf: &HashMap<u64, f64>,
+    isf: &HashMap<Term, f64>,
 ) -> (f64, f64) {
-    let bag = |bags: &Bags, lo: u32, hi: u32| -> HashMap<u64, f64> {
-        let mut m: HashMap<u64, f64> = HashMap::default();
+    let bag = |bags: &Bags, lo: u32, hi: u32| -> HashMap<Term, f64> {
+        let mut m: HashMap<Term, f64> = HashMap::default();
         for k in lo..=hi {
             for t in bags.terms(k as usize) {
                 *m.entry(*t).or_default() += isf[t];
@@ -341,10 +359,10 @@ fn range_similarity(
     };
     let (p, q) = (bag(bx, x0, x1), bag(by, y0, y1));
     let dot: f64 = p.iter().filter_map(|(t, w)| q.get(t).map(|v| w * v)).sum();
-    let norm = |m: &HashMap<u64, f64>| m.values().map(|w| w * w).sum::<f64>().sqrt();
+    let norm = |m: &HashMap<Term, f64>| m.values().map(|w| w * w).sum::<f64>().sqrt();
     let d = norm(&p) * norm(&q);
     let cos = if d > 0.0 { dot / d } else { 0.0 };
-    let total = |m: &HashMap<u64, f64>| m.values().sum::<f64>();
+    let total = |m: &HashMap<Term, f64>| m.values().sum::<f64>();
     let (small, large) = if total(&p) <= total(&q) { (&p, &q) } else { (&q, &p) };
     let shared: f64 = small.iter().map(|(t, w)| large.get(t).map_or(0.0, |v| w.min(*v))).sum();
     (cos, shared / total(small).max(f64::MIN_POSITIVE))
@@ -415,7 +433,7 @@ fn rewritten_passages(ba: &Bags, bb: &Bags, min_short: usize) -> Vec<Passage> {
     let v = vectors(ba, bb);
     let common = ((ba.sentences.len() + bb.sentences.len()) / 10).max(8) as u32;
     // Postings of a's sentences, without the terms in more than a tenth of the sentences.
-    let mut postings: HashMap<u64, Vec<(u32, f64)>> = HashMap::default();
+    let mut postings: HashMap<Term, Vec<(u32, f64)>> = HashMap::default();
     for (i, (terms, _)) in v.a.iter().enumerate() {
         for &(t, w) in terms {
             if v.sf[&t] <= common {
@@ -617,7 +635,7 @@ mod tests {
             fox.terms(0),
             bags.terms(0)
                 .iter()
-                .filter(|&&t| t != xxh3_64_with_seed(b"quick", 7) && t != xxh3_64_with_seed(b"brown", 7))
+                .filter(|&&t| t != fold(xxh3_64_with_seed(b"quick", 7)) && t != fold(xxh3_64_with_seed(b"brown", 7)))
                 .copied()
                 .collect::<Vec<_>>()
                 .as_slice()
