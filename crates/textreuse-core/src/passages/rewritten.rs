@@ -197,6 +197,20 @@ fn fold(h: u64) -> Term {
     ((h ^ (h >> 32)) as Term).max(1)
 }
 
+/// Median length, in characters, of the non-empty lines of a text from which on its line breaks end paragraphs
+/// (shorter lines are hard-wrapped columns: newspaper columns of 15 CJK characters or 40 letters).
+pub const PARAGRAPH_LINE: usize = 60;
+
+/// True when the median non-empty line of `text` is [`PARAGRAPH_LINE`] characters long or longer.
+fn paragraph_lines(text: &str) -> bool {
+    let mut lens: Vec<usize> = text.split('\n').map(|l| l.trim().chars().count()).filter(|&n| n > 0).collect();
+    if lens.len() < 2 {
+        return false;
+    }
+    lens.sort_unstable();
+    lens[lens.len() / 2] >= PARAGRAPH_LINE
+}
+
 /// Sentence-ending punctuation (a blank line ends a sentence too).
 fn ends_sentence(c: char) -> bool {
     matches!(c, '。' | '！' | '？' | '；' | '.' | '!' | '?' | ';' | '…')
@@ -247,14 +261,16 @@ impl Bags {
             unit_terms.push((term, false, span, if cjk { 1 } else { 2 }));
         }
         // A sentence ends after a unit followed (before the next unit) by sentence-ending punctuation or a blank
-        // line.
+        // line, or any line break where lines are paragraphs (not hard-wrapped columns).
+        let paragraph_lines = paragraph_lines(text);
         for k in 0..unit_terms.len() {
             let from = unit_terms[k].2 .1 as usize;
             let to = unit_terms.get(k + 1).map_or(orig.len(), |t| t.2 .0 as usize);
             // (Spans may overlap where one original character became two units, as NFKC expands some.)
             let to = to.min(orig.len());
             let between = &orig[from.min(to)..to];
-            let blank = between.iter().filter(|&&c| c == '\n').count() >= 2;
+            let breaks = between.iter().filter(|&&c| c == '\n').count();
+            let blank = breaks >= 2 || (breaks == 1 && paragraph_lines);
             unit_terms[k].1 = blank || between.iter().any(|&c| ends_sentence(c)) || k + 1 == unit_terms.len();
         }
         let mut bags = Bags::default();
