@@ -116,7 +116,7 @@ pub fn run(
         "normalize",
         progress,
         |doc| {
-            let (units, bags) = (cfg.options.units(&doc.text), cfg.options.bags(&doc.text));
+            let (units, bags) = cfg.options.units_and_bags(&doc.text);
             Ok::<_, SkipReason>(((units, bags), cfg.with_text.then_some(doc.text)))
         },
         |item| {

@@ -104,7 +104,12 @@ impl UnitDoc {
     /// punctuation after it.
     pub fn new(text: &str, opts: &NormalizeOptions) -> UnitDoc {
         let n = normalize(text, opts);
-        let mut d = UnitDoc::from_units(&n, &units(&n.text));
+        UnitDoc::from_text(text, &n, &units(&n.text))
+    }
+
+    /// [`UnitDoc::new`] from `text` already normalized (`n`) and split into units (`us`).
+    pub fn from_text(text: &str, n: &Normalized, us: &[Unit]) -> UnitDoc {
+        let mut d = UnitDoc::from_units(n, us);
         let chars: Vec<char> = text.chars().collect();
         for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
             let after = chars.get(end as usize..).unwrap_or_default();

@@ -72,6 +72,21 @@ impl PassageOptions {
         }
     }
 
+    /// [`PassageOptions::units`] and [`PassageOptions::bags`] of `text`, normalized and split into units once.
+    pub fn units_and_bags(&self, text: &str) -> (UnitDoc, Bags) {
+        if !self.align.rewritten {
+            return (self.units(text), Bags::default());
+        }
+        let text: std::borrow::Cow<str> = match &self.boilerplate {
+            Some(f) => f.apply(text),
+            None => text.into(),
+        };
+        let text: &str = &text;
+        let n = crate::normalize::normalize(text, &self.normalize);
+        let us = crate::shingle::units(&n.text);
+        (UnitDoc::from_text(text, &n, &us), Bags::from_units(text, &n, &us))
+    }
+
     /// The passages documents with these units and bags share: verbatim ones (anchors), and rewritten ones when
     /// `align.rewritten` is set. `a_index` indexes a's n-grams; `b_hashes` are b's.
     fn passages(
@@ -218,8 +233,7 @@ pub fn align_texts(
     cfg: &AlignConfig,
 ) -> (UnitDoc, UnitDoc, Vec<Passage>) {
     let options = PassageOptions { normalize: *normalize, align: cfg.clone(), boilerplate: None };
-    let (da, db) = (options.units(a), options.units(b));
-    let (ba, bb) = (options.bags(a), options.bags(b));
+    let ((da, ba), (db, bb)) = (options.units_and_bags(a), options.units_and_bags(b));
     let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
     let ps = options.passages((&da, &ba), &index, (&db, &bb), &ngram_hashes(&db.ids, cfg.ngram, cfg.seed));
     (da, db, ps)
@@ -243,8 +257,7 @@ pub fn align_texts(
 pub fn align_pair(a: &str, b: &str, options: &PassageOptions) -> Result<Vec<Passage>, Error> {
     options.validate()?;
     let cfg = &options.align;
-    let (da, db) = (options.units(a), options.units(b));
-    let (ba, bb) = (options.bags(a), options.bags(b));
+    let ((da, ba), (db, bb)) = (options.units_and_bags(a), options.units_and_bags(b));
     let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
     Ok(options.passages((&da, &ba), &index, (&db, &bb), &ngram_hashes(&db.ids, cfg.ngram, cfg.seed)))
 }
@@ -367,8 +380,7 @@ impl PassageIndex {
         if self.positions.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
-        let units = self.options.units(text);
-        let bags = self.options.bags(text);
+        let (units, bags) = self.options.units_and_bags(text);
         self.add_units_and_bags(id, units, bags)
     }
 
@@ -382,7 +394,7 @@ impl PassageIndex {
             .par_iter()
             .map(|(_, t)| {
                 let t = t.as_ref();
-                (!t.trim().is_empty()).then(|| (self.options.units(t), self.options.bags(t)))
+                (!t.trim().is_empty()).then(|| self.options.units_and_bags(t))
             })
             .collect();
         units

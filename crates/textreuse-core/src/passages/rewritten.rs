@@ -30,8 +30,8 @@ use rustc_hash::FxHashMap as HashMap;
 use rust_stemmers::{Algorithm, Stemmer};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::normalize::{is_cjk_unit, normalize, NormalizeOptions};
-use crate::shingle::units;
+use crate::normalize::{is_cjk_unit, normalize, NormalizeOptions, Normalized};
+use crate::shingle::{units, Unit};
 
 use super::align::{Kind, Passage, UnitDoc};
 
@@ -234,13 +234,19 @@ impl Bags {
     /// Sentences and terms of `text` (normalized with `opts`, the normalization of its [`UnitDoc`]).
     pub fn new(text: &str, opts: &NormalizeOptions) -> Bags {
         let n = normalize(text, opts);
+        Bags::from_units(text, &n, &units(&n.text))
+    }
+
+    /// [`Bags::new`] from `text` already normalized (`n`) and split into units (`us`), as [`UnitDoc::from_text`]
+    /// takes them.
+    pub fn from_units(text: &str, n: &Normalized, us: &[Unit]) -> Bags {
         let norm: Vec<char> = n.text.chars().collect();
         let orig: Vec<char> = text.chars().collect();
         let stemmer = Stemmer::create(Algorithm::English);
         // The units that UnitDoc keeps, with their term (0: none) and whether a sentence ends after them.
         let mut unit_terms: Vec<(u64, bool, (u32, u32), u32)> = Vec::new();
         let mut prev_cjk: Option<u64> = None;
-        for u in units(&n.text) {
+        for u in us {
             let Some(span) = n.original_span(u.start as usize, u.end as usize) else { continue };
             let word: String = norm[u.start as usize..u.end as usize].iter().collect();
             let cjk = word.chars().next().is_some_and(is_cjk_unit);
