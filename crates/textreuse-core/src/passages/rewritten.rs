@@ -4,8 +4,9 @@
 //!
 //! The method is Sanchez-Perez, Sidorov & Gelbukh 2014 ("A winning approach to text alignment for text reuse
 //! detection at PAN 2014"), the best published text alignment system, with Torrejón & Ramos 2013:
-//! 1. **Sentences and terms** ([`Bags`]): each document is cut into sentences at sentence-ending punctuation and
-//!    blank lines (sentences of fewer than [`MIN_SENTENCE_TERMS`] terms join the next). Terms are character
+//! 1. **Sentences and terms** ([`Bags`]): each document is cut into sentences at sentence-ending punctuation,
+//!    blank lines, and line breaks where its lines are paragraphs ([`PARAGRAPH_LINE`]; hard-wrapped columns are not
+//!    cut) (sentences of fewer than [`MIN_SENTENCE_TERMS`] terms join the next). Terms are character
 //!    bigrams for CJK text (two units in a row) and, for other scripts, words case-folded, stemmed (Snowball,
 //!    `rust-stemmers`, English where the word is ASCII) and without English stop words.
 //! 2. **Seeds**: pairs of sentences, one per document, whose tf-isf vectors (term frequency × log of the inverse
@@ -20,7 +21,10 @@
 //!    long or more (in CJK characters, a word counting as two; a one-sentence passage needs a cosine of
 //!    [`MIN_SENTENCE_COSINE`]), and it overlaps no better passage on both sides. Verbatim passages ([`Kind::Verbatim`],
 //!    from anchors) win where they already cover a rewritten one; a rewritten passage that covers verbatim pieces
-//!    (the parts that survived a rewriting) replaces them.
+//!    (the parts that survived a rewriting) replaces them. Over a corpus, a short rewritten passage whose span in one
+//!    document is matched with [`TEMPLATE_PARTNERS`] documents or more is a template line and is dropped.
+//!
+//! Only the candidate pairs of [`super::PassageIndex`] (documents sharing `min_anchors` n-grams) are searched.
 //!
 //! Cost per candidate pair: linear in the terms of both documents, plus the postings of each of b's terms among a's
 //! sentences (terms in more than a tenth of the sentences are left out of seeding; their weight is near zero).
