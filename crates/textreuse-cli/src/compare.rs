@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
-use textreuse::align::{align_units, Op, UnitDoc};
+use textreuse::align::{align_units, Kind, Op, UnitDoc};
 use textreuse::io::{parse_record, read_all, Input, Payload, RawRecord, ReadOptions};
 use textreuse::normalize::NormalizeOptions;
 use textreuse::passages::align_texts;
@@ -16,6 +16,7 @@ const SUBST: &str = "\x1b[30;43m"; // substitution: black on yellow
 const DELETE: &str = "\x1b[30;41m"; // only in A: black on red
 const INSERT: &str = "\x1b[30;42m"; // only in B: black on green
 const VARIANT: &str = "\x1b[36m"; // equal after normalization, written differently (script, width, case): cyan
+const MATCHED: &str = "\x1b[1;4m"; // rewritten passage: a unit the other side has too: bold, underlined
 
 fn read_text(arg: &str, corpus: &Option<(Vec<textreuse::io::Document>, String)>) -> Result<(String, String)> {
     if let Some((docs, name)) = corpus {
@@ -75,18 +76,37 @@ pub fn run(args: CompareArgs) -> Result<()> {
             "legend: [x] substituted, [x] facing [··] only on one side, {{x}} same text in another script or width"
         )?;
     }
+    if passages.iter().any(|p| p.kind == Kind::Rewritten) {
+        if color {
+            writeln!(out, "rewritten passages: each side as written, {MATCHED}units the other side has too{RESET}")?;
+        } else {
+            writeln!(
+                out,
+                "rewritten passages: each side as written, [x] a unit the other side lacks (the rest it has too)"
+            )?;
+        }
+    }
     for (k, p) in passages.iter().enumerate() {
         writeln!(
             out,
-            "\npassage {}: A [{}, {}) ↔ B [{}, {}), {} matching units, score {:.1}",
+            "\npassage {}: A [{}, {}) ↔ B [{}, {}), {} matching units, score {:.1}, {}, similarity {:.2}",
             k + 1,
             p.a_span.0,
             p.a_span.1,
             p.b_span.0,
             p.b_span.1,
             p.matches,
-            p.score
+            p.score,
+            match p.kind {
+                Kind::Verbatim => "verbatim",
+                Kind::Rewritten => "rewritten",
+            },
+            p.similarity
         )?;
+        if p.kind == Kind::Rewritten {
+            write_rewritten(&mut out, p, (&da, &a_chars), (&db, &b_chars), args.width.max(1), color)?;
+            continue;
+        }
         let a_range = (p.a_units.0 as usize, p.a_units.1 as usize);
         let b_range = (p.b_units.0 as usize, p.b_units.1 as usize);
         let ops = align_units(&da.ids, &db.ids, a_range, b_range, 32);
@@ -115,6 +135,63 @@ pub fn run(args: CompareArgs) -> Result<()> {
             }
             writeln!(out, "  {left} │ {right}")?;
         }
+    }
+    Ok(())
+}
+
+/// A rewritten passage side by side: each side's units in their own order (a rewriting moves clauses, so there is
+/// no unit-to-unit alignment to show), `width` units a row; with colour a unit that the other side's passage has
+/// too is marked, without colour a unit it lacks is bracketed.
+fn write_rewritten(
+    out: &mut impl Write,
+    p: &textreuse::align::Passage,
+    (da, a_chars): (&UnitDoc, &[char]),
+    (db, b_chars): (&UnitDoc, &[char]),
+    width: usize,
+    color: bool,
+) -> Result<()> {
+    use std::collections::HashSet;
+    let ids =
+        |d: &UnitDoc, (s, e): (u32, u32)| -> HashSet<u64> { d.ids[s as usize..e as usize].iter().copied().collect() };
+    let (a_ids, b_ids) = (ids(da, p.a_units), ids(db, p.b_units));
+    let side = |d: &UnitDoc, chars: &[char], (s, e): (u32, u32), end: u32, other: &HashSet<u64>| -> Vec<String> {
+        (s..e)
+            .collect::<Vec<u32>>()
+            .chunks(width)
+            .map(|row| {
+                let mut line = String::new();
+                for &u in row {
+                    let cell = unit_text(d, chars, u, end);
+                    // With colour the matched units are marked; without, the others are bracketed (fewer marks).
+                    let matched = other.contains(&d.ids[u as usize]);
+                    let style = match (color, matched) {
+                        (true, true) => MATCHED,
+                        (false, false) => SUBST,
+                        _ => "",
+                    };
+                    push_cell(&mut line, &cell, 0, style, color);
+                }
+                line
+            })
+            .collect()
+    };
+    let left = side(da, a_chars, p.a_units, p.a_span.1, &b_ids);
+    let right = side(db, b_chars, p.b_units, p.b_span.1, &a_ids);
+    let visible = |s: &str| -> usize {
+        // Display width without the colour escapes.
+        let mut w = 0;
+        let mut rest = s;
+        while let Some(k) = rest.find('\x1b') {
+            w += rest[..k].width();
+            rest = rest[k..].find('m').map_or("", |m| &rest[k + m + 1..]);
+        }
+        w + rest.width()
+    };
+    let col = left.iter().map(|l| visible(l)).max().unwrap_or(0);
+    for k in 0..left.len().max(right.len()) {
+        let l = left.get(k).map_or("", |s| s.as_str());
+        let r = right.get(k).map_or("", |s| s.as_str());
+        writeln!(out, "  {l}{} │ {r}", " ".repeat(col - visible(l)))?;
     }
     Ok(())
 }

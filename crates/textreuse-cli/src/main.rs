@@ -243,6 +243,14 @@ struct AlignArgs {
     /// Shortest passage kept, in units (normalized characters for CJK) on each side.
     #[arg(long, default_value_t = AlignConfig::default().min_length, value_parser = at_least_one)]
     min_length: usize,
+    /// Shortest passage kept where it is another occurrence of text that a longer passage aligns (a title or short
+    /// paragraph printed twice), in units on each side.
+    #[arg(long, default_value_t = AlignConfig::default().min_short, value_parser = at_least_one)]
+    min_short: usize,
+    /// Also find rewritten reuse (synonyms swapped, clauses reordered, sentences merged, split or dropped, a
+    /// summary): sentences of similar vocabulary, reported with "kind": "rewritten".
+    #[arg(long)]
+    rewritten: bool,
 }
 
 impl AlignArgs {
@@ -254,6 +262,8 @@ impl AlignArgs {
             max_gap: self.max_gap,
             max_indel: self.max_indel,
             min_length: self.min_length,
+            min_short: self.min_short,
+            rewritten: self.rewritten,
             ..AlignConfig::default()
         }
     }

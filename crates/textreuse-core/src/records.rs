@@ -93,6 +93,14 @@ pub struct AlignmentRecord {
     pub score: f64,
     /// Units matched exactly.
     pub matches: u32,
+    /// How the passage was found: `"verbatim"` (shared n-grams, chained) or `"rewritten"` (sentences of similar
+    /// vocabulary); files written before this field read as verbatim.
+    #[serde(default)]
+    pub kind: crate::passages::align::Kind,
+    /// How alike the two sides are, in [0, 1]: share of units matched (verbatim) or tf-isf cosine (rewritten),
+    /// rounded to 4 decimals.
+    #[serde(default)]
+    pub similarity: f64,
     /// The passage's text in a (with `--with-text`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a_text: Option<String>,

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyIndexError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use textreuse::align::{ngram_hashes, AlignConfig};
+use textreuse::align::{ngram_hashes, AlignConfig, Kind};
 use textreuse::cluster::Keep;
 use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams};
 use textreuse::core::minhash::{estimate_jaccard, MinHasher};
@@ -173,11 +173,13 @@ impl<'py> Kw<'py> {
             max_df: self.usize("max_df", d.max_df)?,
             min_anchors: self.usize("min_anchors", d.min_anchors)?,
             max_gap: self.usize("max_gap", d.max_gap)?,
+            max_indel: self.usize("max_indel", d.max_indel)?,
             min_length: self.usize("min_length", d.min_length)?,
+            min_short: self.usize("min_short", d.min_short)?,
             max_repeat: self.usize("max_repeat", d.max_repeat)?,
             min_identity: self.f64("min_identity", d.min_identity)?,
-            max_indel: self.usize("max_indel", d.max_indel)?,
             seed: self.u64("seed", d.seed)?,
+            rewritten: self.bool("rewritten", d.rewritten)?,
         })
     }
 
@@ -865,23 +867,37 @@ struct Alignment {
     score: f64,
     /// Units matched one to one.
     matches: u32,
+    /// How the passage was found: "verbatim" (shared n-grams) or "rewritten" (sentences of similar vocabulary).
+    kind: &'static str,
+    /// How alike the two sides are, in [0, 1] (share of units matched, or tf-isf cosine when rewritten).
+    similarity: f64,
+}
+
+/// The name of a passage kind, as `alignments.jsonl` writes it.
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Verbatim => "verbatim",
+        Kind::Rewritten => "rewritten",
+    }
 }
 
 #[pymethods]
 impl Alignment {
     fn __repr__(&self) -> String {
         format!(
-            "Alignment(a_start={}, a_end={}, b_start={}, b_end={}, score={:.2}, matches={})",
-            self.a_start, self.a_end, self.b_start, self.b_end, self.score, self.matches
+            "Alignment(a_start={}, a_end={}, b_start={}, b_end={}, score={:.2}, matches={}, kind={:?}, \
+             similarity={:.4})",
+            self.a_start, self.a_end, self.b_start, self.b_end, self.score, self.matches, self.kind, self.similarity
         )
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other.cast::<Alignment>().is_ok_and(|o| {
             let o = o.get();
-            (o.a_start, o.a_end, o.b_start, o.b_end, o.matches)
-                == (self.a_start, self.a_end, self.b_start, self.b_end, self.matches)
+            (o.a_start, o.a_end, o.b_start, o.b_end, o.matches, o.kind)
+                == (self.a_start, self.a_end, self.b_start, self.b_end, self.matches, self.kind)
                 && o.score == self.score
+                && o.similarity == self.similarity
         })
     }
 }
@@ -911,6 +927,8 @@ fn align(
             b_end: p.b_span.1,
             score: p.score,
             matches: p.matches,
+            kind: kind_name(p.kind),
+            similarity: p.similarity,
         })
         .collect())
 }
@@ -979,6 +997,8 @@ impl NativePassageIndex {
         out.set_item("b_end", col(&|p| p.passage.b_span.1))?;
         out.set_item("matches", col(&|p| p.passage.matches))?;
         out.set_item("score", found.iter().map(|p| p.passage.score).collect::<Vec<f64>>())?;
+        out.set_item("kind", found.iter().map(|p| kind_name(p.passage.kind)).collect::<Vec<&str>>())?;
+        out.set_item("similarity", found.iter().map(|p| p.passage.similarity).collect::<Vec<f64>>())?;
         let mut cl: (Vec<u32>, Vec<u32>, Vec<u32>, Vec<u32>) = Default::default();
         for (k, members) in clusters.iter().enumerate() {
             for &(d, s, e) in members {
@@ -1143,6 +1163,12 @@ fn dedup_options_only(options: Option<&Bound<'_, PyDict>>, what: &str) -> PyResu
     let opts = kw.dedup()?;
     kw.finish(what)?;
     opts.validate().map_err(core_err)?;
+    if opts.align.rewritten && what.starts_with("spark_") {
+        // Spark aligns candidate pairs verbatim only: refuse rather than silently ignore the option.
+        return Err(PyValueError::new_err(
+            "invalid setting: rewritten reuse is not available on Spark yet (use textreuse.passages or the CLI)",
+        ));
+    }
     Ok(opts)
 }
 
@@ -1282,6 +1308,12 @@ fn passage_options_only(options: Option<&Bound<'_, PyDict>>, what: &str) -> PyRe
     let opts = kw.passages()?;
     kw.finish(what)?;
     opts.validate().map_err(core_err)?;
+    if opts.align.rewritten && what.starts_with("spark_") {
+        // Spark aligns candidate pairs verbatim only: refuse rather than silently ignore the option.
+        return Err(PyValueError::new_err(
+            "invalid setting: rewritten reuse is not available on Spark yet (use textreuse.passages or the CLI)",
+        ));
+    }
     Ok(opts)
 }
 
@@ -1365,9 +1397,12 @@ impl Kw<'_> {
             max_gap: self.usize("max_gap", a.max_gap)?,
             max_indel: self.usize("max_indel", a.max_indel)?,
             min_length: self.usize("min_length", a.min_length)?,
+            min_short: self.usize("min_short", a.min_short)?,
             max_repeat: self.usize("max_repeat", a.max_repeat)?,
             min_identity: self.f64("min_identity", a.min_identity)?,
             seed: self.u64("passage_seed", a.seed)?,
+            // The index finds verbatim reuse only.
+            rewritten: false,
         };
         let passages = PassageOptions { normalize: dedup.normalize, align, boilerplate: None };
         Ok(textreuse::core::index::IndexSettings { dedup, passages, max_units: d.max_units })

@@ -149,6 +149,29 @@ def test_align_and_passages_on_the_examples_equal_the_file_job(examples, tmp_pat
     assert res.clusters_to_arrow().num_rows == len(res.clusters)
 
 
+REPORT = ("The harbor commission voted on Monday to extend the northern pier by two hundred feet. "
+          "Engineers told the commission that the work would take about eighteen months. "
+          "Fishing crews asked for temporary moorings while the construction blocks the old berths. "
+          "The commission promised to publish a schedule before the end of the month.")
+REWRITE = ("On Monday the harbor commission decided to lengthen the northern pier by two hundred feet. "
+           "The job would last roughly eighteen months, engineers informed the commission. "
+           "Fishing crews requested temporary moorings while the construction blocks the old berths. "
+           "Before the end of the month a schedule will be published, the commission promised.")
+
+
+def test_rewritten_reuse_with_the_rewritten_option():
+    a = f"The county fair opened with a parade of tractors and a brass band.\n\n{REPORT}\n\nRain is forecast."
+    b = f"Wheat prices climbed sharply last week as buyers returned.\n\n{REWRITE}\n\nThe library stays open late."
+    assert textreuse.align(a, b) == []
+    (x,) = textreuse.align(a, b, rewritten=True)
+    assert x.kind == "rewritten" and 0.3 < x.similarity < 1.0
+    assert (a[x.a_start:x.a_end], b[x.b_start:x.b_end]) == (REPORT, REWRITE)
+    res = textreuse.passages([{"id": "a", "text": a}, {"id": "b", "text": b}], rewritten=True)
+    assert [(p.a, p.a_start, p.a_end, p.kind) for p in res.alignments] == [("a", x.a_start, x.a_end, "rewritten")]
+    verbatim = textreuse.passages([{"id": "a", "text": STORY + OTHER}, {"id": "b", "text": STORY_TRAD}])
+    assert {p.kind for p in verbatim.alignments} == {"verbatim"}
+
+
 def test_repeats_and_strip_repeats():
     para = "这是一个很长的段落，讲述了城市图书馆的历史和它对社区居民的重要意义，以及未来的发展规划和建设目标。"
     text = f"{para}\n\n中间还有另一段不同的文字，介绍天气情况。\n\n{para}\n"

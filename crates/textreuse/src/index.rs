@@ -497,6 +497,8 @@ fn search(
             b_end: p.passage.b_span.1,
             score: (p.passage.score * 100.0).round() / 100.0,
             matches: p.passage.matches,
+            kind: p.passage.kind,
+            similarity: p.passage.similarity,
             a_text: ta.map(|t| slice_chars(&t, p.passage.a_span)),
             b_text: tb.map(|t| slice_chars(&t, p.passage.b_span)),
         });

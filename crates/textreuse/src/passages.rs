@@ -27,11 +27,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, UnitDoc};
+use crate::align::{index_ngrams, ngram_hashes, UnitDoc};
 pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
-use crate::core::passages::{orient, postings_pairs, sort_alignments};
+use crate::core::passages::rewritten::Bags;
+use crate::core::passages::{drop_templates, orient, postings_pairs, sort_alignments};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
@@ -196,6 +197,7 @@ pub fn run(
     let mut ids: Vec<String> = Vec::new();
     let mut doc_units: Vec<u32> = Vec::new();
     let mut truncated: Vec<(u32, u64)> = Vec::new();
+    let mut bags: Vec<Bags> = Vec::new();
     let scan = scan(
         inputs,
         &cfg.read,
@@ -203,18 +205,20 @@ pub fn run(
         "normalize",
         progress,
         |doc| {
-            let mut units = cfg.options.units(&doc.text);
+            // Sentence bags only with `align.rewritten` (empty otherwise); they stay in memory.
+            let (mut units, mut bags) = cfg.options.units_and_bags(&doc.text);
             let full = units.len();
             if full > cfg.max_units {
                 units.truncate(cfg.max_units);
+                bags.truncate(cfg.max_units);
             }
             let mut hashes = ngram_hashes(&units.ids, a.ngram, a.seed);
             hashes.sort_unstable();
             hashes.dedup();
-            Ok::<_, SkipReason>((encode_units(&units), hashes, full, cfg.with_text.then_some(doc.text)))
+            Ok::<_, SkipReason>((encode_units(&units), bags, hashes, full, cfg.with_text.then_some(doc.text)))
         },
         |item| {
-            let (bytes, hashes, full, text) = item.value;
+            let (bytes, doc_bags, hashes, full, text) = item.value;
             let d = ids.len() as u32;
             let len = bytes.len() / UNIT_BYTES;
             if full > len {
@@ -222,6 +226,7 @@ pub fn run(
             }
             ids.push(item.id);
             doc_units.push(len as u32);
+            bags.push(doc_bags);
             units_store.push(&bytes).map_err(ioe("spilling units"))?;
             if let Some(text) = text {
                 text_store.push(text.as_bytes()).map_err(ioe("spilling texts"))?;
@@ -298,7 +303,8 @@ pub fn run(
     // Align the candidate pairs as they stream out of the merge, in batches of bounded memory.
     let t = Instant::now();
     progress.start("align", None, "pairs");
-    let aligner = Aligner { ids: &ids, store: &units_store, boilerplate: &boilerplate, cfg: a, progress };
+    let aligner =
+        Aligner { ids: &ids, store: &units_store, bags: &bags, boilerplate: &boilerplate, options: &cfg.options, progress };
     let mut aligned: Vec<Alignment> = Vec::new();
     let mut candidates = 0u64;
     let mut batch: Vec<(u32, u32)> = Vec::new();
@@ -332,6 +338,7 @@ pub fn run(
     aligned.extend(aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?);
     drop(in_batch);
     progress.finish();
+    drop_templates(&mut aligned, a.min_length);
     sort_alignments(&mut aligned, &ids);
     ctx.stage("align", StageTime::wall(t.elapsed().as_secs_f64()));
 
@@ -403,8 +410,10 @@ pub(crate) fn decode_units(b: &[u8]) -> UnitDoc {
 struct Aligner<'a> {
     ids: &'a [String],
     store: &'a BlobStore,
+    /// Sentence bags of each document (empty unless rewritten reuse is searched).
+    bags: &'a [Bags],
     boilerplate: &'a HashSet<u64>,
-    cfg: &'a crate::align::AlignConfig,
+    options: &'a PassageOptions,
     progress: &'a dyn Progress,
 }
 
@@ -416,7 +425,7 @@ impl Aligner<'_> {
             return Ok(Vec::new());
         }
         docs.sort_unstable();
-        let cfg = self.cfg;
+        let cfg = &self.options.align;
         let loaded: Vec<(UnitDoc, Vec<u64>)> = docs
             .par_iter()
             .map(|&d| {
@@ -438,7 +447,11 @@ impl Aligner<'_> {
                     .iter()
                     .flat_map(|&(x, y)| {
                         let (db, hb) = doc(y);
-                        align_units_pair(da, &index, db, hb, cfg).into_iter().map(move |p| orient(self.ids, x, y, p))
+                        let (ba, bb) = (&self.bags[x as usize], &self.bags[y as usize]);
+                        self.options
+                            .passages((da, ba), &index, (db, bb), hb)
+                            .into_iter()
+                            .map(move |p| orient(self.ids, x, y, p))
                     })
                     .collect();
                 self.progress.inc(g.len() as u64);
@@ -488,6 +501,8 @@ fn write_alignments(
             b_end: p.passage.b_span.1,
             score: (p.passage.score * 100.0).round() / 100.0,
             matches: p.passage.matches,
+            kind: p.passage.kind,
+            similarity: p.passage.similarity,
             a_text,
             b_text,
         })?;

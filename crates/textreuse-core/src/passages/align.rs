@@ -19,8 +19,9 @@
 //!    substitutions, and trimmed again until its 10 outermost units on each end are at least four in five
 //!    identical: an alignment begins and ends on shared text, never on one side's text. Chains are taken best
 //!    first; text that earlier passages align on both sides seeds nothing again, a chain that repeats the whole
-//!    of a passage elsewhere is another copy (one alignment per copy), and one that repeats a fragment of a
-//!    longer passage widens it where it stands beside it (a doubled line or paragraph) and is dropped elsewhere.
+//!    of a passage elsewhere is another copy (one alignment per copy), and so is one that repeats part of a longer
+//!    passage in a row with it (a paragraph or title printed twice or more, down to `min_short` units); one that
+//!    repeats part of a longer passage away from it (a sentence quoted twice) is dropped.
 //!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
 //!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
@@ -52,6 +53,9 @@ pub struct AlignConfig {
     pub max_indel: usize,
     /// Shortest passage kept, in units on each side.
     pub min_length: usize,
+    /// Shortest passage kept where it is another occurrence of text that a longer passage of the pair aligns
+    /// already (a short paragraph or a title printed twice), in units on each side (at most `min_length`).
+    pub min_short: usize,
     /// Only the first this many occurrences of an n-gram inside one document seed anchors (repetitive text).
     pub max_repeat: usize,
     /// Shortest share of the longer side's units that must be matched one to one; weaker chains are chance
@@ -59,6 +63,9 @@ pub struct AlignConfig {
     pub min_identity: f64,
     /// Seed of the n-gram hashes.
     pub seed: u64,
+    /// Also find rewritten reuse ([`super::rewritten`]): sentences of similar vocabulary, for passages too
+    /// rewritten for n-gram anchors.
+    pub rewritten: bool,
 }
 
 impl Default for AlignConfig {
@@ -70,9 +77,11 @@ impl Default for AlignConfig {
             max_gap: 200,
             max_indel: 30,
             min_length: 30,
+            min_short: 20,
             max_repeat: 8,
             min_identity: 0.5,
             seed: 42,
+            rewritten: false,
         }
     }
 }
@@ -95,7 +104,12 @@ impl UnitDoc {
     /// punctuation after it.
     pub fn new(text: &str, opts: &NormalizeOptions) -> UnitDoc {
         let n = normalize(text, opts);
-        let mut d = UnitDoc::from_units(&n, &units(&n.text));
+        UnitDoc::from_text(text, &n, &units(&n.text))
+    }
+
+    /// [`UnitDoc::new`] from `text` already normalized (`n`) and split into units (`us`).
+    pub fn from_text(text: &str, n: &Normalized, us: &[Unit]) -> UnitDoc {
+        let mut d = UnitDoc::from_units(n, us);
         let chars: Vec<char> = text.chars().collect();
         for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
             let after = chars.get(end as usize..).unwrap_or_default();
@@ -172,6 +186,17 @@ pub fn ngram_hashes(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
+/// How a passage was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// By shared n-grams (anchors) chained and extended: copied text, OCR noise and small edits aside.
+    #[default]
+    Verbatim,
+    /// By sentences of similar vocabulary ([`super::rewritten`]): text that was rewritten.
+    Rewritten,
+}
+
 /// One aligned passage between documents `a` and `b`, in units and in original code points.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Passage {
@@ -187,6 +212,11 @@ pub struct Passage {
     pub matches: u32,
     /// Alignment score: matches minus penalties for the gaps bridged.
     pub score: f64,
+    /// How the passage was found.
+    pub kind: Kind,
+    /// How alike the two sides are, in [0, 1]: for a verbatim passage the share of the longer side's units
+    /// matched one to one; for a rewritten one the tf-isf cosine of the two sides' terms.
+    pub similarity: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -239,7 +269,8 @@ const END_RUN: u32 = 10;
 
 /// Aligns two documents: chains of shared n-grams, split where they jump, trimmed to matched ends, extended and
 /// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
-/// `a`; none is shorter than `min_length` units on either side. Each passage begins and ends on matched units (an
+/// `a`; none is shorter than `min_length` units on either side, but for another occurrence of text that a longer
+/// passage aligns (down to `min_short` units). Each passage begins and ends on matched units (an
 /// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
 /// least four in five identical: never a gap or one side's text.
 ///
@@ -265,7 +296,7 @@ pub fn align_pair(
         by_j: std::cell::OnceCell::new(),
         n,
         max_indel: cfg.max_indel as u32,
-        min_length: cfg.min_length as u32,
+        min_short: cfg.min_short.min(cfg.min_length) as u32,
         covered: std::cell::OnceCell::new(),
     };
     let (score, prev) = chain_anchors(&an, &gaps, cfg);
@@ -313,7 +344,7 @@ pub fn align_pair(
                 continue;
             }
             if let Some(p) = segment_passage(a, b, &seg, &passages, cfg) {
-                place((&a.ids, &b.ids), &mut passages, &mut pending, p, cfg);
+                place(&mut passages, &mut pending, p, cfg);
             }
         }
     }
@@ -323,45 +354,34 @@ pub fn align_pair(
         p.a_span = a.passage_span(p.a_units.0 as usize, p.a_units.1 as usize);
         p.b_span = b.passage_span(p.b_units.0 as usize, p.b_units.1 as usize);
         p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
+        p.similarity = (p.matches as f64 / la.max(lb).max(1) as f64 * 1e4).round() / 1e4;
     }
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
 }
 
-/// Adds `cand` to `passages`, unless it repeats one of them. A passage whose text on one side lies inside
-/// passage `q` (all but fewer than `min_length` units: what is left could not stand as a passage) repeats `q`'s
-/// text on the other side:
-/// - when it repeats the whole of `q` (at least four fifths of `q`'s span on that side) at another place, it is
-///   another copy of that text and stands as an alignment of its own, wherever it is;
-/// - when it repeats a fragment of `q` right beside `q` (no more than `max_indel` units away: a doubled line,
-///   sentence or paragraph inside a longer reused text), and the widened passage still begins and ends on shared
-///   text (the fragment repeats `q`'s text at that end), it widens `q`, and the fragments set aside in
-///   `pending` are tried again (the next copy of a paragraph printed three times is now beside `q`);
-/// - elsewhere it waits in `pending`, and is dropped in the end: a sentence that a longer reused text quotes
-///   twice is no second reuse.
-fn place(
-    (a, b): (&[u64], &[u64]),
-    passages: &mut Vec<Passage>,
-    pending: &mut Vec<Passage>,
-    cand: Passage,
-    cfg: &AlignConfig,
-) {
-    match repeat_of(a, b, passages, &cand, cfg) {
-        Placement::New => passages.push(cand),
-        Placement::Widen(k) => {
-            widen(&mut passages[k], &cand);
-            // Fragments beside the widened passage now join it, in the order they were found.
-            loop {
-                let found = pending.iter().enumerate().find_map(|(x, c)| match repeat_of(a, b, passages, c, cfg) {
-                    Placement::Widen(k) => Some((x, k)),
-                    _ => None,
-                });
-                let Some((x, k)) = found else { break };
+/// Adds `cand` to `passages`, unless it repeats one of them out of place. A passage whose text on one side lies
+/// inside passage `q` (all but a fifth of it, and fewer than `min_length` units) repeats `q`'s text on the other
+/// side: it is another occurrence of that text. It stands as an alignment of its own (one per copy) when it repeats
+/// the whole of `q` (at least four fifths of `q`'s span on that side) at another place, wherever that is, or when
+/// it stands right beside `q` on the other side (no more than `max_indel` units away) and repeats `q`'s text at
+/// that end (a paragraph printed twice or more in a row); such an occurrence may be as short as `min_short` units, since the longer passage vouches
+/// for it. Elsewhere it waits in `pending`, to be tried again after each new alignment (the third copy of a
+/// paragraph stands beside the second), and is dropped in the end: a sentence that a longer reused text quotes
+/// twice, away from what it quotes, is no second reuse. A passage that repeats nothing stands when it is at least
+/// `min_length` units long.
+fn place(passages: &mut Vec<Passage>, pending: &mut Vec<Passage>, cand: Passage, cfg: &AlignConfig) {
+    match placement(passages, &cand, cfg) {
+        Placement::New => {
+            passages.push(cand);
+            // Occurrences set aside may now stand beside this one.
+            while let Some(x) = pending.iter().position(|c| matches!(placement(passages, c, cfg), Placement::New)) {
                 let c = pending.remove(x);
-                widen(&mut passages[k], &c);
+                passages.push(c);
             }
         }
         Placement::Aside => pending.push(cand),
+        Placement::Drop => {}
     }
 }
 
@@ -369,17 +389,17 @@ fn place(
 enum Placement {
     /// An alignment of its own.
     New,
-    /// Widens passage `k`.
-    Widen(usize),
-    /// A repeated fragment away from what it repeats.
+    /// A repeated fragment away from what it repeats: tried again later.
     Aside,
+    /// Too short to stand on its own.
+    Drop,
 }
 
-fn repeat_of(a: &[u64], b: &[u64], passages: &[Passage], cand: &Passage, cfg: &AlignConfig) -> Placement {
+fn placement(passages: &[Passage], cand: &Passage, cfg: &AlignConfig) -> Placement {
     let len = |x: (u32, u32)| x.1 - x.0;
+    let short = len(cand.a_units).min(len(cand.b_units)) < cfg.min_length as u32;
     let mut repeat = false;
-    let mut widen = None;
-    for (k, q) in passages.iter().enumerate() {
+    for q in passages {
         for side_a in [true, false] {
             let (q_same, c_same, q_new, c_new) = if side_a {
                 (q.a_units, cand.a_units, q.b_units, cand.b_units)
@@ -387,40 +407,28 @@ fn repeat_of(a: &[u64], b: &[u64], passages: &[Passage], cand: &Passage, cfg: &A
                 (q.b_units, cand.b_units, q.a_units, cand.a_units)
             };
             let ov = overlap(q_same, c_same);
-            if len(c_same) - ov >= cfg.min_length as u32 {
+            let outside = len(c_same) - ov;
+            if outside * 5 > len(c_same) || outside >= cfg.min_length as u32 {
                 continue;
             }
             repeat = true;
-            if ov * 5 >= len(q_same) * 4 && overlap(q_new, c_new) == 0 {
-                return Placement::New;
+            if overlap(q_new, c_new) > 0 {
+                continue;
             }
-            if widen.is_none() && distance(q_new, c_new) <= cfg.max_indel as u32 && hull_ends_match(a, b, q, cand) {
-                widen = Some(k);
+            // In a row: beside q on the new side, repeating q's text at that end.
+            let gap = cfg.max_indel as u32;
+            let in_row = distance(q_new, c_new) <= gap
+                && if c_new.0 >= q_new.1 { c_same.1 + gap >= q_same.1 } else { c_same.0 <= q_same.0 + gap };
+            if ov * 5 >= len(q_same) * 4 || in_row {
+                return Placement::New;
             }
         }
     }
-    match (repeat, widen) {
-        (false, _) => Placement::New,
-        (true, Some(k)) => Placement::Widen(k),
-        (true, None) => Placement::Aside,
+    match (repeat, short) {
+        (true, _) => Placement::Aside,
+        (false, false) => Placement::New,
+        (false, true) => Placement::Drop,
     }
-}
-
-/// True when the hull of passages `q` and `c` begins and ends on text that both sides share (see
-/// [`ends_match`]): `c` repeats the text at `q`'s end on the side where it lies beyond `q`.
-fn hull_ends_match(a: &[u64], b: &[u64], q: &Passage, c: &Passage) -> bool {
-    let e = END_RUN as usize;
-    let (a0, a1) = (q.a_units.0.min(c.a_units.0) as usize, q.a_units.1.max(c.a_units.1) as usize);
-    let (b0, b1) = (q.b_units.0.min(c.b_units.0) as usize, q.b_units.1.max(c.b_units.1) as usize);
-    ends_match(&a[a0..(a0 + e).min(a1)], &b[b0..(b0 + e).min(b1)])
-        && ends_match(&a[a1.saturating_sub(e).max(a0)..a1], &b[b1.saturating_sub(e).max(b0)..b1])
-}
-
-/// Widens `q` to the hull of `q` and `c`.
-fn widen(q: &mut Passage, c: &Passage) {
-    q.a_units = (q.a_units.0.min(c.a_units.0), q.a_units.1.max(c.a_units.1));
-    q.b_units = (q.b_units.0.min(c.b_units.0), q.b_units.1.max(c.b_units.1));
-    q.matches += c.matches;
 }
 
 fn overlap(x: (u32, u32), y: (u32, u32)) -> u32 {
@@ -500,7 +508,7 @@ struct Gaps<'a> {
     by_j: std::cell::OnceCell<Vec<Anchor>>,
     n: u32,
     max_indel: u32,
-    min_length: u32,
+    min_short: u32,
     /// For a and for b, built on first use: `covered[k]` = units before `k` that some anchor's window covers.
     covered: std::cell::OnceCell<[Vec<u32>; 2]>,
 }
@@ -535,7 +543,7 @@ impl Gaps<'_> {
             if o < near.1 && o + n > near.0 {
                 lo = lo.min(o);
                 hi = hi.max(o + n);
-                if hi - lo >= self.min_length {
+                if hi - lo >= self.min_short {
                     return false;
                 }
             } else if s + n > far_end {
@@ -746,7 +754,8 @@ fn segment_passage(
         }
         covered_to = covered_to.max(r.1);
     }
-    if a1 - a0 < cfg.min_length || b1 - b0 < cfg.min_length {
+    let floor = cfg.min_short.min(cfg.min_length);
+    if a1 - a0 < floor || b1 - b0 < floor {
         return None;
     }
     if (matches as f64) < cfg.min_identity * (a1 - a0).max(b1 - b0) as f64 {
@@ -759,6 +768,8 @@ fn segment_passage(
         b_span: (0, 0),
         matches,
         score: 0.0,
+        kind: Kind::Verbatim,
+        similarity: 0.0,
     })
 }
 
@@ -1002,6 +1013,50 @@ mod tests {
         let (n, o) = (WIRE.chars().count() as u32, OTHER.chars().count() as u32);
         assert_eq!(ps.iter().map(|p| p.a_units).collect::<Vec<_>>(), [(0, n), (n + o, 2 * n + o)]);
         assert!(ps.iter().all(|p| p.b_units == (0, n)));
+    }
+
+    /// Third text: shares no 7-gram with WIRE or OTHER.
+    const THIRD: &str = "体育消息本市青少年足球联赛昨日开幕共有来自全市各区的三十二支球队参加比赛将持续两个月";
+
+    /// For each copy `[s, e)` (units of b), the passages whose side b covers it and no other copy.
+    fn per_copy(ps: &[Passage], copies: &[(u32, u32)]) -> Vec<usize> {
+        copies
+            .iter()
+            .map(|&(s, e)| {
+                ps.iter()
+                    .filter(|p| p.b_units.0 <= s && e <= p.b_units.1)
+                    .filter(|p| copies.iter().filter(|&&(x, y)| p.b_units.0 <= x && y <= p.b_units.1).count() == 1)
+                    .count()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_paragraph_printed_three_times_is_reported_three_times() {
+        // b prints a's middle paragraph three times in a row: each copy is in an alignment of its own.
+        let a = format!("{WIRE}\n{OTHER}\n{THIRD}");
+        let b = format!("{WIRE}\n{OTHER}\n{OTHER}\n{OTHER}\n{THIRD}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let (w, o) = (WIRE.chars().count() as u32, OTHER.chars().count() as u32);
+        let copies: Vec<(u32, u32)> = (0..3).map(|k| (w + k * o, w + (k + 1) * o)).collect();
+        assert_eq!(per_copy(&ps, &copies), [1, 1, 1], "{ps:?}");
+        // Every copy is paired with a's paragraph.
+        assert!(ps.iter().all(|p| p.a_units.0 <= w + o && p.a_units.1 >= w), "{ps:?}");
+    }
+
+    #[test]
+    fn a_title_printed_three_times_is_reported_three_times() {
+        // A title of 20 characters, shorter than min_length (30), printed three times above the article in b.
+        let title = "国家统计局发布四月份国民经济运行数据情况";
+        let a = format!("{title}\n{WIRE}");
+        let b = format!("{title}\n{title}\n{title}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let t = title.chars().count() as u32;
+        let copies: Vec<(u32, u32)> = (0..3).map(|k| (k * t, (k + 1) * t)).collect();
+        assert_eq!(per_copy(&ps, &copies), [1, 1, 1], "{ps:?}");
+        // Alone, a title that short is no passage.
+        let (_, _, ps) = align(&format!("{title}{OTHER}"), &format!("{title}{THIRD}"), &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
     }
 
     #[test]

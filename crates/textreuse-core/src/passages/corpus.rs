@@ -20,7 +20,8 @@ use crate::error::{at_least_one, unit_interval, Error};
 use crate::normalize::NormalizeOptions;
 use crate::progress::{NoProgress, Progress};
 
-use super::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Passage, UnitDoc};
+use super::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Kind, Passage, UnitDoc};
+use super::rewritten::{align_rewritten, Bags, TEMPLATE_LENGTH, TEMPLATE_PARTNERS};
 
 /// Documents with more units than this are aligned on their first `DEFAULT_MAX_UNITS` units only.
 pub const DEFAULT_MAX_UNITS: usize = 5_000_000;
@@ -57,6 +58,66 @@ impl PassageOptions {
         match &self.boilerplate {
             Some(f) => UnitDoc::new(&f.apply(text), &self.normalize),
             None => UnitDoc::new(text, &self.normalize),
+        }
+    }
+
+    /// The sentence bags of `text` for rewritten reuse (as [`PassageOptions::units`], sentence by sentence);
+    /// empty unless `align.rewritten` is set.
+    pub fn bags(&self, text: &str) -> Bags {
+        if !self.align.rewritten {
+            return Bags::default();
+        }
+        match &self.boilerplate {
+            Some(f) => Bags::new(&f.apply(text), &self.normalize),
+            None => Bags::new(text, &self.normalize),
+        }
+    }
+
+    /// [`PassageOptions::units`] and [`PassageOptions::bags`] of `text`, normalized and split into units once.
+    pub fn units_and_bags(&self, text: &str) -> (UnitDoc, Bags) {
+        if !self.align.rewritten {
+            return (self.units(text), Bags::default());
+        }
+        let text: std::borrow::Cow<str> = match &self.boilerplate {
+            Some(f) => f.apply(text),
+            None => text.into(),
+        };
+        let text: &str = &text;
+        let n = crate::normalize::normalize(text, &self.normalize);
+        let us = crate::shingle::units(&n.text);
+        (UnitDoc::from_text(text, &n, &us), Bags::from_units(text, &n, &us))
+    }
+
+    /// The passages documents with these units and bags share: verbatim ones (anchors), and rewritten ones when
+    /// `align.rewritten` is set. `a_index` indexes a's n-grams; `b_hashes` are b's.
+    pub fn passages(
+        &self,
+        (a, ba): (&UnitDoc, &Bags),
+        a_index: &HashMap<u64, Vec<u32>>,
+        (b, bb): (&UnitDoc, &Bags),
+        b_hashes: &[u64],
+    ) -> Vec<Passage> {
+        let cfg = &self.align;
+        let verbatim = align_units_pair(a, a_index, b, b_hashes, cfg);
+        // Where verbatim passages cover nine tenths of the shorter document, there is nothing rewritten to find.
+        let covered = |side_a: bool| {
+            let mut iv: Vec<(u32, u32)> = verbatim.iter().map(|p| if side_a { p.a_units } else { p.b_units }).collect();
+            iv.sort_unstable();
+            let (mut total, mut end) = (0u32, 0u32);
+            for (s, e) in iv {
+                if e > end {
+                    total += e - s.max(end);
+                    end = e;
+                }
+            }
+            total as usize
+        };
+        let shorter =
+            if a.len() <= b.len() { covered(true) * 10 >= a.len() * 9 } else { covered(false) * 10 >= b.len() * 9 };
+        if cfg.rewritten && !shorter {
+            align_rewritten((a, ba), (b, bb), verbatim, cfg.min_short.min(cfg.min_length))
+        } else {
+            verbatim
         }
     }
 }
@@ -187,9 +248,10 @@ pub fn align_texts(
     normalize: &NormalizeOptions,
     cfg: &AlignConfig,
 ) -> (UnitDoc, UnitDoc, Vec<Passage>) {
-    let (da, db) = (UnitDoc::new(a, normalize), UnitDoc::new(b, normalize));
+    let options = PassageOptions { normalize: *normalize, align: cfg.clone(), boilerplate: None };
+    let ((da, ba), (db, bb)) = (options.units_and_bags(a), options.units_and_bags(b));
     let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
-    let ps = align_units_pair(&da, &index, &db, &ngram_hashes(&db.ids, cfg.ngram, cfg.seed), cfg);
+    let ps = options.passages((&da, &ba), &index, (&db, &bb), &ngram_hashes(&db.ids, cfg.ngram, cfg.seed));
     (da, db, ps)
 }
 
@@ -211,9 +273,9 @@ pub fn align_texts(
 pub fn align_pair(a: &str, b: &str, options: &PassageOptions) -> Result<Vec<Passage>, Error> {
     options.validate()?;
     let cfg = &options.align;
-    let (da, db) = (options.units(a), options.units(b));
+    let ((da, ba), (db, bb)) = (options.units_and_bags(a), options.units_and_bags(b));
     let index = index_ngrams(&ngram_hashes(&da.ids, cfg.ngram, cfg.seed), &HashSet::new(), cfg.max_repeat);
-    Ok(align_units_pair(&da, &index, &db, &ngram_hashes(&db.ids, cfg.ngram, cfg.seed), cfg))
+    Ok(options.passages((&da, &ba), &index, (&db, &bb), &ngram_hashes(&db.ids, cfg.ngram, cfg.seed)))
 }
 
 /// Candidate pairs of a [`PassageIndex`] and the boilerplate n-grams left out of them.
@@ -246,6 +308,7 @@ pub struct PassageIndex {
     ids: Vec<String>,
     positions: HashMap<String, u32>,
     docs: Vec<UnitDoc>,
+    bags: Vec<Bags>,
     hashes: Vec<Vec<u64>>,
     truncated: Vec<(u32, u64)>,
     candidates: Option<Candidates>,
@@ -264,6 +327,7 @@ impl PassageIndex {
             ids: Vec::new(),
             positions: HashMap::new(),
             docs: Vec::new(),
+            bags: Vec::new(),
             hashes: Vec::new(),
             truncated: Vec::new(),
             candidates: None,
@@ -332,8 +396,8 @@ impl PassageIndex {
         if self.positions.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
-        let units = self.options.units(text);
-        self.add_units(id, units)
+        let (units, bags) = self.options.units_and_bags(text);
+        self.add_units_and_bags(id, units, bags)
     }
 
     /// Adds many documents `(id, text)`, normalizing them in parallel (rayon); the outcome is that of calling
@@ -342,25 +406,38 @@ impl PassageIndex {
         &mut self,
         docs: &[(I, T)],
     ) -> Vec<Result<u32, Error>> {
-        let units: Vec<Option<UnitDoc>> = docs
+        let units: Vec<Option<(UnitDoc, Bags)>> = docs
             .par_iter()
-            .map(|(_, t)| (!t.as_ref().trim().is_empty()).then(|| self.options.units(t.as_ref())))
+            .map(|(_, t)| {
+                let t = t.as_ref();
+                (!t.trim().is_empty()).then(|| self.options.units_and_bags(t))
+            })
             .collect();
         units
             .into_iter()
             .zip(docs)
             .map(|(u, (id, _))| match u {
                 None => Err(Error::EmptyText(id.as_ref().to_string())),
-                Some(u) => self.add_units(id.as_ref(), u),
+                Some((u, b)) => self.add_units_and_bags(id.as_ref(), u, b),
             })
             .collect()
     }
 
-    /// Adds a document by its units ([`PassageOptions::units`] of its text).
+    /// Adds a document by its units ([`PassageOptions::units`] of its text); it takes part in verbatim alignment
+    /// only (rewritten reuse needs its sentences: [`PassageIndex::add_units_and_bags`]).
     ///
     /// # Errors
     /// [`Error::DuplicateId`] for an id already added.
-    pub fn add_units(&mut self, id: &str, mut units: UnitDoc) -> Result<u32, Error> {
+    pub fn add_units(&mut self, id: &str, units: UnitDoc) -> Result<u32, Error> {
+        self.add_units_and_bags(id, units, Bags::default())
+    }
+
+    /// Adds a document by its units and sentence bags ([`PassageOptions::units`] and [`PassageOptions::bags`] of
+    /// its text).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateId`] for an id already added.
+    pub fn add_units_and_bags(&mut self, id: &str, mut units: UnitDoc, mut bags: Bags) -> Result<u32, Error> {
         if self.positions.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
@@ -368,8 +445,10 @@ impl PassageIndex {
         if units.len() > self.max_units {
             self.truncated.push((d, units.len() as u64));
             units.truncate(self.max_units);
+            bags.truncate(self.max_units);
         }
         self.docs.push(units);
+        self.bags.push(bags);
         self.ids.push(id.to_string());
         self.positions.insert(id.to_string(), d);
         self.candidates = None;
@@ -435,11 +514,13 @@ impl PassageIndex {
         let cands = self.candidates.as_ref().expect("indexed");
         let cfg = &self.options.align;
         let index = index_ngrams(&self.hashes[x as usize], &cands.boilerplate, cfg.max_repeat);
-        let mut out: Vec<Alignment> =
-            align_units_pair(&self.docs[x as usize], &index, &self.docs[y as usize], &self.hashes[y as usize], cfg)
-                .into_iter()
-                .map(|p| orient(&self.ids, x, y, p))
-                .collect();
+        let (xs, ys) = (x as usize, y as usize);
+        let mut out: Vec<Alignment> = self
+            .options
+            .passages((&self.docs[xs], &self.bags[xs]), &index, (&self.docs[ys], &self.bags[ys]), &self.hashes[ys])
+            .into_iter()
+            .map(|p| orient(&self.ids, x, y, p))
+            .collect();
         out.sort_by_key(|p| (p.passage.a_span, p.passage.b_span));
         Ok(out)
     }
@@ -454,7 +535,7 @@ impl PassageIndex {
         self.index();
         let cands = self.candidates.as_ref().expect("indexed");
         let cfg = &self.options.align;
-        let (docs, hashes, ids) = (&self.docs, &self.hashes, &self.ids);
+        let (docs, bags, hashes, ids, options) = (&self.docs, &self.bags, &self.hashes, &self.ids, &self.options);
         // Grouped by the first document so its index is built once.
         progress.start("align", Some(cands.pairs.len() as u64), "pairs");
         let groups: Vec<&[(u32, u32)]> = cands.pairs.chunk_by(|x, y| x.0 == y.0).collect();
@@ -466,7 +547,9 @@ impl PassageIndex {
                 let out: Vec<Alignment> = g
                     .iter()
                     .flat_map(|&(x, y)| {
-                        align_units_pair(&docs[x as usize], &index, &docs[y as usize], &hashes[y as usize], cfg)
+                        let (xs, ys) = (x as usize, y as usize);
+                        options
+                            .passages((&docs[xs], &bags[xs]), &index, (&docs[ys], &bags[ys]), &hashes[ys])
                             .into_iter()
                             .map(move |passage| orient(ids, x, y, passage))
                     })
@@ -476,9 +559,29 @@ impl PassageIndex {
             })
             .collect();
         progress.finish();
+        drop_templates(&mut aligned, cfg.min_length);
         sort_alignments(&mut aligned, ids);
         aligned
     }
+}
+
+/// Drops short rewritten passages whose span in one document is matched (rewritten) with several other documents:
+/// a template line (a dateline, a "reprinted from" notice) whose variable parts keep it from being boilerplate
+/// ([`TEMPLATE_PARTNERS`], [`TEMPLATE_LENGTH`]). Applied to all of a run's alignments before they are sorted.
+pub fn drop_templates(aligned: &mut Vec<Alignment>, min_length: usize) {
+    let (t, short_len) = (TEMPLATE_PARTNERS, (TEMPLATE_LENGTH * min_length) as u32);
+    let short = |p: &Passage| {
+        p.kind == Kind::Rewritten && p.a_units.1 - p.a_units.0 < short_len && p.b_units.1 - p.b_units.0 < short_len
+    };
+    let mut partners: HashMap<(u32, (u32, u32)), Vec<u32>> = HashMap::default();
+    for x in aligned.iter().filter(|x| short(&x.passage)) {
+        partners.entry((x.a, x.passage.a_units)).or_default().push(x.b);
+        partners.entry((x.b, x.passage.b_units)).or_default().push(x.a);
+    }
+    aligned.retain(|x| {
+        !short(&x.passage)
+            || (partners[&(x.a, x.passage.a_units)].len() < t && partners[&(x.b, x.passage.b_units)].len() < t)
+    });
 }
 
 /// Sorts alignments the way [`PassageIndex::alignments`] returns them: by (a's id, a's span, b's id, b's span),
@@ -508,6 +611,7 @@ pub fn orient(ids: &[String], x: u32, y: u32, p: Passage) -> Alignment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::passages::align::Kind;
 
     #[test]
     fn candidates_need_enough_shared_ngrams_and_skip_boilerplate() {
@@ -524,7 +628,16 @@ mod tests {
         let p = |a, b, sa: (u32, u32), sb: (u32, u32)| Alignment {
             a,
             b,
-            passage: Passage { a_units: (0, 1), b_units: (0, 1), a_span: sa, b_span: sb, matches: 1, score: 1.0 },
+            passage: Passage {
+                a_units: (0, 1),
+                b_units: (0, 1),
+                a_span: sa,
+                b_span: sb,
+                matches: 1,
+                score: 1.0,
+                kind: Kind::Verbatim,
+                similarity: 1.0,
+            },
         };
         // 0–1 and 1–2 share a span of doc 1 that overlaps by half; 0–3 is another passage of doc 0, and 0–4 one
         // that touches it by a few characters only.

@@ -510,6 +510,10 @@ class PassageAlignment(NamedTuple):
     b_end: int
     score: float
     matches: int
+    kind: str = "verbatim"
+    """How the passage was found: ``"verbatim"`` (shared n-grams) or ``"rewritten"`` (``rewritten=True``)."""
+    similarity: float = 0.0
+    """How alike the two sides are, in [0, 1]: share of units matched, or tf-isf cosine when rewritten."""
 
 
 class PassageMember(NamedTuple):
@@ -528,10 +532,11 @@ class PassagesResult:
     def __init__(self, native: Dict[str, Any], skipped: List[Skipped]):
         ids = native["ids"]
         self.alignments: List[PassageAlignment] = [
-            PassageAlignment(ids[a], s0, e0, ids[b], s1, e1, sc, m)
-            for a, s0, e0, b, s1, e1, sc, m in zip(native["a"], native["a_start"], native["a_end"], native["b"],
-                                                   native["b_start"], native["b_end"], native["score"],
-                                                   native["matches"])
+            PassageAlignment(ids[a], s0, e0, ids[b], s1, e1, sc, m, k, sim)
+            for a, s0, e0, b, s1, e1, sc, m, k, sim in zip(native["a"], native["a_start"], native["a_end"],
+                                                           native["b"], native["b_start"], native["b_end"],
+                                                           native["score"], native["matches"], native["kind"],
+                                                           native["similarity"])
         ]
         self.clusters: List[PassageMember] = [
             PassageMember(k, ids[d], s, e)
@@ -555,7 +560,8 @@ class PassagesResult:
                                     schema=pa.schema([("a", pa.string()), ("a_start", pa.uint32()),
                                                       ("a_end", pa.uint32()), ("b", pa.string()),
                                                       ("b_start", pa.uint32()), ("b_end", pa.uint32()),
-                                                      ("score", pa.float64()), ("matches", pa.uint32())]))
+                                                      ("score", pa.float64()), ("matches", pa.uint32()),
+                                                      ("kind", pa.string()), ("similarity", pa.float64())]))
 
     def to_pandas(self) -> Any:
         """The alignments as a ``pandas.DataFrame``."""
@@ -576,8 +582,9 @@ def passages(records: Any, *, id_field: str = "id", text_field: str = "text", st
     chained and aligned, after passim). ``records`` as for :func:`dedup`; units of every document stay in memory.
 
     Options (defaults as the CLI): ``ngram`` (7), ``max_df`` (50), ``min_anchors`` (3), ``max_gap`` (200),
-    ``max_indel`` (30), ``min_length`` (30 units), ``max_repeat`` (8), ``min_identity`` (0.5), ``seed`` (42),
-    ``threads``, and the normalization switches of :func:`normalize`.
+    ``max_indel`` (30), ``min_length`` (30 units), ``min_short`` (20 units, another occurrence of text that a longer
+    passage aligns), ``max_repeat`` (8), ``min_identity`` (0.5), ``seed`` (42), ``rewritten`` (False: also find
+    rewritten reuse, ``kind == "rewritten"``), ``threads``, and the normalization switches of :func:`normalize`.
     """
     native = _NativePassageIndex(**options)
     _, _, batches = _batches(records, id_field, text_field, batch_size)

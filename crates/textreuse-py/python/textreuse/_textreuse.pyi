@@ -112,6 +112,10 @@ class Alignment:
     """Matched units minus gap penalties."""
     matches: int
     """Units matched one to one."""
+    kind: str
+    """How the passage was found: "verbatim" or "rewritten"."""
+    similarity: float
+    """How alike the two sides are, in [0, 1]."""
 
 def align(
     a: str,
@@ -121,10 +125,13 @@ def align(
     max_df: int = 50,
     min_anchors: int = 3,
     max_gap: int = 200,
+    max_indel: int = 30,
     min_length: int = 30,
+    min_short: int = 20,
     max_repeat: int = 8,
     min_identity: float = 0.5,
     seed: int = 42,
+    rewritten: bool = False,
     **normalization: bool,
 ) -> List[Alignment]:
     """The passages ``a`` and ``b`` share, in order of their start in ``a``."""
