@@ -1163,12 +1163,6 @@ fn dedup_options_only(options: Option<&Bound<'_, PyDict>>, what: &str) -> PyResu
     let opts = kw.dedup()?;
     kw.finish(what)?;
     opts.validate().map_err(core_err)?;
-    if opts.align.rewritten && what.starts_with("spark_") {
-        // Spark aligns candidate pairs verbatim only: refuse rather than silently ignore the option.
-        return Err(PyValueError::new_err(
-            "invalid setting: rewritten reuse is not available on Spark yet (use textreuse.passages or the CLI)",
-        ));
-    }
     Ok(opts)
 }
 
