@@ -122,7 +122,8 @@ fn passage_index_on_the_seeds_equals_the_passages_job() {
             let q = &p.passage;
             json!({"a": ids[p.a as usize], "a_start": q.a_span.0, "a_end": q.a_span.1,
                    "b": ids[p.b as usize], "b_start": q.b_span.0, "b_end": q.b_span.1,
-                   "score": round(q.score, 2), "matches": q.matches})
+                   "score": round(q.score, 2), "matches": q.matches, "kind": q.kind,
+                   "similarity": round(q.similarity, 4)})
         })
         .collect();
     let cli_lines = jsonl(&tmp.path().join("alignments.jsonl"));

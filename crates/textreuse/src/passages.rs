@@ -28,10 +28,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::align::{index_ngrams, ngram_hashes, UnitDoc};
+use crate::core::passages::rewritten::Bags;
 pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
-use crate::core::passages::rewritten::Bags;
 use crate::core::passages::{drop_templates, orient, postings_pairs, sort_alignments};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
@@ -303,8 +303,14 @@ pub fn run(
     // Align the candidate pairs as they stream out of the merge, in batches of bounded memory.
     let t = Instant::now();
     progress.start("align", None, "pairs");
-    let aligner =
-        Aligner { ids: &ids, store: &units_store, bags: &bags, boilerplate: &boilerplate, options: &cfg.options, progress };
+    let aligner = Aligner {
+        ids: &ids,
+        store: &units_store,
+        bags: &bags,
+        boilerplate: &boilerplate,
+        options: &cfg.options,
+        progress,
+    };
     let mut aligned: Vec<Alignment> = Vec::new();
     let mut candidates = 0u64;
     let mut batch: Vec<(u32, u32)> = Vec::new();

@@ -12,6 +12,6 @@ mod corpus;
 pub mod rewritten;
 
 pub use corpus::{
-    align_pair, align_texts, candidate_pairs, drop_templates, orient, passage_clusters, postings_pairs, sort_alignments, Alignment,
-    PassageIndex, PassageOptions, DEFAULT_MAX_UNITS,
+    align_pair, align_texts, candidate_pairs, drop_templates, orient, passage_clusters, postings_pairs,
+    sort_alignments, Alignment, PassageIndex, PassageOptions, DEFAULT_MAX_UNITS,
 };
