@@ -25,8 +25,13 @@ fn shared(sub: &str) -> Option<PathBuf> {
 }
 
 fn run(input: &Path, out: &Path, budget: Option<u64>, with_text: bool) -> PassagesSummary {
+    run_with(input, out, budget, with_text, false)
+}
+
+fn run_with(input: &Path, out: &Path, budget: Option<u64>, with_text: bool, rewritten: bool) -> PassagesSummary {
     let inputs = Input::from_args(&[input.to_str().unwrap()]).unwrap();
-    let cfg = PassagesConfig { with_text, memory_budget: budget, ..PassagesConfig::default() };
+    let mut cfg = PassagesConfig { with_text, memory_budget: budget, ..PassagesConfig::default() };
+    cfg.options.align.rewritten = rewritten;
     passages::run(&inputs, out, &cfg, &NoProgress).expect("passages run")
 }
 
@@ -71,6 +76,20 @@ fn same_outputs(input: &Path, budget: u64, with_text: bool) -> PassagesSummary {
     names.sort();
     assert_eq!(names, ["alignments.jsonl", "passages.jsonl", "skipped.jsonl", "summary.json"]);
     mem
+}
+
+#[test]
+fn rewritten_reuse_spilled_to_disk_gives_the_same_passages() {
+    // The sentence bags stay in memory; units, postings and pair counts spill; the outputs must not change.
+    let Some(dir) = shared("samples/seeds") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (mem_out, disk_out) = (tmp.path().join("mem"), tmp.path().join("disk"));
+    let mem = run_with(&dir, &mem_out, None, false, true);
+    let disk = run_with(&dir, &disk_out, Some(4 << 10), false, true);
+    assert!(disk.spill.is_some() && mem.alignments > 0);
+    for file in ["alignments.jsonl", "passages.jsonl"] {
+        assert_eq!(std::fs::read(mem_out.join(file)).unwrap(), std::fs::read(disk_out.join(file)).unwrap(), "{file}");
+    }
 }
 
 #[test]
