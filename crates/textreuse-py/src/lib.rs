@@ -1321,7 +1321,7 @@ fn spark_passage_limits(options: Option<&Bound<'_, PyDict>>) -> PyResult<(usize,
 }
 
 /// One aligned passage of a candidate pair as Spark columns: (a_start, a_end, b_start, b_end, score, matches).
-type SparkPassage = (u32, u32, u32, u32, f64, u32);
+type SparkPassage = (u32, u32, u32, u32, f64, u32, &'static str, f64);
 
 /// spark_align_batch(a_keys, a_texts, a_boilerplate, b_texts, **options) -> per row, a list of
 /// (a_start, a_end, b_start, b_end, score, matches).
@@ -1365,7 +1365,18 @@ fn spark_align_batch(
                         let hb = ngram_hashes(&b.ids, cfg.ngram, cfg.seed);
                         align_units(&a, &index, &b, &hb, cfg)
                             .into_iter()
-                            .map(|p| (p.a_span.0, p.a_span.1, p.b_span.0, p.b_span.1, p.score, p.matches))
+                            .map(|p| {
+                                (
+                                    p.a_span.0,
+                                    p.a_span.1,
+                                    p.b_span.0,
+                                    p.b_span.1,
+                                    p.score,
+                                    p.matches,
+                                    kind_name(p.kind),
+                                    p.similarity,
+                                )
+                            })
                             .collect::<Vec<SparkPassage>>()
                     })
                     .collect::<Vec<_>>()

@@ -78,7 +78,8 @@ def test_passages_to_pandas():
     df = _frame()
     res = textreuse.passages(df, id_field="doc", text_field="body", min_length=20)
     out = res.to_pandas()
-    assert list(out.columns) == ["a", "a_start", "a_end", "b", "b_start", "b_end", "score", "matches"]
+    assert list(out.columns) == ["a", "a_start", "a_end", "b", "b_start", "b_end", "score", "matches", "kind",
+                                 "similarity"]
     assert len(out) == len(res.alignments) > 0
 
 

@@ -178,7 +178,7 @@ def test_zh_dev_passages_same_alignments_and_plagdet(spark, zh_dev, tmp_path):
     alignments, clusters = trs.passages_with_clusters(spark.read.json(str(zh_dev / "corpus.jsonl")))
     got = spark_passages(alignments, clusters)
     expected = python_passages(res)
-    names = ["a", "a_start", "a_end", "b", "b_start", "b_end", "score", "matches"]
+    names = ["a", "a_start", "a_end", "b", "b_start", "b_end", "score", "matches", "kind", "similarity"]
     write_jsonl(tmp_path / "spark.jsonl", [dict(zip(names, a)) for a in got[0]])
     write_jsonl(tmp_path / "py.jsonl", [dict(zip(names, a)) for a in expected[0]])
     p_spark = score(zh_dev, alignments=tmp_path / "spark.jsonl")["passages"]["plagdet"]

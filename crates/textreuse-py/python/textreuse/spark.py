@@ -72,7 +72,8 @@ _VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccar
                     "duplicate boolean")
 _NGRAM_SCHEMA = "_doc long, _id string, _units long, _ngrams array<long>"
 _ALIGN_SCHEMA = ("a long, b long, a_id string, b_id string, "
-                 "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int>>")
+                 "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int, "
+                 "kind:string, similarity:double>>")
 _OUTPUT_COLUMNS = ("cluster", "cluster_size", "representative")
 
 
@@ -341,13 +342,14 @@ def _align_partition(options: Dict[str, Any]):
         from textreuse import _textreuse as native
 
         kind = pa.list_(pa.struct([("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
-                                   ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32())]))
+                                   ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32()),
+                                   ("kind", pa.string()), ("similarity", pa.float64())]))
         for batch in batches:
             a = batch.column(0)
             found = native.spark_align_batch(a.to_pylist(), batch.column(4).to_pylist(), batch.column(5).to_pylist(),
                                              batch.column(6).to_pylist(), **options)
             rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
-                      "matches": p[5]} for p in ps] for ps in found]
+                      "matches": p[5], "kind": p[6], "similarity": p[7]} for p in ps] for ps in found]
             yield pa.RecordBatch.from_arrays([a, batch.column(1), batch.column(2), batch.column(3),
                                               pa.array(rows, kind)],
                                              names=["a", "b", "a_id", "b_id", "passages"])
@@ -360,7 +362,8 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     """Passages that documents of a Spark DataFrame share, with the ``textreuse passages`` algorithm (stages in the
     module docstring). Returns ``(alignments, clusters)``:
 
-    - ``alignments``: one row per aligned passage pair ``a, a_start, a_end, b, b_start, b_end, score, matches``
+    - ``alignments``: one row per aligned passage pair ``a, a_start, a_end, b, b_start, b_end, score, matches,
+      kind, similarity`` (kind is always ``"verbatim"`` on Spark)
       (ids as strings, ``a`` the id that sorts first; spans in Unicode code points of the original texts, half-open
       ``[start, end)``; ``score`` unrounded), sorted by ``(a, a_start, a_end, b, b_start, b_end)`` like the CLI's
       ``alignments.jsonl``;
@@ -436,7 +439,7 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     alignments = (rows.select(side("a_id", "b_id").alias("a"), side("a_start", "b_start").alias("a_start"),
                               side("a_end", "b_end").alias("a_end"), side("b_id", "a_id").alias("b"),
                               side("b_start", "a_start").alias("b_start"), side("b_end", "a_end").alias("b_end"),
-                              "score", "matches")
+                              "score", "matches", "kind", "similarity")
                   .orderBy("a", "a_start", "a_end", "b", "b_start", "b_end"))
 
     # 4. Passage clusters: nodes 2k (side a of row k, in input order of the pair) and 2k + 1.
@@ -470,7 +473,7 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
 def passages(df: Any, id_col: str = "id", text_col: str = "text", **options: Any) -> Any:
     """The aligned passage pairs of :func:`passages_with_clusters`, without the clusters: a DataFrame ``a, a_start,
-    a_end, b, b_start, b_end, score, matches``."""
+    a_end, b, b_start, b_end, score, matches, kind, similarity``."""
     return passages_with_clusters(df, id_col, text_col, **options)[0]
 
 
