@@ -275,7 +275,7 @@ static ASCII_ALNUM: [bool; 256] = {
 
 /// Decodes the character starting at byte `pos` of valid UTF-8; returns it and its length in bytes.
 #[inline(always)]
-fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
+pub(crate) fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
     let b0 = bytes[pos] as u32;
     let (u, len) = if b0 < 0x80 {
         (b0, 1)

@@ -15,7 +15,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::normalize::is_cjk_unit;
+use crate::normalize::{decode_at, is_cjk_unit};
 
 /// One unit of a normalized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,24 +68,6 @@ pub fn units(text: &str) -> Vec<Unit> {
     let mut out = Vec::with_capacity(text.len() / 3 + 1);
     for_each_unit(text, |id, start, end| out.push(Unit { id, start, end }));
     out
-}
-
-/// Decodes the non-ASCII character starting at byte `pos` of valid UTF-8; returns it and its length in bytes.
-#[inline(always)]
-fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
-    let b0 = bytes[pos] as u32;
-    let (u, len) = if b0 < 0xE0 {
-        (((b0 & 0x1F) << 6) | (bytes[pos + 1] as u32 & 0x3F), 2)
-    } else if b0 < 0xF0 {
-        (((b0 & 0x0F) << 12) | ((bytes[pos + 1] as u32 & 0x3F) << 6) | (bytes[pos + 2] as u32 & 0x3F), 3)
-    } else {
-        let u = ((b0 & 0x07) << 18)
-            | ((bytes[pos + 1] as u32 & 0x3F) << 12)
-            | ((bytes[pos + 2] as u32 & 0x3F) << 6)
-            | (bytes[pos + 3] as u32 & 0x3F);
-        (u, 4)
-    };
-    (char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), len)
 }
 
 /// Calls `emit(id, start, end)` for every unit of `text`, in order (positions in characters of `text`): what
