@@ -144,6 +144,9 @@ impl ShingleSets for Spilled<'_> {
     }
 
     fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u64>) -> io::Result<&'a [u64]> {
+        if let Some(set) = self.0.get(doc) {
+            return Ok(set);
+        }
         self.0.read_into(doc, buf)?;
         Ok(buf)
     }

@@ -16,7 +16,9 @@ pub struct PairStats {
     pub containment: f64,
 }
 
-/// Size of the intersection of two sorted, de-duplicated slices (merge; galloping when sizes differ a lot).
+/// Size of the intersection of two sorted, de-duplicated slices: binary search of the smaller in the larger when
+/// sizes differ 16-fold or more, else a merge, by blocks of 4 × 4 values with AVX2 where the processor has it
+/// (detected at run time), else one value at a time. All paths count the same.
 pub fn intersection_size(a: &[u64], b: &[u64]) -> u64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if small.is_empty() {
@@ -25,15 +27,63 @@ pub fn intersection_size(a: &[u64], b: &[u64]) -> u64 {
     if large.len() / small.len() >= 16 {
         return small.iter().filter(|x| large.binary_search(x).is_ok()).count() as u64;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2 (checked just above).
+        return unsafe { intersection_size_avx2(small, large) };
+    }
+    merge_count(small, large)
+}
+
+/// Size of the intersection of two sorted, de-duplicated slices by a merge, one value at a time.
+fn merge_count(a: &[u64], b: &[u64]) -> u64 {
     // Branch-free merge: the comparisons of random hashes are unpredictable.
     let (mut i, mut j, mut n) = (0, 0, 0u64);
-    while i < small.len() && j < large.len() {
-        let (x, y) = (small[i], large[j]);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
         n += (x == y) as u64;
         i += (x <= y) as usize;
         j += (y <= x) as usize;
     }
     n
+}
+
+/// [`merge_count`] by blocks: 4 values of `a` are compared with 4 of `b` in every arrangement (4 vector
+/// comparisons), the matches counted, and the block whose last value is smaller moved on (both when equal). Each
+/// value is in one set once, so a value of `a` matches at most one of `b`'s block, and a value equal in both sets
+/// is counted in the one step where both blocks hold it: a block moves on only past values smaller than or equal
+/// to the other block's last, which later blocks of the other set cannot hold. The tails go to [`merge_count`].
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn intersection_size_avx2(a: &[u64], b: &[u64]) -> u64 {
+    use std::arch::x86_64::*;
+    let (mut i, mut j, mut n) = (0usize, 0usize, 0u64);
+    while i + 4 <= a.len() && j + 4 <= b.len() {
+        // SAFETY: i + 4 <= a.len() and j + 4 <= b.len(): both loads and both reads are in bounds.
+        let (va, vb, a_last, b_last) = unsafe {
+            (
+                _mm256_loadu_si256(a.as_ptr().add(i).cast::<__m256i>()),
+                _mm256_loadu_si256(b.as_ptr().add(j).cast::<__m256i>()),
+                *a.get_unchecked(i + 3),
+                *b.get_unchecked(j + 3),
+            )
+        };
+        // vb as [b0 b1 b2 b3], [b1 b0 b3 b2], [b2 b3 b0 b1], [b3 b2 b1 b0]: each lane of va meets all four.
+        let r1 = _mm256_shuffle_epi32(vb, 0b01_00_11_10);
+        let r2 = _mm256_permute4x64_epi64(vb, 0b01_00_11_10);
+        let r3 = _mm256_shuffle_epi32(r2, 0b01_00_11_10);
+        let m = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi64(va, vb), _mm256_cmpeq_epi64(va, r1)),
+            _mm256_or_si256(_mm256_cmpeq_epi64(va, r2), _mm256_cmpeq_epi64(va, r3)),
+        );
+        n += (_mm256_movemask_pd(_mm256_castsi256_pd(m)) as u32).count_ones() as u64;
+        i += 4 * (a_last <= b_last) as usize;
+        j += 4 * (b_last <= a_last) as usize;
+    }
+    n + merge_count(&a[i..], &b[j..])
 }
 
 /// Jaccard similarity and containment of two sorted, de-duplicated shingle sets. Two empty sets are identical.
@@ -64,5 +114,35 @@ mod tests {
         let small: Vec<u64> = vec![0, 3, 4, 9, 29_997, 30_000];
         assert_eq!(intersection_size(&small, &big), 4);
         assert_eq!(pair_stats(&[], &[]).jaccard, 1.0);
+    }
+
+    #[test]
+    fn block_merge_agrees_with_the_plain_merge() {
+        // Random sorted sets of many sizes and overlaps, with runs of shared values and values equal at block
+        // edges: every path counts what the plain merge counts.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 11
+        };
+        for round in 0..3000 {
+            let (na, nb) = ((next() % 90) as usize, (next() % 90) as usize);
+            let universe = 1 + (next() % 200) * (1 + round % 3);
+            let mut a: Vec<u64> = (0..na).map(|_| next() % universe).collect();
+            let mut b: Vec<u64> = (0..nb).map(|_| next() % universe).collect();
+            a.sort_unstable();
+            a.dedup();
+            b.sort_unstable();
+            b.dedup();
+            let want = merge_count(&a, &b);
+            assert_eq!(intersection_size(&a, &b), want, "{a:?} {b:?}");
+            assert_eq!(intersection_size(&b, &a), want);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is there.
+                assert_eq!(unsafe { intersection_size_avx2(&a, &b) }, want);
+                assert_eq!(unsafe { intersection_size_avx2(&b, &a) }, want);
+            }
+        }
     }
 }
