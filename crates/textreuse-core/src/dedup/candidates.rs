@@ -454,7 +454,8 @@ mod tests {
             let bands = 1 + rng.below(6) as usize;
             let max_bucket = 1 + rng.below(20) as usize;
             let docs = 20 + rng.below(300) as usize;
-            let (sets, keys) = corpus(&mut rng, docs, 1 + rng.below(5) as usize, bands);
+            let families = 1 + rng.below(5) as usize;
+            let (sets, keys) = corpus(&mut rng, docs, families, bands);
             let large = if case % 2 == 0 { 0 } else { 2 + rng.below(20) as usize };
             let mut store = MemorySets::default();
             for s in &sets {
