@@ -97,6 +97,13 @@ impl SetStore {
         (self.offsets[d + 1] - self.offsets[d]) as usize
     }
 
+    /// Set `d` when it is held in memory, borrowed; `None` when it is in the spill file (or before
+    /// [`SetStore::finish`]).
+    pub fn get(&self, d: usize) -> Option<&[u64]> {
+        let (start, end) = (self.offsets[d] as usize, self.offsets[d + 1] as usize);
+        (self.finished && end <= self.mem.len()).then(|| &self.mem[start..end])
+    }
+
     /// Reads set `d` into `buf` (replacing its content).
     ///
     /// # Errors
@@ -112,9 +119,14 @@ impl SetStore {
             return Ok(());
         }
         let file = self.file.as_ref().expect("spilled sets have a file");
-        let mut bytes = vec![0u8; 8 * (end - start)];
-        file.read_exact_at(&mut bytes, 8 * (start - self.mem.len()) as u64)?;
-        buf.extend(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))));
+        // The file holds little-endian values: read their bytes straight into `buf`, then fix the byte order.
+        buf.resize(end - start, 0);
+        // SAFETY: any bytes are a valid u64; the byte slice covers exactly the values of `buf`.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 8 * buf.len()) };
+        file.read_exact_at(bytes, 8 * (start - self.mem.len()) as u64)?;
+        for v in buf.iter_mut() {
+            *v = u64::from_le(*v);
+        }
         Ok(())
     }
 }
@@ -142,6 +154,8 @@ mod tests {
         assert!(buf.is_empty());
         st.read_into(2, &mut buf).unwrap();
         assert_eq!(buf, [u64::MAX, 5]);
+        assert_eq!(st.get(0), Some(&[1u64, 2, 3][..]));
+        assert_eq!(st.get(2), None);
         st.read_into(3, &mut buf).unwrap();
         assert_eq!(buf, [9]);
         assert_eq!(st.set_len(0), 3);

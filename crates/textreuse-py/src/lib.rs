@@ -13,7 +13,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use textreuse::align::{ngram_hashes, AlignConfig, Kind};
 use textreuse::cluster::Keep;
-use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams};
+use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams, VerifiedListing};
 use textreuse::core::minhash::{estimate_jaccard, MinHasher};
 use textreuse::core::passages::{
     align_pair, passage_clusters, Alignment as CoreAlignment, PassageIndex, PassageOptions,
@@ -826,7 +826,10 @@ impl NativeDeduper {
     /// Runs the pipeline; returns a dict of columns.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let inner = self.inner.take().ok_or_else(|| PyValueError::new_err("this Deduper is finished"))?;
-        let r = run_detached(py, self.threads, || inner.finish())?;
+        // Only the duplicate pairs are returned: the other verified pairs need not be listed.
+        let r = run_detached(py, self.threads, || {
+            inner.finish_listing(VerifiedListing::Needed, &textreuse::core::progress::NoProgress)
+        })?;
         let n = r.len();
         let out = PyDict::new(py);
         let s = &r.search;

@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::cluster::Clusters;
 pub use crate::core::dedup::DedupOptions;
-use crate::core::dedup::{find_duplicates, DocumentTable, FingerprintTimes, Fingerprinter, ShingleSets, VerifiedPair};
+use crate::core::dedup::{
+    find_duplicates_listing, DocumentTable, FingerprintTimes, Fingerprinter, ShingleSets, VerifiedListing, VerifiedPair,
+};
 use crate::io::SetStore;
 use crate::io::{parse_record, AtomicWriter, Input, Payload, ReadOptions, RecordReader, SkipReason};
 use crate::lsh::LshParams;
@@ -144,6 +146,9 @@ impl ShingleSets for Spilled<'_> {
     }
 
     fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u64>) -> io::Result<&'a [u64]> {
+        if let Some(set) = self.0.get(doc) {
+            return Ok(set);
+        }
         self.0.read_into(doc, buf)?;
         Ok(buf)
     }
@@ -210,7 +215,9 @@ pub fn run(
 
     // Exact duplicates, LSH candidates, verification and clusters: the pipeline of the in-memory `Deduper`.
     let n = metas.len();
-    let found = find_duplicates(table, &Spilled(&store), &cfg.options, progress)
+    // Every verified pair with its statistics only when candidates.jsonl lists them.
+    let listing = if cfg.write_candidates { VerifiedListing::All } else { VerifiedListing::Needed };
+    let found = find_duplicates_listing(table, &Spilled(&store), &cfg.options, listing, progress)
         .map_err(ioe("reading the shingle set spill file"))?;
     ctx.stage("lsh", StageTime::wall(found.seconds.lsh));
     ctx.stage("verify", StageTime::wall(found.seconds.verify));

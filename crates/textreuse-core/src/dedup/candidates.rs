@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
-use crate::verify::{pair_stats, PairStats};
+use crate::verify::{least_intersection, pair_stats_at_least, PairStats};
 
 use super::ShingleSets;
 
@@ -33,12 +33,25 @@ pub struct CandidateSettings {
     pub large_cluster: usize,
 }
 
+/// Which verified pairs [`verify_candidates`] lists with their statistics.
+#[derive(Clone, Copy)]
+pub enum Listing<'a> {
+    /// Every verified pair.
+    All,
+    /// The pairs whose statistics satisfy this predicate, which must hold for every duplicate and, for two sets of
+    /// given sizes, for a larger intersection whenever it holds for a smaller one (thresholds on Jaccard similarity
+    /// and containment). The other pairs are counted as verified but not listed, and their comparison stops as
+    /// soon as the values left cannot bring the intersection up to the predicate
+    /// ([`crate::verify::pair_stats_at_least`]): the verdicts, and so the clusters, are those of [`Listing::All`].
+    Satisfying(&'a (dyn Fn(&PairStats) -> bool + Sync)),
+}
+
 /// What [`verify_candidates`] found.
 #[derive(Debug, Clone, Default)]
 pub struct VerifiedCandidates {
-    /// Every verified pair `((a, b), stats)`, document indices `a < b`, sorted.
+    /// Every verified pair `((a, b), stats)` that the [`Listing`] keeps, document indices `a < b`, sorted.
     pub pairs: Vec<((u32, u32), PairStats)>,
-    /// Candidate pairs verified (the length of `pairs`).
+    /// Candidate pairs verified (the length of `pairs` with [`Listing::All`]).
     pub verified: u64,
     /// Candidate pairs not verified because their documents were already in one cluster of at least
     /// `large_cluster` documents; a pair that shares buckets in several bands counts once per such band.
@@ -57,7 +70,8 @@ struct Task {
 /// Generates the candidate pairs of `keys` (`bands` bucket keys per LSH document, document-major, as
 /// [`crate::lsh::candidate_pairs`] takes them) and verifies them on the shingle sets of `sets`, where LSH document
 /// `k` is document `docs[k]` (increasing). `is_duplicate` says which verified pairs are duplicates. `progress` is
-/// called with the number of bucket entries visited, `bands × docs.len()` in all.
+/// called with the number of bucket entries visited, `bands × docs.len()` in all. `listing` says which verified
+/// pairs are listed with their statistics.
 ///
 /// Memory: the bucket positions (4 bytes per document and band), the union-find, and the verified pairs.
 ///
@@ -69,12 +83,14 @@ pub fn verify_candidates<S: ShingleSets>(
     sets: &S,
     settings: CandidateSettings,
     is_duplicate: impl Fn(&PairStats) -> bool + Sync,
+    listing: Listing<'_>,
     progress: impl FnMut(u64),
 ) -> Result<VerifiedCandidates, S::Error> {
-    verify_in_batches(keys, docs, sets, settings, 1 << 15, is_duplicate, progress)
+    verify_in_batches(keys, docs, sets, settings, 1 << 15, is_duplicate, listing, progress)
 }
 
 /// [`verify_candidates`] with batches of at least `batch_pairs_min` pairs (the last one aside).
+#[allow(clippy::too_many_arguments)]
 fn verify_in_batches<S: ShingleSets>(
     keys: &[u64],
     docs: &[u32],
@@ -82,9 +98,10 @@ fn verify_in_batches<S: ShingleSets>(
     settings: CandidateSettings,
     batch_pairs_min: usize,
     is_duplicate: impl Fn(&PairStats) -> bool + Sync,
+    listing: Listing<'_>,
     mut progress: impl FnMut(u64),
 ) -> Result<VerifiedCandidates, S::Error> {
-    let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate };
+    let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing };
     let bands = settings.bands;
     let mut out = VerifiedCandidates::default();
     if bands == 0 || keys.is_empty() {
@@ -230,8 +247,8 @@ fn run_batch<S: ShingleSets>(
                         v.skipped += 1;
                         continue;
                     }
-                    let s = pair_stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
-                    if (ctx.is_duplicate)(&s) {
+                    let s = ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
+                    if s.is_some_and(|s| (ctx.is_duplicate)(&s)) {
                         joined.push(ra);
                     }
                     v.verified.push((a, task.b, s));
@@ -243,7 +260,7 @@ fn run_batch<S: ShingleSets>(
                         v.deferred.push((a, task.b));
                         continue;
                     }
-                    let s = pair_stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
+                    let s = ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
                     v.verified.push((a, task.b, s));
                 }
                 Ok(v)
@@ -261,14 +278,14 @@ fn run_batch<S: ShingleSets>(
     let before = deferred.len();
     deferred.retain(|&(a, b)| uf.find(a) != uf.find(b));
     out.not_verified += (before - deferred.len()) as u64;
-    let verified: Vec<(u32, u32, PairStats)> = deferred
+    let verified: Vec<(u32, u32, Option<PairStats>)> = deferred
         .par_iter()
         .map_init(
             || (Vec::new(), Vec::new()),
             |(a_buf, b_buf), &(a, b)| -> Result<_, S::Error> {
                 let a_set = sets.read(docs[a as usize] as usize, a_buf)?;
                 let b_set = sets.read(docs[b as usize] as usize, b_buf)?;
-                Ok((a, b, pair_stats(a_set, b_set)))
+                Ok((a, b, ctx.stats(a_set, b_set)))
             },
         )
         .collect::<Result<_, S::Error>>()?;
@@ -276,17 +293,33 @@ fn run_batch<S: ShingleSets>(
     Ok(())
 }
 
-/// What the verification needs besides the clusters: the shingle sets and the duplicate rule.
+/// What the verification needs besides the clusters: the shingle sets, the duplicate rule and the listing.
 struct Ctx<'a, S, F> {
     docs: &'a [u32],
     sets: &'a S,
     is_duplicate: &'a F,
+    listing: Listing<'a>,
+}
+
+impl<S, F> Ctx<'_, S, F> {
+    /// The statistics of a pair, or `None` for a pair the listing leaves out (neither listed nor a duplicate).
+    fn stats(&self, a: &[u64], b: &[u64]) -> Option<PairStats> {
+        let bar = match self.listing {
+            Listing::All => 0,
+            Listing::Satisfying(wanted) if a.is_empty() || b.is_empty() => {
+                return Some(pair_stats_at_least(a, b, 0).expect("at least 0")).filter(|s| wanted(s));
+            }
+            Listing::Satisfying(wanted) => least_intersection(a.len(), b.len(), wanted),
+        };
+        pair_stats_at_least(a, b, bar)
+    }
 }
 
 /// What one task found.
 #[derive(Default)]
 struct Verdicts {
-    verified: Vec<(u32, u32, PairStats)>,
+    /// Verified pairs; `None`: not listed (and not a duplicate).
+    verified: Vec<(u32, u32, Option<PairStats>)>,
     /// Pairs left for after the batch.
     deferred: Vec<(u32, u32)>,
     /// Pairs not verified: the document had already joined the other's large cluster.
@@ -295,7 +328,7 @@ struct Verdicts {
 
 /// Records verified pairs in order, merging the clusters of duplicates.
 fn record<S>(
-    verified: Vec<(u32, u32, PairStats)>,
+    verified: Vec<(u32, u32, Option<PairStats>)>,
     ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
     uf: &mut UnionFind,
     size: &mut [u32],
@@ -303,6 +336,7 @@ fn record<S>(
 ) {
     for (a, b, s) in verified {
         out.verified += 1;
+        let Some(s) = s else { continue };
         if (ctx.is_duplicate)(&s) {
             let (ra, rb) = (uf.find(a), uf.find(b));
             if ra != rb {
@@ -321,6 +355,7 @@ mod tests {
     use crate::cluster::{Clusters, Keep};
     use crate::dedup::MemorySets;
     use crate::lsh::candidate_pairs;
+    use crate::verify::pair_stats;
 
     struct Rng(u64);
     impl Rng {
@@ -382,7 +417,7 @@ mod tests {
         }
         let docs: Vec<u32> = (0..sets.len() as u32).collect();
         let dup = |s: &PairStats| s.jaccard >= 0.5;
-        let v = verify_in_batches(keys, &docs, &store, settings, batch, dup, |_| {}).unwrap();
+        let v = verify_in_batches(keys, &docs, &store, settings, batch, dup, Listing::All, |_| {}).unwrap();
         Found {
             duplicates: v.pairs.iter().filter(|(_, s)| dup(s)).copied().collect(),
             contained: v.pairs.iter().filter(|(_, s)| !dup(s) && s.containment >= 0.8).copied().collect(),
@@ -409,6 +444,35 @@ mod tests {
             for &(p, s) in &got.all {
                 assert_eq!(s, pair_stats(&sets[p.0 as usize], &sets[p.1 as usize]));
             }
+        }
+    }
+
+    #[test]
+    fn a_listing_keeps_the_verdicts_and_lists_the_pairs_it_wants() {
+        let mut rng = Rng(991);
+        for case in 0..40 {
+            let bands = 1 + rng.below(6) as usize;
+            let max_bucket = 1 + rng.below(20) as usize;
+            let docs = 20 + rng.below(300) as usize;
+            let families = 1 + rng.below(5) as usize;
+            let (sets, keys) = corpus(&mut rng, docs, families, bands);
+            let large = if case % 2 == 0 { 0 } else { 2 + rng.below(20) as usize };
+            let mut store = MemorySets::default();
+            for s in &sets {
+                store.push(s);
+            }
+            let ids: Vec<u32> = (0..docs as u32).collect();
+            let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+            let dup = |s: &PairStats| s.jaccard >= 0.5;
+            let wanted = |s: &PairStats| s.jaccard >= 0.5 || s.containment >= 0.8;
+            let batch = 1 + rng.below(300) as usize;
+            let all = verify_in_batches(&keys, &ids, &store, settings, batch, dup, Listing::All, |_| {}).unwrap();
+            let some =
+                verify_in_batches(&keys, &ids, &store, settings, batch, dup, Listing::Satisfying(&wanted), |_| {})
+                    .unwrap();
+            let expected: Vec<_> = all.pairs.iter().filter(|(_, s)| wanted(s)).copied().collect();
+            assert_eq!(some.pairs, expected, "case {case}");
+            assert_eq!((some.verified, some.not_verified), (all.verified, all.not_verified), "case {case}");
         }
     }
 

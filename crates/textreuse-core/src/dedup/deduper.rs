@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::candidates::{verify_candidates, CandidateSettings};
+use crate::candidates::{verify_candidates, CandidateSettings, Listing};
 use crate::cluster::{attach_partial_copies, Clusters};
 use crate::error::Error;
 use crate::lsh::LshParams;
@@ -165,7 +165,8 @@ pub struct DuplicateSearch {
     /// Candidate pairs not verified because both documents were already in one cluster of at least
     /// [`DedupOptions::large_cluster`] documents (a pair sharing buckets in several bands counts once per band).
     pub candidate_pairs_not_verified: u64,
-    /// Every verified candidate pair with its exact statistics, duplicate or not, sorted by `(a, b)`.
+    /// Every verified candidate pair with its exact statistics, duplicate or not, sorted by `(a, b)`; with
+    /// [`VerifiedListing::Needed`], only the duplicates and the pairs that reach the partial-reprint containment.
     pub verified: Vec<VerifiedPair>,
     /// The duplicate pairs, sorted by `(a, b)`: exact duplicates (Jaccard 1), verified pairs accepted by the rules
     /// ([`DedupOptions::is_duplicate`]), and the pairs that attach partial reprints.
@@ -174,6 +175,32 @@ pub struct DuplicateSearch {
     pub clusters: Clusters,
     /// Time per stage.
     pub seconds: StageSeconds,
+}
+
+/// Which verified candidate pairs [`find_duplicates_listing`] keeps in [`DuplicateSearch::verified`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VerifiedListing {
+    /// Every verified candidate pair with its exact statistics.
+    #[default]
+    All,
+    /// Only the pairs the clusters are made of: duplicates ([`DedupOptions::is_duplicate`]) and pairs whose
+    /// containment reaches [`DedupOptions::partial_containment`]. The verification of any other pair stops as
+    /// soon as the shingles left to compare could not make it one of them (most candidate pairs are far from
+    /// both thresholds), so this is faster; clusters, duplicate pairs and counts are the same as with `All`.
+    Needed,
+}
+
+/// [`find_duplicates_listing`] with [`VerifiedListing::All`].
+///
+/// # Errors
+/// When `sets` cannot be read.
+pub fn find_duplicates<S: ShingleSets>(
+    table: DocumentTable,
+    sets: &S,
+    options: &DedupOptions,
+    progress: &dyn Progress,
+) -> Result<DuplicateSearch, S::Error> {
+    find_duplicates_listing(table, sets, options, VerifiedListing::All, progress)
 }
 
 /// The document-level pipeline after fingerprinting (the method of the `dedup` job, README "Method" 3–5):
@@ -188,15 +215,17 @@ pub struct DuplicateSearch {
 ///    at least two members of one cluster joins it ([`attach_partial_copies`]);
 /// 5. union-find clusters; the representative is the first or the longest member ([`DedupOptions::keep`]).
 ///
-/// `table` and `sets` hold the same documents in the same order. The outcome does not depend on the thread count.
-/// Progress is reported for the stage `verify`, in pairs.
+/// `table` and `sets` hold the same documents in the same order. `listing` says which verified pairs are kept in
+/// [`DuplicateSearch::verified`]. The outcome does not depend on the thread count. Progress is reported for the
+/// stage `verify`, in pairs.
 ///
 /// # Errors
 /// When `sets` cannot be read.
-pub fn find_duplicates<S: ShingleSets>(
+pub fn find_duplicates_listing<S: ShingleSets>(
     table: DocumentTable,
     sets: &S,
     options: &DedupOptions,
+    listing: VerifiedListing,
     progress: &dyn Progress,
 ) -> Result<DuplicateSearch, S::Error> {
     let DocumentTable { bands, chars, set_hashes, band_keys: keys } = table;
@@ -231,8 +260,14 @@ pub fn find_duplicates<S: ShingleSets>(
     let t = Instant::now();
     progress.start("verify", Some((lsh_docs.len() * bands) as u64), "bucket entries");
     let settings = CandidateSettings { bands, max_bucket: options.max_bucket, large_cluster: options.large_cluster };
-    let found =
-        verify_candidates(&lsh_keys, &lsh_docs, sets, settings, |s| options.is_duplicate(s), |k| progress.inc(k))?;
+    let needed =
+        |s: &PairStats| options.is_duplicate(s) || options.partial_containment.is_some_and(|pc| s.containment >= pc);
+    let listing = match listing {
+        VerifiedListing::All => Listing::All,
+        VerifiedListing::Needed => Listing::Satisfying(&needed),
+    };
+    let is_duplicate = |s: &PairStats| options.is_duplicate(s);
+    let found = verify_candidates(&lsh_keys, &lsh_docs, sets, settings, is_duplicate, listing, |k| progress.inc(k))?;
     drop(lsh_keys);
     progress.finish();
     let verified: Vec<VerifiedPair> = found.pairs.iter().map(|&((a, b), stats)| VerifiedPair { a, b, stats }).collect();
@@ -441,10 +476,17 @@ impl Deduper {
 
     /// [`Deduper::finish`], reporting progress of the verification stage.
     pub fn finish_with_progress(self, progress: &dyn Progress) -> DedupResult {
+        self.finish_listing(VerifiedListing::All, progress)
+    }
+
+    /// [`Deduper::finish_with_progress`], keeping the verified pairs `listing` says in
+    /// [`DuplicateSearch::verified`] ([`VerifiedListing::Needed`] is faster; the clusters and duplicate pairs are
+    /// the same).
+    pub fn finish_listing(self, listing: VerifiedListing, progress: &dyn Progress) -> DedupResult {
         let lsh = self.fingerprinter.lsh();
         let lsh_threshold = self.options.effective_lsh_threshold();
         let chars = self.table.chars().to_vec();
-        let search = match find_duplicates(self.table, &self.sets, &self.options, progress) {
+        let search = match find_duplicates_listing(self.table, &self.sets, &self.options, listing, progress) {
             Ok(s) => s,
             Err(never) => match never {},
         };

@@ -15,8 +15,8 @@ mod options;
 pub mod verify;
 
 pub use deduper::{
-    find_duplicates, DedupResult, Deduper, DocumentTable, DuplicateSearch, MemorySets, ShingleSets, StageSeconds,
-    VerifiedPair,
+    find_duplicates, find_duplicates_listing, DedupResult, Deduper, DocumentTable, DuplicateSearch, MemorySets,
+    ShingleSets, StageSeconds, VerifiedListing, VerifiedPair,
 };
 pub use fingerprint::{Fingerprint, FingerprintTimes, Fingerprinter};
 pub use lsh::{LshIndex, LshParams};

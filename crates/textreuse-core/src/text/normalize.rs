@@ -630,8 +630,8 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
         while let [rest @ .., b'\r'] = line {
             line = rest;
         }
-        // Characters are the bytes that are not UTF-8 continuation bytes.
-        record(line.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32);
+        // Cut at ASCII bytes, the line is a slice of the text: its characters, by the standard library's fast count.
+        record(text[start..start + line.len()].chars().count() as u32);
         start = end + 1;
     }
     // The most common width; the shortest among equals (widths are visited in increasing order).
@@ -658,7 +658,7 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
 /// or is at most 8 characters long; the characters of such a short piece map proportionally onto its origin.
 /// zhconv deserializes its automaton once per process; a call costs one scan of the text.
 fn to_simplified(text: &mut String, offsets: Option<&mut Vec<u32>>, scratch: &mut String) {
-    if text.is_ascii() {
+    if !may_convert(text) {
         return;
     }
     scratch.clear();
@@ -690,6 +690,28 @@ fn to_simplified(text: &mut String, offsets: Option<&mut Vec<u32>>, scratch: &mu
     if let Some(o) = offsets {
         *o = new_offsets;
     }
+}
+
+/// False when `text` is ASCII, or when no conversion rule can apply to it: none of its characters begins a rule's
+/// source. zhconv's
+/// zh-CN converter is an Aho-Corasick automaton over exactly the sources of its two tables, replacing leftmost-longest
+/// matches, and a match begins with the first character of its source; so such a text converts to itself. This
+/// spares the automaton's scan of English text with a few non-ASCII characters (accents, dashes).
+fn may_convert(text: &str) -> bool {
+    static FIRST: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    let first = FIRST.get_or_init(|| {
+        let mut bits = vec![0u64; (char::MAX as usize + 1).div_ceil(64)];
+        for t in [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE] {
+            for (from, _) in zhconv::tables::expand_table(t) {
+                if let Some(c) = from.chars().next() {
+                    bits[c as usize / 64] |= 1 << (c as usize % 64);
+                }
+            }
+        }
+        bits
+    });
+    // An ASCII text is left as it is (a few sources begin with ASCII characters, but always were).
+    !text.is_ascii() && text.chars().any(|c| first[c as usize / 64] & (1 << (c as usize % 64)) != 0)
 }
 
 fn convert_piece(chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {

@@ -212,7 +212,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 /// text too short for any window (but with at least one unit) yields one shingle of all its units, so short texts
 /// still compare. Lengths must be at least 1.
 pub fn shingle_set(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
-    let mut hs = sort_hashes(&shingle_hashes(units, n, seed));
+    let mut hs = sort_hashes(&shingle_hashes(units, n, seed), &mut Vec::new());
     hs.dedup();
     hs
 }
@@ -235,6 +235,8 @@ pub struct ShingleBuffers {
     ids: Vec<u8>,
     /// Shingle hashes before sorting.
     hashes: Vec<u64>,
+    /// Bucket boundaries of the sort.
+    buckets: Vec<u32>,
 }
 
 /// The shingle set of a normalized text: equal to `shingle_set(&units(text), n, seed)`, computed in one pass
@@ -252,7 +254,7 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
     for_each_unit(text, |id, _, _| ids.extend_from_slice(&id.to_le_bytes()));
     buf.hashes.clear();
     window_hashes_into(ids, n.into(), seed, &mut buf.hashes);
-    let mut set = sort_hashes(&buf.hashes);
+    let mut set = sort_hashes(&buf.hashes, &mut buf.buckets);
     set.dedup();
     set
 }
@@ -260,7 +262,8 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
 /// `hashes`, sorted. Shingle hashes are uniformly distributed, so one counting pass over their top bits spreads
 /// them into about `n / 4` buckets in order, and each bucket is sorted on its own (a few values by insertion):
 /// linear time, where a comparison sort costs `n log n`. Any input sorts correctly; skewed input only costs more.
-fn sort_hashes(hashes: &[u64]) -> Vec<u64> {
+/// `buckets` is working memory.
+fn sort_hashes(hashes: &[u64], buckets: &mut Vec<u32>) -> Vec<u64> {
     let n = hashes.len();
     if n < 64 {
         let mut v = hashes.to_vec();
@@ -269,22 +272,26 @@ fn sort_hashes(hashes: &[u64]) -> Vec<u64> {
     }
     let bits = (usize::BITS - (n / 4).leading_zeros()).min(16);
     let shift = 64 - bits;
-    let mut starts = vec![0u32; (1 << bits) + 1];
+    // Counts, then the start of each bucket; the scatter moves each start to the bucket's end.
+    buckets.clear();
+    buckets.resize(1 << bits, 0);
     for &h in hashes {
-        starts[(h >> shift) as usize + 1] += 1;
+        buckets[(h >> shift) as usize] += 1;
     }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
+    let mut sum = 0;
+    for b in buckets.iter_mut() {
+        (*b, sum) = (sum, sum + *b);
     }
-    let mut next = starts.clone();
     let mut out = vec![0u64; n];
     for &h in hashes {
         let b = (h >> shift) as usize;
-        out[next[b] as usize] = h;
-        next[b] += 1;
+        out[buckets[b] as usize] = h;
+        buckets[b] += 1;
     }
-    for w in starts.windows(2) {
-        let bucket = &mut out[w[0] as usize..w[1] as usize];
+    let mut start = 0;
+    for &end in buckets.iter() {
+        let bucket = &mut out[start as usize..end as usize];
+        start = end;
         if bucket.len() <= 16 {
             for k in 1..bucket.len() {
                 let x = bucket[k];
@@ -420,7 +427,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let sorted = sort_hashes(&v);
+            let sorted = sort_hashes(&v, &mut Vec::new());
             v.sort_unstable();
             assert_eq!(sorted, v);
         }
