@@ -122,9 +122,15 @@ def test_connected_components_match_union_find(spark):
     edges += [(rng.randrange(200, 400), rng.randrange(200, 400)) for _ in range(150)]
     edges += [(500, k) for k in range(501, 520)] + [(600, 600), (3, 2), (2, 3)]
     df = spark.createDataFrame(edges, "src long, dst long")
-    got = {r["node"]: r["label"] for r in trs.connected_components(df).collect()}
-    assert got == union_find_labels(601, edges)
-    assert got[59] == 0 and got[600] == 600
+    expected = union_find_labels(601, edges)
+    # All in Spark rounds (local_edges=0), finished on the driver after some rounds, and collected at once (the
+    # default on a graph this small): the same labels.
+    for local_edges in (0, 100, None):
+        got = {r["node"]: r["label"] for r in trs.connected_components(df, local_edges=local_edges).collect()}
+        assert got == expected, local_edges
+        assert got[59] == 0 and got[600] == 600
+    with pytest.raises(ValueError):
+        trs.connected_components(df, local_edges=-1)
 
 
 def test_partial_reprint_joins_the_cluster(spark):

@@ -142,21 +142,86 @@ def _cut_lineage(df: Any) -> Any:
     return df.localCheckpoint(eager=True)
 
 
-def connected_components(edges: Any, src: str = "src", dst: str = "dst") -> Any:
-    """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids),
-    in Spark: the alternating large-star / small-star algorithm of Kiveris, Lattanzi, Mirrokni, Rastogi and
-    Vassilvitskii (2014), "Connected Components in MapReduce and Beyond", with DataFrames, until the edges form a
-    star per component (then neither step changes them). Returns a DataFrame ``(node, label)`` with one row per node
-    of some edge (self-loops count), ``label`` the smallest node of its component, as the core's union-find roots.
+#: Default of ``connected_components(local_edges=...)``: an edge set this small (16 bytes an edge on the driver) is
+#: collected and finished with a union-find on the driver instead of more Spark rounds.
+LOCAL_EDGES = 1_000_000
 
-    Each round costs two shuffles of the edge set (one per step) and a check; the rounds grow with the log of the
-    component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
+
+def _union_find_labels(lo: List[int], hi: List[int]) -> Dict[int, int]:
+    """Union-find over the edges ``(lo[i], hi[i])`` on the driver: ``{node: smallest node of its component}`` (the
+    smaller root always becomes the parent, so each root is its component's smallest node)."""
+    parent: Dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in zip(lo, hi):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {v: find(v) for v in set(lo) | set(hi)}
+
+
+def _collect_long_pairs(df: Any, x: str, y: str) -> Tuple[List[int], List[int]]:
+    """Columns ``x`` and ``y`` (longs) of ``df`` on the driver, through Arrow where PySpark has it (4.0+)."""
+    if hasattr(df, "toArrow"):
+        t = df.select(x, y).toArrow()
+        return t.column(0).to_pylist(), t.column(1).to_pylist()
+    rows = df.select(x, y).collect()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _long_pairs_frame(spark: Any, mapping: Dict[int, int], x: str, y: str) -> Any:
+    """A DataFrame ``(x long, y long)`` of a driver-side mapping, through Arrow where PySpark takes a pyarrow Table
+    (4.0+), else from Python rows."""
+    keys = sorted(mapping)
+    values = [mapping[k] for k in keys]
+    if hasattr(spark.range(0), "toArrow"):  # PySpark 4.0+: createDataFrame takes a pyarrow Table
+        import pyarrow as pa
+
+        return spark.createDataFrame(pa.table({x: pa.array(keys, pa.int64()), y: pa.array(values, pa.int64())}))
+    return spark.createDataFrame(list(zip(keys, values)), f"{x} long, {y} long")
+
+
+def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
+                         local_edges: Optional[int] = None) -> Any:
+    """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids).
+    Returns a DataFrame ``(node, label)`` with one row per node of some edge (self-loops count), ``label`` the
+    smallest node of its component, as the core's union-find roots.
+
+    In Spark: the alternating large-star / small-star algorithm of Kiveris, Lattanzi, Mirrokni, Rastogi and
+    Vassilvitskii (2014), "Connected Components in MapReduce and Beyond", with DataFrames, until the edges form a
+    star per component (then neither step changes them), or until at most ``local_edges`` distinct edges remain
+    (default :data:`LOCAL_EDGES`; 0: never): those are collected to the driver (16 bytes an edge) and finished
+    there by a union-find. Both steps keep every node's component and its smallest node, so the labels are the
+    same either way; a graph of at most ``local_edges`` edges costs one Spark job (distinct edges, collected).
+
+    Each Spark round costs two shuffles of the edge set (one per step) and a check; the rounds grow with the log of
+    the component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
+    ValueError for a negative ``local_edges``.
     """
     F, Window = _spark()
+    limit = LOCAL_EDGES if local_edges is None else local_edges
+    if limit < 0:
+        raise ValueError(f"local_edges must be >= 0, got {limit}")
+    spark = edges.sparkSession
     e = (edges.select(F.least(src, dst).alias("lo"), F.greatest(src, dst).alias("hi"))
-         .filter(F.col("lo").isNotNull()))
-    loops = e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node"))
-    e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")).distinct())
+         .filter(F.col("lo").isNotNull())
+         .distinct())
+    if limit:
+        # Self-loops (a node alone) go along as edges (n, n); at most limit + 1 edges come to the driver.
+        e = e.persist()
+        found = _collect_long_pairs(e.limit(limit + 1), "lo", "hi")
+        if len(found[0]) <= limit:
+            e.unpersist()
+            return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+    loops = _cut_lineage(e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node")))
+    e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")))
     while e.take(1):
         # Large-star: every node links its larger neighbours to the smallest node of its neighbourhood (itself
         # included).
@@ -170,6 +235,11 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst") -> Any:
                  .union(s.select(F.col("m").alias("lo"), F.col("hi")))
                  .distinct())
         e = _cut_lineage(small)
+        if limit:
+            rest = e.union(loops.select(F.col("node").alias("lo"), F.col("node").alias("hi")))
+            found = _collect_long_pairs(rest.limit(limit + 1), "lo", "hi")
+            if len(found[0]) <= limit:
+                return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
         # A star forest (every leaf has one edge, to a node that is no leaf) is a fixed point of both steps.
         not_star = (e.select(F.col("hi").alias("n"), F.lit(1).alias("leaf"), F.lit(0).alias("center"))
                     .union(e.select(F.col("lo").alias("n"), F.lit(0).alias("leaf"), F.lit(1).alias("center")))
@@ -402,31 +472,34 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
             .filter(F.col("_r") == 1).drop("_r"))
     docs = _cut_lineage(docs)
 
-    # 2. Postings by n-gram: document frequency, boilerplate n-grams per document, candidate pairs.
+    # 2. Postings by n-gram (one shuffle): the documents of each n-gram shared by several; boilerplate n-grams (in
+    # more than max_df documents) listed per document, every other one pairs the documents it stands in.
     postings = (docs.select("_doc", F.explode("_ngrams").alias("h"))
-                .withColumn("df", F.count(F.lit(1)).over(Window.partitionBy("h")))
-                .filter(F.col("df") > 1))
-    postings = _cut_lineage(postings)
-    boilerplate = (postings.filter(F.col("df") > F.lit(max_df))
+                .groupBy("h").agg(F.collect_list("_doc").alias("ds"))
+                .filter(F.size("ds") > 1)
+                .persist())
+    boilerplate = (postings.filter(F.size("ds") > F.lit(max_df))
+                   .select(F.explode("ds").alias("_doc"), "h")
                    .groupBy("_doc").agg(F.collect_list("h").alias("_boilerplate")))
-    shared = (postings.filter(F.col("df") <= F.lit(max_df))
-              .groupBy("h").agg(F.array_sort(F.collect_list("_doc")).alias("ds")))
+    shared = postings.filter(F.size("ds") <= F.lit(max_df)).select(F.array_sort("ds").alias("ds"))
     pairs = shared.select(F.explode(F.expr(
         "flatten(transform(sequence(0, size(ds) - 2), "
         "i -> transform(slice(ds, i + 2, size(ds) - i - 1), y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
     candidates = (pairs.groupBy(F.col("p.a").alias("a"), F.col("p.b").alias("b")).count()
                   .filter(F.col("count") >= F.lit(min_anchors)).select("a", "b"))
 
-    # 3. Alignment of each candidate pair in the executors, pairs of one first document together.
+    # 3. Alignment of each candidate pair in the executors: the second text joined first (shuffle by b), then the
+    # first text and its boilerplate n-grams (shuffle by a), so that the pairs of one first document end in one
+    # partition, sorted, and its n-gram index is built once per run of equal a.
     texts = base.join(docs.select("_doc"), "_doc")
     with_texts = (candidates
+                  .join(texts.toDF("b", "b_id", "b_text"), "b")
                   .join(texts.toDF("a", "a_id", "a_text"), "a")
                   .join(boilerplate.toDF("a", "a_boilerplate"), "a", "left")
-                  .join(texts.toDF("b", "b_id", "b_text"), "b")
                   .select("a", "b", "a_id", "b_id", "a_text",
                           F.coalesce("a_boilerplate", F.array().cast("array<long>")).alias("a_boilerplate"),
                           "b_text"))
-    with_texts = with_texts.repartition("a").sortWithinPartitions("a", "b")
+    with_texts = with_texts.sortWithinPartitions("a", "b")
     aligned = with_texts.mapInArrow(_align_partition(dict(options)), _ALIGN_SCHEMA)
     swap = F.col("a_id") > F.col("b_id")
 
@@ -494,6 +567,40 @@ def _write(df: Any, path: str, fmt: str) -> None:
     (w.json(path) if fmt == "jsonl" else w.parquet(path))
 
 
+#: Settings of a session that ``python -m textreuse.spark`` starts, unless given with ``--conf`` (or by
+#: spark-submit or spark-defaults.conf): adaptive query execution (Spark's default since 3.2: merges small shuffle
+#: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the alignment
+#: stage ships two texts a row; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
+#: command starts the JVM itself, and :func:`_default_shuffle_partitions`.
+_CLI_DEFAULTS = {
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
+}
+
+#: Input bytes per shuffle partition for the command line's default partition count.
+_BYTES_PER_PARTITION = 32 << 20
+
+
+def _input_bytes(path: str) -> int:
+    """Bytes of a local input file or directory (0 for a URL or a missing path: Spark reports those)."""
+    if "://" in path and not path.startswith("file://"):
+        return 0
+    path = path[len("file://"):] if path.startswith("file://") else path
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def _default_shuffle_partitions(parallelism: int, path: str) -> int:
+    """The command line's ``spark.sql.shuffle.partitions`` when none is given: two per core of the session
+    (``defaultParallelism``), more for a large local input (one per 32 MB), instead of Spark's fixed 200, which
+    on a few cores costs more in task scheduling than the jobs' work on small inputs."""
+    return max(2 * max(parallelism, 1), -(-_input_bytes(path) // _BYTES_PER_PARTITION))
+
+
 def _common_args(sp: Any) -> None:
     sp.add_argument("input", help="JSONL or Parquet file or directory")
     sp.add_argument("output", help="output directory (must not exist)")
@@ -501,7 +608,8 @@ def _common_args(sp: Any) -> None:
     sp.add_argument("--input-format", choices=["auto", "jsonl", "parquet"], default="auto")
     sp.add_argument("--output-format", choices=["auto", "jsonl", "parquet"], default="auto")
     sp.add_argument("--shuffle-partitions", type=int, default=None,
-                    help="spark.sql.shuffle.partitions (Spark's default, 200, is far too many for local runs)")
+                    help="spark.sql.shuffle.partitions (default: 2 per core, or one per 32 MB of a local input "
+                         "if more; Spark's own default, 200, is far too many for local runs)")
     sp.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                     help="a Spark setting for the session (repeatable), e.g. spark.executor.memory=4g")
     sp.add_argument("--checkpoint-dir", default=None,
@@ -581,9 +689,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         builder = builder.master("local[*]")
     if a.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
+    given = {kv.split("=", 1)[0] for kv in a.conf}
+    if existing is None and "PYSPARK_GATEWAY_PORT" not in os.environ and "spark.ui.enabled" not in given:
+        builder = builder.config("spark.ui.enabled", "false")  # this process starts the JVM: no web UI
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
     spark = builder.getOrCreate()
+    if existing is None:
+        # Defaults for what neither --conf, --shuffle-partitions, spark-submit nor spark-defaults.conf set; a
+        # running session's settings are left as they are.
+        conf = spark.sparkContext.getConf()
+        defaults = dict(_CLI_DEFAULTS, **{"spark.sql.shuffle.partitions": str(
+            _default_shuffle_partitions(spark.sparkContext.defaultParallelism, a.input))})
+        for key, value in defaults.items():
+            if key not in given and not conf.contains(key):
+                spark.conf.set(key, value)
     try:
         if a.checkpoint_dir:
             spark.sparkContext.setCheckpointDir(a.checkpoint_dir)
