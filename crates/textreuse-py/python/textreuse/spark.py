@@ -301,18 +301,16 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
     lsh_docs = fps.filter(~F.col("_exact"))
 
-    # 3. Candidate pairs: bucket members ranked in input order; each pairs with the next max_bucket members.
-    bucket = Window.partitionBy("band", "key")
-    members = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
-               .withColumn("cnt", F.count(F.lit(1)).over(bucket))
-               .filter(F.col("cnt") > 1)
-               .withColumn("rank", F.row_number().over(bucket.orderBy("_doc"))))
-    left = (members.filter(F.col("rank") < F.col("cnt"))
-            .withColumn("rank_b", F.explode(F.sequence(F.col("rank") + 1,
-                                                       F.least(F.col("rank") + max_bucket, F.col("cnt")))))
-            .select("band", "key", F.col("_doc").alias("a"), "rank_b"))
-    right = members.select("band", "key", F.col("rank").alias("rank_b"), F.col("_doc").alias("b"))
-    candidates = left.join(right, ["band", "key", "rank_b"]).select("a", "b").distinct()
+    # 3. Candidate pairs (one shuffle by bucket, one to drop pairs found in several bands): the members of each
+    # bucket in input order; each pairs with the max_bucket members that follow it.
+    buckets = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
+               .groupBy("band", "key").agg(F.array_sort(F.collect_list("_doc")).alias("ds"))
+               .filter(F.size("ds") > 1))
+    candidates = (buckets.select(F.explode(F.expr(
+        "flatten(transform(sequence(0, size(ds) - 2), "
+        f"i -> transform(slice(ds, i + 2, least({min(int(max_bucket), 2**31 - 1)}, size(ds) - i - 1)), "
+        "y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
+        .select("p.a", "p.b").distinct())
 
     # 4. Exact verification on the shingle sets shipped with each pair.
     sets = lsh_docs.select("_doc", "_set_len", "_shingles")
