@@ -71,6 +71,7 @@ _FINGERPRINT_SCHEMA = ("_doc long, _id string, _chars long, _set_hash long, _set
 _VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccard double, containment double, "
                     "duplicate boolean")
 _NGRAM_SCHEMA = "_doc long, _id string, _units long, _ngrams array<long>"
+_POSTINGS_SCHEMA = "a long, b long, n long"
 _ALIGN_SCHEMA = ("a long, b long, a_id string, b_id string, "
                  "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int, "
                  "kind:string, similarity:double>>")
@@ -401,6 +402,70 @@ def _ngram_partition(options: Dict[str, Any]):
     return run
 
 
+#: Postings rows that :func:`_postings_partition` gathers before it cuts them into runs of one n-gram (Spark's
+#: Arrow batches are smaller; numpy's cost per call is fixed).
+_POSTINGS_CHUNK = 1 << 20
+
+
+def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
+    """Runs of equal n-gram in ``h`` (sorted; ``d`` sorted within a run: documents), as rows ``(a, b, n)``: for a
+    run of more than ``max_df`` documents one row ``(doc, n-gram, 0)`` per document (boilerplate); for a run of 2 to
+    ``max_df`` documents every pair ``a < b`` of its documents, counted over the runs (``n`` shared n-grams)."""
+    import numpy as np
+    import pyarrow as pa
+
+    size = len(h)
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]]) if size else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, size]).astype(np.int64)
+    big = (sizes > max_df) & (sizes > 1)  # an n-gram of one document is neither
+    in_big = np.repeat(big, sizes)
+    ok = (sizes >= 2) & ~big
+    g_start, g_size = starts[ok], sizes[ok]
+    # Element positions of the pairing runs, and for each the number of later members of its run.
+    first = np.repeat(g_start, g_size)
+    local = np.arange(int(g_size.sum()), dtype=np.int64) - np.repeat(np.cumsum(g_size) - g_size, g_size)
+    pos = first + local
+    later = np.repeat(g_size, g_size) - 1 - local
+    a_pos = np.repeat(pos, later)
+    b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
+    pairs = np.stack([d[a_pos], d[b_pos]], axis=1)
+    if len(pairs):
+        pairs, counts = np.unique(pairs, axis=0, return_counts=True)
+    else:
+        counts = np.empty(0, np.int64)
+    return pa.RecordBatch.from_arrays([
+        pa.array(np.concatenate([d[in_big], pairs[:, 0]]), pa.int64()),
+        pa.array(np.concatenate([h[in_big], pairs[:, 1]]), pa.int64()),
+        pa.array(np.concatenate([np.zeros(int(in_big.sum()), np.int64), counts.astype(np.int64)]), pa.int64()),
+    ], names=["a", "b", "n"])
+
+
+def _postings_partition(max_df: int):
+    """The ``mapInArrow`` function of passages stage 2: postings ``(h, doc)`` of a partition sorted by ``(h, doc)``,
+    every row of one n-gram in this partition; gathered into chunks that end at a run boundary, each cut by
+    :func:`_postings_pairs`."""
+
+    def run(batches):
+        import numpy as np
+
+        hs, ds, held = [], [], 0
+        for batch in batches:
+            hs.append(batch.column(0).to_numpy())
+            ds.append(batch.column(1).to_numpy())
+            held += batch.num_rows
+            if held < _POSTINGS_CHUNK:
+                continue
+            h, d = np.concatenate(hs), np.concatenate(ds)
+            cut = int(np.searchsorted(h, h[-1], "left"))  # the last run may go on in the next batch
+            if cut:
+                yield _postings_pairs(h[:cut], d[:cut], max_df)
+            hs, ds, held = [h[cut:]], [d[cut:]], len(h) - cut
+        if held:
+            yield _postings_pairs(np.concatenate(hs), np.concatenate(ds), max_df)
+
+    return run
+
+
 def _align_partition(options: Dict[str, Any]):
     """The ``mapInArrow`` function of passages stage 3: rows ``(a, b, a_id, b_id, a_text, a_boilerplate, b_text)``
     sorted by ``a`` within the partition, aligned by the Rust aligner."""
@@ -470,21 +535,17 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
             .filter(F.col("_r") == 1).drop("_r"))
     docs = _cut_lineage(docs)
 
-    # 2. Postings by n-gram (one shuffle): the documents of each n-gram shared by several; boilerplate n-grams (in
-    # more than max_df documents) listed per document, every other one pairs the documents it stands in.
-    postings = (docs.select("_doc", F.explode("_ngrams").alias("h"))
-                .groupBy("h").agg(F.collect_list("_doc").alias("ds"))
-                .filter(F.size("ds") > 1)
-                .persist())
-    boilerplate = (postings.filter(F.size("ds") > F.lit(max_df))
-                   .select(F.explode("ds").alias("_doc"), "h")
-                   .groupBy("_doc").agg(F.collect_list("h").alias("_boilerplate")))
-    shared = postings.filter(F.size("ds") <= F.lit(max_df)).select(F.array_sort("ds").alias("ds"))
-    pairs = shared.select(F.explode(F.expr(
-        "flatten(transform(sequence(0, size(ds) - 2), "
-        "i -> transform(slice(ds, i + 2, size(ds) - i - 1), y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
-    candidates = (pairs.groupBy(F.col("p.a").alias("a"), F.col("p.b").alias("b")).count()
-                  .filter(F.col("count") >= F.lit(min_anchors)).select("a", "b"))
+    # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
+    # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
+    # (:func:`_postings_partition`); the counts are summed over partitions (Spark's hash aggregate).
+    postings = (docs.select(F.explode("_ngrams").alias("h"), "_doc")
+                .repartition("h").sortWithinPartitions("h", "_doc")
+                .mapInArrow(_postings_partition(max_df), _POSTINGS_SCHEMA))
+    postings = _cut_lineage(postings)
+    boilerplate = (postings.filter(F.col("n") == 0)
+                   .groupBy(F.col("a").alias("_doc")).agg(F.collect_list("b").alias("_boilerplate")))
+    candidates = (postings.filter(F.col("n") > 0).groupBy("a", "b").agg(F.sum("n").alias("n"))
+                  .filter(F.col("n") >= F.lit(min_anchors)).select("a", "b"))
 
     # 3. Alignment of each candidate pair in the executors: the second text joined first (shuffle by b), then the
     # first text and its boilerplate n-grams (shuffle by a), so that the pairs of one first document end in one
