@@ -428,14 +428,13 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     later = np.repeat(g_size, g_size) - 1 - local
     a_pos = np.repeat(pos, later)
     b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
-    pairs = np.stack([d[a_pos], d[b_pos]], axis=1)
-    if len(pairs):
-        pairs, counts = np.unique(pairs, axis=0, return_counts=True)
-    else:
-        counts = np.empty(0, np.int64)
+    # Pairs counted on one int64 key: documents replaced by their rank among this chunk's documents.
+    docs = np.unique(d)
+    key = np.searchsorted(docs, d[a_pos]) * len(docs) + np.searchsorted(docs, d[b_pos])
+    key, counts = np.unique(key, return_counts=True)
     return pa.RecordBatch.from_arrays([
-        pa.array(np.concatenate([d[in_big], pairs[:, 0]]), pa.int64()),
-        pa.array(np.concatenate([h[in_big], pairs[:, 1]]), pa.int64()),
+        pa.array(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), pa.int64()),
+        pa.array(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), pa.int64()),
         pa.array(np.concatenate([np.zeros(int(in_big.sum()), np.int64), counts.astype(np.int64)]), pa.int64()),
     ], names=["a", "b", "n"])
 
