@@ -2,8 +2,8 @@
 
 Install with the ``spark`` extra (``pip install "textreuse[spark]"``); Spark needs a Java 17 runtime. The Rust core
 runs in the executors through the package's native module, over Arrow batches (``mapInArrow``), never one Python
-call per row; everything between those calls is Spark SQL (shuffles, joins, windows), nothing is collected to the
-driver.
+call per row; everything between those calls is Spark SQL (shuffles, joins, windows). The driver collects data at
+one point only: connected components finish there once at most ``LOCAL_EDGES`` edges remain.
 
 Near-duplicate documents (:func:`dedup_with_pairs`):
 
@@ -13,13 +13,13 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
    and stay out of LSH (window over the set hash);
-3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle); a bucket of more
-   than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that follow it in input order
-   only, as the CLI does;
+3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
+   order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
+   follow it in input order only, as the CLI does; pairs found in several bands once;
 4. verification: each candidate pair is joined with both shingle sets and verified exactly (Jaccard similarity,
    containment, the duplicate rule) by the Rust core in the executors;
 5. clusters: connected components of the duplicate pairs (exact ones included) in Spark (:func:`connected_components`,
-   large-star/small-star); then partial reprints as the core's ``attach_partial_copies``: a document whose
+   large-star/small-star, finished on the driver once the edges are few); then partial reprints as the core's ``attach_partial_copies``: a document whose
    containment in at least two members of one other component reaches ``partial_containment`` joins it (the
    component with most such members, ties to the one whose first document comes first; the pair kept is the one
    with the first such member), and components are computed again; the representative is the first document in
@@ -32,9 +32,10 @@ Reused passages (:func:`passages_with_clusters`):
 
 1. n-grams: each partition's texts are cut into units by the core (``PassageOptions::units``) and hashed into their
    distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them;
-2. postings ``(n-gram, doc)`` are shuffled by n-gram; an n-gram in more than ``max_df`` documents is boilerplate
-   (listed per document, for the aligner), every other one pairs the documents it stands in; document pairs sharing
-   at least ``min_anchors`` distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
+2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
+   ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
+   it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
+   distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
 3. alignment: the candidate pairs, joined with both texts and the first document's boilerplate n-grams, sorted by
    the first document, are aligned in the executors by the Rust aligner (``align::align_pair``, the n-gram index
    of the first document in input order scanned with the second's, as the CLI does), and oriented so that the id
