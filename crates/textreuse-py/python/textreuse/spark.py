@@ -18,15 +18,16 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    follow it in input order only, as the CLI does; pairs found in several bands once;
 4. verification: each candidate pair is joined with both shingle sets and verified exactly (Jaccard similarity,
    containment, the duplicate rule) by the Rust core in the executors;
-5. clusters: connected components of the duplicate pairs (exact ones included) in Spark (:func:`connected_components`,
-   large-star/small-star, finished on the driver once the edges are few); then partial reprints as the core's
-   ``attach_partial_copies``: a document whose containment in at least two members of one other component reaches
-   ``partial_containment`` joins it (the component with most such members, ties to the one whose first document
-   comes first; the pair kept is the one with the first such member), and components are computed again; the
-   representative is the first document in input order (``keep="first"``) or the longest, ties to the first
-   (``keep="longest"``). The clusters are the CLI's: the same rules over the same verified pairs. The CLI verifies only a spanning set of pairs inside
-   clusters of ``large_cluster`` documents or more (which changes no cluster); Spark verifies every candidate pair,
-   so its pairs can list more pairs of a large cluster than the CLI's ``pairs.jsonl``.
+5. clusters: connected components of the duplicate pairs (exact ones included) in Spark
+   (:func:`connected_components`, large-star/small-star, finished on the driver once the edges are few); then partial
+   reprints as the core's ``attach_partial_copies``: a document whose containment in at least two members of one
+   other component reaches ``partial_containment`` joins it (the component with most such members, ties to the one
+   whose first document comes first; the pair kept is the one with the first such member), and components are
+   computed again; the representative is the first document in input order (``keep="first"``) or the longest, ties to
+   the first (``keep="longest"``). The clusters are the CLI's: the same rules over the same verified pairs. The CLI
+   verifies only a spanning set of pairs inside clusters of ``large_cluster`` documents or more (which changes no
+   cluster); Spark verifies every candidate pair, so its pairs can list more pairs of a large cluster than the CLI's
+   ``pairs.jsonl``.
 
 Reused passages (:func:`passages_with_clusters`):
 
