@@ -223,8 +223,10 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
         if len(found[0]) <= limit:
             e.unpersist()
             return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+    distinct = e
     loops = _cut_lineage(e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node")))
     e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")))
+    distinct.unpersist()
     while e.take(1):
         # Large-star: every node links its larger neighbours to the smallest node of its neighbourhood (itself
         # included).
@@ -405,8 +407,9 @@ def _ngram_partition(options: Dict[str, Any]):
 
 
 #: Postings rows that :func:`_postings_partition` gathers before it cuts them into runs of one n-gram (Spark's
-#: Arrow batches are smaller; numpy's cost per call is fixed).
-_POSTINGS_CHUNK = 1 << 20
+#: Arrow batches are smaller; numpy's cost per call is fixed). A chunk's pair instances, up to ``max_df / 2`` per
+#: row, bound the Python worker's memory: 256 K rows and 50 documents make at most 6.4 M pairs (~300 MB of arrays).
+_POSTINGS_CHUNK = 1 << 18
 
 
 def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
@@ -430,7 +433,8 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     later = np.repeat(g_size, g_size) - 1 - local
     a_pos = np.repeat(pos, later)
     b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
-    # Pairs counted on one int64 key: documents replaced by their rank among this chunk's documents.
+    # Pairs counted on one int64 key: documents replaced by their rank among this chunk's documents (fewer than
+    # 2**31 in a chunk, so the key cannot overflow).
     docs = np.unique(d)
     key = np.searchsorted(docs, d[a_pos]) * len(docs) + np.searchsorted(docs, d[b_pos])
     key, counts = np.unique(key, return_counts=True)
