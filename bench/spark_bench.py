@@ -12,7 +12,8 @@ JVM, first job, Python workers), with the peak memory of the whole process.
 CORPUS is a JSONL file, or a directory of .jsonl / .jsonl.zst shards (the CLI reads them as they are; Spark gets
 them decompressed into a temporary directory first, not timed: Spark's JSON reader has no zstd codec without
 Hadoop's native libraries). Needs `target/release/textreuse` and a Python with textreuse[spark] (--python,
-default target/py-venv/bin/python). Spark runs with 2 shuffle partitions per core (4), not Spark's default 200.
+default target/py-venv/bin/python). Spark runs with 2 shuffle partitions per core (4), not Spark's default 200,
+unless --shuffle-partitions says otherwise (0: the command's own default).
 """
 
 import argparse
@@ -101,7 +102,8 @@ def main():
     ap.add_argument("--label", default=None)
     ap.add_argument("--shards", type=int, default=None, help="the first N shards of a directory only")
     ap.add_argument("--python", default=str(ROOT / "target/py-venv/bin/python"))
-    ap.add_argument("--shuffle-partitions", type=int, default=4)
+    ap.add_argument("--shuffle-partitions", type=int, default=4,
+                    help="for the Spark runs (0: the command line's default, 2 per core or one per 32 MB of input)")
     ap.add_argument("--json", default=None, help="append the rows as JSON lines to this file")
     ap.add_argument("--timeout", type=float, default=None, help="stop a run after this many seconds (reported)")
     ap.add_argument("--conf", action="append", default=[], help="more Spark settings KEY=VALUE for the Spark runs")
@@ -139,8 +141,9 @@ def main():
                     cmd = [str(ROOT / "target/release/textreuse"), job, *cli_in, "--out", str(out), "--quiet"]
                 else:
                     cmd = [py, "-m", "textreuse.spark", job, str(spark_in), str(out) + ".jsonl",
-                           "--master", "local[2]", "--shuffle-partitions", str(a.shuffle_partitions),
-                           "--conf", "spark.driver.memory=4g", "--conf", "spark.ui.enabled=false"]
+                           "--master", "local[2]", "--conf", "spark.driver.memory=4g"]
+                    if a.shuffle_partitions:
+                        cmd += ["--shuffle-partitions", str(a.shuffle_partitions)]
                     for kv in a.conf:
                         cmd += ["--conf", kv]
                 with open(tmp / f"{tool}-{job}.log", "wb") as log:

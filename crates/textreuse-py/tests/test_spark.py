@@ -122,9 +122,15 @@ def test_connected_components_match_union_find(spark):
     edges += [(rng.randrange(200, 400), rng.randrange(200, 400)) for _ in range(150)]
     edges += [(500, k) for k in range(501, 520)] + [(600, 600), (3, 2), (2, 3)]
     df = spark.createDataFrame(edges, "src long, dst long")
-    got = {r["node"]: r["label"] for r in trs.connected_components(df).collect()}
-    assert got == union_find_labels(601, edges)
-    assert got[59] == 0 and got[600] == 600
+    expected = union_find_labels(601, edges)
+    # All in Spark rounds (local_edges=0), finished on the driver after some rounds, and collected at once (the
+    # default on a graph this small): the same labels.
+    for local_edges in (0, 100, None):
+        got = {r["node"]: r["label"] for r in trs.connected_components(df, local_edges=local_edges).collect()}
+        assert got == expected, local_edges
+        assert got[59] == 0 and got[600] == 600
+    with pytest.raises(ValueError):
+        trs.connected_components(df, local_edges=-1)
 
 
 def test_partial_reprint_joins_the_cluster(spark):
@@ -224,3 +230,40 @@ def test_module_entry_point_refuses_bad_options_before_spark(tmp_path):
     assert r.returncode == 2
     assert "ngram" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
+    # Passages stage 2 without Spark: random postings sorted by (n-gram, document), in batches of 5 rows gathered
+    # into chunks of 7 (runs cross both), give the boilerplate rows and the pair counts of a direct count.
+    import collections
+
+    import pyarrow as pa
+
+    rng = random.Random(1)
+    post = sorted({(rng.randrange(-50, 50), rng.randrange(0, 40)) for _ in range(3000)})
+    monkeypatch.setattr(trs, "_POSTINGS_CHUNK", 7)
+    batches = [pa.RecordBatch.from_arrays([pa.array([p[0] for p in post[i:i + 5]], pa.int64()),
+                                           pa.array([p[1] for p in post[i:i + 5]], pa.int64())], names=["h", "_doc"])
+               for i in range(0, len(post), 5)]
+    groups = collections.defaultdict(list)
+    for h, d in post:
+        groups[h].append(d)
+    seen = []
+    for max_df in (0, 3, 30, 100):
+        pairs, boiler = collections.Counter(), set()
+        for h, ds in groups.items():
+            if len(ds) > max(max_df, 1):
+                boiler |= {(d, h) for d in ds}
+            elif len(ds) >= 2:
+                pairs.update((x, y) for i, x in enumerate(ds) for y in ds[i + 1:])
+        got_pairs, got_boiler = collections.Counter(), set()
+        for rb in trs._postings_partition(max_df)(iter(batches)):
+            for a, b, n in zip(*(rb.column(i).to_pylist() for i in range(3))):
+                if n == 0:
+                    got_boiler.add((a, b))
+                else:
+                    got_pairs[(a, b)] += n
+        assert got_pairs == pairs and got_boiler == boiler, max_df
+        seen.append((len(pairs), len(boiler)))
+    # Only boilerplate at max_df 0, only pairs at 100.
+    assert seen[0][0] == 0 and seen[0][1] > 0 and seen[-1][0] > 100 and seen[-1][1] == 0

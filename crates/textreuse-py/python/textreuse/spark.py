@@ -2,8 +2,8 @@
 
 Install with the ``spark`` extra (``pip install "textreuse[spark]"``); Spark needs a Java 17 runtime. The Rust core
 runs in the executors through the package's native module, over Arrow batches (``mapInArrow``), never one Python
-call per row; everything between those calls is Spark SQL (shuffles, joins, windows), nothing is collected to the
-driver.
+call per row; everything between those calls is Spark SQL (shuffles, joins, windows). The driver collects data at
+one point only: connected components finish there once at most ``LOCAL_EDGES`` edges remain.
 
 Near-duplicate documents (:func:`dedup_with_pairs`):
 
@@ -13,28 +13,30 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
    and stay out of LSH (window over the set hash);
-3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle); a bucket of more
-   than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that follow it in input order
-   only, as the CLI does;
+3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
+   order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
+   follow it in input order only, as the CLI does; pairs found in several bands once;
 4. verification: each candidate pair is joined with both shingle sets and verified exactly (Jaccard similarity,
    containment, the duplicate rule) by the Rust core in the executors;
-5. clusters: connected components of the duplicate pairs (exact ones included) in Spark (:func:`connected_components`,
-   large-star/small-star); then partial reprints as the core's ``attach_partial_copies``: a document whose
-   containment in at least two members of one other component reaches ``partial_containment`` joins it (the
-   component with most such members, ties to the one whose first document comes first; the pair kept is the one
-   with the first such member), and components are computed again; the representative is the first document in
-   input order (``keep="first"``) or the longest, ties to the first (``keep="longest"``). The clusters are the
-   CLI's: the same rules over the same verified pairs. The CLI verifies only a spanning set of pairs inside
-   clusters of ``large_cluster`` documents or more (which changes no cluster); Spark verifies every candidate pair,
-   so its pairs can list more pairs of a large cluster than the CLI's ``pairs.jsonl``.
+5. clusters: connected components of the duplicate pairs (exact ones included) in Spark
+   (:func:`connected_components`, large-star/small-star, finished on the driver once the edges are few); then partial
+   reprints as the core's ``attach_partial_copies``: a document whose containment in at least two members of one
+   other component reaches ``partial_containment`` joins it (the component with most such members, ties to the one
+   whose first document comes first; the pair kept is the one with the first such member), and components are
+   computed again; the representative is the first document in input order (``keep="first"``) or the longest, ties to
+   the first (``keep="longest"``). The clusters are the CLI's: the same rules over the same verified pairs. The CLI
+   verifies only a spanning set of pairs inside clusters of ``large_cluster`` documents or more (which changes no
+   cluster); Spark verifies every candidate pair, so its pairs can list more pairs of a large cluster than the CLI's
+   ``pairs.jsonl``.
 
 Reused passages (:func:`passages_with_clusters`):
 
 1. n-grams: each partition's texts are cut into units by the core (``PassageOptions::units``) and hashed into their
    distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them;
-2. postings ``(n-gram, doc)`` are shuffled by n-gram; an n-gram in more than ``max_df`` documents is boilerplate
-   (listed per document, for the aligner), every other one pairs the documents it stands in; document pairs sharing
-   at least ``min_anchors`` distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
+2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
+   ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
+   it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
+   distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
 3. alignment: the candidate pairs, joined with both texts and the first document's boilerplate n-grams, sorted by
    the first document, are aligned in the executors by the Rust aligner (``align::align_pair``, the n-gram index
    of the first document in input order scanned with the second's, as the CLI does), and oriented so that the id
@@ -71,6 +73,7 @@ _FINGERPRINT_SCHEMA = ("_doc long, _id string, _chars long, _set_hash long, _set
 _VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccard double, containment double, "
                     "duplicate boolean")
 _NGRAM_SCHEMA = "_doc long, _id string, _units long, _ngrams array<long>"
+_POSTINGS_SCHEMA = "a long, b long, n long"
 _ALIGN_SCHEMA = ("a long, b long, a_id string, b_id string, "
                  "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int, "
                  "kind:string, similarity:double>>")
@@ -142,21 +145,88 @@ def _cut_lineage(df: Any) -> Any:
     return df.localCheckpoint(eager=True)
 
 
-def connected_components(edges: Any, src: str = "src", dst: str = "dst") -> Any:
-    """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids),
-    in Spark: the alternating large-star / small-star algorithm of Kiveris, Lattanzi, Mirrokni, Rastogi and
-    Vassilvitskii (2014), "Connected Components in MapReduce and Beyond", with DataFrames, until the edges form a
-    star per component (then neither step changes them). Returns a DataFrame ``(node, label)`` with one row per node
-    of some edge (self-loops count), ``label`` the smallest node of its component, as the core's union-find roots.
+#: Default of ``connected_components(local_edges=...)``: an edge set this small (16 bytes an edge on the driver) is
+#: collected and finished with a union-find on the driver instead of more Spark rounds.
+LOCAL_EDGES = 1_000_000
 
-    Each round costs two shuffles of the edge set (one per step) and a check; the rounds grow with the log of the
-    component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
+
+def _union_find_labels(lo: List[int], hi: List[int]) -> Dict[int, int]:
+    """Union-find over the edges ``(lo[i], hi[i])`` on the driver: ``{node: smallest node of its component}`` (the
+    smaller root always becomes the parent, so each root is its component's smallest node)."""
+    parent: Dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in zip(lo, hi):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {v: find(v) for v in set(lo) | set(hi)}
+
+
+def _collect_long_pairs(df: Any, x: str, y: str) -> Tuple[List[int], List[int]]:
+    """Columns ``x`` and ``y`` (longs) of ``df`` on the driver, through Arrow where PySpark has it (4.0+)."""
+    if hasattr(df, "toArrow"):
+        t = df.select(x, y).toArrow()
+        return t.column(0).to_pylist(), t.column(1).to_pylist()
+    rows = df.select(x, y).collect()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _long_pairs_frame(spark: Any, mapping: Dict[int, int], x: str, y: str) -> Any:
+    """A DataFrame ``(x long, y long)`` of a driver-side mapping, through Arrow where PySpark takes a pyarrow Table
+    (4.0+), else from Python rows."""
+    keys = sorted(mapping)
+    values = [mapping[k] for k in keys]
+    if hasattr(spark.range(0), "toArrow"):  # PySpark 4.0+: createDataFrame takes a pyarrow Table
+        import pyarrow as pa
+
+        return spark.createDataFrame(pa.table({x: pa.array(keys, pa.int64()), y: pa.array(values, pa.int64())}))
+    return spark.createDataFrame(list(zip(keys, values)), f"{x} long, {y} long")
+
+
+def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
+                         local_edges: Optional[int] = None) -> Any:
+    """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids).
+    Returns a DataFrame ``(node, label)`` with one row per node of some edge (self-loops count), ``label`` the
+    smallest node of its component, as the core's union-find roots.
+
+    In Spark: the alternating large-star / small-star algorithm of Kiveris, Lattanzi, Mirrokni, Rastogi and
+    Vassilvitskii (2014), "Connected Components in MapReduce and Beyond", with DataFrames, until the edges form a
+    star per component (then neither step changes them), or until at most ``local_edges`` distinct edges remain
+    (default :data:`LOCAL_EDGES`; 0: never): those are collected to the driver (16 bytes an edge) and finished
+    there by a union-find. Both steps keep every node's component and its smallest node, so the labels are the
+    same either way; a graph of at most ``local_edges`` edges costs one Spark job (distinct edges, collected).
+
+    Each Spark round costs two shuffles of the edge set (one per step) and a check; the rounds grow with the log of
+    the component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
+    ValueError for a negative ``local_edges``.
     """
     F, Window = _spark()
+    limit = LOCAL_EDGES if local_edges is None else local_edges
+    if limit < 0:
+        raise ValueError(f"local_edges must be >= 0, got {limit}")
+    spark = edges.sparkSession
     e = (edges.select(F.least(src, dst).alias("lo"), F.greatest(src, dst).alias("hi"))
-         .filter(F.col("lo").isNotNull()))
-    loops = e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node"))
-    e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")).distinct())
+         .filter(F.col("lo").isNotNull())
+         .distinct())
+    if limit:
+        # Self-loops (a node alone) go along as edges (n, n); at most limit + 1 edges come to the driver.
+        e = e.persist()
+        found = _collect_long_pairs(e.limit(limit + 1), "lo", "hi")
+        if len(found[0]) <= limit:
+            e.unpersist()
+            return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+    distinct = e
+    loops = _cut_lineage(e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node")))
+    e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")))
+    distinct.unpersist()
     while e.take(1):
         # Large-star: every node links its larger neighbours to the smallest node of its neighbourhood (itself
         # included).
@@ -170,6 +240,11 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst") -> Any:
                  .union(s.select(F.col("m").alias("lo"), F.col("hi")))
                  .distinct())
         e = _cut_lineage(small)
+        if limit:
+            rest = e.union(loops.select(F.col("node").alias("lo"), F.col("node").alias("hi")))
+            found = _collect_long_pairs(rest.limit(limit + 1), "lo", "hi")
+            if len(found[0]) <= limit:
+                return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
         # A star forest (every leaf has one edge, to a node that is no leaf) is a fixed point of both steps.
         not_star = (e.select(F.col("hi").alias("n"), F.lit(1).alias("leaf"), F.lit(0).alias("center"))
                     .union(e.select(F.col("lo").alias("n"), F.lit(0).alias("leaf"), F.lit(1).alias("center")))
@@ -231,18 +306,16 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
     lsh_docs = fps.filter(~F.col("_exact"))
 
-    # 3. Candidate pairs: bucket members ranked in input order; each pairs with the next max_bucket members.
-    bucket = Window.partitionBy("band", "key")
-    members = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
-               .withColumn("cnt", F.count(F.lit(1)).over(bucket))
-               .filter(F.col("cnt") > 1)
-               .withColumn("rank", F.row_number().over(bucket.orderBy("_doc"))))
-    left = (members.filter(F.col("rank") < F.col("cnt"))
-            .withColumn("rank_b", F.explode(F.sequence(F.col("rank") + 1,
-                                                       F.least(F.col("rank") + max_bucket, F.col("cnt")))))
-            .select("band", "key", F.col("_doc").alias("a"), "rank_b"))
-    right = members.select("band", "key", F.col("rank").alias("rank_b"), F.col("_doc").alias("b"))
-    candidates = left.join(right, ["band", "key", "rank_b"]).select("a", "b").distinct()
+    # 3. Candidate pairs (one shuffle by bucket, one to drop pairs found in several bands): the members of each
+    # bucket in input order; each pairs with the max_bucket members that follow it.
+    buckets = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
+               .groupBy("band", "key").agg(F.array_sort(F.collect_list("_doc")).alias("ds"))
+               .filter(F.size("ds") > 1))
+    candidates = (buckets.select(F.explode(F.expr(
+        "flatten(transform(sequence(0, size(ds) - 2), "
+        f"i -> transform(slice(ds, i + 2, least({min(int(max_bucket), 2**31 - 1)}, size(ds) - i - 1)), "
+        "y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
+        .select("p.a", "p.b").distinct())
 
     # 4. Exact verification on the shingle sets shipped with each pair.
     sets = lsh_docs.select("_doc", "_set_len", "_shingles")
@@ -333,6 +406,71 @@ def _ngram_partition(options: Dict[str, Any]):
     return run
 
 
+#: Postings rows that :func:`_postings_partition` gathers before it cuts them into runs of one n-gram (Spark's
+#: Arrow batches are smaller; numpy's cost per call is fixed). A chunk's pair instances, up to ``max_df / 2`` per
+#: row, bound the Python worker's memory: 256 K rows and 50 documents make at most 6.4 M pairs (~300 MB of arrays).
+_POSTINGS_CHUNK = 1 << 18
+
+
+def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
+    """Runs of equal n-gram in ``h`` (sorted; ``d`` sorted within a run: documents), as rows ``(a, b, n)``: for a
+    run of more than ``max_df`` documents one row ``(doc, n-gram, 0)`` per document (boilerplate); for a run of 2 to
+    ``max_df`` documents every pair ``a < b`` of its documents, counted over the runs (``n`` shared n-grams)."""
+    import numpy as np
+    import pyarrow as pa
+
+    size = len(h)
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]]) if size else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, size]).astype(np.int64)
+    big = (sizes > max_df) & (sizes > 1)  # an n-gram of one document is neither
+    in_big = np.repeat(big, sizes)
+    ok = (sizes >= 2) & ~big
+    g_start, g_size = starts[ok], sizes[ok]
+    # Element positions of the pairing runs, and for each the number of later members of its run.
+    first = np.repeat(g_start, g_size)
+    local = np.arange(int(g_size.sum()), dtype=np.int64) - np.repeat(np.cumsum(g_size) - g_size, g_size)
+    pos = first + local
+    later = np.repeat(g_size, g_size) - 1 - local
+    a_pos = np.repeat(pos, later)
+    b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
+    # Pairs counted on one int64 key: documents replaced by their rank among this chunk's documents (fewer than
+    # 2**31 in a chunk, so the key cannot overflow).
+    docs = np.unique(d)
+    key = np.searchsorted(docs, d[a_pos]) * len(docs) + np.searchsorted(docs, d[b_pos])
+    key, counts = np.unique(key, return_counts=True)
+    return pa.RecordBatch.from_arrays([
+        pa.array(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), pa.int64()),
+        pa.array(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), pa.int64()),
+        pa.array(np.concatenate([np.zeros(int(in_big.sum()), np.int64), counts.astype(np.int64)]), pa.int64()),
+    ], names=["a", "b", "n"])
+
+
+def _postings_partition(max_df: int):
+    """The ``mapInArrow`` function of passages stage 2: postings ``(h, doc)`` of a partition sorted by ``(h, doc)``,
+    every row of one n-gram in this partition; gathered into chunks that end at a run boundary, each cut by
+    :func:`_postings_pairs`."""
+
+    def run(batches):
+        import numpy as np
+
+        hs, ds, held = [], [], 0
+        for batch in batches:
+            hs.append(batch.column(0).to_numpy())
+            ds.append(batch.column(1).to_numpy())
+            held += batch.num_rows
+            if held < _POSTINGS_CHUNK:
+                continue
+            h, d = np.concatenate(hs), np.concatenate(ds)
+            cut = int(np.searchsorted(h, h[-1], "left"))  # the last run may go on in the next batch
+            if cut:
+                yield _postings_pairs(h[:cut], d[:cut], max_df)
+            hs, ds, held = [h[cut:]], [d[cut:]], len(h) - cut
+        if held:
+            yield _postings_pairs(np.concatenate(hs), np.concatenate(ds), max_df)
+
+    return run
+
+
 def _align_partition(options: Dict[str, Any]):
     """The ``mapInArrow`` function of passages stage 3: rows ``(a, b, a_id, b_id, a_text, a_boilerplate, b_text)``
     sorted by ``a`` within the partition, aligned by the Rust aligner."""
@@ -402,31 +540,30 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
             .filter(F.col("_r") == 1).drop("_r"))
     docs = _cut_lineage(docs)
 
-    # 2. Postings by n-gram: document frequency, boilerplate n-grams per document, candidate pairs.
-    postings = (docs.select("_doc", F.explode("_ngrams").alias("h"))
-                .withColumn("df", F.count(F.lit(1)).over(Window.partitionBy("h")))
-                .filter(F.col("df") > 1))
+    # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
+    # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
+    # (:func:`_postings_partition`); the counts are summed over partitions (Spark's hash aggregate).
+    postings = (docs.select(F.explode("_ngrams").alias("h"), "_doc")
+                .repartition("h").sortWithinPartitions("h", "_doc")
+                .mapInArrow(_postings_partition(max_df), _POSTINGS_SCHEMA))
     postings = _cut_lineage(postings)
-    boilerplate = (postings.filter(F.col("df") > F.lit(max_df))
-                   .groupBy("_doc").agg(F.collect_list("h").alias("_boilerplate")))
-    shared = (postings.filter(F.col("df") <= F.lit(max_df))
-              .groupBy("h").agg(F.array_sort(F.collect_list("_doc")).alias("ds")))
-    pairs = shared.select(F.explode(F.expr(
-        "flatten(transform(sequence(0, size(ds) - 2), "
-        "i -> transform(slice(ds, i + 2, size(ds) - i - 1), y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
-    candidates = (pairs.groupBy(F.col("p.a").alias("a"), F.col("p.b").alias("b")).count()
-                  .filter(F.col("count") >= F.lit(min_anchors)).select("a", "b"))
+    boilerplate = (postings.filter(F.col("n") == 0)
+                   .groupBy(F.col("a").alias("_doc")).agg(F.collect_list("b").alias("_boilerplate")))
+    candidates = (postings.filter(F.col("n") > 0).groupBy("a", "b").agg(F.sum("n").alias("n"))
+                  .filter(F.col("n") >= F.lit(min_anchors)).select("a", "b"))
 
-    # 3. Alignment of each candidate pair in the executors, pairs of one first document together.
+    # 3. Alignment of each candidate pair in the executors: the second text joined first (shuffle by b), then the
+    # first text and its boilerplate n-grams (shuffle by a), so that the pairs of one first document end in one
+    # partition, sorted, and its n-gram index is built once per run of equal a.
     texts = base.join(docs.select("_doc"), "_doc")
     with_texts = (candidates
+                  .join(texts.toDF("b", "b_id", "b_text"), "b")
                   .join(texts.toDF("a", "a_id", "a_text"), "a")
                   .join(boilerplate.toDF("a", "a_boilerplate"), "a", "left")
-                  .join(texts.toDF("b", "b_id", "b_text"), "b")
                   .select("a", "b", "a_id", "b_id", "a_text",
                           F.coalesce("a_boilerplate", F.array().cast("array<long>")).alias("a_boilerplate"),
                           "b_text"))
-    with_texts = with_texts.repartition("a").sortWithinPartitions("a", "b")
+    with_texts = with_texts.sortWithinPartitions("a", "b")
     aligned = with_texts.mapInArrow(_align_partition(dict(options)), _ALIGN_SCHEMA)
     swap = F.col("a_id") > F.col("b_id")
 
@@ -494,6 +631,40 @@ def _write(df: Any, path: str, fmt: str) -> None:
     (w.json(path) if fmt == "jsonl" else w.parquet(path))
 
 
+#: Settings of a session that ``python -m textreuse.spark`` starts, unless given with ``--conf`` (or by
+#: spark-submit or spark-defaults.conf): adaptive query execution (Spark's default since 3.2: merges small shuffle
+#: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the alignment
+#: stage ships two texts a row; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
+#: command starts the JVM itself, and :func:`_default_shuffle_partitions`.
+_CLI_DEFAULTS = {
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
+}
+
+#: Input bytes per shuffle partition for the command line's default partition count.
+_BYTES_PER_PARTITION = 32 << 20
+
+
+def _input_bytes(path: str) -> int:
+    """Bytes of a local input file or directory (0 for a URL or a missing path: Spark reports those)."""
+    if "://" in path and not path.startswith("file://"):
+        return 0
+    path = path[len("file://"):] if path.startswith("file://") else path
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def _default_shuffle_partitions(parallelism: int, path: str) -> int:
+    """The command line's ``spark.sql.shuffle.partitions`` when none is given: two per core of the session
+    (``defaultParallelism``), more for a large local input (one per 32 MB), instead of Spark's fixed 200, which
+    on a few cores costs more in task scheduling than the jobs' work on small inputs."""
+    return max(2 * max(parallelism, 1), -(-_input_bytes(path) // _BYTES_PER_PARTITION))
+
+
 def _common_args(sp: Any) -> None:
     sp.add_argument("input", help="JSONL or Parquet file or directory")
     sp.add_argument("output", help="output directory (must not exist)")
@@ -501,7 +672,8 @@ def _common_args(sp: Any) -> None:
     sp.add_argument("--input-format", choices=["auto", "jsonl", "parquet"], default="auto")
     sp.add_argument("--output-format", choices=["auto", "jsonl", "parquet"], default="auto")
     sp.add_argument("--shuffle-partitions", type=int, default=None,
-                    help="spark.sql.shuffle.partitions (Spark's default, 200, is far too many for local runs)")
+                    help="spark.sql.shuffle.partitions (default: 2 per core, or one per 32 MB of a local input "
+                         "if more; Spark's own default, 200, is far too many for local runs)")
     sp.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                     help="a Spark setting for the session (repeatable), e.g. spark.executor.memory=4g")
     sp.add_argument("--checkpoint-dir", default=None,
@@ -581,9 +753,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         builder = builder.master("local[*]")
     if a.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
+    given = {kv.split("=", 1)[0] for kv in a.conf}
+    if existing is None and "PYSPARK_GATEWAY_PORT" not in os.environ and "spark.ui.enabled" not in given:
+        builder = builder.config("spark.ui.enabled", "false")  # this process starts the JVM: no web UI
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
     spark = builder.getOrCreate()
+    if existing is None:
+        # Defaults for what neither --conf, --shuffle-partitions, spark-submit nor spark-defaults.conf set; a
+        # running session's settings are left as they are.
+        conf = spark.sparkContext.getConf()
+        defaults = dict(_CLI_DEFAULTS, **{"spark.sql.shuffle.partitions": str(
+            _default_shuffle_partitions(spark.sparkContext.defaultParallelism, a.input))})
+        for key, value in defaults.items():
+            if key not in given and not conf.contains(key):
+                spark.conf.set(key, value)
     try:
         if a.checkpoint_dir:
             spark.sparkContext.setCheckpointDir(a.checkpoint_dir)
