@@ -344,10 +344,11 @@ pub fn align_pair(
                 continue;
             }
             if let Some(p) = segment_passage(a, b, &seg, &passages, cfg) {
-                place(&mut passages, &mut pending, p, cfg);
+                place(&mut passages, &mut pending, p, (a.len() as u32, b.len() as u32), cfg);
             }
         }
     }
+    tandem_copies(a, b, &mut passages, cfg);
     for p in &mut passages {
         let (la, lb) = (p.a_units.1 - p.a_units.0, p.b_units.1 - p.b_units.0);
         p.matches = p.matches.min(la.max(lb));
@@ -369,13 +370,22 @@ pub fn align_pair(
 /// for it. Elsewhere it waits in `pending`, to be tried again after each new alignment (the third copy of a
 /// paragraph stands beside the second), and is dropped in the end: a sentence that a longer reused text quotes
 /// twice, away from what it quotes, is no second reuse. A passage that repeats nothing stands when it is at least
-/// `min_length` units long.
-fn place(passages: &mut Vec<Passage>, pending: &mut Vec<Passage>, cand: Passage, cfg: &AlignConfig) {
-    match placement(passages, &cand, cfg) {
+/// `min_length` units long, or when it covers nine tenths of a document of `lens` (document a's and b's units)
+/// or more: a short item (a brief, a caption) reprinted whole, down to `min_short` units.
+fn place(
+    passages: &mut Vec<Passage>,
+    pending: &mut Vec<Passage>,
+    cand: Passage,
+    lens: (u32, u32),
+    cfg: &AlignConfig,
+) {
+    match placement(passages, &cand, lens, cfg) {
         Placement::New => {
             passages.push(cand);
             // Occurrences set aside may now stand beside this one.
-            while let Some(x) = pending.iter().position(|c| matches!(placement(passages, c, cfg), Placement::New)) {
+            while let Some(x) =
+                pending.iter().position(|c| matches!(placement(passages, c, lens, cfg), Placement::New))
+            {
                 let c = pending.remove(x);
                 passages.push(c);
             }
@@ -395,9 +405,11 @@ enum Placement {
     Drop,
 }
 
-fn placement(passages: &[Passage], cand: &Passage, cfg: &AlignConfig) -> Placement {
+fn placement(passages: &[Passage], cand: &Passage, (la, lb): (u32, u32), cfg: &AlignConfig) -> Placement {
     let len = |x: (u32, u32)| x.1 - x.0;
-    let short = len(cand.a_units).min(len(cand.b_units)) < cfg.min_length as u32;
+    // A short document printed (nearly) whole: its passage may be as short as the document.
+    let whole = len(cand.a_units) * 10 >= la * 9 || len(cand.b_units) * 10 >= lb * 9;
+    let short = len(cand.a_units).min(len(cand.b_units)) < cfg.min_length as u32 && !whole;
     let mut repeat = false;
     for q in passages {
         for side_a in [true, false] {
@@ -776,6 +788,11 @@ fn segment_passage(
 /// True when two short unit sequences (an alignment's outermost units) have a longest common subsequence of at
 /// least four units in five of the longer one.
 fn ends_match(x: &[u64], y: &[u64]) -> bool {
+    lcs(x, y) as usize * 5 >= x.len().max(y.len()) * 4
+}
+
+/// Length of the longest common subsequence of two unit sequences. O(|x| · |y|) time, O(|y|) memory.
+fn lcs(x: &[u64], y: &[u64]) -> u32 {
     let mut row = vec![0u32; y.len() + 1];
     for &u in x {
         let mut diag = 0;
@@ -785,7 +802,113 @@ fn ends_match(x: &[u64], y: &[u64]) -> bool {
             diag = up;
         }
     }
-    row[y.len()] as usize * 5 >= x.len().max(y.len()) * 4
+    row[y.len()]
+}
+
+/// Longest period of a tandem copy looked for (units): a paragraph or title printed again right beside itself.
+const MAX_PERIOD: usize = 200;
+
+/// Units that a copy's length may differ from its model's (OCR drops or doubles characters).
+const COPY_SLACK: usize = 3;
+
+/// Every further copy of a short paragraph or title that one document prints several times in a row, where the
+/// first or last paragraph of a passage is such a paragraph and the other document prints it once: each copy is
+/// aligned with that one print, as an alignment of its own. Chains seldom find these copies themselves: a copy
+/// shorter than `min_length` stands only beside the passage that vouches for it, and a longer chain through the
+/// title and the line after it (a copy and the next copy's head) often takes its anchors first.
+///
+/// For each end of each passage of at least `min_length` units and each side, the period `m` of the repeat is the
+/// shortest (from `2 * ngram` units, at most [`MAX_PERIOD`] and half the passage) at which the n-gram that the passage's end paragraph begins (at its start) or
+/// its copy would begin (at its end) stands `m` units away, beyond the passage, with the copy and the passage's
+/// `m` end units at least four in five alike (longest common subsequence, lengths within [`COPY_SLACK`]). Copies
+/// are taken one after the other away from the passage while they stay that alike, up to `max_repeat`; each pairs
+/// with the other side's units that match the passage's `m` end units best. A copy that some passage already
+/// pairs with that text (both sides overlapping) is skipped, not aligned twice.
+fn tandem_copies(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &AlignConfig) {
+    let n = cfg.ngram.max(1);
+    let floor = 2 * n;
+    if passages.is_empty() || cfg.min_short.min(cfg.min_length) == 0 {
+        return;
+    }
+    let alike = |x: &[u64], y: &[u64]| lcs(x, y) as usize * 5 >= x.len().max(y.len()) * 4;
+    let mut found: Vec<Passage> = Vec::new();
+    for p in passages.iter() {
+        for (side_a, at_start) in [(true, true), (true, false), (false, true), (false, false)] {
+            // `r`: the side that may repeat; `o`: the other side.
+            let (r, o, ru, ou) =
+                if side_a { (&a.ids, &b.ids, p.a_units, p.b_units) } else { (&b.ids, &a.ids, p.b_units, p.a_units) };
+            let (r0, r1) = (ru.0 as usize, ru.1 as usize);
+            let plen = r1 - r0;
+            // A passage vouches for copies of its end paragraph when it holds more than that paragraph: at least
+            // `min_length` units on each side, twice the period on this one.
+            if plen.min((ou.1 - ou.0) as usize) < cfg.min_length {
+                continue;
+            }
+            // The period: the shortest m whose copy beyond the passage's end is alike to the passage's m end units.
+            let period = (floor..=MAX_PERIOD.min(plen / 2)).find(|&m| {
+                let (model, copy) = if at_start {
+                    if r0 < m {
+                        return false;
+                    }
+                    ((r0, r0 + m), (r0 - m, r0))
+                } else {
+                    if r1 + m > r.len() {
+                        return false;
+                    }
+                    ((r1 - m, r1), (r1, r1 + m))
+                };
+                r[model.0..model.0 + n] == r[copy.0..copy.0 + n] && alike(&r[model.0..model.1], &r[copy.0..copy.1])
+            });
+            let Some(m) = period else { continue };
+            let model: &[u64] = if at_start { &r[r0..r0 + m] } else { &r[r1 - m..r1] };
+            // The other side's print of the model: the length (m ± slack) that matches it best.
+            let (o0, o1) = (ou.0 as usize, ou.1 as usize);
+            let best = (m.saturating_sub(COPY_SLACK).max(1)..=(m + COPY_SLACK).min(o1 - o0))
+                .map(|mo| {
+                    let x = if at_start { &o[o0..o0 + mo] } else { &o[o1 - mo..o1] };
+                    (lcs(model, x), std::cmp::Reverse(mo.abs_diff(m)), mo)
+                })
+                .max();
+            let Some((_, _, mo)) = best else { continue };
+            let oc = if at_start { (o0, o0 + mo) } else { (o1 - mo, o1) };
+            if !alike(model, &o[oc.0..oc.1]) {
+                continue;
+            }
+            // Walk the copies away from the passage.
+            let mut edge = if at_start { r0 } else { r1 };
+            for _ in 0..cfg.max_repeat {
+                let copy = (m.saturating_sub(COPY_SLACK).max(n)..=m + COPY_SLACK)
+                    .filter_map(|len| {
+                        let c = if at_start { (edge.checked_sub(len)?, edge) } else { (edge, edge + len) };
+                        (c.1 <= r.len()).then(|| (lcs(model, &r[c.0..c.1]), std::cmp::Reverse(len.abs_diff(m)), c))
+                    })
+                    .max();
+                let Some((common, _, c)) = copy else { break };
+                if (common as usize) * 5 < m.max(c.1 - c.0) * 4 {
+                    break;
+                }
+                let cu = (c.0 as u32, c.1 as u32);
+                let ocu = (oc.0 as u32, oc.1 as u32);
+                let (au, bu) = if side_a { (cu, ocu) } else { (ocu, cu) };
+                let same_pair = |q: &Passage| overlap(q.a_units, au) > 0 && overlap(q.b_units, bu) > 0;
+                // A copy that some passage pairs with that text already is not aligned twice.
+                if !passages.iter().chain(&found).any(same_pair) {
+                    found.push(Passage {
+                        a_units: au,
+                        b_units: bu,
+                        a_span: (0, 0),
+                        b_span: (0, 0),
+                        matches: common,
+                        score: 0.0,
+                        kind: Kind::Verbatim,
+                        similarity: 0.0,
+                    });
+                }
+                edge = if at_start { c.0 } else { c.1 };
+            }
+        }
+    }
+    passages.extend(found);
 }
 
 /// X-drop ungapped extension from `(i, j)` (exclusive ends when `dir` is 1, starts when `dir` is -1): +1 per
