@@ -370,8 +370,11 @@ pub fn align_pair(
 /// for it. Elsewhere it waits in `pending`, to be tried again after each new alignment (the third copy of a
 /// paragraph stands beside the second), and is dropped in the end: a sentence that a longer reused text quotes
 /// twice, away from what it quotes, is no second reuse. A passage that repeats nothing stands when it is at least
-/// `min_length` units long, or when it covers nine tenths of a document of `lens` (document a's and b's units)
-/// or more: a short item (a brief, a caption) reprinted whole, down to `min_short` units.
+/// `min_length` units long, when it covers three quarters of a document of `lens` (document a's and b's units)
+/// or more (a short item, a brief or a caption, reprinted whole), or when it stands in line with a longer passage
+/// of the pair, before it on both sides or after it on both, at most `max_gap` units away on each (a title whose
+/// next paragraph one document dropped): these down to `min_short` units. A shorter passage that is not yet in
+/// line with one waits in `pending` too.
 fn place(
     passages: &mut Vec<Passage>,
     pending: &mut Vec<Passage>,
@@ -391,7 +394,6 @@ fn place(
             }
         }
         Placement::Aside => pending.push(cand),
-        Placement::Drop => {}
     }
 }
 
@@ -399,16 +401,16 @@ fn place(
 enum Placement {
     /// An alignment of its own.
     New,
-    /// A repeated fragment away from what it repeats: tried again later.
+    /// A repeated fragment away from what it repeats, or a short passage in line with no longer one yet: tried
+    /// again after each new alignment, dropped in the end.
     Aside,
-    /// Too short to stand on its own.
-    Drop,
 }
 
 fn placement(passages: &[Passage], cand: &Passage, (la, lb): (u32, u32), cfg: &AlignConfig) -> Placement {
     let len = |x: (u32, u32)| x.1 - x.0;
-    // A short document printed (nearly) whole: its passage may be as short as the document.
-    let whole = len(cand.a_units) * 10 >= la * 9 || len(cand.b_units) * 10 >= lb * 9;
+    // A short document printed (nearly) whole, a dateline or a source line aside: its passage may be as short as
+    // the document.
+    let whole = len(cand.a_units) * 4 >= la * 3 || len(cand.b_units) * 4 >= lb * 3;
     let short = len(cand.a_units).min(len(cand.b_units)) < cfg.min_length as u32 && !whole;
     let mut repeat = false;
     for q in passages {
@@ -436,10 +438,21 @@ fn placement(passages: &[Passage], cand: &Passage, (la, lb): (u32, u32), cfg: &A
             }
         }
     }
+    // In line with a longer passage of the pair: before it on both sides, or after it on both, within `max_gap`
+    // units on each (a title or a lead whose next paragraph the other document dropped).
+    let gap = cfg.max_gap as u32;
+    let in_line = |q: &Passage| {
+        let long = len(q.a_units).min(len(q.b_units)) >= cfg.min_length as u32;
+        let before = cand.a_units.1 <= q.a_units.0 && cand.b_units.1 <= q.b_units.0;
+        let after = cand.a_units.0 >= q.a_units.1 && cand.b_units.0 >= q.b_units.1;
+        long && (before || after) && distance(q.a_units, cand.a_units) <= gap
+            && distance(q.b_units, cand.b_units) <= gap
+    };
     match (repeat, short) {
         (true, _) => Placement::Aside,
         (false, false) => Placement::New,
-        (false, true) => Placement::Drop,
+        (false, true) if passages.iter().any(in_line) => Placement::New,
+        (false, true) => Placement::Aside,
     }
 }
 
