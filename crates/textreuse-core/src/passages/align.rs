@@ -267,12 +267,23 @@ pub fn index_ngrams(
 /// Units at each end of an alignment that must be at least four in five identical (longest common subsequence).
 const END_RUN: u32 = 10;
 
+/// Passages spanning fewer code points than this (on their longer side) must be near copies
+/// ([`NEAR_COPY_IDENTITY`]). In Chinese text two different reports often share a formulaic sentence with its
+/// numbers changed ("将于美国东部时间…上午8点（北京时间…晚上9点）举行"): 0.55–0.85 of it matches, while a reprint of
+/// a sentence, OCR noise and script conversion included, keeps 0.9 or more. An English passage of `min_length`
+/// words is longer than this, so the rule leaves word units (and noisy OCR) alone.
+pub const NEAR_COPY_CHARS: u32 = 60;
+
+/// Share of the longer side's units that a passage shorter than [`NEAR_COPY_CHARS`] must match one to one.
+pub const NEAR_COPY_IDENTITY: f64 = 0.85;
+
 /// Aligns two documents: chains of shared n-grams, split where they jump, trimmed to matched ends, extended and
 /// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
 /// `a`; none is shorter than `min_length` units on either side, but for another occurrence of text that a longer
 /// passage aligns (down to `min_short` units). Each passage begins and ends on matched units (an
 /// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
-/// least four in five identical: never a gap or one side's text.
+/// least four in five identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
+/// code points matches at least [`NEAR_COPY_IDENTITY`] of its longer side.
 ///
 /// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
 /// are two passages, and neither covers the text between them. A passage found later pairs no unit that earlier
@@ -348,15 +359,23 @@ pub fn align_pair(
             }
         }
     }
-    tandem_copies(a, b, &mut passages, cfg);
-    for p in &mut passages {
+    let finish = |p: &mut Passage| {
         let (la, lb) = (p.a_units.1 - p.a_units.0, p.b_units.1 - p.b_units.0);
         p.matches = p.matches.min(la.max(lb));
         p.a_span = a.passage_span(p.a_units.0 as usize, p.a_units.1 as usize);
         p.b_span = b.passage_span(p.b_units.0 as usize, p.b_units.1 as usize);
         p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
         p.similarity = (p.matches as f64 / la.max(lb).max(1) as f64 * 1e4).round() / 1e4;
-    }
+    };
+    passages.iter_mut().for_each(finish);
+    // A short passage that is no near copy is two formulaic sentences (a dateline and a time, a stock phrase), not
+    // reuse.
+    passages.retain(|p| {
+        let chars = (p.a_span.1 - p.a_span.0).max(p.b_span.1 - p.b_span.0);
+        chars >= NEAR_COPY_CHARS || p.similarity >= NEAR_COPY_IDENTITY
+    });
+    tandem_copies(a, b, &mut passages, cfg);
+    passages.iter_mut().for_each(finish);
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
 }
