@@ -391,8 +391,9 @@ pub fn align_pair(
 /// twice, away from what it quotes, is no second reuse. A passage that repeats nothing stands when it is at least
 /// `min_length` units long, when it covers three quarters of a document of `lens` (document a's and b's units)
 /// or more (a short item, a brief or a caption, reprinted whole), or when it stands in line with a longer passage
-/// of the pair, before it on both sides or after it on both, at most `max_gap` units away on each (a title whose
-/// next paragraph one document dropped): these down to `min_short` units. A shorter passage that is not yet in
+/// of the pair, before it on both sides or after it on both, right beside it on one side (at most `ngram` units
+/// away) and at most `max_gap` units away on the other (a title whose next paragraph one document dropped): these
+/// down to `min_short` units. A shorter passage that is not yet in
 /// line with one waits in `pending` too.
 fn place(
     passages: &mut Vec<Passage>,
@@ -457,15 +458,16 @@ fn placement(passages: &[Passage], cand: &Passage, (la, lb): (u32, u32), cfg: &A
             }
         }
     }
-    // In line with a longer passage of the pair: before it on both sides, or after it on both, within `max_gap`
-    // units on each (a title or a lead whose next paragraph the other document dropped).
-    let gap = cfg.max_gap as u32;
+    // In line with a longer passage of the pair: before it on both sides, or after it on both, right beside it on
+    // one side (at most `ngram` units away) and within `max_gap` units on the other (a title or a lead whose next
+    // paragraph one document dropped). Where both sides have text between (a rewritten sentence), it is a
+    // fragment of a rewritten passage, not a passage of its own.
     let in_line = |q: &Passage| {
         let long = len(q.a_units).min(len(q.b_units)) >= cfg.min_length as u32;
         let before = cand.a_units.1 <= q.a_units.0 && cand.b_units.1 <= q.b_units.0;
         let after = cand.a_units.0 >= q.a_units.1 && cand.b_units.0 >= q.b_units.1;
-        long && (before || after) && distance(q.a_units, cand.a_units) <= gap
-            && distance(q.b_units, cand.b_units) <= gap
+        let (da, db) = (distance(q.a_units, cand.a_units), distance(q.b_units, cand.b_units));
+        long && (before || after) && da.min(db) <= cfg.ngram as u32 && da.max(db) <= cfg.max_gap as u32
     };
     match (repeat, short) {
         (true, _) => Placement::Aside,
