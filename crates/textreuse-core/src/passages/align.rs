@@ -395,19 +395,12 @@ pub fn align_pair(
 /// away) and at most `max_gap` units away on the other (a title whose next paragraph one document dropped): these
 /// down to `min_short` units. A shorter passage that is not yet in
 /// line with one waits in `pending` too.
-fn place(
-    passages: &mut Vec<Passage>,
-    pending: &mut Vec<Passage>,
-    cand: Passage,
-    lens: (u32, u32),
-    cfg: &AlignConfig,
-) {
+fn place(passages: &mut Vec<Passage>, pending: &mut Vec<Passage>, cand: Passage, lens: (u32, u32), cfg: &AlignConfig) {
     match placement(passages, &cand, lens, cfg) {
         Placement::New => {
             passages.push(cand);
             // Occurrences set aside may now stand beside this one.
-            while let Some(x) =
-                pending.iter().position(|c| matches!(placement(passages, c, lens, cfg), Placement::New))
+            while let Some(x) = pending.iter().position(|c| matches!(placement(passages, c, lens, cfg), Placement::New))
             {
                 let c = pending.remove(x);
                 passages.push(c);
@@ -1214,6 +1207,73 @@ mod tests {
         // Alone, a title that short is no passage.
         let (_, _, ps) = align(&format!("{title}{OTHER}"), &format!("{title}{THIRD}"), &AlignConfig::default());
         assert!(ps.is_empty(), "{ps:?}");
+    }
+
+    #[test]
+    fn a_title_shorter_than_min_short_printed_in_a_row_is_reported_per_copy() {
+        // A title of 15 characters (below min_short, 20) that b prints three times above the article, a once.
+        let title = "国家统计局发布四月国民经济数据";
+        let a = format!("{title}\n{WIRE}");
+        let b = format!("{title}\n{title}\n{title}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let t = title.chars().count() as u32;
+        let copies: Vec<(u32, u32)> = (0..3).map(|k| (k * t, (k + 1) * t)).collect();
+        assert_eq!(per_copy(&ps, &copies), [1, 1, 1], "{ps:?}");
+        // Each copy pairs with a's one title.
+        assert!(ps.iter().all(|p| p.a_units.0 == 0), "{ps:?}");
+        // The same below the article, on side a: a prints a closing line three times, b once.
+        let a = format!("{WIRE}\n{title}\n{title}\n{title}");
+        let b = format!("{WIRE}\n{title}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let w = doc(WIRE).len() as u32;
+        let on_a: Vec<(u32, u32)> = (0..3).map(|k| (w + k * t, w + (k + 1) * t)).collect();
+        let n = |x: (u32, u32)| ps.iter().filter(|p| p.a_units.0 <= x.0 && x.1 <= p.a_units.1).count();
+        assert_eq!(on_a.iter().map(|&x| n(x)).collect::<Vec<_>>(), [1, 1, 1], "{ps:?}");
+    }
+
+    #[test]
+    fn a_short_item_printed_whole_is_found() {
+        // A brief of 24 characters, with a source line, reprinted inside a longer page: below min_length, but the
+        // whole of document a.
+        let brief = "市区新建三座公园今日起免费向市民开放游览";
+        let a = format!("{brief}（来源：本报）");
+        let b = format!("{OTHER}\n{brief}\n{THIRD}");
+        let (da, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), brief);
+        assert!(da.len() > brief.chars().count());
+        // The same sentence inside two longer texts is no passage.
+        let (_, _, ps) = align(&format!("{WIRE}{brief}"), &b, &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
+    }
+
+    #[test]
+    fn a_title_whose_next_paragraph_was_dropped_stands_on_its_own() {
+        // b drops a's first paragraph (longer than max_indel): the title and the article are two passages.
+        let title = "国家统计局发布四月份国民经济运行数据情况";
+        let a = format!("{title}\n{OTHER}\n{WIRE}");
+        let b = format!("{title}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), title);
+        assert_eq!(units_text(&b, ps[1].b_units), WIRE);
+        // Where both documents have other text between (a rewritten paragraph), the title is no passage.
+        let b = format!("{title}\n{THIRD}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&b, ps[0].b_units), WIRE);
+    }
+
+    #[test]
+    fn a_formulaic_sentence_with_other_numbers_is_no_passage() {
+        let x = "财报发布后管理层将于美国东部时间十一月二十日上午八点北京时间十一月二十日晚上九点举行电话会议";
+        let y = "财报发布后管理层将于美国东部时间周四上午八点北京时间周四晚上九点举行电话会议";
+        let (_, _, ps) = align(&format!("{OTHER}{x}"), &format!("{THIRD}{y}"), &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
+        // The sentence copied is one.
+        let (_, _, ps) = align(&format!("{OTHER}{x}"), &format!("{THIRD}{x}"), &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert!(ps[0].similarity >= NEAR_COPY_IDENTITY);
     }
 
     #[test]
