@@ -21,7 +21,11 @@
 //!    first; text that earlier passages align on both sides seeds nothing again, a chain that repeats the whole
 //!    of a passage elsewhere is another copy (one alignment per copy), and so is one that repeats part of a longer
 //!    passage in a row with it (a paragraph or title printed twice or more, down to `min_short` units); one that
-//!    repeats part of a longer passage away from it (a sentence quoted twice) is dropped.
+//!    repeats part of a longer passage away from it (a sentence quoted twice) is dropped. Copies of a short
+//!    paragraph or title that one document prints several times in a row beside a passage (the other printing it
+//!    once) are aligned once per copy, down to `2 * ngram` units; below `min_length`, a passage stands where it
+//!    covers three quarters of a document or lies in line with a longer passage (a title whose next paragraph was
+//!    dropped); one spanning fewer than 60 code points must be a near copy.
 //!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
 //!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
@@ -280,7 +284,8 @@ pub const NEAR_COPY_IDENTITY: f64 = 0.85;
 /// Aligns two documents: chains of shared n-grams, split where they jump, trimmed to matched ends, extended and
 /// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
 /// `a`; none is shorter than `min_length` units on either side, but for another occurrence of text that a longer
-/// passage aligns (down to `min_short` units). Each passage begins and ends on matched units (an
+/// passage aligns (down to `min_short` units; a short paragraph printed in a row beside a passage, down to
+/// `2 * ngram`), a short document printed whole and a passage in line with a longer one (down to `min_short`). Each passage begins and ends on matched units (an
 /// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
 /// least four in five identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
 /// code points matches at least [`NEAR_COPY_IDENTITY`] of its longer side.
