@@ -21,7 +21,11 @@
 //!    first; text that earlier passages align on both sides seeds nothing again, a chain that repeats the whole
 //!    of a passage elsewhere is another copy (one alignment per copy), and so is one that repeats part of a longer
 //!    passage in a row with it (a paragraph or title printed twice or more, down to `min_short` units); one that
-//!    repeats part of a longer passage away from it (a sentence quoted twice) is dropped.
+//!    repeats part of a longer passage away from it (a sentence quoted twice) is dropped. Copies of a short
+//!    paragraph or title that one document prints several times in a row beside a passage (the other printing it
+//!    once) are aligned once per copy, down to `2 * ngram` units; below `min_length`, a passage stands where it
+//!    covers three quarters of a document or lies in line with a longer passage (a title whose next paragraph was
+//!    dropped); one spanning fewer than 60 code points must be a near copy.
 //!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
 //!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
@@ -267,12 +271,24 @@ pub fn index_ngrams(
 /// Units at each end of an alignment that must be at least four in five identical (longest common subsequence).
 const END_RUN: u32 = 10;
 
+/// Passages spanning fewer code points than this (on their longer side) must be near copies
+/// ([`NEAR_COPY_IDENTITY`]). In Chinese text two different reports often share a formulaic sentence with its
+/// numbers changed ("将于美国东部时间…上午8点（北京时间…晚上9点）举行"): 0.55–0.85 of it matches, while a reprint of
+/// a sentence, OCR noise and script conversion included, keeps 0.9 or more. An English passage of `min_length`
+/// words is longer than this, so the rule leaves word units (and noisy OCR) alone.
+pub const NEAR_COPY_CHARS: u32 = 60;
+
+/// Share of the longer side's units that a passage shorter than [`NEAR_COPY_CHARS`] must match one to one.
+pub const NEAR_COPY_IDENTITY: f64 = 0.85;
+
 /// Aligns two documents: chains of shared n-grams, split where they jump, trimmed to matched ends, extended and
 /// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
 /// `a`; none is shorter than `min_length` units on either side, but for another occurrence of text that a longer
-/// passage aligns (down to `min_short` units). Each passage begins and ends on matched units (an
+/// passage aligns (down to `min_short` units; a short paragraph printed in a row beside a passage, down to
+/// `2 * ngram`), a short document printed whole and a passage in line with a longer one (down to `min_short`). Each passage begins and ends on matched units (an
 /// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
-/// least four in five identical: never a gap or one side's text.
+/// least four in five identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
+/// code points matches at least [`NEAR_COPY_IDENTITY`] of its longer side.
 ///
 /// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
 /// are two passages, and neither covers the text between them. A passage found later pairs no unit that earlier
@@ -344,18 +360,27 @@ pub fn align_pair(
                 continue;
             }
             if let Some(p) = segment_passage(a, b, &seg, &passages, cfg) {
-                place(&mut passages, &mut pending, p, cfg);
+                place(&mut passages, &mut pending, p, (a.len() as u32, b.len() as u32), cfg);
             }
         }
     }
-    for p in &mut passages {
+    let finish = |p: &mut Passage| {
         let (la, lb) = (p.a_units.1 - p.a_units.0, p.b_units.1 - p.b_units.0);
         p.matches = p.matches.min(la.max(lb));
         p.a_span = a.passage_span(p.a_units.0 as usize, p.a_units.1 as usize);
         p.b_span = b.passage_span(p.b_units.0 as usize, p.b_units.1 as usize);
         p.score = (p.matches as f64 - (la as f64 - lb as f64).abs() * 0.5).max(0.0);
         p.similarity = (p.matches as f64 / la.max(lb).max(1) as f64 * 1e4).round() / 1e4;
-    }
+    };
+    passages.iter_mut().for_each(finish);
+    // A short passage that is no near copy is two formulaic sentences (a dateline and a time, a stock phrase), not
+    // reuse.
+    passages.retain(|p| {
+        let chars = (p.a_span.1 - p.a_span.0).max(p.b_span.1 - p.b_span.0);
+        chars >= NEAR_COPY_CHARS || p.similarity >= NEAR_COPY_IDENTITY
+    });
+    tandem_copies(a, b, &mut passages, cfg);
+    passages.iter_mut().for_each(finish);
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
 }
@@ -369,19 +394,24 @@ pub fn align_pair(
 /// for it. Elsewhere it waits in `pending`, to be tried again after each new alignment (the third copy of a
 /// paragraph stands beside the second), and is dropped in the end: a sentence that a longer reused text quotes
 /// twice, away from what it quotes, is no second reuse. A passage that repeats nothing stands when it is at least
-/// `min_length` units long.
-fn place(passages: &mut Vec<Passage>, pending: &mut Vec<Passage>, cand: Passage, cfg: &AlignConfig) {
-    match placement(passages, &cand, cfg) {
+/// `min_length` units long, when it covers three quarters of a document of `lens` (document a's and b's units)
+/// or more (a short item, a brief or a caption, reprinted whole), or when it stands in line with a longer passage
+/// of the pair, before it on both sides or after it on both, right beside it on one side (at most `ngram` units
+/// away) and at most `max_gap` units away on the other (a title whose next paragraph one document dropped): these
+/// down to `min_short` units. A shorter passage that is not yet in
+/// line with one waits in `pending` too.
+fn place(passages: &mut Vec<Passage>, pending: &mut Vec<Passage>, cand: Passage, lens: (u32, u32), cfg: &AlignConfig) {
+    match placement(passages, &cand, lens, cfg) {
         Placement::New => {
             passages.push(cand);
             // Occurrences set aside may now stand beside this one.
-            while let Some(x) = pending.iter().position(|c| matches!(placement(passages, c, cfg), Placement::New)) {
+            while let Some(x) = pending.iter().position(|c| matches!(placement(passages, c, lens, cfg), Placement::New))
+            {
                 let c = pending.remove(x);
                 passages.push(c);
             }
         }
         Placement::Aside => pending.push(cand),
-        Placement::Drop => {}
     }
 }
 
@@ -389,15 +419,17 @@ fn place(passages: &mut Vec<Passage>, pending: &mut Vec<Passage>, cand: Passage,
 enum Placement {
     /// An alignment of its own.
     New,
-    /// A repeated fragment away from what it repeats: tried again later.
+    /// A repeated fragment away from what it repeats, or a short passage in line with no longer one yet: tried
+    /// again after each new alignment, dropped in the end.
     Aside,
-    /// Too short to stand on its own.
-    Drop,
 }
 
-fn placement(passages: &[Passage], cand: &Passage, cfg: &AlignConfig) -> Placement {
+fn placement(passages: &[Passage], cand: &Passage, (la, lb): (u32, u32), cfg: &AlignConfig) -> Placement {
     let len = |x: (u32, u32)| x.1 - x.0;
-    let short = len(cand.a_units).min(len(cand.b_units)) < cfg.min_length as u32;
+    // A short document printed (nearly) whole, a dateline or a source line aside: its passage may be as short as
+    // the document.
+    let whole = len(cand.a_units) * 4 >= la * 3 || len(cand.b_units) * 4 >= lb * 3;
+    let short = len(cand.a_units).min(len(cand.b_units)) < cfg.min_length as u32 && !whole;
     let mut repeat = false;
     for q in passages {
         for side_a in [true, false] {
@@ -424,10 +456,22 @@ fn placement(passages: &[Passage], cand: &Passage, cfg: &AlignConfig) -> Placeme
             }
         }
     }
+    // In line with a longer passage of the pair: before it on both sides, or after it on both, right beside it on
+    // one side (at most `ngram` units away) and within `max_gap` units on the other (a title or a lead whose next
+    // paragraph one document dropped). Where both sides have text between (a rewritten sentence), it is a
+    // fragment of a rewritten passage, not a passage of its own.
+    let in_line = |q: &Passage| {
+        let long = len(q.a_units).min(len(q.b_units)) >= cfg.min_length as u32;
+        let before = cand.a_units.1 <= q.a_units.0 && cand.b_units.1 <= q.b_units.0;
+        let after = cand.a_units.0 >= q.a_units.1 && cand.b_units.0 >= q.b_units.1;
+        let (da, db) = (distance(q.a_units, cand.a_units), distance(q.b_units, cand.b_units));
+        long && (before || after) && da.min(db) <= cfg.ngram as u32 && da.max(db) <= cfg.max_gap as u32
+    };
     match (repeat, short) {
         (true, _) => Placement::Aside,
         (false, false) => Placement::New,
-        (false, true) => Placement::Drop,
+        (false, true) if passages.iter().any(in_line) => Placement::New,
+        (false, true) => Placement::Aside,
     }
 }
 
@@ -776,6 +820,11 @@ fn segment_passage(
 /// True when two short unit sequences (an alignment's outermost units) have a longest common subsequence of at
 /// least four units in five of the longer one.
 fn ends_match(x: &[u64], y: &[u64]) -> bool {
+    lcs(x, y) as usize * 5 >= x.len().max(y.len()) * 4
+}
+
+/// Length of the longest common subsequence of two unit sequences. O(|x| · |y|) time, O(|y|) memory.
+fn lcs(x: &[u64], y: &[u64]) -> u32 {
     let mut row = vec![0u32; y.len() + 1];
     for &u in x {
         let mut diag = 0;
@@ -785,7 +834,113 @@ fn ends_match(x: &[u64], y: &[u64]) -> bool {
             diag = up;
         }
     }
-    row[y.len()] as usize * 5 >= x.len().max(y.len()) * 4
+    row[y.len()]
+}
+
+/// Longest period of a tandem copy looked for (units): a paragraph or title printed again right beside itself.
+const MAX_PERIOD: usize = 200;
+
+/// Units that a copy's length may differ from its model's (OCR drops or doubles characters).
+const COPY_SLACK: usize = 3;
+
+/// Every further copy of a short paragraph or title that one document prints several times in a row, where the
+/// first or last paragraph of a passage is such a paragraph and the other document prints it once: each copy is
+/// aligned with that one print, as an alignment of its own. Chains seldom find these copies themselves: a copy
+/// shorter than `min_length` stands only beside the passage that vouches for it, and a longer chain through the
+/// title and the line after it (a copy and the next copy's head) often takes its anchors first.
+///
+/// For each end of each passage of at least `min_length` units and each side, the period `m` of the repeat is the
+/// shortest (from `2 * ngram` units, at most [`MAX_PERIOD`] and half the passage) at which the n-gram that the passage's end paragraph begins (at its start) or
+/// its copy would begin (at its end) stands `m` units away, beyond the passage, with the copy and the passage's
+/// `m` end units at least four in five alike (longest common subsequence, lengths within [`COPY_SLACK`]). Copies
+/// are taken one after the other away from the passage while they stay that alike, up to `max_repeat`; each pairs
+/// with the other side's units that match the passage's `m` end units best. A copy that some passage already
+/// pairs with that text (both sides overlapping) is skipped, not aligned twice.
+fn tandem_copies(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &AlignConfig) {
+    let n = cfg.ngram.max(1);
+    let floor = 2 * n;
+    if passages.is_empty() || cfg.min_short.min(cfg.min_length) == 0 {
+        return;
+    }
+    let alike = |x: &[u64], y: &[u64]| lcs(x, y) as usize * 5 >= x.len().max(y.len()) * 4;
+    let mut found: Vec<Passage> = Vec::new();
+    for p in passages.iter() {
+        for (side_a, at_start) in [(true, true), (true, false), (false, true), (false, false)] {
+            // `r`: the side that may repeat; `o`: the other side.
+            let (r, o, ru, ou) =
+                if side_a { (&a.ids, &b.ids, p.a_units, p.b_units) } else { (&b.ids, &a.ids, p.b_units, p.a_units) };
+            let (r0, r1) = (ru.0 as usize, ru.1 as usize);
+            let plen = r1 - r0;
+            // A passage vouches for copies of its end paragraph when it holds more than that paragraph: at least
+            // `min_length` units on each side, twice the period on this one.
+            if plen.min((ou.1 - ou.0) as usize) < cfg.min_length {
+                continue;
+            }
+            // The period: the shortest m whose copy beyond the passage's end is alike to the passage's m end units.
+            let period = (floor..=MAX_PERIOD.min(plen / 2)).find(|&m| {
+                let (model, copy) = if at_start {
+                    if r0 < m {
+                        return false;
+                    }
+                    ((r0, r0 + m), (r0 - m, r0))
+                } else {
+                    if r1 + m > r.len() {
+                        return false;
+                    }
+                    ((r1 - m, r1), (r1, r1 + m))
+                };
+                r[model.0..model.0 + n] == r[copy.0..copy.0 + n] && alike(&r[model.0..model.1], &r[copy.0..copy.1])
+            });
+            let Some(m) = period else { continue };
+            let model: &[u64] = if at_start { &r[r0..r0 + m] } else { &r[r1 - m..r1] };
+            // The other side's print of the model: the length (m ± slack) that matches it best.
+            let (o0, o1) = (ou.0 as usize, ou.1 as usize);
+            let best = (m.saturating_sub(COPY_SLACK).max(1)..=(m + COPY_SLACK).min(o1 - o0))
+                .map(|mo| {
+                    let x = if at_start { &o[o0..o0 + mo] } else { &o[o1 - mo..o1] };
+                    (lcs(model, x), std::cmp::Reverse(mo.abs_diff(m)), mo)
+                })
+                .max();
+            let Some((_, _, mo)) = best else { continue };
+            let oc = if at_start { (o0, o0 + mo) } else { (o1 - mo, o1) };
+            if !alike(model, &o[oc.0..oc.1]) {
+                continue;
+            }
+            // Walk the copies away from the passage.
+            let mut edge = if at_start { r0 } else { r1 };
+            for _ in 0..cfg.max_repeat {
+                let copy = (m.saturating_sub(COPY_SLACK).max(n)..=m + COPY_SLACK)
+                    .filter_map(|len| {
+                        let c = if at_start { (edge.checked_sub(len)?, edge) } else { (edge, edge + len) };
+                        (c.1 <= r.len()).then(|| (lcs(model, &r[c.0..c.1]), std::cmp::Reverse(len.abs_diff(m)), c))
+                    })
+                    .max();
+                let Some((common, _, c)) = copy else { break };
+                if (common as usize) * 5 < m.max(c.1 - c.0) * 4 {
+                    break;
+                }
+                let cu = (c.0 as u32, c.1 as u32);
+                let ocu = (oc.0 as u32, oc.1 as u32);
+                let (au, bu) = if side_a { (cu, ocu) } else { (ocu, cu) };
+                let same_pair = |q: &Passage| overlap(q.a_units, au) > 0 && overlap(q.b_units, bu) > 0;
+                // A copy that some passage pairs with that text already is not aligned twice.
+                if !passages.iter().chain(&found).any(same_pair) {
+                    found.push(Passage {
+                        a_units: au,
+                        b_units: bu,
+                        a_span: (0, 0),
+                        b_span: (0, 0),
+                        matches: common,
+                        score: 0.0,
+                        kind: Kind::Verbatim,
+                        similarity: 0.0,
+                    });
+                }
+                edge = if at_start { c.0 } else { c.1 };
+            }
+        }
+    }
+    passages.extend(found);
 }
 
 /// X-drop ungapped extension from `(i, j)` (exclusive ends when `dir` is 1, starts when `dir` is -1): +1 per
@@ -1057,6 +1212,73 @@ mod tests {
         // Alone, a title that short is no passage.
         let (_, _, ps) = align(&format!("{title}{OTHER}"), &format!("{title}{THIRD}"), &AlignConfig::default());
         assert!(ps.is_empty(), "{ps:?}");
+    }
+
+    #[test]
+    fn a_title_shorter_than_min_short_printed_in_a_row_is_reported_per_copy() {
+        // A title of 15 characters (below min_short, 20) that b prints three times above the article, a once.
+        let title = "国家统计局发布四月国民经济数据";
+        let a = format!("{title}\n{WIRE}");
+        let b = format!("{title}\n{title}\n{title}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let t = title.chars().count() as u32;
+        let copies: Vec<(u32, u32)> = (0..3).map(|k| (k * t, (k + 1) * t)).collect();
+        assert_eq!(per_copy(&ps, &copies), [1, 1, 1], "{ps:?}");
+        // Each copy pairs with a's one title.
+        assert!(ps.iter().all(|p| p.a_units.0 == 0), "{ps:?}");
+        // The same below the article, on side a: a prints a closing line three times, b once.
+        let a = format!("{WIRE}\n{title}\n{title}\n{title}");
+        let b = format!("{WIRE}\n{title}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let w = doc(WIRE).len() as u32;
+        let on_a: Vec<(u32, u32)> = (0..3).map(|k| (w + k * t, w + (k + 1) * t)).collect();
+        let n = |x: (u32, u32)| ps.iter().filter(|p| p.a_units.0 <= x.0 && x.1 <= p.a_units.1).count();
+        assert_eq!(on_a.iter().map(|&x| n(x)).collect::<Vec<_>>(), [1, 1, 1], "{ps:?}");
+    }
+
+    #[test]
+    fn a_short_item_printed_whole_is_found() {
+        // A brief of 24 characters, with a source line, reprinted inside a longer page: below min_length, but the
+        // whole of document a.
+        let brief = "市区新建三座公园今日起免费向市民开放游览";
+        let a = format!("{brief}（来源：本报）");
+        let b = format!("{OTHER}\n{brief}\n{THIRD}");
+        let (da, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), brief);
+        assert!(da.len() > brief.chars().count());
+        // The same sentence inside two longer texts is no passage.
+        let (_, _, ps) = align(&format!("{WIRE}{brief}"), &b, &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
+    }
+
+    #[test]
+    fn a_title_whose_next_paragraph_was_dropped_stands_on_its_own() {
+        // b drops a's first paragraph (longer than max_indel): the title and the article are two passages.
+        let title = "国家统计局发布四月份国民经济运行数据情况";
+        let a = format!("{title}\n{OTHER}\n{WIRE}");
+        let b = format!("{title}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), title);
+        assert_eq!(units_text(&b, ps[1].b_units), WIRE);
+        // Where both documents have other text between (a rewritten paragraph), the title is no passage.
+        let b = format!("{title}\n{THIRD}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&b, ps[0].b_units), WIRE);
+    }
+
+    #[test]
+    fn a_formulaic_sentence_with_other_numbers_is_no_passage() {
+        let x = "财报发布后管理层将于美国东部时间十一月二十日上午八点北京时间十一月二十日晚上九点举行电话会议";
+        let y = "财报发布后管理层将于美国东部时间周四上午八点北京时间周四晚上九点举行电话会议";
+        let (_, _, ps) = align(&format!("{OTHER}{x}"), &format!("{THIRD}{y}"), &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
+        // The sentence copied is one.
+        let (_, _, ps) = align(&format!("{OTHER}{x}"), &format!("{THIRD}{x}"), &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert!(ps[0].similarity >= NEAR_COPY_IDENTITY);
     }
 
     #[test]
