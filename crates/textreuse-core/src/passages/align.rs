@@ -231,16 +231,18 @@ struct Anchor {
 /// Anchors of a pair: positions `(i, j)` where the n-grams of `a` and `b` are equal. `a_index` maps each n-gram
 /// hash of a (minus boilerplate and over-repeated ones) to its positions.
 fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anchor> {
-    let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
+    // Occurrences in b so far of each n-gram of a's index, by its slot.
+    let mut seen: Vec<u32> = vec![0; a_index.slots.len()];
     let mut out = Vec::new();
     for (j, h) in b_hashes.iter().enumerate() {
-        if let Some(&(first, _, count)) = a_index.map.get(h) {
+        if let Some(&slot) = a_index.map.get(h) {
             // Only the first `max_repeat` occurrences in b of an n-gram seed anchors: repetitive text stays cheap.
-            let c = seen.entry(*h).or_default();
+            let c = &mut seen[slot as usize];
             *c += 1;
             if *c as usize > cfg.max_repeat {
                 continue;
             }
+            let (first, _, count) = a_index.slots[slot as usize];
             let mut i = first;
             for k in 0..count {
                 if k > 0 {
@@ -258,12 +260,13 @@ fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anc
 pub type NgramSet = HashSet<u64, rustc_hash::FxBuildHasher>;
 
 /// Index of a document's n-grams for [`align_pair`]: for each n-gram hash, its first `max_repeat` positions
-/// (ascending). Flat: one hash-map entry per distinct n-gram (first position, last position, count; FxHash, the
-/// keys being hashes already) and one array chaining each position to the next one of the same n-gram, so that
-/// building it allocates nothing per n-gram.
+/// (ascending). Flat: a hash map (FxHash, the keys being hashes already) from each distinct n-gram to its slot
+/// (first position, last position, count), and one array chaining each position to the next one of the same
+/// n-gram, so that building it allocates nothing per n-gram.
 #[derive(Debug, Clone, Default)]
 pub struct NgramIndex {
-    map: FxHashMap<u64, (u32, u32, u32)>,
+    map: FxHashMap<u64, u32>,
+    slots: Vec<(u32, u32, u32)>,
     next: Vec<u32>,
     max_repeat: usize,
 }
@@ -271,7 +274,7 @@ pub struct NgramIndex {
 impl NgramIndex {
     /// An empty index for positions `0..positions`, keeping at most `max_repeat` positions of an n-gram.
     pub fn new(positions: usize, max_repeat: usize) -> NgramIndex {
-        NgramIndex { map: FxHashMap::default(), next: vec![0; positions], max_repeat }
+        NgramIndex { map: FxHashMap::default(), slots: Vec::new(), next: vec![0; positions], max_repeat }
     }
 
     /// Adds position `i` (below the `positions` given to [`NgramIndex::new`], in ascending order over the calls) of
@@ -282,10 +285,11 @@ impl NgramIndex {
         }
         match self.map.entry(h) {
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert((i, i, 1));
+                e.insert(self.slots.len() as u32);
+                self.slots.push((i, i, 1));
             }
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let v = e.get_mut();
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let v = &mut self.slots[*e.get() as usize];
                 if (v.2 as usize) < self.max_repeat {
                     self.next[v.1 as usize] = i;
                     v.1 = i;
@@ -297,7 +301,8 @@ impl NgramIndex {
 
     /// The positions of n-gram `h` (ascending; empty when absent).
     pub fn positions(&self, h: u64) -> Vec<u32> {
-        let Some(&(first, _, count)) = self.map.get(&h) else { return Vec::new() };
+        let Some(&slot) = self.map.get(&h) else { return Vec::new() };
+        let (first, _, count) = self.slots[slot as usize];
         let mut out = vec![first];
         for _ in 1..count {
             out.push(self.next[*out.last().expect("one at least") as usize]);
@@ -321,6 +326,7 @@ impl NgramIndex {
 pub fn index_ngrams<S: BuildHasher>(hashes: &[u64], boilerplate: &HashSet<u64, S>, max_repeat: usize) -> NgramIndex {
     let mut m = NgramIndex::new(hashes.len(), max_repeat);
     m.map.reserve(hashes.len());
+    m.slots.reserve(hashes.len());
     for (i, h) in hashes.iter().enumerate() {
         if !boilerplate.contains(h) {
             m.push(*h, i as u32);
