@@ -16,6 +16,7 @@
 //! | `meta.json` | [`SegmentMeta`]: documents, base, band offsets, counts |
 //! | `docs.jsonl.zst` | one line per document: `{"id", "chars", "units"}` |
 //! | `texts.zst`, `texts.off` | each document's original text as one zstd frame; `docs + 1` u64 byte offsets |
+//! | `units.zst`, `units.off` | each document's units for alignment ([`compress_units`]: ids, original spans, closing punctuation) as one zstd frame; `docs + 1` u64 byte offsets |
 //! | `sets.bin`, `sets.off` | shingle sets (sorted u64 hashes) one after another; `docs + 1` u64 offsets in values |
 //! | `sethash.bin` | each document's shingle-set hash (u64; 0 without shingles) |
 //! | `sethash.first` | `(hash u64, doc u64)` sorted: the first document of the segment with each set hash |
@@ -38,7 +39,9 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
+use textreuse_core::align::UnitDoc;
 use textreuse_core::index::{IndexSettings, IndexedDocuments, NgramPostings, StoredPair, FORMAT_VERSION};
+use textreuse_core::shingle::{char_unit_id, unit_char};
 use textreuse_core::verify::PairStats;
 
 /// The format name written in every manifest.
@@ -285,6 +288,8 @@ pub struct SegmentDoc {
     pub entry: DocEntry,
     /// Its original text, compressed as one zstd frame.
     pub text_zst: Vec<u8>,
+    /// Its units (after truncation to `max_units`), as [`compress_units`] writes them.
+    pub units_zst: Vec<u8>,
     /// Shingle set (sorted; empty when the document has no shingle).
     pub shingles: Vec<u64>,
     /// Shingle-set hash (0 without shingles).
@@ -309,6 +314,106 @@ pub type PostingsSource<'a> = dyn for<'s> Fn(&'s mut PostingsSink<'s>) -> io::Re
 /// Compression errors.
 pub fn compress_text(text: &str) -> io::Result<Vec<u8>> {
     zstd::bulk::compress(text.as_bytes(), 3)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], at: &mut usize) -> io::Result<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let x = *b.get(*at).ok_or_else(|| invalid("units: truncated"))?;
+        *at += 1;
+        v |= u64::from(x & 0x7f) << shift;
+        if x < 0x80 {
+            return Ok(v);
+        }
+    }
+    Err(invalid("units: bad varint"))
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+/// Compresses a document's units (the [`UnitDoc`] its alignment needs: unit ids, original spans, closing
+/// punctuation) as one zstd frame (level 3), so that a query aligns it without normalizing its text again.
+/// Before compression the units are four streams: the unit count, then per unit its id (LEB128 varint of
+/// `2 × code point` for a CJK character, else the byte 1 and the 8 bytes of the word's hash), the start of its span
+/// minus the end of the previous one (zigzag varint), the span's length (zigzag varint), and the closing
+/// punctuation count (one byte). About 1.5–2 bytes per unit on Chinese news after compression.
+///
+/// # Errors
+/// Compression errors.
+pub fn compress_units(u: &UnitDoc) -> io::Result<Vec<u8>> {
+    let n = u.len();
+    let mut out = Vec::with_capacity(6 * n + 8);
+    put_varint(&mut out, n as u64);
+    for &id in &u.ids {
+        match unit_char(id) {
+            Some(c) => put_varint(&mut out, u64::from(c) << 1),
+            None => {
+                out.push(1);
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+        }
+    }
+    let mut prev = 0i64;
+    for &(s, _) in &u.spans {
+        put_varint(&mut out, zigzag(i64::from(s) - prev));
+        prev = i64::from(s);
+    }
+    for &(s, e) in &u.spans {
+        put_varint(&mut out, zigzag(i64::from(e) - i64::from(s)));
+    }
+    out.extend_from_slice(&u.closing);
+    zstd::bulk::compress(&out, 3)
+}
+
+/// The inverse of [`compress_units`].
+///
+/// # Errors
+/// A frame that does not decompress or decode (a damaged index).
+pub fn decompress_units(frame: &[u8]) -> io::Result<UnitDoc> {
+    let b = zstd::stream::decode_all(frame)?;
+    let mut at = 0usize;
+    let n = get_varint(&b, &mut at)? as usize;
+    if n > b.len() {
+        return Err(invalid("units: bad count"));
+    }
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let v = get_varint(&b, &mut at)?;
+        if v == 1 {
+            let raw = b.get(at..at + 8).ok_or_else(|| invalid("units: truncated"))?;
+            ids.push(u64::from_le_bytes(raw.try_into().expect("8 bytes")));
+            at += 8;
+        } else {
+            ids.push(char_unit_id((v >> 1) as u32));
+        }
+    }
+    let mut starts = Vec::with_capacity(n);
+    let mut prev = 0i64;
+    for _ in 0..n {
+        prev += unzigzag(get_varint(&b, &mut at)?);
+        starts.push(prev as u32);
+    }
+    let mut spans = Vec::with_capacity(n);
+    for s in starts {
+        let len = unzigzag(get_varint(&b, &mut at)?);
+        spans.push((s, (i64::from(s) + len) as u32));
+    }
+    let closing = b.get(at..at + n).ok_or_else(|| invalid("units: truncated"))?.to_vec();
+    Ok(UnitDoc { ids, spans, closing })
 }
 
 /// Writes a segment of `docs` (numbered from `base`) with its stored `pairs` into `segments/NAME/` of `dir`,
@@ -344,19 +449,21 @@ pub fn write_segment(
         }
         z.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
-    // Texts.
+    // Texts and units.
+    for (name, frame) in
+        [("texts", (|d: &SegmentDoc| &d.text_zst) as fn(&SegmentDoc) -> &Vec<u8>), ("units", |d| &d.units_zst)]
     {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(tmp.join("texts.zst"))?);
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(tmp.join(format!("{name}.zst")))?);
         let mut offs = Vec::with_capacity(n + 1);
         let mut at = 0u64;
         offs.push(0);
         for d in docs {
-            w.write_all(&d.text_zst)?;
-            at += d.text_zst.len() as u64;
+            w.write_all(frame(d))?;
+            at += frame(d).len() as u64;
             offs.push(at);
         }
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        write_u64s(&tmp.join("texts.off"), offs)?;
+        write_u64s(&tmp.join(format!("{name}.off")), offs)?;
     }
     // Shingle sets, set hashes, band keys.
     {
@@ -534,6 +641,8 @@ pub struct SegmentReader {
     docs: Vec<DocEntry>,
     texts: Col,
     texts_off: Col,
+    units: Col,
+    units_off: Col,
     sets: Col,
     sets_off: Col,
     set_hash: Col,
@@ -578,6 +687,8 @@ impl SegmentReader {
             docs,
             texts: c("texts.zst")?,
             texts_off: c("texts.off")?,
+            units: c("units.zst")?,
+            units_off: c("units.off")?,
             sets: c("sets.bin")?,
             sets_off: c("sets.off")?,
             set_hash: c("sethash.bin")?,
@@ -613,12 +724,18 @@ impl SegmentReader {
         &self.texts.bytes()[s..e]
     }
 
+    fn units_zst(&self, local: usize) -> &[u8] {
+        let (s, e) = (self.units_off.u64_at(local) as usize, self.units_off.u64_at(local + 1) as usize);
+        &self.units.bytes()[s..e]
+    }
+
     /// Everything stored of document `local` for a rewrite (compaction).
     pub fn segment_doc(&self, local: usize) -> SegmentDoc {
         let bands = self.meta.bands;
         SegmentDoc {
             entry: self.docs[local].clone(),
             text_zst: self.text_zst(local).to_vec(),
+            units_zst: self.units_zst(local).to_vec(),
             shingles: self.set(local),
             set_hash: self.set_hash.u64_at(local),
             band_keys: (0..bands).map(|b| self.band_keys.u64_at(local * bands + b)).collect(),
@@ -854,6 +971,11 @@ impl IndexedDocuments for IndexReader {
         String::from_utf8(bytes).map_err(|e| invalid(format!("document {doc}: text not UTF-8: {e}")))
     }
 
+    fn units(&self, doc: u32) -> io::Result<UnitDoc> {
+        let (s, local) = self.locate(doc);
+        decompress_units(s.units_zst(local)).map_err(|e| invalid(format!("document {doc}: {e}")))
+    }
+
     fn pairs(&self) -> io::Result<Vec<StoredPair>> {
         Ok(self.segments.iter().flat_map(SegmentReader::pairs).collect())
     }
@@ -888,4 +1010,26 @@ pub fn merge_postings(
         }
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use textreuse_core::normalize::NormalizeOptions;
+
+    #[test]
+    fn units_come_back_as_normalization_gives_them() {
+        // CJK characters (traditional, converted), words, punctuation, line breaks, an empty text.
+        for text in [
+            "新華社北京五月二十日電，國家統計局今天發布數據。\n\"GDP grew 5.1%\", it said — résumé café.",
+            "The Evening Star, Washington, D. C., January 3, 1916.",
+            "",
+            "。。。",
+        ] {
+            let u = UnitDoc::new(text, &NormalizeOptions::default());
+            let frame = compress_units(&u).unwrap();
+            assert_eq!(decompress_units(&frame).unwrap(), u, "{text}");
+        }
+        assert!(decompress_units(b"not a frame").is_err());
+    }
 }

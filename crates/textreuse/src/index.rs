@@ -19,8 +19,8 @@ use crate::core::index::{
     StoredPair, FORMAT_VERSION,
 };
 use crate::io::index::{
-    compress_text, merge_postings, read_manifest, remove_garbage, write_manifest, write_segment, IndexReader, Manifest,
-    SegmentDoc, SegmentReader, WriteLock, FORMAT_NAME,
+    compress_text, compress_units, merge_postings, read_manifest, remove_garbage, write_manifest, write_segment,
+    IndexReader, Manifest, SegmentDoc, SegmentReader, WriteLock, FORMAT_NAME,
 };
 use crate::io::{Input, ReadOptions, SkipReason};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
@@ -110,6 +110,7 @@ fn pause_at(stage: &str) {
 struct Pending {
     doc: PreparedDoc,
     text_zst: Vec<u8>,
+    units_zst: Vec<u8>,
     bytes: u64,
 }
 
@@ -150,11 +151,17 @@ impl<'a> Appender<'a> {
     }
 
     fn prepare(preparer: &Preparer, id: &str, text: &str) -> io::Result<Pending> {
-        let mut doc = preparer.prepare(id, text, false);
+        let mut doc = preparer.prepare(id, text, true);
         if let Some(fp) = doc.fingerprint.as_mut() {
             fp.signature = Vec::new();
         }
-        Ok(Pending { doc, text_zst: compress_text(text)?, bytes: text.len() as u64 })
+        let units = doc.unit_doc.take().expect("prepared with its units");
+        Ok(Pending {
+            doc,
+            text_zst: compress_text(text)?,
+            units_zst: compress_units(&units)?,
+            bytes: text.len() as u64,
+        })
     }
 
     fn push(&mut self, p: Pending) -> Result<(), RunError> {
@@ -183,7 +190,7 @@ impl<'a> Appender<'a> {
         let seg_docs: Vec<SegmentDoc> = batch
             .into_iter()
             .zip(&found.in_buckets)
-            .map(|(p, &in_buckets)| segment_doc(p.doc, p.text_zst, in_buckets, bands))
+            .map(|(p, &in_buckets)| segment_doc(p.doc, (p.text_zst, p.units_zst), in_buckets, bands))
             .collect();
         let name = format!("seg-{:06}-{:04}", self.generation, self.written.len());
         let base = self.reader.len();
@@ -210,7 +217,12 @@ impl<'a> Appender<'a> {
     }
 }
 
-fn segment_doc(doc: PreparedDoc, text_zst: Vec<u8>, in_buckets: bool, bands: usize) -> SegmentDoc {
+fn segment_doc(
+    doc: PreparedDoc,
+    (text_zst, units_zst): (Vec<u8>, Vec<u8>),
+    in_buckets: bool,
+    bands: usize,
+) -> SegmentDoc {
     let (shingles, set_hash, band_keys) = match doc.fingerprint {
         Some(fp) => (fp.shingles, fp.set_hash, fp.band_keys),
         None => (Vec::new(), 0, vec![0; bands]),
@@ -218,6 +230,7 @@ fn segment_doc(doc: PreparedDoc, text_zst: Vec<u8>, in_buckets: bool, bands: usi
     SegmentDoc {
         entry: crate::io::index::DocEntry { id: doc.id, chars: doc.chars, units: doc.units },
         text_zst,
+        units_zst,
         shingles,
         set_hash,
         band_keys,
@@ -691,6 +704,9 @@ impl IndexedDocuments for NoDocuments {
     }
     fn text(&self, _: u32) -> io::Result<String> {
         Ok(String::new())
+    }
+    fn units(&self, _: u32) -> io::Result<crate::core::align::UnitDoc> {
+        unreachable!("no documents")
     }
     fn pairs(&self) -> io::Result<Vec<StoredPair>> {
         Ok(Vec::new())

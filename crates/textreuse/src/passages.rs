@@ -19,7 +19,7 @@
 //! the budget: the document ids, 4 bytes per document, the boilerplate n-grams (8 bytes each, in a hash set) and
 //! the alignments found (about 56 bytes each; with `with_text`, one document's text at a time).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::time::Instant;
@@ -27,7 +27,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::align::{index_ngrams, ngram_hashes, UnitDoc};
+use crate::align::{index_ngrams, ngram_hashes, NgramSet, UnitDoc};
 use crate::core::passages::rewritten::Bags;
 pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
@@ -295,7 +295,7 @@ pub fn run(
     drop(postings);
     drop(entries);
     let boilerplate_ngrams = boilerplate.len();
-    let boilerplate: HashSet<u64> = boilerplate.into_iter().collect();
+    let boilerplate: NgramSet = boilerplate.into_iter().collect();
     let pair_runs_bytes = counts.spilled_bytes();
     let sorted = counts.into_sorted().map_err(ioe("merging candidate pairs"))?;
     ctx.stage("index+candidates", StageTime::wall(t.elapsed().as_secs_f64()));
@@ -418,7 +418,7 @@ struct Aligner<'a> {
     store: &'a BlobStore,
     /// Sentence bags of each document (empty unless rewritten reuse is searched).
     bags: &'a [Bags],
-    boilerplate: &'a HashSet<u64>,
+    boilerplate: &'a NgramSet,
     options: &'a PassageOptions,
     progress: &'a dyn Progress,
 }

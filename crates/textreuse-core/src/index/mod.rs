@@ -28,12 +28,12 @@
 //! Verification inside large clusters is not skipped here (the whole run may skip pairs whose documents are
 //! already in one cluster of `large_cluster` documents; that changes its list of pairs, not its clusters).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::align::{align_pair, ngram_hashes, Passage, UnitDoc};
+use crate::align::{align_pair, ngram_hashes, NgramIndex, Passage, UnitDoc};
 use crate::cluster::{attach_partial_copies, Clusters};
 use crate::dedup::{DedupOptions, Fingerprint, Fingerprinter};
 use crate::error::{at_least_one, Error};
@@ -41,7 +41,7 @@ use crate::passages::PassageOptions;
 use crate::verify::{pair_stats, PairStats};
 
 /// Version of the index format (segment files and manifest). An index of another version is refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The settings an index is built with, stored in its manifest: every later command uses them, and one that asks
 /// for another value is refused ([`IndexSettings::first_difference`]).
@@ -168,6 +168,12 @@ pub trait IndexedDocuments: Sync {
     /// # Errors
     /// When the storage fails.
     fn text(&self, doc: u32) -> Result<String, Self::Error>;
+    /// The units of document `doc` as [`Preparer::units`] gives them from its text (stored at indexing time, so
+    /// that aligning a candidate pair needs no normalization of the indexed side).
+    ///
+    /// # Errors
+    /// When the storage fails.
+    fn units(&self, doc: u32) -> Result<UnitDoc, Self::Error>;
     /// Every stored pair between indexed documents ([`StoredPair`]).
     ///
     /// # Errors
@@ -424,16 +430,13 @@ pub fn clusters_of(
 fn index_wanted_ngrams(
     hashes: &[u64],
     wanted: &[u64],
-    boilerplate: &HashSet<u64>,
+    boilerplate: &rustc_hash::FxHashSet<u64>,
     max_repeat: usize,
-) -> HashMap<u64, Vec<u32>> {
-    let mut m: HashMap<u64, Vec<u32>> = HashMap::new();
+) -> NgramIndex {
+    let mut m = NgramIndex::new(hashes.len(), max_repeat);
     for (i, h) in hashes.iter().enumerate() {
         if wanted.binary_search(h).is_ok() && !boilerplate.contains(h) {
-            let v = m.entry(*h).or_default();
-            if v.len() < max_repeat {
-                v.push(i as u32);
-            }
+            m.push(*h, i as u32);
         }
     }
     m
@@ -480,7 +483,8 @@ pub fn new_alignments<I: IndexedDocuments>(
     let old = index.ngram_postings(&all, cfg.max_df)?;
     let is_boilerplate: Vec<bool> =
         (0..all.len()).map(|i| old.df[i] as usize + (starts[i + 1] - starts[i]) > cfg.max_df).collect();
-    let boilerplate: HashSet<u64> = all.iter().zip(&is_boilerplate).filter(|x| *x.1).map(|x| *x.0).collect();
+    let boilerplate: rustc_hash::FxHashSet<u64> =
+        all.iter().zip(&is_boilerplate).filter(|x| *x.1).map(|x| *x.0).collect();
     // Candidate pairs (x < y): each new document with the earlier ones sharing `min_anchors` n-grams.
     let per_doc: Vec<Vec<(u32, u32)>> = new
         .par_iter()
@@ -528,7 +532,7 @@ pub fn new_alignments<I: IndexedDocuments>(
             let x = g[0].0;
             let owned;
             let ux: &UnitDoc = if x < n {
-                owned = preparer.units(&index.text(x)?);
+                owned = index.units(x)?;
                 &owned
             } else {
                 new[(x - n) as usize].unit_doc.as_ref().expect("query documents keep their units")

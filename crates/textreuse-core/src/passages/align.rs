@@ -32,7 +32,10 @@
 //!    texts, half-open `[start, end)`; a span includes the column line breaks and punctuation inside it, and the
 //!    closing punctuation right after its last unit.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+
+use rustc_hash::FxHashMap;
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -231,38 +234,106 @@ struct Anchor {
 
 /// Anchors of a pair: positions `(i, j)` where the n-grams of `a` and `b` are equal. `a_index` maps each n-gram
 /// hash of a (minus boilerplate and over-repeated ones) to its positions.
-fn anchors(a_index: &HashMap<u64, Vec<u32>>, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anchor> {
-    let mut seen: HashMap<u64, u32> = HashMap::new();
+fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anchor> {
+    // Occurrences in b so far of each n-gram of a's index, by its slot.
+    let mut seen: Vec<u32> = vec![0; a_index.slots.len()];
     let mut out = Vec::new();
     for (j, h) in b_hashes.iter().enumerate() {
-        if let Some(is) = a_index.get(h) {
+        if let Some(&slot) = a_index.map.get(h) {
             // Only the first `max_repeat` occurrences in b of an n-gram seed anchors: repetitive text stays cheap.
-            let c = seen.entry(*h).or_default();
+            let c = &mut seen[slot as usize];
             *c += 1;
             if *c as usize > cfg.max_repeat {
                 continue;
             }
-            out.extend(is.iter().map(|&i| Anchor { i, j: j as u32 }));
+            let (first, _, count) = a_index.slots[slot as usize];
+            let mut i = first;
+            for k in 0..count {
+                if k > 0 {
+                    i = a_index.next[i as usize];
+                }
+                out.push(Anchor { i, j: j as u32 });
+            }
         }
     }
     out.sort_unstable_by_key(|x| (x.i, x.j));
     out
 }
 
+/// A set of n-gram hashes (boilerplate n-grams): FxHash, the values being hashes already.
+pub type NgramSet = HashSet<u64, rustc_hash::FxBuildHasher>;
+
+/// Index of a document's n-grams for [`align_pair`]: for each n-gram hash, its first `max_repeat` positions
+/// (ascending). Flat: a hash map (FxHash, the keys being hashes already) from each distinct n-gram to its slot
+/// (first position, last position, count), and one array chaining each position to the next one of the same
+/// n-gram, so that building it allocates nothing per n-gram.
+#[derive(Debug, Clone, Default)]
+pub struct NgramIndex {
+    map: FxHashMap<u64, u32>,
+    slots: Vec<(u32, u32, u32)>,
+    next: Vec<u32>,
+    max_repeat: usize,
+}
+
+impl NgramIndex {
+    /// An empty index for positions `0..positions`, keeping at most `max_repeat` positions of an n-gram.
+    pub fn new(positions: usize, max_repeat: usize) -> NgramIndex {
+        NgramIndex { map: FxHashMap::default(), slots: Vec::new(), next: vec![0; positions], max_repeat }
+    }
+
+    /// Adds position `i` (below the `positions` given to [`NgramIndex::new`], in ascending order over the calls) of
+    /// n-gram `h`; ignored beyond its first `max_repeat` positions.
+    pub fn push(&mut self, h: u64, i: u32) {
+        if self.max_repeat == 0 {
+            return;
+        }
+        match self.map.entry(h) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.slots.len() as u32);
+                self.slots.push((i, i, 1));
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let v = &mut self.slots[*e.get() as usize];
+                if (v.2 as usize) < self.max_repeat {
+                    self.next[v.1 as usize] = i;
+                    v.1 = i;
+                    v.2 += 1;
+                }
+            }
+        }
+    }
+
+    /// The positions of n-gram `h` (ascending; empty when absent).
+    pub fn positions(&self, h: u64) -> Vec<u32> {
+        let Some(&slot) = self.map.get(&h) else { return Vec::new() };
+        let (first, _, count) = self.slots[slot as usize];
+        let mut out = vec![first];
+        for _ in 1..count {
+            out.push(self.next[*out.last().expect("one at least") as usize]);
+        }
+        out
+    }
+
+    /// Number of distinct n-grams.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no n-gram is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 /// Index of a document's n-grams for [`align_pair`]: hash → positions (the first `max_repeat` of an n-gram
 /// repeated more often), without the n-grams in `boilerplate`.
-pub fn index_ngrams(
-    hashes: &[u64],
-    boilerplate: &std::collections::HashSet<u64>,
-    max_repeat: usize,
-) -> HashMap<u64, Vec<u32>> {
-    let mut m: HashMap<u64, Vec<u32>> = HashMap::with_capacity(hashes.len());
+pub fn index_ngrams<S: BuildHasher>(hashes: &[u64], boilerplate: &HashSet<u64, S>, max_repeat: usize) -> NgramIndex {
+    let mut m = NgramIndex::new(hashes.len(), max_repeat);
+    m.map.reserve(hashes.len());
+    m.slots.reserve(hashes.len());
     for (i, h) in hashes.iter().enumerate() {
         if !boilerplate.contains(h) {
-            let v = m.entry(*h).or_default();
-            if v.len() < max_repeat {
-                v.push(i as u32);
-            }
+            m.push(*h, i as u32);
         }
     }
     m
@@ -293,13 +364,7 @@ pub const NEAR_COPY_IDENTITY: f64 = 0.85;
 /// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
 /// are two passages, and neither covers the text between them. A passage found later pairs no unit that earlier
 /// ones align on both sides.
-pub fn align_pair(
-    a: &UnitDoc,
-    a_index: &HashMap<u64, Vec<u32>>,
-    b: &UnitDoc,
-    b_hashes: &[u64],
-    cfg: &AlignConfig,
-) -> Vec<Passage> {
+pub fn align_pair(a: &UnitDoc, a_index: &NgramIndex, b: &UnitDoc, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Passage> {
     let an = anchors(a_index, b_hashes, cfg);
     if an.len() < cfg.min_anchors.max(1) {
         return Vec::new();

@@ -20,7 +20,9 @@ use crate::error::{at_least_one, unit_interval, Error};
 use crate::normalize::NormalizeOptions;
 use crate::progress::{NoProgress, Progress};
 
-use super::align::{align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Kind, Passage, UnitDoc};
+use super::align::{
+    align_pair as align_units_pair, index_ngrams, ngram_hashes, AlignConfig, Kind, NgramIndex, Passage, UnitDoc,
+};
 use super::rewritten::{align_rewritten, Bags, TEMPLATE_LENGTH, TEMPLATE_PARTNERS};
 
 /// Documents with more units than this are aligned on their first `DEFAULT_MAX_UNITS` units only.
@@ -93,7 +95,7 @@ impl PassageOptions {
     pub fn passages(
         &self,
         (a, ba): (&UnitDoc, &Bags),
-        a_index: &HashMap<u64, Vec<u32>>,
+        a_index: &NgramIndex,
         (b, bb): (&UnitDoc, &Bags),
         b_hashes: &[u64],
     ) -> Vec<Passage> {
@@ -282,7 +284,7 @@ pub fn align_pair(a: &str, b: &str, options: &PassageOptions) -> Result<Vec<Pass
 #[derive(Debug, Clone, Default)]
 struct Candidates {
     pairs: Vec<(u32, u32)>,
-    boilerplate: HashSet<u64>,
+    boilerplate: rustc_hash::FxHashSet<u64>,
 }
 
 /// Passage-level reuse over documents held in memory: add documents, then [`PassageIndex::candidates`] (pairs of
@@ -484,7 +486,7 @@ impl PassageIndex {
         progress.start("candidates", None, "pairs");
         let (pairs, boilerplate) = candidate_pairs(&self.hashes, a.max_df, a.min_anchors);
         progress.finish();
-        self.candidates = Some(Candidates { pairs, boilerplate });
+        self.candidates = Some(Candidates { pairs, boilerplate: boilerplate.into_iter().collect() });
     }
 
     /// Candidate pairs `(a, b)`, `a < b` by index, sorted: documents sharing at least `min_anchors` distinct

@@ -38,6 +38,19 @@ fn is_cjk_id(id: u64) -> bool {
     (id ^ CHAR_TAG) < 0x11_0000
 }
 
+/// The code point of a single CJK character's unit id, or `None` for the id of a word (a hash): lets storage
+/// keep a character's id in a few bytes ([`char_unit_id`] is the inverse).
+#[inline]
+pub fn unit_char(id: u64) -> Option<u32> {
+    is_cjk_id(id).then_some((id ^ CHAR_TAG) as u32)
+}
+
+/// The unit id of the single CJK character with code point `c`, as [`units`] gives it (inverse of [`unit_char`]).
+#[inline]
+pub fn char_unit_id(c: u32) -> u64 {
+    u64::from(c) ^ CHAR_TAG
+}
+
 /// Shingle lengths: `word_n` units for a shingle that starts with two words, `n` for any other (one that starts
 /// with a CJK character, or with a word followed by a CJK character). Both at least 1. `Ngram::uniform(n)` is the
 /// classic fixed-length shingle.
