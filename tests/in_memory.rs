@@ -11,19 +11,7 @@ use serde_json::{json, Value};
 use textreuse::core::dedup::{DedupOptions, Deduper};
 use textreuse::core::passages::{align_pair, passage_clusters, PassageIndex, PassageOptions};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared(sub: &str) -> Option<PathBuf> {
-    let p = root().join("../shared").join(sub);
-    if p.exists() {
-        Some(p)
-    } else {
-        common::skip_note(&format!("skipped: ../shared/{sub} is absent"));
-        None
-    }
-}
+use common::shared;
 
 fn cli(job: &str, input: &Path, out: &Path) {
     let o = Command::new(env!("CARGO_BIN_EXE_textreuse"))

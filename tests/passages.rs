@@ -1,7 +1,7 @@
 //! `textreuse passages` and `textreuse compare` end to end: the seeds, zh-dev, bad and pathological input.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -15,19 +15,7 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_textreuse"))
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared(sub: &str) -> Option<PathBuf> {
-    let p = root().join("../shared").join(sub);
-    if p.exists() {
-        Some(p)
-    } else {
-        common::skip_note(&format!("skipped: ../shared/{sub} is absent"));
-        None
-    }
-}
+use common::{root, shared};
 
 fn ok(o: &Output) {
     assert!(o.status.success(), "textreuse failed: {}", String::from_utf8_lossy(&o.stderr));

@@ -4,25 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use textreuse::io::Input;
 use textreuse::passages::{self, PassagesConfig, PassagesSummary};
 use textreuse::progress::NoProgress;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
-}
-
-fn shared(sub: &str) -> Option<PathBuf> {
-    let p = root().join("../shared").join(sub);
-    if p.exists() {
-        Some(p)
-    } else {
-        common::skip_note(&format!("skipped: ../shared/{sub} is absent"));
-        None
-    }
-}
+use common::{root, shared};
 
 fn run(input: &Path, out: &Path, budget: Option<u64>, with_text: bool) -> PassagesSummary {
     run_with(input, out, budget, with_text, false)

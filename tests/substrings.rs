@@ -1,6 +1,8 @@
 //! `textreuse substrings` on a small constructed corpus: every reported span is checked against a brute-force
 //! search, and `--remove` keeps exactly the first occurrences.
 
+mod common;
+
 use std::collections::HashSet;
 use std::process::Command;
 
@@ -10,14 +12,7 @@ use textreuse::normalize::NormalizeOptions;
 
 /// A deterministic pseudo-random text over a small alphabet, so that short chance repeats exist too.
 fn noise(seed: u64, len: usize) -> String {
-    let alphabet: Vec<char> = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏".chars().collect();
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            alphabet[(x >> 33) as usize % alphabet.len()]
-        })
-        .collect()
+    common::noise_over("天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏", seed, len)
 }
 
 #[test]

@@ -56,14 +56,7 @@ fn same_spans(input: &Path, budget: u64) -> (SubstringsSummary, SubstringsSummar
 
 /// A deterministic pseudo-random text over a small alphabet.
 fn noise(seed: u64, len: usize) -> String {
-    let alphabet: Vec<char> = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏金生丽水玉出昆冈".chars().collect();
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            alphabet[(x >> 33) as usize % alphabet.len()]
-        })
-        .collect()
+    common::noise_over("天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏金生丽水玉出昆冈", seed, len)
 }
 
 #[test]

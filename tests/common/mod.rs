@@ -4,7 +4,38 @@
 //! FNV-1a hash and length (in characters) of the passage, and searches the text for it.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
 use textreuse::normalize::{normalize, NormalizeOptions};
+
+/// The repository root (absolute).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// `../shared/SUB` beside the repository, or `None` with a visible skip note where it is absent.
+pub fn shared(sub: &str) -> Option<PathBuf> {
+    let p = root().join("../shared").join(sub);
+    if p.exists() {
+        Some(p)
+    } else {
+        skip_note(&format!("skipped: ../shared/{sub} is absent"));
+        None
+    }
+}
+
+/// A deterministic pseudo-random text of `len` characters drawn from `alphabet` (a small alphabet gives short
+/// chance repeats too).
+pub fn noise_over(alphabet: &str, seed: u64, len: usize) -> String {
+    let alphabet: Vec<char> = alphabet.chars().collect();
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            alphabet[(x >> 33) as usize % alphabet.len()]
+        })
+        .collect()
+}
 
 /// 64-bit FNV-1a of a string's UTF-8 bytes.
 pub fn fnv(s: &str) -> u64 {
