@@ -112,8 +112,19 @@ fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
         let mut ascii = true;
         while pos < n {
             if bytes[pos] < 0x80 {
-                pos += 1;
-                ci += 1;
+                // ASCII goes by eight bytes at a time while no byte has its top bit set.
+                while pos + 8 <= n {
+                    let w = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
+                    if w & 0x8080_8080_8080_8080 != 0 {
+                        break;
+                    }
+                    pos += 8;
+                    ci += 8;
+                }
+                while pos < n && bytes[pos] < 0x80 {
+                    pos += 1;
+                    ci += 1;
+                }
                 continue;
             }
             let (d, len) = decode_at(bytes, pos);
@@ -292,12 +303,19 @@ fn sort_hashes(hashes: &[u64], buckets: &mut Vec<u32>) -> Vec<u64> {
     for b in buckets.iter_mut() {
         (*b, sum) = (sum, sum + *b);
     }
-    let mut out = vec![0u64; n];
-    for &h in hashes {
-        let b = (h >> shift) as usize;
-        out[buckets[b] as usize] = h;
-        buckets[b] += 1;
+    // The scatter writes every slot exactly once (the bucket starts partition 0..n), so the output is not zeroed
+    // first.
+    let mut out: Vec<u64> = Vec::with_capacity(n);
+    {
+        let slots = &mut out.spare_capacity_mut()[..n];
+        for &h in hashes {
+            let b = (h >> shift) as usize;
+            slots[buckets[b] as usize].write(h);
+            buckets[b] += 1;
+        }
     }
+    // SAFETY: the counts of the buckets sum to `n`, so the scatter above initialized each of the first `n` slots.
+    unsafe { out.set_len(n) };
     let mut start = 0;
     for &end in buckets.iter() {
         let bucket = &mut out[start as usize..end as usize];
