@@ -369,6 +369,26 @@ fn window_hashes_into(ids: &[u64], n: Ngram, seed: u64, out: &mut Vec<u64>) {
     }
 }
 
+/// The hash of every run of `n` consecutive ids (at least 1) in order, `ids.len() + 1 - n` of them (none when `ids`
+/// is shorter than `n`): seeded XXH3 of the run's ids as consecutive little-endian bytes, the same value as
+/// `xxh3_64_with_seed` of those bytes, without copying them.
+///
+/// ```
+/// use textreuse_core::text::shingle::id_window_hashes;
+/// let ids = [7u64, 8, 9];
+/// let bytes: Vec<u8> = ids[1..].iter().flat_map(|v| v.to_le_bytes()).collect();
+/// assert_eq!(id_window_hashes(&ids, 2, 5)[1], xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, 5));
+/// ```
+pub fn id_window_hashes(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
+    assert!(n >= 1, "ngram size must be at least 1");
+    if ids.len() < n {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    window_hashes_into(ids, Ngram::uniform(n), seed, &mut out);
+    out
+}
+
 /// The windows of [`window_hashes_into`] when the two lengths differ: `hash_n` hashes a window of `n` units,
 /// `hash_word` one of `word_n` units.
 #[inline(always)]
