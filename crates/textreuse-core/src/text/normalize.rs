@@ -273,6 +273,45 @@ static ASCII_ALNUM: [bool; 256] = {
     t
 };
 
+/// The end of the run of ASCII letters and digits that starts at byte `pos` of `bytes` (`pos` itself when
+/// `bytes[pos]` is none). On x86-64 sixteen bytes are classified at a time with SSE2 (part of every x86-64
+/// processor), so a word costs one branch instead of one per byte; elsewhere, and for the last bytes, by table.
+#[inline]
+pub(crate) fn ascii_alnum_run_end(bytes: &[u8], mut pos: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while pos + 16 <= bytes.len() {
+            // SAFETY: the 16 bytes read lie within `bytes`; SSE2 is available on every x86-64 processor.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
+                // Letters: `b | 0x20` in 'a'..='z'. Digits: `b` in '0'..='9'. Compares are signed, so bytes of
+                // 0x80 and above (negative) fall in neither range.
+                let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+                let letter = _mm_and_si128(
+                    _mm_cmpgt_epi8(folded, _mm_set1_epi8(b'a' as i8 - 1)),
+                    _mm_cmplt_epi8(folded, _mm_set1_epi8(b'z' as i8 + 1)),
+                );
+                let digit = _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+                );
+                _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u32
+            };
+            // `mask` has 16 bits: the first clear one ends the run.
+            let run = (!mask).trailing_zeros() as usize;
+            if run < 16 {
+                return pos + run;
+            }
+            pos += 16;
+        }
+    }
+    while pos < bytes.len() && ASCII_ALNUM[bytes[pos] as usize] {
+        pos += 1;
+    }
+    pos
+}
+
 /// ASCII letters (lower-cased) and digits by byte, 0 for any other byte.
 static ASCII_ALNUM_LOWER: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -618,18 +657,11 @@ impl<S: OffsetSink> Emitter<'_, S> {
     fn ascii_word(&mut self, bytes: &[u8], pos: usize, i: u32) -> usize {
         self.word_gap();
         let table = if self.opts.lowercase { &ASCII_ALNUM_LOWER } else { &ASCII_ALNUM_SAME };
-        // SAFETY: only ASCII bytes are appended (the tables map to ASCII letters and digits or to 0, which ends the
-        // run), so the string stays valid UTF-8.
+        let end = ascii_alnum_run_end(bytes, pos);
+        // SAFETY: only ASCII bytes are appended (the tables map ASCII letters and digits to ASCII letters and
+        // digits), so the string stays valid UTF-8.
         let out = unsafe { self.out.as_mut_vec() };
-        let mut end = pos;
-        while end < bytes.len() {
-            let b = table[bytes[end] as usize];
-            if b == 0 {
-                break;
-            }
-            out.push(b);
-            end += 1;
-        }
+        out.extend(bytes[pos..end].iter().map(|&b| table[b as usize]));
         self.offs.push_range(i..i + (end - pos) as u32);
         self.last = Some(Class::Word);
         end
@@ -827,6 +859,41 @@ mod tests {
         let (s, e) = n.original_span(1, 6).unwrap();
         let span: String = orig[s as usize..e as usize].iter().collect();
         assert_eq!(span, "圖書館，\n館長");
+    }
+
+    #[test]
+    fn alnum_runs_end_where_the_table_says() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..80 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Mostly letters and digits, with every other byte value too.
+                        if x % 4 == 0 {
+                            (x >> 8) as u8
+                        } else {
+                            b"azAZ09mQ5"[(x >> 8) as usize % 9]
+                        }
+                    })
+                    .collect();
+                for pos in 0..len {
+                    let mut end = pos;
+                    while end < len && bytes[end].is_ascii_alphanumeric() {
+                        end += 1;
+                    }
+                    assert_eq!(ascii_alnum_run_end(&bytes, pos), end, "{bytes:?} from {pos}");
+                }
+            }
+        }
+        // Every byte value next to a letter.
+        for b in 0..=255u8 {
+            let bytes = [b'a'; 20].iter().chain(std::iter::repeat_n(&b, 20)).copied().collect::<Vec<u8>>();
+            let want = if b.is_ascii_alphanumeric() { 40 } else { 20 };
+            assert_eq!(ascii_alnum_run_end(&bytes, 0), want, "byte {b}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::normalize::{decode_at, is_cjk_unit};
+use crate::normalize::{ascii_alnum_run_end, decode_at, is_cjk_unit};
 
 /// One unit of a normalized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,9 +213,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
         }
         let s = k;
         loop {
-            while k < b.len() && ASCII_ALNUM[b[k] as usize] {
-                k += 1;
-            }
+            k = ascii_alnum_run_end(b, k);
             // An apostrophe between a letter or digit and another, or a period or comma between two digits,
             // stays inside the word.
             let joins = k + 1 < b.len()
