@@ -872,7 +872,7 @@ mod tests {
                         x ^= x >> 7;
                         x ^= x << 17;
                         // Mostly letters and digits, with every other byte value too.
-                        if x % 4 == 0 {
+                        if x.is_multiple_of(4) {
                             (x >> 8) as u8
                         } else {
                             b"azAZ09mQ5"[(x >> 8) as usize % 9]
