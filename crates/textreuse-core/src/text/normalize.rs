@@ -651,20 +651,35 @@ impl<S: OffsetSink> Emitter<'_, S> {
     }
 
     /// The run of ASCII letters and digits that starts at byte `pos` of `bytes` (a character at original offset
-    /// `i`): what [`Emitter::emit`] does character by character, copying and lower-casing in one pass. Returns the
-    /// byte offset where the run ends.
+    /// `i`), and the words that follow it each after one space: what [`Emitter::emit`] does character by character,
+    /// copying and lower-casing in one pass. Returns the byte offset where the last run ends.
     #[inline]
     fn ascii_word(&mut self, bytes: &[u8], pos: usize, i: u32) -> usize {
         self.word_gap();
         let table = if self.opts.lowercase { &ASCII_ALNUM_LOWER } else { &ASCII_ALNUM_SAME };
-        let end = ascii_alnum_run_end(bytes, pos);
         // SAFETY: only ASCII bytes are appended (the tables map ASCII letters and digits to ASCII letters and
-        // digits), so the string stays valid UTF-8.
+        // digits, and a space is ASCII), so the string stays valid UTF-8.
         let out = unsafe { self.out.as_mut_vec() };
-        out.extend(bytes[pos..end].iter().map(|&b| table[b as usize]));
-        self.offs.push_range(i..i + (end - pos) as u32);
-        self.last = Some(Class::Word);
-        end
+        let mut start = pos;
+        loop {
+            let end = ascii_alnum_run_end(bytes, start);
+            out.extend(bytes[start..end].iter().map(|&b| table[b as usize]));
+            self.offs.push_range(i + (start - pos) as u32..i + (end - pos) as u32);
+            // One space and another word, the commonest sequel: what `emit` of the space (a gap) and `word_gap`
+            // of the next word do, the space's own offset included.
+            if self.opts.strip_whitespace
+                && end + 1 < bytes.len()
+                && bytes[end] == b' '
+                && ASCII_ALNUM[bytes[end + 1] as usize]
+            {
+                out.push(b' ');
+                self.offs.push(i + (end - pos) as u32);
+                start = end + 1;
+                continue;
+            }
+            self.last = Some(Class::Word);
+            return end;
+        }
     }
 
     /// A run of CJK Unified Ideographs from original offsets `first..end`: what [`Emitter::emit`] does character
