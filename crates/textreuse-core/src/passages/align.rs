@@ -38,7 +38,6 @@ use std::hash::BuildHasher;
 use rustc_hash::FxHashMap;
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::normalize::{normalize, NormalizeOptions, Normalized};
 use crate::shingle::{units, Unit};
@@ -182,15 +181,7 @@ pub fn ngram_hashes(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
     if ids.len() < n || n == 0 {
         return Vec::new();
     }
-    let mut buf = vec![0u8; 8 * n];
-    ids.windows(n)
-        .map(|w| {
-            for (k, u) in w.iter().enumerate() {
-                buf[8 * k..8 * k + 8].copy_from_slice(&u.to_le_bytes());
-            }
-            xxh3_64_with_seed(&buf, seed)
-        })
-        .collect()
+    crate::text::shingle::id_window_hashes(ids, n, seed)
 }
 
 /// How a passage was found.

@@ -15,7 +15,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::normalize::{decode_at, is_cjk_unit};
+use crate::normalize::{ascii_alnum_run_end, decode_at, is_cjk_unit};
 
 /// One unit of a normalized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +112,19 @@ fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
         let mut ascii = true;
         while pos < n {
             if bytes[pos] < 0x80 {
-                pos += 1;
-                ci += 1;
+                // ASCII goes by eight bytes at a time while no byte has its top bit set.
+                while pos + 8 <= n {
+                    let w = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
+                    if w & 0x8080_8080_8080_8080 != 0 {
+                        break;
+                    }
+                    pos += 8;
+                    ci += 8;
+                }
+                while pos < n && bytes[pos] < 0x80 {
+                    pos += 1;
+                    ci += 1;
+                }
                 continue;
             }
             let (d, len) = decode_at(bytes, pos);
@@ -202,9 +213,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
         }
         let s = k;
         loop {
-            while k < b.len() && ASCII_ALNUM[b[k] as usize] {
-                k += 1;
-            }
+            k = ascii_alnum_run_end(b, k);
             // An apostrophe between a letter or digit and another, or a period or comma between two digits,
             // stays inside the word.
             let joins = k + 1 < b.len()
@@ -232,10 +241,7 @@ pub fn shingle_set(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
 
 /// The shingle hashes of a unit sequence in text order (one per window; see [`shingle_set`]).
 pub fn shingle_hashes(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
-    let mut ids = Vec::with_capacity(8 * units.len());
-    for u in units {
-        ids.extend_from_slice(&u.id.to_le_bytes());
-    }
+    let ids: Vec<u64> = units.iter().map(|u| u.id).collect();
     let mut out = Vec::new();
     window_hashes_into(&ids, n.into(), seed, &mut out);
     out
@@ -244,8 +250,8 @@ pub fn shingle_hashes(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64
 /// Working memory of [`shingle_set_of_text`], reused from one document to the next.
 #[derive(Debug, Default, Clone)]
 pub struct ShingleBuffers {
-    /// Unit ids as little-endian bytes.
-    ids: Vec<u8>,
+    /// Unit ids.
+    ids: Vec<u64>,
     /// Shingle hashes before sorting.
     hashes: Vec<u64>,
     /// Bucket boundaries of the sort.
@@ -264,7 +270,7 @@ pub struct ShingleBuffers {
 pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     let ids = &mut buf.ids;
     ids.clear();
-    for_each_unit(text, |id, _, _| ids.extend_from_slice(&id.to_le_bytes()));
+    for_each_unit(text, |id, _, _| ids.push(id));
     buf.hashes.clear();
     window_hashes_into(ids, n.into(), seed, &mut buf.hashes);
     let mut set = sort_hashes(&buf.hashes, &mut buf.buckets);
@@ -295,12 +301,19 @@ fn sort_hashes(hashes: &[u64], buckets: &mut Vec<u32>) -> Vec<u64> {
     for b in buckets.iter_mut() {
         (*b, sum) = (sum, sum + *b);
     }
-    let mut out = vec![0u64; n];
-    for &h in hashes {
-        let b = (h >> shift) as usize;
-        out[buckets[b] as usize] = h;
-        buckets[b] += 1;
+    // The scatter writes every slot exactly once (the bucket starts partition 0..n), so the output is not zeroed
+    // first.
+    let mut out: Vec<u64> = Vec::with_capacity(n);
+    {
+        let slots = &mut out.spare_capacity_mut()[..n];
+        for &h in hashes {
+            let b = (h >> shift) as usize;
+            slots[buckets[b] as usize].write(h);
+            buckets[b] += 1;
+        }
     }
+    // SAFETY: the counts of the buckets sum to `n`, so the scatter above initialized each of the first `n` slots.
+    unsafe { out.set_len(n) };
     let mut start = 0;
     for &end in buckets.iter() {
         let bucket = &mut out[start as usize..end as usize];
@@ -322,41 +335,225 @@ fn sort_hashes(hashes: &[u64], buckets: &mut Vec<u32>) -> Vec<u64> {
     out
 }
 
-/// The hash of every window of consecutive unit ids, given as their concatenated little-endian bytes: seeded XXH3
-/// of the window's bytes; a window is `n.word_n` units from two words in a row and `n.n` otherwise, and windows
-/// that would run past the end are not cut. When no window fits, one hash of all the units (if any).
-fn window_hashes_into(ids: &[u8], n: Ngram, seed: u64, out: &mut Vec<u64>) {
+/// The hash of every window of consecutive unit ids: seeded XXH3 of the window's ids as consecutive little-endian
+/// bytes; a window is `n.word_n` units from two words in a row and `n.n` otherwise, and windows that would run past
+/// the end are not cut. When no window fits, one hash of all the units (if any).
+fn window_hashes_into(ids: &[u64], n: Ngram, seed: u64, out: &mut Vec<u64>) {
     assert!(n.n >= 1 && n.word_n >= 1, "ngram size must be at least 1");
-    let m = ids.len() / 8;
+    let m = ids.len();
     if m == 0 {
         return;
     }
+    let h = WindowHasher::new(seed);
     if n.n == n.word_n {
         let n = n.n.min(m);
-        out.extend((0..=m - n).map(|k| xxh3_64_with_seed(&ids[8 * k..8 * (k + n)], seed)));
+        out.reserve(m - n + 1);
+        // The usual lengths get a loop of their own, where the hash of a fixed length compiles to straight code.
+        match n {
+            2 => out.extend(ids.windows(2).map(|w| h.hash(&w[..2]))),
+            4 => out.extend(ids.windows(4).map(|w| h.hash(&w[..4]))),
+            5 => out.extend(ids.windows(5).map(|w| h.hash(&w[..5]))),
+            _ => out.extend(ids.windows(n).map(|w| h.hash(w))),
+        }
         return;
     }
     let before = out.len();
-    let mut cjk_tail = m.saturating_sub(n.n - 1); // windows from a CJK character start before this
-    let mut word_tail = m.saturating_sub(n.word_n - 1);
-    if n.n > m {
-        cjk_tail = 0;
+    match (n.n, n.word_n) {
+        (4, 2) => mixed_windows(ids, 4, 2, |w| h.hash(&w[..4]), |w| h.hash(&w[..2]), out),
+        _ => mixed_windows(ids, n.n, n.word_n, |w| h.hash(w), |w| h.hash(w), out),
     }
-    if n.word_n > m {
-        word_tail = 0;
+    if out.len() == before {
+        out.push(h.hash(ids));
     }
-    let cjk_at = |k: usize| k < m && is_cjk_id(u64::from_le_bytes(ids[8 * k..8 * k + 8].try_into().expect("8 bytes")));
+}
+
+/// The hash of every run of `n` consecutive ids (at least 1) in order, `ids.len() + 1 - n` of them (none when `ids`
+/// is shorter than `n`): seeded XXH3 of the run's ids as consecutive little-endian bytes, the same value as
+/// `xxh3_64_with_seed` of those bytes, without copying them.
+///
+/// ```
+/// use textreuse_core::text::shingle::id_window_hashes;
+/// let ids = [7u64, 8, 9];
+/// let bytes: Vec<u8> = ids[1..].iter().flat_map(|v| v.to_le_bytes()).collect();
+/// assert_eq!(id_window_hashes(&ids, 2, 5)[1], xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, 5));
+/// ```
+pub fn id_window_hashes(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
+    assert!(n >= 1, "ngram size must be at least 1");
+    if ids.len() < n {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    window_hashes_into(ids, Ngram::uniform(n), seed, &mut out);
+    out
+}
+
+/// The windows of [`window_hashes_into`] when the two lengths differ: `hash_n` hashes a window of `n` units,
+/// `hash_word` one of `word_n` units.
+#[inline(always)]
+fn mixed_windows(
+    ids: &[u64],
+    n: usize,
+    word_n: usize,
+    hash_n: impl Fn(&[u64]) -> u64,
+    hash_word: impl Fn(&[u64]) -> u64,
+    out: &mut Vec<u64>,
+) {
+    let m = ids.len();
+    // Windows from a CJK character start before `cjk_tail`, windows from two words before `word_tail`.
+    let cjk_tail = if n > m { 0 } else { m + 1 - n };
+    let word_tail = if word_n > m { 0 } else { m + 1 - word_n };
+    let cjk_at = |k: usize| k < m && is_cjk_id(ids[k]);
+    out.reserve(cjk_tail.max(word_tail));
     for k in 0..cjk_tail.max(word_tail) {
         // A word among CJK characters (a number, a name in Chinese text) starts a CJK-length window.
         let words = !cjk_at(k) && !cjk_at(k + 1);
-        let (len, tail) = if words { (n.word_n, word_tail) } else { (n.n, cjk_tail) };
-        if k < tail {
-            out.push(xxh3_64_with_seed(&ids[8 * k..8 * (k + len)], seed));
+        if words {
+            if k < word_tail {
+                out.push(hash_word(&ids[k..k + word_n]));
+            }
+        } else if k < cjk_tail {
+            out.push(hash_n(&ids[k..k + n]));
         }
     }
-    if out.len() == before {
-        out.push(xxh3_64_with_seed(ids, seed));
+}
+
+/// XXH3-64 with a seed (the `xxhash-rust` crate's `xxh3_64_with_seed`) of a run of unit ids taken as their
+/// little-endian bytes, computed from the ids themselves for runs of 1 to 16 ids (8 to 128 bytes, XXH3's short
+/// input paths), and by the crate beyond. The seed is folded into the secret once per hasher rather than once per
+/// hash. A unit test checks every length against the crate.
+struct WindowHasher {
+    seed: u64,
+    /// Pairs of secret words for 16-byte blocks: `secret[2i] + seed`, `secret[2i+1] - seed` (XXH3's `mix16B`).
+    keys: [u64; 16],
+    /// The 8-byte path's key: `(secret[1] ^ secret[2]) - (seed ^ (bswap32(seed) << 32))`.
+    flip8: u64,
+    /// The 9-to-16-byte path's keys: `(secret[3] ^ secret[4]) + seed` and `(secret[5] ^ secret[6]) - seed`.
+    flip16: (u64, u64),
+}
+
+/// The first 128 bytes of XXH3's default secret (the XXH3 specification's `kSecret`), as little-endian words.
+const XXH3_SECRET: [u64; 16] = {
+    const BYTES: [u8; 128] = [
+        0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c, 0xde, 0xd4,
+        0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f, 0xcb, 0x79, 0xe6, 0x4e,
+        0xcc, 0xc0, 0xe5, 0x78, 0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21, 0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43,
+        0x24, 0x8e, 0xe0, 0x35, 0x90, 0xe6, 0x81, 0x3a, 0x26, 0x4c, 0x3c, 0x28, 0x52, 0xbb, 0x91, 0xc3, 0x00, 0xcb,
+        0x88, 0xd0, 0x65, 0x8b, 0x1b, 0x53, 0x2e, 0xa3, 0x71, 0x64, 0x48, 0x97, 0xa2, 0x0d, 0xf9, 0x4e, 0x38, 0x19,
+        0xef, 0x46, 0xa9, 0xde, 0xac, 0xd8, 0xa8, 0xfa, 0x76, 0x3f, 0xe3, 0x9c, 0x34, 0x3f, 0xf9, 0xdc, 0xbb, 0xc7,
+        0xc7, 0x0b, 0x4f, 0x1d, 0x8a, 0x51, 0xe0, 0x4b, 0xcd, 0xb4, 0x59, 0x31, 0xc8, 0x9f, 0x7e, 0xc9, 0xd9, 0x78,
+        0x73, 0x64,
+    ];
+    let mut w = [0u64; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut b = [0u8; 8];
+        let mut j = 0;
+        while j < 8 {
+            b[j] = BYTES[8 * i + j];
+            j += 1;
+        }
+        w[i] = u64::from_le_bytes(b);
+        i += 1;
     }
+    w
+};
+
+/// A window of unit ids taken as bytes (for the crate's hash beyond 16 ids).
+fn id_bytes(ids: &[u64]) -> Vec<u8> {
+    ids.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+impl WindowHasher {
+    fn new(seed: u64) -> WindowHasher {
+        let s = XXH3_SECRET;
+        let mut keys = [0u64; 16];
+        for i in 0..8 {
+            keys[2 * i] = s[2 * i].wrapping_add(seed);
+            keys[2 * i + 1] = s[2 * i + 1].wrapping_sub(seed);
+        }
+        let seed8 = seed ^ (u64::from((seed as u32).swap_bytes()) << 32);
+        WindowHasher {
+            seed,
+            keys,
+            flip8: (s[1] ^ s[2]).wrapping_sub(seed8),
+            flip16: ((s[3] ^ s[4]).wrapping_add(seed), (s[5] ^ s[6]).wrapping_sub(seed)),
+        }
+    }
+
+    /// XXH3's `mix16B` of ids `a`, `b` with the key pair `pair`.
+    #[inline(always)]
+    fn mix(&self, a: u64, b: u64, pair: usize) -> u64 {
+        fold(a ^ self.keys[2 * pair], b ^ self.keys[2 * pair + 1])
+    }
+
+    /// `xxh3_64_with_seed` of `ids` as little-endian bytes.
+    #[inline(always)]
+    fn hash(&self, ids: &[u64]) -> u64 {
+        let l = ids.len();
+        match l {
+            0 => xxh3_64_with_seed(&[], self.seed),
+            1 => {
+                // XXH3_len_4to8: the two 32-bit halves, high word first.
+                let x = ids[0];
+                let input64 = (x >> 32).wrapping_add(x << 32);
+                strong_avalanche(input64 ^ self.flip8, 8)
+            }
+            2 => {
+                // XXH3_len_9to16.
+                let lo = ids[0] ^ self.flip16.0;
+                let hi = ids[1] ^ self.flip16.1;
+                avalanche(16u64.wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(fold(lo, hi)))
+            }
+            3..=16 => {
+                // XXH3_len_17to128: 16-byte blocks from both ends towards the middle; the byte offsets are whole
+                // ids since the length is a multiple of 8.
+                let mut acc = ((8 * l) as u64).wrapping_mul(PRIME64_1);
+                if l > 4 {
+                    if l > 8 {
+                        if l > 12 {
+                            acc = acc.wrapping_add(self.mix(ids[6], ids[7], 6));
+                            acc = acc.wrapping_add(self.mix(ids[l - 8], ids[l - 7], 7));
+                        }
+                        acc = acc.wrapping_add(self.mix(ids[4], ids[5], 4));
+                        acc = acc.wrapping_add(self.mix(ids[l - 6], ids[l - 5], 5));
+                    }
+                    acc = acc.wrapping_add(self.mix(ids[2], ids[3], 2));
+                    acc = acc.wrapping_add(self.mix(ids[l - 4], ids[l - 3], 3));
+                }
+                acc = acc.wrapping_add(self.mix(ids[0], ids[1], 0));
+                acc = acc.wrapping_add(self.mix(ids[l - 2], ids[l - 1], 1));
+                avalanche(acc)
+            }
+            _ => xxh3_64_with_seed(&id_bytes(ids), self.seed),
+        }
+    }
+}
+
+const PRIME64_1: u64 = 0x9E37_79B1_85EB_CA87;
+
+/// The 128-bit product of `a` and `b`, its two halves xored.
+#[inline(always)]
+fn fold(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// XXH3's final mix of the 17-to-128-byte and 9-to-16-byte paths.
+#[inline(always)]
+fn avalanche(mut h: u64) -> u64 {
+    h ^= h >> 37;
+    h = h.wrapping_mul(0x1656_6791_9E37_79F9);
+    h ^ (h >> 32)
+}
+
+/// XXH3's final mix of the 4-to-8-byte path.
+#[inline(always)]
+fn strong_avalanche(mut h: u64, len: u64) -> u64 {
+    h ^= h.rotate_left(49) ^ h.rotate_left(24);
+    h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    h ^= (h >> 35).wrapping_add(len);
+    h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    h ^ (h >> 28)
 }
 
 #[cfg(test)]
@@ -387,7 +584,7 @@ mod tests {
         assert_eq!(shingle_hashes(&en, n, 7), shingle_hashes(&en, 2, 7));
         // Mixed: 2 units from two words in a row, else 4; windows running past the end are not cut.
         let mixed = units("2025年5月 putin met 会见");
-        let ids: Vec<u8> = mixed.iter().flat_map(|u| u.id.to_le_bytes()).collect();
+        let ids = id_bytes(&mixed.iter().map(|u| u.id).collect::<Vec<_>>());
         let h = |a: usize, b: usize| xxh3_64_with_seed(&ids[8 * a..8 * b], 7);
         // units: 2025 年 5 月 putin met 会 见
         let want = vec![h(0, 4), h(1, 5), h(2, 6), h(3, 7), h(4, 6)];
@@ -414,6 +611,24 @@ mod tests {
         };
         let (four, pairs) = (jac(Ngram::uniform(4)), jac(Ngram { n: 4, word_n: 2 }));
         assert!(four < 0.45 && pairs > 0.45, "4 words {four}, 2 words {pairs}");
+    }
+
+    #[test]
+    fn window_hash_is_xxh3_of_the_ids_bytes() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        let mut next = || {
+            x = crate::minhash::mix64(x.wrapping_add(0x9E37));
+            x
+        };
+        for seed in [0u64, 1, 42, u64::MAX, 0x8000_0000_0000_0001] {
+            let h = WindowHasher::new(seed);
+            for len in 0..=40 {
+                for _ in 0..50 {
+                    let ids: Vec<u64> = (0..len).map(|_| next()).collect();
+                    assert_eq!(h.hash(&ids), xxh3_64_with_seed(&id_bytes(&ids), seed), "{len} ids, seed {seed}");
+                }
+            }
+        }
     }
 
     #[test]
