@@ -191,6 +191,22 @@ def _long_pairs_frame(spark: Any, mapping: Dict[int, int], x: str, y: str) -> An
     return spark.createDataFrame(list(zip(keys, values)), f"{x} long, {y} long")
 
 
+#: Largest table (rows) that :func:`_join_small` broadcasts to every executor instead of shuffling both sides: one
+#: row per document (a long, an id and a few flags), so 2 M rows are some 100 MB on the driver and each executor.
+BROADCAST_ROWS = 2_000_000
+
+
+def _join_small(big: Any, small: Any, on: List[str]) -> Any:
+    """Inner join of ``big`` with ``small`` (at most one row per document) on ``on``: ``small`` is persisted and
+    counted (one Spark job); at most :data:`BROADCAST_ROWS` rows are broadcast (``big`` is not shuffled), more go
+    through Spark's shuffle join."""
+    F, _ = _spark()
+    small = small.persist()
+    if small.count() <= BROADCAST_ROWS:
+        small = F.broadcast(small)
+    return big.join(small, on)
+
+
 def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
                          local_edges: Optional[int] = None) -> Any:
     """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids).
@@ -293,16 +309,20 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     base = base.persist()
 
     # 1. Fingerprints (skipped rows dropped), the first row of each id.
-    fps = (base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
-           .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
-    fps = (fps.withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
-           .filter(F.col("_r") == 1).drop("_r"))
-    # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set.
+    fps = _cut_lineage(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
+                       .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
+    # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set. Both windows
+    # run over the small columns only; the flags come back to the fingerprints (shingle sets, band keys) by a
+    # broadcast join where the documents are few (:func:`_join_small`).
+    keys = (fps.select("_doc", "_id", "_set_hash", "_set_len")
+            .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
+            .filter(F.col("_r") == 1).drop("_r"))
     by_hash = Window.partitionBy("_set_hash").orderBy("_doc")
-    fps = (fps.withColumn("_first", F.first("_doc").over(by_hash))
-           .withColumn("_first_len", F.first("_set_len").over(by_hash))
-           .withColumn("_exact", (F.col("_doc") != F.col("_first")) & (F.col("_set_len") == F.col("_first_len")))
-           .persist())
+    flags = (keys.withColumn("_first", F.first("_doc").over(by_hash))
+             .withColumn("_first_len", F.first("_set_len").over(by_hash))
+             .select("_doc", "_id", "_first",
+                     ((F.col("_doc") != F.col("_first")) & (F.col("_set_len") == F.col("_first_len"))).alias("_exact")))
+    fps = _join_small(fps, flags, ["_doc", "_id"])
     exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
     lsh_docs = fps.filter(~F.col("_exact"))
 
@@ -534,11 +554,11 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
             .toDF("_doc", "_id", "_text"))
     base = base.persist()
 
-    # 1. Distinct n-grams per document; the first row of each id.
-    docs = (base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA)
-            .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
-            .filter(F.col("_r") == 1).drop("_r"))
-    docs = _cut_lineage(docs)
+    # 1. Distinct n-grams per document; the first row of each id, found over the (document, id) columns only and
+    # joined back (:func:`_join_small`), so that the n-gram arrays are not shuffled for it.
+    docs = _cut_lineage(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
+    firsts = docs.groupBy("_id").agg(F.min("_doc").alias("_doc"))
+    docs = _join_small(docs, firsts, ["_doc", "_id"])
 
     # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
     # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
@@ -618,10 +638,18 @@ def passages(df: Any, id_col: str = "id", text_col: str = "text", **options: Any
 # Command line
 
 
-def _read(spark: Any, path: str, fmt: str) -> Any:
+def _read(spark: Any, path: str, fmt: str, columns: Optional[Sequence[str]] = None) -> Any:
+    """``path`` through Spark's Parquet or JSON reader (``fmt`` auto: Parquet for a name ending in .parquet). With
+    ``columns``, JSON lines are read with an explicit schema of those columns as strings (numbers come as their JSON
+    text) instead of Spark's schema inference, which reads the whole input once more before the job starts; a column
+    absent from a line is null there (and a row without id or text is skipped)."""
     if fmt == "auto":
         fmt = "parquet" if path.rstrip("/").endswith(".parquet") else "jsonl"
-    return spark.read.parquet(path) if fmt == "parquet" else spark.read.json(path)
+    if fmt == "parquet":
+        return spark.read.parquet(path)
+    if columns:
+        return spark.read.schema(", ".join(f"`{c}` string" for c in dict.fromkeys(columns))).json(path)
+    return spark.read.json(path)
 
 
 def _write(df: Any, path: str, fmt: str) -> None:
@@ -771,7 +799,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if a.checkpoint_dir:
             spark.sparkContext.setCheckpointDir(a.checkpoint_dir)
-        df = _read(spark, a.input, a.input_format)
+        # passages reads only its columns (no schema inference); dedup returns every column of the input.
+        columns = None if a.command == "dedup" else [a.id_col, a.text_col] + ([a.order_col] if a.order_col else [])
+        df = _read(spark, a.input, a.input_format, columns)
         if a.command == "dedup":
             main_df, extra_df = dedup_with_pairs(df, a.id_col, a.text_col, order_col=a.order_col, **options)
         else:
