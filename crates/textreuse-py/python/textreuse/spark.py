@@ -672,6 +672,12 @@ _CLI_DEFAULTS = {
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
 }
 
+#: The driver JVM's options when the command starts the JVM itself on a local master (where the driver JVM runs
+#: every task), unless ``spark.driver.extraJavaOptions`` is given: the client compiler only (C1: JIT warm-up is a
+#: large share of a short run on few cores) and the serial collector (no parallel GC threads competing with the
+#: tasks). Measured on 2 cores: zh-dev cold runs 0.6-0.7x the wall, a 125 MB dedup 0.89x, lower peak memory.
+_LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
 #: Input bytes per shuffle partition for the command line's default partition count.
 _BYTES_PER_PARTITION = 32 << 20
 
@@ -694,6 +700,35 @@ def _default_shuffle_partitions(parallelism: int, path: str) -> int:
     (``defaultParallelism``), more for a large local input (one per 32 MB), instead of Spark's fixed 200, which
     on a few cores costs more in task scheduling than the jobs' work on small inputs."""
     return max(2 * max(parallelism, 1), -(-_input_bytes(path) // _BYTES_PER_PARTITION))
+
+
+def _defaults_file_sets(key: str, env: Any) -> bool:
+    """Whether Spark's ``spark-defaults.conf`` (in ``SPARK_CONF_DIR``, else ``SPARK_HOME/conf``, from ``env``) sets
+    ``key``."""
+    conf_dir = env.get("SPARK_CONF_DIR") or os.path.join(env.get("SPARK_HOME", ""), "conf")
+    try:
+        with open(os.path.join(conf_dir, "spark-defaults.conf"), encoding="utf-8") as f:
+            return any(line.split(None, 1)[:1] == [key] or line.startswith(key + "=") for line in f)
+    except OSError:
+        return False
+
+
+def _launch_defaults(master: Optional[str], given: Any, env: Any) -> Dict[str, str]:
+    """Settings that only apply when the JVM starts, for a session the command line starts itself (``env`` has no
+    ``PYSPARK_GATEWAY_PORT``: not under spark-submit) and that neither ``--conf`` (``given``: its keys) nor
+    spark-defaults.conf sets: no web UI, and on a local master (``master``, or local[*] when neither ``SPARK_HOME``
+    nor ``PYSPARK_SUBMIT_ARGS`` is set) :data:`_LOCAL_JAVA_OPTIONS` for the driver JVM."""
+    if "PYSPARK_GATEWAY_PORT" in env:
+        return {}
+    out = {}
+    if "spark.ui.enabled" not in given:
+        out["spark.ui.enabled"] = "false"
+    if master is None and "SPARK_HOME" not in env and "PYSPARK_SUBMIT_ARGS" not in env:
+        master = "local[*]"
+    key = "spark.driver.extraJavaOptions"
+    if master and master.startswith("local") and key not in given and not _defaults_file_sets(key, env):
+        out[key] = _LOCAL_JAVA_OPTIONS
+    return out
 
 
 def _common_args(sp: Any) -> None:
@@ -785,8 +820,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     given = {kv.split("=", 1)[0] for kv in a.conf}
-    if existing is None and "PYSPARK_GATEWAY_PORT" not in os.environ and "spark.ui.enabled" not in given:
-        builder = builder.config("spark.ui.enabled", "false")  # this process starts the JVM: no web UI
+    if existing is None:
+        for key, value in _launch_defaults(a.master, given, os.environ).items():
+            builder = builder.config(key, value)
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
     spark = builder.getOrCreate()
