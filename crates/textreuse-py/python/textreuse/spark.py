@@ -673,10 +673,15 @@ _CLI_DEFAULTS = {
 }
 
 #: The driver JVM's options when the command starts the JVM itself on a local master (where the driver JVM runs
-#: every task), unless ``spark.driver.extraJavaOptions`` is given: the client compiler only (C1: JIT warm-up is a
-#: large share of a short run on few cores) and the serial collector (no parallel GC threads competing with the
-#: tasks). Measured on 2 cores: zh-dev cold runs 0.6-0.7x the wall, a 125 MB dedup 0.89x, lower peak memory.
+#: every task) for a local input of at most :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES`, unless
+#: ``spark.driver.extraJavaOptions`` is given: the client compiler only (C1: JIT warm-up is a large share of a short
+#: run on few cores) and the serial collector (no parallel GC threads competing with the tasks). Measured on 2
+#: cores: zh-dev (14 MB) cold runs 0.57-0.71x the wall, a 125 MB dedup 0.89x with less peak memory; a 250 MB dedup
+#: with them took twice the previous round's time without them, hence the cap.
 _LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+#: Largest local input (bytes) that gets :data:`_LOCAL_JAVA_OPTIONS`: short runs, where start-up costs dominate.
+_LOCAL_JAVA_OPTIONS_MAX_BYTES = 128 << 20
 
 #: Input bytes per shuffle partition for the command line's default partition count.
 _BYTES_PER_PARTITION = 32 << 20
@@ -713,11 +718,12 @@ def _defaults_file_sets(key: str, env: Any) -> bool:
         return False
 
 
-def _launch_defaults(master: Optional[str], given: Any, env: Any) -> Dict[str, str]:
+def _launch_defaults(master: Optional[str], given: Any, env: Any, input_bytes: int) -> Dict[str, str]:
     """Settings that only apply when the JVM starts, for a session the command line starts itself (``env`` has no
     ``PYSPARK_GATEWAY_PORT``: not under spark-submit) and that neither ``--conf`` (``given``: its keys) nor
     spark-defaults.conf sets: no web UI, and on a local master (``master``, or local[*] when neither ``SPARK_HOME``
-    nor ``PYSPARK_SUBMIT_ARGS`` is set) :data:`_LOCAL_JAVA_OPTIONS` for the driver JVM."""
+    nor ``PYSPARK_SUBMIT_ARGS`` is set) with a local input of 1 to :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES` bytes
+    (``input_bytes``; 0: unknown) :data:`_LOCAL_JAVA_OPTIONS` for the driver JVM."""
     if "PYSPARK_GATEWAY_PORT" in env:
         return {}
     out = {}
@@ -726,7 +732,8 @@ def _launch_defaults(master: Optional[str], given: Any, env: Any) -> Dict[str, s
     if master is None and "SPARK_HOME" not in env and "PYSPARK_SUBMIT_ARGS" not in env:
         master = "local[*]"
     key = "spark.driver.extraJavaOptions"
-    if master and master.startswith("local") and key not in given and not _defaults_file_sets(key, env):
+    small = 0 < input_bytes <= _LOCAL_JAVA_OPTIONS_MAX_BYTES
+    if small and master and master.startswith("local") and key not in given and not _defaults_file_sets(key, env):
         out[key] = _LOCAL_JAVA_OPTIONS
     return out
 
@@ -821,7 +828,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     given = {kv.split("=", 1)[0] for kv in a.conf}
     if existing is None:
-        for key, value in _launch_defaults(a.master, given, os.environ).items():
+        for key, value in _launch_defaults(a.master, given, os.environ, _input_bytes(a.input)).items():
             builder = builder.config(key, value)
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
