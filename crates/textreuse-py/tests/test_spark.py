@@ -267,3 +267,23 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
         seen.append((len(pairs), len(boiler)))
     # Only boilerplate at max_df 0, only pairs at 100.
     assert seen[0][0] == 0 and seen[0][1] > 0 and seen[-1][0] > 100 and seen[-1][1] == 0
+
+
+def test_launch_defaults_only_where_nothing_sets_them(tmp_path):
+    # No JVM: the settings the command line adds when it starts the JVM itself.
+    java, MB = "spark.driver.extraJavaOptions", 1 << 20
+    got = trs._launch_defaults("local[2]", set(), {}, MB)
+    assert got == {"spark.ui.enabled": "false", java: trs._LOCAL_JAVA_OPTIONS}
+    assert java in trs._launch_defaults(None, set(), {}, MB)  # local[*]
+    assert java not in trs._launch_defaults("spark://host:7077", set(), {}, MB)
+    assert java not in trs._launch_defaults(None, set(), {"SPARK_HOME": str(tmp_path)}, MB)  # spark-submit's master
+    assert trs._launch_defaults("local[2]", {java, "spark.ui.enabled"}, {}, MB) == {}
+    assert trs._launch_defaults("local[2]", set(), {"PYSPARK_GATEWAY_PORT": "1"}, MB) == {}
+    (tmp_path / "spark-defaults.conf").write_text(f"# local settings\n{java}  -Xss4m\n")
+    assert java not in trs._launch_defaults("local[2]", set(), {"SPARK_CONF_DIR": str(tmp_path)}, MB)
+    (tmp_path / "spark-defaults.conf").write_text("spark.executor.memory 2g\n")
+    assert java in trs._launch_defaults("local[2]", set(), {"SPARK_CONF_DIR": str(tmp_path)}, MB)
+    # Only for a known local input of at most _LOCAL_JAVA_OPTIONS_MAX_BYTES.
+    assert java not in trs._launch_defaults("local[2]", set(), {}, 0)
+    assert java not in trs._launch_defaults("local[2]", set(), {}, trs._LOCAL_JAVA_OPTIONS_MAX_BYTES + 1)
+    assert java in trs._launch_defaults("local[2]", set(), {}, trs._LOCAL_JAVA_OPTIONS_MAX_BYTES)

@@ -12,7 +12,9 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    only or without letters/digits/CJK characters are skipped, and so is a later row with an id already seen (as the
    CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
-   and stay out of LSH (window over the set hash);
+   and stay out of LSH (window over the set hash). This window and the first row of each id are computed over the
+   small columns (document, id, set hash and size) and joined back to the fingerprints (:func:`_join_small`), so
+   that the shingle sets are not shuffled for them;
 3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
    order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
    follow it in input order only, as the CLI does; pairs found in several bands once;
@@ -32,7 +34,8 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
 Reused passages (:func:`passages_with_clusters`):
 
 1. n-grams: each partition's texts are cut into units by the core (``PassageOptions::units``) and hashed into their
-   distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them;
+   distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them (the first
+   row of each id found over the (document, id) columns and joined back, the n-gram arrays staying in place);
 2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
    ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
    it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
@@ -191,6 +194,22 @@ def _long_pairs_frame(spark: Any, mapping: Dict[int, int], x: str, y: str) -> An
     return spark.createDataFrame(list(zip(keys, values)), f"{x} long, {y} long")
 
 
+#: Largest table (rows) that :func:`_join_small` broadcasts to every executor instead of shuffling both sides: one
+#: row per document (a long, an id and a few flags), so 2 M rows are some 100 MB on the driver and each executor.
+BROADCAST_ROWS = 2_000_000
+
+
+def _join_small(big: Any, small: Any, on: List[str]) -> Any:
+    """Inner join of ``big`` with ``small`` (at most one row per document) on ``on``: ``small`` is persisted and
+    counted (one Spark job); at most :data:`BROADCAST_ROWS` rows are broadcast (``big`` is not shuffled), more go
+    through Spark's shuffle join."""
+    F, _ = _spark()
+    small = small.persist()
+    if small.count() <= BROADCAST_ROWS:
+        small = F.broadcast(small)
+    return big.join(small, on)
+
+
 def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
                          local_edges: Optional[int] = None) -> Any:
     """Connected components of an undirected graph given as a DataFrame of edges (``src``, ``dst``: long node ids).
@@ -293,16 +312,20 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     base = base.persist()
 
     # 1. Fingerprints (skipped rows dropped), the first row of each id.
-    fps = (base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
-           .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
-    fps = (fps.withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
-           .filter(F.col("_r") == 1).drop("_r"))
-    # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set.
+    fps = _cut_lineage(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
+                       .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
+    # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set. Both windows
+    # run over the small columns only; the flags come back to the fingerprints (shingle sets, band keys) by a
+    # broadcast join where the documents are few (:func:`_join_small`).
+    keys = (fps.select("_doc", "_id", "_set_hash", "_set_len")
+            .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
+            .filter(F.col("_r") == 1).drop("_r"))
     by_hash = Window.partitionBy("_set_hash").orderBy("_doc")
-    fps = (fps.withColumn("_first", F.first("_doc").over(by_hash))
-           .withColumn("_first_len", F.first("_set_len").over(by_hash))
-           .withColumn("_exact", (F.col("_doc") != F.col("_first")) & (F.col("_set_len") == F.col("_first_len")))
-           .persist())
+    flags = (keys.withColumn("_first", F.first("_doc").over(by_hash))
+             .withColumn("_first_len", F.first("_set_len").over(by_hash))
+             .select("_doc", "_id", "_first",
+                     ((F.col("_doc") != F.col("_first")) & (F.col("_set_len") == F.col("_first_len"))).alias("_exact")))
+    fps = _join_small(fps, flags, ["_doc", "_id"])
     exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
     lsh_docs = fps.filter(~F.col("_exact"))
 
@@ -534,11 +557,11 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
             .toDF("_doc", "_id", "_text"))
     base = base.persist()
 
-    # 1. Distinct n-grams per document; the first row of each id.
-    docs = (base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA)
-            .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
-            .filter(F.col("_r") == 1).drop("_r"))
-    docs = _cut_lineage(docs)
+    # 1. Distinct n-grams per document; the first row of each id, found over the (document, id) columns only and
+    # joined back (:func:`_join_small`), so that the n-gram arrays are not shuffled for it.
+    docs = _cut_lineage(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
+    firsts = docs.groupBy("_id").agg(F.min("_doc").alias("_doc"))
+    docs = _join_small(docs, firsts, ["_doc", "_id"])
 
     # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
     # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
@@ -618,10 +641,18 @@ def passages(df: Any, id_col: str = "id", text_col: str = "text", **options: Any
 # Command line
 
 
-def _read(spark: Any, path: str, fmt: str) -> Any:
+def _read(spark: Any, path: str, fmt: str, columns: Optional[Sequence[str]] = None) -> Any:
+    """``path`` through Spark's Parquet or JSON reader (``fmt`` auto: Parquet for a name ending in .parquet). With
+    ``columns``, JSON lines are read with an explicit schema of those columns as strings (numbers come as their JSON
+    text) instead of Spark's schema inference, which reads the whole input once more before the job starts; a column
+    absent from a line is null there (and a row without id or text is skipped)."""
     if fmt == "auto":
         fmt = "parquet" if path.rstrip("/").endswith(".parquet") else "jsonl"
-    return spark.read.parquet(path) if fmt == "parquet" else spark.read.json(path)
+    if fmt == "parquet":
+        return spark.read.parquet(path)
+    if columns:
+        return spark.read.schema(", ".join(f"`{c}` string" for c in dict.fromkeys(columns))).json(path)
+    return spark.read.json(path)
 
 
 def _write(df: Any, path: str, fmt: str) -> None:
@@ -640,6 +671,17 @@ _CLI_DEFAULTS = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
 }
+
+#: The driver JVM's options when the command starts the JVM itself on a local master (where the driver JVM runs
+#: every task) for a local input of at most :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES`, unless
+#: ``spark.driver.extraJavaOptions`` is given: the client compiler only (C1: JIT warm-up is a large share of a short
+#: run on few cores) and the serial collector (no parallel GC threads competing with the tasks). Measured on 2
+#: cores: zh-dev (14 MB) cold runs 0.57-0.71x the wall, a 125 MB dedup 0.89x with less peak memory; a 250 MB dedup
+#: with them took twice the previous round's time without them, hence the cap.
+_LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+#: Largest local input (bytes) that gets :data:`_LOCAL_JAVA_OPTIONS`: short runs, where start-up costs dominate.
+_LOCAL_JAVA_OPTIONS_MAX_BYTES = 128 << 20
 
 #: Input bytes per shuffle partition for the command line's default partition count.
 _BYTES_PER_PARTITION = 32 << 20
@@ -663,6 +705,37 @@ def _default_shuffle_partitions(parallelism: int, path: str) -> int:
     (``defaultParallelism``), more for a large local input (one per 32 MB), instead of Spark's fixed 200, which
     on a few cores costs more in task scheduling than the jobs' work on small inputs."""
     return max(2 * max(parallelism, 1), -(-_input_bytes(path) // _BYTES_PER_PARTITION))
+
+
+def _defaults_file_sets(key: str, env: Any) -> bool:
+    """Whether Spark's ``spark-defaults.conf`` (in ``SPARK_CONF_DIR``, else ``SPARK_HOME/conf``, from ``env``) sets
+    ``key``."""
+    conf_dir = env.get("SPARK_CONF_DIR") or os.path.join(env.get("SPARK_HOME", ""), "conf")
+    try:
+        with open(os.path.join(conf_dir, "spark-defaults.conf"), encoding="utf-8") as f:
+            return any(line.split(None, 1)[:1] == [key] or line.startswith(key + "=") for line in f)
+    except OSError:
+        return False
+
+
+def _launch_defaults(master: Optional[str], given: Any, env: Any, input_bytes: int) -> Dict[str, str]:
+    """Settings that only apply when the JVM starts, for a session the command line starts itself (``env`` has no
+    ``PYSPARK_GATEWAY_PORT``: not under spark-submit) and that neither ``--conf`` (``given``: its keys) nor
+    spark-defaults.conf sets: no web UI, and on a local master (``master``, or local[*] when neither ``SPARK_HOME``
+    nor ``PYSPARK_SUBMIT_ARGS`` is set) with a local input of 1 to :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES` bytes
+    (``input_bytes``; 0: unknown) :data:`_LOCAL_JAVA_OPTIONS` for the driver JVM."""
+    if "PYSPARK_GATEWAY_PORT" in env:
+        return {}
+    out = {}
+    if "spark.ui.enabled" not in given:
+        out["spark.ui.enabled"] = "false"
+    if master is None and "SPARK_HOME" not in env and "PYSPARK_SUBMIT_ARGS" not in env:
+        master = "local[*]"
+    key = "spark.driver.extraJavaOptions"
+    small = 0 < input_bytes <= _LOCAL_JAVA_OPTIONS_MAX_BYTES
+    if small and master and master.startswith("local") and key not in given and not _defaults_file_sets(key, env):
+        out[key] = _LOCAL_JAVA_OPTIONS
+    return out
 
 
 def _common_args(sp: Any) -> None:
@@ -754,8 +827,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     given = {kv.split("=", 1)[0] for kv in a.conf}
-    if existing is None and "PYSPARK_GATEWAY_PORT" not in os.environ and "spark.ui.enabled" not in given:
-        builder = builder.config("spark.ui.enabled", "false")  # this process starts the JVM: no web UI
+    if existing is None:
+        for key, value in _launch_defaults(a.master, given, os.environ, _input_bytes(a.input)).items():
+            builder = builder.config(key, value)
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
     spark = builder.getOrCreate()
@@ -771,7 +845,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if a.checkpoint_dir:
             spark.sparkContext.setCheckpointDir(a.checkpoint_dir)
-        df = _read(spark, a.input, a.input_format)
+        # passages reads only its columns (no schema inference); dedup returns every column of the input.
+        columns = None if a.command == "dedup" else [a.id_col, a.text_col] + ([a.order_col] if a.order_col else [])
+        df = _read(spark, a.input, a.input_format, columns)
         if a.command == "dedup":
             main_df, extra_df = dedup_with_pairs(df, a.id_col, a.text_col, order_col=a.order_col, **options)
         else:
