@@ -3,10 +3,11 @@
 //!
 //! The job computes what [`PassageIndex`] computes, out of core where the corpus needs it (a memory budget,
 //! [`PassagesConfig::memory_budget`]):
-//! 1. **Read**: each document's units (17 bytes per unit: id, span, closing punctuation) go to a store that keeps
+//! 1. **Read**: each document's units (ids, spans, closing punctuation; one zstd frame per document, about 2 bytes
+//!    per unit on Chinese news) go to a store that keeps
 //!    them in memory up to its share of the budget and in a temporary file beyond; the postings
 //!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
-//!    8 bits, which spill to temporary files (12 bytes per posting) when their share is spent.
+//!    8 bits, which spill to temporary files (12 bytes per posting, zstd-compressed) when their share is spent.
 //! 2. **Candidate pairs**: one bucket at a time (or one part of a bucket, selected by hash, when a bucket exceeds
 //!    its share) is sorted; an n-gram found in more than `max_df` documents is boilerplate, every other gives the
 //!    pairs of its documents. Every posting of an n-gram lies in one bucket, so the pairs' occurrences summed over
@@ -41,6 +42,7 @@ pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
 use crate::core::passages::{orient, postings_pairs, template_candidate};
+use crate::io::index::{compress_units, decompress_units};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::sorted_runs::SortedRuns;
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
@@ -141,12 +143,16 @@ pub struct PassagesSummary {
 pub struct SpillReport {
     /// The memory budget in bytes.
     pub memory_budget: u64,
-    /// Bytes of documents' units written to disk (17 per unit).
+    /// Bytes of documents' units written to disk (compressed: `textreuse_io::index::compress_units`, a zstd
+    /// frame per document of varint ids and span deltas).
     pub units_bytes: u64,
     /// Bytes of original texts written to disk (with `with_text`).
     pub texts_bytes: u64,
-    /// Bytes of `(n-gram hash, document)` postings written to disk (12 per posting).
+    /// Bytes of `(n-gram hash, document)` postings written to disk (zstd frames of 12-byte postings).
     pub postings_bytes: u64,
+    /// The same postings before compression (12 bytes each).
+    #[serde(default)]
+    pub postings_raw_bytes: u64,
     /// Bytes of sorted runs of candidate pair counts written to disk (12 per pair and run).
     pub pair_runs_bytes: u64,
     /// Hash buckets read in more than one pass because they exceeded their share of the budget.
@@ -190,7 +196,7 @@ const ALIGNMENTS_SHARE: usize = 2;
 const CLUSTER_SHARE: usize = 3;
 /// The postings go to `2^BUCKET_BITS` buckets by the top bits of their hash.
 const BUCKET_BITS: u32 = 8;
-/// Bytes of one unit in the unit store: id (8), span (8), closing punctuation (1).
+/// Bytes of one unit in `substrings`' unit store ([`encode_units`]): id (8), span (8), closing punctuation (1).
 pub(crate) const UNIT_BYTES: usize = 17;
 /// Bytes of memory one unit takes while its document is aligned: its units, its n-gram hash, and the n-gram index
 /// of the document while it is side a.
@@ -242,12 +248,13 @@ pub fn run(
             let mut hashes = ngram_hashes(&units.ids, a.ngram, a.seed);
             hashes.sort_unstable();
             hashes.dedup();
-            Ok::<_, SkipReason>((encode_units(&units), bags, hashes, full, cfg.with_text.then_some(doc.text)))
+            let n = units.len();
+            Ok::<_, SkipReason>((compress_units(&units), n, bags, hashes, full, cfg.with_text.then_some(doc.text)))
         },
         |item| {
-            let (bytes, doc_bags, hashes, full, text) = item.value;
+            let (bytes, len, doc_bags, hashes, full, text) = item.value;
+            let bytes = bytes.map_err(ioe("compressing units"))?;
             let d = ids.len() as u32;
-            let len = bytes.len() / UNIT_BYTES;
             if full > len {
                 truncated.push((d, full as u64));
             }
@@ -318,7 +325,7 @@ pub fn run(
         progress.inc(1);
     }
     progress.finish();
-    let postings_bytes = postings.spilled_bytes();
+    let postings_bytes = (postings.spilled_bytes(), postings.spilled_raw_bytes());
     drop(postings);
     drop(entries);
     let boilerplate_ngrams = boilerplate.len();
@@ -445,7 +452,8 @@ pub fn run(
         memory_budget: budget as u64,
         units_bytes: units_spilled,
         texts_bytes: text_store.spilled_bytes(),
-        postings_bytes,
+        postings_bytes: postings_bytes.0,
+        postings_raw_bytes: postings_bytes.1,
         pair_runs_bytes,
         split_buckets,
         alignment_runs_bytes: alignments_bytes.0,
@@ -472,8 +480,8 @@ pub fn run(
     Ok(summary)
 }
 
-/// A document's units as stored: ids, then spans, then closing punctuation, little-endian ([`UNIT_BYTES`] per
-/// unit).
+/// A document's units as `substrings` stores them (fixed width, read in part): ids, then spans, then closing
+/// punctuation, little-endian ([`UNIT_BYTES`] per unit).
 pub(crate) fn encode_units(d: &UnitDoc) -> Vec<u8> {
     let mut out = Vec::with_capacity(d.len() * UNIT_BYTES);
     d.ids.iter().for_each(|u| out.extend_from_slice(&u.to_le_bytes()));
@@ -483,19 +491,6 @@ pub(crate) fn encode_units(d: &UnitDoc) -> Vec<u8> {
     }
     out.extend_from_slice(&d.closing);
     out
-}
-
-/// The inverse of [`encode_units`].
-pub(crate) fn decode_units(b: &[u8]) -> UnitDoc {
-    let n = b.len() / UNIT_BYTES;
-    let (ids, rest) = b.split_at(8 * n);
-    let (spans, closing) = rest.split_at(8 * n);
-    let u32_at = |c: &[u8]| u32::from_le_bytes(c.try_into().expect("4 bytes"));
-    UnitDoc {
-        ids: ids.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-        spans: spans.chunks_exact(8).map(|c| (u32_at(&c[..4]), u32_at(&c[4..]))).collect(),
-        closing: closing.to_vec(),
-    }
 }
 
 /// Aligns batches of candidate pairs against the unit store.
@@ -523,7 +518,7 @@ impl Aligner<'_> {
             .map(|&d| {
                 let mut buf = Vec::new();
                 self.store.read_into(d as usize, &mut buf)?;
-                let units = decode_units(&buf);
+                let units = decompress_units(&buf)?;
                 let hashes = ngram_hashes(&units.ids, cfg.ngram, cfg.seed);
                 Ok((units, hashes))
             })
