@@ -42,7 +42,7 @@ pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
 use crate::core::passages::{orient, postings_pairs, template_candidate};
-use crate::io::index::{compress_units, decompress_units};
+use crate::io::index::{compress_units_fast as compress_units, decompress_units_fast as decompress_units};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::sorted_runs::SortedRuns;
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
@@ -143,8 +143,8 @@ pub struct PassagesSummary {
 pub struct SpillReport {
     /// The memory budget in bytes.
     pub memory_budget: u64,
-    /// Bytes of documents' units written to disk (compressed: `textreuse_io::index::compress_units`, a zstd
-    /// frame per document of varint ids and span deltas).
+    /// Bytes of documents' units written to disk (compressed: `textreuse_io::index::compress_units_fast`, varint
+    /// ids and span deltas, in a zstd frame per document).
     pub units_bytes: u64,
     /// Bytes of original texts written to disk (with `with_text`).
     pub texts_bytes: u64,
