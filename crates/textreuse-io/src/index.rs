@@ -443,13 +443,13 @@ pub fn decompress_units(frame: &[u8]) -> io::Result<UnitDoc> {
 /// Bytes that do not decode as units.
 pub fn unpack_units(b: &[u8]) -> io::Result<UnitDoc> {
     let mut at = 0usize;
-    let n = get_varint(&b, &mut at)? as usize;
+    let n = get_varint(b, &mut at)? as usize;
     if n > b.len() {
         return Err(invalid("units: bad count"));
     }
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        let v = get_varint(&b, &mut at)?;
+        let v = get_varint(b, &mut at)?;
         if v == 1 {
             let raw = b.get(at..at + 8).ok_or_else(|| invalid("units: truncated"))?;
             ids.push(u64::from_le_bytes(raw.try_into().expect("8 bytes")));
@@ -461,12 +461,12 @@ pub fn unpack_units(b: &[u8]) -> io::Result<UnitDoc> {
     let mut starts = Vec::with_capacity(n);
     let mut prev = 0i64;
     for _ in 0..n {
-        prev += unzigzag(get_varint(&b, &mut at)?);
+        prev += unzigzag(get_varint(b, &mut at)?);
         starts.push(prev as u32);
     }
     let mut spans = Vec::with_capacity(n);
     for s in starts {
-        let len = unzigzag(get_varint(&b, &mut at)?);
+        let len = unzigzag(get_varint(b, &mut at)?);
         spans.push((s, (i64::from(s) + len) as u32));
     }
     let closing = b.get(at..at + n).ok_or_else(|| invalid("units: truncated"))?.to_vec();
