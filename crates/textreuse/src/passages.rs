@@ -3,8 +3,8 @@
 //!
 //! The job computes what [`PassageIndex`] computes, out of core where the corpus needs it (a memory budget,
 //! [`PassagesConfig::memory_budget`]):
-//! 1. **Read**: each document's units (ids, spans, closing punctuation; one zstd frame per document, about 2 bytes
-//!    per unit on Chinese news) go to a store that keeps
+//! 1. **Read**: each document's units (ids, spans, closing punctuation; one zstd frame per document, about 5 bytes
+//!    per unit on the mixed Chinese/English scale corpus) go to a store that keeps
 //!    them in memory up to its share of the budget and in a temporary file beyond; the postings
 //!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
 //!    8 bits, which spill to temporary files (12 bytes per posting, zstd-compressed) when their share is spent.
