@@ -345,6 +345,51 @@ fn unzigzag(v: u64) -> i64 {
     (v >> 1) as i64 ^ -((v & 1) as i64)
 }
 
+/// zstd level of [`compress_units_fast`].
+const UNITS_LEVEL: i32 = 1;
+
+thread_local! {
+    /// Compression contexts of this thread, made once (a context per document costs as much as the work).
+    static UNITS_ZSTD: std::cell::RefCell<Option<(zstd::bulk::Compressor<'static>, zstd::bulk::Decompressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn with_zstd<T>(
+    f: impl FnOnce(&mut zstd::bulk::Compressor<'static>, &mut zstd::bulk::Decompressor<'static>) -> io::Result<T>,
+) -> io::Result<T> {
+    UNITS_ZSTD.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            *cell = Some((zstd::bulk::Compressor::new(UNITS_LEVEL)?, zstd::bulk::Decompressor::new()?));
+        }
+        let (c, d) = cell.as_mut().expect("made above");
+        f(c, d)
+    })
+}
+
+/// A document's units as the out-of-core `passages` job stores them: [`pack_units`] in one zstd frame (level 1,
+/// with this thread's compression context: about twice as fast as [`compress_units`], slightly larger).
+///
+/// # Errors
+/// Compression errors.
+pub fn compress_units_fast(u: &UnitDoc) -> io::Result<Vec<u8>> {
+    let packed = pack_units(u);
+    with_zstd(|c, _| c.compress(&packed))
+}
+
+/// The inverse of [`compress_units_fast`] (and of [`compress_units`]), with this thread's decompression context.
+///
+/// # Errors
+/// A frame that does not decompress or decode.
+pub fn decompress_units_fast(frame: &[u8]) -> io::Result<UnitDoc> {
+    let size = zstd::zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten()
+        .ok_or_else(|| io::Error::other("units frame without its size"))?;
+    let packed = with_zstd(|_, d| d.decompress(frame, size as usize))?;
+    unpack_units(&packed)
+}
+
 /// Compresses a document's units (the [`UnitDoc`] its alignment needs: unit ids, original spans, closing
 /// punctuation) as one zstd frame (level 3), so that a query aligns it without normalizing its text again.
 /// Before compression the units are four streams: the unit count, then per unit its id (LEB128 varint of
@@ -355,6 +400,11 @@ fn unzigzag(v: u64) -> i64 {
 /// # Errors
 /// Compression errors.
 pub fn compress_units(u: &UnitDoc) -> io::Result<Vec<u8>> {
+    zstd::bulk::compress(&pack_units(u), 3)
+}
+
+/// The four streams of [`compress_units`] before compression (about 6 bytes per unit on Chinese news).
+pub fn pack_units(u: &UnitDoc) -> Vec<u8> {
     let n = u.len();
     let mut out = Vec::with_capacity(6 * n + 8);
     put_varint(&mut out, n as u64);
@@ -376,7 +426,7 @@ pub fn compress_units(u: &UnitDoc) -> io::Result<Vec<u8>> {
         put_varint(&mut out, zigzag(i64::from(e) - i64::from(s)));
     }
     out.extend_from_slice(&u.closing);
-    zstd::bulk::compress(&out, 3)
+    out
 }
 
 /// The inverse of [`compress_units`].
@@ -384,15 +434,22 @@ pub fn compress_units(u: &UnitDoc) -> io::Result<Vec<u8>> {
 /// # Errors
 /// A frame that does not decompress or decode (a damaged index).
 pub fn decompress_units(frame: &[u8]) -> io::Result<UnitDoc> {
-    let b = zstd::stream::decode_all(frame)?;
+    unpack_units(&zstd::stream::decode_all(frame)?)
+}
+
+/// The inverse of [`pack_units`].
+///
+/// # Errors
+/// Bytes that do not decode as units.
+pub fn unpack_units(b: &[u8]) -> io::Result<UnitDoc> {
     let mut at = 0usize;
-    let n = get_varint(&b, &mut at)? as usize;
+    let n = get_varint(b, &mut at)? as usize;
     if n > b.len() {
         return Err(invalid("units: bad count"));
     }
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        let v = get_varint(&b, &mut at)?;
+        let v = get_varint(b, &mut at)?;
         if v == 1 {
             let raw = b.get(at..at + 8).ok_or_else(|| invalid("units: truncated"))?;
             ids.push(u64::from_le_bytes(raw.try_into().expect("8 bytes")));
@@ -404,12 +461,12 @@ pub fn decompress_units(frame: &[u8]) -> io::Result<UnitDoc> {
     let mut starts = Vec::with_capacity(n);
     let mut prev = 0i64;
     for _ in 0..n {
-        prev += unzigzag(get_varint(&b, &mut at)?);
+        prev += unzigzag(get_varint(b, &mut at)?);
         starts.push(prev as u32);
     }
     let mut spans = Vec::with_capacity(n);
     for s in starts {
-        let len = unzigzag(get_varint(&b, &mut at)?);
+        let len = unzigzag(get_varint(b, &mut at)?);
         spans.push((s, (i64::from(s) + len) as u32));
     }
     let closing = b.get(at..at + n).ok_or_else(|| invalid("units: truncated"))?.to_vec();
@@ -1029,6 +1086,7 @@ mod tests {
             let u = UnitDoc::new(text, &NormalizeOptions::default());
             let frame = compress_units(&u).unwrap();
             assert_eq!(decompress_units(&frame).unwrap(), u, "{text}");
+            assert_eq!(decompress_units_fast(&compress_units_fast(&u).unwrap()).unwrap(), u, "{text}");
         }
         assert!(decompress_units(b"not a frame").is_err());
     }

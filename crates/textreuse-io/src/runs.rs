@@ -7,7 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -223,8 +223,14 @@ pub struct PostingBuckets<R: Record = (u64, u32)> {
     max_mem: usize,
     dir: PathBuf,
     files: Vec<Option<File>>,
+    /// Records of each bucket on disk.
     on_disk: Vec<u64>,
+    /// Compressed bytes of each bucket's file.
+    disk_bytes: Vec<u64>,
 }
+
+/// zstd level of the spilled postings (each spill of a bucket is one frame).
+const POSTINGS_LEVEL: i32 = 1;
 
 impl<R: Record> PostingBuckets<R> {
     /// `2^bits` empty buckets (`bits` ≤ 16) by the key's top `bits` bits, holding up to `mem_budget_bytes` of
@@ -245,6 +251,7 @@ impl<R: Record> PostingBuckets<R> {
             dir: dir.to_path_buf(),
             files: (0..buckets).map(|_| None).collect(),
             on_disk: vec![0; buckets],
+            disk_bytes: vec![0; buckets],
         }
     }
 
@@ -293,8 +300,10 @@ impl<R: Record> PostingBuckets<R> {
             bytes.clear();
             bytes.reserve(m.len() * R::BYTES);
             m.iter().for_each(|r| r.write(&mut bytes));
+            let frame = zstd::bulk::compress(&bytes, POSTINGS_LEVEL)?;
             let f = self.files[b].as_ref().expect("created above");
-            f.write_all_at(&bytes, self.on_disk[b] * R::BYTES as u64)?;
+            f.write_all_at(&frame, self.disk_bytes[b])?;
+            self.disk_bytes[b] += frame.len() as u64;
             self.on_disk[b] += m.len() as u64;
         }
         self.mem_len = 0;
@@ -306,8 +315,13 @@ impl<R: Record> PostingBuckets<R> {
         self.on_disk.iter().any(|&n| n > 0)
     }
 
-    /// Bytes written to the spill files.
+    /// Bytes written to the spill files (compressed with zstd).
     pub fn spilled_bytes(&self) -> u64 {
+        self.disk_bytes.iter().sum()
+    }
+
+    /// Bytes of the records written to the spill files, before compression (`R::BYTES` per record).
+    pub fn spilled_raw_bytes(&self) -> u64 {
         self.on_disk.iter().sum::<u64>() * R::BYTES as u64
     }
 
@@ -330,12 +344,15 @@ impl<R: Record> PostingBuckets<R> {
         out: &mut Vec<R>,
     ) -> io::Result<()> {
         if let Some(f) = &self.files[b] {
+            // The frames of the bucket's spills, one after the other.
+            let section = Section { file: f, at: 0, end: self.disk_bytes[b] };
+            let mut dec = zstd::stream::read::Decoder::new(section)?;
             let total = self.on_disk[b] as usize * R::BYTES;
             let mut buf = vec![0u8; (1 << 18) * R::BYTES];
             let mut pos = 0usize;
             while pos < total {
                 let n = (total - pos).min(buf.len());
-                f.read_exact_at(&mut buf[..n], pos as u64)?;
+                dec.read_exact(&mut buf[..n])?;
                 out.extend(buf[..n].chunks_exact(R::BYTES).map(R::read).filter(|r| keep(r.key())));
                 pos += n;
             }
@@ -350,6 +367,25 @@ impl<R: Record> PostingBuckets<R> {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads the bytes `[at, end)` of a file.
+struct Section<'a> {
+    file: &'a File,
+    at: u64,
+    end: u64,
+}
+
+impl io::Read for Section<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (self.end - self.at).min(buf.len() as u64) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let got = self.file.read_at(&mut buf[..n], self.at)?;
+        self.at += got as u64;
+        Ok(got)
     }
 }
 
@@ -636,7 +672,8 @@ mod tests {
             pb.push((k, v as u32)).unwrap();
         }
         assert!(pb.spilled());
-        assert_eq!(pb.spilled_bytes(), 12 * keys.len() as u64);
+        assert_eq!(pb.spilled_raw_bytes(), 12 * keys.len() as u64);
+        assert!(pb.spilled_bytes() > 0);
         let mut all = Vec::new();
         for b in 0..pb.buckets() {
             let mut out = Vec::new();

@@ -3,23 +3,29 @@
 //!
 //! The job computes what [`PassageIndex`] computes, out of core where the corpus needs it (a memory budget,
 //! [`PassagesConfig::memory_budget`]):
-//! 1. **Read**: each document's units (17 bytes per unit: id, span, closing punctuation) go to a store that keeps
+//! 1. **Read**: each document's units (ids, spans, closing punctuation; one zstd frame per document, about 5 bytes
+//!    per unit on the mixed Chinese/English scale corpus) go to a store that keeps
 //!    them in memory up to its share of the budget and in a temporary file beyond; the postings
 //!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
-//!    8 bits, which spill to temporary files (12 bytes per posting) when their share is spent.
+//!    8 bits, which spill to temporary files (12 bytes per posting, zstd-compressed) when their share is spent.
 //! 2. **Candidate pairs**: one bucket at a time (or one part of a bucket, selected by hash, when a bucket exceeds
 //!    its share) is sorted; an n-gram found in more than `max_df` documents is boilerplate, every other gives the
 //!    pairs of its documents. Every posting of an n-gram lies in one bucket, so the pairs' occurrences summed over
 //!    the buckets count the n-grams each pair shares; they are counted in sorted runs (spilled when their share is
 //!    spent) and merged into one stream in pair order, filtered by `min_anchors`.
 //! 3. **Alignment**: the candidate pairs stream in batches; the units of the documents of a batch are read back
-//!    (their n-gram hashes recomputed) and the pairs aligned in parallel.
+//!    (their n-gram hashes recomputed) and the pairs aligned in parallel. The alignments found go to an external
+//!    sort (80 bytes each, runs compressed with zstd) in the order of `sort_alignments`.
+//! 4. **Outputs**: the sorted alignments are merged into `alignments.jsonl`; their spans go to a second sort, swept
+//!    to join overlapping spans (the passage clustering of `passage_clusters`, union-find over the alignments),
+//!    then sorted by cluster and by each cluster's first member into `passages.jsonl`.
 //!
 //! The outputs are byte-identical whatever the budget (`tests/passages_budget.rs`). What stays in memory whatever
-//! the budget: the document ids, 4 bytes per document, the boilerplate n-grams (8 bytes each, in a hash set) and
-//! the alignments found (about 56 bytes each; with `with_text`, one document's text at a time).
+//! the budget: the document ids and their ranks, 8 bytes per document, the boilerplate n-grams (8 bytes each, in a
+//! hash set), the union-find of the clustering (4 bytes per alignment), and with rewritten reuse the sentence bags
+//! and the partner counts of short rewritten passages (with `with_text`, one document's text at a time).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::Path;
 use std::time::Instant;
@@ -28,12 +34,17 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::align::{index_ngrams, ngram_hashes, NgramSet, UnitDoc};
+use crate::core::cluster::UnionFind;
+use crate::core::passages::align::{Kind, Passage};
 use crate::core::passages::rewritten::Bags;
+use crate::core::passages::rewritten::TEMPLATE_PARTNERS;
 pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
-use crate::core::passages::{drop_templates, orient, postings_pairs, sort_alignments};
+use crate::core::passages::{orient, postings_pairs, template_candidate};
+use crate::io::index::{compress_units_fast as compress_units, decompress_units_fast as decompress_units};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
+use crate::io::sorted_runs::SortedRuns;
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
 use crate::pipeline::{ioe, scan, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
@@ -132,22 +143,40 @@ pub struct PassagesSummary {
 pub struct SpillReport {
     /// The memory budget in bytes.
     pub memory_budget: u64,
-    /// Bytes of documents' units written to disk (17 per unit).
+    /// Bytes of documents' units written to disk (compressed: `textreuse_io::index::compress_units_fast`, varint
+    /// ids and span deltas, in a zstd frame per document).
     pub units_bytes: u64,
     /// Bytes of original texts written to disk (with `with_text`).
     pub texts_bytes: u64,
-    /// Bytes of `(n-gram hash, document)` postings written to disk (12 per posting).
+    /// Bytes of `(n-gram hash, document)` postings written to disk (zstd frames of 12-byte postings).
     pub postings_bytes: u64,
+    /// The same postings before compression (12 bytes each).
+    #[serde(default)]
+    pub postings_raw_bytes: u64,
     /// Bytes of sorted runs of candidate pair counts written to disk (12 per pair and run).
     pub pair_runs_bytes: u64,
     /// Hash buckets read in more than one pass because they exceeded their share of the budget.
     pub split_buckets: u64,
+    /// Bytes of sorted runs of alignments written to disk (zstd-compressed).
+    #[serde(default)]
+    pub alignment_runs_bytes: u64,
+    /// The same runs before compression (80 bytes per alignment).
+    #[serde(default)]
+    pub alignment_runs_raw_bytes: u64,
+    /// Bytes of sorted runs of the passage clustering (spans, members; zstd-compressed) written to disk.
+    #[serde(default)]
+    pub cluster_runs_bytes: u64,
 }
 
 impl SpillReport {
     /// Every byte written to disk.
     pub fn total_bytes(&self) -> u64 {
-        self.units_bytes + self.texts_bytes + self.postings_bytes + self.pair_runs_bytes
+        self.units_bytes
+            + self.texts_bytes
+            + self.postings_bytes
+            + self.pair_runs_bytes
+            + self.alignment_runs_bytes
+            + self.cluster_runs_bytes
     }
 }
 
@@ -161,9 +190,13 @@ const BUCKET_SHARE: usize = 2;
 const PAIRS_SHARE: usize = 3;
 /// Share for the documents of one batch of candidate pairs being aligned.
 const ALIGN_SHARE: usize = 3;
+/// Share for the alignments found, sorted in runs (while aligning; the units' share is free when they are merged).
+const ALIGNMENTS_SHARE: usize = 2;
+/// Share for each sort of the passage clustering (spans, then members, then members by cluster).
+const CLUSTER_SHARE: usize = 3;
 /// The postings go to `2^BUCKET_BITS` buckets by the top bits of their hash.
 const BUCKET_BITS: u32 = 8;
-/// Bytes of one unit in the unit store: id (8), span (8), closing punctuation (1).
+/// Bytes of one unit in `substrings`' unit store ([`encode_units`]): id (8), span (8), closing punctuation (1).
 pub(crate) const UNIT_BYTES: usize = 17;
 /// Bytes of memory one unit takes while its document is aligned: its units, its n-gram hash, and the n-gram index
 /// of the document while it is side a.
@@ -215,12 +248,13 @@ pub fn run(
             let mut hashes = ngram_hashes(&units.ids, a.ngram, a.seed);
             hashes.sort_unstable();
             hashes.dedup();
-            Ok::<_, SkipReason>((encode_units(&units), bags, hashes, full, cfg.with_text.then_some(doc.text)))
+            let n = units.len();
+            Ok::<_, SkipReason>((compress_units(&units), n, bags, hashes, full, cfg.with_text.then_some(doc.text)))
         },
         |item| {
-            let (bytes, doc_bags, hashes, full, text) = item.value;
+            let (bytes, len, doc_bags, hashes, full, text) = item.value;
+            let bytes = bytes.map_err(ioe("compressing units"))?;
             let d = ids.len() as u32;
-            let len = bytes.len() / UNIT_BYTES;
             if full > len {
                 truncated.push((d, full as u64));
             }
@@ -291,7 +325,7 @@ pub fn run(
         progress.inc(1);
     }
     progress.finish();
-    let postings_bytes = postings.spilled_bytes();
+    let postings_bytes = (postings.spilled_bytes(), postings.spilled_raw_bytes());
     drop(postings);
     drop(entries);
     let boilerplate_ngrams = boilerplate.len();
@@ -303,6 +337,7 @@ pub fn run(
     // Align the candidate pairs as they stream out of the merge, in batches of bounded memory.
     let t = Instant::now();
     progress.start("align", None, "pairs");
+    let units_spilled = units_store.spilled_bytes();
     let aligner = Aligner {
         ids: &ids,
         store: &units_store,
@@ -311,7 +346,24 @@ pub fn run(
         options: &cfg.options,
         progress,
     };
-    let mut aligned: Vec<Alignment> = Vec::new();
+    // Alignments go to an external sort by (a's id, a's span, b's id, b's span, order found): the order of
+    // `sort_alignments`, whose ties keep the order found.
+    let ranks = id_ranks(&ids);
+    let mut aligned: SortedRuns<AlignmentRow> = SortedRuns::new(ctx.dir(), share(ALIGNMENTS_SHARE));
+    // Partners of the spans of short rewritten passages, for `drop_templates`.
+    let mut partners: HashMap<(u32, (u32, u32)), u32> = HashMap::new();
+    let mut found = 0u64;
+    let mut keep = |found_now: Vec<Alignment>, aligned: &mut SortedRuns<AlignmentRow>| -> io::Result<()> {
+        for x in found_now {
+            if template_candidate(&x.passage, a.min_length) {
+                *partners.entry((x.a, x.passage.a_units)).or_default() += 1;
+                *partners.entry((x.b, x.passage.b_units)).or_default() += 1;
+            }
+            aligned.push(alignment_row(&ranks, found, &x))?;
+            found += 1;
+        }
+        Ok(())
+    };
     let mut candidates = 0u64;
     let mut batch: Vec<(u32, u32)> = Vec::new();
     let mut batch_docs: Vec<u32> = Vec::new();
@@ -334,37 +386,79 @@ pub fn run(
         }
         batch.push((x, y));
         if batch_bytes >= share(ALIGN_SHARE) || batch.len() >= 1 << 20 {
-            aligned.extend(aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?);
+            let found_now = aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?;
+            keep(found_now, &mut aligned).map_err(ioe("spilling alignments"))?;
             batch_docs.iter().for_each(|&d| in_batch[d as usize] = false);
             batch_docs.clear();
             batch.clear();
             batch_bytes = 0;
         }
     }
-    aligned.extend(aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?);
+    let found_now = aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?;
+    keep(found_now, &mut aligned).map_err(ioe("spilling alignments"))?;
     drop(in_batch);
+    drop(units_store);
+    drop(bags);
+    drop(boilerplate);
     progress.finish();
-    drop_templates(&mut aligned, a.min_length);
-    sort_alignments(&mut aligned, &ids);
     ctx.stage("align", StageTime::wall(t.elapsed().as_secs_f64()));
 
-    // Outputs.
+    // Outputs: the alignments merged in order (templates dropped), their spans to the passage clustering.
     let t = Instant::now();
     let texts = cfg.with_text.then_some(&text_store);
-    write_alignments(&ctx.path("alignments.jsonl"), &ids, texts, &aligned).map_err(ioe("writing alignments.jsonl"))?;
-    let clusters = passage_clusters(&aligned);
-    write_clusters(&ctx.path("passages.jsonl"), &ids, &clusters).map_err(ioe("writing passages.jsonl"))?;
+    let mut nodes: SortedRuns<[u32; 4]> = SortedRuns::new(ctx.dir(), share(CLUSTER_SHARE));
+    let dropped = |x: &Alignment| {
+        template_candidate(&x.passage, a.min_length)
+            && (partners[&(x.a, x.passage.a_units)] >= TEMPLATE_PARTNERS as u32
+                || partners[&(x.b, x.passage.b_units)] >= TEMPLATE_PARTNERS as u32)
+    };
+    let mut written = 0u64;
+    let mut aligned_pairs = 0u64;
+    let mut last_pair = None;
+    let mut w =
+        AlignmentWriter::create(&ctx.path("alignments.jsonl"), &ids, texts).map_err(ioe("writing alignments.jsonl"))?;
+    for row in aligned.iter().map_err(ioe("merging alignments"))? {
+        let x = row_alignment(&row.map_err(ioe("merging alignments"))?);
+        if dropped(&x) {
+            continue;
+        }
+        w.write(&x).map_err(ioe("writing alignments.jsonl"))?;
+        if last_pair != Some((x.a, x.b)) {
+            aligned_pairs += 1;
+            last_pair = Some((x.a, x.b));
+        }
+        let k = u32::try_from(written).map_err(|_| RunError::Config("more than 2^31 alignments".into()))?;
+        let node = k.checked_mul(2).ok_or_else(|| RunError::Config("more than 2^31 alignments".into()))?;
+        nodes.push([x.a, x.passage.a_span.0, x.passage.a_span.1, node]).map_err(ioe("spilling passage spans"))?;
+        nodes.push([x.b, x.passage.b_span.0, x.passage.b_span.1, node + 1]).map_err(ioe("spilling passage spans"))?;
+        written += 1;
+    }
+    w.commit().map_err(ioe("writing alignments.jsonl"))?;
+    let alignments_bytes = (aligned.spilled_bytes(), aligned.spilled_raw_bytes());
+    drop(aligned);
+    drop(partners);
+    let (clusters, cluster_bytes) = write_clusters_out_of_core(
+        &ctx.path("passages.jsonl"),
+        ctx.dir(),
+        &ids,
+        nodes,
+        written as usize,
+        share(CLUSTER_SHARE),
+    )
+    .map_err(ioe("writing passages.jsonl"))?;
     ctx.stage("write", StageTime::wall(t.elapsed().as_secs_f64()));
 
-    let mut pair_set: Vec<(u32, u32)> = aligned.iter().map(|p| (p.a, p.b)).collect();
-    pair_set.dedup();
     let spill = SpillReport {
         memory_budget: budget as u64,
-        units_bytes: units_store.spilled_bytes(),
+        units_bytes: units_spilled,
         texts_bytes: text_store.spilled_bytes(),
-        postings_bytes,
+        postings_bytes: postings_bytes.0,
+        postings_raw_bytes: postings_bytes.1,
         pair_runs_bytes,
         split_buckets,
+        alignment_runs_bytes: alignments_bytes.0,
+        alignment_runs_raw_bytes: alignments_bytes.1,
+        cluster_runs_bytes: cluster_bytes,
     };
     let summary = PassagesSummary {
         schema_version: crate::records::SCHEMA_VERSION,
@@ -374,9 +468,9 @@ pub fn run(
         units: doc_units.iter().map(|&u| u as u64).sum(),
         boilerplate_ngrams: boilerplate_ngrams as u64,
         candidate_pairs: candidates,
-        aligned_pairs: pair_set.len() as u64,
-        alignments: aligned.len() as u64,
-        passage_clusters: clusters.len() as u64,
+        aligned_pairs,
+        alignments: written,
+        passage_clusters: clusters,
         config: cfg.clone(),
         stages: ctx.stages(),
         total_seconds: ctx.elapsed(),
@@ -386,8 +480,8 @@ pub fn run(
     Ok(summary)
 }
 
-/// A document's units as stored: ids, then spans, then closing punctuation, little-endian ([`UNIT_BYTES`] per
-/// unit).
+/// A document's units as `substrings` stores them (fixed width, read in part): ids, then spans, then closing
+/// punctuation, little-endian ([`UNIT_BYTES`] per unit).
 pub(crate) fn encode_units(d: &UnitDoc) -> Vec<u8> {
     let mut out = Vec::with_capacity(d.len() * UNIT_BYTES);
     d.ids.iter().for_each(|u| out.extend_from_slice(&u.to_le_bytes()));
@@ -397,19 +491,6 @@ pub(crate) fn encode_units(d: &UnitDoc) -> Vec<u8> {
     }
     out.extend_from_slice(&d.closing);
     out
-}
-
-/// The inverse of [`encode_units`].
-pub(crate) fn decode_units(b: &[u8]) -> UnitDoc {
-    let n = b.len() / UNIT_BYTES;
-    let (ids, rest) = b.split_at(8 * n);
-    let (spans, closing) = rest.split_at(8 * n);
-    let u32_at = |c: &[u8]| u32::from_le_bytes(c.try_into().expect("4 bytes"));
-    UnitDoc {
-        ids: ids.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-        spans: spans.chunks_exact(8).map(|c| (u32_at(&c[..4]), u32_at(&c[4..]))).collect(),
-        closing: closing.to_vec(),
-    }
 }
 
 /// Aligns batches of candidate pairs against the unit store.
@@ -437,7 +518,7 @@ impl Aligner<'_> {
             .map(|&d| {
                 let mut buf = Vec::new();
                 self.store.read_into(d as usize, &mut buf)?;
-                let units = decode_units(&buf);
+                let units = decompress_units(&buf)?;
                 let hashes = ngram_hashes(&units.ids, cfg.ngram, cfg.seed);
                 Ok((units, hashes))
             })
@@ -467,42 +548,114 @@ impl Aligner<'_> {
     }
 }
 
+/// An alignment as a record of the external sort, 20 `u32`: the sort key (rank of a's id, a's span, rank of b's id,
+/// b's span, order found as two halves), then a, b, the unit spans, matches, score (two halves of its bits), kind,
+/// similarity (two halves).
+type AlignmentRow = [u32; 20];
+
+/// The rank of each document's id among the ids sorted (equal ids, equal ranks): comparing ranks compares ids.
+fn id_ranks(ids: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    order.par_sort_unstable_by(|&x, &y| ids[x as usize].cmp(&ids[y as usize]));
+    let mut ranks = vec![0u32; ids.len()];
+    let mut r = 0u32;
+    for k in 0..order.len() {
+        if k > 0 && ids[order[k] as usize] != ids[order[k - 1] as usize] {
+            r += 1;
+        }
+        ranks[order[k] as usize] = r;
+    }
+    ranks
+}
+
+fn alignment_row(ranks: &[u32], found: u64, x: &Alignment) -> AlignmentRow {
+    let p = &x.passage;
+    let (score, similarity) = (p.score.to_bits(), p.similarity.to_bits());
+    [
+        ranks[x.a as usize],
+        p.a_span.0,
+        p.a_span.1,
+        ranks[x.b as usize],
+        p.b_span.0,
+        p.b_span.1,
+        (found >> 32) as u32,
+        found as u32,
+        x.a,
+        x.b,
+        p.a_units.0,
+        p.a_units.1,
+        p.b_units.0,
+        p.b_units.1,
+        p.matches,
+        (score >> 32) as u32,
+        score as u32,
+        u32::from(p.kind == Kind::Rewritten),
+        (similarity >> 32) as u32,
+        similarity as u32,
+    ]
+}
+
+fn row_alignment(r: &AlignmentRow) -> Alignment {
+    let f = |hi: u32, lo: u32| f64::from_bits(((hi as u64) << 32) | lo as u64);
+    Alignment {
+        a: r[8],
+        b: r[9],
+        passage: Passage {
+            a_units: (r[10], r[11]),
+            b_units: (r[12], r[13]),
+            a_span: (r[1], r[2]),
+            b_span: (r[4], r[5]),
+            matches: r[14],
+            score: f(r[15], r[16]),
+            kind: if r[17] == 1 { Kind::Rewritten } else { Kind::Verbatim },
+            similarity: f(r[18], r[19]),
+        },
+    }
+}
+
 fn slice_chars(text: &str, (s, e): (u32, u32)) -> String {
     text.chars().skip(s as usize).take((e - s) as usize).collect()
 }
 
-fn write_alignments(
-    path: &Path,
-    ids: &[String],
-    texts: Option<&BlobStore>,
-    aligned: &[Alignment],
-) -> std::io::Result<()> {
-    let mut w = AtomicWriter::create(path)?;
-    // The alignments come sorted by a's id: a's text is read once per document, b's once per alignment.
-    let mut cached: Option<(u32, String)> = None;
-    let mut buf = Vec::new();
-    let text_of = |d: u32, buf: &mut Vec<u8>| -> std::io::Result<String> {
-        let store = texts.expect("texts are stored");
-        store.read_into(d as usize, buf)?;
-        String::from_utf8(std::mem::take(buf)).map_err(std::io::Error::other)
-    };
-    for p in aligned {
+/// Writes `alignments.jsonl` one alignment at a time, in the order given (sorted by a's id: a's text is read once
+/// per document, b's once per alignment).
+struct AlignmentWriter<'a> {
+    w: AtomicWriter,
+    ids: &'a [String],
+    texts: Option<&'a BlobStore>,
+    cached: Option<(u32, String)>,
+    buf: Vec<u8>,
+}
+
+impl<'a> AlignmentWriter<'a> {
+    fn create(path: &Path, ids: &'a [String], texts: Option<&'a BlobStore>) -> io::Result<AlignmentWriter<'a>> {
+        Ok(AlignmentWriter { w: AtomicWriter::create(path)?, ids, texts, cached: None, buf: Vec::new() })
+    }
+
+    fn text_of(&mut self, d: u32) -> io::Result<String> {
+        let store = self.texts.expect("texts are stored");
+        store.read_into(d as usize, &mut self.buf)?;
+        String::from_utf8(std::mem::take(&mut self.buf)).map_err(io::Error::other)
+    }
+
+    fn write(&mut self, p: &Alignment) -> io::Result<()> {
         let (a, b) = (p.a as usize, p.b as usize);
-        let (a_text, b_text) = if texts.is_some() {
-            if cached.as_ref().is_none_or(|c| c.0 != p.a) {
-                cached = Some((p.a, text_of(p.a, &mut buf)?));
+        let (a_text, b_text) = if self.texts.is_some() {
+            if self.cached.as_ref().is_none_or(|c| c.0 != p.a) {
+                let t = self.text_of(p.a)?;
+                self.cached = Some((p.a, t));
             }
-            let ta = &cached.as_ref().expect("cached above").1;
-            let tb = text_of(p.b, &mut buf)?;
+            let tb = self.text_of(p.b)?;
+            let ta = &self.cached.as_ref().expect("cached above").1;
             (Some(slice_chars(ta, p.passage.a_span)), Some(slice_chars(&tb, p.passage.b_span)))
         } else {
             (None, None)
         };
-        w.write_json_line(&AlignmentRecord {
-            a: ids[a].clone(),
+        self.w.write_json_line(&AlignmentRecord {
+            a: self.ids[a].clone(),
             a_start: p.passage.a_span.0,
             a_end: p.passage.a_span.1,
-            b: ids[b].clone(),
+            b: self.ids[b].clone(),
             b_start: p.passage.b_span.0,
             b_end: p.passage.b_span.1,
             score: (p.passage.score * 100.0).round() / 100.0,
@@ -511,17 +664,103 @@ fn write_alignments(
             similarity: p.passage.similarity,
             a_text,
             b_text,
-        })?;
+        })
     }
-    w.commit()
+
+    fn commit(self) -> io::Result<()> {
+        self.w.commit()
+    }
 }
 
-fn write_clusters(path: &Path, ids: &[String], clusters: &[Vec<(u32, u32, u32)>]) -> std::io::Result<()> {
-    let mut w = AtomicWriter::create(path)?;
-    for (k, members) in clusters.iter().enumerate() {
-        for &(d, start, end) in members {
-            w.write_json_line(&PassageRecord { cluster: k, id: ids[d as usize].clone(), start, end })?;
+/// Writes `passages.jsonl`: the clusters [`passage_clusters`] finds over `n` alignments, whose spans `nodes` holds
+/// as `[document, start, end, node]` (node `2k` side a of alignment `k`, `2k + 1` side b), out of core: a sweep of
+/// the sorted spans joins overlapping ones (union-find over the alignments, 4 bytes each, in memory); the spans
+/// labelled by their cluster's root are sorted by cluster and merged; the merged members are sorted by their
+/// cluster's first member, the order of the clusters. Sorts use about `mem_budget` bytes each. Returns the number
+/// of clusters and the bytes of runs written to disk (sort runs go to temporary files under `dir`).
+fn write_clusters_out_of_core(
+    path: &Path,
+    dir: &Path,
+    ids: &[String],
+    mut nodes: SortedRuns<[u32; 4]>,
+    n: usize,
+    mem_budget: usize,
+) -> io::Result<(u64, u64)> {
+    let mut uf = UnionFind::new(n);
+    // Spans of one document join when they overlap by half the longer one (as in `passage_clusters`).
+    let mut active: Vec<(u32, u32, u32)> = Vec::new();
+    let mut doc = None;
+    for x in nodes.iter()? {
+        let [d, s, e, node] = x?;
+        if doc != Some(d) {
+            active.clear();
+            doc = Some(d);
+        }
+        active.retain(|&(_, ae, _)| ae > s);
+        for &(as_, ae, an) in &active {
+            let ov = ae.min(e).saturating_sub(as_.max(s));
+            if ov * 2 >= (ae - as_).max(e - s) {
+                uf.union(an / 2, node / 2);
+            }
+        }
+        active.push((s, e, node));
+    }
+    drop(active);
+    let mut members: SortedRuns<[u32; 4]> = SortedRuns::new(dir, mem_budget);
+    for x in nodes.iter()? {
+        let [d, s, e, node] = x?;
+        members.push([uf.find(node / 2), d, s, e])?;
+    }
+    let mut spilled = nodes.spilled_bytes();
+    drop(nodes);
+    drop(uf);
+    // Members of a cluster merged where they overlap; each tagged with the cluster's first member and root.
+    let mut by_first: SortedRuns<[u32; 7]> = SortedRuns::new(dir, mem_budget);
+    {
+        let mut root = None;
+        let mut cur: Option<(u32, u32, u32)> = None;
+        let mut first: Option<(u32, u32, u32)> = None;
+        let mut emit = |first: &mut Option<(u32, u32, u32)>, m: (u32, u32, u32), r: u32| {
+            let f = *first.get_or_insert(m);
+            by_first.push([f.0, f.1, f.2, r, m.0, m.1, m.2])
+        };
+        for x in members.iter()? {
+            let [r, d, s, e] = x?;
+            if root != Some(r) {
+                if let (Some(m), Some(r0)) = (cur.take(), root) {
+                    emit(&mut first, m, r0)?;
+                }
+                first = None;
+                root = Some(r);
+            }
+            match cur.as_mut() {
+                Some(c) if c.0 == d && s <= c.2 => c.2 = c.2.max(e),
+                _ => {
+                    if let Some(m) = cur.replace((d, s, e)) {
+                        emit(&mut first, m, r)?;
+                    }
+                }
+            }
+        }
+        if let (Some(m), Some(r0)) = (cur, root) {
+            emit(&mut first, m, r0)?;
         }
     }
-    w.commit()
+    spilled += members.spilled_bytes();
+    drop(members);
+    let mut w = AtomicWriter::create(path)?;
+    let mut cluster: Option<[u32; 4]> = None;
+    let mut k = 0usize;
+    for x in by_first.iter()? {
+        let x = x?;
+        let key = [x[0], x[1], x[2], x[3]];
+        if cluster.is_some_and(|c| c != key) {
+            k += 1;
+        }
+        cluster = Some(key);
+        w.write_json_line(&PassageRecord { cluster: k, id: ids[x[4] as usize].clone(), start: x[5], end: x[6] })?;
+    }
+    w.commit()?;
+    spilled += by_first.spilled_bytes();
+    Ok((cluster.map_or(0, |_| k as u64 + 1), spilled))
 }

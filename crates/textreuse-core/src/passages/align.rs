@@ -548,12 +548,26 @@ fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Ve
     let gap = cfg.max_gap as i64;
     let mut score = vec![0f64; an.len()];
     let mut prev = vec![usize::MAX; an.len()];
+    // `top[k]`: the best score of anchors `0..=k`. A link from `p` scores at most `score[p] + n`, so once
+    // `top[p] + n` cannot beat the best link found, no anchor at or before `p` can: the scan stops there (the
+    // result is the one of scanning all of [`predecessors`]).
+    let mut top = vec![0f64; an.len()];
     let mut cands: Vec<(f64, usize)> = Vec::new();
     for k in 0..an.len() {
         let (mut best, mut best_p) = (n as f64, usize::MAX);
-        for (s, p) in predecessors(an, &score, k, n, gap) {
+        let ik = an[k].i as i64;
+        let mut taken = 0usize;
+        for p in (k.saturating_sub(LOOKBACK * 4)..k).rev() {
+            if ik - (an[p].i as i64) > gap + n || top[p] + n as f64 <= best {
+                break;
+            }
+            let Some(s) = link_score(an, &score, p, k, n, gap) else { continue };
             if s > best {
                 (best, best_p) = (s, p);
+            }
+            taken += 1;
+            if taken == LOOKBACK {
+                break;
             }
         }
         // The best predecessor whose gap may be bridged; ties go to the nearest. The gap check costs more than
@@ -566,8 +580,27 @@ fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Ve
                 cands.iter().find(|c| gaps.bridges(an[c.1], an[k])).map_or((n as f64, usize::MAX), |&(s, p)| (s, p));
         }
         (score[k], prev[k]) = (best, best_p);
+        top[k] = if k == 0 { best } else { top[k - 1].max(best) };
     }
     (score, prev)
+}
+
+/// Predecessors of an anchor scored by [`predecessors`]: at most this many, nearest first.
+const LOOKBACK: usize = 64;
+
+/// The chain score through a link from anchor `p` to anchor `k` (see [`predecessors`]), `None` where `p` is not
+/// before `k` on both sides or is more than `gap + n` units back on side b.
+fn link_score(an: &[Anchor], score: &[f64], p: usize, k: usize, n: i64, gap: i64) -> Option<f64> {
+    let (ik, jk) = (an[k].i as i64, an[k].j as i64);
+    let (ip, jp) = (an[p].i as i64, an[p].j as i64);
+    if ip >= ik || jp >= jk || jk - jp > gap + n {
+        return None;
+    }
+    let (di, dj) = (ik - ip, jk - jp);
+    let new = di.min(dj).min(n) as f64;
+    let skew = (di - dj).abs() as f64;
+    let bridged = (di.max(dj) - n).max(0) as f64;
+    Some(score[p] + new - 0.5 * skew - 0.05 * bridged)
 }
 
 /// Predecessors of anchor `k` that a chain may come from (before it on both sides, at most `gap + n` units
@@ -580,22 +613,11 @@ fn predecessors<'s>(
     n: i64,
     gap: i64,
 ) -> impl Iterator<Item = (f64, usize)> + 's {
-    const LOOKBACK: usize = 64;
-    let (ik, jk) = (an[k].i as i64, an[k].j as i64);
+    let ik = an[k].i as i64;
     (k.saturating_sub(LOOKBACK * 4)..k)
         .rev()
         .take_while(move |&p| ik - (an[p].i as i64) <= gap + n)
-        .filter_map(move |p| {
-            let (ip, jp) = (an[p].i as i64, an[p].j as i64);
-            if ip >= ik || jp >= jk || jk - jp > gap + n {
-                return None;
-            }
-            let (di, dj) = (ik - ip, jk - jp);
-            let new = di.min(dj).min(n) as f64;
-            let skew = (di - dj).abs() as f64;
-            let bridged = (di.max(dj) - n).max(0) as f64;
-            Some((score[p] + new - 0.5 * skew - 0.05 * bridged, p))
-        })
+        .filter_map(move |p| link_score(an, score, p, k, n, gap).map(|s| (s, p)))
         .take(LOOKBACK)
 }
 

@@ -571,10 +571,8 @@ impl PassageIndex {
 /// a template line (a dateline, a "reprinted from" notice) whose variable parts keep it from being boilerplate
 /// ([`TEMPLATE_PARTNERS`], [`TEMPLATE_LENGTH`]). Applied to all of a run's alignments before they are sorted.
 pub fn drop_templates(aligned: &mut Vec<Alignment>, min_length: usize) {
-    let (t, short_len) = (TEMPLATE_PARTNERS, (TEMPLATE_LENGTH * min_length) as u32);
-    let short = |p: &Passage| {
-        p.kind == Kind::Rewritten && p.a_units.1 - p.a_units.0 < short_len && p.b_units.1 - p.b_units.0 < short_len
-    };
+    let t = TEMPLATE_PARTNERS;
+    let short = |p: &Passage| template_candidate(p, min_length);
     let mut partners: HashMap<(u32, (u32, u32)), Vec<u32>> = HashMap::default();
     for x in aligned.iter().filter(|x| short(&x.passage)) {
         partners.entry((x.a, x.passage.a_units)).or_default().push(x.b);
@@ -584,6 +582,14 @@ pub fn drop_templates(aligned: &mut Vec<Alignment>, min_length: usize) {
         !short(&x.passage)
             || (partners[&(x.a, x.passage.a_units)].len() < t && partners[&(x.b, x.passage.b_units)].len() < t)
     });
+}
+
+/// True when [`drop_templates`] counts the partners of `p`'s spans: a rewritten passage shorter than
+/// `TEMPLATE_LENGTH × min_length` units on both sides. It drops `p` when one of its spans (document, units) has at
+/// least `TEMPLATE_PARTNERS` such passages.
+pub fn template_candidate(p: &Passage, min_length: usize) -> bool {
+    let short_len = (TEMPLATE_LENGTH * min_length) as u32;
+    p.kind == Kind::Rewritten && p.a_units.1 - p.a_units.0 < short_len && p.b_units.1 - p.b_units.0 < short_len
 }
 
 /// Sorts alignments the way [`PassageIndex::alignments`] returns them: by (a's id, a's span, b's id, b's span),

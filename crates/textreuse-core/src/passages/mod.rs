@@ -13,5 +13,5 @@ pub mod rewritten;
 
 pub use corpus::{
     align_pair, align_texts, candidate_pairs, drop_templates, orient, passage_clusters, postings_pairs,
-    sort_alignments, Alignment, PassageIndex, PassageOptions, DEFAULT_MAX_UNITS,
+    sort_alignments, template_candidate, Alignment, PassageIndex, PassageOptions, DEFAULT_MAX_UNITS,
 };
