@@ -39,7 +39,7 @@ use rustc_hash::FxHashMap;
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-use crate::normalize::{normalize, NormalizeOptions, Normalized};
+use crate::normalize::{hard_wrap_width, normalize, NormalizeOptions, Normalized};
 use crate::shingle::{units, Unit};
 
 /// Settings of passage alignment.
@@ -99,11 +99,18 @@ pub struct UnitDoc {
     pub ids: Vec<u64>,
     /// For each unit, its half-open span in code points of the original text.
     pub spans: Vec<(u32, u32)>,
-    /// For each unit, how many code points of closing punctuation (general categories Po, Pe, Pf: a full stop,
-    /// a comma, a closing quote or bracket) follow it directly in the original text, at most 255; a passage that
-    /// ends on that unit ends after them ([`UnitDoc::passage_span`]). Zeros where the text was not given.
+    /// For each unit, in its low 7 bits how many code points of closing punctuation (general categories Po, Pe,
+    /// Pf: a full stop, a comma, a closing quote or bracket) follow it directly in the original text, at most 127
+    /// ([`UnitDoc::closing_len`]; a passage that ends on that unit ends after them, [`UnitDoc::passage_span`]), and
+    /// in its high bit [`PARAGRAPH_START`] where a paragraph break comes before it ([`UnitDoc::starts_paragraph`]).
+    /// Zeros where the text was not given.
     pub closing: Vec<u8>,
 }
+
+/// Bit of [`UnitDoc::closing`] set on a unit that a paragraph break precedes: a blank line, or a line break that
+/// is no column wrap (the line before it is not of the text's hard-wrap width, [`hard_wrap_width`], the same rule
+/// by which normalization joins column lines).
+pub const PARAGRAPH_START: u8 = 0x80;
 
 impl UnitDoc {
     /// Normalizes `text` and splits it into units, keeping each unit's original span and the closing
@@ -119,7 +126,30 @@ impl UnitDoc {
         let chars: Vec<char> = text.chars().collect();
         for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
             let after = chars.get(end as usize..).unwrap_or_default();
-            *c = after.iter().take(255).take_while(|&&x| is_closing(x)).count() as u8;
+            *c = after.iter().take(127).take_while(|&&x| is_closing(x)).count() as u8;
+        }
+        // Paragraph breaks: the line breaks (code point offsets) that end a paragraph, not a column line.
+        let wrap = hard_wrap_width(text);
+        let mut breaks: Vec<u32> = Vec::new();
+        let mut line_start = 0usize;
+        for (p, &c) in chars.iter().enumerate() {
+            if c == '\n' {
+                let line = &chars[line_start..p];
+                let len = line.len() - line.iter().rev().take_while(|&&x| x == '\r').count();
+                if wrap != Some(len as u32) {
+                    breaks.push(p as u32);
+                }
+                line_start = p + 1;
+            }
+        }
+        if !breaks.is_empty() {
+            for k in 1..d.spans.len() {
+                let (from, to) = (d.spans[k - 1].1, d.spans[k].0);
+                let at = breaks.partition_point(|&x| x < from);
+                if breaks.get(at).is_some_and(|&x| x < to) {
+                    d.closing[k] |= PARAGRAPH_START;
+                }
+            }
         }
         d
     }
@@ -163,7 +193,35 @@ impl UnitDoc {
     /// Original code point span of a passage over units `[start, end)`: [`UnitDoc::original_span`], and the
     /// closing punctuation right after the last unit (the full stop or quote that ends its last sentence).
     pub fn passage_span(&self, start: usize, end: usize) -> (u32, u32) {
-        (self.spans[start].0, self.spans[end - 1].1 + u32::from(self.closing[end - 1]))
+        (self.spans[start].0, self.spans[end - 1].1 + u32::from(self.closing_len(end - 1)))
+    }
+
+    /// Code points of closing punctuation right after unit `k` (see [`UnitDoc::closing`]).
+    pub fn closing_len(&self, k: usize) -> u8 {
+        self.closing[k] & !PARAGRAPH_START
+    }
+
+    /// True when a paragraph break comes before unit `k` ([`PARAGRAPH_START`]); unit 0 begins the first paragraph
+    /// whatever comes before it.
+    pub fn starts_paragraph(&self, k: usize) -> bool {
+        k == 0 || self.closing[k] & PARAGRAPH_START != 0
+    }
+
+    /// The document's paragraphs, as unit ranges `[start, end)` in order: a paragraph begins at unit 0 and at each
+    /// unit that [`UnitDoc::starts_paragraph`]. None for a document without units.
+    pub fn paragraphs(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut start = 0u32;
+        for k in 1..self.len() {
+            if self.starts_paragraph(k) {
+                out.push((start, k as u32));
+                start = k as u32;
+            }
+        }
+        if !self.is_empty() {
+            out.push((start, self.len() as u32));
+        }
+        out
     }
 }
 
@@ -436,6 +494,7 @@ pub fn align_pair(a: &UnitDoc, a_index: &NgramIndex, b: &UnitDoc, b_hashes: &[u6
         chars >= NEAR_COPY_CHARS || p.similarity >= NEAR_COPY_IDENTITY
     });
     tandem_copies(a, b, &mut passages, cfg);
+    equal_paragraphs(a, b, &mut passages, cfg);
     passages.iter_mut().for_each(finish);
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
@@ -995,6 +1054,128 @@ fn tandem_copies(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &Al
                 edge = if at_start { c.0 } else { c.1 };
             }
         }
+    }
+    passages.extend(found);
+}
+
+/// Short paragraphs (a title, a byline, a URL line: fewer than `min_length` units, at least half of `ngram`) that
+/// both documents print whole, equal after normalization, where the pair shares other reuse: a passage of at
+/// least `min_length` units on each side lies within `max_gap` units of the paragraph on both sides. Such a
+/// paragraph has too few units for anchors (fewer than `ngram`) or too few for a passage of its own (fewer than
+/// `min_short`), and a line that unrelated reports both print (a reporter's name, a source line) is no reuse
+/// unless the two documents share other text. Each equal pair of paragraphs is aligned as a passage of its own,
+/// every copy of one that a document repeats included; paragraphs that follow each other in both documents join
+/// into one passage. A pair that some passage aligns already (both sides overlapping) is skipped, and so is a
+/// paragraph printed more than `max_repeat` times in one document (a standing line, not reuse).
+fn equal_paragraphs(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &AlignConfig) {
+    let len = |x: (u32, u32)| x.1 - x.0;
+    let long: Vec<(u32, u32, u32, u32)> = passages
+        .iter()
+        .filter(|p| len(p.a_units).min(len(p.b_units)) >= cfg.min_length as u32)
+        .map(|p| (p.a_units.0, p.a_units.1, p.b_units.0, p.b_units.1))
+        .collect();
+    if long.is_empty() {
+        return;
+    }
+    let min_units = cfg.ngram.div_ceil(2).max(1) as u32;
+    let short = |x: &(u32, u32)| len(*x) >= min_units && len(*x) < cfg.min_length as u32;
+    let (pa, pb) = (a.paragraphs(), b.paragraphs());
+    // b's short paragraphs by their units.
+    let mut by_units: FxHashMap<&[u64], Vec<u32>> = FxHashMap::default();
+    for (k, x) in pb.iter().enumerate().filter(|(_, x)| short(x)) {
+        by_units.entry(&b.ids[x.0 as usize..x.1 as usize]).or_default().push(k as u32);
+    }
+    let mut count_a: FxHashMap<&[u64], u32> = FxHashMap::default();
+    for x in pa.iter().filter(|x| short(x)) {
+        *count_a.entry(&a.ids[x.0 as usize..x.1 as usize]).or_default() += 1;
+    }
+    // Equal pairs (paragraph of a, paragraph of b), in order.
+    let mut equal: Vec<(u32, u32)> = Vec::new();
+    for (k, x) in pa.iter().enumerate().filter(|(_, x)| short(x)) {
+        let key = &a.ids[x.0 as usize..x.1 as usize];
+        let Some(ks) = by_units.get(key) else { continue };
+        if ks.len() > cfg.max_repeat || count_a[key] as usize > cfg.max_repeat {
+            continue;
+        }
+        equal.extend(ks.iter().map(|&m| (k as u32, m)));
+    }
+    let is_equal: HashSet<(u32, u32)> = equal.iter().copied().collect();
+    // Runs of paragraphs that follow each other in both documents, longest first.
+    let mut runs: Vec<((u32, u32), u32)> = equal
+        .iter()
+        .filter(|&&(k, m)| k == 0 || m == 0 || !is_equal.contains(&(k - 1, m - 1)))
+        .map(|&(k, m)| (((k, m)), (0..).take_while(|&t| is_equal.contains(&(k + t, m + t))).count() as u32))
+        .collect();
+    runs.sort_by_key(|&((k, m), n)| (std::cmp::Reverse(n), k, m));
+    // Candidates: units on side a, on side b, and whether they end both documents.
+    let mut cands: Vec<((u32, u32), (u32, u32), bool)> = runs
+        .iter()
+        .map(|&((k, m), n)| {
+            let au = (pa[k as usize].0, pa[(k + n - 1) as usize].1);
+            let bu = (pb[m as usize].0, pb[(m + n - 1) as usize].1);
+            (au, bu, k + n == pa.len() as u32 && m + n == pb.len() as u32)
+        })
+        .collect();
+    // The first paragraphs of both documents, equal but for a dateline that one or both put before the text
+    // (新华社北京12月11日电, 本报讯（记者 …）): a common end of at least `min_units` (and fewer than `min_length`)
+    // units, with at most `2 * ngram` units before it on each side.
+    if let (Some(&x), Some(&y)) = (pa.first(), pb.first()) {
+        let (sa, sb) = (&a.ids[x.0 as usize..x.1 as usize], &b.ids[y.0 as usize..y.1 as usize]);
+        let common = sa.iter().rev().zip(sb.iter().rev()).take_while(|(u, v)| u == v).count() as u32;
+        let (ha, hb) = (len(x) - common, len(y) - common);
+        let dateline = 2 * cfg.ngram as u32;
+        if common >= min_units && common < cfg.min_length as u32 && ha.max(hb) > 0 && ha.max(hb) <= dateline {
+            cands.push(((x.1 - common, x.1), (y.1 - common, y.1), pa.len() == 1 && pb.len() == 1));
+        }
+    }
+    // In line with a longer passage: before it on both sides or after it on both, right beside it on one side
+    // (at most `ngram` units away) and within `max_gap` units on the other.
+    let near = |x: (u32, u32), y: (u32, u32)| {
+        long.iter().any(|&(a0, a1, b0, b1)| {
+            let before = x.1 <= a0 && y.1 <= b0;
+            let after = x.0 >= a1 && y.0 >= b1;
+            let (da, db) = (distance((a0, a1), x), distance((b0, b1), y));
+            (before || after) && da.min(db) <= cfg.ngram as u32 && da.max(db) <= cfg.max_gap as u32
+        })
+    };
+    let mut found: Vec<Passage> = Vec::new();
+    for (au, bu, last) in cands {
+        let same_pair = |q: &Passage| overlap(q.a_units, au) > 0 && overlap(q.b_units, bu) > 0;
+        if !near(au, bu) || passages.iter().chain(&found).any(same_pair) {
+            continue;
+        }
+        // Right beside a longer passage on both sides (at most `COPY_SLACK` units away: OCR noise that its end
+        // did not reach), before it on both or after it on both (a title over its text): the passage takes it in.
+        let slack = COPY_SLACK as u32;
+        let beside = passages.iter_mut().find(|q| {
+            let before = au.1 <= q.a_units.0 && bu.1 <= q.b_units.0;
+            let after = au.0 >= q.a_units.1 && bu.0 >= q.b_units.1;
+            len(q.a_units).min(len(q.b_units)) >= cfg.min_length as u32
+                && (before || after)
+                && distance(q.a_units, au) <= slack
+                && distance(q.b_units, bu) <= slack
+        });
+        if let Some(q) = beside {
+            q.a_units = (q.a_units.0.min(au.0), q.a_units.1.max(au.1));
+            q.b_units = (q.b_units.0.min(bu.0), q.b_units.1.max(bu.1));
+            q.matches += len(au);
+            continue;
+        }
+        // The last paragraph of both documents, away from the passages: a source line, a credit or a jump line
+        // that each publication adds by itself, equal by chance.
+        if last {
+            continue;
+        }
+        found.push(Passage {
+            a_units: au,
+            b_units: bu,
+            a_span: (0, 0),
+            b_span: (0, 0),
+            matches: len(au),
+            score: 0.0,
+            kind: Kind::Verbatim,
+            similarity: 0.0,
+        });
     }
     passages.extend(found);
 }
