@@ -1409,6 +1409,9 @@ mod tests {
 
     /// Third text: shares no 7-gram with WIRE or OTHER.
     const THIRD: &str = "体育消息本市青少年足球联赛昨日开幕共有来自全市各区的三十二支球队参加比赛将持续两个月";
+    /// A fourth text that shares no 7-gram with the others.
+    const FOURTH: &str =
+        "财经快讯前三季度居民人均可支配收入实际上升消费支出稳步回升市场信心持续改善企业投资意愿有所增强";
 
     /// For each copy `[s, e)` (units of b), the passages whose side b covers it and no other copy.
     fn per_copy(ps: &[Passage], copies: &[(u32, u32)]) -> Vec<usize> {
@@ -1504,6 +1507,92 @@ mod tests {
         let (_, _, ps) = align(&a, &b, &AlignConfig::default());
         assert_eq!(ps.len(), 1, "{ps:?}");
         assert_eq!(units_text(&b, ps[0].b_units), WIRE);
+    }
+
+    /// Code point span `[start, end)` of the first occurrence of `needle` in `hay`, counting from code point `from`.
+    fn find_chars(hay: &str, needle: &str, from: u32) -> (u32, u32) {
+        let skip: usize = hay.chars().take(from as usize).map(char::len_utf8).sum();
+        let byte = skip + hay[skip..].find(needle).expect("needle");
+        let start = hay[..byte].chars().count() as u32;
+        (start, start + needle.chars().count() as u32)
+    }
+
+    #[test]
+    fn paragraphs_end_at_line_breaks_but_not_at_column_wraps() {
+        // Column text: lines of 6 characters wrap; a shorter line and a blank line end paragraphs.
+        let d = doc("一二三四五六\n七八九十百千\n万亿\n\n甲乙丙丁戊己\n庚辛");
+        assert_eq!(d.paragraphs(), vec![(0, 14), (14, 22)]);
+        let d = doc("第一段\n第二段文字\r\n第三");
+        assert_eq!(d.paragraphs(), vec![(0, 3), (3, 8), (8, 10)]);
+        assert!(d.starts_paragraph(0) && d.starts_paragraph(3) && !d.starts_paragraph(4));
+        // The paragraph flag leaves the closing punctuation alone.
+        let d = doc("甲乙。\n丙丁");
+        assert_eq!((d.closing_len(1), d.closing_len(2)), (1, 0));
+        assert_eq!(d.passage_span(0, 2), (0, 3));
+    }
+
+    #[test]
+    fn a_short_distinctive_paragraph_printed_whole_is_found_with_its_offsets() {
+        // A 4-character heading and a byline (fewer units than an n-gram, and than min_short) that a reprint
+        // prints whole, in traditional script, after a paragraph it dropped; the article itself is reused too.
+        let a = format!("澎湃新闻记者 陈绪厚 实习生 李金檐\n{WIRE}\n功亏一篑\n{OTHER}");
+        let b =
+            format!("本報訊\n澎湃新聞記者 陳緒厚 實習生 李金檐\n{FOURTH}\n{WIRE}\n{THIRD}\n功虧一簣\n功虧一簣\n結束");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let spans: Vec<((u32, u32), (u32, u32))> = ps.iter().map(|p| (p.a_span, p.b_span)).collect();
+        let heading_a = find_chars(&a, "功亏一篑", 0);
+        let copy1 = find_chars(&b, "功虧一簣", 0);
+        let copy2 = find_chars(&b, "功虧一簣", copy1.1);
+        let byline_a = find_chars(&a, "澎湃新闻记者 陈绪厚 实习生 李金檐", 0);
+        let byline_b = find_chars(&b, "澎湃新聞記者 陳緒厚 實習生 李金檐", 0);
+        // One alignment per copy of the heading, one for the byline, one for the article.
+        assert_eq!(ps.len(), 4, "{ps:?}");
+        for want in [(heading_a, copy1), (heading_a, copy2), (byline_a, byline_b)] {
+            assert!(spans.contains(&want), "{want:?} not in {spans:?}");
+        }
+        assert!(ps.iter().all(|p| p.kind == Kind::Verbatim));
+    }
+
+    #[test]
+    fn a_common_short_line_is_no_passage_without_other_reuse_or_at_both_ends() {
+        let line = "新华社记者 张伟 摄";
+        // Two unrelated reports that print the same credit line: nothing.
+        let a = format!("{OTHER}\n{line}\n{THIRD}");
+        let b = format!("{FOURTH}\n{line}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
+        // Two reprints of one article that both end with the line, one of them after other text: the article
+        // only (a credit each publication adds by itself).
+        let a = format!("{WIRE}\n{line}");
+        let b = format!("{WIRE}\n{FOURTH}\n{line}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), WIRE);
+        // Where one of them goes on after the line, the line travels with the article: a passage of its own.
+        let b = format!("{WIRE}\n{FOURTH}\n{line}\n{OTHER}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert_eq!(units_text(&b, ps[1].b_units), line);
+    }
+
+    #[test]
+    fn a_first_paragraph_after_a_dateline_is_found_and_a_title_joins_its_text() {
+        // A URL line that one reprint prints after its dateline, on the same line, and the other alone; the next
+        // paragraph differs (dropped), the article after it is shared.
+        let url = "http://t.cn/EwhKVKS";
+        let a = format!("{url}\n{OTHER}\n{WIRE}");
+        let b = format!("中新网8月4日电{url}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let spans: Vec<((u32, u32), (u32, u32))> = ps.iter().map(|p| (p.a_span, p.b_span)).collect();
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert!(spans.contains(&((0, 19), find_chars(&b, url, 0))), "{spans:?}");
+        // A title right above the shared article on both sides (one side with a one-character caption between,
+        // which the passage's head did not reach) joins its passage.
+        let a = format!("严正声明\n{WIRE}");
+        let b = format!("严正声明\n图\n{WIRE}\n{OTHER}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].a_span, (0, a.chars().count() as u32));
     }
 
     #[test]
