@@ -108,8 +108,8 @@ pub struct UnitDoc {
 }
 
 /// Bit of [`UnitDoc::closing`] set on a unit that a paragraph break precedes: a blank line, or a line break that
-/// is no column wrap (the line before it is not of the text's hard-wrap width, [`hard_wrap_width`], the same rule
-/// by which normalization joins column lines).
+/// is no column wrap (the line before it is not of the text's hard-wrap width, [`hard_wrap_width`], the rule by
+/// which normalization joins column lines). Ragged lines without such a width (OCR of a page) are paragraphs.
 pub const PARAGRAPH_START: u8 = 0x80;
 
 impl UnitDoc {
@@ -136,7 +136,8 @@ impl UnitDoc {
             if c == '\n' {
                 let line = &chars[line_start..p];
                 let len = line.len() - line.iter().rev().take_while(|&&x| x == '\r').count();
-                if wrap != Some(len as u32) {
+                let blank = line.iter().all(|x| x.is_whitespace());
+                if blank || wrap != Some(len as u32) {
                     breaks.push(p as u32);
                 }
                 line_start = p + 1;
@@ -494,7 +495,7 @@ pub fn align_pair(a: &UnitDoc, a_index: &NgramIndex, b: &UnitDoc, b_hashes: &[u6
         chars >= NEAR_COPY_CHARS || p.similarity >= NEAR_COPY_IDENTITY
     });
     tandem_copies(a, b, &mut passages, cfg);
-    equal_paragraphs(a, b, &mut passages, cfg);
+    equal_paragraphs(a, b, (a_index, b_hashes), &mut passages, cfg);
     passages.iter_mut().for_each(finish);
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
@@ -1066,8 +1067,16 @@ fn tandem_copies(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &Al
 /// unless the two documents share other text. Each equal pair of paragraphs is aligned as a passage of its own,
 /// every copy of one that a document repeats included; paragraphs that follow each other in both documents join
 /// into one passage. A pair that some passage aligns already (both sides overlapping) is skipped, and so is a
-/// paragraph printed more than `max_repeat` times in one document (a standing line, not reuse).
-fn equal_paragraphs(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &AlignConfig) {
+/// paragraph printed more than `max_repeat` times in one document (a standing line, not reuse), and so is one of
+/// `ngram` units or more none of whose n-grams seeds anchors (all boilerplate: found in more than `max_df`
+/// documents).
+fn equal_paragraphs(
+    a: &UnitDoc,
+    b: &UnitDoc,
+    (a_index, b_hashes): (&NgramIndex, &[u64]),
+    passages: &mut Vec<Passage>,
+    cfg: &AlignConfig,
+) {
     let len = |x: (u32, u32)| x.1 - x.0;
     let long: Vec<(u32, u32, u32, u32)> = passages
         .iter()
@@ -1142,6 +1151,14 @@ fn equal_paragraphs(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: 
     for (au, bu, last) in cands {
         let same_pair = |q: &Passage| overlap(q.a_units, au) > 0 && overlap(q.b_units, bu) > 0;
         if !near(au, bu) || passages.iter().chain(&found).any(same_pair) {
+            continue;
+        }
+        // Boilerplate: a paragraph of `ngram` units or more whose n-grams are all too common in the corpus
+        // (`max_df`; left out of a's index) or over-repeated is a standing line (a program's opening words).
+        let n = cfg.ngram as u32;
+        if len(bu) >= n
+            && (bu.0..=bu.1 - n).all(|i| b_hashes.get(i as usize).is_none_or(|&h| a_index.positions(h).is_empty()))
+        {
             continue;
         }
         // Right beside a longer passage on both sides (at most `COPY_SLACK` units away: OCR noise that its end
