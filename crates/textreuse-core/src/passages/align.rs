@@ -25,7 +25,9 @@
 //!    paragraph or title that one document prints several times in a row beside a passage (the other printing it
 //!    once) are aligned once per copy, down to `2 * ngram` units; below `min_length`, a passage stands where it
 //!    covers three quarters of a document or lies in line with a longer passage (a title whose next paragraph was
-//!    dropped); one spanning fewer than 60 code points must be a near copy.
+//!    dropped); one spanning fewer than 60 code points must be a near copy. Short paragraphs that both documents
+//!    print whole (a title, a byline, a URL line: too few units for anchors) are matched by their units where they
+//!    lie in line with a longer passage of the pair and are not boilerplate (`equal_paragraphs`).
 //!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
 //!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
@@ -406,9 +408,11 @@ pub const NEAR_COPY_IDENTITY: f64 = 0.85;
 /// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
 /// `a`; none is shorter than `min_length` units on either side, but for another occurrence of text that a longer
 /// passage aligns (down to `min_short` units; a short paragraph printed in a row beside a passage, down to
-/// `2 * ngram`), a short document printed whole and a passage in line with a longer one (down to `min_short`). Each passage begins and ends on matched units (an
-/// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
-/// least four in five identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
+/// `2 * ngram`), a short document printed whole and a passage in line with a longer one (down to `min_short`), and a
+/// short paragraph that both documents print whole in line with a longer passage (down to half of `ngram` units).
+/// Each passage begins and ends on matched units (an anchor or an X-drop extension through substitutions, or a whole
+/// paragraph equal on both sides), and its `END_RUN` (10) outermost units on each end are at least four in five
+/// identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
 /// code points matches at least [`NEAR_COPY_IDENTITY`] of its longer side.
 ///
 /// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
