@@ -1117,11 +1117,12 @@ fn equal_paragraphs(
     let mut runs: Vec<((u32, u32), u32)> = equal
         .iter()
         .filter(|&&(k, m)| k == 0 || m == 0 || !is_equal.contains(&(k - 1, m - 1)))
-        .map(|&(k, m)| (((k, m)), (0..).take_while(|&t| is_equal.contains(&(k + t, m + t))).count() as u32))
+        .map(|&(k, m)| ((k, m), (0..).take_while(|&t| is_equal.contains(&(k + t, m + t))).count() as u32))
         .collect();
     runs.sort_by_key(|&((k, m), n)| (std::cmp::Reverse(n), k, m));
     // Candidates: units on side a, on side b, and whether they end both documents.
-    let mut cands: Vec<((u32, u32), (u32, u32), bool)> = runs
+    type Candidate = ((u32, u32), (u32, u32), bool);
+    let mut cands: Vec<Candidate> = runs
         .iter()
         .map(|&((k, m), n)| {
             let au = (pa[k as usize].0, pa[(k + n - 1) as usize].1);
