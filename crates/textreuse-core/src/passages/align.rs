@@ -1064,16 +1064,19 @@ fn tandem_copies(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &Al
 }
 
 /// Short paragraphs (a title, a byline, a URL line: fewer than `min_length` units, at least half of `ngram`) that
-/// both documents print whole, equal after normalization, where the pair shares other reuse: a passage of at
-/// least `min_length` units on each side lies within `max_gap` units of the paragraph on both sides. Such a
-/// paragraph has too few units for anchors (fewer than `ngram`) or too few for a passage of its own (fewer than
-/// `min_short`), and a line that unrelated reports both print (a reporter's name, a source line) is no reuse
-/// unless the two documents share other text. Each equal pair of paragraphs is aligned as a passage of its own,
-/// every copy of one that a document repeats included; paragraphs that follow each other in both documents join
-/// into one passage. A pair that some passage aligns already (both sides overlapping) is skipped, and so is a
-/// paragraph printed more than `max_repeat` times in one document (a standing line, not reuse), and so is one of
-/// `ngram` units or more none of whose n-grams seeds anchors (all boilerplate: found in more than `max_df`
-/// documents).
+/// both documents print whole, equal after normalization ([`UnitDoc::paragraphs`]), where the pair shares other
+/// reuse: the paragraph lies in line with a passage of at least `min_length` units on each side (before it on both
+/// sides or after it on both, at most `ngram` units away on one side and `max_gap` on the other). Such a paragraph
+/// has too few units for anchors (fewer than `ngram`) or for a passage of its own (fewer than `min_short`), and a
+/// line that unrelated reports both print (a reporter's name, a source line) is no reuse unless the two documents
+/// share other text. Each equal pair of paragraphs is aligned as a passage of its own (similarity 1), every copy
+/// of one that a document repeats included; paragraphs that follow each other in both documents join into one
+/// passage, and one at most `COPY_SLACK` units from a longer passage on both sides joins that passage instead (a
+/// title over its text). The first paragraphs of both documents also match on a common end when one or both put
+/// at most `2 * ngram` units before it (a dateline). Skipped: a pair that some passage aligns already (both sides
+/// overlapping), the last paragraph of both documents (a source line or a credit each publication adds), a
+/// paragraph printed more than `max_repeat` times in one document (a standing line), and one of `ngram` units or
+/// more none of whose n-grams seeds anchors (all boilerplate: found in more than `max_df` documents).
 fn equal_paragraphs(
     a: &UnitDoc,
     b: &UnitDoc,
