@@ -263,7 +263,7 @@ passages in CPU (1.82× wall). Peak RSS on zh-dev 237–248 MB before and after,
 Memory on the whole of ../shared/corpora (chinanews, xwlb, chronam, read from .zst; one run each under the heavy lock,
 `/usr/bin/time -v textreuse passages C1 C2 C3 --out DIR --quiet`): before (main 42f0edb) peak RSS 3,289,636 kB, after
 (issue-14c, final code) 3,306,292 kB (+0.5 %); 171,880 → 175,347 alignments (an earlier version without the
-boilerplate check, 41f088e: 3,303,432 kB, 175,923 alignments, of which 5,198 added and 1,155 changed or removed
+boilerplate check, 2c948de: 3,303,432 kB, 175,923 alignments, of which 5,198 added and 1,155 changed or removed
 against before, 4,601 of the added between the 1916 OCR pages). A sample of the
 added ones read by hand: on the 1916 pages, lines shared by two issues of one newspaper (mastheads such as "OFFICIAL
 PAPER OF COLUMBIA COUNTY", "Single Copies 5 Cents.", standing advertisements) and lines of wire stories (true); on
