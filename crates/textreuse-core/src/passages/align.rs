@@ -25,7 +25,9 @@
 //!    paragraph or title that one document prints several times in a row beside a passage (the other printing it
 //!    once) are aligned once per copy, down to `2 * ngram` units; below `min_length`, a passage stands where it
 //!    covers three quarters of a document or lies in line with a longer passage (a title whose next paragraph was
-//!    dropped); one spanning fewer than 60 code points must be a near copy.
+//!    dropped); one spanning fewer than 60 code points must be a near copy. Short paragraphs that both documents
+//!    print whole (a title, a byline, a URL line: too few units for anchors) are matched by their units where they
+//!    lie in line with a longer passage of the pair and are not boilerplate (`equal_paragraphs`).
 //!    Inside a passage, units are aligned with banded Needleman–Wunsch / Smith–Waterman style dynamic
 //!    programming (Smith & Waterman 1981) when a unit-level alignment is wanted ([`align_units`]).
 //! 5. **Offsets**: both ends map back through the normalization's offset map to code points of the original
@@ -39,7 +41,7 @@ use rustc_hash::FxHashMap;
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-use crate::normalize::{normalize, NormalizeOptions, Normalized};
+use crate::normalize::{hard_wrap_width, normalize, NormalizeOptions, Normalized};
 use crate::shingle::{units, Unit};
 
 /// Settings of passage alignment.
@@ -99,11 +101,18 @@ pub struct UnitDoc {
     pub ids: Vec<u64>,
     /// For each unit, its half-open span in code points of the original text.
     pub spans: Vec<(u32, u32)>,
-    /// For each unit, how many code points of closing punctuation (general categories Po, Pe, Pf: a full stop,
-    /// a comma, a closing quote or bracket) follow it directly in the original text, at most 255; a passage that
-    /// ends on that unit ends after them ([`UnitDoc::passage_span`]). Zeros where the text was not given.
+    /// For each unit, in its low 7 bits how many code points of closing punctuation (general categories Po, Pe,
+    /// Pf: a full stop, a comma, a closing quote or bracket) follow it directly in the original text, at most 127
+    /// ([`UnitDoc::closing_len`]; a passage that ends on that unit ends after them, [`UnitDoc::passage_span`]), and
+    /// in its high bit [`PARAGRAPH_START`] where a paragraph break comes before it ([`UnitDoc::starts_paragraph`]).
+    /// Zeros where the text was not given.
     pub closing: Vec<u8>,
 }
+
+/// Bit of [`UnitDoc::closing`] set on a unit that a paragraph break precedes: a blank line, or a line break that
+/// is no column wrap (the line before it is not of the text's hard-wrap width, [`hard_wrap_width`], the rule by
+/// which normalization joins column lines). Ragged lines without such a width (OCR of a page) are paragraphs.
+pub const PARAGRAPH_START: u8 = 0x80;
 
 impl UnitDoc {
     /// Normalizes `text` and splits it into units, keeping each unit's original span and the closing
@@ -119,7 +128,31 @@ impl UnitDoc {
         let chars: Vec<char> = text.chars().collect();
         for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
             let after = chars.get(end as usize..).unwrap_or_default();
-            *c = after.iter().take(255).take_while(|&&x| is_closing(x)).count() as u8;
+            *c = after.iter().take(127).take_while(|&&x| is_closing(x)).count() as u8;
+        }
+        // Paragraph breaks: the line breaks (code point offsets) that end a paragraph, not a column line.
+        let wrap = hard_wrap_width(text);
+        let mut breaks: Vec<u32> = Vec::new();
+        let mut line_start = 0usize;
+        for (p, &c) in chars.iter().enumerate() {
+            if c == '\n' {
+                let line = &chars[line_start..p];
+                let len = line.len() - line.iter().rev().take_while(|&&x| x == '\r').count();
+                let blank = line.iter().all(|x| x.is_whitespace());
+                if blank || wrap != Some(len as u32) {
+                    breaks.push(p as u32);
+                }
+                line_start = p + 1;
+            }
+        }
+        if !breaks.is_empty() {
+            for k in 1..d.spans.len() {
+                let (from, to) = (d.spans[k - 1].1, d.spans[k].0);
+                let at = breaks.partition_point(|&x| x < from);
+                if breaks.get(at).is_some_and(|&x| x < to) {
+                    d.closing[k] |= PARAGRAPH_START;
+                }
+            }
         }
         d
     }
@@ -163,7 +196,35 @@ impl UnitDoc {
     /// Original code point span of a passage over units `[start, end)`: [`UnitDoc::original_span`], and the
     /// closing punctuation right after the last unit (the full stop or quote that ends its last sentence).
     pub fn passage_span(&self, start: usize, end: usize) -> (u32, u32) {
-        (self.spans[start].0, self.spans[end - 1].1 + u32::from(self.closing[end - 1]))
+        (self.spans[start].0, self.spans[end - 1].1 + u32::from(self.closing_len(end - 1)))
+    }
+
+    /// Code points of closing punctuation right after unit `k` (see [`UnitDoc::closing`]).
+    pub fn closing_len(&self, k: usize) -> u8 {
+        self.closing[k] & !PARAGRAPH_START
+    }
+
+    /// True when a paragraph break comes before unit `k` ([`PARAGRAPH_START`]); unit 0 begins the first paragraph
+    /// whatever comes before it.
+    pub fn starts_paragraph(&self, k: usize) -> bool {
+        k == 0 || self.closing[k] & PARAGRAPH_START != 0
+    }
+
+    /// The document's paragraphs, as unit ranges `[start, end)` in order: a paragraph begins at unit 0 and at each
+    /// unit that [`UnitDoc::starts_paragraph`]. None for a document without units.
+    pub fn paragraphs(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut start = 0u32;
+        for k in 1..self.len() {
+            if self.starts_paragraph(k) {
+                out.push((start, k as u32));
+                start = k as u32;
+            }
+        }
+        if !self.is_empty() {
+            out.push((start, self.len() as u32));
+        }
+        out
     }
 }
 
@@ -347,9 +408,11 @@ pub const NEAR_COPY_IDENTITY: f64 = 0.85;
 /// mapped to original offsets (see the module documentation). Passages are returned in order of their start in
 /// `a`; none is shorter than `min_length` units on either side, but for another occurrence of text that a longer
 /// passage aligns (down to `min_short` units; a short paragraph printed in a row beside a passage, down to
-/// `2 * ngram`), a short document printed whole and a passage in line with a longer one (down to `min_short`). Each passage begins and ends on matched units (an
-/// anchor or an X-drop extension through substitutions), and its `END_RUN` (10) outermost units on each end are at
-/// least four in five identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
+/// `2 * ngram`), a short document printed whole and a passage in line with a longer one (down to `min_short`), and a
+/// short paragraph that both documents print whole in line with a longer passage (down to half of `ngram` units).
+/// Each passage begins and ends on matched units (an anchor or an X-drop extension through substitutions, or a whole
+/// paragraph equal on both sides), and its `END_RUN` (10) outermost units on each end are at least four in five
+/// identical: never a gap or one side's text. A passage spanning fewer than [`NEAR_COPY_CHARS`]
 /// code points matches at least [`NEAR_COPY_IDENTITY`] of its longer side.
 ///
 /// A text that one document prints twice aligns twice, once per copy (up to `max_repeat` copies): the copies
@@ -436,6 +499,7 @@ pub fn align_pair(a: &UnitDoc, a_index: &NgramIndex, b: &UnitDoc, b_hashes: &[u6
         chars >= NEAR_COPY_CHARS || p.similarity >= NEAR_COPY_IDENTITY
     });
     tandem_copies(a, b, &mut passages, cfg);
+    equal_paragraphs(a, b, (a_index, b_hashes), &mut passages, cfg);
     passages.iter_mut().for_each(finish);
     passages.sort_by_key(|p| (p.a_units, p.b_units));
     passages
@@ -1021,6 +1085,148 @@ fn tandem_copies(a: &UnitDoc, b: &UnitDoc, passages: &mut Vec<Passage>, cfg: &Al
     passages.extend(found);
 }
 
+/// Short paragraphs (a title, a byline, a URL line: fewer than `min_length` units, at least half of `ngram`) that
+/// both documents print whole, equal after normalization ([`UnitDoc::paragraphs`]), where the pair shares other
+/// reuse: the paragraph lies in line with a passage of at least `min_length` units on each side (before it on both
+/// sides or after it on both, at most `ngram` units away on one side and `max_gap` on the other). Such a paragraph
+/// has too few units for anchors (fewer than `ngram`) or for a passage of its own (fewer than `min_short`), and a
+/// line that unrelated reports both print (a reporter's name, a source line) is no reuse unless the two documents
+/// share other text. Each equal pair of paragraphs is aligned as a passage of its own (similarity 1), every copy
+/// of one that a document repeats included; paragraphs that follow each other in both documents join into one
+/// passage, and one at most `COPY_SLACK` units from a longer passage on both sides joins that passage instead (a
+/// title over its text). The first paragraphs of both documents also match on a common end when one or both put
+/// at most `2 * ngram` units before it (a dateline). Skipped: a pair that some passage aligns already (both sides
+/// overlapping), the last paragraph of both documents (a source line or a credit each publication adds), a
+/// paragraph printed more than `max_repeat` times in one document (a standing line), and one of `ngram` units or
+/// more none of whose n-grams seeds anchors (all boilerplate: found in more than `max_df` documents).
+fn equal_paragraphs(
+    a: &UnitDoc,
+    b: &UnitDoc,
+    (a_index, b_hashes): (&NgramIndex, &[u64]),
+    passages: &mut Vec<Passage>,
+    cfg: &AlignConfig,
+) {
+    let len = |x: (u32, u32)| x.1 - x.0;
+    let long: Vec<(u32, u32, u32, u32)> = passages
+        .iter()
+        .filter(|p| len(p.a_units).min(len(p.b_units)) >= cfg.min_length as u32)
+        .map(|p| (p.a_units.0, p.a_units.1, p.b_units.0, p.b_units.1))
+        .collect();
+    if long.is_empty() {
+        return;
+    }
+    let min_units = cfg.ngram.div_ceil(2).max(1) as u32;
+    let short = |x: &(u32, u32)| len(*x) >= min_units && len(*x) < cfg.min_length as u32;
+    let (pa, pb) = (a.paragraphs(), b.paragraphs());
+    // b's short paragraphs by their units.
+    let mut by_units: FxHashMap<&[u64], Vec<u32>> = FxHashMap::default();
+    for (k, x) in pb.iter().enumerate().filter(|(_, x)| short(x)) {
+        by_units.entry(&b.ids[x.0 as usize..x.1 as usize]).or_default().push(k as u32);
+    }
+    let mut count_a: FxHashMap<&[u64], u32> = FxHashMap::default();
+    for x in pa.iter().filter(|x| short(x)) {
+        *count_a.entry(&a.ids[x.0 as usize..x.1 as usize]).or_default() += 1;
+    }
+    // Equal pairs (paragraph of a, paragraph of b), in order.
+    let mut equal: Vec<(u32, u32)> = Vec::new();
+    for (k, x) in pa.iter().enumerate().filter(|(_, x)| short(x)) {
+        let key = &a.ids[x.0 as usize..x.1 as usize];
+        let Some(ks) = by_units.get(key) else { continue };
+        if ks.len() > cfg.max_repeat || count_a[key] as usize > cfg.max_repeat {
+            continue;
+        }
+        equal.extend(ks.iter().map(|&m| (k as u32, m)));
+    }
+    let is_equal: HashSet<(u32, u32)> = equal.iter().copied().collect();
+    // Runs of paragraphs that follow each other in both documents, longest first.
+    let mut runs: Vec<((u32, u32), u32)> = equal
+        .iter()
+        .filter(|&&(k, m)| k == 0 || m == 0 || !is_equal.contains(&(k - 1, m - 1)))
+        .map(|&(k, m)| ((k, m), (0..).take_while(|&t| is_equal.contains(&(k + t, m + t))).count() as u32))
+        .collect();
+    runs.sort_by_key(|&((k, m), n)| (std::cmp::Reverse(n), k, m));
+    // Candidates: units on side a, on side b, and whether they end both documents.
+    type Candidate = ((u32, u32), (u32, u32), bool);
+    let mut cands: Vec<Candidate> = runs
+        .iter()
+        .map(|&((k, m), n)| {
+            let au = (pa[k as usize].0, pa[(k + n - 1) as usize].1);
+            let bu = (pb[m as usize].0, pb[(m + n - 1) as usize].1);
+            (au, bu, k + n == pa.len() as u32 && m + n == pb.len() as u32)
+        })
+        .collect();
+    // The first paragraphs of both documents, equal but for a dateline that one or both put before the text
+    // (新华社北京12月11日电, 本报讯（记者 …）): a common end of at least `min_units` (and fewer than `min_length`)
+    // units, with at most `2 * ngram` units before it on each side.
+    if let (Some(&x), Some(&y)) = (pa.first(), pb.first()) {
+        let (sa, sb) = (&a.ids[x.0 as usize..x.1 as usize], &b.ids[y.0 as usize..y.1 as usize]);
+        let common = sa.iter().rev().zip(sb.iter().rev()).take_while(|(u, v)| u == v).count() as u32;
+        let (ha, hb) = (len(x) - common, len(y) - common);
+        let dateline = 2 * cfg.ngram as u32;
+        if common >= min_units && common < cfg.min_length as u32 && ha.max(hb) > 0 && ha.max(hb) <= dateline {
+            cands.push(((x.1 - common, x.1), (y.1 - common, y.1), pa.len() == 1 && pb.len() == 1));
+        }
+    }
+    // In line with a longer passage: before it on both sides or after it on both, right beside it on one side
+    // (at most `ngram` units away) and within `max_gap` units on the other.
+    let near = |x: (u32, u32), y: (u32, u32)| {
+        long.iter().any(|&(a0, a1, b0, b1)| {
+            let before = x.1 <= a0 && y.1 <= b0;
+            let after = x.0 >= a1 && y.0 >= b1;
+            let (da, db) = (distance((a0, a1), x), distance((b0, b1), y));
+            (before || after) && da.min(db) <= cfg.ngram as u32 && da.max(db) <= cfg.max_gap as u32
+        })
+    };
+    let mut found: Vec<Passage> = Vec::new();
+    for (au, bu, last) in cands {
+        let same_pair = |q: &Passage| overlap(q.a_units, au) > 0 && overlap(q.b_units, bu) > 0;
+        if !near(au, bu) || passages.iter().chain(&found).any(same_pair) {
+            continue;
+        }
+        // Boilerplate: a paragraph of `ngram` units or more whose n-grams are all too common in the corpus
+        // (`max_df`; left out of a's index) or over-repeated is a standing line (a program's opening words).
+        let n = cfg.ngram as u32;
+        if len(bu) >= n
+            && (bu.0..=bu.1 - n).all(|i| b_hashes.get(i as usize).is_none_or(|&h| a_index.positions(h).is_empty()))
+        {
+            continue;
+        }
+        // Right beside a longer passage on both sides (at most `COPY_SLACK` units away: OCR noise that its end
+        // did not reach), before it on both or after it on both (a title over its text): the passage takes it in.
+        let slack = COPY_SLACK as u32;
+        let beside = passages.iter_mut().find(|q| {
+            let before = au.1 <= q.a_units.0 && bu.1 <= q.b_units.0;
+            let after = au.0 >= q.a_units.1 && bu.0 >= q.b_units.1;
+            len(q.a_units).min(len(q.b_units)) >= cfg.min_length as u32
+                && (before || after)
+                && distance(q.a_units, au) <= slack
+                && distance(q.b_units, bu) <= slack
+        });
+        if let Some(q) = beside {
+            q.a_units = (q.a_units.0.min(au.0), q.a_units.1.max(au.1));
+            q.b_units = (q.b_units.0.min(bu.0), q.b_units.1.max(bu.1));
+            q.matches += len(au);
+            continue;
+        }
+        // The last paragraph of both documents, away from the passages: a source line, a credit or a jump line
+        // that each publication adds by itself, equal by chance.
+        if last {
+            continue;
+        }
+        found.push(Passage {
+            a_units: au,
+            b_units: bu,
+            a_span: (0, 0),
+            b_span: (0, 0),
+            matches: len(au),
+            score: 0.0,
+            kind: Kind::Verbatim,
+            similarity: 0.0,
+        });
+    }
+    passages.extend(found);
+}
+
 /// X-drop ungapped extension from `(i, j)` (exclusive ends when `dir` is 1, starts when `dir` is -1): +1 per
 /// match, -2 per mismatch, stopping when the score falls 6 below its best or at a unit pair where `blocked`
 /// holds. Returns the extension length at the best score and the matches in it: an extension ends on a matched
@@ -1250,6 +1456,9 @@ mod tests {
 
     /// Third text: shares no 7-gram with WIRE or OTHER.
     const THIRD: &str = "体育消息本市青少年足球联赛昨日开幕共有来自全市各区的三十二支球队参加比赛将持续两个月";
+    /// A fourth text that shares no 7-gram with the others.
+    const FOURTH: &str =
+        "财经快讯前三季度居民人均可支配收入实际上升消费支出稳步回升市场信心持续改善企业投资意愿有所增强";
 
     /// For each copy `[s, e)` (units of b), the passages whose side b covers it and no other copy.
     fn per_copy(ps: &[Passage], copies: &[(u32, u32)]) -> Vec<usize> {
@@ -1345,6 +1554,92 @@ mod tests {
         let (_, _, ps) = align(&a, &b, &AlignConfig::default());
         assert_eq!(ps.len(), 1, "{ps:?}");
         assert_eq!(units_text(&b, ps[0].b_units), WIRE);
+    }
+
+    /// Code point span `[start, end)` of the first occurrence of `needle` in `hay`, counting from code point `from`.
+    fn find_chars(hay: &str, needle: &str, from: u32) -> (u32, u32) {
+        let skip: usize = hay.chars().take(from as usize).map(char::len_utf8).sum();
+        let byte = skip + hay[skip..].find(needle).expect("needle");
+        let start = hay[..byte].chars().count() as u32;
+        (start, start + needle.chars().count() as u32)
+    }
+
+    #[test]
+    fn paragraphs_end_at_line_breaks_but_not_at_column_wraps() {
+        // Column text: lines of 6 characters wrap; a shorter line and a blank line end paragraphs.
+        let d = doc("一二三四五六\n七八九十百千\n万亿\n\n甲乙丙丁戊己\n庚辛");
+        assert_eq!(d.paragraphs(), vec![(0, 14), (14, 22)]);
+        let d = doc("第一段\n第二段文字\r\n第三");
+        assert_eq!(d.paragraphs(), vec![(0, 3), (3, 8), (8, 10)]);
+        assert!(d.starts_paragraph(0) && d.starts_paragraph(3) && !d.starts_paragraph(4));
+        // The paragraph flag leaves the closing punctuation alone.
+        let d = doc("甲乙。\n丙丁");
+        assert_eq!((d.closing_len(1), d.closing_len(2)), (1, 0));
+        assert_eq!(d.passage_span(0, 2), (0, 3));
+    }
+
+    #[test]
+    fn a_short_distinctive_paragraph_printed_whole_is_found_with_its_offsets() {
+        // A 4-character heading and a byline (fewer units than an n-gram, and than min_short) that a reprint
+        // prints whole, in traditional script, after a paragraph it dropped; the article itself is reused too.
+        let a = format!("澎湃新闻记者 陈绪厚 实习生 李金檐\n{WIRE}\n功亏一篑\n{OTHER}");
+        let b =
+            format!("本報訊\n澎湃新聞記者 陳緒厚 實習生 李金檐\n{FOURTH}\n{WIRE}\n{THIRD}\n功虧一簣\n功虧一簣\n結束");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let spans: Vec<((u32, u32), (u32, u32))> = ps.iter().map(|p| (p.a_span, p.b_span)).collect();
+        let heading_a = find_chars(&a, "功亏一篑", 0);
+        let copy1 = find_chars(&b, "功虧一簣", 0);
+        let copy2 = find_chars(&b, "功虧一簣", copy1.1);
+        let byline_a = find_chars(&a, "澎湃新闻记者 陈绪厚 实习生 李金檐", 0);
+        let byline_b = find_chars(&b, "澎湃新聞記者 陳緒厚 實習生 李金檐", 0);
+        // One alignment per copy of the heading, one for the byline, one for the article.
+        assert_eq!(ps.len(), 4, "{ps:?}");
+        for want in [(heading_a, copy1), (heading_a, copy2), (byline_a, byline_b)] {
+            assert!(spans.contains(&want), "{want:?} not in {spans:?}");
+        }
+        assert!(ps.iter().all(|p| p.kind == Kind::Verbatim));
+    }
+
+    #[test]
+    fn a_common_short_line_is_no_passage_without_other_reuse_or_at_both_ends() {
+        let line = "新华社记者 张伟 摄";
+        // Two unrelated reports that print the same credit line: nothing.
+        let a = format!("{OTHER}\n{line}\n{THIRD}");
+        let b = format!("{FOURTH}\n{line}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert!(ps.is_empty(), "{ps:?}");
+        // Two reprints of one article that both end with the line, one of them after other text: the article
+        // only (a credit each publication adds by itself).
+        let a = format!("{WIRE}\n{line}");
+        let b = format!("{WIRE}\n{FOURTH}\n{line}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(units_text(&a, ps[0].a_units), WIRE);
+        // Where one of them goes on after the line, the line travels with the article: a passage of its own.
+        let b = format!("{WIRE}\n{FOURTH}\n{line}\n{OTHER}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert_eq!(units_text(&b, ps[1].b_units), line);
+    }
+
+    #[test]
+    fn a_first_paragraph_after_a_dateline_is_found_and_a_title_joins_its_text() {
+        // A URL line that one reprint prints after its dateline, on the same line, and the other alone; the next
+        // paragraph differs (dropped), the article after it is shared.
+        let url = "http://t.cn/EwhKVKS";
+        let a = format!("{url}\n{OTHER}\n{WIRE}");
+        let b = format!("中新网8月4日电{url}\n{WIRE}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        let spans: Vec<((u32, u32), (u32, u32))> = ps.iter().map(|p| (p.a_span, p.b_span)).collect();
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        assert!(spans.contains(&((0, 19), find_chars(&b, url, 0))), "{spans:?}");
+        // A title right above the shared article on both sides (one side with a one-character caption between,
+        // which the passage's head did not reach) joins its passage.
+        let a = format!("严正声明\n{WIRE}");
+        let b = format!("严正声明\n图\n{WIRE}\n{OTHER}");
+        let (_, _, ps) = align(&a, &b, &AlignConfig::default());
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].a_span, (0, a.chars().count() as u32));
     }
 
     #[test]
