@@ -14,7 +14,7 @@ import argparse, os, re, sys
 from datasketch import MinHash, MinHashLSH
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from anchor_io import char_ngrams, normalized, opencc_t2s, records, write_clusters  # noqa: E402
+from anchor_io import char_ngrams, normalized, opencc_t2s, records, split_inputs_out, write_clusters  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('inputs', nargs='+', help='CORPUS... OUT')
@@ -23,7 +23,7 @@ ap.add_argument('--tokens-w', action='store_true', help="text-dedup's tokenizati
 ap.add_argument('--threshold', type=float, default=0.5)
 ap.add_argument('--num-perm', type=int, default=128)
 args = ap.parse_args()
-*inputs, out = args.inputs
+inputs, out = split_inputs_out(args.inputs)
 
 conv = opencc_t2s()[0] if args.opencc else None
 

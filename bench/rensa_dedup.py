@@ -13,7 +13,7 @@ usage: rensa_dedup.py INPUT.jsonl[.zst]... OUT.jsonl [--bands B] [--no-opencc] [
 import argparse, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from anchor_io import char_ngrams, normalized, opencc_t2s, records, write_clusters  # noqa: E402
+from anchor_io import char_ngrams, normalized, opencc_t2s, records, split_inputs_out, write_clusters  # noqa: E402
 from rensa import RMinHash, RMinHashLSH  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -26,7 +26,7 @@ ap.add_argument('--verify', type=float, default=None, help='keep a candidate pai
 ap.add_argument('--batch', type=int, default=1_000_000, help='shingles per signature batch (bounds memory)')
 ap.add_argument('--seed', type=int, default=42)
 args = ap.parse_args()
-*inputs, out = args.inputs
+inputs, out = split_inputs_out(args.inputs)
 
 conv = None if args.no_opencc else opencc_t2s()[0]
 lsh = RMinHashLSH(args.threshold, args.num_perm, args.bands)
