@@ -13,7 +13,12 @@ use textreuse::normalize::{normalize, NormalizeOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        eprintln!("usage: gaoya_dedup INPUT.jsonl OUT.jsonl [--t2s]");
+        std::process::exit(2);
+    }
     let (input, output) = (&args[1], &args[2]);
+    refuse_foreign_output(input, output);
     let t2s = args.iter().any(|a| a == "--t2s");
     let opts = NormalizeOptions { traditional_to_simplified: t2s, ..NormalizeOptions::default() };
     let mut ids = Vec::new();
@@ -51,5 +56,31 @@ fn main() {
     for d in 0..ids.len() {
         let root = uf.find(d as u32) as usize;
         writeln!(out, "{}", serde_json::json!({"id": ids[d], "cluster": ids[root]})).expect("write");
+    }
+}
+
+/// Exits with a message instead of destroying a user's file: the output must end in `.jsonl`, must not be the
+/// input, and may replace only a clusters file (`{"id", "cluster"}` lines) that this anchor wrote before.
+fn refuse_foreign_output(input: &str, output: &str) {
+    let out = std::path::Path::new(output);
+    if !output.ends_with(".jsonl") {
+        eprintln!("refusing to write clusters to {output}: the output must end in .jsonl");
+        std::process::exit(2);
+    }
+    if let (Ok(a), Ok(b)) = (std::fs::canonicalize(input), std::fs::canonicalize(out)) {
+        if a == b {
+            eprintln!("refusing to write clusters to {output}: it is also the input");
+            std::process::exit(2);
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(out) {
+        let first = text.lines().next().unwrap_or("");
+        let ours = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first)
+            .map(|m| m.len() == 2 && m.contains_key("id") && m.contains_key("cluster"))
+            .unwrap_or(false);
+        if !text.is_empty() && !ours {
+            eprintln!("refusing to overwrite {output}: it exists and is not a clusters file of this anchor");
+            std::process::exit(2);
+        }
     }
 }
