@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
 
+use crate::sorted_runs::FileSection;
+
 /// Physical memory of this machine in bytes (`MemTotal` of `/proc/meminfo`), `None` where it cannot be read.
 pub fn physical_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -345,7 +347,7 @@ impl<R: Record> PostingBuckets<R> {
     ) -> io::Result<()> {
         if let Some(f) = &self.files[b] {
             // The frames of the bucket's spills, one after the other.
-            let section = Section { file: f, at: 0, end: self.disk_bytes[b] };
+            let section = FileSection { file: f, at: 0, end: self.disk_bytes[b] };
             let mut dec = zstd::stream::read::Decoder::new(section)?;
             let total = self.on_disk[b] as usize * R::BYTES;
             let mut buf = vec![0u8; (1 << 18) * R::BYTES];
@@ -367,25 +369,6 @@ impl<R: Record> PostingBuckets<R> {
             }
         }
         Ok(())
-    }
-}
-
-/// Reads the bytes `[at, end)` of a file.
-struct Section<'a> {
-    file: &'a File,
-    at: u64,
-    end: u64,
-}
-
-impl io::Read for Section<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (self.end - self.at).min(buf.len() as u64) as usize;
-        if n == 0 {
-            return Ok(0);
-        }
-        let got = self.file.read_at(&mut buf[..n], self.at)?;
-        self.at += got as u64;
-        Ok(got)
     }
 }
 

@@ -165,14 +165,15 @@ impl Write for FileAppender<'_> {
     }
 }
 
-/// Reads the bytes `[at, end)` of a file.
-struct FileSection {
-    file: Arc<File>,
-    at: u64,
-    end: u64,
+/// Reads the bytes `[at, end)` of a file held by reference (`&File`) or shared (`Arc<File>`), with positioned reads
+/// (no shared cursor): a run of [`SortedRuns`] or a bucket's frames in [`crate::runs`].
+pub(crate) struct FileSection<F: std::ops::Deref<Target = File>> {
+    pub(crate) file: F,
+    pub(crate) at: u64,
+    pub(crate) end: u64,
 }
 
-impl Read for FileSection {
+impl<F: std::ops::Deref<Target = File>> Read for FileSection<F> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (self.end - self.at).min(buf.len() as u64) as usize;
         if n == 0 {
@@ -184,7 +185,7 @@ impl Read for FileSection {
     }
 }
 
-type RunDecoder = BufReader<zstd::stream::read::Decoder<'static, BufReader<FileSection>>>;
+type RunDecoder = BufReader<zstd::stream::read::Decoder<'static, BufReader<FileSection<Arc<File>>>>>;
 
 /// The merged, ascending stream of [`SortedRuns::iter`].
 pub struct Merge<'a, T: SortRecord> {
