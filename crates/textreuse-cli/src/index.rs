@@ -1,6 +1,6 @@
 //! `textreuse index ...`: flags of the persistent index's commands, over `textreuse::index`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
@@ -31,31 +31,32 @@ pub(crate) enum IndexCommand {
     Info(DirArgs),
 }
 
-/// Reading options of the commands that take inputs.
+/// Reading options of every command that takes inputs (the jobs and `index create/add/query`).
 #[derive(Args)]
 pub(crate) struct ReadArgs {
     /// JSONL field holding the document id.
     #[arg(long, default_value = "id")]
-    id_field: String,
+    pub(crate) id_field: String,
     /// JSONL field holding the document text.
     #[arg(long, default_value = "text")]
-    text_field: String,
-    /// Documents larger than this many bytes are skipped and reported.
+    pub(crate) text_field: String,
+    /// Documents larger than this many bytes are skipped and reported (files are not read; JSONL lines longer
+    /// than twice this plus 1 MiB are skipped unread).
     #[arg(long, default_value_t = 64 << 20, value_parser = at_least_one)]
-    max_doc_bytes: usize,
-    /// Exit with an error on the first skipped record.
+    pub(crate) max_doc_bytes: usize,
+    /// Exit with an error on the first skipped record instead of reporting it.
     #[arg(long)]
-    strict: bool,
+    pub(crate) strict: bool,
     /// No progress bars and no summary on standard error.
     #[arg(long, short)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = at_least_one)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 impl ReadArgs {
-    fn read_options(&self) -> ReadOptions {
+    pub(crate) fn read_options(&self) -> ReadOptions {
         ReadOptions {
             id_field: self.id_field.clone(),
             text_field: self.text_field.clone(),
@@ -137,6 +138,15 @@ pub(crate) struct SettingsArgs {
 }
 
 impl SettingsArgs {
+    /// The index's stored settings with the flags given applied, for `add` and `query` to check against the
+    /// stored ones; `None` when no flag was given. Errors when the index's manifest cannot be read.
+    fn requested(&self, dir: &Path) -> Result<Option<IndexSettings>> {
+        let stored = textreuse::io::index::read_manifest(dir)
+            .with_context(|| format!("opening the index {}", dir.display()))?
+            .settings;
+        Ok(self.apply(&stored))
+    }
+
     /// `base` with the flags given applied; `None` when no flag was given.
     fn apply(&self, base: &IndexSettings) -> Option<IndexSettings> {
         let mut s = base.clone();
@@ -316,10 +326,7 @@ pub(crate) fn run(cmd: IndexCommand) -> Result<()> {
         }
         IndexCommand::Add(a) => {
             setup_threads(a.read.threads)?;
-            let stored = textreuse::io::index::read_manifest(&a.dir)
-                .with_context(|| format!("opening the index {}", a.dir.display()))?
-                .settings;
-            let requested = a.settings.apply(&stored);
+            let requested = a.settings.requested(&a.dir)?;
             let inputs = Input::from_args(&a.inputs)?;
             let s = index::add(
                 &a.dir,
@@ -334,10 +341,7 @@ pub(crate) fn run(cmd: IndexCommand) -> Result<()> {
         }
         IndexCommand::Query(a) => {
             setup_threads(a.read.threads)?;
-            let stored = textreuse::io::index::read_manifest(&a.dir)
-                .with_context(|| format!("opening the index {}", a.dir.display()))?
-                .settings;
-            let requested = a.settings.apply(&stored);
+            let requested = a.settings.requested(&a.dir)?;
             let inputs = Input::from_args(&a.inputs)?;
             let s = index::query(
                 &a.dir,

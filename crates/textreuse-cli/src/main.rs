@@ -18,6 +18,8 @@ use textreuse::progress::{NoProgress, Progress};
 use textreuse::repeats::{self, RepeatConfig, RepeatsRunConfig};
 use textreuse::substrings::{self, SubstringsConfig};
 
+use index::ReadArgs;
+
 /// A whole number of at least 1 (`--ngram 0` and the like are refused by the argument parser).
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -82,25 +84,8 @@ struct CommonArgs {
     /// Output directory.
     #[arg(long, short)]
     out: PathBuf,
-    /// JSONL field holding the document id.
-    #[arg(long, default_value = "id")]
-    id_field: String,
-    /// JSONL field holding the document text.
-    #[arg(long, default_value = "text")]
-    text_field: String,
-    /// Documents larger than this many bytes are skipped and reported (files are not read; JSONL lines longer
-    /// than twice this plus 1 MiB are skipped unread).
-    #[arg(long, default_value_t = 64 << 20, value_parser = at_least_one)]
-    max_doc_bytes: usize,
-    /// Exit with an error on the first skipped record instead of reporting it.
-    #[arg(long)]
-    strict: bool,
-    /// No progress bars and no summary on standard error.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_parser = at_least_one)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Do not apply Unicode NFKC normalization.
     #[arg(long)]
     no_nfkc: bool,
@@ -147,11 +132,7 @@ impl CommonArgs {
         Ok(Input::from_args(&self.inputs)?)
     }
     fn read_options(&self) -> ReadOptions {
-        ReadOptions {
-            id_field: self.id_field.clone(),
-            text_field: self.text_field.clone(),
-            max_doc_bytes: self.max_doc_bytes,
-        }
+        self.read.read_options()
     }
     fn normalize_options(&self) -> NormalizeOptions {
         NormalizeOptions {
@@ -376,7 +357,7 @@ struct Bars {
 impl Bars {
     /// Itself, or nothing with --quiet.
     fn for_args(&self, c: &CommonArgs) -> &dyn Progress {
-        if c.quiet {
+        if c.read.quiet {
             &NoProgress
         } else {
             self
@@ -386,7 +367,7 @@ impl Bars {
 
 /// What every job does first: the worker threads, the inputs, the progress bars.
 fn start(c: &CommonArgs) -> Result<(Vec<Input>, Bars)> {
-    setup_threads(c.threads)?;
+    setup_threads(c.read.threads)?;
     Ok((c.inputs()?, Bars { bar: Mutex::new(None) }))
 }
 
@@ -509,14 +490,14 @@ fn run_passages(args: PassagesArgs) -> Result<()> {
             boilerplate: args.list.boilerplate_filter()?,
         },
         with_text: args.with_text,
-        strict: c.strict,
+        strict: c.read.strict,
         boilerplate_list: args.list.boilerplate_list(),
         memory_budget: args.memory_mb.map(|m| (m as u64) << 20),
         ..PassagesConfig::default()
     };
     let progress = bars.for_args(c);
     let s = passages::run(&inputs, &c.out, &cfg, progress)?;
-    if !c.quiet {
+    if !c.read.quiet {
         let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         for (id, units) in &s.truncated_documents {
             eprintln!("warning: document \"{id}\" has {units} units; aligned on its first {} only", cfg.max_units);
@@ -543,11 +524,11 @@ fn run_repeats(args: RepeatsArgs) -> Result<()> {
         read: c.read_options(),
         repeat: RepeatConfig { normalize: c.normalize_options(), min_length: args.min_length },
         strip: args.strip,
-        strict: c.strict,
+        strict: c.read.strict,
     };
     let progress = bars.for_args(c);
     let s = repeats::run(&inputs, &c.out, &cfg, progress)?;
-    if !c.quiet {
+    if !c.read.quiet {
         let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} with repeated text {:?}{}; {:.2} s. Outputs in {}",
@@ -574,11 +555,11 @@ fn run_boilerplate(args: BoilerplateArgs) -> Result<()> {
             max_chars: args.max_chars,
             ..BoilerplateConfig::default()
         },
-        strict: c.strict,
+        strict: c.read.strict,
     };
     let progress = bars.for_args(c);
     let s = boilerplate::run(&inputs, &c.out, &cfg, progress)?;
-    if !c.quiet {
+    if !c.read.quiet {
         let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} distinct segments, {} boilerplate segments; {:.2} s. Outputs in {}",
@@ -602,12 +583,12 @@ fn run_substrings(args: SubstringsArgs) -> Result<()> {
         min_length: args.min_length,
         remove: args.remove,
         shard_units: args.shard_units,
-        strict: c.strict,
+        strict: c.read.strict,
         memory_budget: args.memory_mb.map(|m| (m as u64) << 20),
     };
     let progress = bars.for_args(c);
     let s = substrings::run(&inputs, &c.out, &cfg, progress)?;
-    if !c.quiet {
+    if !c.read.quiet {
         let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} skipped), {} units; {} repeated spans in {} documents, {:.2}% of units. Outputs in {}",
@@ -646,14 +627,14 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
             large_cluster: args.large_cluster,
             ..DedupOptions::default()
         },
-        strict: c.strict,
+        strict: c.read.strict,
         boilerplate_list: args.list.boilerplate_list(),
         memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
     };
     let progress = bars.for_args(c);
     let s = dedup::run(&inputs, &c.out, &cfg, progress)?;
-    if !c.quiet {
+    if !c.read.quiet {
         let skipped = print_skips(&s.input.skipped_examples, &s.input.skipped, &c.out);
         eprintln!(
             "{} documents ({} records, {} skipped{}), {} clusters, {} duplicates removed, {} kept; {:.2} s. Outputs in {}",
