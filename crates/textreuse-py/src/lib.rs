@@ -59,64 +59,56 @@ impl<'py> Kw<'py> {
         }
     }
 
+    /// The value under `key` converted to `T`, `None` when absent; `err(key)` when it does not convert.
+    fn get<T>(&mut self, key: &str, err: fn(String) -> PyErr, what: &str) -> PyResult<Option<T>>
+    where
+        T: for<'a> FromPyObject<'a, 'py>,
+    {
+        match self.raw(key)? {
+            Some(v) => v.extract::<T>().map(Some).map_err(|_| err(format!("{key} must be {what}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Kw::get`], but an explicit `None` gives `None` too.
+    fn get_or_none<T>(&mut self, key: &str, err: fn(String) -> PyErr, what: &str) -> PyResult<Option<Option<T>>>
+    where
+        T: for<'a> FromPyObject<'a, 'py>,
+    {
+        match self.raw(key)? {
+            Some(v) if v.is_none() => Ok(Some(None)),
+            Some(v) => v.extract::<T>().map(|x| Some(Some(x))).map_err(|_| err(format!("{key} must be {what}"))),
+            None => Ok(None),
+        }
+    }
+
     fn bool(&mut self, key: &str, default: bool) -> PyResult<bool> {
-        Ok(match self.raw(key)? {
-            Some(v) => v.extract::<bool>().map_err(|_| PyTypeError::new_err(format!("{key} must be a bool")))?,
-            None => default,
-        })
+        Ok(self.get(key, PyTypeError::new_err, "a bool")?.unwrap_or(default))
     }
 
     fn usize(&mut self, key: &str, default: usize) -> PyResult<usize> {
-        Ok(match self.raw(key)? {
-            Some(v) => v
-                .extract::<usize>()
-                .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative integer")))?,
-            None => default,
-        })
+        Ok(self.get(key, PyValueError::new_err, "a non-negative integer")?.unwrap_or(default))
     }
 
     fn u64(&mut self, key: &str, default: u64) -> PyResult<u64> {
-        Ok(match self.raw(key)? {
-            Some(v) => v
-                .extract::<u64>()
-                .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative integer")))?,
-            None => default,
-        })
+        Ok(self.get(key, PyValueError::new_err, "a non-negative integer")?.unwrap_or(default))
     }
 
     fn f64(&mut self, key: &str, default: f64) -> PyResult<f64> {
-        Ok(match self.raw(key)? {
-            Some(v) => v.extract::<f64>().map_err(|_| PyTypeError::new_err(format!("{key} must be a number")))?,
-            None => default,
-        })
+        Ok(self.get(key, PyTypeError::new_err, "a number")?.unwrap_or(default))
     }
 
     /// An optional number: absent gives `default`, `None` gives `None`.
     fn opt_f64(&mut self, key: &str, default: Option<f64>) -> PyResult<Option<f64>> {
-        Ok(match self.raw(key)? {
-            Some(v) if v.is_none() => None,
-            Some(v) => {
-                Some(v.extract::<f64>().map_err(|_| PyTypeError::new_err(format!("{key} must be a number or None")))?)
-            }
-            None => default,
-        })
+        Ok(self.get_or_none(key, PyTypeError::new_err, "a number or None")?.unwrap_or(default))
     }
 
     fn opt_usize(&mut self, key: &str) -> PyResult<Option<usize>> {
-        Ok(match self.raw(key)? {
-            Some(v) if v.is_none() => None,
-            Some(v) => Some(
-                v.extract::<usize>().map_err(|_| PyValueError::new_err(format!("{key} must be a positive integer")))?,
-            ),
-            None => None,
-        })
+        Ok(self.get_or_none(key, PyValueError::new_err, "a positive integer")?.flatten())
     }
 
     fn string(&mut self, key: &str, default: &str) -> PyResult<String> {
-        Ok(match self.raw(key)? {
-            Some(v) => v.extract::<String>().map_err(|_| PyTypeError::new_err(format!("{key} must be a str")))?,
-            None => default.to_string(),
-        })
+        Ok(self.get(key, PyTypeError::new_err, "a str")?.unwrap_or_else(|| default.to_string()))
     }
 
     fn normalize(&mut self) -> PyResult<NormalizeOptions> {
