@@ -349,7 +349,7 @@ fn folded_and_counts(s: &[u64], l: &[u64]) -> (u64, u64) {
 fn folded_and_counts_plain(s: &[u64], l: &[u64]) -> (u64, u64) {
     let (mut common, mut ones) = (0u64, 0u64);
     let width = s.len();
-    if width % 8 == 0 {
+    if width.is_multiple_of(8) {
         // Blocks of 8 words: the OR over the slices of `l` runs on contiguous words.
         for (b, xs) in s.chunks_exact(8).enumerate() {
             let mut f = [0u64; 8];
