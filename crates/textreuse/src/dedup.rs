@@ -22,7 +22,7 @@ use crate::core::dedup::{
 use crate::io::SetStore;
 use crate::io::{parse_record, AtomicWriter, Input, Payload, ReadOptions, RecordReader, SkipReason};
 use crate::lsh::LshParams;
-use crate::pipeline::{ioe, record_digest, scan, InputReport, JobContext, RunError, StageTime};
+use crate::pipeline::{ioe, record_digest, scan, spawn_reader, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 use crate::records::{CandidateRecord, ClusterRecord, PairRecord, TextRecord};
 use crate::verify::PairStats;
@@ -353,7 +353,9 @@ fn write_deduplicated(
     let mut written = 0u64;
     let disk = reader.disk_bytes();
     let mut disk_seen = 0u64;
-    for raw in reader {
+    // Decompression and line splitting on their own thread, ahead of this one.
+    let (batches, reading) = spawn_reader(reader);
+    'batches: for raw in batches.iter().flatten() {
         let now = disk.load(Ordering::Relaxed);
         progress.inc(now.saturating_sub(disk_seen));
         disk_seen = now;
@@ -361,7 +363,7 @@ fn write_deduplicated(
             next += 1;
         }
         if next >= kept.len() {
-            break;
+            break 'batches;
         }
         let (seq, utf8, digest) = kept[next];
         if seq != raw.seq {
@@ -392,6 +394,9 @@ fn write_deduplicated(
         written += 1;
         next += 1;
     }
+    // The reading thread stops once `batches` is gone.
+    drop(batches);
+    reading.join().expect("reader thread panicked");
     if next < kept.len() {
         return Err(changed(&format!("record {} of the input", kept[next].0 + 1)));
     }

@@ -244,8 +244,11 @@ fn payload_bytes(r: &RawRecord) -> u64 {
     r.payload.len()
 }
 
-/// Batches of raw records, read on a separate thread so that reading and decompression overlap the work.
-fn spawn_reader(mut reader: RecordReader) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
+/// Batches of raw records, read on a separate thread so that reading and decompression overlap the work. The
+/// thread ends at the end of the input or once the receiver is dropped, and returns the reader.
+pub(crate) fn spawn_reader(
+    mut reader: RecordReader,
+) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
     let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
     let handle = std::thread::spawn(move || {
         let mut batch = Vec::new();

@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
-use crate::verify::{least_intersection, pair_stats_at_least, PairStats};
+use crate::verify::{least_intersection, pair_stats_at_least, stats_of, PairStats, SetSketches};
 
 use super::ShingleSets;
 
@@ -40,9 +40,11 @@ pub enum Listing<'a> {
     All,
     /// The pairs whose statistics satisfy this predicate, which must hold for every duplicate and, for two sets of
     /// given sizes, for a larger intersection whenever it holds for a smaller one (thresholds on Jaccard similarity
-    /// and containment). The other pairs are counted as verified but not listed, and their comparison stops as
-    /// soon as the values left cannot bring the intersection up to the predicate
-    /// ([`crate::verify::pair_stats_at_least`]): the verdicts, and so the clusters, are those of [`Listing::All`].
+    /// and containment). The other pairs are counted as verified but not listed: most are settled from the
+    /// bitmap sketches of the two sets ([`SetSketches`], an upper bound on their intersection) without reading
+    /// the sets, and the comparison of the others stops as soon as the values left cannot bring the intersection
+    /// up to the predicate ([`crate::verify::pair_stats_at_least`]): the verdicts, and so the clusters, are those
+    /// of [`Listing::All`].
     Satisfying(&'a (dyn Fn(&PairStats) -> bool + Sync)),
 }
 
@@ -73,7 +75,8 @@ struct Task {
 /// called with the number of bucket entries visited, `bands × docs.len()` in all. `listing` says which verified
 /// pairs are listed with their statistics.
 ///
-/// Memory: the bucket positions (4 bytes per document and band), the union-find, and the verified pairs.
+/// Memory: the bucket positions (4 bytes per document and band), the union-find, the verified pairs and, with
+/// [`Listing::Satisfying`], the sets' sketches (0.25 to 0.5 byte per shingle).
 ///
 /// # Errors
 /// The first error of `sets`.
@@ -101,13 +104,19 @@ fn verify_in_batches<S: ShingleSets>(
     listing: Listing<'_>,
     mut progress: impl FnMut(u64),
 ) -> Result<VerifiedCandidates, S::Error> {
-    let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing };
     let bands = settings.bands;
     let mut out = VerifiedCandidates::default();
     if bands == 0 || keys.is_empty() {
         return Ok(out);
     }
     let n = keys.len() / bands;
+    // Sketches settle most pairs below the listing's bar without their sets; with `Listing::All` every pair is
+    // merged in full anyway.
+    let sketches = match listing {
+        Listing::All => None,
+        Listing::Satisfying(_) => Some(SetSketches::of_sets(sets, &docs[..n])?),
+    };
+    let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches };
     let w = settings.max_bucket.max(1);
     let large = if settings.large_cluster == 0 { usize::MAX } else { settings.large_cluster };
     // pos[d * bands + band]: rank of document d in its bucket of that band.
@@ -216,7 +225,39 @@ fn window_pairs(m: usize, w: usize) -> u64 {
 /// ranks apart.
 fn generated_earlier(keys: &[u64], pos: &[u32], bands: usize, band: usize, a: u32, b: u32, w: usize) -> bool {
     let (a, b) = (a as usize * bands, b as usize * bands);
-    (0..band).any(|k| keys[a + k] == keys[b + k] && (pos[b + k] - pos[a + k]) as usize <= w)
+    let (ka, kb) = (&keys[a..a + band], &keys[b..b + band]);
+    let (pa, pb) = (&pos[a..a + band], &pos[b..b + band]);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2 (checked just above).
+        return unsafe { shared_near_avx2(ka, kb, pa, pb, w) };
+    }
+    shared_near(ka, kb, pa, pb, w)
+}
+
+/// True when `ka[j] == kb[j]` and `pb[j] - pa[j] <= w` for some `j`. Blocks of 8 keys are compared without a branch
+/// per key (two documents seldom share a bucket: most blocks have no equal key); the positions are looked at only
+/// in a block that has one.
+#[inline(always)]
+fn shared_near(ka: &[u64], kb: &[u64], pa: &[u32], pb: &[u32], w: usize) -> bool {
+    let hit = |j: usize| ka[j] == kb[j] && (pb[j] - pa[j]) as usize <= w;
+    for (k, (xa, xb)) in ka.chunks_exact(8).zip(kb.chunks_exact(8)).enumerate() {
+        let equal = xa.iter().zip(xb).fold(false, |m, (x, y)| m | (x == y));
+        if equal && (8 * k..8 * k + 8).any(hit) {
+            return true;
+        }
+    }
+    (ka.len() / 8 * 8..ka.len()).any(hit)
+}
+
+/// [`shared_near`] compiled with AVX2 (the block comparisons become vector comparisons).
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shared_near_avx2(ka: &[u64], kb: &[u64], pa: &[u32], pb: &[u32], w: usize) -> bool {
+    shared_near(ka, kb, pa, pb, w)
 }
 
 /// Verifies the pairs of `batch` in parallel, then records them and merges duplicates, in batch order. A document
@@ -237,30 +278,42 @@ fn run_batch<S: ShingleSets>(
         .map_init(
             || (Vec::new(), Vec::new()),
             |(b_buf, a_buf), task| -> Result<_, S::Error> {
-                let b_set = sets.read(docs[task.b as usize] as usize, b_buf)?;
+                // The bar of each pair, or `None` where the sketches settle it below the bar.
+                let bars: Vec<Option<u64>> = task.against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)).collect();
+                let b_set: &[u64] = if bars.iter().any(Option::is_some) {
+                    sets.read(docs[task.b as usize] as usize, b_buf)?
+                } else {
+                    &[]
+                };
                 let mut v = Verdicts::default();
                 // The large clusters this document joined in this task.
                 let mut joined: Vec<u32> = Vec::new();
                 // Members of large clusters first: once the document is a duplicate of one, it is in that cluster.
-                for &(a, ra, _) in task.against.iter().filter(|x| x.2) {
+                for (&(a, ra, _), &bar) in task.against.iter().zip(&bars).filter(|x| x.0 .2) {
                     if joined.contains(&ra) {
                         v.skipped += 1;
                         continue;
                     }
-                    let s = ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
+                    let s = match bar {
+                        Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
+                        None => None,
+                    };
                     if s.is_some_and(|s| (ctx.is_duplicate)(&s)) {
                         joined.push(ra);
                     }
                     v.verified.push((a, task.b, s));
                 }
-                for &(a, _, _) in task.against.iter().filter(|x| !x.2) {
+                for (&(a, _, _), &bar) in task.against.iter().zip(&bars).filter(|x| !x.0 .2) {
                     if task.b_large || !joined.is_empty() {
                         // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified after
                         // the batch only when it did not.
                         v.deferred.push((a, task.b));
                         continue;
                     }
-                    let s = ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set);
+                    let s = match bar {
+                        Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
+                        None => None,
+                    };
                     v.verified.push((a, task.b, s));
                 }
                 Ok(v)
@@ -283,9 +336,10 @@ fn run_batch<S: ShingleSets>(
         .map_init(
             || (Vec::new(), Vec::new()),
             |(a_buf, b_buf), &(a, b)| -> Result<_, S::Error> {
+                let Some(bar) = ctx.screen(a, b) else { return Ok((a, b, None)) };
                 let a_set = sets.read(docs[a as usize] as usize, a_buf)?;
                 let b_set = sets.read(docs[b as usize] as usize, b_buf)?;
-                Ok((a, b, ctx.stats(a_set, b_set)))
+                Ok((a, b, ctx.stats(a_set, b_set, bar)))
             },
         )
         .collect::<Result<_, S::Error>>()?;
@@ -293,25 +347,41 @@ fn run_batch<S: ShingleSets>(
     Ok(())
 }
 
-/// What the verification needs besides the clusters: the shingle sets, the duplicate rule and the listing.
+/// What the verification needs besides the clusters: the shingle sets, the duplicate rule, the listing and, with
+/// [`Listing::Satisfying`], the sketches of the sets (by LSH document).
 struct Ctx<'a, S, F> {
     docs: &'a [u32],
     sets: &'a S,
     is_duplicate: &'a F,
     listing: Listing<'a>,
+    sketches: Option<SetSketches>,
 }
 
-impl<S, F> Ctx<'_, S, F> {
-    /// The statistics of a pair, or `None` for a pair the listing leaves out (neither listed nor a duplicate).
-    fn stats(&self, a: &[u64], b: &[u64]) -> Option<PairStats> {
-        let bar = match self.listing {
-            Listing::All => 0,
-            Listing::Satisfying(wanted) if a.is_empty() || b.is_empty() => {
-                return Some(pair_stats_at_least(a, b, 0).expect("at least 0")).filter(|s| wanted(s));
-            }
-            Listing::Satisfying(wanted) => least_intersection(a.len(), b.len(), wanted),
+impl<S: ShingleSets, F> Ctx<'_, S, F> {
+    /// The least intersection that LSH documents `a` and `b` need to be listed (0 with [`Listing::All`]), or
+    /// `None` when their sketches bound the intersection below it: the pair is then neither listed nor a
+    /// duplicate, which is what [`Ctx::stats`] would find.
+    fn screen(&self, a: u32, b: u32) -> Option<u64> {
+        let (Listing::Satisfying(wanted), Some(sketches)) = (self.listing, &self.sketches) else {
+            return Some(0);
         };
-        pair_stats_at_least(a, b, bar)
+        let (a, b) = (a as usize, b as usize);
+        let (a_len, b_len) = (sketches.set_len(a), sketches.set_len(b));
+        // `wanted` grows with the intersection: the bound is below the bar exactly when it fails there.
+        wanted(&stats_of(sketches.intersection_bound(a, b), a_len, b_len))
+            .then(|| least_intersection(a_len, b_len, wanted))
+    }
+
+    /// The statistics of a pair, or `None` for a pair the listing leaves out (neither listed nor a duplicate);
+    /// `bar` is the pair's [`Ctx::screen`].
+    fn stats(&self, a: &[u64], b: &[u64], bar: u64) -> Option<PairStats> {
+        match self.listing {
+            Listing::All => pair_stats_at_least(a, b, 0),
+            Listing::Satisfying(wanted) if a.is_empty() || b.is_empty() => {
+                Some(pair_stats_at_least(a, b, 0).expect("at least 0")).filter(|s| wanted(s))
+            }
+            Listing::Satisfying(_) => pair_stats_at_least(a, b, bar),
+        }
     }
 }
 
@@ -431,7 +501,8 @@ mod tests {
     fn every_candidate_is_verified_once_without_large_clusters() {
         let mut rng = Rng(77);
         for case in 0..40 {
-            let bands = 1 + rng.below(6) as usize;
+            // Up to 20 bands: blocks of 8 bands and the rest (`generated_earlier`).
+            let bands = 1 + rng.below(20) as usize;
             let max_bucket = 1 + rng.below(8) as usize;
             let (docs, families) = (5 + rng.below(120) as usize, 1 + rng.below(6) as usize);
             let (sets, keys) = corpus(&mut rng, docs, families, bands);
