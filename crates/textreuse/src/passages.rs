@@ -7,7 +7,7 @@
 //!    per unit on the mixed Chinese/English scale corpus) go to a store that keeps
 //!    them in memory up to its share of the budget and in a temporary file beyond; the postings
 //!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
-//!    8 bits, which spill to temporary files (12 bytes per posting, zstd-compressed) when their share is spent.
+//!    8 bits, which spill to temporary files (sorted, packed: about 7 bytes per posting) when their share is spent.
 //! 2. **Candidate pairs**: one bucket at a time (or one part of a bucket, selected by hash, when a bucket exceeds
 //!    its share) is sorted; an n-gram found in more than `max_df` documents is boilerplate, every other gives the
 //!    pairs of its documents. Every posting of an n-gram lies in one bucket, so the pairs' occurrences summed over
@@ -148,7 +148,8 @@ pub struct SpillReport {
     pub units_bytes: u64,
     /// Bytes of original texts written to disk (with `with_text`).
     pub texts_bytes: u64,
-    /// Bytes of `(n-gram hash, document)` postings written to disk (zstd frames of 12-byte postings).
+    /// Bytes of `(n-gram hash, document)` postings written to disk (packed: each spill of a bucket sorted,
+    /// hashes as Rice-coded differences, documents in as many bits as their range needs; about 7 bytes each).
     pub postings_bytes: u64,
     /// The same postings before compression (12 bytes each).
     #[serde(default)]
@@ -577,11 +578,12 @@ impl Aligner<'_> {
 
 /// Orders a window of candidate pairs so that consecutive pairs share documents: the documents are numbered in
 /// breadth-first order over the graph of the pairs (from each not yet numbered document in ascending order,
-/// neighbours in the order of the pairs), and the pairs sorted by the larger number of their two documents, then
-/// by `(a, b)`. The members of a reprint cluster, all linked to each other, get neighbouring numbers, so a batch
-/// of documents cut from this order holds most pairs of the clusters it touches, and a document is read back and
-/// its n-grams hashed about once per window instead of once per batch of its partners (in ascending pair order
-/// the partners of a document lie all over the corpus). The order changes no output: alignments are sorted by
+/// neighbours in the order of the pairs), and the pairs sorted by the number of their first document, then by the
+/// second: the pairs of a first document stay together (its n-gram index is built once), and the members of a
+/// reprint cluster, all linked to each other, get neighbouring numbers, so a batch of documents cut from this order
+/// holds most pairs of the clusters it touches, and a document is read back and its n-grams hashed about once per
+/// window instead of once per batch of its partners (in ascending pair order the partners of a document lie all
+/// over the corpus). The order changes no output: alignments are sorted by
 /// (a's id, a's span, b's id, b's span) with ties in the order found, and ids are unique, so only the alignments
 /// of one pair can tie, and those keep their order.
 fn locality_order(pairs: &mut Vec<(u32, u32)>) {
@@ -632,10 +634,8 @@ fn locality_order(pairs: &mut Vec<(u32, u32)>) {
         }
     }
     drop((adj, start, queue));
-    let mut keyed: Vec<(u32, u32, u32)> = ends
-        .iter()
-        .map(|&(x, y)| (number[x as usize].max(number[y as usize]), docs[x as usize], docs[y as usize]))
-        .collect();
+    let mut keyed: Vec<(u32, u32, u32)> =
+        ends.iter().map(|&(x, y)| (number[x as usize], docs[x as usize], docs[y as usize])).collect();
     keyed.par_sort_unstable();
     pairs.clear();
     pairs.extend(keyed.iter().map(|&(_, x, y)| (x, y)));
