@@ -424,7 +424,6 @@ pub fn run(
         }
     }
     align_window(&mut window, &mut aligned).map_err(ioe("aligning candidate pairs"))?;
-    drop(align_window);
     drop(units_store);
     drop(bags);
     drop(boilerplate);
