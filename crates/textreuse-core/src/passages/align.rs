@@ -291,7 +291,7 @@ fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anc
     let mut seen: Vec<u32> = vec![0; a_index.slots.len()];
     let mut out = Vec::new();
     for (j, h) in b_hashes.iter().enumerate() {
-        if let Some(slot) = a_index.map.get(*h) {
+        if let Some(slot) = a_index.slot(*h) {
             // Only the first `max_repeat` occurrences in b of an n-gram seed anchors: repetitive text stays cheap.
             let c = &mut seen[slot as usize];
             *c += 1;
@@ -396,6 +396,9 @@ impl SlotTable {
 /// n-gram, so that building it allocates nothing per n-gram.
 #[derive(Debug, Clone, Default)]
 pub struct NgramIndex {
+    /// One bit per `2^k` values of the hash's bits 32.., set for every n-gram indexed: most n-grams of the other
+    /// document in a pair that shares little are told absent here, in a few kilobytes that stay in cache.
+    filter: Vec<u64>,
     map: SlotTable,
     slots: Vec<(u32, u32, u32)>,
     next: Vec<u32>,
@@ -405,7 +408,15 @@ pub struct NgramIndex {
 impl NgramIndex {
     /// An empty index for positions `0..positions`, keeping at most `max_repeat` positions of an n-gram.
     pub fn new(positions: usize, max_repeat: usize) -> NgramIndex {
-        NgramIndex { map: SlotTable::default(), slots: Vec::new(), next: vec![0; positions], max_repeat }
+        // About 32 bits per position: one n-gram in 32 of those absent passes the filter.
+        let bits = (positions * 32).next_power_of_two().clamp(512, 1 << 24);
+        NgramIndex {
+            filter: vec![0; bits / 64],
+            map: SlotTable::default(),
+            slots: Vec::new(),
+            next: vec![0; positions],
+            max_repeat,
+        }
     }
 
     /// Adds position `i` (below the `positions` given to [`NgramIndex::new`], in ascending order over the calls) of
@@ -414,6 +425,12 @@ impl NgramIndex {
         if self.max_repeat == 0 {
             return;
         }
+        if self.filter.is_empty() {
+            // A default index: the smallest filter.
+            self.filter = vec![0; 8];
+        }
+        let (w, bit) = self.filter_bit(h);
+        self.filter[w] |= bit;
         match self.map.get_or_insert(h, self.slots.len() as u32) {
             None => self.slots.push((i, i, 1)),
             Some(slot) => {
@@ -427,9 +444,29 @@ impl NgramIndex {
         }
     }
 
+    /// The word and bit of `h` in the filter.
+    #[inline]
+    fn filter_bit(&self, h: u64) -> (usize, u64) {
+        let k = (h >> 32) as usize & (self.filter.len() * 64 - 1);
+        (k / 64, 1u64 << (k % 64))
+    }
+
+    /// The slot of `h`, if indexed.
+    #[inline]
+    fn slot(&self, h: u64) -> Option<u32> {
+        if self.filter.is_empty() {
+            return None;
+        }
+        let (w, bit) = self.filter_bit(h);
+        if self.filter[w] & bit == 0 {
+            return None;
+        }
+        self.map.get(h)
+    }
+
     /// The positions of n-gram `h` (ascending; empty when absent).
     pub fn positions(&self, h: u64) -> Vec<u32> {
-        let Some(slot) = self.map.get(h) else { return Vec::new() };
+        let Some(slot) = self.slot(h) else { return Vec::new() };
         let (first, _, count) = self.slots[slot as usize];
         let mut out = vec![first];
         for _ in 1..count {
