@@ -13,8 +13,10 @@
 //!    pairs of its documents. Every posting of an n-gram lies in one bucket, so the pairs' occurrences summed over
 //!    the buckets count the n-grams each pair shares; they are counted in sorted runs (spilled when their share is
 //!    spent) and merged into one stream in pair order, filtered by `min_anchors`.
-//! 3. **Alignment**: the candidate pairs stream in batches; the units of the documents of a batch are read back
-//!    (their n-gram hashes recomputed) and the pairs aligned in parallel. The alignments found go to an external
+//! 3. **Alignment**: the candidate pairs stream out a window at a time (a quarter of the alignment share, 48 bytes
+//!    per pair), ordered so that the documents of a reprint cluster come together (`locality_order`), and are cut
+//!    into batches; the units of the documents of a batch are read back (their n-gram hashes recomputed) and the
+//!    pairs aligned in parallel. The alignments found go to an external
 //!    sort (80 bytes each, runs compressed with zstd) in the order of `sort_alignments`.
 //! 4. **Outputs**: the sorted alignments are merged into `alignments.jsonl`; their spans go to a second sort, swept
 //!    to join overlapping spans (the passage clustering of `passage_clusters`, union-find over the alignments),
