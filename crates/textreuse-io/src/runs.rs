@@ -161,7 +161,117 @@ pub trait Record: Copy + Send {
     fn write(&self, out: &mut Vec<u8>);
     /// The record of `bytes` (`BYTES` of them).
     fn read(bytes: &[u8]) -> Self;
+    /// Appends a compact encoding of the block `records` (which it may reorder) to `out` and returns true, or
+    /// returns false where the record type has none (the default): the block is then written as the records'
+    /// bytes in a zstd frame.
+    fn pack(_records: &mut [Self], _out: &mut Vec<u8>) -> bool {
+        false
+    }
+    /// Appends to `out` the `count` records of a block written by [`Record::pack`] whose key `keep` accepts.
+    ///
+    /// # Errors
+    /// `InvalidData` where the block is not such an encoding.
+    fn unpack(_bytes: &[u8], _count: usize, _keep: &dyn Fn(u64) -> bool, _out: &mut Vec<Self>) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::InvalidData, "this record type has no packed encoding"))
+    }
 }
+
+/// Bits written least significant first into bytes.
+struct BitWriter<'a> {
+    out: &'a mut Vec<u8>,
+    acc: u64,
+    bits: u32,
+}
+
+impl BitWriter<'_> {
+    /// Writes the low `n` bits of `v` (`n` ≤ 64).
+    fn put(&mut self, v: u64, n: u32) {
+        if n > 32 {
+            self.put(v & 0xffff_ffff, 32);
+            self.put(v >> 32, n - 32);
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+        self.acc |= (v & ((1u64 << n) - 1)) << self.bits;
+        self.bits += n;
+        while self.bits >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.bits -= 8;
+        }
+    }
+
+    /// Writes `q` in unary: `q` one bits, then a zero.
+    fn unary(&mut self, mut q: u64) {
+        while q >= 32 {
+            self.put(0xffff_ffff, 32);
+            q -= 32;
+        }
+        self.put((1u64 << q) - 1, q as u32 + 1);
+    }
+
+    fn finish(self) {
+        if self.bits > 0 {
+            self.out.push(self.acc as u8);
+        }
+    }
+}
+
+/// Reads what [`BitWriter`] wrote; reads past the end give zero bits.
+struct BitReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl BitReader<'_> {
+    /// The next 57 bits at least (in the low bits), without moving.
+    fn peek(&self) -> u64 {
+        let b = self.pos / 8;
+        let mut word = [0u8; 8];
+        if b < self.bytes.len() {
+            let end = (b + 8).min(self.bytes.len());
+            word[..end - b].copy_from_slice(&self.bytes[b..end]);
+        }
+        u64::from_le_bytes(word) >> (self.pos % 8)
+    }
+
+    /// Reads `n` bits (`n` ≤ 64).
+    fn get(&mut self, n: u32) -> u64 {
+        if n > 32 {
+            let lo = self.get(32);
+            return lo | (self.get(n - 32) << 32);
+        }
+        if n == 0 {
+            return 0;
+        }
+        let v = self.peek() & ((1u64 << n) - 1);
+        self.pos += n as usize;
+        v
+    }
+
+    /// Reads a unary number.
+    fn unary(&mut self) -> u64 {
+        let mut q = 0u64;
+        loop {
+            let ones = self.peek().trailing_ones();
+            if ones < 56 {
+                self.pos += ones as usize + 1;
+                return q + ones as u64;
+            }
+            self.pos += 56;
+            q += 56;
+            if self.pos > self.bytes.len() * 8 {
+                return q;
+            }
+        }
+    }
+}
+
+/// Bytes of the header of a packed block of postings: first hash (8), Rice parameter (1), first document (4),
+/// bits per document (1).
+const PACKED_HEADER: usize = 14;
 
 fn u64_at(b: &[u8]) -> u64 {
     u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
@@ -179,6 +289,65 @@ impl Record for (u64, u32) {
     }
     fn read(b: &[u8]) -> Self {
         (u64_at(b), u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")))
+    }
+
+    /// Sorted by `(hash, document)`; the first hash in full, then each hash as its difference from the previous
+    /// one (Rice code: the quotient by `2^k` in unary, `k` low bits; `k` is the base-2 logarithm of the mean
+    /// difference), each document as its offset from the block's smallest in as many bits as the largest needs.
+    /// The hashes of a bucket share their top bits and are uniform below them, so a difference costs about its
+    /// mean's logarithm plus 2 bits: about 7 bytes per posting instead of 12 (zstd saves about 15% of those).
+    fn pack(records: &mut [Self], out: &mut Vec<u8>) -> bool {
+        records.sort_unstable();
+        let (Some(first), Some(last)) = (records.first(), records.last()) else { return true };
+        let k = if records.len() > 1 { ((last.0 - first.0) / (records.len() as u64 - 1)).max(1).ilog2() } else { 0 };
+        let doc_min = records.iter().map(|r| r.1).min().expect("not empty");
+        let doc_max = records.iter().map(|r| r.1).max().expect("not empty");
+        let doc_bits = u32::BITS - (doc_max - doc_min).leading_zeros();
+        out.extend_from_slice(&first.0.to_le_bytes());
+        out.push(k as u8);
+        out.extend_from_slice(&doc_min.to_le_bytes());
+        out.push(doc_bits as u8);
+        let mut w = BitWriter { out, acc: 0, bits: 0 };
+        let mut prev = first.0;
+        for &(h, d) in records.iter() {
+            let delta = h - prev;
+            prev = h;
+            w.unary(delta >> k);
+            w.put(delta, k);
+            w.put((d - doc_min) as u64, doc_bits);
+        }
+        w.finish();
+        true
+    }
+
+    fn unpack(bytes: &[u8], count: usize, keep: &dyn Fn(u64) -> bool, out: &mut Vec<Self>) -> io::Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        if bytes.len() < PACKED_HEADER {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "packed postings: short header"));
+        }
+        let mut h = u64_at(bytes);
+        let k = u32::from(bytes[8]);
+        let doc_min = u32::from_le_bytes(bytes[9..13].try_into().expect("4 bytes"));
+        let doc_bits = u32::from(bytes[13]);
+        if k > 63 || doc_bits > 32 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "packed postings: bad header"));
+        }
+        let mut r = BitReader { bytes: &bytes[PACKED_HEADER..], pos: 0 };
+        for _ in 0..count {
+            let q = r.unary();
+            let delta = (q << k) | r.get(k);
+            h = h.wrapping_add(delta);
+            let d = doc_min.wrapping_add(r.get(doc_bits) as u32);
+            if keep(h) {
+                out.push((h, d));
+            }
+        }
+        if r.pos > (bytes.len() - PACKED_HEADER) * 8 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "packed postings: truncated block"));
+        }
+        Ok(())
     }
 }
 
@@ -229,6 +398,9 @@ pub struct PostingBuckets<R: Record = (u64, u32)> {
     on_disk: Vec<u64>,
     /// Compressed bytes of each bucket's file.
     disk_bytes: Vec<u64>,
+    /// Blocks of each bucket's file written by [`Record::pack`]: `(bytes, records)`, in file order (empty where
+    /// the record type has no packed encoding: the file is then zstd frames of raw records).
+    packed: Vec<Vec<(u64, u64)>>,
 }
 
 /// zstd level of the spilled postings (each spill of a bucket is one frame).
@@ -254,6 +426,7 @@ impl<R: Record> PostingBuckets<R> {
             files: (0..buckets).map(|_| None).collect(),
             on_disk: vec![0; buckets],
             disk_bytes: vec![0; buckets],
+            packed: vec![Vec::new(); buckets],
         }
     }
 
@@ -292,7 +465,7 @@ impl<R: Record> PostingBuckets<R> {
     pub fn spill(&mut self) -> io::Result<()> {
         let mut bytes = Vec::new();
         for b in 0..self.mem.len() {
-            let m = std::mem::take(&mut self.mem[b]);
+            let mut m = std::mem::take(&mut self.mem[b]);
             if m.is_empty() {
                 continue;
             }
@@ -300,9 +473,14 @@ impl<R: Record> PostingBuckets<R> {
                 self.files[b] = Some(tempfile::tempfile_in(&self.dir)?);
             }
             bytes.clear();
-            bytes.reserve(m.len() * R::BYTES);
-            m.iter().for_each(|r| r.write(&mut bytes));
-            let frame = zstd::bulk::compress(&bytes, POSTINGS_LEVEL)?;
+            let frame = if R::pack(&mut m, &mut bytes) {
+                self.packed[b].push((bytes.len() as u64, m.len() as u64));
+                std::mem::take(&mut bytes)
+            } else {
+                bytes.reserve(m.len() * R::BYTES);
+                m.iter().for_each(|r| r.write(&mut bytes));
+                zstd::bulk::compress(&bytes, POSTINGS_LEVEL)?
+            };
             let f = self.files[b].as_ref().expect("created above");
             f.write_all_at(&frame, self.disk_bytes[b])?;
             self.disk_bytes[b] += frame.len() as u64;
@@ -333,7 +511,8 @@ impl<R: Record> PostingBuckets<R> {
     }
 
     /// Appends to `out` the records of bucket `b` whose key `keep` accepts, those on disk first (in the order
-    /// they were pushed), then those in memory. With `last` set, the bucket's memory and disk space are released
+    /// they were pushed, or, for a record type with a packed encoding ([`Record::pack`]), spill by spill in the
+    /// order of its blocks), then those in memory. With `last` set, the bucket's memory and disk space are released
     /// afterwards.
     ///
     /// # Errors
@@ -345,7 +524,17 @@ impl<R: Record> PostingBuckets<R> {
         last: bool,
         out: &mut Vec<R>,
     ) -> io::Result<()> {
-        if let Some(f) = &self.files[b] {
+        if let (Some(f), false) = (&self.files[b], self.packed[b].is_empty()) {
+            // The packed blocks of the bucket's spills, one after the other.
+            let mut at = 0u64;
+            let mut block = Vec::new();
+            for &(len, count) in &self.packed[b] {
+                block.resize(len as usize, 0);
+                f.read_exact_at(&mut block, at)?;
+                R::unpack(&block, count as usize, &keep, out)?;
+                at += len;
+            }
+        } else if let Some(f) = &self.files[b] {
             // The frames of the bucket's spills, one after the other.
             let section = FileSection { file: f, at: 0, end: self.disk_bytes[b] };
             let mut dec = zstd::stream::read::Decoder::new(section)?;
@@ -363,6 +552,7 @@ impl<R: Record> PostingBuckets<R> {
         if last {
             self.mem_len -= self.mem[b].len();
             self.mem[b] = Vec::new();
+            self.packed[b] = Vec::new();
             if let Some(f) = self.files[b].take() {
                 // Give the disk space back now; the store is read once.
                 f.set_len(0)?;
@@ -669,6 +859,43 @@ mod tests {
         let mut want: Vec<(u64, u32)> = keys.iter().enumerate().map(|(v, &k)| (k, v as u32)).collect();
         want.sort_unstable();
         assert_eq!(all, want);
+    }
+
+    #[test]
+    fn packed_postings_round_trip() {
+        let mut x = 11u64;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x
+        };
+        let mut cases: Vec<Vec<(u64, u32)>> = vec![
+            vec![(42, 7)],
+            vec![(0, 0), (u64::MAX, u32::MAX)],
+            vec![(5, 3); 4],
+            // One bucket's hashes (top byte fixed), documents in a range, repeated n-grams.
+            (0..5000).map(|k| ((0xab << 56) | (next() >> 8), 1000 + (next() % 3000) as u32 + k % 2)).collect(),
+            (0..300).map(|_| (next() % 40, (next() % 5) as u32)).collect(),
+        ];
+        let dup = cases[3][..50].to_vec();
+        cases[3].extend(dup);
+        for case in cases {
+            let mut block = case.clone();
+            let mut bytes = Vec::new();
+            assert!(<(u64, u32)>::pack(&mut block, &mut bytes));
+            let mut back = Vec::new();
+            <(u64, u32)>::unpack(&bytes, case.len(), &|_| true, &mut back).unwrap();
+            let mut want = case.clone();
+            want.sort_unstable();
+            assert_eq!(back, want);
+            let mut odd = Vec::new();
+            <(u64, u32)>::unpack(&bytes, case.len(), &|h| h % 2 == 1, &mut odd).unwrap();
+            assert_eq!(odd, want.iter().copied().filter(|r| r.0 % 2 == 1).collect::<Vec<_>>());
+            if case.len() == 5050 {
+                // Uniform hashes below a fixed top byte: about 7 bytes a posting instead of 12.
+                assert!(bytes.len() < case.len() * 8, "{} bytes", bytes.len());
+            }
+            assert!(<(u64, u32)>::unpack(&bytes[..bytes.len() / 2], case.len(), &|_| true, &mut back).is_err());
+        }
     }
 
     #[test]

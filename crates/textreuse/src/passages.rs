@@ -7,14 +7,16 @@
 //!    per unit on the mixed Chinese/English scale corpus) go to a store that keeps
 //!    them in memory up to its share of the budget and in a temporary file beyond; the postings
 //!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
-//!    8 bits, which spill to temporary files (12 bytes per posting, zstd-compressed) when their share is spent.
+//!    8 bits, which spill to temporary files (sorted, packed: about 7 bytes per posting) when their share is spent.
 //! 2. **Candidate pairs**: one bucket at a time (or one part of a bucket, selected by hash, when a bucket exceeds
 //!    its share) is sorted; an n-gram found in more than `max_df` documents is boilerplate, every other gives the
 //!    pairs of its documents. Every posting of an n-gram lies in one bucket, so the pairs' occurrences summed over
 //!    the buckets count the n-grams each pair shares; they are counted in sorted runs (spilled when their share is
 //!    spent) and merged into one stream in pair order, filtered by `min_anchors`.
-//! 3. **Alignment**: the candidate pairs stream in batches; the units of the documents of a batch are read back
-//!    (their n-gram hashes recomputed) and the pairs aligned in parallel. The alignments found go to an external
+//! 3. **Alignment**: the candidate pairs stream out a window at a time (a quarter of the alignment share, 48 bytes
+//!    per pair), ordered so that the documents of a reprint cluster come together (`locality_order`), and are cut
+//!    into batches; the units of the documents of a batch are read back (their n-gram hashes recomputed) and the
+//!    pairs aligned in parallel. The alignments found go to an external
 //!    sort (80 bytes each, runs compressed with zstd) in the order of `sort_alignments`.
 //! 4. **Outputs**: the sorted alignments are merged into `alignments.jsonl`; their spans go to a second sort, swept
 //!    to join overlapping spans (the passage clustering of `passage_clusters`, union-find over the alignments),
@@ -148,7 +150,8 @@ pub struct SpillReport {
     pub units_bytes: u64,
     /// Bytes of original texts written to disk (with `with_text`).
     pub texts_bytes: u64,
-    /// Bytes of `(n-gram hash, document)` postings written to disk (zstd frames of 12-byte postings).
+    /// Bytes of `(n-gram hash, document)` postings written to disk (packed: each spill of a bucket sorted,
+    /// hashes as Rice-coded differences, documents in as many bits as their range needs; about 7 bytes each).
     pub postings_bytes: u64,
     /// The same postings before compression (12 bytes each).
     #[serde(default)]
@@ -198,6 +201,12 @@ const CLUSTER_SHARE: usize = 3;
 const BUCKET_BITS: u32 = 8;
 /// Bytes of one unit in `substrings`' unit store ([`encode_units`]): id (8), span (8), closing punctuation (1).
 pub(crate) const UNIT_BYTES: usize = 17;
+/// The window of candidate pairs ordered for locality ([`locality_order`]) takes this fraction of the alignment
+/// share; the documents of a batch take the rest.
+const WINDOW_SHARE_DIVISOR: usize = 4;
+/// Bytes of memory one candidate pair of the window takes while it is ordered: the pair, its documents' local
+/// numbers, two adjacency entries and its sort key, with the per-document arrays.
+const WINDOW_PAIR_BYTES: usize = 48;
 /// Bytes of memory one unit takes while its document is aligned: its units, its n-gram hash, and the n-gram index
 /// of the document while it is side a.
 const ALIGN_UNIT_BYTES: usize = 64;
@@ -365,38 +374,58 @@ pub fn run(
         Ok(())
     };
     let mut candidates = 0u64;
-    let mut batch: Vec<(u32, u32)> = Vec::new();
-    let mut batch_docs: Vec<u32> = Vec::new();
+    // Candidate pairs are aligned a window at a time, in an order that keeps the documents of a reprint cluster
+    // together ([`locality_order`]), in batches whose documents fit their share.
+    let window_cap = (share(ALIGN_SHARE) / WINDOW_SHARE_DIVISOR / WINDOW_PAIR_BYTES).max(1);
+    let batch_cap = share(ALIGN_SHARE) - share(ALIGN_SHARE) / WINDOW_SHARE_DIVISOR;
+    let mut window: Vec<(u32, u32)> = Vec::new();
     let mut in_batch = vec![false; ids.len()];
-    let mut batch_bytes = 0usize;
     let min_anchors = a.min_anchors.max(1) as u32;
+    let mut align_window = |window: &mut Vec<(u32, u32)>, aligned: &mut SortedRuns<AlignmentRow>| -> io::Result<()> {
+        locality_order(window);
+        let mut batch: Vec<(u32, u32)> = Vec::new();
+        let mut batch_docs: Vec<u32> = Vec::new();
+        let mut batch_bytes = 0usize;
+        let mut flush = |batch: &mut Vec<(u32, u32)>, batch_docs: &mut Vec<u32>, in_batch: &mut [bool]| {
+            // Pairs of one first document together (its n-gram index is built once).
+            batch.sort_unstable();
+            let found_now = aligner.align_batch(batch, batch_docs)?;
+            keep(found_now, aligned)?;
+            batch_docs.iter().for_each(|&d| in_batch[d as usize] = false);
+            batch_docs.clear();
+            batch.clear();
+            io::Result::Ok(())
+        };
+        for &(x, y) in window.iter() {
+            for d in [x, y] {
+                if !in_batch[d as usize] {
+                    in_batch[d as usize] = true;
+                    batch_docs.push(d);
+                    batch_bytes += doc_units[d as usize] as usize * ALIGN_UNIT_BYTES;
+                }
+            }
+            batch.push((x, y));
+            if batch_bytes >= batch_cap || batch.len() >= 1 << 20 {
+                flush(&mut batch, &mut batch_docs, &mut in_batch)?;
+                batch_bytes = 0;
+            }
+        }
+        flush(&mut batch, &mut batch_docs, &mut in_batch)?;
+        window.clear();
+        Ok(())
+    };
     for item in sorted {
         let (key, count) = item.map_err(ioe("merging candidate pairs"))?;
         if count < min_anchors {
             continue;
         }
         candidates += 1;
-        let (x, y) = ((key >> 32) as u32, key as u32);
-        for d in [x, y] {
-            if !in_batch[d as usize] {
-                in_batch[d as usize] = true;
-                batch_docs.push(d);
-                batch_bytes += doc_units[d as usize] as usize * ALIGN_UNIT_BYTES;
-            }
-        }
-        batch.push((x, y));
-        if batch_bytes >= share(ALIGN_SHARE) || batch.len() >= 1 << 20 {
-            let found_now = aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?;
-            keep(found_now, &mut aligned).map_err(ioe("spilling alignments"))?;
-            batch_docs.iter().for_each(|&d| in_batch[d as usize] = false);
-            batch_docs.clear();
-            batch.clear();
-            batch_bytes = 0;
+        window.push(((key >> 32) as u32, key as u32));
+        if window.len() >= window_cap {
+            align_window(&mut window, &mut aligned).map_err(ioe("aligning candidate pairs"))?;
         }
     }
-    let found_now = aligner.align_batch(&batch, &mut batch_docs).map_err(ioe("reading units"))?;
-    keep(found_now, &mut aligned).map_err(ioe("spilling alignments"))?;
-    drop(in_batch);
+    align_window(&mut window, &mut aligned).map_err(ioe("aligning candidate pairs"))?;
     drop(units_store);
     drop(bags);
     drop(boilerplate);
@@ -546,6 +575,71 @@ impl Aligner<'_> {
             })
             .collect())
     }
+}
+
+/// Orders a window of candidate pairs so that consecutive pairs share documents: the documents are numbered in
+/// breadth-first order over the graph of the pairs (from each not yet numbered document in ascending order,
+/// neighbours in the order of the pairs), and the pairs sorted by the number of their first document, then by the
+/// second: the pairs of a first document stay together (its n-gram index is built once), and the members of a
+/// reprint cluster, all linked to each other, get neighbouring numbers, so a batch of documents cut from this order
+/// holds most pairs of the clusters it touches, and a document is read back and its n-grams hashed about once per
+/// window instead of once per batch of its partners (in ascending pair order the partners of a document lie all
+/// over the corpus). The order changes no output: alignments are sorted by
+/// (a's id, a's span, b's id, b's span) with ties in the order found, and ids are unique, so only the alignments
+/// of one pair can tie, and those keep their order.
+fn locality_order(pairs: &mut Vec<(u32, u32)>) {
+    if pairs.len() < 2 {
+        return;
+    }
+    let mut docs: Vec<u32> = pairs.iter().flat_map(|&(x, y)| [x, y]).collect();
+    docs.sort_unstable();
+    docs.dedup();
+    let local = |d: u32| docs.binary_search(&d).expect("every document of a pair is listed") as u32;
+    let ends: Vec<(u32, u32)> = pairs.iter().map(|&(x, y)| (local(x), local(y))).collect();
+    // Adjacency lists, flat: the neighbours of local document v are adj[start[v]..start[v + 1]].
+    let mut start = vec![0u32; docs.len() + 1];
+    for &(x, y) in &ends {
+        start[x as usize + 1] += 1;
+        start[y as usize + 1] += 1;
+    }
+    for v in 0..docs.len() {
+        start[v + 1] += start[v];
+    }
+    let mut fill = start.clone();
+    let mut adj = vec![0u32; 2 * ends.len()];
+    for &(x, y) in &ends {
+        adj[fill[x as usize] as usize] = y;
+        fill[x as usize] += 1;
+        adj[fill[y as usize] as usize] = x;
+        fill[y as usize] += 1;
+    }
+    drop(fill);
+    let mut number = vec![u32::MAX; docs.len()];
+    let mut queue: Vec<u32> = Vec::with_capacity(docs.len());
+    for s in 0..docs.len() as u32 {
+        if number[s as usize] != u32::MAX {
+            continue;
+        }
+        let mut head = queue.len();
+        number[s as usize] = queue.len() as u32;
+        queue.push(s);
+        while head < queue.len() {
+            let v = queue[head] as usize;
+            head += 1;
+            for &w in &adj[start[v] as usize..start[v + 1] as usize] {
+                if number[w as usize] == u32::MAX {
+                    number[w as usize] = queue.len() as u32;
+                    queue.push(w);
+                }
+            }
+        }
+    }
+    drop((adj, start, queue));
+    let mut keyed: Vec<(u32, u32, u32)> =
+        ends.iter().map(|&(x, y)| (number[x as usize], docs[x as usize], docs[y as usize])).collect();
+    keyed.par_sort_unstable();
+    pairs.clear();
+    pairs.extend(keyed.iter().map(|&(_, x, y)| (x, y)));
 }
 
 /// An alignment as a record of the external sort, 20 `u32`: the sort key (rank of a's id, a's span, rank of b's id,

@@ -291,7 +291,7 @@ fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anc
     let mut seen: Vec<u32> = vec![0; a_index.slots.len()];
     let mut out = Vec::new();
     for (j, h) in b_hashes.iter().enumerate() {
-        if let Some(&slot) = a_index.map.get(h) {
+        if let Some(slot) = a_index.slot(*h) {
             // Only the first `max_repeat` occurrences in b of an n-gram seed anchors: repetitive text stays cheap.
             let c = &mut seen[slot as usize];
             *c += 1;
@@ -315,13 +315,91 @@ fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anc
 /// A set of n-gram hashes (boilerplate n-grams): FxHash, the values being hashes already.
 pub type NgramSet = HashSet<u64, rustc_hash::FxBuildHasher>;
 
+/// Open-addressing table from an n-gram hash to its slot in [`NgramIndex`] (linear probing, at most half full).
+/// The n-gram hashes are uniform 64-bit values already, so their low bits pick the entry without hashing again; a
+/// lookup of an absent n-gram (most of the other document's, in an unrelated pair) reads one or two entries.
+#[derive(Debug, Clone, Default)]
+struct SlotTable {
+    /// `(hash, slot + 1)`; 0 marks an empty entry. Empty, or a power of two entries.
+    entries: Vec<(u64, u32)>,
+    len: usize,
+}
+
+impl SlotTable {
+    /// An empty table for `n` hashes without growing.
+    fn with_capacity(n: usize) -> SlotTable {
+        SlotTable { entries: vec![(0, 0); (2 * n).next_power_of_two().max(16)], len: 0 }
+    }
+
+    /// The slot of `h`, if present.
+    #[inline]
+    fn get(&self, h: u64) -> Option<u32> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let mask = self.entries.len() - 1;
+        let mut k = h as usize & mask;
+        loop {
+            let (key, v) = self.entries[k];
+            if v == 0 {
+                return None;
+            }
+            if key == h {
+                return Some(v - 1);
+            }
+            k = (k + 1) & mask;
+        }
+    }
+
+    /// The slot of `h` if present; otherwise `h` gets `slot` and `None` is returned.
+    fn get_or_insert(&mut self, h: u64, slot: u32) -> Option<u32> {
+        if (self.len + 1) * 2 > self.entries.len() {
+            self.grow();
+        }
+        let mask = self.entries.len() - 1;
+        let mut k = h as usize & mask;
+        loop {
+            let (key, v) = self.entries[k];
+            if v == 0 {
+                self.entries[k] = (h, slot + 1);
+                self.len += 1;
+                return None;
+            }
+            if key == h {
+                return Some(v - 1);
+            }
+            k = (k + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.entries.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.entries, vec![(0, 0); size]);
+        let mask = self.entries.len() - 1;
+        for (h, v) in old.into_iter().filter(|e| e.1 != 0) {
+            let mut k = h as usize & mask;
+            while self.entries[k].1 != 0 {
+                k = (k + 1) & mask;
+            }
+            self.entries[k] = (h, v);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// Index of a document's n-grams for [`align_pair`]: for each n-gram hash, its first `max_repeat` positions
-/// (ascending). Flat: a hash map (FxHash, the keys being hashes already) from each distinct n-gram to its slot
+/// (ascending). Flat: an open-addressing table (indexed by the hash's own low bits) from each distinct n-gram to its slot
 /// (first position, last position, count), and one array chaining each position to the next one of the same
 /// n-gram, so that building it allocates nothing per n-gram.
 #[derive(Debug, Clone, Default)]
 pub struct NgramIndex {
-    map: FxHashMap<u64, u32>,
+    /// One bit per `2^k` values of the hash's bits 32.., set for every n-gram indexed: most n-grams of the other
+    /// document in a pair that shares little are told absent here, in a few kilobytes that stay in cache.
+    filter: Vec<u64>,
+    map: SlotTable,
     slots: Vec<(u32, u32, u32)>,
     next: Vec<u32>,
     max_repeat: usize,
@@ -330,7 +408,15 @@ pub struct NgramIndex {
 impl NgramIndex {
     /// An empty index for positions `0..positions`, keeping at most `max_repeat` positions of an n-gram.
     pub fn new(positions: usize, max_repeat: usize) -> NgramIndex {
-        NgramIndex { map: FxHashMap::default(), slots: Vec::new(), next: vec![0; positions], max_repeat }
+        // About 32 bits per position: one n-gram in 32 of those absent passes the filter.
+        let bits = (positions * 32).next_power_of_two().clamp(512, 1 << 24);
+        NgramIndex {
+            filter: vec![0; bits / 64],
+            map: SlotTable::default(),
+            slots: Vec::new(),
+            next: vec![0; positions],
+            max_repeat,
+        }
     }
 
     /// Adds position `i` (below the `positions` given to [`NgramIndex::new`], in ascending order over the calls) of
@@ -339,13 +425,16 @@ impl NgramIndex {
         if self.max_repeat == 0 {
             return;
         }
-        match self.map.entry(h) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(self.slots.len() as u32);
-                self.slots.push((i, i, 1));
-            }
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let v = &mut self.slots[*e.get() as usize];
+        if self.filter.is_empty() {
+            // A default index: the smallest filter.
+            self.filter = vec![0; 8];
+        }
+        let (w, bit) = self.filter_bit(h);
+        self.filter[w] |= bit;
+        match self.map.get_or_insert(h, self.slots.len() as u32) {
+            None => self.slots.push((i, i, 1)),
+            Some(slot) => {
+                let v = &mut self.slots[slot as usize];
                 if (v.2 as usize) < self.max_repeat {
                     self.next[v.1 as usize] = i;
                     v.1 = i;
@@ -355,9 +444,29 @@ impl NgramIndex {
         }
     }
 
+    /// The word and bit of `h` in the filter.
+    #[inline]
+    fn filter_bit(&self, h: u64) -> (usize, u64) {
+        let k = (h >> 32) as usize & (self.filter.len() * 64 - 1);
+        (k / 64, 1u64 << (k % 64))
+    }
+
+    /// The slot of `h`, if indexed.
+    #[inline]
+    fn slot(&self, h: u64) -> Option<u32> {
+        if self.filter.is_empty() {
+            return None;
+        }
+        let (w, bit) = self.filter_bit(h);
+        if self.filter[w] & bit == 0 {
+            return None;
+        }
+        self.map.get(h)
+    }
+
     /// The positions of n-gram `h` (ascending; empty when absent).
     pub fn positions(&self, h: u64) -> Vec<u32> {
-        let Some(&slot) = self.map.get(&h) else { return Vec::new() };
+        let Some(slot) = self.slot(h) else { return Vec::new() };
         let (first, _, count) = self.slots[slot as usize];
         let mut out = vec![first];
         for _ in 1..count {
@@ -373,7 +482,7 @@ impl NgramIndex {
 
     /// True when no n-gram is indexed.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.len() == 0
     }
 }
 
@@ -381,7 +490,7 @@ impl NgramIndex {
 /// repeated more often), without the n-grams in `boilerplate`.
 pub fn index_ngrams<S: BuildHasher>(hashes: &[u64], boilerplate: &HashSet<u64, S>, max_repeat: usize) -> NgramIndex {
     let mut m = NgramIndex::new(hashes.len(), max_repeat);
-    m.map.reserve(hashes.len());
+    m.map = SlotTable::with_capacity(hashes.len());
     m.slots.reserve(hashes.len());
     for (i, h) in hashes.iter().enumerate() {
         if !boilerplate.contains(h) {
