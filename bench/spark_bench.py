@@ -7,7 +7,8 @@ local[2] and of `textreuse dedup|passages` on one corpus, one run each, printed 
     python3 bench/spark_bench.py CORPUS [--shards N] [--jobs dedup,passages] [--tools cli,spark,warm] [--label NAME]
 
 Tool `warm` runs the Spark job twice in one session and reports the second run (the job without Spark's start-up:
-JVM, first job, Python workers), with the peak memory of the whole process.
+JVM, first job, Python workers), with the peak memory of the whole process. Rows also give the CPU seconds (user +
+system) of the whole process tree (for `warm`, both runs and the start-up) and the 1-minute load average at the end.
 
 CORPUS is a JSONL file, or a directory of .jsonl / .jsonl.zst shards (the CLI reads them as they are; Spark gets
 them decompressed into a temporary directory first, not timed: Spark's JSON reader has no zstd codec without
@@ -55,22 +56,28 @@ def tree_rss_kb(pid):
 
 
 def measure(cmd, env=None, log=None, timeout=None, stdout=None):
-    """(wall seconds, peak MB, finished): the run is stopped (its whole process group) after `timeout` seconds."""
+    """(wall seconds, peak MB, finished, CPU seconds): the run is stopped (its whole process group) after `timeout`
+    seconds. CPU seconds are user + system time of the process and the descendants it waited for (the JVM, and
+    Spark's Python workers, which the JVM waits for), from wait4."""
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=stdout or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
                             start_new_session=True)
     peak = 0
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            break
         peak = max(peak, tree_rss_kb(proc.pid))
         if timeout and time.monotonic() - t0 > timeout:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
-            return time.monotonic() - t0, peak / 1024, False
+            return time.monotonic() - t0, peak / 1024, False, None
         time.sleep(0.2)
     wall = time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}")
-    return wall, peak / 1024, True
+    return wall, peak / 1024, True, usage.ru_utime + usage.ru_stime
 
 
 def warm_child(job, path, partitions):
@@ -152,7 +159,7 @@ def main():
                 with open(tmp / f"{tool}-{job}.log", "wb") as log:
                     try:
                         with open(tmp / "stdout", "w+") as so:
-                            wall, peak, done = measure(cmd, env, log, a.timeout, so)
+                            wall, peak, done, cpu = measure(cmd, env, log, a.timeout, so)
                             so.seek(0)
                             if tool == "warm" and done:
                                 wall = json.loads(so.read())[1]
@@ -160,9 +167,13 @@ def main():
                         sys.stderr.write((tmp / f"{tool}-{job}.log").read_text()[-3000:])
                         raise
                 row = {"corpus": label, "mb": round(mb, 1), "job": job, "tool": tool, "wall_s": round(wall, 1),
-                       "peak_rss_mb": round(peak), "finished": done}
+                       "peak_rss_mb": round(peak), "finished": done,
+                       "cpu_s": None if cpu is None else round(cpu, 1), "load1": round(os.getloadavg()[0], 1),
+                       "conf": a.conf}
                 shown = f"{wall:.1f}" if done else f"> {wall:.0f} (stopped)"
-                print(f"| {label} | {mb:.0f} | {job} | {tool} | {shown} | {peak:.0f} |", flush=True)
+                cpu_shown = "" if cpu is None else f"{cpu:.1f}"
+                print(f"| {label} | {mb:.0f} | {job} | {tool} | {shown} | {peak:.0f} | {cpu_shown} | "
+                      f"{os.getloadavg()[0]:.1f} |", flush=True)
                 if a.json:
                     with open(a.json, "a") as f:
                         f.write(json.dumps(row) + "\n")
