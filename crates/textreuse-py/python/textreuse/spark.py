@@ -13,8 +13,9 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
    and stay out of LSH (window over the set hash). This window and the first row of each id are computed over the
-   small columns (document, id, set hash and size) and joined back to the fingerprints (:func:`_join_small`), so
-   that the shingle sets are not shuffled for them;
+   small columns (document, id, set hash and size), so that the shingle sets are not shuffled for them; the
+   exceptions (later rows of an id, exact duplicates) are collected to the driver when at most
+   :data:`LOCAL_KEYS` and filtered out with literal sets, else joined back (:func:`_join_small`);
 3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
    order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
    follow it in input order only, as the CLI does; pairs found in several bands once;
@@ -34,8 +35,9 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
 Reused passages (:func:`passages_with_clusters`):
 
 1. n-grams: each partition's texts are cut into units by the core (``PassageOptions::units``) and hashed into their
-   distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them (the first
-   row of each id found over the (document, id) columns and joined back, the n-gram arrays staying in place);
+   distinct n-grams (``ngram_hashes``), the texts passed along for the alignment stage (the input is read once);
+   blank texts and repeated ids are skipped as the CLI skips them (later rows of an id found over the (document,
+   id) columns, :func:`_first_rows`, the n-gram arrays staying in place);
 2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
    ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
    it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
