@@ -1250,6 +1250,44 @@ fn spark_pair_stats(
     }))
 }
 
+/// spark_pair_stats_indexed(sets, a_index, b_index, **options) -> list of (intersection, jaccard, containment,
+/// duplicate): as `spark_pair_stats` for the pairs `(sets[a_index[k]], sets[b_index[k]])`, each shingle set given
+/// (and converted from Python) once however many pairs it is in: the verification of one group of documents (a
+/// component of the candidate-pair graph) with its pairs. IndexError for an index out of range; ValueError when
+/// `a_index` and `b_index` differ in length.
+#[pyfunction]
+#[pyo3(signature = (sets, a_index, b_index, **options))]
+fn spark_pair_stats_indexed(
+    py: Python<'_>,
+    sets: Vec<Vec<i64>>,
+    a_index: Vec<usize>,
+    b_index: Vec<usize>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<(u64, f64, f64, bool)>> {
+    use rayon::prelude::*;
+    let opts = dedup_options_only(options, "spark_pair_stats_indexed")?;
+    if a_index.len() != b_index.len() {
+        return Err(PyValueError::new_err("a_index and b_index differ in length"));
+    }
+    if let Some(&bad) = a_index.iter().chain(&b_index).find(|&&i| i >= sets.len()) {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "set index {bad} out of range ({} sets)",
+            sets.len()
+        )));
+    }
+    Ok(py.detach(|| {
+        let sets: Vec<Vec<u64>> = sets.into_iter().map(|s| s.into_iter().map(|v| v as u64).collect()).collect();
+        a_index
+            .par_iter()
+            .zip(b_index.par_iter())
+            .map(|(&a, &b)| {
+                let s = textreuse::verify::pair_stats(&sets[a], &sets[b]);
+                (s.intersection, s.jaccard, s.containment, opts.is_duplicate(&s))
+            })
+            .collect()
+    }))
+}
+
 /// One document's passage index input as Spark columns: (units, distinct n-gram hashes).
 type SparkNgrams = (u64, Vec<i64>);
 
@@ -1575,6 +1613,7 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(spark_lsh_bands, m)?)?;
     m.add_function(wrap_pyfunction!(spark_pair_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_pair_stats_indexed, m)?)?;
     m.add_function(wrap_pyfunction!(spark_dedup_rules, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
     m.add_function(wrap_pyfunction!(spark_align_batch, m)?)?;

@@ -46,14 +46,18 @@ def python_clusters(res):
     return list(zip(res.ids, res.cluster, res.cluster_size, res.representative))
 
 
-def test_examples_same_clusters_as_python(spark, examples):
+def test_examples_same_clusters_as_python(spark, examples, monkeypatch):
     df = spark.createDataFrame(examples, "id string, text string").repartition(1)
     for options in ({}, {"keep": "longest", "max_bucket": 1, "threshold": 0.3, "partial_containment": None}):
         res = textreuse.dedup([{"id": i, "text": t} for i, t in examples], **options)
-        docs, pairs = trs.dedup_with_pairs(df, **options)
-        got = spark_clusters(docs)
-        assert got == python_clusters(res), options
-        assert [tuple(r) for r in pairs.collect()] == res.pairs, options
+        # Candidate pairs verified in groups by component, and (components of more than 1 document) with both
+        # shingle sets shipped with each pair: the same.
+        for local_verify in (trs.LOCAL_VERIFY_DOCS, 1):
+            monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_verify)
+            docs, pairs = trs.dedup_with_pairs(df, **options)
+            got = spark_clusters(docs)
+            assert got == python_clusters(res), (options, local_verify)
+            assert [tuple(r) for r in pairs.collect()] == res.pairs, (options, local_verify)
     # The examples hold reprints: some cluster has several members.
     assert any(size > 1 for _, _, size, _ in got)
 
@@ -65,9 +69,11 @@ def test_skipped_rows_and_order(spark, monkeypatch):
             ("x", story)]
     df = spark.createDataFrame(rows, "id string, text string").repartition(1)
     res = textreuse.dedup([{"id": i, "text": t} for i, t in rows])
-    # The repeated id and the exact duplicate (x of b) filtered on the driver's lists, then (LOCAL_KEYS 0) by joins.
+    # The repeated id and the exact duplicate (x of b) filtered on the driver's lists, then (LOCAL_KEYS 0) by joins;
+    # pairs verified in groups by candidate component, then (LOCAL_VERIFY_DOCS 0) each with both shingle sets.
     for local_keys in (trs.LOCAL_KEYS, 0):
         monkeypatch.setattr(trs, "LOCAL_KEYS", local_keys)
+        monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_keys)
         docs, pairs = trs.dedup_with_pairs(df)
         got = [(r["id"], r["cluster"], r["cluster_size"], r["representative"]) for r in docs.collect()]
         # Rows come back in input order; skipped rows (blank, no letters, repeated id, null text) have nulls.
