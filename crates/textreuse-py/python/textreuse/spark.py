@@ -8,7 +8,7 @@ one point only: connected components finish there once at most ``LOCAL_EDGES`` e
 Near-duplicate documents (:func:`dedup_with_pairs`):
 
 1. fingerprints: each partition goes to the Rust core's ``Fingerprinter`` in Arrow batches: original length in
-   code points, shingle set, its hash and size, one LSH bucket key per band. Texts that are None, empty, whitespace
+   code points, the shingle set's hash and size (the set itself is not kept), one LSH bucket key per band. Texts that are None, empty, whitespace
    only or without letters/digits/CJK characters are skipped, and so is a later row with an id already seen (as the
    CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
@@ -21,8 +21,9 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    follow it in input order only, as the CLI does; pairs found in several bands once;
 4. verification: each candidate pair is verified exactly (Jaccard similarity, containment, the duplicate rule) by
    the Rust core in the executors, in groups: a connected component of the candidate-pair graph of at most
-   :data:`LOCAL_VERIFY_DOCS` documents is one group holding its documents' shingle sets and its pairs, so that
-   each set is shuffled once, not once per pair; the pairs of larger components are joined with both sets;
+   :data:`LOCAL_VERIFY_DOCS` documents is one group holding its documents' texts and its pairs, where the core
+   computes each document's shingle set again, once (texts are 1-3 bytes a character, shingle sets 8 bytes a
+   shingle, and neither is shuffled once per pair); the pairs of larger components are joined with both texts;
 5. clusters: connected components of the duplicate pairs (exact ones included) in Spark
    (:func:`connected_components`, large-star/small-star, finished on the driver once the edges are few); then partial
    reprints as the core's ``attach_partial_copies``: a document whose containment in at least two members of one
@@ -77,8 +78,7 @@ from textreuse import _textreuse as _native
 
 __all__ = ["dedup", "dedup_with_pairs", "passages", "passages_with_clusters", "connected_components", "main"]
 
-_FINGERPRINT_SCHEMA = ("_doc long, _id string, _chars long, _set_hash long, _set_len long, "
-                       "_shingles array<long>, _band_keys array<long>")
+_FINGERPRINT_SCHEMA = "_doc long, _id string, _chars long, _set_hash long, _set_len long, _band_keys array<long>"
 _VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccard double, containment double, "
                     "duplicate boolean")
 _NGRAM_SCHEMA = "_doc long, _id string, _text string, _ngrams array<long>"
@@ -118,55 +118,55 @@ def _fingerprint_partition(options: Dict[str, Any]):
                 pa.array([fps[i][0] for i in keep], pa.int64()),
                 pa.array([fps[i][1] for i in keep], pa.int64()),
                 pa.array([fps[i][2] for i in keep], pa.int64()),
-                pa.array([fps[i][3] for i in keep], pa.list_(pa.int64())),
                 pa.array([fps[i][4] for i in keep], pa.list_(pa.int64())),
-            ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_shingles", "_band_keys"])
+            ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_band_keys"])
 
     return run
 
 
+def _pair_stats_batch(a, b, texts, ia, ib, options):
+    """A ``(a, b, la, lb, intersection, jaccard, containment, duplicate)`` record batch: the pairs ``(a[k], b[k])``
+    of texts ``texts[ia[k]]`` and ``texts[ib[k]]`` verified by the core (``spark_pair_stats_texts``: each text's
+    shingle set computed once)."""
+    import pyarrow as pa
+    from textreuse import _textreuse as native
+
+    stats = native.spark_pair_stats_texts(texts, ia, ib, **options)
+    return pa.RecordBatch.from_arrays([
+        pa.array(a, pa.int64()), pa.array(b, pa.int64()),
+        pa.array([x[4] for x in stats], pa.int64()), pa.array([x[5] for x in stats], pa.int64()),
+        pa.array([x[0] for x in stats], pa.int64()), pa.array([x[1] for x in stats], pa.float64()),
+        pa.array([x[2] for x in stats], pa.float64()), pa.array([x[3] for x in stats], pa.bool_()),
+    ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
+
+
 def _verify_partition(options: Dict[str, Any]):
-    """The ``mapInArrow`` function of stage 4: exact statistics and verdict of each candidate pair
-    ``(a, b, la, lb, sa, sb)``."""
+    """The ``mapInArrow`` function of stage 4 for the pairs of large components: rows ``(a, b, a_text, b_text)``,
+    each pair's exact statistics and verdict out."""
 
     def run(batches):
-        import pyarrow as pa
-        from textreuse import _textreuse as native
-
         for batch in batches:
-            stats = native.spark_pair_stats(batch.column(4).to_pylist(), batch.column(5).to_pylist(), **options)
-            yield pa.RecordBatch.from_arrays([
-                batch.column(0), batch.column(1), batch.column(2), batch.column(3),
-                pa.array([s[0] for s in stats], pa.int64()),
-                pa.array([s[1] for s in stats], pa.float64()),
-                pa.array([s[2] for s in stats], pa.float64()),
-                pa.array([s[3] for s in stats], pa.bool_()),
-            ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
+            n = batch.num_rows
+            texts = batch.column(2).to_pylist() + batch.column(3).to_pylist()
+            yield _pair_stats_batch(batch.column(0).to_pylist(), batch.column(1).to_pylist(), texts,
+                                    list(range(n)), list(range(n, 2 * n)), options)
 
     return run
 
 
 def _verify_group(options: Dict[str, Any]):
     """The ``applyInArrow`` function of stage 4 for one group (a small connected component of the candidate-pair
-    graph): the shingle sets of its documents ``(_doc, _set_len, _shingles, _g)`` and its candidate pairs ``(a, b,
-    _g)`` in, each pair's exact statistics and verdict out (as :func:`_verify_partition`)."""
+    graph): the texts of its documents ``(_doc, _text, _g)`` and its candidate pairs ``(a, b, _g)`` in, each pair's
+    exact statistics and verdict out, each document's shingle set computed once."""
 
-    def run(sets, pairs):
+    def run(docs, pairs):
         import pyarrow as pa
-        from textreuse import _textreuse as native
 
-        at = {d: i for i, d in enumerate(sets.column("_doc").to_pylist())}
-        lens = sets.column("_set_len").to_pylist()
-        shingles = sets.column("_shingles").to_pylist()
+        at = {d: i for i, d in enumerate(docs.column("_doc").to_pylist())}
         a, b = pairs.column("a").to_pylist(), pairs.column("b").to_pylist()
-        ia, ib = [at[x] for x in a], [at[y] for y in b]
-        stats = native.spark_pair_stats_indexed(shingles, ia, ib, **options)  # each set converted once
-        return pa.Table.from_arrays([
-            pa.array(a, pa.int64()), pa.array(b, pa.int64()),
-            pa.array([lens[i] for i in ia], pa.int64()), pa.array([lens[i] for i in ib], pa.int64()),
-            pa.array([x[0] for x in stats], pa.int64()), pa.array([x[1] for x in stats], pa.float64()),
-            pa.array([x[2] for x in stats], pa.float64()), pa.array([x[3] for x in stats], pa.bool_()),
-        ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
+        batch = _pair_stats_batch(a, b, docs.column("_text").to_pylist(), [at[x] for x in a], [at[y] for y in b],
+                                  options)
+        return pa.Table.from_batches([batch])
 
     return run
 
@@ -242,8 +242,8 @@ def _join_small(big: Any, small: Any, on: List[str]) -> Any:
 
 
 #: Largest connected component of the candidate-pair graph (documents) whose pairs dedup verifies in one group,
-#: each document's shingle set shipped once (8 bytes a shingle; 2,000 documents of 2,000 shingles are ~150 MB as
-#: Python lists in one worker); the pairs of larger components ship both sets with each pair.
+#: each document's text shipped once and its shingle set computed there (2,000 documents of 10 KB of text and
+#: their sets are ~200 MB in one worker); the pairs of larger components ship both texts with each pair.
 LOCAL_VERIFY_DOCS = 2_000
 
 #: Most document keys that :func:`_first_rows` and dedup's exact duplicates bring to the driver: up to this many
@@ -425,25 +425,26 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
         .select("p.a", "p.b").distinct())
 
     # 4. Exact verification, grouped by the connected components of the candidate-pair graph: a component of at
-    # most LOCAL_VERIFY_DOCS documents is one group holding its documents' shingle sets and its candidate pairs
-    # (each set shuffled once, however many pairs it is in), verified by the core in one call; the pairs of larger
-    # components (if any) get both shingle sets shipped with each pair.
+    # most LOCAL_VERIFY_DOCS documents is one group holding its documents' texts and its candidate pairs (each
+    # text shuffled once, however many pairs it is in; the shingle sets computed again there by the core, once per
+    # document, instead of being kept and shipped at 8 bytes a shingle), verified by the core in one call; the
+    # pairs of larger components (if any) get both texts shipped with each pair.
     candidates = _cut_lineage(candidates)
-    sets = lsh_docs.select("_doc", "_set_len", "_shingles")
+    texts = base.select("_doc", F.col(text_col).alias("_text"))
     groups = _cut_lineage(connected_components(candidates, "a", "b")
                           .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label"))))
     small = groups.filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("_doc"),
                                                                    F.col("label").alias("_g"))
-    verified = (sets.join(small, "_doc").groupBy("_g")
+    verified = (texts.join(small, "_doc").groupBy("_g")
                 .cogroup(candidates.join(small.toDF("a", "_g"), "a").groupBy("_g"))
                 .applyInArrow(_verify_group(dict(options)), _VERIFIED_SCHEMA))
     large = groups.filter(F.col("_n") > LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"))
     if large.take(1):
-        with_sets = (candidates.join(large, "a")
-                     .join(sets.toDF("a", "la", "sa"), "a")
-                     .join(sets.toDF("b", "lb", "sb"), "b")
-                     .select("a", "b", "la", "lb", "sa", "sb"))
-        verified = verified.unionByName(with_sets.mapInArrow(_verify_partition(dict(options)), _VERIFIED_SCHEMA))
+        with_texts = (candidates.join(large, "a")
+                      .join(texts.toDF("a", "a_text"), "a")
+                      .join(texts.toDF("b", "b_text"), "b")
+                      .select("a", "b", "a_text", "b_text"))
+        verified = verified.unionByName(with_texts.mapInArrow(_verify_partition(dict(options)), _VERIFIED_SCHEMA))
     verified = _cut_lineage(verified.drop("intersection"))
 
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
