@@ -111,7 +111,10 @@ def timeline(events, launch):
                                      "end": s.get("Completion Time", 0) / 1000 - launch}
         elif kind == "SparkListenerTaskEnd":
             m = e.get("Task Metrics") or {}
-            t = tasks.setdefault(e["Stage ID"], {"run": 0.0, "cpu": 0.0, "deser": 0.0, "gc": 0.0, "n": 0})
+            t = tasks.setdefault(e["Stage ID"], {"run": 0.0, "cpu": 0.0, "deser": 0.0, "gc": 0.0, "n": 0,
+                                                 "shuffle_mb": 0.0, "spill_mb": 0.0})
+            t["shuffle_mb"] += (m.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0) / 1e6
+            t["spill_mb"] += m.get("Disk Bytes Spilled", 0) / 1e6
             t["cpu"] += m.get("Executor CPU Time", 0) / 1e9
             t["run"] += m.get("Executor Run Time", 0) / 1000
             t["deser"] += m.get("Executor Deserialize Time", 0) / 1000
@@ -138,6 +141,8 @@ def main():
     ap.add_argument("--conf", action="append", default=[])
     ap.add_argument("--json", default=None, help="write the whole breakdown here as JSON")
     ap.add_argument("--no-probe", action="store_true", help="skip the Python worker import probe")
+    ap.add_argument("--shuffle-partitions-default", action="store_true",
+                    help="use the command's default partitions (overrides --shuffle-partitions)")
     a = ap.parse_args()
 
     py = os.path.abspath(a.python)
@@ -185,7 +190,8 @@ def main():
         for s in j["stages"]:
             task_total += s.get("run", 0.0)
             print(f"          stage {s['id']:>3} {s['end'] - s['start']:6.2f} s, {s['tasks']:>3} tasks, task run "
-                  f"{s.get('run', 0):6.2f} s (JVM CPU {s.get('cpu', 0):5.2f}), deser {s.get('deser', 0):5.2f} s, gc {s.get('gc', 0):5.2f} s  "
+                  f"{s.get('run', 0):6.2f} s (JVM CPU {s.get('cpu', 0):5.2f}), shuffle write {s.get('shuffle_mb', 0):7.0f} MB, "
+                  f"spill {s.get('spill_mb', 0):6.0f} MB, deser {s.get('deser', 0):5.2f} s, gc {s.get('gc', 0):5.2f} s  "
                   f"{s['name'][:60]}")
         prev = max(prev, end)
     print(f"{marks.get('stop_start', prev):7.2f} spark.stop() (driver time after the last job "
