@@ -1250,6 +1250,60 @@ fn spark_pair_stats(
     }))
 }
 
+/// One verified pair as Spark columns: (intersection, jaccard, containment, duplicate, a's set size, b's set size).
+type SparkPairStats = (u64, f64, f64, bool, u64, u64);
+
+/// spark_pair_stats_texts(texts, a_index, b_index, **options) -> list of (intersection, jaccard, containment,
+/// duplicate, a_size, b_size): as `spark_pair_stats` for the pairs `(texts[a_index[k]], texts[b_index[k]])`, each
+/// text's shingle set computed here (core `Fingerprinter`, as `spark_fingerprints`) once however many pairs it is
+/// in, with the two sets' sizes: the verification of one group of documents (a component of the candidate-pair
+/// graph) with its pairs, shipping texts (1–3 bytes a character) instead of shingle sets (8 bytes a shingle).
+/// IndexError for an index out of range; ValueError when `a_index` and `b_index` differ in length or a text of a
+/// pair has no shingle set (blank, or no letters, digits or CJK characters: never a candidate).
+#[pyfunction]
+#[pyo3(signature = (texts, a_index, b_index, **options))]
+fn spark_pair_stats_texts(
+    py: Python<'_>,
+    texts: Vec<String>,
+    a_index: Vec<usize>,
+    b_index: Vec<usize>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<SparkPairStats>> {
+    use rayon::prelude::*;
+    let opts = dedup_options_only(options, "spark_pair_stats_texts")?;
+    let f = textreuse::core::dedup::Fingerprinter::new(&opts).map_err(core_err)?;
+    if a_index.len() != b_index.len() {
+        return Err(PyValueError::new_err("a_index and b_index differ in length"));
+    }
+    if let Some(&bad) = a_index.iter().chain(&b_index).find(|&&i| i >= texts.len()) {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "text index {bad} out of range ({} texts)",
+            texts.len()
+        )));
+    }
+    py.detach(|| {
+        let sets: Vec<Option<Vec<u64>>> = texts.par_iter().map(|t| f.fingerprint(t).map(|fp| fp.shingles)).collect();
+        a_index
+            .par_iter()
+            .zip(b_index.par_iter())
+            .map(|(&a, &b)| match (&sets[a], &sets[b]) {
+                (Some(x), Some(y)) => {
+                    let s = textreuse::verify::pair_stats(x, y);
+                    Ok((
+                        s.intersection,
+                        s.jaccard,
+                        s.containment,
+                        opts.is_duplicate(&s),
+                        x.len() as u64,
+                        y.len() as u64,
+                    ))
+                }
+                _ => Err(PyValueError::new_err("a text of a candidate pair has no shingle set")),
+            })
+            .collect()
+    })
+}
+
 /// One document's passage index input as Spark columns: (units, distinct n-gram hashes).
 type SparkNgrams = (u64, Vec<i64>);
 
@@ -1575,6 +1629,7 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(spark_lsh_bands, m)?)?;
     m.add_function(wrap_pyfunction!(spark_pair_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_pair_stats_texts, m)?)?;
     m.add_function(wrap_pyfunction!(spark_dedup_rules, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
     m.add_function(wrap_pyfunction!(spark_align_batch, m)?)?;

@@ -46,31 +46,44 @@ def python_clusters(res):
     return list(zip(res.ids, res.cluster, res.cluster_size, res.representative))
 
 
-def test_examples_same_clusters_as_python(spark, examples):
+def test_examples_same_clusters_as_python(spark, examples, monkeypatch):
     df = spark.createDataFrame(examples, "id string, text string").repartition(1)
     for options in ({}, {"keep": "longest", "max_bucket": 1, "threshold": 0.3, "partial_containment": None}):
         res = textreuse.dedup([{"id": i, "text": t} for i, t in examples], **options)
-        docs, pairs = trs.dedup_with_pairs(df, **options)
-        got = spark_clusters(docs)
-        assert got == python_clusters(res), options
-        assert [tuple(r) for r in pairs.collect()] == res.pairs, options
+        # Candidate pairs verified in groups by component, and (components of more than 1 document) with both
+        # shingle sets shipped with each pair: the same.
+        for local_verify in (trs.LOCAL_VERIFY_DOCS, 1):
+            monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_verify)
+            docs, pairs = trs.dedup_with_pairs(df, **options)
+            got = spark_clusters(docs)
+            assert got == python_clusters(res), (options, local_verify)
+            assert [tuple(r) for r in pairs.collect()] == res.pairs, (options, local_verify)
     # The examples hold reprints: some cluster has several members.
     assert any(size > 1 for _, _, size, _ in got)
 
 
-def test_skipped_rows_and_order(spark):
+def test_skipped_rows_and_order(spark, monkeypatch):
     story = "国家主席在莫斯科同俄罗斯总统举行会谈，双方就双边关系和共同关心的国际地区问题深入交换意见，一致同意继续加强全面战略协作。"
     rows = [("b", story), ("e", "   "), ("a", story.replace("，", " ， ")), ("n", "。，！"), ("a", story + "又"),
-            ("c", None), ("z", "Completely unrelated text about the weather in Springfield today, with rain.")]
+            ("c", None), ("z", "Completely unrelated text about the weather in Springfield today, with rain."),
+            ("x", story)]
     df = spark.createDataFrame(rows, "id string, text string").repartition(1)
-    got = [(r["id"], r["cluster"], r["cluster_size"], r["representative"]) for r in trs.dedup(df).collect()]
     res = textreuse.dedup([{"id": i, "text": t} for i, t in rows])
-    # Rows come back in input order; skipped rows (blank, no letters, repeated id, null text) have nulls.
-    assert [g[0] for g in got] == [i for i, _ in rows]
-    added = [g for g in got if g[1] is not None]
-    assert added == python_clusters(res)
-    assert [g[0] for g in got if g[1] is None] == ["e", "n", "a", "c"]
-    assert ("a", "b", 2, False) in added
+    # The repeated id and the exact duplicate (x of b) filtered on the driver's lists, then (LOCAL_KEYS 0) by joins;
+    # pairs verified in groups by candidate component, then (LOCAL_VERIFY_DOCS 0) each with both shingle sets.
+    for local_keys in (trs.LOCAL_KEYS, 0):
+        monkeypatch.setattr(trs, "LOCAL_KEYS", local_keys)
+        monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_keys)
+        docs, pairs = trs.dedup_with_pairs(df)
+        got = [(r["id"], r["cluster"], r["cluster_size"], r["representative"]) for r in docs.collect()]
+        # Rows come back in input order; skipped rows (blank, no letters, repeated id, null text) have nulls.
+        assert [g[0] for g in got] == [i for i, _ in rows]
+        added = [g for g in got if g[1] is not None]
+        assert added == python_clusters(res), local_keys
+        assert [g[0] for g in got if g[1] is None] == ["e", "n", "a", "c"]
+        assert ("a", "b", 3, False) in added and ("x", "b", 3, False) in added
+        assert [tuple(r) for r in pairs.collect()] == res.pairs, local_keys
+        assert ("b", "x", 1.0, 1.0) in res.pairs
 
 
 def test_bad_options_fail_before_spark_runs(spark):
@@ -160,7 +173,7 @@ def spark_passages(alignments, clusters):
     return [tuple(r) for r in alignments.collect()], [tuple(r) for r in clusters.collect()]
 
 
-def test_passages_same_as_python_on_examples(spark, examples):
+def test_passages_same_as_python_on_examples(spark, examples, monkeypatch):
     rows = list(examples) + [("zz-blank", "  "), (examples[0][0], "a repeated id is skipped")]
     # Rows spread over partitions; the input order is given by a column.
     df = spark.createDataFrame([(k, i, t) for k, (i, t) in enumerate(rows)], "n long, id string, text string")
@@ -169,6 +182,9 @@ def test_passages_same_as_python_on_examples(spark, examples):
         res = textreuse.passages([{"id": i, "text": t} for i, t in examples], **options)
         got = spark_passages(*trs.passages_with_clusters(df, order_col="n", **options))
         assert got == python_passages(res), options
+    # The repeated id dropped by a join instead of the driver's list: the same.
+    monkeypatch.setattr(trs, "LOCAL_KEYS", 0)
+    assert spark_passages(*trs.passages_with_clusters(df, order_col="n", **options)) == python_passages(res)
     assert len(got[0]) > 0 and len({c for c, _, _, _ in got[1]}) > 0
     with pytest.raises(TypeError):
         trs.passages(df, max_dff=3)
@@ -287,3 +303,31 @@ def test_launch_defaults_only_where_nothing_sets_them(tmp_path):
     assert java not in trs._launch_defaults("local[2]", set(), {}, 0)
     assert java not in trs._launch_defaults("local[2]", set(), {}, trs._LOCAL_JAVA_OPTIONS_MAX_BYTES + 1)
     assert java in trs._launch_defaults("local[2]", set(), {}, trs._LOCAL_JAVA_OPTIONS_MAX_BYTES)
+    # The class-data archive's option: on a local master whatever the input size, after the small-input options.
+    cds = "-XX:SharedArchiveFile=/c/a.jsa"
+    assert trs._launch_defaults("local[2]", set(), {}, MB, cds)[java] == f"{trs._LOCAL_JAVA_OPTIONS} {cds}"
+    assert trs._launch_defaults("local[2]", set(), {}, 0, cds)[java] == cds
+    assert java not in trs._launch_defaults("spark://host:7077", set(), {}, MB, cds)
+    assert java not in trs._launch_defaults("local[2]", {java}, {}, MB, cds)
+
+
+def test_class_archive_option_and_session_defaults(tmp_path):
+    # No JVM: the class-data archive is written by a first run (to a temporary file of this process), used after.
+    path = tmp_path / "cache" / "textreuse" / "spark-classes-x.jsa"
+    option, tmp = trs._class_archive_option(str(path), 123)
+    assert option.startswith(f"-XX:ArchiveClassesAtExit={path}.123.tmp ") and tmp == f"{path}.123.tmp"
+    assert path.parent.is_dir() and not path.exists()
+    path.write_bytes(b"archive")
+    option, tmp = trs._class_archive_option(str(path), 123)
+    assert option.startswith(f"-XX:SharedArchiveFile={path} ") and tmp is None
+    assert trs._class_archive_option(None, 123) == (None, None)
+    # Named after this Spark and Java, under XDG_CACHE_HOME.
+    found = trs._class_archive_path(dict(os.environ, XDG_CACHE_HOME=str(tmp_path)))
+    if found is not None:
+        assert found.startswith(str(tmp_path / "textreuse" / "spark-classes-")) and found.endswith(".jsa")
+    # Adaptive query execution off for a small local input, on for a large or unknown one.
+    small = tmp_path / "in.jsonl"
+    small.write_text('{"id": "a", "text": "x"}\n')
+    assert trs._session_defaults(2, str(small))["spark.sql.adaptive.enabled"] == "false"
+    assert trs._session_defaults(2, str(small))["spark.sql.shuffle.partitions"] == "4"
+    assert trs._session_defaults(2, "s3a://bucket/in")["spark.sql.adaptive.enabled"] == "true"

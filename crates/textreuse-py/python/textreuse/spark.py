@@ -8,18 +8,22 @@ one point only: connected components finish there once at most ``LOCAL_EDGES`` e
 Near-duplicate documents (:func:`dedup_with_pairs`):
 
 1. fingerprints: each partition goes to the Rust core's ``Fingerprinter`` in Arrow batches: original length in
-   code points, shingle set, its hash and size, one LSH bucket key per band. Texts that are None, empty, whitespace
+   code points, the shingle set's hash and size (the set itself is not kept), one LSH bucket key per band. Texts that are None, empty, whitespace
    only or without letters/digits/CJK characters are skipped, and so is a later row with an id already seen (as the
    CLI skips them);
 2. exact duplicates: documents whose shingle set equals the first document of equal set hash are folded into it
    and stay out of LSH (window over the set hash). This window and the first row of each id are computed over the
-   small columns (document, id, set hash and size) and joined back to the fingerprints (:func:`_join_small`), so
-   that the shingle sets are not shuffled for them;
+   small columns (document, id, set hash and size), so that the shingle sets are not shuffled for them; the
+   exceptions (later rows of an id, exact duplicates) are collected to the driver when at most
+   :data:`LOCAL_KEYS` and filtered out with literal sets, else joined back (:func:`_join_small`);
 3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
    order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
    follow it in input order only, as the CLI does; pairs found in several bands once;
-4. verification: each candidate pair is joined with both shingle sets and verified exactly (Jaccard similarity,
-   containment, the duplicate rule) by the Rust core in the executors;
+4. verification: each candidate pair is verified exactly (Jaccard similarity, containment, the duplicate rule) by
+   the Rust core in the executors, in groups: a connected component of the candidate-pair graph of at most
+   :data:`LOCAL_VERIFY_DOCS` documents is one group holding its documents' texts and its pairs, where the core
+   computes each document's shingle set again, once (texts are 1-3 bytes a character, shingle sets 8 bytes a
+   shingle, and neither is shuffled once per pair); the pairs of larger components are joined with both texts;
 5. clusters: connected components of the duplicate pairs (exact ones included) in Spark
    (:func:`connected_components`, large-star/small-star, finished on the driver once the edges are few); then partial
    reprints as the core's ``attach_partial_copies``: a document whose containment in at least two members of one
@@ -34,8 +38,9 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
 Reused passages (:func:`passages_with_clusters`):
 
 1. n-grams: each partition's texts are cut into units by the core (``PassageOptions::units``) and hashed into their
-   distinct n-grams (``ngram_hashes``); blank texts and repeated ids are skipped as the CLI skips them (the first
-   row of each id found over the (document, id) columns and joined back, the n-gram arrays staying in place);
+   distinct n-grams (``ngram_hashes``), the texts passed along for the alignment stage (the input is read once);
+   blank texts and repeated ids are skipped as the CLI skips them (later rows of an id found over the (document,
+   id) columns, :func:`_first_rows`, the n-gram arrays staying in place);
 2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
    ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
    it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
@@ -62,7 +67,9 @@ Command line: ``python -m textreuse.spark dedup|passages IN OUT [--master local[
 """
 
 import argparse
+import hashlib
 import os
+import shutil
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -71,11 +78,10 @@ from textreuse import _textreuse as _native
 
 __all__ = ["dedup", "dedup_with_pairs", "passages", "passages_with_clusters", "connected_components", "main"]
 
-_FINGERPRINT_SCHEMA = ("_doc long, _id string, _chars long, _set_hash long, _set_len long, "
-                       "_shingles array<long>, _band_keys array<long>")
+_FINGERPRINT_SCHEMA = "_doc long, _id string, _chars long, _set_hash long, _set_len long, _band_keys array<long>"
 _VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccard double, containment double, "
                     "duplicate boolean")
-_NGRAM_SCHEMA = "_doc long, _id string, _units long, _ngrams array<long>"
+_NGRAM_SCHEMA = "_doc long, _id string, _text string, _ngrams array<long>"
 _POSTINGS_SCHEMA = "a long, b long, n long"
 _ALIGN_SCHEMA = ("a long, b long, a_id string, b_id string, "
                  "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int, "
@@ -112,30 +118,55 @@ def _fingerprint_partition(options: Dict[str, Any]):
                 pa.array([fps[i][0] for i in keep], pa.int64()),
                 pa.array([fps[i][1] for i in keep], pa.int64()),
                 pa.array([fps[i][2] for i in keep], pa.int64()),
-                pa.array([fps[i][3] for i in keep], pa.list_(pa.int64())),
                 pa.array([fps[i][4] for i in keep], pa.list_(pa.int64())),
-            ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_shingles", "_band_keys"])
+            ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_band_keys"])
 
     return run
 
 
+def _pair_stats_batch(a, b, texts, ia, ib, options):
+    """A ``(a, b, la, lb, intersection, jaccard, containment, duplicate)`` record batch: the pairs ``(a[k], b[k])``
+    of texts ``texts[ia[k]]`` and ``texts[ib[k]]`` verified by the core (``spark_pair_stats_texts``: each text's
+    shingle set computed once)."""
+    import pyarrow as pa
+    from textreuse import _textreuse as native
+
+    stats = native.spark_pair_stats_texts(texts, ia, ib, **options)
+    return pa.RecordBatch.from_arrays([
+        pa.array(a, pa.int64()), pa.array(b, pa.int64()),
+        pa.array([x[4] for x in stats], pa.int64()), pa.array([x[5] for x in stats], pa.int64()),
+        pa.array([x[0] for x in stats], pa.int64()), pa.array([x[1] for x in stats], pa.float64()),
+        pa.array([x[2] for x in stats], pa.float64()), pa.array([x[3] for x in stats], pa.bool_()),
+    ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
+
+
 def _verify_partition(options: Dict[str, Any]):
-    """The ``mapInArrow`` function of stage 4: exact statistics and verdict of each candidate pair
-    ``(a, b, la, lb, sa, sb)``."""
+    """The ``mapInArrow`` function of stage 4 for the pairs of large components: rows ``(a, b, a_text, b_text)``,
+    each pair's exact statistics and verdict out."""
 
     def run(batches):
-        import pyarrow as pa
-        from textreuse import _textreuse as native
-
         for batch in batches:
-            stats = native.spark_pair_stats(batch.column(4).to_pylist(), batch.column(5).to_pylist(), **options)
-            yield pa.RecordBatch.from_arrays([
-                batch.column(0), batch.column(1), batch.column(2), batch.column(3),
-                pa.array([s[0] for s in stats], pa.int64()),
-                pa.array([s[1] for s in stats], pa.float64()),
-                pa.array([s[2] for s in stats], pa.float64()),
-                pa.array([s[3] for s in stats], pa.bool_()),
-            ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
+            n = batch.num_rows
+            texts = batch.column(2).to_pylist() + batch.column(3).to_pylist()
+            yield _pair_stats_batch(batch.column(0).to_pylist(), batch.column(1).to_pylist(), texts,
+                                    list(range(n)), list(range(n, 2 * n)), options)
+
+    return run
+
+
+def _verify_group(options: Dict[str, Any]):
+    """The ``applyInArrow`` function of stage 4 for one group (a small connected component of the candidate-pair
+    graph): the texts of its documents ``(_doc, _text, _g)`` and its candidate pairs ``(a, b, _g)`` in, each pair's
+    exact statistics and verdict out, each document's shingle set computed once."""
+
+    def run(docs, pairs):
+        import pyarrow as pa
+
+        at = {d: i for i, d in enumerate(docs.column("_doc").to_pylist())}
+        a, b = pairs.column("a").to_pylist(), pairs.column("b").to_pylist()
+        batch = _pair_stats_batch(a, b, docs.column("_text").to_pylist(), [at[x] for x in a], [at[y] for y in b],
+                                  options)
+        return pa.Table.from_batches([batch])
 
     return run
 
@@ -208,6 +239,47 @@ def _join_small(big: Any, small: Any, on: List[str]) -> Any:
     if small.count() <= BROADCAST_ROWS:
         small = F.broadcast(small)
     return big.join(small, on)
+
+
+#: Largest connected component of the candidate-pair graph (documents) whose pairs dedup verifies in one group,
+#: each document's text shipped once and its shingle set computed there (2,000 documents of 10 KB of text and
+#: their sets are ~200 MB in one worker); the pairs of larger components ship both texts with each pair.
+LOCAL_VERIFY_DOCS = 2_000
+
+#: Most document keys that :func:`_first_rows` and dedup's exact duplicates bring to the driver: up to this many
+#: are filtered with a literal set (a SQL ``NOT IN`` list in the plan: no join, no further Spark job); more go
+#: through a join (:func:`_join_small`).
+LOCAL_KEYS = 10_000
+
+
+def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
+    """The rows of ``df`` on the driver if it has at most ``n``, else None (one Spark job; at most ``n + 1`` rows
+    are collected)."""
+    rows = [tuple(r) for r in df.limit(n + 1).collect()]
+    return rows if len(rows) <= n else None
+
+
+def _not_in(column: str, values: Sequence[int]) -> Any:
+    """A filter ``column NOT IN (values)`` (integers, non-null column) as one SQL expression: one call to the JVM
+    whatever the number of values (``Column.isin`` makes one per value)."""
+    F, _ = _spark()
+    return F.expr(f"`{column}` NOT IN ({', '.join(str(int(v)) for v in values)})")
+
+
+def _first_rows(docs: Any) -> Any:
+    """``docs`` (columns ``_doc``, ``_id``, ...) without the rows whose id a document earlier in input order (smaller
+    ``_doc``) has, as the CLI keeps the first valid row of an id. The later rows are found by a window over the
+    ``(_doc, _id)`` columns and collected (one Spark job; usually there are none and ``docs`` is returned as it is);
+    up to :data:`LOCAL_KEYS` are filtered out with a literal set, more by a join with the first rows
+    (:func:`_join_small`)."""
+    F, Window = _spark()
+    later = (docs.select("_doc", "_id")
+             .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
+             .filter(F.col("_r") > 1).select("_doc"))
+    found = _collect_at_most(later, LOCAL_KEYS)
+    if found is None:
+        return _join_small(docs, docs.groupBy("_id").agg(F.min("_doc").alias("_doc")), ["_doc", "_id"])
+    return docs.filter(_not_in("_doc", [r[0] for r in found])) if found else docs
 
 
 def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
@@ -315,19 +387,31 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     fps = _cut_lineage(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
                        .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
     # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set. Both windows
-    # run over the small columns only; the flags come back to the fingerprints (shingle sets, band keys) by a
-    # broadcast join where the documents are few (:func:`_join_small`).
-    keys = (fps.select("_doc", "_id", "_set_hash", "_set_len")
-            .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc")))
-            .filter(F.col("_r") == 1).drop("_r"))
+    # run over the small columns only. The exceptions (later rows of an id, exact duplicates with their first
+    # document) are collected when there are at most LOCAL_KEYS of them (one Spark job) and filtered out of the
+    # fingerprints with literal sets; more, and the flags are joined back (:func:`_join_small`).
+    ranked = (fps.select("_doc", "_id", "_set_hash", "_set_len")
+              .withColumn("_r", F.row_number().over(Window.partitionBy("_id").orderBy("_doc"))))
+    keys = ranked.filter(F.col("_r") == 1).drop("_r")
     by_hash = Window.partitionBy("_set_hash").orderBy("_doc")
     flags = (keys.withColumn("_first", F.first("_doc").over(by_hash))
              .withColumn("_first_len", F.first("_set_len").over(by_hash))
              .select("_doc", "_id", "_first",
                      ((F.col("_doc") != F.col("_first")) & (F.col("_set_len") == F.col("_first_len"))).alias("_exact")))
-    fps = _join_small(fps, flags, ["_doc", "_id"])
-    exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
-    lsh_docs = fps.filter(~F.col("_exact"))
+    exceptions = (ranked.filter(F.col("_r") > 1).select("_doc", F.lit(None).cast("long").alias("_first"))
+                  .unionByName(flags.filter("_exact").select("_doc", "_first")))
+    found = _collect_at_most(exceptions, LOCAL_KEYS)
+    if found is not None:
+        later = [d for d, first in found if first is None]
+        exact_first = {d: first for d, first in found if first is not None}
+        if later:
+            fps = fps.filter(_not_in("_doc", later))
+        lsh_docs = fps.filter(_not_in("_doc", list(exact_first))) if exact_first else fps
+        exact = _long_pairs_frame(fps.sparkSession, exact_first, "b", "a")
+    else:
+        fps = _join_small(fps, flags, ["_doc", "_id"])
+        exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
+        lsh_docs = fps.filter(~F.col("_exact"))
 
     # 3. Candidate pairs (one shuffle by bucket, one to drop pairs found in several bands): the members of each
     # bucket in input order; each pairs with the max_bucket members that follow it.
@@ -340,14 +424,28 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
         "y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
         .select("p.a", "p.b").distinct())
 
-    # 4. Exact verification on the shingle sets shipped with each pair.
-    sets = lsh_docs.select("_doc", "_set_len", "_shingles")
-    with_sets = (candidates
-                 .join(sets.toDF("a", "la", "sa"), "a")
-                 .join(sets.toDF("b", "lb", "sb"), "b")
-                 .select("a", "b", "la", "lb", "sa", "sb"))
-    verified = _cut_lineage(with_sets.mapInArrow(_verify_partition(dict(options)), _VERIFIED_SCHEMA)
-                            .drop("intersection"))
+    # 4. Exact verification, grouped by the connected components of the candidate-pair graph: a component of at
+    # most LOCAL_VERIFY_DOCS documents is one group holding its documents' texts and its candidate pairs (each
+    # text shuffled once, however many pairs it is in; the shingle sets computed again there by the core, once per
+    # document, instead of being kept and shipped at 8 bytes a shingle), verified by the core in one call; the
+    # pairs of larger components (if any) get both texts shipped with each pair.
+    candidates = _cut_lineage(candidates)
+    texts = base.select("_doc", F.col(text_col).alias("_text"))
+    groups = _cut_lineage(connected_components(candidates, "a", "b")
+                          .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label"))))
+    small = groups.filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("_doc"),
+                                                                   F.col("label").alias("_g"))
+    verified = (texts.join(small, "_doc").groupBy("_g")
+                .cogroup(candidates.join(small.toDF("a", "_g"), "a").groupBy("_g"))
+                .applyInArrow(_verify_group(dict(options)), _VERIFIED_SCHEMA))
+    large = groups.filter(F.col("_n") > LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"))
+    if large.take(1):
+        with_texts = (candidates.join(large, "a")
+                      .join(texts.toDF("a", "a_text"), "a")
+                      .join(texts.toDF("b", "b_text"), "b")
+                      .select("a", "b", "a_text", "b_text"))
+        verified = verified.unionByName(with_texts.mapInArrow(_verify_partition(dict(options)), _VERIFIED_SCHEMA))
+    verified = _cut_lineage(verified.drop("intersection"))
 
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
     dup_stats = (exact.withColumn("jaccard", F.lit(1.0)).withColumn("containment", F.lit(1.0))
@@ -408,23 +506,25 @@ def dedup(df: Any, id_col: str = "id", text_col: str = "text", **options: Any) -
 
 
 def _ngram_partition(options: Dict[str, Any]):
-    """The ``mapInArrow`` function of passages stage 1 (closes over the passage options only)."""
+    """The ``mapInArrow`` function of passages stage 1 (closes over the passage options only): rows ``(doc, id,
+    text)`` in, the valid ones out as ``(doc, id, text, distinct n-grams)`` (the text passed through as Arrow data,
+    so that the alignment stage reads it from here and the input is read once)."""
 
     def run(batches):
         import pyarrow as pa
         from textreuse import _textreuse as native
 
         for batch in batches:
-            docs = batch.column(0).to_pylist()
             ids = batch.column(1).to_pylist()
             found = native.spark_passage_ngrams(batch.column(2).to_pylist(), **options)
             keep = [i for i, f in enumerate(found) if f is not None and ids[i] is not None]
+            take = pa.array(keep, pa.int64())
             yield pa.RecordBatch.from_arrays([
-                pa.array([docs[i] for i in keep], pa.int64()),
-                pa.array([ids[i] for i in keep], pa.string()),
-                pa.array([found[i][0] for i in keep], pa.int64()),
+                batch.column(0).take(take),
+                batch.column(1).take(take),
+                batch.column(2).take(take),
                 pa.array([found[i][1] for i in keep], pa.list_(pa.int64())),
-            ], names=["_doc", "_id", "_units", "_ngrams"])
+            ], names=["_doc", "_id", "_text", "_ngrams"])
 
     return run
 
@@ -555,13 +655,11 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     base = (df.select(F.col(order_col).cast("long") if order_col else F.monotonically_increasing_id(),
                       F.col(id_col).cast("string"), F.col(text_col))
             .toDF("_doc", "_id", "_text"))
-    base = base.persist()
 
-    # 1. Distinct n-grams per document; the first row of each id, found over the (document, id) columns only and
-    # joined back (:func:`_join_small`), so that the n-gram arrays are not shuffled for it.
+    # 1. Distinct n-grams per document, the text passed along (the input is read once); the first row of each id
+    # (:func:`_first_rows`), found over the (document, id) columns.
     docs = _cut_lineage(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
-    firsts = docs.groupBy("_id").agg(F.min("_doc").alias("_doc"))
-    docs = _join_small(docs, firsts, ["_doc", "_id"])
+    docs = _first_rows(docs)
 
     # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
     # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
@@ -578,7 +676,7 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     # 3. Alignment of each candidate pair in the executors: the second text joined first (shuffle by b), then the
     # first text and its boilerplate n-grams (shuffle by a), so that the pairs of one first document end in one
     # partition, sorted, and its n-gram index is built once per run of equal a.
-    texts = base.join(docs.select("_doc"), "_doc")
+    texts = docs.select("_doc", "_id", "_text")
     with_texts = (candidates
                   .join(texts.toDF("b", "b_id", "b_text"), "b")
                   .join(texts.toDF("a", "a_id", "a_text"), "a")
@@ -666,11 +764,24 @@ def _write(df: Any, path: str, fmt: str) -> None:
 #: spark-submit or spark-defaults.conf): adaptive query execution (Spark's default since 3.2: merges small shuffle
 #: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the alignment
 #: stage ships two texts a row; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
-#: command starts the JVM itself, and :func:`_default_shuffle_partitions`.
+#: command starts the JVM itself, :func:`_default_shuffle_partitions`, and :func:`_session_defaults`.
 _CLI_DEFAULTS = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
 }
+
+
+def _session_defaults(parallelism: int, path: str) -> Dict[str, str]:
+    """The command line's session defaults (:data:`_CLI_DEFAULTS`, the shuffle partitions) for an input ``path``
+    on a session of ``parallelism`` cores. For a local input of at most :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES`
+    adaptive query execution is off: on such inputs it has nothing to merge or rebalance, and it makes each shuffle
+    a Spark job of its own, planned again after the one before (passages on 200 zh-dev documents: 21 jobs instead
+    of 13, and over a second more of driver time before the first job on a cold JVM)."""
+    out = dict(_CLI_DEFAULTS)
+    out["spark.sql.shuffle.partitions"] = str(_default_shuffle_partitions(parallelism, path))
+    if 0 < _input_bytes(path) <= _LOCAL_JAVA_OPTIONS_MAX_BYTES:
+        out["spark.sql.adaptive.enabled"] = "false"
+    return out
 
 #: The driver JVM's options when the command starts the JVM itself on a local master (where the driver JVM runs
 #: every task) for a local input of at most :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES`, unless
@@ -718,12 +829,14 @@ def _defaults_file_sets(key: str, env: Any) -> bool:
         return False
 
 
-def _launch_defaults(master: Optional[str], given: Any, env: Any, input_bytes: int) -> Dict[str, str]:
+def _launch_defaults(master: Optional[str], given: Any, env: Any, input_bytes: int,
+                     archive_option: Optional[str] = None) -> Dict[str, str]:
     """Settings that only apply when the JVM starts, for a session the command line starts itself (``env`` has no
     ``PYSPARK_GATEWAY_PORT``: not under spark-submit) and that neither ``--conf`` (``given``: its keys) nor
     spark-defaults.conf sets: no web UI, and on a local master (``master``, or local[*] when neither ``SPARK_HOME``
-    nor ``PYSPARK_SUBMIT_ARGS`` is set) with a local input of 1 to :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES` bytes
-    (``input_bytes``; 0: unknown) :data:`_LOCAL_JAVA_OPTIONS` for the driver JVM."""
+    nor ``PYSPARK_SUBMIT_ARGS`` is set) driver JVM options: :data:`_LOCAL_JAVA_OPTIONS` for a local input of 1 to
+    :data:`_LOCAL_JAVA_OPTIONS_MAX_BYTES` bytes (``input_bytes``; 0: unknown), and ``archive_option`` (the class-data
+    archive's option, :func:`_class_archive_option`) whatever the input size."""
     if "PYSPARK_GATEWAY_PORT" in env:
         return {}
     out = {}
@@ -732,10 +845,81 @@ def _launch_defaults(master: Optional[str], given: Any, env: Any, input_bytes: i
     if master is None and "SPARK_HOME" not in env and "PYSPARK_SUBMIT_ARGS" not in env:
         master = "local[*]"
     key = "spark.driver.extraJavaOptions"
-    small = 0 < input_bytes <= _LOCAL_JAVA_OPTIONS_MAX_BYTES
-    if small and master and master.startswith("local") and key not in given and not _defaults_file_sets(key, env):
-        out[key] = _LOCAL_JAVA_OPTIONS
+    if not master or not master.startswith("local") or key in given or _defaults_file_sets(key, env):
+        return out
+    options = []
+    if 0 < input_bytes <= _LOCAL_JAVA_OPTIONS_MAX_BYTES:
+        options.append(_LOCAL_JAVA_OPTIONS)
+    if archive_option:
+        options.append(archive_option)
+    if options:
+        out[key] = " ".join(options)
     return out
+
+
+def _class_archive_path(env: Any) -> Optional[str]:
+    """Where the command keeps the driver JVM's class-data archive for this PySpark and this Java runtime:
+    ``$XDG_CACHE_HOME/textreuse`` (default ``~/.cache/textreuse``), a file named by a hash of the PySpark version,
+    Spark's home and the real path and time stamps of the ``java`` binary (``JAVA_HOME/bin/java``, else the first
+    on ``PATH``) and of Spark's jars directory, so that another Spark or Java gets another archive. None where
+    PySpark or ``java`` cannot be found."""
+    try:
+        import pyspark
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    spark_home = env.get("SPARK_HOME") or os.path.dirname(os.path.abspath(pyspark.__file__))
+    java = (os.path.join(env["JAVA_HOME"], "bin", "java") if env.get("JAVA_HOME")
+            else shutil.which("java", path=env.get("PATH")))
+    if not java:
+        return None
+    java = os.path.realpath(java)
+    try:
+        stamps = (os.path.getmtime(java), os.path.getmtime(os.path.join(spark_home, "jars")))
+    except OSError:
+        return None
+    key = hashlib.sha256(repr((pyspark.__version__, spark_home, java, stamps)).encode()).hexdigest()[:16]
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "textreuse", f"spark-classes-{key}.jsa")
+
+
+def _class_archive_option(path: Optional[str], pid: int) -> Tuple[Optional[str], Optional[str]]:
+    """``(driver JVM option, file to finish)`` for the class-data archive at ``path`` (HotSpot's application
+    class-data sharing, JDK 13+): where it exists, the JVM maps the classes it holds instead of loading, parsing
+    and verifying them from Spark's jars (measured on 2 cores: a third of the JVM's CPU time on a small input);
+    where it does not, this run writes one at its exit to a temporary file (``path.<pid>.tmp``), which
+    :func:`_finish_class_archive` moves to ``path``. A stale or foreign archive is ignored by the JVM (its class
+    path and jar time stamps are checked when it is mapped); the JVM's messages about it are off."""
+    if not path:
+        return None, None
+    quiet = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+    if os.path.isfile(path):
+        return f"-XX:SharedArchiveFile={path} {quiet}", None
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+        return None, None
+    tmp = f"{path}.{pid}.tmp"
+    return f"-XX:ArchiveClassesAtExit={tmp} {quiet}", tmp
+
+
+def _finish_class_archive(tmp: str, path: str, timeout: float = 300) -> None:
+    """After a run that writes the class-data archive: ends the driver JVM (its standard input closed, as when the
+    Python driver exits), waits for it to write ``tmp`` and exit, and moves ``tmp`` to ``path`` if the JVM
+    exited normally (else removes it). Errors are ignored: the archive only saves start-up time."""
+    try:
+        from pyspark import SparkContext
+
+        proc = getattr(SparkContext._gateway, "proc", None)
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
+            proc.wait(timeout=timeout)
+            if proc.returncode == 0 and os.path.getsize(tmp) > 0:
+                os.replace(tmp, path)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _common_args(sp: Any) -> None:
@@ -755,6 +939,9 @@ def _common_args(sp: Any) -> None:
     sp.add_argument("--text-col", default="text")
     sp.add_argument("--order-col", default=None, help="column giving the input order (default: row order)")
     sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument("--no-class-archive", action="store_true",
+                    help="on a local master, neither use nor write the driver JVM's class-data archive (kept in "
+                         "~/.cache/textreuse to cut the JVM's start-up)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -827,8 +1014,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     given = {kv.split("=", 1)[0] for kv in a.conf}
+    archive = archive_tmp = None
     if existing is None:
-        for key, value in _launch_defaults(a.master, given, os.environ, _input_bytes(a.input)).items():
+        archive_option = None
+        if not a.no_class_archive and "PYSPARK_GATEWAY_PORT" not in os.environ:
+            archive = _class_archive_path(os.environ)
+            archive_option, archive_tmp = _class_archive_option(archive, os.getpid())
+        launch = _launch_defaults(a.master, given, os.environ, _input_bytes(a.input), archive_option)
+        if archive_option and archive_option not in launch.get("spark.driver.extraJavaOptions", ""):
+            archive_tmp = None  # not used (not a local master, or the JVM options are given)
+        for key, value in launch.items():
             builder = builder.config(key, value)
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
@@ -837,9 +1032,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # Defaults for what neither --conf, --shuffle-partitions, spark-submit nor spark-defaults.conf set; a
         # running session's settings are left as they are.
         conf = spark.sparkContext.getConf()
-        defaults = dict(_CLI_DEFAULTS, **{"spark.sql.shuffle.partitions": str(
-            _default_shuffle_partitions(spark.sparkContext.defaultParallelism, a.input))})
-        for key, value in defaults.items():
+        for key, value in _session_defaults(spark.sparkContext.defaultParallelism, a.input).items():
             if key not in given and not conf.contains(key):
                 spark.conf.set(key, value)
     try:
@@ -858,6 +1051,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         if existing is None:
             spark.stop()
+            if archive_tmp:
+                _finish_class_archive(archive_tmp, archive)
     return 0
 
 
