@@ -1220,41 +1220,12 @@ fn spark_dedup_rules(options: Option<&Bound<'_, PyDict>>) -> PyResult<(Option<f6
     Ok((opts.partial_containment, keep, opts.max_bucket))
 }
 
-/// spark_pair_stats(a_sets, b_sets, **options) -> list of (intersection, jaccard, containment, duplicate): exact
-/// verification of candidate pairs (core `verify::pair_stats`) on the shingle sets shipped with each pair (lists from
-/// spark_fingerprints); `duplicate` is the dedup options' rule (`DedupOptions::is_duplicate`).
-#[pyfunction]
-#[pyo3(signature = (a_sets, b_sets, **options))]
-fn spark_pair_stats(
-    py: Python<'_>,
-    a_sets: Vec<Vec<i64>>,
-    b_sets: Vec<Vec<i64>>,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Vec<(u64, f64, f64, bool)>> {
-    use rayon::prelude::*;
-    let opts = dedup_options_only(options, "spark_pair_stats")?;
-    if a_sets.len() != b_sets.len() {
-        return Err(PyValueError::new_err("a_sets and b_sets differ in length"));
-    }
-    Ok(py.detach(|| {
-        a_sets
-            .par_iter()
-            .zip(b_sets.par_iter())
-            .map(|(a, b)| {
-                let a: Vec<u64> = a.iter().map(|&v| v as u64).collect();
-                let b: Vec<u64> = b.iter().map(|&v| v as u64).collect();
-                let s = textreuse::verify::pair_stats(&a, &b);
-                (s.intersection, s.jaccard, s.containment, opts.is_duplicate(&s))
-            })
-            .collect()
-    }))
-}
-
 /// One verified pair as Spark columns: (intersection, jaccard, containment, duplicate, a's set size, b's set size).
 type SparkPairStats = (u64, f64, f64, bool, u64, u64);
 
 /// spark_pair_stats_texts(texts, a_index, b_index, **options) -> list of (intersection, jaccard, containment,
-/// duplicate, a_size, b_size): as `spark_pair_stats` for the pairs `(texts[a_index[k]], texts[b_index[k]])`, each
+/// duplicate, a_size, b_size): exact verification (core `verify::pair_stats`, `duplicate` by the dedup options' rule
+/// `DedupOptions::is_duplicate`) of the pairs `(texts[a_index[k]], texts[b_index[k]])`, each
 /// text's shingle set computed here (core `Fingerprinter`, as `spark_fingerprints`) once however many pairs it is
 /// in, with the two sets' sizes: the verification of one group of documents (a component of the candidate-pair
 /// graph) with its pairs, shipping texts (1–3 bytes a character) instead of shingle sets (8 bytes a shingle).
@@ -1628,7 +1599,6 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_passages_json, m)?)?;
     m.add_function(wrap_pyfunction!(spark_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(spark_lsh_bands, m)?)?;
-    m.add_function(wrap_pyfunction!(spark_pair_stats, m)?)?;
     m.add_function(wrap_pyfunction!(spark_pair_stats_texts, m)?)?;
     m.add_function(wrap_pyfunction!(spark_dedup_rules, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
