@@ -50,8 +50,8 @@ def test_examples_same_clusters_as_python(spark, examples, monkeypatch):
     df = spark.createDataFrame(examples, "id string, text string").repartition(1)
     for options in ({}, {"keep": "longest", "max_bucket": 1, "threshold": 0.3, "partial_containment": None}):
         res = textreuse.dedup([{"id": i, "text": t} for i, t in examples], **options)
-        # Candidate pairs verified in groups by component, and (components of more than 1 document) with both
-        # shingle sets shipped with each pair: the same.
+        # Candidate pairs verified in groups by component, and (LOCAL_VERIFY_DOCS 1: every component is large) in
+        # groups by LSH bucket chunk of one member: the same.
         for local_verify in (trs.LOCAL_VERIFY_DOCS, 1):
             monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_verify)
             docs, pairs = trs.dedup_with_pairs(df, **options)
@@ -70,7 +70,7 @@ def test_skipped_rows_and_order(spark, monkeypatch):
     df = spark.createDataFrame(rows, "id string, text string").repartition(1)
     res = textreuse.dedup([{"id": i, "text": t} for i, t in rows])
     # The repeated id and the exact duplicate (x of b) filtered on the driver's lists, then (LOCAL_KEYS 0) by joins;
-    # pairs verified in groups by candidate component, then (LOCAL_VERIFY_DOCS 0) each with both shingle sets.
+    # pairs verified in groups by candidate component, then (LOCAL_VERIFY_DOCS 0) by LSH bucket chunk.
     for local_keys in (trs.LOCAL_KEYS, 0):
         monkeypatch.setattr(trs, "LOCAL_KEYS", local_keys)
         monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_keys)
@@ -182,9 +182,14 @@ def test_passages_same_as_python_on_examples(spark, examples, monkeypatch):
         res = textreuse.passages([{"id": i, "text": t} for i, t in examples], **options)
         got = spark_passages(*trs.passages_with_clusters(df, order_col="n", **options))
         assert got == python_passages(res), options
-    # The repeated id dropped by a join instead of the driver's list: the same.
+    # The repeated id dropped by a join instead of the driver's list, and (LOCAL_VERIFY_DOCS 1: every candidate
+    # component is large) the pairs aligned in groups by their most shared n-gram: the same.
     monkeypatch.setattr(trs, "LOCAL_KEYS", 0)
     assert spark_passages(*trs.passages_with_clusters(df, order_col="n", **options)) == python_passages(res)
+    monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", 1)
+    for options in ({}, {"min_anchors": 1, "max_df": 2, "min_length": 20}):
+        res = textreuse.passages([{"id": i, "text": t} for i, t in examples], **options)
+        assert spark_passages(*trs.passages_with_clusters(df, order_col="n", **options)) == python_passages(res)
     assert len(got[0]) > 0 and len({c for c, _, _, _ in got[1]}) > 0
     with pytest.raises(TypeError):
         trs.passages(df, max_dff=3)
@@ -266,20 +271,27 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
         groups[h].append(d)
     seen = []
     for max_df in (0, 3, 30, 100):
-        pairs, boiler = collections.Counter(), set()
+        pairs, boiler, best = collections.Counter(), set(), {}
         for h, ds in groups.items():
             if len(ds) > max(max_df, 1):
                 boiler |= {(d, h) for d in ds}
             elif len(ds) >= 2:
-                pairs.update((x, y) for i, x in enumerate(ds) for y in ds[i + 1:])
-        got_pairs, got_boiler = collections.Counter(), set()
+                for i, x in enumerate(ds):
+                    for y in ds[i + 1:]:
+                        pairs[(x, y)] += 1
+                        best[(x, y)] = min(best.get((x, y), (0, h)), (-len(ds), h))
+        got_pairs, got_boiler, got_best = collections.Counter(), set(), {}
         for rb in trs._postings_partition(max_df)(iter(batches)):
-            for a, b, n in zip(*(rb.column(i).to_pylist() for i in range(3))):
+            for a, b, n, size, m in zip(*(rb.column(i).to_pylist() for i in range(5))):
                 if n == 0:
                     got_boiler.add((a, b))
                 else:
                     got_pairs[(a, b)] += n
+                    # The group n-gram: the largest run the pair is in, ties to the smallest n-gram (as Spark's min
+                    # over chunks of (-s, m)).
+                    got_best[(a, b)] = min(got_best.get((a, b), (0, m)), (-size, m))
         assert got_pairs == pairs and got_boiler == boiler, max_df
+        assert got_best == best, max_df
         seen.append((len(pairs), len(boiler)))
     # Only boilerplate at max_df 0, only pairs at 100.
     assert seen[0][0] == 0 and seen[0][1] > 0 and seen[-1][0] > 100 and seen[-1][1] == 0
