@@ -297,6 +297,36 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
     assert seen[0][0] == 0 and seen[0][1] > 0 and seen[-1][0] > 100 and seen[-1][1] == 0
 
 
+def test_group_calls_hold_each_pairs_texts_once_per_call():
+    # The grouped verification / alignment stages without Spark: rows sorted by group, each group's documents
+    # before its pairs, in batches of 3 rows; every pair comes out once, in a call holding both its documents'
+    # payloads (each document once per call), and calls hold whole groups up to the document budget.
+    import pyarrow as pa
+
+    rng = random.Random(3)
+    rows, expected = [], []
+    for g in range(40):
+        members = sorted(rng.sample(range(30), rng.randrange(2, 8)))
+        pairs = sorted({tuple(sorted(rng.sample(members, 2))) for _ in range(rng.randrange(1, 6))})
+        rows += [(g, 0, d, f"text {d}", None, None) for d in members]
+        rows += [(g, 1, None, None, a, b) for a, b in pairs]
+        expected += pairs
+    names = ["_g", "_kind", "_doc", "_text", "a", "b"]
+    types = [pa.int64(), pa.int32(), pa.int64(), pa.string(), pa.int64(), pa.int64()]
+    batches = [pa.RecordBatch.from_arrays([pa.array([r[i] for r in rows[k:k + 3]], t) for i, t in enumerate(types)],
+                                          names=names) for k in range(0, len(rows), 3)]
+    for max_docs in (1, 10, 1000):
+        got, calls = [], 0
+        for (texts,), a, b, ia, ib in trs._group_calls(iter(batches), 1, max_docs):
+            calls += 1
+            assert len(set(texts)) == len(texts)
+            assert all(texts[i] == f"text {x}" for i, x in zip(ia + ib, a + b))
+            got += list(zip(a, b))
+        assert sorted(got) == sorted(expected), max_docs
+        # One call per group at a budget of 1 document, several groups a call at 10, all in one call at 1000.
+        assert {1: calls == 40, 10: 1 < calls < 40, 1000: calls == 1}[max_docs], (max_docs, calls)
+
+
 def test_launch_defaults_only_where_nothing_sets_them(tmp_path):
     # No JVM: the settings the command line adds when it starts the JVM itself.
     java, MB = "spark.driver.extraJavaOptions", 1 << 20

@@ -149,40 +149,73 @@ def _pair_stats_batch(a, b, texts, ia, ib, options):
     ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
 
 
-def _verify_group(options: Dict[str, Any]):
-    """The ``applyInArrow`` function of stage 4 for one group (a small connected component of the candidate-pair
-    graph): the texts of its documents ``(_doc, _text, _g)`` and its candidate pairs ``(a, b, _g)`` in, each pair's
-    exact statistics and verdict out, each document's shingle set computed once."""
-
-    def run(docs, pairs):
-        import pyarrow as pa
-
-        at = {d: i for i, d in enumerate(docs.column("_doc").to_pylist())}
-        a, b = pairs.column("a").to_pylist(), pairs.column("b").to_pylist()
-        batch = _pair_stats_batch(a, b, docs.column("_text").to_pylist(), [at[x] for x in a], [at[y] for y in b],
-                                  options)
-        return pa.Table.from_batches([batch])
-
-    return run
+#: Most candidate pairs that one call of the core takes in the grouped verification and alignment stages
+#: (:func:`_group_calls`), besides at most :data:`LOCAL_VERIFY_DOCS` documents' texts: bounds a Python worker's
+#: memory (a few hundred bytes a pair in Python lists and results).
+_CALL_PAIRS = 200_000
 
 
-def _group_members(grouped: Any, texts: Any) -> Any:
-    """``(_doc, <text columns>, _g)``: the rows of ``texts`` (keyed by ``_doc``) of the documents of each group of
-    ``grouped`` (pairs ``a, b, _g``), one row per document and group."""
+def _group_calls(batches: Any, n_payload: int, max_docs: int, max_pairs: int = _CALL_PAIRS) -> Any:
+    """Rows of :func:`_grouped_rows` (sorted by group, each group's documents before its pairs) gathered into calls
+    of the core: ``(payload, a, b, ia, ib)`` with ``payload`` the documents' payload columns (``n_payload`` lists,
+    one row per document of the call: a document in several groups of one call is there once), ``(a[k], b[k])``
+    the pairs as documents and ``(ia[k], ib[k])`` as rows of ``payload``. Whole groups go to a call, groups are
+    added while it has fewer than ``max_docs`` documents and ``max_pairs`` pairs, so that one call serves many small
+    groups (a Python call per group would cost more than its work)."""
+    at: Dict[int, int] = {}
+    payload: List[List[Any]] = [[] for _ in range(n_payload)]
+    a: List[int] = []
+    b: List[int] = []
+    current = None
+    for batch in batches:
+        cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        g, kind, doc, rest, xa, xb = cols[0], cols[1], cols[2], cols[3:3 + n_payload], cols[-2], cols[-1]
+        for k in range(batch.num_rows):
+            if g[k] != current:
+                if a and (len(at) >= max_docs or len(a) >= max_pairs):
+                    yield payload, a, b, [at[x] for x in a], [at[y] for y in b]
+                    at, payload, a, b = {}, [[] for _ in range(n_payload)], [], []
+                current = g[k]
+            if kind[k] == 0:
+                if doc[k] not in at:
+                    at[doc[k]] = len(at)
+                    for col, values in zip(payload, rest):
+                        col.append(values[k])
+            else:
+                a.append(xa[k])
+                b.append(xb[k])
+    if a:
+        yield payload, a, b, [at[x] for x in a], [at[y] for y in b]
+
+
+def _grouped_rows(grouped: Any, texts: Any, payload: Sequence[str]) -> Any:
+    """One DataFrame of the groups of ``grouped`` (pairs ``a, b, _g``) with their documents' rows of ``texts``
+    (keyed by ``_doc``; columns ``payload`` go along), shuffled by group and sorted so that each group's documents
+    (``_kind`` 0, one row per document and group) come before its pairs (``_kind`` 1): columns ``_g, _kind, _doc,
+    *payload, a, b``, read by :func:`_group_calls`. A text travels once to each group it is in, never with each
+    pair."""
     F, _ = _spark()
+    types = dict(texts.dtypes)
     members = (grouped.select(F.col("a").alias("_doc"), "_g")
                .union(grouped.select(F.col("b").alias("_doc"), "_g")).distinct())
-    return texts.join(members, "_doc")
+    none = F.lit(None).cast("long")
+    docs = (texts.join(members, "_doc")
+            .select("_g", F.lit(0).alias("_kind"), "_doc", *payload, none.alias("a"), none.alias("b")))
+    pairs = grouped.select("_g", F.lit(1).alias("_kind"), none.alias("_doc"),
+                           *[F.lit(None).cast(types[c]).alias(c) for c in payload], "a", "b")
+    return docs.unionByName(pairs).repartition("_g").sortWithinPartitions("_g", "_kind")
 
 
-def _verify_in_groups(grouped: Any, texts: Any, options: Dict[str, Any]) -> Any:
-    """Verified candidate pairs (:data:`_VERIFIED_SCHEMA`) of ``grouped`` (``a, b, _g``): each group's documents'
-    texts (``texts``: ``_doc, _text``) and its pairs meet in one ``cogroup(...).applyInArrow`` call
-    (:func:`_verify_group`)."""
-    F, _ = _spark()
-    return (_group_members(grouped, texts).groupBy("_g")
-            .cogroup(grouped.select("a", "b", F.col("_g").alias("_h")).groupBy("_h"))
-            .applyInArrow(_verify_group(dict(options)), _VERIFIED_SCHEMA))
+def _verify_groups(options: Dict[str, Any], max_docs: int):
+    """The ``mapInArrow`` function of dedup stage 4: rows of :func:`_grouped_rows` (payload: ``_text``) in, each
+    pair's exact statistics and verdict out (:func:`_pair_stats_batch`, one core call per :func:`_group_calls`
+    call)."""
+
+    def run(batches):
+        for (texts,), a, b, ia, ib in _group_calls(batches, 1, max_docs):
+            yield _pair_stats_batch(a, b, texts, ia, ib, options)
+
+    return run
 
 
 def _cut_lineage(df: Any) -> Any:
@@ -455,7 +488,8 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
              .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
     grouped = _cut_lineage(candidates.join(small, "a", "left")
                            .select("a", "b", F.coalesce("_c", "g").alias("_g")))
-    verified = _verify_in_groups(grouped, texts, options)
+    verified = (_grouped_rows(grouped, texts, ["_text"])
+                .mapInArrow(_verify_groups(dict(options), int(LOCAL_VERIFY_DOCS)), _VERIFIED_SCHEMA))
     verified = _cut_lineage(verified.drop("intersection"))
 
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
@@ -616,32 +650,30 @@ def _postings_partition(max_df: int):
     return run
 
 
-def _align_group(options: Dict[str, Any]):
-    """The ``applyInArrow`` function of passages stage 3 for one group of candidate pairs: the texts of its documents
-    with their ids and boilerplate n-grams ``(_doc, _id, _text, _boilerplate, _g)`` and its pairs ``(a, b, _g)`` in,
-    each pair aligned by the Rust aligner (``spark_align_texts``: each text's units once, the n-gram index of each
-    first document once), rows ``(a, b, a_id, b_id, passages)`` out."""
+def _align_groups(options: Dict[str, Any], max_docs: int):
+    """The ``mapInArrow`` function of passages stage 3: rows of :func:`_grouped_rows` (payload: ``_id, _text,
+    _boilerplate``) in, each pair aligned by the Rust aligner (``spark_align_texts``, one call per
+    :func:`_group_calls` call: each text's units once, the n-gram index of each first document once per call), rows
+    ``(a, b, a_id, b_id, passages)`` out."""
 
-    def run(docs, pairs):
+    def run(batches):
         import pyarrow as pa
         from textreuse import _textreuse as native
 
         kind = pa.list_(pa.struct([("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
                                    ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32()),
                                    ("kind", pa.string()), ("similarity", pa.float64())]))
-        at = {x: i for i, x in enumerate(docs.column("_doc").to_pylist())}
-        ids = docs.column("_id").to_pylist()
-        a, b = zip(*sorted(zip(pairs.column("a").to_pylist(), pairs.column("b").to_pylist()))) if pairs.num_rows \
-            else ((), ())
-        ia, ib = [at[x] for x in a], [at[y] for y in b]
-        found = native.spark_align_texts(docs.column("_text").to_pylist(), docs.column("_boilerplate").to_pylist(),
-                                         ia, ib, **options)
-        rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
-                  "matches": p[5], "kind": p[6], "similarity": p[7]} for p in ps] for ps in found]
-        return pa.Table.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64()),
-                                     pa.array([ids[i] for i in ia], pa.string()),
-                                     pa.array([ids[i] for i in ib], pa.string()), pa.array(rows, kind)],
-                                    names=["a", "b", "a_id", "b_id", "passages"])
+        for (ids, texts, boilerplate), a, b, ia, ib in _group_calls(batches, 3, max_docs):
+            order = sorted(range(len(a)), key=lambda k: (a[k], b[k]))
+            a, b = [a[k] for k in order], [b[k] for k in order]
+            ia, ib = [ia[k] for k in order], [ib[k] for k in order]
+            found = native.spark_align_texts(texts, boilerplate, ia, ib, **options)
+            rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
+                      "matches": p[5], "kind": p[6], "similarity": p[7]} for p in ps] for ps in found]
+            yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64()),
+                                              pa.array([ids[i] for i in ia], pa.string()),
+                                              pa.array([ids[i] for i in ib], pa.string()), pa.array(rows, kind)],
+                                             names=["a", "b", "a_id", "b_id", "passages"])
 
     return run
 
@@ -716,9 +748,8 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     texts = (docs.select("_doc", "_id", "_text").join(boilerplate, "_doc", "left")
              .select("_doc", "_id", "_text",
                      F.coalesce("_boilerplate", F.array().cast("array<long>")).alias("_boilerplate")))
-    aligned = (_group_members(grouped, texts).groupBy("_g")
-               .cogroup(grouped.select("a", "b", F.col("_g").alias("_h")).groupBy("_h"))
-               .applyInArrow(_align_group(dict(options)), _ALIGN_SCHEMA))
+    aligned = (_grouped_rows(grouped, texts, ["_id", "_text", "_boilerplate"])
+               .mapInArrow(_align_groups(dict(options), int(LOCAL_VERIFY_DOCS)), _ALIGN_SCHEMA))
     swap = F.col("a_id") > F.col("b_id")
 
     def side(x, y):
