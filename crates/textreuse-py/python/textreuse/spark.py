@@ -27,8 +27,10 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    corpora have giant ones, made of candidate pairs below the thresholds that chain unrelated stories) has its
    pairs grouped by one LSH bucket they were found in (a bucket of more members cut in chunks of
    :data:`LOCAL_VERIFY_DOCS` by the position of the pair's first document): a document is shipped to at most
-   two chunks of each band's bucket, so at most ``2 x bands`` times whatever the number of its pairs. Which group a
-   pair is verified in changes no verdict;
+   two chunks of each band's bucket, so at most ``2 x bands`` times whatever the number of its pairs. Groups are
+   shuffled with their documents' texts, sorted, and gathered into core calls of up to :data:`LOCAL_VERIFY_DOCS`
+   documents (:func:`_group_calls`; a document in several groups of one call is there once). Which group a pair is
+   verified in changes no verdict;
 5. clusters: connected components of the duplicate pairs (exact ones included) in Spark
    (:func:`connected_components`, large-star/small-star, finished on the driver once the edges are few); then partial
    reprints as the core's ``attach_partial_copies``: a document whose containment in at least two members of one
