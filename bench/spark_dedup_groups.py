@@ -9,8 +9,12 @@ leaves them out of LSH), so the counts are a little above the job's.
 
     PYTHON_WITH_TEXTREUSE bench/spark_dedup_groups.py SHARD.jsonl [MORE.jsonl ...]
 """
-import json, sys, collections, time
+import collections
+import json
+import sys
+
 from textreuse import _textreuse as N
+
 W, CAP = 256, 2000  # max_bucket, LOCAL_VERIFY_DOCS
 texts = []
 for p in sys.argv[1:]:
