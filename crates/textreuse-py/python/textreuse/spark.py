@@ -828,8 +828,8 @@ def _write(df: Any, path: str, fmt: str) -> None:
 
 #: Settings of a session that ``python -m textreuse.spark`` starts, unless given with ``--conf`` (or by
 #: spark-submit or spark-defaults.conf): adaptive query execution (Spark's default since 3.2: merges small shuffle
-#: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the alignment
-#: stage ships two texts a row; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
+#: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the grouped
+#: verification and alignment stages carry a text in many rows; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
 #: command starts the JVM itself, :func:`_default_shuffle_partitions`, and :func:`_session_defaults`.
 _CLI_DEFAULTS = {
     "spark.sql.adaptive.enabled": "true",
