@@ -112,8 +112,9 @@ def timeline(events, launch):
         elif kind == "SparkListenerTaskEnd":
             m = e.get("Task Metrics") or {}
             t = tasks.setdefault(e["Stage ID"], {"run": 0.0, "cpu": 0.0, "deser": 0.0, "gc": 0.0, "n": 0,
-                                                 "shuffle_mb": 0.0, "spill_mb": 0.0})
+                                                 "shuffle_mb": 0.0, "spill_mb": 0.0, "shuffle_rows": 0})
             t["shuffle_mb"] += (m.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0) / 1e6
+            t["shuffle_rows"] += (m.get("Shuffle Write Metrics") or {}).get("Shuffle Records Written", 0)
             t["spill_mb"] += m.get("Disk Bytes Spilled", 0) / 1e6
             t["cpu"] += m.get("Executor CPU Time", 0) / 1e9
             t["run"] += m.get("Executor Run Time", 0) / 1000
@@ -190,7 +191,8 @@ def main():
         for s in j["stages"]:
             task_total += s.get("run", 0.0)
             print(f"          stage {s['id']:>3} {s['end'] - s['start']:6.2f} s, {s['tasks']:>3} tasks, task run "
-                  f"{s.get('run', 0):6.2f} s (JVM CPU {s.get('cpu', 0):5.2f}), shuffle write {s.get('shuffle_mb', 0):7.0f} MB, "
+                  f"{s.get('run', 0):6.2f} s (JVM CPU {s.get('cpu', 0):5.2f}), shuffle write {s.get('shuffle_mb', 0):7.0f} MB "
+                  f"({s.get('shuffle_rows', 0):>10} rows), "
                   f"spill {s.get('spill_mb', 0):6.0f} MB, deser {s.get('deser', 0):5.2f} s, gc {s.get('gc', 0):5.2f} s  "
                   f"{s['name'][:60]}")
         prev = max(prev, end)

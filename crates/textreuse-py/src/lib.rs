@@ -1161,15 +1161,16 @@ fn dedup_options_only(options: Option<&Bound<'_, PyDict>>, what: &str) -> PyResu
     Ok(opts)
 }
 
-/// One fingerprinted document as Spark columns: (chars, set_hash, set_len, shingles, band_keys).
-type SparkFingerprint = (u64, i64, u64, Vec<i64>, Vec<i64>);
+/// One fingerprinted document as Spark columns: (chars, set_hash, set_len, band_keys).
+type SparkFingerprint = (u64, i64, u64, Vec<i64>);
 
-/// spark_fingerprints(texts, **options) -> list of (chars, set_hash, set_len, shingles, band_keys) or None.
+/// spark_fingerprints(texts, **options) -> list of (chars, set_hash, set_len, band_keys) or None.
 ///
 /// The core `Fingerprinter` of the dedup options, over a batch of texts in parallel: None where the dedup job skips
 /// the text (None, empty or whitespace only, no letter/digit/CJK character). `chars` is the original length in code
-/// points; `set_hash` the hash of the whole shingle set (exact-duplicate folding); `shingles` the sorted shingle
-/// set and `band_keys` one LSH bucket key per band, as i64 with the bits of the u64 values.
+/// points; `set_hash` the hash of the whole shingle set and `set_len` its size in shingles (exact-duplicate
+/// folding); `band_keys` one LSH bucket key per band, as i64 with the bits of the u64 values. The shingle set itself
+/// is not returned: verification computes it again from the text (`spark_pair_stats_texts`).
 #[pyfunction]
 #[pyo3(signature = (texts, **options))]
 fn spark_fingerprints(
@@ -1190,7 +1191,6 @@ fn spark_fingerprints(
                     fp.chars,
                     fp.set_hash as i64,
                     fp.shingles.len() as u64,
-                    fp.shingles.iter().map(|&v| v as i64).collect(),
                     fp.band_keys.iter().map(|&v| v as i64).collect(),
                 ))
             })
@@ -1343,47 +1343,76 @@ fn spark_passage_limits(options: Option<&Bound<'_, PyDict>>) -> PyResult<(usize,
 /// One aligned passage of a candidate pair as Spark columns: (a_start, a_end, b_start, b_end, score, matches).
 type SparkPassage = (u32, u32, u32, u32, f64, u32, &'static str, f64);
 
-/// spark_align_batch(a_keys, a_texts, a_boilerplate, b_texts, **options) -> per row, a list of
-/// (a_start, a_end, b_start, b_end, score, matches).
+/// spark_align_texts(texts, boilerplate, a_index, b_index, **options) -> per pair, a list of
+/// (a_start, a_end, b_start, b_end, score, matches, kind, similarity).
 ///
-/// Aligns candidate pairs `(a, b)` as the `passages` job does (core `align::align_pair`: the n-gram index of `a`
-/// without the boilerplate n-grams `a_boilerplate[k]` — hashes as i64 — is scanned with the n-grams of `b`). Rows
-/// with equal consecutive `a_keys` share `a` (its units and index are built once, so sort the pairs by `a`). Spans
-/// are code points of the original texts `[start, end)`, `a` on side a: orient by id afterwards, as the job does.
-/// Groups of rows run in parallel (rayon).
+/// Aligns the candidate pairs `(texts[a_index[k]], texts[b_index[k]])` as the `passages` job does (core
+/// `align::align_pair`: the n-gram index of side a, without its boilerplate n-grams `boilerplate[a_index[k]]` —
+/// hashes as i64 — is scanned with the n-grams of side b): the alignment of one group of documents (their texts
+/// shipped once) with its pairs. Each text's units and n-grams are computed once however many pairs it is in; a's
+/// n-gram index once per run of equal consecutive `a_index` (so sort the pairs by a). Spans are code points of the
+/// original texts `[start, end)`, a on side a: orient by id afterwards, as the job does. Runs of pairs are aligned
+/// in parallel (rayon). IndexError for an index out of range; ValueError when `texts` and `boilerplate`, or
+/// `a_index` and `b_index`, differ in length.
 #[pyfunction]
-#[pyo3(signature = (a_keys, a_texts, a_boilerplate, b_texts, **options))]
-fn spark_align_batch(
+#[pyo3(signature = (texts, boilerplate, a_index, b_index, **options))]
+fn spark_align_texts(
     py: Python<'_>,
-    a_keys: Vec<i64>,
-    a_texts: Vec<String>,
-    a_boilerplate: Vec<Vec<i64>>,
-    b_texts: Vec<String>,
+    texts: Vec<String>,
+    boilerplate: Vec<Vec<i64>>,
+    a_index: Vec<usize>,
+    b_index: Vec<usize>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Vec<Vec<SparkPassage>>> {
     use rayon::prelude::*;
     use textreuse::align::{align_pair as align_units, index_ngrams};
-    let opts = passage_options_only(options, "spark_align_batch")?;
-    let n = a_keys.len();
-    if a_texts.len() != n || a_boilerplate.len() != n || b_texts.len() != n {
-        return Err(PyValueError::new_err("a_keys, a_texts, a_boilerplate and b_texts differ in length"));
+    let opts = passage_options_only(options, "spark_align_texts")?;
+    if texts.len() != boilerplate.len() {
+        return Err(PyValueError::new_err("texts and boilerplate differ in length"));
+    }
+    if a_index.len() != b_index.len() {
+        return Err(PyValueError::new_err("a_index and b_index differ in length"));
+    }
+    if let Some(&bad) = a_index.iter().chain(&b_index).find(|&&i| i >= texts.len()) {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "text index {bad} out of range ({} texts)",
+            texts.len()
+        )));
     }
     let cfg = &opts.align;
+    let n = a_index.len();
     Ok(py.detach(|| {
-        let mut starts: Vec<usize> = (0..n).filter(|&k| k == 0 || a_keys[k] != a_keys[k - 1]).collect();
+        // Units and n-gram hashes of the texts in some pair, once each.
+        let mut used = vec![false; texts.len()];
+        for &i in a_index.iter().chain(&b_index) {
+            used[i] = true;
+        }
+        let docs: Vec<Option<(textreuse::align::UnitDoc, Vec<u64>)>> = texts
+            .par_iter()
+            .zip(used.par_iter())
+            .map(|(t, &u)| {
+                u.then(|| {
+                    let d = spark_units(t, &opts);
+                    let h = ngram_hashes(&d.ids, cfg.ngram, cfg.seed);
+                    (d, h)
+                })
+            })
+            .collect();
+        let mut starts: Vec<usize> = (0..n).filter(|&k| k == 0 || a_index[k] != a_index[k - 1]).collect();
         starts.push(n);
         starts
             .par_windows(2)
             .flat_map_iter(|w| {
                 let (lo, hi) = (w[0], w[1]);
-                let a = spark_units(&a_texts[lo], &opts);
-                let boiler: HashSet<u64> = a_boilerplate[lo].iter().map(|&v| v as u64).collect();
-                let index = index_ngrams(&ngram_hashes(&a.ids, cfg.ngram, cfg.seed), &boiler, cfg.max_repeat);
+                let ia = a_index[lo];
+                let (a, ha) = docs[ia].as_ref().expect("a text of a pair has units");
+                let boiler: HashSet<u64> = boilerplate[ia].iter().map(|&v| v as u64).collect();
+                let index = index_ngrams(ha, &boiler, cfg.max_repeat);
+                let (docs, b_index) = (&docs, &b_index);
                 (lo..hi)
-                    .map(|k| {
-                        let b = spark_units(&b_texts[k], &opts);
-                        let hb = ngram_hashes(&b.ids, cfg.ngram, cfg.seed);
-                        align_units(&a, &index, &b, &hb, cfg)
+                    .map(move |k| {
+                        let (b, hb) = docs[b_index[k]].as_ref().expect("a text of a pair has units");
+                        align_units(a, &index, b, hb, cfg)
                             .into_iter()
                             .map(|p| {
                                 (
@@ -1602,7 +1631,7 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_pair_stats_texts, m)?)?;
     m.add_function(wrap_pyfunction!(spark_dedup_rules, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
-    m.add_function(wrap_pyfunction!(spark_align_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_align_texts, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_limits, m)?)?;
     m.add_function(wrap_pyfunction!(index_create_json, m)?)?;
     m.add_function(wrap_pyfunction!(index_add_json, m)?)?;

@@ -50,8 +50,8 @@ def test_examples_same_clusters_as_python(spark, examples, monkeypatch):
     df = spark.createDataFrame(examples, "id string, text string").repartition(1)
     for options in ({}, {"keep": "longest", "max_bucket": 1, "threshold": 0.3, "partial_containment": None}):
         res = textreuse.dedup([{"id": i, "text": t} for i, t in examples], **options)
-        # Candidate pairs verified in groups by component, and (components of more than 1 document) with both
-        # shingle sets shipped with each pair: the same.
+        # Candidate pairs verified in groups by component, and (LOCAL_VERIFY_DOCS 1: every component is large) in
+        # groups by LSH bucket chunk of one member: the same.
         for local_verify in (trs.LOCAL_VERIFY_DOCS, 1):
             monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_verify)
             docs, pairs = trs.dedup_with_pairs(df, **options)
@@ -70,7 +70,7 @@ def test_skipped_rows_and_order(spark, monkeypatch):
     df = spark.createDataFrame(rows, "id string, text string").repartition(1)
     res = textreuse.dedup([{"id": i, "text": t} for i, t in rows])
     # The repeated id and the exact duplicate (x of b) filtered on the driver's lists, then (LOCAL_KEYS 0) by joins;
-    # pairs verified in groups by candidate component, then (LOCAL_VERIFY_DOCS 0) each with both shingle sets.
+    # pairs verified in groups by candidate component, then (LOCAL_VERIFY_DOCS 0) by LSH bucket chunk.
     for local_keys in (trs.LOCAL_KEYS, 0):
         monkeypatch.setattr(trs, "LOCAL_KEYS", local_keys)
         monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", local_keys)
@@ -182,9 +182,14 @@ def test_passages_same_as_python_on_examples(spark, examples, monkeypatch):
         res = textreuse.passages([{"id": i, "text": t} for i, t in examples], **options)
         got = spark_passages(*trs.passages_with_clusters(df, order_col="n", **options))
         assert got == python_passages(res), options
-    # The repeated id dropped by a join instead of the driver's list: the same.
+    # The repeated id dropped by a join instead of the driver's list, and (LOCAL_VERIFY_DOCS 1: every candidate
+    # component is large) the pairs aligned in groups by their most shared n-gram: the same.
     monkeypatch.setattr(trs, "LOCAL_KEYS", 0)
     assert spark_passages(*trs.passages_with_clusters(df, order_col="n", **options)) == python_passages(res)
+    monkeypatch.setattr(trs, "LOCAL_VERIFY_DOCS", 1)
+    for options in ({}, {"min_anchors": 1, "max_df": 2, "min_length": 20}):
+        res = textreuse.passages([{"id": i, "text": t} for i, t in examples], **options)
+        assert spark_passages(*trs.passages_with_clusters(df, order_col="n", **options)) == python_passages(res)
     assert len(got[0]) > 0 and len({c for c, _, _, _ in got[1]}) > 0
     with pytest.raises(TypeError):
         trs.passages(df, max_dff=3)
@@ -266,23 +271,60 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
         groups[h].append(d)
     seen = []
     for max_df in (0, 3, 30, 100):
-        pairs, boiler = collections.Counter(), set()
+        pairs, boiler, best = collections.Counter(), set(), {}
         for h, ds in groups.items():
             if len(ds) > max(max_df, 1):
                 boiler |= {(d, h) for d in ds}
             elif len(ds) >= 2:
-                pairs.update((x, y) for i, x in enumerate(ds) for y in ds[i + 1:])
-        got_pairs, got_boiler = collections.Counter(), set()
+                for i, x in enumerate(ds):
+                    for y in ds[i + 1:]:
+                        pairs[(x, y)] += 1
+                        best[(x, y)] = min(best.get((x, y), (0, h)), (-len(ds), h))
+        got_pairs, got_boiler, got_best = collections.Counter(), set(), {}
         for rb in trs._postings_partition(max_df)(iter(batches)):
-            for a, b, n in zip(*(rb.column(i).to_pylist() for i in range(3))):
+            for a, b, n, size, m in zip(*(rb.column(i).to_pylist() for i in range(5))):
                 if n == 0:
                     got_boiler.add((a, b))
                 else:
                     got_pairs[(a, b)] += n
+                    # The group n-gram: the largest run the pair is in, ties to the smallest n-gram (as Spark's min
+                    # over chunks of (-s, m)).
+                    got_best[(a, b)] = min(got_best.get((a, b), (0, m)), (-size, m))
         assert got_pairs == pairs and got_boiler == boiler, max_df
+        assert got_best == best, max_df
         seen.append((len(pairs), len(boiler)))
     # Only boilerplate at max_df 0, only pairs at 100.
     assert seen[0][0] == 0 and seen[0][1] > 0 and seen[-1][0] > 100 and seen[-1][1] == 0
+
+
+def test_group_calls_hold_each_pairs_texts_once_per_call():
+    # The grouped verification / alignment stages without Spark: rows sorted by group, each group's documents
+    # before its pairs, in batches of 3 rows; every pair comes out once, in a call holding both its documents'
+    # payloads (each document once per call), and calls hold whole groups up to the document budget.
+    import pyarrow as pa
+
+    rng = random.Random(3)
+    rows, expected = [], []
+    for g in range(40):
+        members = sorted(rng.sample(range(30), rng.randrange(2, 8)))
+        pairs = sorted({tuple(sorted(rng.sample(members, 2))) for _ in range(rng.randrange(1, 6))})
+        rows += [(g, 0, d, f"text {d}", None, None) for d in members]
+        rows += [(g, 1, None, None, a, b) for a, b in pairs]
+        expected += pairs
+    names = ["_g", "_kind", "_doc", "_text", "a", "b"]
+    types = [pa.int64(), pa.int32(), pa.int64(), pa.string(), pa.int64(), pa.int64()]
+    batches = [pa.RecordBatch.from_arrays([pa.array([r[i] for r in rows[k:k + 3]], t) for i, t in enumerate(types)],
+                                          names=names) for k in range(0, len(rows), 3)]
+    for max_docs in (1, 10, 1000):
+        got, calls = [], 0
+        for (texts,), a, b, ia, ib in trs._group_calls(iter(batches), 1, max_docs):
+            calls += 1
+            assert len(set(texts)) == len(texts)
+            assert all(texts[i] == f"text {x}" for i, x in zip(ia + ib, a + b))
+            got += list(zip(a, b))
+        assert sorted(got) == sorted(expected), max_docs
+        # One call per group at a budget of 1 document, several groups a call at 10, all in one call at 1000.
+        assert {1: calls == 40, 10: 1 < calls < 40, 1000: calls == 1}[max_docs], (max_docs, calls)
 
 
 def test_launch_defaults_only_where_nothing_sets_them(tmp_path):

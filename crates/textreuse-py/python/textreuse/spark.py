@@ -20,10 +20,17 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
    follow it in input order only, as the CLI does; pairs found in several bands once;
 4. verification: each candidate pair is verified exactly (Jaccard similarity, containment, the duplicate rule) by
-   the Rust core in the executors, in groups: a connected component of the candidate-pair graph of at most
-   :data:`LOCAL_VERIFY_DOCS` documents is one group holding its documents' texts and its pairs, where the core
-   computes each document's shingle set again, once (texts are 1-3 bytes a character, shingle sets 8 bytes a
-   shingle, and neither is shuffled once per pair); the pairs of larger components are joined with both texts;
+   the Rust core in the executors, in groups, each holding its documents' texts (shipped once per group) and its
+   pairs, where the core computes each document's shingle set again, once (texts are 1-3 bytes a character,
+   shingle sets 8 bytes a shingle, and neither is shuffled once per pair): a connected component of the
+   candidate-pair graph of at most :data:`LOCAL_VERIFY_DOCS` documents is one group; a larger component (large
+   corpora have giant ones, made of candidate pairs below the thresholds that chain unrelated stories) has its
+   pairs grouped by one LSH bucket they were found in (a bucket of more members cut in chunks of
+   :data:`LOCAL_VERIFY_DOCS` by the position of the pair's first document): a document is shipped to at most
+   two chunks of each band's bucket, so at most ``2 x bands`` times whatever the number of its pairs. Groups are
+   shuffled with their documents' texts, sorted, and gathered into core calls of up to :data:`LOCAL_VERIFY_DOCS`
+   documents (:func:`_group_calls`; a document in several groups of one call is there once). Which group a pair is
+   verified in changes no verdict;
 5. clusters: connected components of the duplicate pairs (exact ones included) in Spark
    (:func:`connected_components`, large-star/small-star, finished on the driver once the edges are few); then partial
    reprints as the core's ``attach_partial_copies``: a document whose containment in at least two members of one
@@ -45,10 +52,14 @@ Reused passages (:func:`passages_with_clusters`):
    ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
    it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
    distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
-3. alignment: the candidate pairs, joined with both texts and the first document's boilerplate n-grams, sorted by
-   the first document, are aligned in the executors by the Rust aligner (``align::align_pair``, the n-gram index
-   of the first document in input order scanned with the second's, as the CLI does), and oriented so that the id
-   that sorts first is on side a;
+3. alignment: the candidate pairs are aligned in the executors by the Rust aligner (``align::align_pair``, the
+   n-gram index of the first document in input order scanned with the second's, as the CLI does) in groups, each
+   holding its documents' texts and boilerplate n-grams (shipped once per group, never with each pair) and its
+   pairs: a connected component of the candidate-pair graph of at most :data:`LOCAL_VERIFY_DOCS` documents is one
+   group; the pairs of a larger component are grouped by the n-gram they share with most documents (of the
+   n-grams in at most ``max_df`` documents, so at most ``max_df`` documents a group), which puts the pairs among
+   the reprints of one passage in one group. The alignments are oriented so that the id that sorts first is on
+   side a;
 4. passage clusters: connected components of aligned spans (the two sides of an alignment; spans of one document
    overlapping by at least half the longer one), spans of one document in one cluster merged, clusters numbered
    by their first member (document in input order, start), as the CLI's ``passages.jsonl``.
@@ -82,7 +93,7 @@ _FINGERPRINT_SCHEMA = "_doc long, _id string, _chars long, _set_hash long, _set_
 _VERIFIED_SCHEMA = ("a long, b long, la long, lb long, intersection long, jaccard double, containment double, "
                     "duplicate boolean")
 _NGRAM_SCHEMA = "_doc long, _id string, _text string, _ngrams array<long>"
-_POSTINGS_SCHEMA = "a long, b long, n long"
+_POSTINGS_SCHEMA = "a long, b long, n long, s long, m long"
 _ALIGN_SCHEMA = ("a long, b long, a_id string, b_id string, "
                  "passages array<struct<a_start:int, a_end:int, b_start:int, b_end:int, score:double, matches:int, "
                  "kind:string, similarity:double>>")
@@ -118,7 +129,7 @@ def _fingerprint_partition(options: Dict[str, Any]):
                 pa.array([fps[i][0] for i in keep], pa.int64()),
                 pa.array([fps[i][1] for i in keep], pa.int64()),
                 pa.array([fps[i][2] for i in keep], pa.int64()),
-                pa.array([fps[i][4] for i in keep], pa.list_(pa.int64())),
+                pa.array([fps[i][3] for i in keep], pa.list_(pa.int64())),
             ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_band_keys"])
 
     return run
@@ -140,33 +151,71 @@ def _pair_stats_batch(a, b, texts, ia, ib, options):
     ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
 
 
-def _verify_partition(options: Dict[str, Any]):
-    """The ``mapInArrow`` function of stage 4 for the pairs of large components: rows ``(a, b, a_text, b_text)``,
-    each pair's exact statistics and verdict out."""
+#: Most candidate pairs that one call of the core takes in the grouped verification and alignment stages
+#: (:func:`_group_calls`), besides at most :data:`LOCAL_VERIFY_DOCS` documents' texts: bounds a Python worker's
+#: memory (a few hundred bytes a pair in Python lists and results).
+_CALL_PAIRS = 200_000
+
+
+def _group_calls(batches: Any, n_payload: int, max_docs: int, max_pairs: int = _CALL_PAIRS) -> Any:
+    """Rows of :func:`_grouped_rows` (sorted by group, each group's documents before its pairs) gathered into calls
+    of the core: ``(payload, a, b, ia, ib)`` with ``payload`` the documents' payload columns (``n_payload`` lists,
+    one row per document of the call: a document in several groups of one call is there once), ``(a[k], b[k])``
+    the pairs as documents and ``(ia[k], ib[k])`` as rows of ``payload``. Whole groups go to a call, groups are
+    added while it has fewer than ``max_docs`` documents and ``max_pairs`` pairs, so that one call serves many small
+    groups (a Python call per group would cost more than its work)."""
+    at: Dict[int, int] = {}
+    payload: List[List[Any]] = [[] for _ in range(n_payload)]
+    a: List[int] = []
+    b: List[int] = []
+    current = None
+    for batch in batches:
+        cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        g, kind, doc, rest, xa, xb = cols[0], cols[1], cols[2], cols[3:3 + n_payload], cols[-2], cols[-1]
+        for k in range(batch.num_rows):
+            if g[k] != current:
+                if a and (len(at) >= max_docs or len(a) >= max_pairs):
+                    yield payload, a, b, [at[x] for x in a], [at[y] for y in b]
+                    at, payload, a, b = {}, [[] for _ in range(n_payload)], [], []
+                current = g[k]
+            if kind[k] == 0:
+                if doc[k] not in at:
+                    at[doc[k]] = len(at)
+                    for col, values in zip(payload, rest):
+                        col.append(values[k])
+            else:
+                a.append(xa[k])
+                b.append(xb[k])
+    if a:
+        yield payload, a, b, [at[x] for x in a], [at[y] for y in b]
+
+
+def _grouped_rows(grouped: Any, texts: Any, payload: Sequence[str]) -> Any:
+    """One DataFrame of the groups of ``grouped`` (pairs ``a, b, _g``) with their documents' rows of ``texts``
+    (keyed by ``_doc``; columns ``payload`` go along), shuffled by group and sorted so that each group's documents
+    (``_kind`` 0, one row per document and group) come before its pairs (``_kind`` 1): columns ``_g, _kind, _doc,
+    *payload, a, b``, read by :func:`_group_calls`. A text travels once to each group it is in, never with each
+    pair."""
+    F, _ = _spark()
+    types = dict(texts.dtypes)
+    members = (grouped.select(F.col("a").alias("_doc"), "_g")
+               .union(grouped.select(F.col("b").alias("_doc"), "_g")).distinct())
+    none = F.lit(None).cast("long")
+    docs = (texts.join(members, "_doc")
+            .select("_g", F.lit(0).alias("_kind"), "_doc", *payload, none.alias("a"), none.alias("b")))
+    pairs = grouped.select("_g", F.lit(1).alias("_kind"), none.alias("_doc"),
+                           *[F.lit(None).cast(types[c]).alias(c) for c in payload], "a", "b")
+    return docs.unionByName(pairs).repartition("_g").sortWithinPartitions("_g", "_kind")
+
+
+def _verify_groups(options: Dict[str, Any], max_docs: int):
+    """The ``mapInArrow`` function of dedup stage 4: rows of :func:`_grouped_rows` (payload: ``_text``) in, each
+    pair's exact statistics and verdict out (:func:`_pair_stats_batch`, one core call per :func:`_group_calls`
+    call)."""
 
     def run(batches):
-        for batch in batches:
-            n = batch.num_rows
-            texts = batch.column(2).to_pylist() + batch.column(3).to_pylist()
-            yield _pair_stats_batch(batch.column(0).to_pylist(), batch.column(1).to_pylist(), texts,
-                                    list(range(n)), list(range(n, 2 * n)), options)
-
-    return run
-
-
-def _verify_group(options: Dict[str, Any]):
-    """The ``applyInArrow`` function of stage 4 for one group (a small connected component of the candidate-pair
-    graph): the texts of its documents ``(_doc, _text, _g)`` and its candidate pairs ``(a, b, _g)`` in, each pair's
-    exact statistics and verdict out, each document's shingle set computed once."""
-
-    def run(docs, pairs):
-        import pyarrow as pa
-
-        at = {d: i for i, d in enumerate(docs.column("_doc").to_pylist())}
-        a, b = pairs.column("a").to_pylist(), pairs.column("b").to_pylist()
-        batch = _pair_stats_batch(a, b, docs.column("_text").to_pylist(), [at[x] for x in a], [at[y] for y in b],
-                                  options)
-        return pa.Table.from_batches([batch])
+        for (texts,), a, b, ia, ib in _group_calls(batches, 1, max_docs):
+            yield _pair_stats_batch(a, b, texts, ia, ib, options)
 
     return run
 
@@ -241,9 +290,11 @@ def _join_small(big: Any, small: Any, on: List[str]) -> Any:
     return big.join(small, on)
 
 
-#: Largest connected component of the candidate-pair graph (documents) whose pairs dedup verifies in one group,
-#: each document's text shipped once and its shingle set computed there (2,000 documents of 10 KB of text and
-#: their sets are ~200 MB in one worker); the pairs of larger components ship both texts with each pair.
+#: Largest connected component of the candidate-pair graph (documents) whose pairs are verified (dedup) or aligned
+#: (passages) in one group, each document's text shipped to it once (2,000 documents of 10 KB of text and their
+#: shingle sets are ~200 MB in one worker). The pairs of larger components go to smaller groups: dedup's by the LSH
+#: bucket they were found in, cut in chunks of this many members (:func:`dedup_with_pairs`), passages' by the n-gram
+#: that they share with most documents (:func:`passages_with_clusters`).
 LOCAL_VERIFY_DOCS = 2_000
 
 #: Most document keys that :func:`_first_rows` and dedup's exact duplicates bring to the driver: up to this many
@@ -414,37 +465,33 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
         lsh_docs = fps.filter(~F.col("_exact"))
 
     # 3. Candidate pairs (one shuffle by bucket, one to drop pairs found in several bands): the members of each
-    # bucket in input order; each pairs with the max_bucket members that follow it.
+    # bucket in input order; each pairs with the max_bucket members that follow it. Each pair carries the key of
+    # one bucket chunk it was found in (:func:`_bucket_chunk_key`; the smallest key of those it was found in), the
+    # group where it is verified when its candidate component is large.
+    chunk = max(int(LOCAL_VERIFY_DOCS), 1)
     buckets = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
                .groupBy("band", "key").agg(F.array_sort(F.collect_list("_doc")).alias("ds"))
                .filter(F.size("ds") > 1))
     candidates = (buckets.select(F.explode(F.expr(
         "flatten(transform(sequence(0, size(ds) - 2), "
         f"i -> transform(slice(ds, i + 2, least({min(int(max_bucket), 2**31 - 1)}, size(ds) - i - 1)), "
-        "y -> named_struct('a', ds[i], 'b', y))))")).alias("p"))
-        .select("p.a", "p.b").distinct())
+        f"y -> named_struct('a', ds[i], 'b', y, 'g', xxhash64(band, key, i div {chunk})))))")).alias("p"))
+        .groupBy("p.a", "p.b").agg(F.min("p.g").alias("g")))
 
-    # 4. Exact verification, grouped by the connected components of the candidate-pair graph: a component of at
-    # most LOCAL_VERIFY_DOCS documents is one group holding its documents' texts and its candidate pairs (each
-    # text shuffled once, however many pairs it is in; the shingle sets computed again there by the core, once per
-    # document, instead of being kept and shipped at 8 bytes a shingle), verified by the core in one call; the
-    # pairs of larger components (if any) get both texts shipped with each pair.
+    # 4. Exact verification in groups, each group's documents' texts shipped to it once and their shingle sets
+    # computed there by the core (once per document and group, instead of a text or a set at 8 bytes a shingle
+    # shipped with each pair): a connected component of the candidate-pair graph of at most LOCAL_VERIFY_DOCS
+    # documents is one group; the pairs of a larger component (candidate graphs of large corpora have giant
+    # components, made of pairs below the thresholds) are grouped by the bucket chunk they were found in.
     candidates = _cut_lineage(candidates)
     texts = base.select("_doc", F.col(text_col).alias("_text"))
-    groups = _cut_lineage(connected_components(candidates, "a", "b")
-                          .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label"))))
-    small = groups.filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("_doc"),
-                                                                   F.col("label").alias("_g"))
-    verified = (texts.join(small, "_doc").groupBy("_g")
-                .cogroup(candidates.join(small.toDF("a", "_g"), "a").groupBy("_g"))
-                .applyInArrow(_verify_group(dict(options)), _VERIFIED_SCHEMA))
-    large = groups.filter(F.col("_n") > LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"))
-    if large.take(1):
-        with_texts = (candidates.join(large, "a")
-                      .join(texts.toDF("a", "a_text"), "a")
-                      .join(texts.toDF("b", "b_text"), "b")
-                      .select("a", "b", "a_text", "b_text"))
-        verified = verified.unionByName(with_texts.mapInArrow(_verify_partition(dict(options)), _VERIFIED_SCHEMA))
+    groups = connected_components(candidates, "a", "b")
+    small = (groups.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
+             .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
+    grouped = _cut_lineage(candidates.join(small, "a", "left")
+                           .select("a", "b", F.coalesce("_c", "g").alias("_g")))
+    verified = (_grouped_rows(grouped, texts, ["_text"])
+                .mapInArrow(_verify_groups(dict(options), int(LOCAL_VERIFY_DOCS)), _VERIFIED_SCHEMA))
     verified = _cut_lineage(verified.drop("intersection"))
 
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
@@ -536,9 +583,10 @@ _POSTINGS_CHUNK = 1 << 18
 
 
 def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
-    """Runs of equal n-gram in ``h`` (sorted; ``d`` sorted within a run: documents), as rows ``(a, b, n)``: for a
-    run of more than ``max_df`` documents one row ``(doc, n-gram, 0)`` per document (boilerplate); for a run of 2 to
-    ``max_df`` documents every pair ``a < b`` of its documents, counted over the runs (``n`` shared n-grams)."""
+    """Runs of equal n-gram in ``h`` (sorted; ``d`` sorted within a run: documents), as rows ``(a, b, n, s, m)``: for
+    a run of more than ``max_df`` documents one row ``(doc, n-gram, 0, 0, 0)`` per document (boilerplate); for a run
+    of 2 to ``max_df`` documents every pair ``a < b`` of its documents, counted over the runs (``n`` shared
+    n-grams), with the n-gram ``m`` of the largest run it is in (``s`` documents; ties to the smallest n-gram)."""
     import numpy as np
     import pyarrow as pa
 
@@ -556,16 +604,26 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     later = np.repeat(g_size, g_size) - 1 - local
     a_pos = np.repeat(pos, later)
     b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
+    run_size = np.repeat(np.repeat(g_size, g_size), later)
     # Pairs counted on one int64 key: documents replaced by their rank among this chunk's documents (fewer than
-    # 2**31 in a chunk, so the key cannot overflow).
+    # 2**31 in a chunk, so the key cannot overflow). Sorted by key, then largest run, then smallest n-gram: the
+    # first instance of each key names its group n-gram.
     docs = np.unique(d)
     key = np.searchsorted(docs, d[a_pos]) * len(docs) + np.searchsorted(docs, d[b_pos])
-    key, counts = np.unique(key, return_counts=True)
+    order = np.lexsort((h[a_pos], -run_size, key))
+    key = key[order]
+    head = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
+    counts = np.diff(np.r_[head, len(key)]).astype(np.int64)
+    key, best = key[head], order[head]
+    n_big = int(in_big.sum())
+    zeros = np.zeros(n_big, np.int64)
     return pa.RecordBatch.from_arrays([
         pa.array(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), pa.int64()),
         pa.array(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), pa.int64()),
-        pa.array(np.concatenate([np.zeros(int(in_big.sum()), np.int64), counts.astype(np.int64)]), pa.int64()),
-    ], names=["a", "b", "n"])
+        pa.array(np.concatenate([zeros, counts]), pa.int64()),
+        pa.array(np.concatenate([zeros, run_size[best]]), pa.int64()),
+        pa.array(np.concatenate([zeros, h[a_pos][best]]), pa.int64()),
+    ], names=["a", "b", "n", "s", "m"])
 
 
 def _postings_partition(max_df: int):
@@ -594,9 +652,11 @@ def _postings_partition(max_df: int):
     return run
 
 
-def _align_partition(options: Dict[str, Any]):
-    """The ``mapInArrow`` function of passages stage 3: rows ``(a, b, a_id, b_id, a_text, a_boilerplate, b_text)``
-    sorted by ``a`` within the partition, aligned by the Rust aligner."""
+def _align_groups(options: Dict[str, Any], max_docs: int):
+    """The ``mapInArrow`` function of passages stage 3: rows of :func:`_grouped_rows` (payload: ``_id, _text,
+    _boilerplate``) in, each pair aligned by the Rust aligner (``spark_align_texts``, one call per
+    :func:`_group_calls` call: each text's units once, the n-gram index of each first document once per call), rows
+    ``(a, b, a_id, b_id, passages)`` out."""
 
     def run(batches):
         import pyarrow as pa
@@ -605,14 +665,16 @@ def _align_partition(options: Dict[str, Any]):
         kind = pa.list_(pa.struct([("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
                                    ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32()),
                                    ("kind", pa.string()), ("similarity", pa.float64())]))
-        for batch in batches:
-            a = batch.column(0)
-            found = native.spark_align_batch(a.to_pylist(), batch.column(4).to_pylist(), batch.column(5).to_pylist(),
-                                             batch.column(6).to_pylist(), **options)
+        for (ids, texts, boilerplate), a, b, ia, ib in _group_calls(batches, 3, max_docs):
+            order = sorted(range(len(a)), key=lambda k: (a[k], b[k]))
+            a, b = [a[k] for k in order], [b[k] for k in order]
+            ia, ib = [ia[k] for k in order], [ib[k] for k in order]
+            found = native.spark_align_texts(texts, boilerplate, ia, ib, **options)
             rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
                       "matches": p[5], "kind": p[6], "similarity": p[7]} for p in ps] for ps in found]
-            yield pa.RecordBatch.from_arrays([a, batch.column(1), batch.column(2), batch.column(3),
-                                              pa.array(rows, kind)],
+            yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64()),
+                                              pa.array([ids[i] for i in ia], pa.string()),
+                                              pa.array([ids[i] for i in ib], pa.string()), pa.array(rows, kind)],
                                              names=["a", "b", "a_id", "b_id", "passages"])
 
     return run
@@ -638,7 +700,8 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
     Cost: the postings shuffle moves one ``(n-gram, document)`` row per distinct n-gram of each document (16 bytes
     per unit of text, roughly); candidate pairs are bounded per n-gram by ``max_df`` (at most ``max_df²/2``); the
-    alignment stage ships both texts with every candidate pair.
+    alignment stage ships each text (with its boilerplate n-grams) once to each group of pairs it is in (once in
+    all for a document of a small candidate component), never with each pair.
     """
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
@@ -670,22 +733,25 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     postings = _cut_lineage(postings)
     boilerplate = (postings.filter(F.col("n") == 0)
                    .groupBy(F.col("a").alias("_doc")).agg(F.collect_list("b").alias("_boilerplate")))
-    candidates = (postings.filter(F.col("n") > 0).groupBy("a", "b").agg(F.sum("n").alias("n"))
-                  .filter(F.col("n") >= F.lit(min_anchors)).select("a", "b"))
+    candidates = (postings.filter(F.col("n") > 0).groupBy("a", "b")
+                  .agg(F.sum("n").alias("n"), F.min(F.struct(-F.col("s"), F.col("m"))).alias("_best"))
+                  .filter(F.col("n") >= F.lit(min_anchors)).select("a", "b", F.col("_best.m").alias("g")))
 
-    # 3. Alignment of each candidate pair in the executors: the second text joined first (shuffle by b), then the
-    # first text and its boilerplate n-grams (shuffle by a), so that the pairs of one first document end in one
-    # partition, sorted, and its n-gram index is built once per run of equal a.
-    texts = docs.select("_doc", "_id", "_text")
-    with_texts = (candidates
-                  .join(texts.toDF("b", "b_id", "b_text"), "b")
-                  .join(texts.toDF("a", "a_id", "a_text"), "a")
-                  .join(boilerplate.toDF("a", "a_boilerplate"), "a", "left")
-                  .select("a", "b", "a_id", "b_id", "a_text",
-                          F.coalesce("a_boilerplate", F.array().cast("array<long>")).alias("a_boilerplate"),
-                          "b_text"))
-    with_texts = with_texts.sortWithinPartitions("a", "b")
-    aligned = with_texts.mapInArrow(_align_partition(dict(options)), _ALIGN_SCHEMA)
+    # 3. Alignment of the candidate pairs in the executors, in groups, each holding its documents' texts and
+    # boilerplate n-grams (shipped once per group) and its pairs: a connected component of the candidate-pair graph
+    # of at most LOCAL_VERIFY_DOCS documents is one group; the pairs of a larger component are grouped by the n-gram
+    # they share with most documents (at most max_df documents a group), so that the pairs among the documents
+    # that reprint one passage meet in one group.
+    candidates = _cut_lineage(candidates)
+    small = (connected_components(candidates, "a", "b")
+             .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
+             .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
+    grouped = _cut_lineage(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
+    texts = (docs.select("_doc", "_id", "_text").join(boilerplate, "_doc", "left")
+             .select("_doc", "_id", "_text",
+                     F.coalesce("_boilerplate", F.array().cast("array<long>")).alias("_boilerplate")))
+    aligned = (_grouped_rows(grouped, texts, ["_id", "_text", "_boilerplate"])
+               .mapInArrow(_align_groups(dict(options), int(LOCAL_VERIFY_DOCS)), _ALIGN_SCHEMA))
     swap = F.col("a_id") > F.col("b_id")
 
     def side(x, y):
@@ -762,8 +828,8 @@ def _write(df: Any, path: str, fmt: str) -> None:
 
 #: Settings of a session that ``python -m textreuse.spark`` starts, unless given with ``--conf`` (or by
 #: spark-submit or spark-defaults.conf): adaptive query execution (Spark's default since 3.2: merges small shuffle
-#: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the alignment
-#: stage ships two texts a row; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
+#: partitions, picks broadcast joins at run time) and Arrow batches of 2,000 rows to the Rust core (the grouped
+#: verification and alignment stages carry a text in many rows; Spark's 10,000 can make batches of hundreds of MB). Also: no web UI when the
 #: command starts the JVM itself, :func:`_default_shuffle_partitions`, and :func:`_session_defaults`.
 _CLI_DEFAULTS = {
     "spark.sql.adaptive.enabled": "true",
