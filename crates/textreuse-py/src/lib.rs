@@ -1223,6 +1223,19 @@ fn spark_dedup_rules(options: Option<&Bound<'_, PyDict>>) -> PyResult<(Option<f6
 /// One verified pair as Spark columns: (intersection, jaccard, containment, duplicate, a's set size, b's set size).
 type SparkPairStats = (u64, f64, f64, bool, u64, u64);
 
+/// Checks the pairs `(a_index[i], b_index[i])` given to the grouped Spark calls: both lists of one length, every
+/// index below `n` (the number of texts). Errors: `ValueError` for different lengths, `IndexError` naming the first
+/// index out of range.
+fn check_pair_indices(n: usize, a_index: &[usize], b_index: &[usize]) -> PyResult<()> {
+    if a_index.len() != b_index.len() {
+        return Err(PyValueError::new_err("a_index and b_index differ in length"));
+    }
+    if let Some(&bad) = a_index.iter().chain(b_index).find(|&&i| i >= n) {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!("text index {bad} out of range ({n} texts)")));
+    }
+    Ok(())
+}
+
 /// spark_pair_stats_texts(texts, a_index, b_index, **options) -> list of (intersection, jaccard, containment,
 /// duplicate, a_size, b_size): exact verification (core `verify::pair_stats`, `duplicate` by the dedup options' rule
 /// `DedupOptions::is_duplicate`) of the pairs `(texts[a_index[k]], texts[b_index[k]])`, each
@@ -1243,15 +1256,7 @@ fn spark_pair_stats_texts(
     use rayon::prelude::*;
     let opts = dedup_options_only(options, "spark_pair_stats_texts")?;
     let f = textreuse::core::dedup::Fingerprinter::new(&opts).map_err(core_err)?;
-    if a_index.len() != b_index.len() {
-        return Err(PyValueError::new_err("a_index and b_index differ in length"));
-    }
-    if let Some(&bad) = a_index.iter().chain(&b_index).find(|&&i| i >= texts.len()) {
-        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
-            "text index {bad} out of range ({} texts)",
-            texts.len()
-        )));
-    }
+    check_pair_indices(texts.len(), &a_index, &b_index)?;
     py.detach(|| {
         let sets: Vec<Option<Vec<u64>>> = texts.par_iter().map(|t| f.fingerprint(t).map(|fp| fp.shingles)).collect();
         a_index
@@ -1370,15 +1375,7 @@ fn spark_align_texts(
     if texts.len() != boilerplate.len() {
         return Err(PyValueError::new_err("texts and boilerplate differ in length"));
     }
-    if a_index.len() != b_index.len() {
-        return Err(PyValueError::new_err("a_index and b_index differ in length"));
-    }
-    if let Some(&bad) = a_index.iter().chain(&b_index).find(|&&i| i >= texts.len()) {
-        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
-            "text index {bad} out of range ({} texts)",
-            texts.len()
-        )));
-    }
+    check_pair_indices(texts.len(), &a_index, &b_index)?;
     let cfg = &opts.align;
     let n = a_index.len();
     Ok(py.detach(|| {

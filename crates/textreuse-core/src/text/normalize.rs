@@ -341,20 +341,7 @@ static ASCII_ALNUM_SAME: [u8; 256] = {
 /// Decodes the character starting at byte `pos` of valid UTF-8; returns it and its length in bytes.
 #[inline(always)]
 pub(crate) fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
-    let b0 = bytes[pos] as u32;
-    let (u, len) = if b0 < 0x80 {
-        (b0, 1)
-    } else if b0 < 0xE0 {
-        (((b0 & 0x1F) << 6) | (bytes[pos + 1] as u32 & 0x3F), 2)
-    } else if b0 < 0xF0 {
-        (((b0 & 0x0F) << 12) | ((bytes[pos + 1] as u32 & 0x3F) << 6) | (bytes[pos + 2] as u32 & 0x3F), 3)
-    } else {
-        let u = ((b0 & 0x07) << 18)
-            | ((bytes[pos + 1] as u32 & 0x3F) << 12)
-            | ((bytes[pos + 2] as u32 & 0x3F) << 6)
-            | (bytes[pos + 3] as u32 & 0x3F);
-        (u, 4)
-    };
+    let (u, len) = decode_valid(bytes, pos);
     (char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), len)
 }
 
