@@ -135,6 +135,99 @@ def _fingerprint_partition(options: Dict[str, Any]):
     return run
 
 
+def _mix64(x: Any) -> Any:
+    """splitmix64's finalizer over a numpy uint64 array (wrapping arithmetic): a well-spread 64-bit hash."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _pack_band_keys(parts: int):
+    """The map side of dedup stage 3 (``mapInArrow``): rows ``(doc, band keys)`` in; for each Arrow batch, one row
+    ``(p, blob)`` per non-empty bucket (``(band, key)`` hashed, modulo ``parts``), ``blob`` the bucket's
+    ``(band, key, doc)`` triples as little-endian int64 arrays (bands, then keys, then documents: 24 bytes a
+    triple), ``p`` the key that ``repartition(parts, "p")`` sends to partition ``bucket`` (:func:`_partition_keys`).
+    Spark then shuffles ``parts`` rows per batch instead of one row per band key; every member of one LSH bucket
+    is in one partition."""
+    keys = _partition_keys(parts)
+
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+
+        for batch in batches:
+            lists = batch.column(1)
+            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            total = int(lengths.sum())
+            if not total:
+                continue
+            key = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            doc = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            band = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            bucket = (_mix64(key.view(np.uint64) ^ _mix64(band.view(np.uint64))) % np.uint64(parts)).astype(np.int64)
+            order = np.argsort(bucket, kind="stable")
+            band, key, doc, bucket = band[order], key[order], doc[order], bucket[order]
+            bounds = np.searchsorted(bucket, np.arange(parts + 1))
+            ps, blobs = [], []
+            for i in range(parts):
+                lo, hi = int(bounds[i]), int(bounds[i + 1])
+                if hi > lo:
+                    ps.append(keys[i])
+                    blobs.append(b"".join(x[lo:hi].astype("<i8").tobytes() for x in (band, key, doc)))
+            yield pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())],
+                                             names=["p", "blob"])
+
+    return run
+
+
+def _bucket_pairs(max_bucket: int, chunk: int):
+    """The reduce side of dedup stage 3 (``mapInArrow``): the packed ``(band, key, doc)`` triples of a partition
+    (:func:`_pack_band_keys` rows; every member of an LSH bucket is in this partition) sorted by ``(band, key,
+    doc)`` in numpy; each bucket of two or more members pairs each member (documents in input order) with the
+    ``max_bucket`` members that follow it, as the CLI does. Rows ``(a, b, g)`` out, ``g`` the key of the bucket
+    chunk the pair was found in (the bucket's members cut in chunks of ``chunk`` by the position of ``a``), the
+    group that verifies the pair when its candidate component is large. A pair found in several buckets comes
+    once per bucket (Spark keeps one, with the smallest ``g``)."""
+
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+
+        parts = []
+        for batch in batches:
+            for blob in batch.column(1).to_pylist():
+                parts.append(np.frombuffer(blob, "<i8").reshape(3, -1))
+        if not parts:
+            return
+        band, key, doc = (x.astype(np.int64) for x in np.concatenate(parts, axis=1))
+        order = np.lexsort((doc, key, band))
+        band, key, doc = band[order], key[order], doc[order]
+        size = len(doc)
+        new = np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])]
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.r_[starts, size]).astype(np.int64)
+        ok = sizes >= 2
+        g_start, g_size = starts[ok], sizes[ok]
+        local = np.arange(int(g_size.sum()), dtype=np.int64) - np.repeat(np.cumsum(g_size) - g_size, g_size)
+        pos = np.repeat(g_start, g_size) + local
+        later = np.minimum(np.repeat(g_size, g_size) - 1 - local, max(int(max_bucket), 0))
+        a_pos = np.repeat(pos, later)
+        b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
+        part = np.repeat(local // max(int(chunk), 1), later)
+        g = _mix64(_mix64(_mix64(band[a_pos].view(np.uint64)) ^ key[a_pos].view(np.uint64))
+                   ^ part.view(np.uint64)).view(np.int64)
+        for lo in range(0, len(a_pos), 1 << 20):
+            hi = lo + (1 << 20)
+            yield pa.RecordBatch.from_arrays([pa.array(doc[a_pos[lo:hi]], pa.int64()),
+                                              pa.array(doc[b_pos[lo:hi]], pa.int64()),
+                                              pa.array(g[lo:hi], pa.int64())], names=["a", "b", "g"])
+
+    return run
+
+
 def _pair_stats_batch(a, b, texts, ia, ib, options):
     """A ``(a, b, la, lb, intersection, jaccard, containment, duplicate)`` record batch: the pairs ``(a[k], b[k])``
     of texts ``texts[ia[k]]`` and ``texts[ib[k]]`` verified by the core (``spark_pair_stats_texts``: each text's
@@ -469,14 +562,11 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     # one bucket chunk it was found in (:func:`_bucket_chunk_key`; the smallest key of those it was found in), the
     # group where it is verified when its candidate component is large.
     chunk = max(int(LOCAL_VERIFY_DOCS), 1)
-    buckets = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
-               .groupBy("band", "key").agg(F.array_sort(F.collect_list("_doc")).alias("ds"))
-               .filter(F.size("ds") > 1))
-    candidates = (buckets.select(F.explode(F.expr(
-        "flatten(transform(sequence(0, size(ds) - 2), "
-        f"i -> transform(slice(ds, i + 2, least({min(int(max_bucket), 2**31 - 1)}, size(ds) - i - 1)), "
-        f"y -> named_struct('a', ds[i], 'b', y, 'g', xxhash64(band, key, i div {chunk})))))")).alias("p"))
-        .groupBy("p.a", "p.b").agg(F.min("p.g").alias("g")))
+    parts = _shuffle_parts(lsh_docs.sparkSession)
+    candidates = (lsh_docs.select("_doc", "_band_keys").mapInArrow(_pack_band_keys(parts), "p int, blob binary")
+                  .repartition(parts, "p")
+                  .mapInArrow(_bucket_pairs(min(int(max_bucket), 2**31 - 1), chunk), "a long, b long, g long")
+                  .groupBy("a", "b").agg(F.min("g").alias("g")))
 
     # 4. Exact verification in groups, each group's documents' texts shipped to it once and their shingle sets
     # computed there by the core (once per document and group, instead of a text or a set at 8 bytes a shingle
@@ -626,28 +716,128 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     ], names=["a", "b", "n", "s", "m"])
 
 
+def _murmur3_int(value: int, seed: int = 42) -> int:
+    """Spark's ``Murmur3Hash`` of an ``int`` column value (``Murmur3_x86_32.hashInt`` with Spark's seed 42), as a
+    signed 32-bit integer: the hash that ``repartition(n, col)`` takes modulo ``n`` (non-negative) to pick a row's
+    partition."""
+    mask = 0xFFFFFFFF
+
+    def mix_k1(k: int) -> int:
+        k = (k * 0xCC9E2D51) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        return (k * 0x1B873593) & mask
+
+    h = seed ^ mix_k1(value & mask)
+    h = ((h << 13) | (h >> 19)) & mask
+    h = (h * 5 + 0xE6546B64) & mask
+    h ^= 4
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def _partition_keys(parts: int) -> List[int]:
+    """``keys[i]``: the smallest non-negative ``int`` that ``repartition(parts, col)`` sends to partition ``i``
+    (:func:`_murmur3_int` modulo ``parts``), so that a packed shuffle's bucket ``i`` lands alone in partition
+    ``i``. Correctness never depends on it (a partition that gets several buckets processes them all); it only
+    spreads the buckets evenly. ValueError for ``parts < 1``."""
+    if parts < 1:
+        raise ValueError(f"parts must be >= 1, got {parts}")
+    keys: List[Optional[int]] = [None] * parts
+    left, k = parts, 0
+    while left:
+        i = _murmur3_int(k) % parts
+        if keys[i] is None:
+            keys[i] = k
+            left -= 1
+        k += 1
+    return [int(x) for x in keys if x is not None]
+
+
+def _shuffle_parts(spark: Any) -> int:
+    """The session's ``spark.sql.shuffle.partitions``: the bucket count of the packed shuffles."""
+    return max(int(spark.conf.get("spark.sql.shuffle.partitions")), 1)
+
+
+def _pack_postings(parts: int):
+    """The map side of passages stage 2 (``mapInArrow``): rows ``(doc, distinct n-grams)`` in; for each Arrow batch,
+    one row ``(p, blob)`` per non-empty bucket ``n-gram mod parts`` (unsigned), ``blob`` the bucket's postings as
+    little-endian int64 arrays, n-grams then documents (16 bytes a posting), ``p`` the key that
+    ``repartition(parts, "p")`` sends to partition ``bucket`` (:func:`_partition_keys`). Spark then shuffles
+    ``parts`` rows per batch instead of one row per posting; every posting of one n-gram is in one bucket."""
+    keys = _partition_keys(parts)
+
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+
+        for batch in batches:
+            lists = batch.column(1)
+            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            if not lengths.sum():
+                continue
+            h = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            d = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            bucket = (h.view(np.uint64) % np.uint64(parts)).astype(np.int64)
+            order = np.argsort(bucket, kind="stable")
+            h, d, bucket = h[order], d[order], bucket[order]
+            bounds = np.searchsorted(bucket, np.arange(parts + 1))
+            ps, blobs = [], []
+            for i in range(parts):
+                lo, hi = int(bounds[i]), int(bounds[i + 1])
+                if hi > lo:
+                    ps.append(keys[i])
+                    blobs.append(h[lo:hi].astype("<i8").tobytes() + d[lo:hi].astype("<i8").tobytes())
+            yield pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())],
+                                             names=["p", "blob"])
+
+    return run
+
+
+def _unpack_pairs(batches: Any) -> Tuple[Any, Any]:
+    """The blobs of :func:`_pack_postings` rows (``(p, blob)`` batches) of one partition, concatenated:
+    ``(h, d)`` int64 arrays in no particular order."""
+    import numpy as np
+
+    hs, ds = [], []
+    for batch in batches:
+        for blob in batch.column(1).to_pylist():
+            x = np.frombuffer(blob, "<i8")
+            n = len(x) // 2
+            hs.append(x[:n])
+            ds.append(x[n:])
+    if not hs:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(hs).astype(np.int64), np.concatenate(ds).astype(np.int64)
+
+
 def _postings_partition(max_df: int):
-    """The ``mapInArrow`` function of passages stage 2: postings ``(h, doc)`` of a partition sorted by ``(h, doc)``,
-    every row of one n-gram in this partition; gathered into chunks that end at a run boundary, each cut by
-    :func:`_postings_pairs`."""
+    """The reduce side of passages stage 2 (``mapInArrow``): the packed postings of a partition (:func:`_pack_postings`
+    rows; every posting of an n-gram is in this partition) sorted by ``(n-gram, document)`` in numpy, cut into
+    chunks of about :data:`_POSTINGS_CHUNK` postings that end at a run boundary, each cut by
+    :func:`_postings_pairs`. Holds the partition's postings (16 bytes each, plus the sort's 8) at once: the
+    partition count bounds it."""
 
     def run(batches):
         import numpy as np
 
-        hs, ds, held = [], [], 0
-        for batch in batches:
-            hs.append(batch.column(0).to_numpy())
-            ds.append(batch.column(1).to_numpy())
-            held += batch.num_rows
-            if held < _POSTINGS_CHUNK:
-                continue
-            h, d = np.concatenate(hs), np.concatenate(ds)
-            cut = int(np.searchsorted(h, h[-1], "left"))  # the last run may go on in the next batch
-            if cut:
-                yield _postings_pairs(h[:cut], d[:cut], max_df)
-            hs, ds, held = [h[cut:]], [d[cut:]], len(h) - cut
-        if held:
-            yield _postings_pairs(np.concatenate(hs), np.concatenate(ds), max_df)
+        h, d = _unpack_pairs(batches)
+        if not len(h):
+            return
+        order = np.lexsort((d, h))
+        h, d = h[order], d[order]
+        start, size = 0, len(h)
+        while start < size:
+            end = min(start + _POSTINGS_CHUNK, size)
+            if end < size:
+                end = int(np.searchsorted(h, h[end], "left"))  # the run at `end` goes to the next chunk
+                if end <= start:  # one run longer than a chunk
+                    end = int(np.searchsorted(h, h[start], "right"))
+            yield _postings_pairs(h[start:end], d[start:end], max_df)
+            start = end
 
     return run
 
@@ -727,8 +917,9 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
     # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
     # (:func:`_postings_partition`); the counts are summed over partitions (Spark's hash aggregate).
-    postings = (docs.select(F.explode("_ngrams").alias("h"), "_doc")
-                .repartition("h").sortWithinPartitions("h", "_doc")
+    parts = _shuffle_parts(docs.sparkSession)
+    postings = (docs.select("_doc", "_ngrams").mapInArrow(_pack_postings(parts), "p int, blob binary")
+                .repartition(parts, "p")
                 .mapInArrow(_postings_partition(max_df), _POSTINGS_SCHEMA))
     postings = _cut_lineage(postings)
     boilerplate = (postings.filter(F.col("n") == 0)
