@@ -398,8 +398,15 @@ LOCAL_KEYS = 10_000
 
 def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
     """The rows of ``df`` on the driver if it has at most ``n``, else None (one Spark job; at most ``n + 1`` rows
-    are collected)."""
-    rows = [tuple(r) for r in df.limit(n + 1).collect()]
+    are collected). Through Arrow where PySpark has it (4.0+): there the limit is one job (each partition's first
+    ``n + 1`` rows gathered in one task), where ``collect`` runs one job per round of partitions scanned (usually
+    two or three, since there are usually no such rows and every partition is scanned)."""
+    limited = df.limit(n + 1)
+    if hasattr(limited, "toArrow"):
+        t = limited.toArrow()
+        rows = list(zip(*(t.column(i).to_pylist() for i in range(t.num_columns))))
+        return rows if len(rows) <= n else None
+    rows = [tuple(r) for r in limited.collect()]
     return rows if len(rows) <= n else None
 
 
