@@ -16,9 +16,11 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    small columns (document, id, set hash and size), so that the shingle sets are not shuffled for them; the
    exceptions (later rows of an id, exact duplicates) are collected to the driver when at most
    :data:`LOCAL_KEYS` and filtered out with literal sets, else joined back (:func:`_join_small`);
-3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
-   order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
-   follow it in input order only, as the CLI does; pairs found in several bands once;
+3. candidate pairs: the band keys as ``(band, key, doc)`` triples, shuffled packed (:func:`_pack_band_keys`: per
+   Arrow batch one row per shuffle partition, the triples of the LSH buckets that go there as one binary array),
+   each partition's buckets cut in numpy (:func:`_bucket_pairs`), members in input order; a bucket of more than
+   ``max_bucket`` documents pairs each member with the ``max_bucket`` members that follow it in input order only,
+   as the CLI does; pairs found in several bands once (Spark's aggregate);
 4. verification: each candidate pair is verified exactly (Jaccard similarity, containment, the duplicate rule) by
    the Rust core in the executors, in groups, each holding its documents' texts (shipped once per group) and its
    pairs, where the core computes each document's shingle set again, once (texts are 1-3 bytes a character,
@@ -48,7 +50,8 @@ Reused passages (:func:`passages_with_clusters`):
    distinct n-grams (``ngram_hashes``), the texts passed along for the alignment stage (the input is read once);
    blank texts and repeated ids are skipped as the CLI skips them (later rows of an id found over the (document,
    id) columns, :func:`_first_rows`, the n-gram arrays staying in place);
-2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
+2. postings ``(n-gram, doc)`` are shuffled packed by n-gram (:func:`_pack_postings`: per Arrow batch one row per
+   shuffle partition, its postings as one binary array) and sorted in numpy; in each partition, an n-gram in more than
    ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
    it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
    distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
@@ -321,6 +324,14 @@ def _cut_lineage(df: Any) -> Any:
     return df.localCheckpoint(eager=True)
 
 
+def _keep(df: Any) -> Any:
+    """``df`` persisted (memory, then disk), for a stage that several later ones read: computed once, by the first
+    Spark job that needs it, where :func:`_cut_lineage` runs a job of its own (on small inputs each job costs
+    more in scheduling and driver time than its work). For stages outside the iterations, whose plans stay
+    short."""
+    return df.persist()
+
+
 #: Default of ``connected_components(local_edges=...)``: an edge set this small (16 bytes an edge on the driver) is
 #: collected and finished with a union-find on the driver instead of more Spark rounds.
 LOCAL_EDGES = 1_000_000
@@ -535,7 +546,7 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     base = base.persist()
 
     # 1. Fingerprints (skipped rows dropped), the first row of each id.
-    fps = _cut_lineage(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
+    fps = _keep(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
                        .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
     # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set. Both windows
     # run over the small columns only. The exceptions (later rows of an id, exact duplicates with their first
@@ -564,10 +575,10 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
         exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
         lsh_docs = fps.filter(~F.col("_exact"))
 
-    # 3. Candidate pairs (one shuffle by bucket, one to drop pairs found in several bands): the members of each
-    # bucket in input order; each pairs with the max_bucket members that follow it. Each pair carries the key of
-    # one bucket chunk it was found in (:func:`_bucket_chunk_key`; the smallest key of those it was found in), the
-    # group where it is verified when its candidate component is large.
+    # 3. Candidate pairs (one packed shuffle by bucket, :func:`_pack_band_keys`; one to drop pairs found in several
+    # bands): the members of each bucket in input order; each pairs with the max_bucket members that follow it
+    # (:func:`_bucket_pairs`). Each pair carries the key of one bucket chunk it was found in (the smallest key of
+    # those it was found in), the group where it is verified when its candidate component is large.
     chunk = max(int(LOCAL_VERIFY_DOCS), 1)
     parts = _shuffle_parts(lsh_docs.sparkSession)
     candidates = (lsh_docs.select("_doc", "_band_keys").mapInArrow(_pack_band_keys(parts), "p int, blob binary")
@@ -580,16 +591,16 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     # shipped with each pair): a connected component of the candidate-pair graph of at most LOCAL_VERIFY_DOCS
     # documents is one group; the pairs of a larger component (candidate graphs of large corpora have giant
     # components, made of pairs below the thresholds) are grouped by the bucket chunk they were found in.
-    candidates = _cut_lineage(candidates)
+    candidates = _keep(candidates)
     texts = base.select("_doc", F.col(text_col).alias("_text"))
     groups = connected_components(candidates, "a", "b")
     small = (groups.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
              .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
-    grouped = _cut_lineage(candidates.join(small, "a", "left")
+    grouped = _keep(candidates.join(small, "a", "left")
                            .select("a", "b", F.coalesce("_c", "g").alias("_g")))
     verified = (_grouped_rows(grouped, texts, ["_text"])
                 .mapInArrow(_verify_groups(dict(options), int(LOCAL_VERIFY_DOCS)), _VERIFIED_SCHEMA))
-    verified = _cut_lineage(verified.drop("intersection"))
+    verified = _keep(verified.drop("intersection"))
 
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
     dup_stats = (exact.withColumn("jaccard", F.lit(1.0)).withColumn("containment", F.lit(1.0))
@@ -895,8 +906,9 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     Bad settings raise ValueError, unknown options TypeError, before any Spark job starts. Rows with a null id, a
     null or blank text, or an id already seen are skipped (the first valid row of an id wins).
 
-    Cost: the postings shuffle moves one ``(n-gram, document)`` row per distinct n-gram of each document (16 bytes
-    per unit of text, roughly); candidate pairs are bounded per n-gram by ``max_df`` (at most ``max_df²/2``); the
+    Cost: the postings shuffle moves one ``(n-gram, document)`` posting per distinct n-gram of each document (16
+    bytes per unit of text, roughly), packed in a few rows per Arrow batch; a shuffle partition's postings are held
+    at once on the reduce side (more shuffle partitions, smaller ones); candidate pairs are bounded per n-gram by ``max_df`` (at most ``max_df²/2``); the
     alignment stage ships each text (with its boilerplate n-grams) once to each group of pairs it is in (once in
     all for a document of a small candidate component), never with each pair.
     """
@@ -918,17 +930,18 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
     # 1. Distinct n-grams per document, the text passed along (the input is read once); the first row of each id
     # (:func:`_first_rows`), found over the (document, id) columns.
-    docs = _cut_lineage(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
+    docs = _keep(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
     docs = _first_rows(docs)
 
-    # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
-    # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
-    # (:func:`_postings_partition`); the counts are summed over partitions (Spark's hash aggregate).
+    # 2. Postings by n-gram (one packed shuffle: a row per Arrow batch and partition, :func:`_pack_postings`), sorted
+    # by n-gram and document in numpy: each partition's runs of one n-gram become boilerplate rows (n-gram in more
+    # than max_df documents) or document pairs counted per chunk (:func:`_postings_partition`); the counts are
+    # summed over partitions (Spark's hash aggregate).
     parts = _shuffle_parts(docs.sparkSession)
     postings = (docs.select("_doc", "_ngrams").mapInArrow(_pack_postings(parts), "p int, blob binary")
                 .repartition(parts, "p")
                 .mapInArrow(_postings_partition(max_df), _POSTINGS_SCHEMA))
-    postings = _cut_lineage(postings)
+    postings = _keep(postings)
     boilerplate = (postings.filter(F.col("n") == 0)
                    .groupBy(F.col("a").alias("_doc")).agg(F.collect_list("b").alias("_boilerplate")))
     candidates = (postings.filter(F.col("n") > 0).groupBy("a", "b")
@@ -940,11 +953,11 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     # of at most LOCAL_VERIFY_DOCS documents is one group; the pairs of a larger component are grouped by the n-gram
     # they share with most documents (at most max_df documents a group), so that the pairs among the documents
     # that reprint one passage meet in one group.
-    candidates = _cut_lineage(candidates)
+    candidates = _keep(candidates)
     small = (connected_components(candidates, "a", "b")
              .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
              .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
-    grouped = _cut_lineage(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
+    grouped = _keep(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
     texts = (docs.select("_doc", "_id", "_text").join(boilerplate, "_doc", "left")
              .select("_doc", "_id", "_text",
                      F.coalesce("_boilerplate", F.array().cast("array<long>")).alias("_boilerplate")))
