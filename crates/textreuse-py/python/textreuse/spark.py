@@ -908,9 +908,10 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
     Cost: the postings shuffle moves one ``(n-gram, document)`` posting per distinct n-gram of each document (16
     bytes per unit of text, roughly), packed in a few rows per Arrow batch; a shuffle partition's postings are held
-    at once on the reduce side (more shuffle partitions, smaller ones); candidate pairs are bounded per n-gram by ``max_df`` (at most ``max_df²/2``); the
-    alignment stage ships each text (with its boilerplate n-grams) once to each group of pairs it is in (once in
-    all for a document of a small candidate component), never with each pair.
+    at once on the reduce side (more shuffle partitions, smaller ones); candidate pairs are bounded per n-gram by
+    ``max_df`` (at most ``max_df²/2``); the alignment stage ships each text (with its boilerplate n-grams) once to
+    each group of pairs it is in (once in all for a document of a small candidate component), never with each
+    pair.
     """
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
