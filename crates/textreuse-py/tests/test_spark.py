@@ -253,9 +253,28 @@ def test_module_entry_point_refuses_bad_options_before_spark(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def _through_packed_shuffle(pack, reduce, batches, parts):
+    """A packed shuffle without Spark: the map side's ``(p, blob)`` rows of every batch, sent to partition
+    ``_partition_keys(parts).index(p)`` (as Spark's ``repartition(parts, "p")`` does, tested below), each partition's
+    rows given to the reduce side in batches of 2 rows."""
+    import pyarrow as pa
+
+    keys = trs._partition_keys(parts)
+    rows = {}
+    for rb in pack(parts)(iter(batches)):
+        for k, blob in zip(rb.column(0).to_pylist(), rb.column(1).to_pylist()):
+            rows.setdefault(keys.index(k), []).append((k, blob))
+    for i in sorted(rows):
+        got = rows[i]
+        yield from reduce(iter([pa.RecordBatch.from_arrays([pa.array([r[0] for r in got[j:j + 2]], pa.int32()),
+                                                             pa.array([r[1] for r in got[j:j + 2]], pa.binary())],
+                                                            names=["p", "blob"]) for j in range(0, len(got), 2)]))
+
+
 def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
-    # Passages stage 2 without Spark: random postings sorted by (n-gram, document), in batches of 5 rows gathered
-    # into chunks of 7 (runs cross both), give the boilerplate rows and the pair counts of a direct count.
+    # Passages stage 2 without Spark: random documents' n-grams in batches of 3 documents, packed into 3 buckets,
+    # each partition's postings cut in chunks of 7 (runs cross them), give the boilerplate rows and the pair counts
+    # of a direct count.
     import collections
 
     import pyarrow as pa
@@ -263,9 +282,14 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
     rng = random.Random(1)
     post = sorted({(rng.randrange(-50, 50), rng.randrange(0, 40)) for _ in range(3000)})
     monkeypatch.setattr(trs, "_POSTINGS_CHUNK", 7)
-    batches = [pa.RecordBatch.from_arrays([pa.array([p[0] for p in post[i:i + 5]], pa.int64()),
-                                           pa.array([p[1] for p in post[i:i + 5]], pa.int64())], names=["h", "_doc"])
-               for i in range(0, len(post), 5)]
+    by_doc = collections.defaultdict(list)
+    for h, d in post:
+        by_doc[d].append(h)
+    order = sorted(by_doc)
+    batches = [pa.RecordBatch.from_arrays([pa.array(order[i:i + 3], pa.int64()),
+                                           pa.array([by_doc[d] for d in order[i:i + 3]], pa.list_(pa.int64()))],
+                                          names=["_doc", "_ngrams"])
+               for i in range(0, len(order), 3)]
     groups = collections.defaultdict(list)
     for h, d in post:
         groups[h].append(d)
@@ -281,7 +305,7 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
                         pairs[(x, y)] += 1
                         best[(x, y)] = min(best.get((x, y), (0, h)), (-len(ds), h))
         got_pairs, got_boiler, got_best = collections.Counter(), set(), {}
-        for rb in trs._postings_partition(max_df)(iter(batches)):
+        for rb in _through_packed_shuffle(trs._pack_postings, trs._postings_partition(max_df), batches, 3):
             for a, b, n, size, m in zip(*(rb.column(i).to_pylist() for i in range(5))):
                 if n == 0:
                     got_boiler.add((a, b))
@@ -295,6 +319,60 @@ def test_postings_partition_matches_pairs_counted_by_hand(monkeypatch):
         seen.append((len(pairs), len(boiler)))
     # Only boilerplate at max_df 0, only pairs at 100.
     assert seen[0][0] == 0 and seen[0][1] > 0 and seen[-1][0] > 100 and seen[-1][1] == 0
+
+
+def test_bucket_pairs_match_sql_pairing():
+    # Dedup stage 3 without Spark: random band keys of 60 documents (few distinct keys, so buckets are large) packed
+    # into 3 buckets give, for each bucket, each member paired with the max_bucket members that follow it in input
+    # order, and each pair's chunk key is that of one bucket chunk it was found in.
+    import collections
+
+    import pyarrow as pa
+
+    rng = random.Random(2)
+    docs = list(range(0, 120, 2))
+    keys = {d: [rng.randrange(-3, 3) for _ in range(5)] for d in docs}
+    batches = [pa.RecordBatch.from_arrays([pa.array(docs[i:i + 7], pa.int64()),
+                                           pa.array([keys[d] for d in docs[i:i + 7]], pa.list_(pa.int64()))],
+                                          names=["_doc", "_band_keys"]) for i in range(0, len(docs), 7)]
+    for max_bucket, chunk in ((1000, 1000), (3, 4)):
+        buckets = collections.defaultdict(list)
+        for d in docs:
+            for band, key in enumerate(keys[d]):
+                buckets[(band, key)].append(d)
+        want = collections.Counter()
+        chunks = collections.defaultdict(set)
+        for (band, key), ds in buckets.items():
+            for i, x in enumerate(ds):
+                for y in ds[i + 1:i + 1 + max_bucket]:
+                    want[(x, y)] += 1
+                    chunks[(x, y)].add((band, key, i // chunk))
+        got = collections.Counter()
+        by_chunk = collections.defaultdict(set)
+        for rb in _through_packed_shuffle(trs._pack_band_keys, trs._bucket_pairs(max_bucket, chunk), batches, 3):
+            for a, b, g in zip(*(rb.column(i).to_pylist() for i in range(3))):
+                got[(a, b)] += 1
+                by_chunk[g].add((a, b))
+        assert got == want and len(want) > 100
+        # Pairs of one bucket chunk share a key; chunk keys that differ, differ (no collisions here).
+        seen = collections.defaultdict(set)
+        for pair, cs in chunks.items():
+            for c in cs:
+                seen[c].add(pair)
+        assert sorted(map(sorted, by_chunk.values())) == sorted(map(sorted, seen.values()))
+
+
+def test_partition_keys_land_in_their_partition(spark):
+    # repartition(n, "p") sends the row of _partition_keys(n)[i] to partition i (Spark's Murmur3 hash, seed 42).
+    from pyspark.sql import functions as F
+
+    for n in (1, 2, 5, 16):
+        keys = trs._partition_keys(n)
+        df = spark.createDataFrame([(k, i) for i, k in enumerate(keys)], "p int, i int").repartition(n, "p")
+        got = sorted(tuple(r) for r in df.select("i", F.spark_partition_id()).collect())
+        assert got == [(i, i) for i in range(n)]
+    assert [trs._murmur3_int(v) for v in (0, 1, -7)] == [
+        r[0] for r in spark.createDataFrame([(0,), (1,), (-7,)], "v int").select(F.hash("v")).collect()]
 
 
 def test_group_calls_hold_each_pairs_texts_once_per_call():

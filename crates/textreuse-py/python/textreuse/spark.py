@@ -16,9 +16,11 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
    small columns (document, id, set hash and size), so that the shingle sets are not shuffled for them; the
    exceptions (later rows of an id, exact duplicates) are collected to the driver when at most
    :data:`LOCAL_KEYS` and filtered out with literal sets, else joined back (:func:`_join_small`);
-3. candidate pairs: band keys exploded to ``(band, key, doc)`` rows, grouped by bucket (shuffle), members in input
-   order; a bucket of more than ``max_bucket`` documents pairs each member with the ``max_bucket`` members that
-   follow it in input order only, as the CLI does; pairs found in several bands once;
+3. candidate pairs: the band keys as ``(band, key, doc)`` triples, shuffled packed (:func:`_pack_band_keys`: per
+   Arrow batch one row per shuffle partition, the triples of the LSH buckets that go there as one binary array),
+   each partition's buckets cut in numpy (:func:`_bucket_pairs`), members in input order; a bucket of more than
+   ``max_bucket`` documents pairs each member with the ``max_bucket`` members that follow it in input order only,
+   as the CLI does; pairs found in several bands once (Spark's aggregate);
 4. verification: each candidate pair is verified exactly (Jaccard similarity, containment, the duplicate rule) by
    the Rust core in the executors, in groups, each holding its documents' texts (shipped once per group) and its
    pairs, where the core computes each document's shingle set again, once (texts are 1-3 bytes a character,
@@ -48,7 +50,8 @@ Reused passages (:func:`passages_with_clusters`):
    distinct n-grams (``ngram_hashes``), the texts passed along for the alignment stage (the input is read once);
    blank texts and repeated ids are skipped as the CLI skips them (later rows of an id found over the (document,
    id) columns, :func:`_first_rows`, the n-gram arrays staying in place);
-2. postings ``(n-gram, doc)`` are shuffled by n-gram and sorted; in each partition (numpy), an n-gram in more than
+2. postings ``(n-gram, doc)`` are shuffled packed by n-gram (:func:`_pack_postings`: per Arrow batch one row per
+   shuffle partition, its postings as one binary array) and sorted in numpy; in each partition, an n-gram in more than
    ``max_df`` documents is boilerplate (listed per document, for the aligner), every other one pairs the documents
    it stands in, pairs counted per chunk; the counts summed, document pairs sharing at least ``min_anchors``
    distinct n-grams are the candidate pairs (the CLI's ``candidate_pairs``);
@@ -131,6 +134,99 @@ def _fingerprint_partition(options: Dict[str, Any]):
                 pa.array([fps[i][2] for i in keep], pa.int64()),
                 pa.array([fps[i][3] for i in keep], pa.list_(pa.int64())),
             ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_band_keys"])
+
+    return run
+
+
+def _mix64(x: Any) -> Any:
+    """splitmix64's finalizer over a numpy uint64 array (wrapping arithmetic): a well-spread 64-bit hash."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _pack_band_keys(parts: int):
+    """The map side of dedup stage 3 (``mapInArrow``): rows ``(doc, band keys)`` in; for each Arrow batch, one row
+    ``(p, blob)`` per non-empty bucket (``(band, key)`` hashed, modulo ``parts``), ``blob`` the bucket's
+    ``(band, key, doc)`` triples as little-endian int64 arrays (bands, then keys, then documents: 24 bytes a
+    triple), ``p`` the key that ``repartition(parts, "p")`` sends to partition ``bucket`` (:func:`_partition_keys`).
+    Spark then shuffles ``parts`` rows per batch instead of one row per band key; every member of one LSH bucket
+    is in one partition."""
+    keys = _partition_keys(parts)
+
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+
+        for batch in batches:
+            lists = batch.column(1)
+            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            total = int(lengths.sum())
+            if not total:
+                continue
+            key = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            doc = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            band = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            bucket = (_mix64(key.view(np.uint64) ^ _mix64(band.view(np.uint64))) % np.uint64(parts)).astype(np.int64)
+            order = np.argsort(bucket, kind="stable")
+            band, key, doc, bucket = band[order], key[order], doc[order], bucket[order]
+            bounds = np.searchsorted(bucket, np.arange(parts + 1))
+            ps, blobs = [], []
+            for i in range(parts):
+                lo, hi = int(bounds[i]), int(bounds[i + 1])
+                if hi > lo:
+                    ps.append(keys[i])
+                    blobs.append(b"".join(x[lo:hi].astype("<i8").tobytes() for x in (band, key, doc)))
+            yield pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())],
+                                             names=["p", "blob"])
+
+    return run
+
+
+def _bucket_pairs(max_bucket: int, chunk: int):
+    """The reduce side of dedup stage 3 (``mapInArrow``): the packed ``(band, key, doc)`` triples of a partition
+    (:func:`_pack_band_keys` rows; every member of an LSH bucket is in this partition) sorted by ``(band, key,
+    doc)`` in numpy; each bucket of two or more members pairs each member (documents in input order) with the
+    ``max_bucket`` members that follow it, as the CLI does. Rows ``(a, b, g)`` out, ``g`` the key of the bucket
+    chunk the pair was found in (the bucket's members cut in chunks of ``chunk`` by the position of ``a``), the
+    group that verifies the pair when its candidate component is large. A pair found in several buckets comes
+    once per bucket (Spark keeps one, with the smallest ``g``)."""
+
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+
+        parts = []
+        for batch in batches:
+            for blob in batch.column(1).to_pylist():
+                parts.append(np.frombuffer(blob, "<i8").reshape(3, -1))
+        if not parts:
+            return
+        band, key, doc = (x.astype(np.int64) for x in np.concatenate(parts, axis=1))
+        order = np.lexsort((doc, key, band))
+        band, key, doc = band[order], key[order], doc[order]
+        size = len(doc)
+        new = np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])]
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.r_[starts, size]).astype(np.int64)
+        ok = sizes >= 2
+        g_start, g_size = starts[ok], sizes[ok]
+        local = np.arange(int(g_size.sum()), dtype=np.int64) - np.repeat(np.cumsum(g_size) - g_size, g_size)
+        pos = np.repeat(g_start, g_size) + local
+        later = np.minimum(np.repeat(g_size, g_size) - 1 - local, max(int(max_bucket), 0))
+        a_pos = np.repeat(pos, later)
+        b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
+        part = np.repeat(local // max(int(chunk), 1), later)
+        g = _mix64(_mix64(_mix64(band[a_pos].view(np.uint64)) ^ key[a_pos].view(np.uint64))
+                   ^ part.view(np.uint64)).view(np.int64)
+        for lo in range(0, len(a_pos), 1 << 20):
+            hi = lo + (1 << 20)
+            yield pa.RecordBatch.from_arrays([pa.array(doc[a_pos[lo:hi]], pa.int64()),
+                                              pa.array(doc[b_pos[lo:hi]], pa.int64()),
+                                              pa.array(g[lo:hi], pa.int64())], names=["a", "b", "g"])
 
     return run
 
@@ -228,6 +324,14 @@ def _cut_lineage(df: Any) -> Any:
     return df.localCheckpoint(eager=True)
 
 
+def _keep(df: Any) -> Any:
+    """``df`` persisted (memory, then disk), for a stage that several later ones read: computed once, by the first
+    Spark job that needs it, where :func:`_cut_lineage` runs a job of its own (on small inputs each job costs
+    more in scheduling and driver time than its work). For stages outside the iterations, whose plans stay
+    short."""
+    return df.persist()
+
+
 #: Default of ``connected_components(local_edges=...)``: an edge set this small (16 bytes an edge on the driver) is
 #: collected and finished with a union-find on the driver instead of more Spark rounds.
 LOCAL_EDGES = 1_000_000
@@ -305,8 +409,15 @@ LOCAL_KEYS = 10_000
 
 def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
     """The rows of ``df`` on the driver if it has at most ``n``, else None (one Spark job; at most ``n + 1`` rows
-    are collected)."""
-    rows = [tuple(r) for r in df.limit(n + 1).collect()]
+    are collected). Through Arrow where PySpark has it (4.0+): there the limit is one job (each partition's first
+    ``n + 1`` rows gathered in one task), where ``collect`` runs one job per round of partitions scanned (usually
+    two or three, since there are usually no such rows and every partition is scanned)."""
+    limited = df.limit(n + 1)
+    if hasattr(limited, "toArrow"):
+        t = limited.toArrow()
+        rows = list(zip(*(t.column(i).to_pylist() for i in range(t.num_columns))))
+        return rows if len(rows) <= n else None
+    rows = [tuple(r) for r in limited.collect()]
     return rows if len(rows) <= n else None
 
 
@@ -435,7 +546,7 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     base = base.persist()
 
     # 1. Fingerprints (skipped rows dropped), the first row of each id.
-    fps = _cut_lineage(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
+    fps = _keep(base.select("_doc", F.col(id_col).cast("string").alias("_id"), F.col(text_col))
                        .mapInArrow(_fingerprint_partition(dict(options)), _FINGERPRINT_SCHEMA))
     # 2. Exact duplicates: the first document of each set hash; equal size too means an equal set. Both windows
     # run over the small columns only. The exceptions (later rows of an id, exact duplicates with their first
@@ -464,35 +575,32 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
         exact = fps.filter("_exact").select(F.col("_first").alias("a"), F.col("_doc").alias("b"))
         lsh_docs = fps.filter(~F.col("_exact"))
 
-    # 3. Candidate pairs (one shuffle by bucket, one to drop pairs found in several bands): the members of each
-    # bucket in input order; each pairs with the max_bucket members that follow it. Each pair carries the key of
-    # one bucket chunk it was found in (:func:`_bucket_chunk_key`; the smallest key of those it was found in), the
-    # group where it is verified when its candidate component is large.
+    # 3. Candidate pairs (one packed shuffle by bucket, :func:`_pack_band_keys`; one to drop pairs found in several
+    # bands): the members of each bucket in input order; each pairs with the max_bucket members that follow it
+    # (:func:`_bucket_pairs`). Each pair carries the key of one bucket chunk it was found in (the smallest key of
+    # those it was found in), the group where it is verified when its candidate component is large.
     chunk = max(int(LOCAL_VERIFY_DOCS), 1)
-    buckets = (lsh_docs.select("_doc", F.posexplode("_band_keys").alias("band", "key"))
-               .groupBy("band", "key").agg(F.array_sort(F.collect_list("_doc")).alias("ds"))
-               .filter(F.size("ds") > 1))
-    candidates = (buckets.select(F.explode(F.expr(
-        "flatten(transform(sequence(0, size(ds) - 2), "
-        f"i -> transform(slice(ds, i + 2, least({min(int(max_bucket), 2**31 - 1)}, size(ds) - i - 1)), "
-        f"y -> named_struct('a', ds[i], 'b', y, 'g', xxhash64(band, key, i div {chunk})))))")).alias("p"))
-        .groupBy("p.a", "p.b").agg(F.min("p.g").alias("g")))
+    parts = _shuffle_parts(lsh_docs.sparkSession)
+    candidates = (lsh_docs.select("_doc", "_band_keys").mapInArrow(_pack_band_keys(parts), "p int, blob binary")
+                  .repartition(parts, "p")
+                  .mapInArrow(_bucket_pairs(min(int(max_bucket), 2**31 - 1), chunk), "a long, b long, g long")
+                  .groupBy("a", "b").agg(F.min("g").alias("g")))
 
     # 4. Exact verification in groups, each group's documents' texts shipped to it once and their shingle sets
     # computed there by the core (once per document and group, instead of a text or a set at 8 bytes a shingle
     # shipped with each pair): a connected component of the candidate-pair graph of at most LOCAL_VERIFY_DOCS
     # documents is one group; the pairs of a larger component (candidate graphs of large corpora have giant
     # components, made of pairs below the thresholds) are grouped by the bucket chunk they were found in.
-    candidates = _cut_lineage(candidates)
+    candidates = _keep(candidates)
     texts = base.select("_doc", F.col(text_col).alias("_text"))
     groups = connected_components(candidates, "a", "b")
     small = (groups.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
              .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
-    grouped = _cut_lineage(candidates.join(small, "a", "left")
+    grouped = _keep(candidates.join(small, "a", "left")
                            .select("a", "b", F.coalesce("_c", "g").alias("_g")))
     verified = (_grouped_rows(grouped, texts, ["_text"])
                 .mapInArrow(_verify_groups(dict(options), int(LOCAL_VERIFY_DOCS)), _VERIFIED_SCHEMA))
-    verified = _cut_lineage(verified.drop("intersection"))
+    verified = _keep(verified.drop("intersection"))
 
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
     dup_stats = (exact.withColumn("jaccard", F.lit(1.0)).withColumn("containment", F.lit(1.0))
@@ -626,28 +734,128 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     ], names=["a", "b", "n", "s", "m"])
 
 
+def _murmur3_int(value: int, seed: int = 42) -> int:
+    """Spark's ``Murmur3Hash`` of an ``int`` column value (``Murmur3_x86_32.hashInt`` with Spark's seed 42), as a
+    signed 32-bit integer: the hash that ``repartition(n, col)`` takes modulo ``n`` (non-negative) to pick a row's
+    partition."""
+    mask = 0xFFFFFFFF
+
+    def mix_k1(k: int) -> int:
+        k = (k * 0xCC9E2D51) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        return (k * 0x1B873593) & mask
+
+    h = seed ^ mix_k1(value & mask)
+    h = ((h << 13) | (h >> 19)) & mask
+    h = (h * 5 + 0xE6546B64) & mask
+    h ^= 4
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def _partition_keys(parts: int) -> List[int]:
+    """``keys[i]``: the smallest non-negative ``int`` that ``repartition(parts, col)`` sends to partition ``i``
+    (:func:`_murmur3_int` modulo ``parts``), so that a packed shuffle's bucket ``i`` lands alone in partition
+    ``i``. Correctness never depends on it (a partition that gets several buckets processes them all); it only
+    spreads the buckets evenly. ValueError for ``parts < 1``."""
+    if parts < 1:
+        raise ValueError(f"parts must be >= 1, got {parts}")
+    keys: List[Optional[int]] = [None] * parts
+    left, k = parts, 0
+    while left:
+        i = _murmur3_int(k) % parts
+        if keys[i] is None:
+            keys[i] = k
+            left -= 1
+        k += 1
+    return [int(x) for x in keys if x is not None]
+
+
+def _shuffle_parts(spark: Any) -> int:
+    """The session's ``spark.sql.shuffle.partitions``: the bucket count of the packed shuffles."""
+    return max(int(spark.conf.get("spark.sql.shuffle.partitions")), 1)
+
+
+def _pack_postings(parts: int):
+    """The map side of passages stage 2 (``mapInArrow``): rows ``(doc, distinct n-grams)`` in; for each Arrow batch,
+    one row ``(p, blob)`` per non-empty bucket ``n-gram mod parts`` (unsigned), ``blob`` the bucket's postings as
+    little-endian int64 arrays, n-grams then documents (16 bytes a posting), ``p`` the key that
+    ``repartition(parts, "p")`` sends to partition ``bucket`` (:func:`_partition_keys`). Spark then shuffles
+    ``parts`` rows per batch instead of one row per posting; every posting of one n-gram is in one bucket."""
+    keys = _partition_keys(parts)
+
+    def run(batches):
+        import numpy as np
+        import pyarrow as pa
+
+        for batch in batches:
+            lists = batch.column(1)
+            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            if not lengths.sum():
+                continue
+            h = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            d = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            bucket = (h.view(np.uint64) % np.uint64(parts)).astype(np.int64)
+            order = np.argsort(bucket, kind="stable")
+            h, d, bucket = h[order], d[order], bucket[order]
+            bounds = np.searchsorted(bucket, np.arange(parts + 1))
+            ps, blobs = [], []
+            for i in range(parts):
+                lo, hi = int(bounds[i]), int(bounds[i + 1])
+                if hi > lo:
+                    ps.append(keys[i])
+                    blobs.append(h[lo:hi].astype("<i8").tobytes() + d[lo:hi].astype("<i8").tobytes())
+            yield pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())],
+                                             names=["p", "blob"])
+
+    return run
+
+
+def _unpack_pairs(batches: Any) -> Tuple[Any, Any]:
+    """The blobs of :func:`_pack_postings` rows (``(p, blob)`` batches) of one partition, concatenated:
+    ``(h, d)`` int64 arrays in no particular order."""
+    import numpy as np
+
+    hs, ds = [], []
+    for batch in batches:
+        for blob in batch.column(1).to_pylist():
+            x = np.frombuffer(blob, "<i8")
+            n = len(x) // 2
+            hs.append(x[:n])
+            ds.append(x[n:])
+    if not hs:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(hs).astype(np.int64), np.concatenate(ds).astype(np.int64)
+
+
 def _postings_partition(max_df: int):
-    """The ``mapInArrow`` function of passages stage 2: postings ``(h, doc)`` of a partition sorted by ``(h, doc)``,
-    every row of one n-gram in this partition; gathered into chunks that end at a run boundary, each cut by
-    :func:`_postings_pairs`."""
+    """The reduce side of passages stage 2 (``mapInArrow``): the packed postings of a partition (:func:`_pack_postings`
+    rows; every posting of an n-gram is in this partition) sorted by ``(n-gram, document)`` in numpy, cut into
+    chunks of about :data:`_POSTINGS_CHUNK` postings that end at a run boundary, each cut by
+    :func:`_postings_pairs`. Holds the partition's postings (16 bytes each, plus the sort's 8) at once: the
+    partition count bounds it."""
 
     def run(batches):
         import numpy as np
 
-        hs, ds, held = [], [], 0
-        for batch in batches:
-            hs.append(batch.column(0).to_numpy())
-            ds.append(batch.column(1).to_numpy())
-            held += batch.num_rows
-            if held < _POSTINGS_CHUNK:
-                continue
-            h, d = np.concatenate(hs), np.concatenate(ds)
-            cut = int(np.searchsorted(h, h[-1], "left"))  # the last run may go on in the next batch
-            if cut:
-                yield _postings_pairs(h[:cut], d[:cut], max_df)
-            hs, ds, held = [h[cut:]], [d[cut:]], len(h) - cut
-        if held:
-            yield _postings_pairs(np.concatenate(hs), np.concatenate(ds), max_df)
+        h, d = _unpack_pairs(batches)
+        if not len(h):
+            return
+        order = np.lexsort((d, h))
+        h, d = h[order], d[order]
+        start, size = 0, len(h)
+        while start < size:
+            end = min(start + _POSTINGS_CHUNK, size)
+            if end < size:
+                end = int(np.searchsorted(h, h[end], "left"))  # the run at `end` goes to the next chunk
+                if end <= start:  # one run longer than a chunk
+                    end = int(np.searchsorted(h, h[start], "right"))
+            yield _postings_pairs(h[start:end], d[start:end], max_df)
+            start = end
 
     return run
 
@@ -698,10 +906,12 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     Bad settings raise ValueError, unknown options TypeError, before any Spark job starts. Rows with a null id, a
     null or blank text, or an id already seen are skipped (the first valid row of an id wins).
 
-    Cost: the postings shuffle moves one ``(n-gram, document)`` row per distinct n-gram of each document (16 bytes
-    per unit of text, roughly); candidate pairs are bounded per n-gram by ``max_df`` (at most ``max_df²/2``); the
-    alignment stage ships each text (with its boilerplate n-grams) once to each group of pairs it is in (once in
-    all for a document of a small candidate component), never with each pair.
+    Cost: the postings shuffle moves one ``(n-gram, document)`` posting per distinct n-gram of each document (16
+    bytes per unit of text, roughly), packed in a few rows per Arrow batch; a shuffle partition's postings are held
+    at once on the reduce side (more shuffle partitions, smaller ones); candidate pairs are bounded per n-gram by
+    ``max_df`` (at most ``max_df²/2``); the alignment stage ships each text (with its boilerplate n-grams) once to
+    each group of pairs it is in (once in all for a document of a small candidate component), never with each
+    pair.
     """
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
@@ -721,16 +931,18 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
     # 1. Distinct n-grams per document, the text passed along (the input is read once); the first row of each id
     # (:func:`_first_rows`), found over the (document, id) columns.
-    docs = _cut_lineage(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
+    docs = _keep(base.mapInArrow(_ngram_partition(dict(options)), _NGRAM_SCHEMA))
     docs = _first_rows(docs)
 
-    # 2. Postings by n-gram (one shuffle, sorted by n-gram and document): each partition's runs of one n-gram become
-    # boilerplate rows (n-gram in more than max_df documents) or document pairs counted per partition, in numpy
-    # (:func:`_postings_partition`); the counts are summed over partitions (Spark's hash aggregate).
-    postings = (docs.select(F.explode("_ngrams").alias("h"), "_doc")
-                .repartition("h").sortWithinPartitions("h", "_doc")
+    # 2. Postings by n-gram (one packed shuffle: a row per Arrow batch and partition, :func:`_pack_postings`), sorted
+    # by n-gram and document in numpy: each partition's runs of one n-gram become boilerplate rows (n-gram in more
+    # than max_df documents) or document pairs counted per chunk (:func:`_postings_partition`); the counts are
+    # summed over partitions (Spark's hash aggregate).
+    parts = _shuffle_parts(docs.sparkSession)
+    postings = (docs.select("_doc", "_ngrams").mapInArrow(_pack_postings(parts), "p int, blob binary")
+                .repartition(parts, "p")
                 .mapInArrow(_postings_partition(max_df), _POSTINGS_SCHEMA))
-    postings = _cut_lineage(postings)
+    postings = _keep(postings)
     boilerplate = (postings.filter(F.col("n") == 0)
                    .groupBy(F.col("a").alias("_doc")).agg(F.collect_list("b").alias("_boilerplate")))
     candidates = (postings.filter(F.col("n") > 0).groupBy("a", "b")
@@ -742,11 +954,11 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     # of at most LOCAL_VERIFY_DOCS documents is one group; the pairs of a larger component are grouped by the n-gram
     # they share with most documents (at most max_df documents a group), so that the pairs among the documents
     # that reprint one passage meet in one group.
-    candidates = _cut_lineage(candidates)
+    candidates = _keep(candidates)
     small = (connected_components(candidates, "a", "b")
              .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
              .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
-    grouped = _cut_lineage(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
+    grouped = _keep(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
     texts = (docs.select("_doc", "_id", "_text").join(boilerplate, "_doc", "left")
              .select("_doc", "_id", "_text",
                      F.coalesce("_boilerplate", F.array().cast("array<long>")).alias("_boilerplate")))
