@@ -897,6 +897,20 @@ fn walk(root: &Path) -> Vec<Entry> {
     out
 }
 
+/// One JSONL file as a [`RecordReader`] read it: where it is and which records it gave
+/// ([`RecordReader::line_segments`]).
+#[derive(Debug, Clone)]
+pub struct LineSegment {
+    /// The file, as opened.
+    pub path: PathBuf,
+    /// Its name in [`Location`]s.
+    pub name: Arc<str>,
+    /// `seq` of its first record (of the next record when it had none).
+    pub first_seq: u64,
+    /// `seq` after its last record; `None` until the file was read to its end.
+    pub end_seq: Option<u64>,
+}
+
 enum Source {
     Entries(std::vec::IntoIter<Entry>),
     Lines { name: Arc<str>, reader: Box<dyn BufRead + Send>, line: u64, spool: Option<io::BufWriter<File>> },
@@ -914,6 +928,11 @@ pub struct RecordReader {
     spools: Vec<Option<Arc<tempfile::NamedTempFile>>>,
     /// Read the spools instead of the streams (a reader made by [`RecordReader::reopen`]).
     replay: bool,
+    /// The JSONL files read so far, in order, with the records each gave ([`RecordReader::line_segments`]).
+    segments: Vec<LineSegment>,
+    /// False once a record came from anything else than a JSONL file read to its end (a text file, a stream, an
+    /// error, a refused entry).
+    lines_only: bool,
     disk_bytes: Arc<AtomicU64>,
     /// Bytes read so far (of decompressed JSONL lines and text files).
     pub bytes_read: u64,
@@ -934,6 +953,8 @@ impl RecordReader {
             max_doc_bytes: ReadOptions::default().max_doc_bytes,
             spools: vec![None; inputs.len()],
             replay: false,
+            segments: Vec::new(),
+            lines_only: true,
             disk_bytes: Arc::new(AtomicU64::new(0)),
             bytes_read: 0,
             blank_lines: 0,
@@ -978,6 +999,7 @@ impl RecordReader {
     }
 
     fn refused(&mut self, file: Arc<str>, line: Option<u64>, payload: Payload) -> RawRecord {
+        self.lines_only = false;
         RawRecord { seq: self.next_seq(), location: Location { file, line }, payload }
     }
 
@@ -1009,12 +1031,51 @@ impl RecordReader {
         let counted = File::open(path).map(|f| Counting { inner: f, count: self.disk_bytes.clone() });
         match counted.and_then(|f| decompress(BufReader::with_capacity(1 << 20, f))) {
             Ok(reader) => {
+                // A stream cannot be opened again by path (its spool can, but only once it is complete).
+                if spool.is_some() || is_stream_path(path) {
+                    self.lines_only = false;
+                }
+                let segment =
+                    LineSegment { path: path.to_path_buf(), name: name.clone(), first_seq: self.seq, end_seq: None };
+                self.segments.push(segment);
                 let spool = spool.map(|f| io::BufWriter::with_capacity(1 << 20, f));
                 self.stack.push(Source::Lines { name, reader, line: 0, spool });
                 None
             }
             Err(e) => Some(self.refused(name, None, Payload::Unreadable(e.to_string()))),
         }
+    }
+
+    /// The JSONL files this reader read, in order, each with the sequence numbers of its records, when every record
+    /// it gave came from one of them and each was read to its end; `None` otherwise (a text file, standard input or
+    /// another stream, a file that could not be opened or read, a refused entry), or while records are left.
+    ///
+    /// A reader over one segment ([`RecordReader::segment`]) yields the records of that file exactly as this reader
+    /// did, so that a second pass can read the files in parallel.
+    pub fn line_segments(&self) -> Option<Vec<LineSegment>> {
+        let done = self.stack.is_empty() && self.next_input >= self.inputs.len();
+        let complete = self.segments.iter().all(|s| s.end_seq.is_some());
+        (done && self.lines_only && complete).then(|| self.segments.clone())
+    }
+
+    /// A reader over the records of one JSONL file found by [`RecordReader::line_segments`]: the same records with
+    /// the same `seq` and [`Location`]s as the reader that found it gave (as long as the file did not change). The
+    /// bytes read as stored are added to `disk_bytes`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or its decompressor cannot start.
+    pub fn segment(
+        segment: &LineSegment,
+        max_doc_bytes: usize,
+        disk_bytes: Arc<AtomicU64>,
+    ) -> io::Result<RecordReader> {
+        let counted = Counting { inner: File::open(&segment.path)?, count: disk_bytes.clone() };
+        let reader = decompress(BufReader::with_capacity(1 << 20, counted))?;
+        let mut r = RecordReader::new(&[]).max_doc_bytes(max_doc_bytes);
+        r.seq = segment.first_seq;
+        r.disk_bytes = disk_bytes;
+        r.stack.push(Source::Lines { name: segment.name.clone(), reader, line: 0, spool: None });
+        Ok(r)
     }
 
     /// Opens the next input: pushes its source, or returns its only record (a text file, or an error).
@@ -1051,6 +1112,7 @@ impl RecordReader {
             }
             Input::Jsonl(p) => self.open_lines(&p, name, spool),
             Input::Stdin => {
+                self.lines_only = false;
                 let counted = Counting { inner: io::stdin(), count: self.disk_bytes.clone() };
                 match decompress(BufReader::with_capacity(1 << 20, counted)) {
                     Ok(reader) => {
@@ -1112,6 +1174,9 @@ impl Iterator for RecordReader {
                             let flushed = spool.as_mut().map_or(Ok(()), |w| w.flush());
                             let (name, at) = (name.clone(), *line + 1);
                             self.stack.pop();
+                            if let Some(s) = self.segments.last_mut() {
+                                s.end_seq = Some(self.seq);
+                            }
                             if let Err(e) = flushed {
                                 let error = format!("writing the temporary copy of the input: {e}");
                                 return Some(self.refused(name, Some(at), Payload::Unreadable(error)));
@@ -1142,6 +1207,7 @@ impl Iterator for RecordReader {
                             *line += 1;
                             let location = Location { file: name.clone(), line: Some(*line) };
                             self.stack.pop();
+                            self.lines_only = false;
                             let payload = Payload::Unreadable(e.to_string());
                             return Some(RawRecord { seq: self.next_seq(), location, payload });
                         }
@@ -1159,7 +1225,14 @@ pub struct AtomicWriter {
     tmp: tempfile::NamedTempFile,
     writer: Option<io::BufWriter<File>>,
     path: PathBuf,
+    /// Bytes accepted so far.
+    written: u64,
+    /// Bytes of the file whose write-back to disk was started ([`AtomicWriter::start_writeback`]).
+    writeback_from: u64,
 }
+
+/// Bytes written between two starts of write-back ([`AtomicWriter`]).
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 impl AtomicWriter {
     /// Starts writing `path`.
@@ -1175,7 +1248,26 @@ impl AtomicWriter {
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir)?;
         let writer = io::BufWriter::with_capacity(1 << 20, tmp.reopen()?);
-        Ok(AtomicWriter { tmp, writer: Some(writer), path: path.to_path_buf() })
+        Ok(AtomicWriter { tmp, writer: Some(writer), path: path.to_path_buf(), written: 0, writeback_from: 0 })
+    }
+
+    /// Starts writing to disk the bytes that left the buffer since the last call, without waiting for them
+    /// (Linux `sync_file_range` with `SYNC_FILE_RANGE_WRITE`; nothing elsewhere), so that the `fsync` of
+    /// [`AtomicWriter::commit`] has little left to wait for. A hint: its errors are ignored (`commit` reports any).
+    fn start_writeback(&mut self) {
+        let w = self.writer.as_ref().expect("open");
+        let in_file = self.written - w.buffer().len() as u64;
+        if in_file <= self.writeback_from {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (self.writeback_from as libc::off64_t, (in_file - self.writeback_from) as libc::off64_t);
+            // SAFETY: a plain system call on an open file descriptor; it reads no memory of ours.
+            unsafe { libc::sync_file_range(w.get_ref().as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
+        }
+        self.writeback_from = in_file;
     }
 
     /// Writes one value as a JSON line.
@@ -1183,9 +1275,8 @@ impl AtomicWriter {
     /// # Errors
     /// On I/O errors.
     pub fn write_json_line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
-        let w = self.writer.as_mut().expect("open");
-        serde_json::to_writer(&mut *w, value)?;
-        w.write_all(b"\n")
+        serde_json::to_writer(&mut *self, value)?;
+        self.write_all(b"\n")
     }
 
     /// Flushes, syncs and renames the file into place.
@@ -1204,7 +1295,12 @@ impl AtomicWriter {
 
 impl Write for AtomicWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.as_mut().expect("open").write(buf)
+        let n = self.writer.as_mut().expect("open").write(buf)?;
+        self.written += n as u64;
+        if self.written - self.writeback_from >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.writer.as_mut().expect("open").flush()
