@@ -676,6 +676,9 @@ impl<'de> serde::Deserialize<'de> for TextValue {
     }
 }
 
+/// The id and text of a JSON line, or why it is skipped (with the id when it was read).
+type FieldsResult = Result<(String, String), (Option<String>, SkipReason)>;
+
 /// The id field unparsed and the text field parsed, of a JSON object; every other field is skipped without being
 /// built.
 struct FieldsAtOnce<'f> {
@@ -715,10 +718,7 @@ impl<'de> serde::de::Visitor<'de> for FieldsAtOnce<'_> {
 /// after (one scan of the text instead of two). `None` when the line does not parse so (not JSON, not an object,
 /// a text string that does not unescape, nesting too deep...): [`parse_json_fields`] then says why, as it always
 /// did. Where it parses, the result is the same as [`parse_json_fields`]'s.
-fn parse_json_fields_at_once(
-    line: &str,
-    opts: &ReadOptions,
-) -> Option<Result<(String, String), (Option<String>, SkipReason)>> {
+fn parse_json_fields_at_once(line: &str, opts: &ReadOptions) -> Option<FieldsResult> {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = FieldsAtOnce { id_field: &opts.id_field, text_field: &opts.text_field };
@@ -748,7 +748,7 @@ fn parse_id(id: Option<&RawValue>, opts: &ReadOptions) -> Result<String, (Option
 
 /// Parses the id and text fields of one JSON line. A numeric id keeps its literal text (`123456789012345678901`,
 /// `1e2`), since a number converted to a float would lose digits and merge distinct ids.
-fn parse_json_fields(line: &str, opts: &ReadOptions) -> Result<(String, String), (Option<String>, SkipReason)> {
+fn parse_json_fields(line: &str, opts: &ReadOptions) -> FieldsResult {
     if opts.id_field != opts.text_field {
         if let Some(parsed) = parse_json_fields_at_once(line, opts) {
             return parsed;
@@ -759,7 +759,7 @@ fn parse_json_fields(line: &str, opts: &ReadOptions) -> Result<(String, String),
 
 /// [`parse_json_fields`] in two steps: both fields found unparsed, then each parsed; the reference for every line,
 /// and the reason of every skip.
-fn parse_json_fields_in_two(line: &str, opts: &ReadOptions) -> Result<(String, String), (Option<String>, SkipReason)> {
+fn parse_json_fields_in_two(line: &str, opts: &ReadOptions) -> FieldsResult {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = Fields { id_field: &opts.id_field, text_field: &opts.text_field };
