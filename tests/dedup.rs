@@ -443,3 +443,64 @@ fn a_large_cluster_lists_a_spanning_set_of_pairs_and_the_same_clusters() {
     let roots: std::collections::HashSet<String> = (0..3000).map(|i| root(&mut parent, &format!("n{i:04}"))).collect();
     assert_eq!(roots.len(), 1, "the listed pairs span the cluster");
 }
+
+#[test]
+fn shards_read_again_in_parallel_give_the_corpus_read_as_one_stream() {
+    // Several JSONL shards, duplicates within and across them, a shard whose documents are all removed, blank lines,
+    // a malformed line and a line in GBK. The second pass reads the shards again one per worker (JSONL files only);
+    // standard input is read again as one stream from its spool. Both give the same deduplicated corpus.
+    let dir = tempfile::tempdir().unwrap();
+    let shards = dir.path().join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    let line = |id: String, text: &str| serde_json::json!({"id": id, "text": text, "n": 1}).to_string() + "\n";
+    let mut all = Vec::new();
+    for s in 0..5u64 {
+        let mut body = Vec::new();
+        for k in 0..12u64 {
+            // Shard 3 repeats shard 0: nothing of it is kept.
+            let text = match (if s == 3 { 0 } else { s }, k % 3) {
+                (t, 0) => noise(100 * t + k, 300),
+                (_, 1) => noise(k % 4, 300),
+                _ => wrap(&noise(7, 300), 15),
+            };
+            body.extend(line(format!("s{s}-{k}"), &text).into_bytes());
+            if k == 5 {
+                body.extend(b"\n   \n{\"id\": \"broken\", \"text\": \n");
+            }
+        }
+        if s == 1 {
+            let gbk_line = line("gbk".into(), &noise(999, 200));
+            let (gbk, _, _) = encoding_rs::GBK.encode(&gbk_line);
+            body.extend(gbk.iter());
+        }
+        all.extend(&body);
+        let path = shards.join(format!("part-{s}.jsonl.zst"));
+        std::fs::write(path, zstd::encode_all(&body[..], 3).unwrap()).unwrap();
+    }
+    let files = ["clusters.jsonl", "pairs.jsonl", "deduplicated.jsonl"];
+    let read = |out: &Path| -> Vec<Vec<u8>> { files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect() };
+
+    let out = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["dedup", "-", "--quiet", "--out"])
+        .arg(out.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&all).unwrap();
+    ok(&child.wait_with_output().unwrap());
+    let streamed = read(out.path());
+    let kept = String::from_utf8(streamed[2].clone()).unwrap();
+    assert!(kept.contains("\"s0-0\"") && kept.contains("\"gbk\""), "{kept}");
+    assert!(!kept.contains("\"s3-"), "shard 3 repeats shard 0");
+    assert!(kept.lines().count() < 5 * 12);
+
+    for threads in ["1", "2", "3", "8"] {
+        let out = tempfile::tempdir().unwrap();
+        ok(&run_dedup(&[shards.to_str().unwrap(), "--threads", threads], out.path()));
+        assert_eq!(read(out.path()), streamed, "{threads} threads");
+        assert_eq!(summary(out.path())["skipped"]["malformed_json"], 5);
+    }
+}

@@ -626,9 +626,140 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
+/// The value of the text field as [`parse_json_fields_at_once`] reads it: a string unescaped while the line is
+/// parsed, `null`, or anything else.
+enum TextValue {
+    Str(String),
+    Null,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for TextValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TextValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TextValue, E> {
+                Ok(TextValue::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<TextValue, E> {
+                Ok(TextValue::Str(v))
+            }
+            fn visit_unit<E>(self) -> Result<TextValue, E> {
+                Ok(TextValue::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TextValue, E> {
+                Ok(TextValue::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<TextValue, E> {
+                Ok(TextValue::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<TextValue, E> {
+                Ok(TextValue::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TextValue, E> {
+                Ok(TextValue::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TextValue, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(TextValue::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TextValue, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(TextValue::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The id and text of a JSON line, or why it is skipped (with the id when it was read).
+type FieldsResult = Result<(String, String), (Option<String>, SkipReason)>;
+
+/// The id field unparsed and the text field parsed, of a JSON object; every other field is skipped without being
+/// built.
+struct FieldsAtOnce<'f> {
+    id_field: &'f str,
+    text_field: &'f str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldsAtOnce<'_> {
+    type Value = (Option<&'de RawValue>, Option<TextValue>);
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldsAtOnce<'_> {
+    type Value = (Option<&'de RawValue>, Option<TextValue>);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut id, mut text) = (None, None);
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            // A repeated key: the last one counts, as in [`parse_json_fields`].
+            if key.0 == self.id_field {
+                id = Some(map.next_value::<&'de RawValue>()?);
+            } else if key.0 == self.text_field {
+                text = Some(map.next_value::<TextValue>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok((id, text))
+    }
+}
+
+/// [`parse_json_fields`] with the text unescaped while the line is parsed, instead of found first and unescaped
+/// after (one scan of the text instead of two). `None` when the line does not parse so (not JSON, not an object,
+/// a text string that does not unescape, nesting too deep...): [`parse_json_fields`] then says why, as it always
+/// did. Where it parses, the result is the same as [`parse_json_fields`]'s.
+fn parse_json_fields_at_once(line: &str, opts: &ReadOptions) -> Option<FieldsResult> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(line);
+    let fields = FieldsAtOnce { id_field: &opts.id_field, text_field: &opts.text_field };
+    let (id, text) = fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f)).ok()?;
+    let id = match parse_id(id, opts) {
+        Ok(id) => id,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(match text {
+        None | Some(TextValue::Null) => Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
+        Some(TextValue::Str(t)) => Ok((id, t)),
+        Some(TextValue::Other) => Err((Some(id), SkipReason::BadText { field: opts.text_field.clone() })),
+    })
+}
+
+/// The document id from the raw value of the id field: a string unescaped, a number as its literal text.
+fn parse_id(id: Option<&RawValue>, opts: &ReadOptions) -> Result<String, (Option<String>, SkipReason)> {
+    match id.map(|r| r.get().trim()) {
+        None | Some("null") => Err((None, SkipReason::MissingId { field: opts.id_field.clone() })),
+        Some(r) if r.starts_with('"') => {
+            serde_json::from_str::<String>(r).map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))
+        }
+        Some(r) if r.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => Ok(r.to_string()),
+        Some(_) => Err((None, SkipReason::BadId { field: opts.id_field.clone() })),
+    }
+}
+
 /// Parses the id and text fields of one JSON line. A numeric id keeps its literal text (`123456789012345678901`,
 /// `1e2`), since a number converted to a float would lose digits and merge distinct ids.
-fn parse_json_fields(line: &str, opts: &ReadOptions) -> Result<(String, String), (Option<String>, SkipReason)> {
+fn parse_json_fields(line: &str, opts: &ReadOptions) -> FieldsResult {
+    if opts.id_field != opts.text_field {
+        if let Some(parsed) = parse_json_fields_at_once(line, opts) {
+            return parsed;
+        }
+    }
+    parse_json_fields_in_two(line, opts)
+}
+
+/// [`parse_json_fields`] in two steps: both fields found unparsed, then each parsed; the reference for every line,
+/// and the reason of every skip.
+fn parse_json_fields_in_two(line: &str, opts: &ReadOptions) -> FieldsResult {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = Fields { id_field: &opts.id_field, text_field: &opts.text_field };
@@ -643,14 +774,7 @@ fn parse_json_fields(line: &str, opts: &ReadOptions) -> Result<(String, String),
             });
         }
     };
-    let id = match id.map(|r| r.get().trim()) {
-        None | Some("null") => return Err((None, SkipReason::MissingId { field: opts.id_field.clone() })),
-        Some(r) if r.starts_with('"') => {
-            serde_json::from_str::<String>(r).map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))?
-        }
-        Some(r) if r.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => r.to_string(),
-        Some(_) => return Err((None, SkipReason::BadId { field: opts.id_field.clone() })),
-    };
+    let id = parse_id(id, opts)?;
     let text = match text.map(|r| r.get().trim()) {
         None | Some("null") => return Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
         Some(r) if r.starts_with('"') => match serde_json::from_str::<String>(r) {
@@ -685,7 +809,8 @@ pub fn parse_record(raw: &RawRecord, opts: &ReadOptions) -> Result<Document, Ski
             Ok(Document { seq: raw.seq, id: id.clone(), text, encoding, replaced, location: raw.location.clone() })
         }
         Payload::JsonLine(bytes) => {
-            let (line, encoding, replaced) = match std::str::from_utf8(bytes) {
+            // `simdutf8` accepts exactly what `std::str::from_utf8` accepts, faster.
+            let (line, encoding, replaced) = match simdutf8::basic::from_utf8(bytes) {
                 Ok(s) => (Cow::Borrowed(s), "UTF-8", 0),
                 Err(_) => {
                     let (s, e, r) = decode_bytes(bytes).map_err(|r| skip(None, r))?;
@@ -897,6 +1022,20 @@ fn walk(root: &Path) -> Vec<Entry> {
     out
 }
 
+/// One JSONL file as a [`RecordReader`] read it: where it is and which records it gave
+/// ([`RecordReader::line_segments`]).
+#[derive(Debug, Clone)]
+pub struct LineSegment {
+    /// The file, as opened.
+    pub path: PathBuf,
+    /// Its name in [`Location`]s.
+    pub name: Arc<str>,
+    /// `seq` of its first record (of the next record when it had none).
+    pub first_seq: u64,
+    /// `seq` after its last record; `None` until the file was read to its end.
+    pub end_seq: Option<u64>,
+}
+
 enum Source {
     Entries(std::vec::IntoIter<Entry>),
     Lines { name: Arc<str>, reader: Box<dyn BufRead + Send>, line: u64, spool: Option<io::BufWriter<File>> },
@@ -914,6 +1053,11 @@ pub struct RecordReader {
     spools: Vec<Option<Arc<tempfile::NamedTempFile>>>,
     /// Read the spools instead of the streams (a reader made by [`RecordReader::reopen`]).
     replay: bool,
+    /// The JSONL files read so far, in order, with the records each gave ([`RecordReader::line_segments`]).
+    segments: Vec<LineSegment>,
+    /// False once a record came from anything else than a JSONL file read to its end (a text file, a stream, an
+    /// error, a refused entry).
+    lines_only: bool,
     disk_bytes: Arc<AtomicU64>,
     /// Bytes read so far (of decompressed JSONL lines and text files).
     pub bytes_read: u64,
@@ -934,6 +1078,8 @@ impl RecordReader {
             max_doc_bytes: ReadOptions::default().max_doc_bytes,
             spools: vec![None; inputs.len()],
             replay: false,
+            segments: Vec::new(),
+            lines_only: true,
             disk_bytes: Arc::new(AtomicU64::new(0)),
             bytes_read: 0,
             blank_lines: 0,
@@ -978,6 +1124,7 @@ impl RecordReader {
     }
 
     fn refused(&mut self, file: Arc<str>, line: Option<u64>, payload: Payload) -> RawRecord {
+        self.lines_only = false;
         RawRecord { seq: self.next_seq(), location: Location { file, line }, payload }
     }
 
@@ -1009,12 +1156,51 @@ impl RecordReader {
         let counted = File::open(path).map(|f| Counting { inner: f, count: self.disk_bytes.clone() });
         match counted.and_then(|f| decompress(BufReader::with_capacity(1 << 20, f))) {
             Ok(reader) => {
+                // A stream cannot be opened again by path (its spool can, but only once it is complete).
+                if spool.is_some() || is_stream_path(path) {
+                    self.lines_only = false;
+                }
+                let segment =
+                    LineSegment { path: path.to_path_buf(), name: name.clone(), first_seq: self.seq, end_seq: None };
+                self.segments.push(segment);
                 let spool = spool.map(|f| io::BufWriter::with_capacity(1 << 20, f));
                 self.stack.push(Source::Lines { name, reader, line: 0, spool });
                 None
             }
             Err(e) => Some(self.refused(name, None, Payload::Unreadable(e.to_string()))),
         }
+    }
+
+    /// The JSONL files this reader read, in order, each with the sequence numbers of its records, when every record
+    /// it gave came from one of them and each was read to its end; `None` otherwise (a text file, standard input or
+    /// another stream, a file that could not be opened or read, a refused entry), or while records are left.
+    ///
+    /// A reader over one segment ([`RecordReader::segment`]) yields the records of that file exactly as this reader
+    /// did, so that a second pass can read the files in parallel.
+    pub fn line_segments(&self) -> Option<Vec<LineSegment>> {
+        let done = self.stack.is_empty() && self.next_input >= self.inputs.len();
+        let complete = self.segments.iter().all(|s| s.end_seq.is_some());
+        (done && self.lines_only && complete).then(|| self.segments.clone())
+    }
+
+    /// A reader over the records of one JSONL file found by [`RecordReader::line_segments`]: the same records with
+    /// the same `seq` and [`Location`]s as the reader that found it gave (as long as the file did not change). The
+    /// bytes read as stored are added to `disk_bytes`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or its decompressor cannot start.
+    pub fn segment(
+        segment: &LineSegment,
+        max_doc_bytes: usize,
+        disk_bytes: Arc<AtomicU64>,
+    ) -> io::Result<RecordReader> {
+        let counted = Counting { inner: File::open(&segment.path)?, count: disk_bytes.clone() };
+        let reader = decompress(BufReader::with_capacity(1 << 20, counted))?;
+        let mut r = RecordReader::new(&[]).max_doc_bytes(max_doc_bytes);
+        r.seq = segment.first_seq;
+        r.disk_bytes = disk_bytes;
+        r.stack.push(Source::Lines { name: segment.name.clone(), reader, line: 0, spool: None });
+        Ok(r)
     }
 
     /// Opens the next input: pushes its source, or returns its only record (a text file, or an error).
@@ -1051,6 +1237,7 @@ impl RecordReader {
             }
             Input::Jsonl(p) => self.open_lines(&p, name, spool),
             Input::Stdin => {
+                self.lines_only = false;
                 let counted = Counting { inner: io::stdin(), count: self.disk_bytes.clone() };
                 match decompress(BufReader::with_capacity(1 << 20, counted)) {
                     Ok(reader) => {
@@ -1112,6 +1299,9 @@ impl Iterator for RecordReader {
                             let flushed = spool.as_mut().map_or(Ok(()), |w| w.flush());
                             let (name, at) = (name.clone(), *line + 1);
                             self.stack.pop();
+                            if let Some(s) = self.segments.last_mut() {
+                                s.end_seq = Some(self.seq);
+                            }
                             if let Err(e) = flushed {
                                 let error = format!("writing the temporary copy of the input: {e}");
                                 return Some(self.refused(name, Some(at), Payload::Unreadable(error)));
@@ -1142,6 +1332,7 @@ impl Iterator for RecordReader {
                             *line += 1;
                             let location = Location { file: name.clone(), line: Some(*line) };
                             self.stack.pop();
+                            self.lines_only = false;
                             let payload = Payload::Unreadable(e.to_string());
                             return Some(RawRecord { seq: self.next_seq(), location, payload });
                         }
@@ -1159,7 +1350,14 @@ pub struct AtomicWriter {
     tmp: tempfile::NamedTempFile,
     writer: Option<io::BufWriter<File>>,
     path: PathBuf,
+    /// Bytes accepted so far.
+    written: u64,
+    /// Bytes of the file whose write-back to disk was started ([`AtomicWriter::start_writeback`]).
+    writeback_from: u64,
 }
+
+/// Bytes written between two starts of write-back ([`AtomicWriter`]).
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 impl AtomicWriter {
     /// Starts writing `path`.
@@ -1175,7 +1373,26 @@ impl AtomicWriter {
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir)?;
         let writer = io::BufWriter::with_capacity(1 << 20, tmp.reopen()?);
-        Ok(AtomicWriter { tmp, writer: Some(writer), path: path.to_path_buf() })
+        Ok(AtomicWriter { tmp, writer: Some(writer), path: path.to_path_buf(), written: 0, writeback_from: 0 })
+    }
+
+    /// Starts writing to disk the bytes that left the buffer since the last call, without waiting for them
+    /// (Linux `sync_file_range` with `SYNC_FILE_RANGE_WRITE`; nothing elsewhere), so that the `fsync` of
+    /// [`AtomicWriter::commit`] has little left to wait for. A hint: its errors are ignored (`commit` reports any).
+    fn start_writeback(&mut self) {
+        let w = self.writer.as_ref().expect("open");
+        let in_file = self.written - w.buffer().len() as u64;
+        if in_file <= self.writeback_from {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (self.writeback_from as libc::off64_t, (in_file - self.writeback_from) as libc::off64_t);
+            // SAFETY: a plain system call on an open file descriptor; it reads no memory of ours.
+            unsafe { libc::sync_file_range(w.get_ref().as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
+        }
+        self.writeback_from = in_file;
     }
 
     /// Writes one value as a JSON line.
@@ -1183,9 +1400,8 @@ impl AtomicWriter {
     /// # Errors
     /// On I/O errors.
     pub fn write_json_line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
-        let w = self.writer.as_mut().expect("open");
-        serde_json::to_writer(&mut *w, value)?;
-        w.write_all(b"\n")
+        serde_json::to_writer(&mut *self, value)?;
+        self.write_all(b"\n")
     }
 
     /// Flushes, syncs and renames the file into place.
@@ -1204,7 +1420,12 @@ impl AtomicWriter {
 
 impl Write for AtomicWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.as_mut().expect("open").write(buf)
+        let n = self.writer.as_mut().expect("open").write(buf)?;
+        self.written += n as u64;
+        if self.written - self.writeback_from >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.writer.as_mut().expect("open").flush()
@@ -1292,6 +1513,51 @@ mod tests {
         // UTF-16LE with BOM still decodes as UTF-16.
         let u16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
         assert_eq!(decode_bytes(&u16).unwrap().1, "UTF-16LE");
+    }
+
+    #[test]
+    fn fields_parsed_at_once_are_those_parsed_in_two_steps() {
+        let lines = [
+            r#"{"id": "a", "text": "plain"}"#,
+            r#"{"id": "a\u00e9", "text": "line\nbreak \"quoted\" \u4e2d\ud83d\ude00 tab\t"}"#,
+            r#"{"text": "first", "id": 12345678901234567890123, "text": "second, the last counts"}"#,
+            r#"{"id": -1.5e3, "text": "x", "other": {"deep": [1, 2, {"k": null}]}}"#,
+            r#"{"id": "a", "text": null}"#,
+            r#"{"id": "a"}"#,
+            r#"{"id": "a", "text": 12}"#,
+            r#"{"id": "a", "text": 1e400}"#,
+            r#"{"id": "a", "text": ["x"]}"#,
+            r#"{"id": "a", "text": {"x": 1}}"#,
+            r#"{"id": "a", "text": true}"#,
+            r#"{"id": "a", "text": "lone \ud800 surrogate"}"#,
+            r#"{"id": "lone \udc00", "text": "x"}"#,
+            r#"{"id": "a", "text": "bad \x escape"}"#,
+            r#"{"id": null, "text": "x"}"#,
+            r#"{"id": true, "text": "x"}"#,
+            r#"{"text": "x"}"#,
+            r#"{"id": "a", "text": "x"} trailing"#,
+            r#"{"id": "a", "text": "x",}"#,
+            r#"["id", "text"]"#,
+            r#""just a string""#,
+            r#"{"id": "a", "text": "unterminated"#,
+            r#"{"\u0069d": "escaped key", "te\u0078t": "y"}"#,
+            r#"{"id": "a", "text": "x", "nested": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#,
+            r#"{"id": "a", "text": "x", "deep": {"text": [1, {"id": 2}]}}"#,
+        ];
+        let deep = format!(r#"{{"id": "a", "text": {}1{}}}"#, "[".repeat(200), "]".repeat(200));
+        for opts in [ReadOptions::default(), ReadOptions { text_field: "body".into(), ..ReadOptions::default() }] {
+            for line in lines.iter().copied().chain([deep.as_str()]) {
+                assert_eq!(
+                    format!("{:?}", parse_json_fields(line, &opts)),
+                    format!("{:?}", parse_json_fields_in_two(line, &opts)),
+                    "{line}"
+                );
+            }
+        }
+        let ok = parse_json_fields(lines[1], &ReadOptions::default()).unwrap();
+        assert_eq!(ok, ("a\u{e9}".to_string(), "line\nbreak \"quoted\" \u{4e2d}\u{1f600} tab\t".to_string()));
+        assert!(parse_json_fields_at_once(lines[1], &ReadOptions::default()).is_some());
+        assert!(parse_json_fields_at_once(lines[11], &ReadOptions::default()).is_none());
     }
 
     #[test]

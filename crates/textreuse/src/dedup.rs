@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -20,7 +21,9 @@ use crate::core::dedup::{
     find_duplicates_listing, DocumentTable, FingerprintTimes, Fingerprinter, ShingleSets, VerifiedListing, VerifiedPair,
 };
 use crate::io::SetStore;
-use crate::io::{parse_record, AtomicWriter, Input, Payload, ReadOptions, RecordReader, SkipReason};
+use crate::io::{
+    parse_record, AtomicWriter, Input, LineSegment, Payload, RawRecord, ReadOptions, RecordReader, SkipReason,
+};
 use crate::lsh::LshParams;
 use crate::pipeline::{ioe, record_digest, scan, spawn_reader, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
@@ -224,10 +227,8 @@ pub fn run(
     ctx.stage("cluster", StageTime::wall(found.seconds.cluster));
     let (clusters, duplicates, verified) = (&found.clusters, &found.duplicates, &found.verified);
 
-    // Outputs.
+    // Outputs: clusters.jsonl and pairs.jsonl on a thread of their own, beside the deduplicated corpus.
     let t = Instant::now();
-    write_clusters(&ctx.path("clusters.jsonl"), &metas, clusters).map_err(ioe("writing clusters.jsonl"))?;
-    write_pairs(&ctx.path("pairs.jsonl"), &metas, duplicates).map_err(ioe("writing pairs.jsonl"))?;
     if cfg.write_candidates {
         write_candidates(&ctx.path("candidates.jsonl"), &metas, &store, verified)
             .map_err(ioe("writing candidates.jsonl"))?;
@@ -240,9 +241,24 @@ pub fn run(
         (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8, metas[d].digest)).collect();
     progress.start("write", scan.total_bytes, "bytes");
     let mut reader = scan.reader;
-    let again = reader.reopen(inputs).map_err(ioe("reopening the input"))?;
-    let documents_kept = write_deduplicated(&ctx.path("deduplicated.jsonl"), again, &kept_seqs, &cfg.read, progress)
-        .map_err(ioe("writing deduplicated.jsonl"))?;
+    let (clusters_path, pairs_path, dedup_path) =
+        (ctx.path("clusters.jsonl"), ctx.path("pairs.jsonl"), ctx.path("deduplicated.jsonl"));
+    let (listed, documents_kept) = std::thread::scope(|s| {
+        let listed = s.spawn(|| -> Result<(), RunError> {
+            write_clusters(&clusters_path, &metas, clusters).map_err(ioe("writing clusters.jsonl"))?;
+            write_pairs(&pairs_path, &metas, duplicates).map_err(ioe("writing pairs.jsonl"))
+        });
+        let kept = match reader.line_segments() {
+            // JSONL files only: each read again on its own, several at once.
+            Some(segments) => write_deduplicated_segments(&dedup_path, &segments, &kept_seqs, &cfg.read, progress),
+            None => reader
+                .reopen(inputs)
+                .and_then(|again| write_deduplicated(&dedup_path, again, &kept_seqs, &cfg.read, progress)),
+        };
+        (listed.join().expect("output thread panicked"), kept)
+    });
+    listed?;
+    let documents_kept = documents_kept.map_err(ioe("writing deduplicated.jsonl"))?;
     progress.finish();
     ctx.stage("write", StageTime::wall(t.elapsed().as_secs_f64()));
 
@@ -327,10 +343,45 @@ fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[V
     w.commit()
 }
 
+/// The error of a second pass that finds another record than the first pass read at `at`.
+fn input_changed(at: &dyn std::fmt::Display) -> io::Error {
+    io::Error::other(format!(
+        "{at}: the input changed since the first pass read it (a file modified or replaced during the run?); \
+         nothing was written"
+    ))
+}
+
+/// Writes one kept record to `out` as `deduplicated.jsonl` has it: a JSONL record as its original line (every
+/// field passed through unchanged; a line in a legacy encoding as its UTF-8 text), a text file as `{"id", "text"}`.
+/// `utf8`: the first pass found the record valid UTF-8.
+///
+/// # Errors
+/// I/O errors of `out`; an error for a record that could not be read (the input changed).
+fn write_kept_record(raw: &RawRecord, utf8: bool, read: &ReadOptions, out: &mut impl Write) -> io::Result<()> {
+    match &raw.payload {
+        // Validated as UTF-8 in the first pass: copied as it is.
+        Payload::JsonLine(bytes) if utf8 => {
+            out.write_all(bytes)?;
+            out.write_all(b"\n")
+        }
+        Payload::JsonLine(bytes) => {
+            // A line in a legacy encoding: its decoded text is the same JSON in UTF-8 (numbers keep their literal
+            // text).
+            let (text, _, _) = crate::io::decode_bytes(bytes).map_err(|e| io::Error::other(e.to_string()))?;
+            out.write_all(text.trim_end().as_bytes())?;
+            out.write_all(b"\n")
+        }
+        Payload::File { .. } => {
+            let doc = parse_record(raw, read).map_err(|s| io::Error::other(s.to_string()))?;
+            serde_json::to_writer(&mut *out, &TextRecord { id: doc.id, text: doc.text })?;
+            out.write_all(b"\n")
+        }
+        Payload::Unreadable(_) | Payload::Refused { .. } => Err(input_changed(&raw.location)),
+    }
+}
+
 /// Writes the records whose `seq` is in `kept` (sorted, with whether the record was valid UTF-8 and its digest
-/// from the first pass), in input order: a JSONL record as its original line (every field passed through
-/// unchanged; a line in a legacy encoding as its UTF-8 text), a text file as `{"id", "text"}`. Returns the number
-/// written.
+/// from the first pass), in input order, as [`write_kept_record`] does. Returns the number written.
 ///
 /// # Errors
 /// I/O errors; and an error when a record differs from the one the first pass read, or the input ends before every
@@ -342,12 +393,6 @@ fn write_deduplicated(
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> io::Result<u64> {
-    let changed = |at: &dyn std::fmt::Display| {
-        io::Error::other(format!(
-            "{at}: the input changed since the first pass read it (a file modified or replaced during the run?); \
-             nothing was written"
-        ))
-    };
     let mut w = AtomicWriter::create(path)?;
     let mut next = 0usize;
     let mut written = 0u64;
@@ -370,27 +415,9 @@ fn write_deduplicated(
             continue;
         }
         if record_digest(&raw) != digest {
-            return Err(changed(&raw.location));
+            return Err(input_changed(&raw.location));
         }
-        match &raw.payload {
-            // Validated as UTF-8 in the first pass: copied as it is.
-            Payload::JsonLine(bytes) if utf8 => {
-                w.write_all(bytes)?;
-                w.write_all(b"\n")?;
-            }
-            Payload::JsonLine(bytes) => {
-                // A line in a legacy encoding: its decoded text is the same JSON in UTF-8 (numbers keep their
-                // literal text).
-                let (text, _, _) = crate::io::decode_bytes(bytes).map_err(|e| io::Error::other(e.to_string()))?;
-                w.write_all(text.trim_end().as_bytes())?;
-                w.write_all(b"\n")?;
-            }
-            Payload::File { .. } => {
-                let doc = parse_record(&raw, read).map_err(|s| io::Error::other(s.to_string()))?;
-                w.write_json_line(&TextRecord { id: doc.id, text: doc.text })?;
-            }
-            Payload::Unreadable(_) | Payload::Refused { .. } => return Err(changed(&raw.location)),
-        }
+        write_kept_record(&raw, utf8, read, &mut w)?;
         written += 1;
         next += 1;
     }
@@ -398,8 +425,159 @@ fn write_deduplicated(
     drop(batches);
     reading.join().expect("reader thread panicked");
     if next < kept.len() {
-        return Err(changed(&format!("record {} of the input", kept[next].0 + 1)));
+        return Err(input_changed(&format!("record {} of the input", kept[next].0 + 1)));
     }
     w.commit()?;
     Ok(written)
+}
+
+/// Output lines of consecutive kept records of one segment, with their count.
+#[derive(Default)]
+struct Piece {
+    bytes: Vec<u8>,
+    records: u64,
+}
+
+/// A piece is handed to the writer once it holds this many bytes.
+const PIECE_BYTES: usize = 1 << 20;
+/// Pieces of one segment waiting for the writer, at most.
+const PIECES_AHEAD: usize = 64;
+
+/// Which segment the next free worker reads, which one the writer writes, and whether to stop.
+struct Claims {
+    next: usize,
+    writing: usize,
+    stop: bool,
+    senders: Vec<Option<mpsc::SyncSender<io::Result<Piece>>>>,
+}
+
+/// [`write_deduplicated`] over JSONL files that the first pass read to their end ([`RecordReader::line_segments`]):
+/// each file is read again, decompressed and filtered on one of `rayon::current_num_threads()` worker threads, up
+/// to one more file than workers ahead of the one being written; this thread writes the pieces in input order
+/// (at most [`PIECES_AHEAD`] pieces of about [`PIECE_BYTES`] wait per file). The output is byte for byte that of
+/// [`write_deduplicated`]. A file without kept records is not read again.
+///
+/// # Errors
+/// As [`write_deduplicated`]; a file that cannot be opened again.
+fn write_deduplicated_segments(
+    path: &Path,
+    segments: &[LineSegment],
+    kept: &[(u64, bool, u64)],
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> io::Result<u64> {
+    let workers = rayon::current_num_threads().clamp(1, segments.len().max(1));
+    let lookahead = workers + 1;
+    let disk = Arc::new(AtomicU64::new(0));
+    let mut w = AtomicWriter::create(path)?;
+    let (senders, receivers): (Vec<_>, Vec<_>) = segments
+        .iter()
+        .map(|_| {
+            let (tx, rx) = mpsc::sync_channel::<io::Result<Piece>>(PIECES_AHEAD);
+            (Some(tx), rx)
+        })
+        .unzip();
+    let claims = Mutex::new(Claims { next: 0, writing: 0, stop: false, senders });
+    let turn = Condvar::new();
+    let written = std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let (j, tx) = {
+                    let mut c = claims.lock().expect("claims");
+                    while !c.stop && c.next < segments.len() && c.next >= c.writing + lookahead {
+                        c = turn.wait(c).expect("claims");
+                    }
+                    if c.stop || c.next >= segments.len() {
+                        return;
+                    }
+                    let j = c.next;
+                    c.next += 1;
+                    (j, c.senders[j].take().expect("one claim per segment"))
+                };
+                if let Err(e) = filter_segment(&segments[j], kept, read, &disk, &tx) {
+                    let _ = tx.send(Err(e));
+                }
+                // `tx` dropped: the end of segment `j` for the writer.
+            });
+        }
+        let write = || -> io::Result<u64> {
+            let (mut written, mut disk_seen) = (0u64, 0u64);
+            for (j, rx) in receivers.into_iter().enumerate() {
+                claims.lock().expect("claims").writing = j;
+                turn.notify_all();
+                for piece in rx {
+                    let piece = piece?;
+                    w.write_all(&piece.bytes)?;
+                    written += piece.records;
+                    let now = disk.load(Ordering::Relaxed);
+                    progress.inc(now.saturating_sub(disk_seen));
+                    disk_seen = now;
+                }
+            }
+            Ok(written)
+        };
+        // On an error the receivers left are dropped with `write`: the workers' sends fail and they stop.
+        let written = write();
+        claims.lock().expect("claims").stop = true;
+        turn.notify_all();
+        written
+    })?;
+    w.commit()?;
+    Ok(written)
+}
+
+/// Sends the output lines of the kept records of `segment` to `tx` in pieces, as [`write_deduplicated`] writes them.
+/// Returns early, without an error, once the writer is gone.
+///
+/// # Errors
+/// As [`write_deduplicated`], for this segment's records.
+fn filter_segment(
+    segment: &LineSegment,
+    kept: &[(u64, bool, u64)],
+    read: &ReadOptions,
+    disk: &Arc<AtomicU64>,
+    tx: &mpsc::SyncSender<io::Result<Piece>>,
+) -> io::Result<()> {
+    let end = segment.end_seq.unwrap_or(segment.first_seq);
+    let kept = &kept[kept.partition_point(|k| k.0 < segment.first_seq)..kept.partition_point(|k| k.0 < end)];
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let reader = RecordReader::segment(segment, read.max_doc_bytes, disk.clone())?;
+    let mut piece = Piece { bytes: Vec::with_capacity(PIECE_BYTES + (64 << 10)), records: 0 };
+    let mut next = 0usize;
+    for raw in reader {
+        while next < kept.len() && kept[next].0 < raw.seq {
+            next += 1;
+        }
+        if next >= kept.len() {
+            break;
+        }
+        let (seq, utf8, digest) = kept[next];
+        if seq != raw.seq {
+            continue;
+        }
+        if record_digest(&raw) != digest {
+            return Err(input_changed(&raw.location));
+        }
+        write_kept_record(&raw, utf8, read, &mut piece.bytes)?;
+        piece.records += 1;
+        next += 1;
+        if piece.bytes.len() >= PIECE_BYTES {
+            let full = std::mem::replace(
+                &mut piece,
+                Piece { bytes: Vec::with_capacity(PIECE_BYTES + (64 << 10)), records: 0 },
+            );
+            if tx.send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if next < kept.len() {
+        return Err(input_changed(&format!("record {} of the input", kept[next].0 + 1)));
+    }
+    if piece.records > 0 {
+        let _ = tx.send(Ok(piece));
+    }
+    Ok(())
 }

@@ -14,6 +14,8 @@
 //! instead of every pair. Clusters smaller than `large_cluster` get every candidate pair verified, as before.
 //! Batches are cut by counts of pairs, never by timing, so the result does not depend on the thread count.
 
+use std::sync::{mpsc, Arc};
+
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
@@ -89,10 +91,17 @@ pub fn verify_candidates<S: ShingleSets>(
     listing: Listing<'_>,
     progress: impl FnMut(u64),
 ) -> Result<VerifiedCandidates, S::Error> {
-    verify_in_batches(keys, docs, sets, settings, 1 << 15, is_duplicate, listing, progress)
+    verify_in_batches(keys, docs, sets, settings, 1 << 15, PRECOMPUTED_BUCKET_MAX, is_duplicate, listing, progress)
 }
 
-/// [`verify_candidates`] with batches of at least `batch_pairs_min` pairs (the last one aside).
+/// Buckets of at most this many members have the earlier-band check of their pairs done ahead, on a thread of its
+/// own ([`prepare_band`]); larger ones as their pairs are generated. A pair checked ahead may turn out not to need
+/// the check (both documents already in one large cluster): the bound keeps that extra work at most
+/// `PRECOMPUTED_BUCKET_MAX / 2` checks per document and band.
+const PRECOMPUTED_BUCKET_MAX: usize = 64;
+
+/// [`verify_candidates`] with batches of at least `batch_pairs_min` pairs (the last one aside), and the earlier-band
+/// check done ahead for buckets of at most `precomputed_max` members.
 #[allow(clippy::too_many_arguments)]
 fn verify_in_batches<S: ShingleSets>(
     keys: &[u64],
@@ -100,6 +109,7 @@ fn verify_in_batches<S: ShingleSets>(
     sets: &S,
     settings: CandidateSettings,
     batch_pairs_min: usize,
+    precomputed_max: usize,
     is_duplicate: impl Fn(&PairStats) -> bool + Sync,
     listing: Listing<'_>,
     mut progress: impl FnMut(u64),
@@ -119,95 +129,166 @@ fn verify_in_batches<S: ShingleSets>(
     let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches };
     let w = settings.max_bucket.max(1);
     let large = if settings.large_cluster == 0 { usize::MAX } else { settings.large_cluster };
-    // pos[d * bands + band]: rank of document d in its bucket of that band.
-    let mut pos = vec![0u32; n * bands];
+    // pos[band][d]: rank of document d in its bucket of that band.
+    let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
     let mut uf = UnionFind::new(n);
     let mut size = vec![1u32; n];
-    let mut column: Vec<(u64, u32)> = Vec::with_capacity(n);
     let mut batch: Vec<Task> = Vec::new();
     let mut batch_pairs = 0usize;
     let mut roots: Vec<u32> = Vec::new();
-    for band in 0..bands {
-        column.clear();
-        column.extend((0..n).map(|d| (keys[d * bands + band], d as u32)));
-        column.sort_unstable();
-        for bucket in column.chunk_by(|x, y| x.0 == y.0) {
-            for (rank, &(_, d)) in bucket.iter().enumerate() {
-                pos[d as usize * bands + band] = rank as u32;
+    // The bands' sorted columns, bucket ranks and, for small buckets, earlier-band checks, prepared on a thread of
+    // their own one or two bands ahead: none of it depends on the clusters.
+    std::thread::scope(|scope| -> Result<(), S::Error> {
+        let (tx, rx) = mpsc::sync_channel::<PreparedBand>(2);
+        scope.spawn(move || {
+            let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
+            for band in 0..bands {
+                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos);
+                pos.push(prepared.pos.clone());
+                if tx.send(prepared).is_err() {
+                    return;
+                }
             }
+        });
+        for band in 0..bands {
+            let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
+            let mut bit_base = 0usize;
+            for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+                progress(bucket.len() as u64);
+                if bucket.len() < 2 {
+                    continue;
+                }
+                // Where this bucket's earlier-band checks start in `fresh`, when they were done ahead.
+                let ahead = (bucket.len() <= precomputed_max).then_some(bit_base);
+                if ahead.is_some() {
+                    bit_base += window_pairs(bucket.len(), w) as usize;
+                }
+                let mut window_at = ahead.unwrap_or(0);
+                roots.clear();
+                roots.extend(bucket.iter().map(|&(_, d)| uf.find(d)));
+                if roots.iter().all(|&r| r == roots[0]) && size[roots[0] as usize] as usize >= large {
+                    out.not_verified += window_pairs(bucket.len(), w);
+                    continue;
+                }
+                // `main`: the largest cluster among the window's members when it is large; `others`: the positions in
+                // the window outside it. A member of `main` needs pairing with `others` only.
+                let mut main = largest_root(&roots, &size, large);
+                let mut others: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+                if roots[0] != main.unwrap_or(u32::MAX) {
+                    others.push_back(0);
+                }
+                for jb in 1..bucket.len() {
+                    let b = bucket[jb].1;
+                    // Roots of positions before `jb` are exact: unions happen between batches only, and then the
+                    // window's roots are read again.
+                    let rb = uf.find(b);
+                    roots[jb] = rb;
+                    let lo = jb.saturating_sub(w);
+                    while others.front().is_some_and(|&k| k < lo) {
+                        others.pop_front();
+                    }
+                    let mut against = Vec::new();
+                    let (window, pos) = (window_at, &pos);
+                    let new_here = |ja: usize, a: u32| match ahead {
+                        Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
+                        None => !generated_earlier(keys, pos, bands, band, a, b, w),
+                    };
+                    let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
+                        let (a, ra) = (bucket[ja].1, roots[ja]);
+                        let is_large = size[ra as usize] as usize >= large;
+                        if ra == rb && is_large {
+                            out.not_verified += 1;
+                        } else if new_here(ja, a) {
+                            against.push((a, ra, is_large));
+                        }
+                    };
+                    if main == Some(rb) {
+                        out.not_verified += (jb - lo - others.len()) as u64;
+                        for &ja in others.iter().rev() {
+                            consider(ja, &mut out);
+                        }
+                    } else {
+                        for ja in (lo..jb).rev() {
+                            consider(ja, &mut out);
+                        }
+                    }
+                    if !against.is_empty() {
+                        batch_pairs += against.len();
+                        batch.push(Task { b, b_large: size[rb as usize] as usize >= large, against });
+                    }
+                    window_at += jb - lo;
+                    if Some(rb) != main {
+                        others.push_back(jb);
+                    }
+                    if batch_pairs >= batch_pairs_min {
+                        run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
+                        batch_pairs = 0;
+                        // Clusters grew: the roots of the next window are read again.
+                        let from = (jb + 1).saturating_sub(w);
+                        for k in from..=jb {
+                            roots[k] = uf.find(bucket[k].1);
+                        }
+                        main = largest_root(&roots[from..=jb], &size, large);
+                        others = (from..=jb).filter(|&k| Some(roots[k]) != main).collect();
+                    }
+                }
+            }
+            pos.push(band_pos);
         }
-        for bucket in column.chunk_by(|x, y| x.0 == y.0) {
-            progress(bucket.len() as u64);
-            if bucket.len() < 2 {
-                continue;
-            }
-            roots.clear();
-            roots.extend(bucket.iter().map(|&(_, d)| uf.find(d)));
-            if roots.iter().all(|&r| r == roots[0]) && size[roots[0] as usize] as usize >= large {
-                out.not_verified += window_pairs(bucket.len(), w);
-                continue;
-            }
-            // `main`: the largest cluster among the window's members when it is large; `others`: the positions in
-            // the window outside it. A member of `main` needs pairing with `others` only.
-            let mut main = largest_root(&roots, &size, large);
-            let mut others: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
-            if roots[0] != main.unwrap_or(u32::MAX) {
-                others.push_back(0);
-            }
-            for jb in 1..bucket.len() {
-                let b = bucket[jb].1;
-                // Roots of positions before `jb` are exact: unions happen between batches only, and then the
-                // window's roots are read again.
-                let rb = uf.find(b);
-                roots[jb] = rb;
-                let lo = jb.saturating_sub(w);
-                while others.front().is_some_and(|&k| k < lo) {
-                    others.pop_front();
-                }
-                let mut against = Vec::new();
-                let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
-                    let (a, ra) = (bucket[ja].1, roots[ja]);
-                    let is_large = size[ra as usize] as usize >= large;
-                    if ra == rb && is_large {
-                        out.not_verified += 1;
-                    } else if !generated_earlier(keys, &pos, bands, band, a, b, w) {
-                        against.push((a, ra, is_large));
-                    }
-                };
-                if main == Some(rb) {
-                    out.not_verified += (jb - lo - others.len()) as u64;
-                    for &ja in others.iter().rev() {
-                        consider(ja, &mut out);
-                    }
-                } else {
-                    for ja in (lo..jb).rev() {
-                        consider(ja, &mut out);
-                    }
-                }
-                if !against.is_empty() {
-                    batch_pairs += against.len();
-                    batch.push(Task { b, b_large: size[rb as usize] as usize >= large, against });
-                }
-                if Some(rb) != main {
-                    others.push_back(jb);
-                }
-                if batch_pairs >= batch_pairs_min {
-                    run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
-                    batch_pairs = 0;
-                    // Clusters grew: the roots of the next window are read again.
-                    let from = (jb + 1).saturating_sub(w);
-                    for k in from..=jb {
-                        roots[k] = uf.find(bucket[k].1);
-                    }
-                    main = largest_root(&roots[from..=jb], &size, large);
-                    others = (from..=jb).filter(|&k| Some(roots[k]) != main).collect();
-                }
-            }
-        }
-    }
+        Ok(())
+    })?;
     run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
     out.pairs.sort_unstable_by_key(|&(p, _)| p);
     Ok(out)
+}
+
+/// One band made ready for candidate generation ([`prepare_band`]).
+struct PreparedBand {
+    /// `(bucket key, LSH document)` of every document, sorted: the buckets in order, each by document.
+    column: Vec<(u64, u32)>,
+    /// The rank of each document in its bucket.
+    pos: Arc<[u32]>,
+    /// For each bucket of 2 to `precomputed_max` members, in order, for each member `jb` from the second and each
+    /// earlier member `ja` in its window (`jb - w ≤ ja < jb`, increasing), one bit: set when the pair was not a
+    /// candidate in an earlier band (the negation of [`generated_earlier`]).
+    fresh: Vec<u64>,
+}
+
+/// Sorts band `band`'s bucket keys, ranks the documents in their buckets, and does the earlier-band check of the
+/// window pairs of the buckets of at most `precomputed_max` members; `pos` holds the ranks of the earlier bands.
+fn prepare_band(
+    keys: &[u64],
+    n: usize,
+    bands: usize,
+    band: usize,
+    w: usize,
+    precomputed_max: usize,
+    pos: &[Arc<[u32]>],
+) -> PreparedBand {
+    let mut column: Vec<(u64, u32)> = (0..n).map(|d| (keys[d * bands + band], d as u32)).collect();
+    column.sort_unstable();
+    let mut rank = vec![0u32; n];
+    let mut fresh: Vec<u64> = Vec::new();
+    let mut bits = 0usize;
+    for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+        for (r, &(_, d)) in bucket.iter().enumerate() {
+            rank[d as usize] = r as u32;
+        }
+        if bucket.len() < 2 || bucket.len() > precomputed_max {
+            continue;
+        }
+        fresh.resize((bits + window_pairs(bucket.len(), w) as usize).div_ceil(64), 0);
+        for jb in 1..bucket.len() {
+            let b = bucket[jb].1;
+            for &(_, a) in &bucket[jb.saturating_sub(w)..jb] {
+                if !generated_earlier(keys, pos, bands, band, a, b, w) {
+                    fresh[bits / 64] |= 1 << (bits % 64);
+                }
+                bits += 1;
+            }
+        }
+    }
+    PreparedBand { column, pos: rank.into(), fresh }
 }
 
 /// The root of the largest cluster among `roots` (ties to the smallest root) when it has `large` documents or more.
@@ -222,25 +303,24 @@ fn window_pairs(m: usize, w: usize) -> u64 {
 }
 
 /// True when `a` and `b` (`a < b`) were already a candidate pair in a band before `band`: same bucket, at most `w`
-/// ranks apart.
-fn generated_earlier(keys: &[u64], pos: &[u32], bands: usize, band: usize, a: u32, b: u32, w: usize) -> bool {
-    let (a, b) = (a as usize * bands, b as usize * bands);
-    let (ka, kb) = (&keys[a..a + band], &keys[b..b + band]);
-    let (pa, pb) = (&pos[a..a + band], &pos[b..b + band]);
+/// ranks apart. `pos[j][d]`: the rank of document `d` in its bucket of band `j`, for the bands before `band`.
+fn generated_earlier(keys: &[u64], pos: &[Arc<[u32]>], bands: usize, band: usize, a: u32, b: u32, w: usize) -> bool {
+    let (ka, kb) = (&keys[a as usize * bands..][..band], &keys[b as usize * bands..][..band]);
+    let pos = &pos[..band];
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2 (checked just above).
-        return unsafe { shared_near_avx2(ka, kb, pa, pb, w) };
+        return unsafe { shared_near_avx2(ka, kb, pos, a as usize, b as usize, w) };
     }
-    shared_near(ka, kb, pa, pb, w)
+    shared_near(ka, kb, pos, a as usize, b as usize, w)
 }
 
-/// True when `ka[j] == kb[j]` and `pb[j] - pa[j] <= w` for some `j`. Blocks of 8 keys are compared without a branch
-/// per key (two documents seldom share a bucket: most blocks have no equal key); the positions are looked at only
-/// in a block that has one.
+/// True when `ka[j] == kb[j]` and `pos[j][b] - pos[j][a] <= w` for some `j`. Blocks of 8 keys are compared without a
+/// branch per key (two documents seldom share a bucket: most blocks have no equal key); the positions are looked at
+/// only in a block that has one.
 #[inline(always)]
-fn shared_near(ka: &[u64], kb: &[u64], pa: &[u32], pb: &[u32], w: usize) -> bool {
-    let hit = |j: usize| ka[j] == kb[j] && (pb[j] - pa[j]) as usize <= w;
+fn shared_near(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize, b: usize, w: usize) -> bool {
+    let hit = |j: usize| ka[j] == kb[j] && (pos[j][b] - pos[j][a]) as usize <= w;
     for (k, (xa, xb)) in ka.chunks_exact(8).zip(kb.chunks_exact(8)).enumerate() {
         let equal = xa.iter().zip(xb).fold(false, |m, (x, y)| m | (x == y));
         if equal && (8 * k..8 * k + 8).any(hit) {
@@ -256,8 +336,8 @@ fn shared_near(ka: &[u64], kb: &[u64], pa: &[u32], pb: &[u32], w: usize) -> bool
 /// The processor must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn shared_near_avx2(ka: &[u64], kb: &[u64], pa: &[u32], pb: &[u32], w: usize) -> bool {
-    shared_near(ka, kb, pa, pb, w)
+unsafe fn shared_near_avx2(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize, b: usize, w: usize) -> bool {
+    shared_near(ka, kb, pos, a, b, w)
 }
 
 /// Verifies the pairs of `batch` in parallel, then records them and merges duplicates, in batch order. A document
@@ -487,7 +567,7 @@ mod tests {
         }
         let docs: Vec<u32> = (0..sets.len() as u32).collect();
         let dup = |s: &PairStats| s.jaccard >= 0.5;
-        let v = verify_in_batches(keys, &docs, &store, settings, batch, dup, Listing::All, |_| {}).unwrap();
+        let v = verify_in_batches(keys, &docs, &store, settings, batch, 64, dup, Listing::All, |_| {}).unwrap();
         Found {
             duplicates: v.pairs.iter().filter(|(_, s)| dup(s)).copied().collect(),
             contained: v.pairs.iter().filter(|(_, s)| !dup(s) && s.containment >= 0.8).copied().collect(),
@@ -537,9 +617,9 @@ mod tests {
             let dup = |s: &PairStats| s.jaccard >= 0.5;
             let wanted = |s: &PairStats| s.jaccard >= 0.5 || s.containment >= 0.8;
             let batch = 1 + rng.below(300) as usize;
-            let all = verify_in_batches(&keys, &ids, &store, settings, batch, dup, Listing::All, |_| {}).unwrap();
+            let all = verify_in_batches(&keys, &ids, &store, settings, batch, 64, dup, Listing::All, |_| {}).unwrap();
             let some =
-                verify_in_batches(&keys, &ids, &store, settings, batch, dup, Listing::Satisfying(&wanted), |_| {})
+                verify_in_batches(&keys, &ids, &store, settings, batch, 64, dup, Listing::Satisfying(&wanted), |_| {})
                     .unwrap();
             let expected: Vec<_> = all.pairs.iter().filter(|(_, s)| wanted(s)).copied().collect();
             assert_eq!(some.pairs, expected, "case {case}");
@@ -582,6 +662,38 @@ mod tests {
             pruned_some |= fast.verified < full.verified;
         }
         assert!(pruned_some, "the random corpora have large clusters");
+    }
+
+    #[test]
+    fn checks_done_ahead_or_as_pairs_come_give_the_same_result() {
+        let mut rng = Rng(5150);
+        for case in 0..40 {
+            // Up to 20 bands (blocks of 8 and the rest), windows narrower and wider than the buckets.
+            let bands = 1 + rng.below(20) as usize;
+            let max_bucket = 1 + rng.below(12) as usize;
+            let docs = 20 + rng.below(300) as usize;
+            let families = 1 + rng.below(8) as usize;
+            let (sets, keys) = corpus(&mut rng, docs, families, bands);
+            let mut store = MemorySets::default();
+            for s in &sets {
+                store.push(s);
+            }
+            let ids: Vec<u32> = (0..docs as u32).collect();
+            let large = if case % 2 == 0 { 0 } else { 2 + rng.below(20) as usize };
+            let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+            let dup = |s: &PairStats| s.jaccard >= 0.5;
+            let batch = 1 + rng.below(300) as usize;
+            let with = |ahead: usize| {
+                let v = verify_in_batches(&keys, &ids, &store, settings, batch, ahead, dup, Listing::All, |_| {});
+                let v = v.unwrap();
+                (v.pairs, v.verified, v.not_verified)
+            };
+            // None done ahead, all of them, and a bound that splits the buckets.
+            let reference = with(0);
+            assert!(reference.1 > 0, "case {case}: candidates");
+            assert_eq!(with(usize::MAX), reference, "case {case}");
+            assert_eq!(with(2 + rng.below(docs as u64 / 2) as usize), reference, "case {case}");
+        }
     }
 
     #[test]
