@@ -74,6 +74,24 @@ fn shingle_and_minhash(bencher: Bencher, lang: &str) {
     });
 }
 
+/// [`shingle_and_minhash`] document by document: the Chinese text (normalized) cut into documents of 1,000
+/// characters, about the median length of zh-dev's, where per-document costs (small sets, buffers) weigh more.
+#[divan::bench]
+fn shingle_and_minhash_1000_chars(bencher: Bencher) {
+    let text = chinese();
+    let n = normalize(&text, &NormalizeOptions::default());
+    let chars: Vec<char> = n.text.chars().collect();
+    let docs: Vec<String> = chars.chunks(1000).map(|c| c.iter().collect()).collect();
+    let hasher = MinHasher::new(128, 42);
+    let mut ids = ShingleBuffers::default();
+    bencher.counter(BytesCount::of_str(&text)).bench_local(|| {
+        for d in &docs {
+            let set = shingle_set_of_text(black_box(d), 4, 42, &mut ids);
+            black_box(hasher.signature(&set));
+        }
+    });
+}
+
 #[divan::bench]
 fn align_two_pages(bencher: Bencher) {
     let a = example("chronam/19160104_sn85058396-ed-1_seq-1.txt");
