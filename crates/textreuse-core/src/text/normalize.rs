@@ -9,10 +9,10 @@
 //!    control and format characters are dropped, and whitespace vanishes next to CJK characters, so that the hard line
 //!    breaks of newspaper columns disappear. Between two words of a space-delimited script one ASCII space is kept,
 //!    so word units survive. A hyphen at a line end between two letters (`con-\ntinued`) is joined;
-//! 5. **traditional → simplified Chinese** to mainland usage (`zh-CN`) with the `zhconv` crate: OpenCC's and
-//!    MediaWiki's phrase and character dictionaries (Hong Kong and Taiwan variants included) compiled into one
-//!    Aho-Corasick automaton (at zhconv's build time), longest match first. It runs after step 4 so that phrases
-//!    broken by a column line break are converted as one phrase.
+//! 5. **traditional → simplified Chinese** to mainland usage (`zh-CN`) with the rules of the `zhconv` crate:
+//!    OpenCC's and MediaWiki's phrase and character dictionaries (Hong Kong and Taiwan variants included), longest
+//!    match first, walked rule by rule with the same result as zhconv's Aho-Corasick automaton. It runs after
+//!    step 4 so that phrases broken by a column line break are converted as one phrase.
 //!
 //! The result carries, for every character of the normalized text, the code point offset of the original
 //! character it came from ([`Normalized::offsets`]), so any span `[i, j)` of the normalized text maps back to the
@@ -1152,7 +1152,7 @@ mod tests {
         {
             for k in 0..=t.len() {
                 if t.is_char_boundary(k) {
-                    assert_eq!(utf8_chars(t[k..].as_bytes()), t[k..].chars().count(), "{t} from {k}");
+                    assert_eq!(utf8_chars(&t.as_bytes()[k..]), t[k..].chars().count(), "{t} from {k}");
                 }
             }
         }
