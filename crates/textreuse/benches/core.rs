@@ -24,8 +24,23 @@ fn chinese() -> String {
     s.repeat(100_000 / s.len() + 1)
 }
 
+/// The simplified version alone, repeated to about 100 KB: what most Chinese news is.
+fn chinese_simplified() -> String {
+    let s = example("zh/01_simplified_columns.txt");
+    s.repeat(100_000 / s.len() + 1)
+}
+
 fn english() -> String {
     example("chronam/19160104_sn83045211-ed-1_seq-1.txt")
+}
+
+/// The input of a benchmark by its argument: `chinese` (half traditional), `chinese-simplified`, `english`.
+fn text_of(lang: &str) -> String {
+    match lang {
+        "chinese" => chinese(),
+        "chinese-simplified" => chinese_simplified(),
+        _ => english(),
+    }
 }
 
 #[divan::bench(args = ["chinese", "english"])]
@@ -36,9 +51,9 @@ fn normalize_text(bencher: Bencher, lang: &str) {
 }
 
 /// What `dedup` normalizes: the text without its offset map, into reused buffers.
-#[divan::bench(args = ["chinese", "english"])]
+#[divan::bench(args = ["chinese", "chinese-simplified", "english"])]
 fn normalize_text_only(bencher: Bencher, lang: &str) {
-    let text = if lang == "chinese" { chinese() } else { english() };
+    let text = text_of(lang);
     let opts = NormalizeOptions::default();
     let (mut out, mut scratch) = (String::new(), String::new());
     bencher
@@ -47,15 +62,33 @@ fn normalize_text_only(bencher: Bencher, lang: &str) {
 }
 
 /// What `dedup` does to a normalized text: its shingle set (units, shingles, sorted) and MinHash signature.
-#[divan::bench(args = ["chinese", "english"])]
+#[divan::bench(args = ["chinese", "chinese-simplified", "english"])]
 fn shingle_and_minhash(bencher: Bencher, lang: &str) {
-    let text = if lang == "chinese" { chinese() } else { english() };
+    let text = text_of(lang);
     let n = normalize(&text, &NormalizeOptions::default());
     let hasher = MinHasher::new(128, 42);
     let mut ids = ShingleBuffers::default();
     bencher.counter(BytesCount::of_str(&text)).bench_local(|| {
         let set = shingle_set_of_text(black_box(&n.text), 4, 42, &mut ids);
         hasher.signature(&set)
+    });
+}
+
+/// [`shingle_and_minhash`] document by document: the Chinese text (normalized) cut into documents of 1,000
+/// characters, about the median length of zh-dev's, where per-document costs (small sets, buffers) weigh more.
+#[divan::bench]
+fn shingle_and_minhash_1000_chars(bencher: Bencher) {
+    let text = chinese();
+    let n = normalize(&text, &NormalizeOptions::default());
+    let chars: Vec<char> = n.text.chars().collect();
+    let docs: Vec<String> = chars.chunks(1000).map(|c| c.iter().collect()).collect();
+    let hasher = MinHasher::new(128, 42);
+    let mut ids = ShingleBuffers::default();
+    bencher.counter(BytesCount::of_str(&text)).bench_local(|| {
+        for d in &docs {
+            let set = shingle_set_of_text(black_box(d), 4, 42, &mut ids);
+            black_box(hasher.signature(&set));
+        }
     });
 }
 

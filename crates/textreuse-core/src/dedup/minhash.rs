@@ -36,20 +36,20 @@ impl MinHasher {
     pub fn signature(&self, shingles: &[u64]) -> Signature {
         let k = self.num_perm;
         let mut sig = vec![u64::MAX; k];
-        let mut filled = vec![false; k];
         for &h in shingles {
             // Re-mix with the seed so that signatures are independent of how the shingles were hashed.
             let x = mix64(h ^ self.seed);
             let bin = (((x >> 32) * k as u64) >> 32) as usize;
-            let v = x & 0xFFFF_FFFF;
-            if v < sig[bin] {
-                sig[bin] = v;
-            }
-            filled[bin] = true;
+            // The minimum without a branch: whether a value is a bin's new minimum is a coin toss early on, and a
+            // mispredicted branch cost more than the store.
+            let slot = &mut sig[bin];
+            *slot = (*slot).min(x & 0xFFFF_FFFF);
         }
-        if shingles.is_empty() || filled.iter().all(|&f| f) {
+        // A bin is filled when it holds a value: values are below 2^32, so `u64::MAX` marks an empty bin.
+        if shingles.is_empty() || !sig.contains(&u64::MAX) {
             return sig;
         }
+        let filled: Vec<bool> = sig.iter().map(|&v| v != u64::MAX).collect();
         // Optimal densification: each empty bin probes bins along its own hash sequence.
         let src = sig.clone();
         for i in 0..k {

@@ -9,10 +9,10 @@
 //!    control and format characters are dropped, and whitespace vanishes next to CJK characters, so that the hard line
 //!    breaks of newspaper columns disappear. Between two words of a space-delimited script one ASCII space is kept,
 //!    so word units survive. A hyphen at a line end between two letters (`con-\ntinued`) is joined;
-//! 5. **traditional → simplified Chinese** to mainland usage (`zh-CN`) with the `zhconv` crate: OpenCC's and
-//!    MediaWiki's phrase and character dictionaries (Hong Kong and Taiwan variants included) compiled into one
-//!    Aho-Corasick automaton (at zhconv's build time), longest match first. It runs after step 4 so that phrases
-//!    broken by a column line break are converted as one phrase.
+//! 5. **traditional → simplified Chinese** to mainland usage (`zh-CN`) with the rules of the `zhconv` crate:
+//!    OpenCC's and MediaWiki's phrase and character dictionaries (Hong Kong and Taiwan variants included), longest
+//!    match first, walked rule by rule with the same result as zhconv's Aho-Corasick automaton. It runs after
+//!    step 4 so that phrases broken by a column line break are converted as one phrase.
 //!
 //! The result carries, for every character of the normalized text, the code point offset of the original
 //! character it came from ([`Normalized::offsets`]), so any span `[i, j)` of the normalized text maps back to the
@@ -709,8 +709,8 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
         while let [rest @ .., b'\r'] = line {
             line = rest;
         }
-        // Cut at ASCII bytes, the line is a slice of the text: its characters, by the standard library's fast count.
-        record(text[start..start + line.len()].chars().count() as u32);
+        // Cut at ASCII bytes, the line is a slice of the text.
+        record(utf8_chars(line) as u32);
         start = end + 1;
     }
     // The most common width; the shortest among equals (widths are visited in increasing order).
@@ -729,15 +729,34 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
     (count >= 3 && 2 * count >= lines).then_some(width)
 }
 
+/// The number of characters of the valid UTF-8 `bytes`: its bytes less its continuation bytes (`10xxxxxx`), eight
+/// bytes at a time. Lines of newspaper columns are short, where the standard library's count is made for long
+/// strings.
+#[inline]
+fn utf8_chars(bytes: &[u8]) -> usize {
+    let mut continuation = 0u32;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        // Bit 7 of a byte set and bit 6 (shifted into bit 7's place) clear.
+        continuation += (w & !(w << 1) & 0x8080_8080_8080_8080).count_ones();
+    }
+    for &b in words.remainder() {
+        continuation += u32::from(b & 0xC0 == 0x80);
+    }
+    bytes.len() - continuation as usize
+}
+
 /// Converts traditional to simplified script in place, keeping the offset map when one is given (one entry per
 /// character of `text`). `n_chars` is the number of characters of `text`. `scratch` is working space.
 ///
 /// OpenCC maps phrases to phrases; almost always with the same number of characters, and then the map stays one
 /// to one. Where a conversion changes the length, the text is split in halves until each piece keeps its length
 /// or is at most 8 characters long; the characters of such a short piece map proportionally onto its origin.
-/// zhconv deserializes its automaton once per process; only the windows of [`convert_windows`] are scanned by it.
+/// The conversion walks zhconv's rules itself ([`convert_rules`]); zhconv's automaton only gives each rule's target,
+/// once per process.
 fn to_simplified(text: &mut String, n_chars: usize, offsets: Option<&mut Vec<u32>>, scratch: &mut String) {
-    let Some(same_length) = convert_windows(text, scratch) else { return };
+    let Some(same_length) = convert_rules(text, scratch) else { return };
     if same_length {
         std::mem::swap(text, scratch);
         return;
@@ -760,17 +779,32 @@ fn to_simplified(text: &mut String, n_chars: usize, offsets: Option<&mut Vec<u32
     }
 }
 
-/// Where zhconv's zh-CN rules can match, from the sources of its two tables (the ones its automaton is compiled
-/// from): which characters are a whole source, which begin a longer one and with which second character, and the
-/// longer sources by their first two characters. Built once per process.
+/// zhconv's zh-CN rules, from the sources of its two tables (the ones its automaton is compiled from), laid out
+/// for [`convert_rules`]: which characters alone are a source that changes, which begin a longer source and with
+/// which second character, and the longer sources by their first two characters. Each source's target is what
+/// zhconv's converter makes of the source alone, which is the target of the rule zhconv chose for it (the longest
+/// match at the start of a source is the source itself). Built once per process.
 struct RuleStarts {
-    /// Two bits per code point: [`WHOLE`] (the character alone is a source), [`BEGINS`] (it begins a longer one).
+    /// Two bits per code point: [`WHOLE`] (the character alone is a source with another target), [`BEGINS`] (it
+    /// begins a longer source).
     bits: Box<[u64]>,
     /// A bit per hash of the first two characters of every source of two or more characters ([`pair_slot`]): a
     /// clear bit rules the pair out, a set one may be a collision.
     pairs: Box<[u64]>,
     /// The sources of two or more characters by their first two characters ([`pair_key`]), longest first.
-    by_pair: rustc_hash::FxHashMap<u64, Vec<Box<str>>>,
+    by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>>,
+    /// The rules of one character whose target differs from it, by code point.
+    single: rustc_hash::FxHashMap<u32, Rule>,
+}
+
+/// One conversion rule: its source, its target and the difference of their lengths in characters.
+struct Rule {
+    source: Box<str>,
+    target: Box<str>,
+    /// Characters of the target minus characters of the source.
+    delta: isize,
+    /// Whether the target differs from the source.
+    changes: bool,
 }
 
 /// The key of [`RuleStarts::by_pair`].
@@ -779,7 +813,7 @@ fn pair_key(a: u32, b: u32) -> u64 {
     u64::from(a) << 21 | u64::from(b)
 }
 
-/// [`RuleStarts::bits`]: the character alone is a rule's source.
+/// [`RuleStarts::bits`]: the character alone is a rule's source, with another target.
 const WHOLE: u64 = 1;
 /// [`RuleStarts::bits`]: the character begins a source of two or more characters.
 const BEGINS: u64 = 2;
@@ -796,29 +830,45 @@ fn pair_slot(a: u32, b: u32) -> usize {
 fn rule_starts() -> &'static RuleStarts {
     static STARTS: std::sync::OnceLock<RuleStarts> = std::sync::OnceLock::new();
     STARTS.get_or_init(|| {
+        let converter = zhconv::get_builtin_converter(zhconv::Variant::ZhCN);
         let mut bits = vec![0u64; (char::MAX as usize + 1).div_ceil(32)].into_boxed_slice();
         let mut pairs = vec![0u64; 1 << (PAIR_BITS - 6)].into_boxed_slice();
-        let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Box<str>>> = Default::default();
+        let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>> = Default::default();
+        let mut single: rustc_hash::FxHashMap<u32, Rule> = Default::default();
+        let mut seen: rustc_hash::FxHashSet<String> = Default::default();
         for t in [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE] {
             for (from, _) in zhconv::tables::expand_table(t) {
                 let cs: Vec<u32> = from.chars().map(u32::from).collect();
                 let Some(&a) = cs.first() else { continue };
+                if !seen.insert(from.clone()) {
+                    continue;
+                }
+                let mut target = String::new();
+                converter.convert_to(&from, &mut target);
+                let delta = target.chars().count() as isize - cs.len() as isize;
+                let changes = target != from;
+                let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes };
                 let u = a as usize;
                 match cs.get(1) {
-                    None => bits[u / 32] |= WHOLE << (2 * (u % 32)),
+                    // A character converted to itself converts as one copied.
+                    None if !rule.changes => {}
+                    None => {
+                        bits[u / 32] |= WHOLE << (2 * (u % 32));
+                        single.insert(a, rule);
+                    }
                     Some(&b) => {
                         bits[u / 32] |= BEGINS << (2 * (u % 32));
                         let k = pair_slot(a, b);
                         pairs[k / 64] |= 1 << (k % 64);
-                        by_pair.entry(pair_key(a, b)).or_default().push(from.as_str().into());
+                        by_pair.entry(pair_key(a, b)).or_default().push(rule);
                     }
                 }
             }
         }
         for v in by_pair.values_mut() {
-            v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            v.sort_by_key(|r| std::cmp::Reverse(r.source.len()));
         }
-        RuleStarts { bits, pairs, by_pair }
+        RuleStarts { bits, pairs, by_pair, single }
     })
 }
 
@@ -837,20 +887,13 @@ impl RuleStarts {
         (self.pairs[k / 64] >> (k % 64)) & 1
     }
 
-    /// The length in bytes of the longest source that `rest` begins with among those of two or more characters
-    /// that begin with `a`, `b` (the first two characters of `rest`); 0 when none.
+    /// The longest rule whose source `rest` begins with among those of two or more characters that begin with
+    /// `a`, `b` (the first two characters of `rest`).
     #[inline]
-    fn longest_at(&self, a: u32, b: u32, rest: &str) -> usize {
-        match self.by_pair.get(&pair_key(a, b)) {
-            Some(v) => v.iter().find(|s| rest.starts_with(&***s)).map_or(0, |s| s.len()),
-            None => 0,
-        }
+    fn longest_at(&self, a: u32, b: u32, rest: &str) -> Option<&Rule> {
+        self.by_pair.get(&pair_key(a, b))?.iter().find(|r| rest.starts_with(&*r.source))
     }
 }
-
-/// Bytes without a possible rule start after a window's end before it is closed: fewer, larger windows where
-/// possible starts are dense (traditional text), for fewer calls of the automaton.
-const WINDOW_SLACK: usize = 12;
 
 /// The code point starting at byte `pos` of valid UTF-8 and its length in bytes; the commonest length in Chinese
 /// text, 3, first.
@@ -872,128 +915,76 @@ fn decode_valid(bytes: &[u8], pos: usize) -> (u32, usize) {
     }
 }
 
-/// Bytes of the UTF-8 encoding of code point `u`.
-#[inline]
-fn utf8_len(u: u32) -> usize {
-    match u {
-        0..0x80 => 1,
-        0x80..0x800 => 2,
-        0x800..0x10000 => 3,
-        _ => 4,
-    }
-}
-
 /// What zhconv's zh-CN converter (`convert_to`) makes of `text`: `None` when it leaves the text as it is;
 /// otherwise the converted text is in `out` (cleared first) and the result says whether it has as many characters
-/// as `text`. Only windows around the places where a rule's source occurs are given to the automaton; the rest is
-/// copied, and only once a window changes.
+/// as `text`. The text is copied up to each rule that changes it, and only once one does.
 ///
-/// Why the result is the same: the converter replaces leftmost-longest matches of the rules' sources, which is
-/// the greedy walk "at each position, the longest source that starts there, else copy one character". Each
-/// position where some source occurs is found: a character that is a source alone ([`RuleStarts::bits`]), or the
-/// first two characters of a longer source ([`RuleStarts::pairs`], then the sources themselves,
-/// [`RuleStarts::longest_at`]). A window opens at the first such position and closes only past the end of the
-/// longest source occurring at any such position inside it, with no occurrence in between: every decision of the
-/// greedy walk inside the window looks only at characters inside, and it starts there in the same state as on the
-/// whole text (nothing matched across the cut), so converting the window alone gives what converting the whole
-/// text gives there. Between windows no source occurs: the text is copied as it is. On simplified news about 1%
-/// of the characters need the bit test of a pair and the windows cover about 2% of the text.
-fn convert_windows(text: &str, out: &mut String) -> Option<bool> {
-    // An ASCII text is left as it is (a few sources begin with ASCII characters, but always were).
+/// Why the result is the same: the converter replaces leftmost-longest matches of the rules' sources (daachorse's
+/// `leftmost_find_iter` over an automaton built with leftmost-longest matching), which is the greedy walk "at each
+/// position, the longest source that starts there, then go on past it; else copy one character and go on". That
+/// walk is done here with the rules themselves: the longest source of two or more characters that starts at a
+/// position is found from its first two characters ([`RuleStarts::pairs`], then the sources themselves,
+/// [`RuleStarts::longest_at`]), else the character's own rule ([`RuleStarts::single`]). A character whose rule
+/// maps it to itself is left out of the single rules: matching it or copying it gives the same text and goes on
+/// from the same place. Each rule's target is what the converter gives for its source alone.
+fn convert_rules(text: &str, out: &mut String) -> Option<bool> {
+    // An ASCII text is left as it is: no source is made of ASCII characters only.
     if text.is_ascii() {
         return None;
     }
     let r = rule_starts();
-    let mut w = Windows {
-        text,
-        out,
-        converter: zhconv::get_builtin_converter(zhconv::Variant::ZhCN),
-        piece: String::new(),
-        copied: 0,
-        changed: false,
-        length_delta: 0,
-    };
     let bytes = text.as_bytes();
     let n = bytes.len();
-    // The open window: whether there is one, its first byte, the end of the longest match that starts in it.
-    let (mut open, mut start, mut end) = (false, 0usize, 0usize);
-    let mut pos = 0usize; // byte offset of the current character
-    let (mut prev, mut prev_bits) = (0u32, 0u64);
-    while pos < n {
-        let (c, len) = decode_valid(bytes, pos);
+    let (mut copied, mut changed, mut length_delta) = (0usize, false, 0isize);
+    // The current character `c` (`len` bytes at byte `pos`) and the next one `d` (`dlen` bytes; 0, 0 at the end):
+    // each character is decoded once, and the test of a possible rule at `c` is one branch that is rarely taken on
+    // simplified text.
+    let mut pos = 0usize;
+    let (mut c, mut len) = decode_valid(bytes, 0);
+    loop {
+        let next = pos + len;
+        let (d, dlen) = if next < n { decode_valid(bytes, next) } else { (0, 0) };
         let bits = r.of(c);
-        // Whether a source of two or more characters may begin with the previous character and this one, and
-        // whether this one alone is a source.
-        let pair = (prev_bits >> 1) & r.pair(prev, c);
-        let whole = bits & WHOLE;
-        if pair | whole != 0 || open {
-            if pair != 0 {
-                let at = pos - utf8_len(prev);
-                let reach = r.longest_at(prev, c, &text[at..]);
-                if reach > 0 {
-                    if !open {
-                        (open, start) = (true, at);
+        let longer = (bits >> 1) & r.pair(c, d);
+        if (bits & WHOLE) | longer != 0 {
+            // A pair's bit may be a collision (or `d` the end of the text): the sources themselves decide.
+            let rule = match longer {
+                0 => None,
+                _ => r.longest_at(c, d, &text[pos..]),
+            };
+            if let Some(rule) = rule.or_else(|| r.single.get(&c)) {
+                let m = rule.source.len();
+                if rule.changes {
+                    if !changed {
+                        out.clear();
+                        changed = true;
                     }
-                    end = end.max(at + reach);
+                    out.push_str(&text[copied..pos]);
+                    out.push_str(&rule.target);
+                    copied = pos + m;
+                    length_delta += rule.delta;
                 }
-            }
-            if open && pos >= end + WINDOW_SLACK {
-                w.convert(start, pos);
-                open = false;
-            }
-            if whole != 0 {
-                if !open {
-                    (open, start) = (true, pos);
+                if m > len {
+                    // Past a source of two or more characters.
+                    pos += m;
+                    if pos >= n {
+                        break;
+                    }
+                    (c, len) = decode_valid(bytes, pos);
+                    continue;
                 }
-                end = end.max(pos + len);
             }
         }
-        (prev, prev_bits) = (c, bits);
-        pos += len;
+        if next >= n {
+            break;
+        }
+        (pos, c, len) = (next, d, dlen);
     }
-    if open {
-        w.convert(start, n);
-    }
-    if !w.changed {
+    if !changed {
         return None;
     }
-    w.out.push_str(&text[w.copied..]);
-    Some(w.length_delta == 0)
-}
-
-/// The state of [`convert_windows`]: what is converted so far.
-struct Windows<'a> {
-    text: &'a str,
-    out: &'a mut String,
-    converter: &'a zhconv::ZhConverter,
-    /// One window's conversion.
-    piece: String,
-    /// Bytes of `text` already given to `out`, once a window has changed.
-    copied: usize,
-    /// Whether a window has changed.
-    changed: bool,
-    /// Characters out minus characters in, over the changed windows.
-    length_delta: isize,
-}
-
-impl Windows<'_> {
-    /// Converts the window `text[start..end]`.
-    fn convert(&mut self, start: usize, end: usize) {
-        let window = &self.text[start..end];
-        self.piece.clear();
-        self.converter.convert_to(window, &mut self.piece);
-        if self.piece == window {
-            return;
-        }
-        if !self.changed {
-            self.out.clear();
-            self.changed = true;
-        }
-        self.out.push_str(&self.text[self.copied..start]);
-        self.out.push_str(&self.piece);
-        self.copied = end;
-        self.length_delta += self.piece.chars().count() as isize - window.chars().count() as isize;
-    }
+    out.push_str(&text[copied..]);
+    Some(length_delta == 0)
 }
 
 fn convert_piece(chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {
@@ -1108,9 +1099,9 @@ mod tests {
     }
 
     #[test]
-    fn windows_convert_as_the_whole_text() {
+    fn rules_convert_as_the_automaton() {
         // Rule sources (whole, cut short, or run together) among plain simplified text, ASCII and punctuation, dense
-        // and sparse: the windowed conversion gives what zhconv's converter gives on the whole text.
+        // and sparse: the walk over the rules gives what zhconv's converter gives on the whole text.
         let mut sources: Vec<String> = [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
             .into_iter()
             .flat_map(|t| zhconv::tables::expand_table(t).map(|(from, _)| from).collect::<Vec<_>>())
@@ -1142,7 +1133,7 @@ mod tests {
             converter.convert_to(&text, &mut want);
             changed += usize::from(want != text);
             let mut got = String::from("stale");
-            match convert_windows(&text, &mut got) {
+            match convert_rules(&text, &mut got) {
                 Some(same_length) => {
                     assert_eq!(got, want, "{text}");
                     assert_eq!(same_length, want.chars().count() == text.chars().count(), "{text}");
@@ -1151,6 +1142,20 @@ mod tests {
             }
         }
         assert!(changed > 5_000, "{changed} texts changed");
+        // No source is ASCII only (an ASCII text is left as it is without a look).
+        assert!(sources.iter().all(|s| !s.is_ascii()));
+    }
+
+    #[test]
+    fn utf8_chars_counts_characters() {
+        for t in ["", "a", "abcdefgh", "abcdefghi", "市長同校長會談", "é😀中a", "😀😀😀😀😀", "ab中\u{300}cdéfgh市"]
+        {
+            for k in 0..=t.len() {
+                if t.is_char_boundary(k) {
+                    assert_eq!(utf8_chars(&t.as_bytes()[k..]), t[k..].chars().count(), "{t} from {k}");
+                }
+            }
+        }
     }
 
     #[test]
