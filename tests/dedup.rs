@@ -31,6 +31,20 @@ fn run_dedup(args: &[&str], out: &Path) -> Output {
     o
 }
 
+/// `textreuse dedup - --quiet --out OUT` with `body` on standard input; the finished process's output.
+fn dedup_stdin(body: &[u8], out: &Path) -> Output {
+    let mut child = bin()
+        .args(["dedup", "-", "--quiet", "--out"])
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn ok(o: &Output) {
     assert!(o.status.success(), "textreuse failed: {}", String::from_utf8_lossy(&o.stderr));
 }
@@ -120,17 +134,7 @@ fn every_input_kind_gives_the_same_clusters() {
 
     // Standard input.
     let out = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .args(["dedup", "-", "--quiet", "--out"])
-        .arg(out.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let o = child.wait_with_output().unwrap();
-    ok(&o);
+    ok(&dedup_stdin(body.as_bytes(), out.path()));
     assert_eq!(cluster_of(out.path())["7"], "a");
     assert_eq!(
         std::fs::read_to_string(out.path().join("deduplicated.jsonl")).unwrap(),
@@ -481,16 +485,7 @@ fn shards_read_again_in_parallel_give_the_corpus_read_as_one_stream() {
     let read = |out: &Path| -> Vec<Vec<u8>> { files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect() };
 
     let out = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .args(["dedup", "-", "--quiet", "--out"])
-        .arg(out.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&all).unwrap();
-    ok(&child.wait_with_output().unwrap());
+    ok(&dedup_stdin(&all, out.path()));
     let streamed = read(out.path());
     let kept = String::from_utf8(streamed[2].clone()).unwrap();
     assert!(kept.contains("\"s0-0\"") && kept.contains("\"gbk\""), "{kept}");

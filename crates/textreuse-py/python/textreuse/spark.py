@@ -148,6 +148,27 @@ def _mix64(x: Any) -> Any:
         return x ^ (x >> np.uint64(31))
 
 
+def _packed_batch(bucket: Any, columns: Sequence[Any], keys: Sequence[int]) -> Any:
+    """The rows of a packed shuffle for one Arrow batch: ``bucket`` (int64 numpy array, values in
+    ``[0, len(keys))``) and ``columns`` (int64 numpy arrays of the same length) in; one row ``(p, blob)`` per
+    non-empty bucket ``i``, ``p = keys[i]`` (the key that ``repartition(len(keys), "p")`` sends to partition ``i``,
+    :func:`_partition_keys`), ``blob`` the bucket's values of each column in turn as little-endian int64 (rows in
+    their batch order within a bucket: a stable sort)."""
+    import numpy as np
+    import pyarrow as pa
+
+    order = np.argsort(bucket, kind="stable")
+    bucket, columns = bucket[order], [c[order] for c in columns]
+    bounds = np.searchsorted(bucket, np.arange(len(keys) + 1))
+    ps, blobs = [], []
+    for i in range(len(keys)):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        if hi > lo:
+            ps.append(keys[i])
+            blobs.append(b"".join(c[lo:hi].astype("<i8").tobytes() for c in columns))
+    return pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())], names=["p", "blob"])
+
+
 def _pack_band_keys(parts: int):
     """The map side of dedup stage 3 (``mapInArrow``): rows ``(doc, band keys)`` in; for each Arrow batch, one row
     ``(p, blob)`` per non-empty bucket (``(band, key)`` hashed, modulo ``parts``), ``blob`` the bucket's
@@ -159,7 +180,6 @@ def _pack_band_keys(parts: int):
 
     def run(batches):
         import numpy as np
-        import pyarrow as pa
 
         for batch in batches:
             lists = batch.column(1)
@@ -171,17 +191,7 @@ def _pack_band_keys(parts: int):
             doc = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
             band = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             bucket = (_mix64(key.view(np.uint64) ^ _mix64(band.view(np.uint64))) % np.uint64(parts)).astype(np.int64)
-            order = np.argsort(bucket, kind="stable")
-            band, key, doc, bucket = band[order], key[order], doc[order], bucket[order]
-            bounds = np.searchsorted(bucket, np.arange(parts + 1))
-            ps, blobs = [], []
-            for i in range(parts):
-                lo, hi = int(bounds[i]), int(bounds[i + 1])
-                if hi > lo:
-                    ps.append(keys[i])
-                    blobs.append(b"".join(x[lo:hi].astype("<i8").tobytes() for x in (band, key, doc)))
-            yield pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())],
-                                             names=["p", "blob"])
+            yield _packed_batch(bucket, (band, key, doc), keys)
 
     return run
 
@@ -790,7 +800,6 @@ def _pack_postings(parts: int):
 
     def run(batches):
         import numpy as np
-        import pyarrow as pa
 
         for batch in batches:
             lists = batch.column(1)
@@ -800,17 +809,7 @@ def _pack_postings(parts: int):
             h = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
             d = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
             bucket = (h.view(np.uint64) % np.uint64(parts)).astype(np.int64)
-            order = np.argsort(bucket, kind="stable")
-            h, d, bucket = h[order], d[order], bucket[order]
-            bounds = np.searchsorted(bucket, np.arange(parts + 1))
-            ps, blobs = [], []
-            for i in range(parts):
-                lo, hi = int(bounds[i]), int(bounds[i + 1])
-                if hi > lo:
-                    ps.append(keys[i])
-                    blobs.append(h[lo:hi].astype("<i8").tobytes() + d[lo:hi].astype("<i8").tobytes())
-            yield pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())],
-                                             names=["p", "blob"])
+            yield _packed_batch(bucket, (h, d), keys)
 
     return run
 
