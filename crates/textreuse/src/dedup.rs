@@ -386,6 +386,50 @@ fn write_kept_record(raw: &RawRecord, utf8: bool, read: &ReadOptions, out: &mut 
 /// # Errors
 /// I/O errors; and an error when a record differs from the one the first pass read, or the input ends before every
 /// kept record was seen: the input changed between the two passes, and the output would mix records.
+/// The kept records of a second reading of the input, matched one by one: `kept` holds `(sequence number, was
+/// UTF-8, record digest)` of each kept record, sorted by sequence number, and the records of the second reading come
+/// in sequence order (the whole input, or one segment of it with `kept` cut to that segment).
+struct KeptCursor<'a> {
+    kept: &'a [(u64, bool, u64)],
+    next: usize,
+}
+
+impl KeptCursor<'_> {
+    /// Whether every kept record has been matched.
+    fn done(&self) -> bool {
+        self.next >= self.kept.len()
+    }
+
+    /// `Some(was UTF-8)` when `raw` is the next kept record (its digest checked), `None` when it is not kept.
+    ///
+    /// # Errors
+    /// The input changed since the first pass: the reading passed a kept record's sequence number without
+    /// producing it, or the record's digest differs.
+    fn take(&mut self, raw: &RawRecord) -> io::Result<Option<bool>> {
+        let Some(&(seq, utf8, digest)) = self.kept.get(self.next) else { return Ok(None) };
+        if seq < raw.seq {
+            return Err(input_changed(&format!("record {} of the input", seq + 1)));
+        }
+        if seq != raw.seq {
+            return Ok(None);
+        }
+        if record_digest(raw) != digest {
+            return Err(input_changed(&raw.location));
+        }
+        self.next += 1;
+        Ok(Some(utf8))
+    }
+
+    /// # Errors
+    /// The input changed: the reading ended before the next kept record.
+    fn finish(&self) -> io::Result<()> {
+        match self.kept.get(self.next) {
+            Some(k) => Err(input_changed(&format!("record {} of the input", k.0 + 1))),
+            None => Ok(()),
+        }
+    }
+}
+
 fn write_deduplicated(
     path: &Path,
     reader: RecordReader,
@@ -394,7 +438,7 @@ fn write_deduplicated(
     progress: &dyn Progress,
 ) -> io::Result<u64> {
     let mut w = AtomicWriter::create(path)?;
-    let mut next = 0usize;
+    let mut cursor = KeptCursor { kept, next: 0 };
     let mut written = 0u64;
     let disk = reader.disk_bytes();
     let mut disk_seen = 0u64;
@@ -404,29 +448,18 @@ fn write_deduplicated(
         let now = disk.load(Ordering::Relaxed);
         progress.inc(now.saturating_sub(disk_seen));
         disk_seen = now;
-        while next < kept.len() && kept[next].0 < raw.seq {
-            next += 1;
-        }
-        if next >= kept.len() {
+        if cursor.done() {
             break 'batches;
         }
-        let (seq, utf8, digest) = kept[next];
-        if seq != raw.seq {
-            continue;
+        if let Some(utf8) = cursor.take(&raw)? {
+            write_kept_record(&raw, utf8, read, &mut w)?;
+            written += 1;
         }
-        if record_digest(&raw) != digest {
-            return Err(input_changed(&raw.location));
-        }
-        write_kept_record(&raw, utf8, read, &mut w)?;
-        written += 1;
-        next += 1;
     }
     // The reading thread stops once `batches` is gone.
     drop(batches);
     reading.join().expect("reader thread panicked");
-    if next < kept.len() {
-        return Err(input_changed(&format!("record {} of the input", kept[next].0 + 1)));
-    }
+    cursor.finish()?;
     w.commit()?;
     Ok(written)
 }
@@ -545,24 +578,14 @@ fn filter_segment(
     }
     let reader = RecordReader::segment(segment, read.max_doc_bytes, disk.clone())?;
     let mut piece = Piece { bytes: Vec::with_capacity(PIECE_BYTES + (64 << 10)), records: 0 };
-    let mut next = 0usize;
+    let mut cursor = KeptCursor { kept, next: 0 };
     for raw in reader {
-        while next < kept.len() && kept[next].0 < raw.seq {
-            next += 1;
-        }
-        if next >= kept.len() {
+        if cursor.done() {
             break;
         }
-        let (seq, utf8, digest) = kept[next];
-        if seq != raw.seq {
-            continue;
-        }
-        if record_digest(&raw) != digest {
-            return Err(input_changed(&raw.location));
-        }
+        let Some(utf8) = cursor.take(&raw)? else { continue };
         write_kept_record(&raw, utf8, read, &mut piece.bytes)?;
         piece.records += 1;
-        next += 1;
         if piece.bytes.len() >= PIECE_BYTES {
             let full = std::mem::replace(
                 &mut piece,
@@ -573,11 +596,56 @@ fn filter_segment(
             }
         }
     }
-    if next < kept.len() {
-        return Err(input_changed(&format!("record {} of the input", kept[next].0 + 1)));
-    }
+    cursor.finish()?;
     if piece.records > 0 {
         let _ = tx.send(Ok(piece));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Location;
+
+    fn line(seq: u64, text: &str) -> RawRecord {
+        RawRecord {
+            seq,
+            location: Location { file: Arc::from("in.jsonl"), line: Some(seq + 1) },
+            payload: Payload::JsonLine(text.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn a_kept_record_missing_or_changed_in_the_second_reading_is_an_error() {
+        let records: Vec<RawRecord> = (0..5).map(|i| line(i, &format!("{{\"id\":{i}}}"))).collect();
+        let kept: Vec<(u64, bool, u64)> =
+            [1u64, 3].iter().map(|&i| (i, true, record_digest(&records[i as usize]))).collect();
+
+        // The same input: records 1 and 3 matched, the others not kept, nothing left.
+        let mut cursor = KeptCursor { kept: &kept, next: 0 };
+        let matched: Vec<u64> = records.iter().filter(|r| cursor.take(r).unwrap().is_some()).map(|r| r.seq).collect();
+        assert_eq!(matched, [1, 3]);
+        assert!(cursor.done());
+        assert!(cursor.finish().is_ok());
+
+        // Record 1 missing from the second reading: an error, not a record dropped silently.
+        let mut cursor = KeptCursor { kept: &kept, next: 0 };
+        assert!(cursor.take(&records[0]).unwrap().is_none());
+        let err = cursor.take(&records[2]).unwrap_err();
+        assert!(err.to_string().contains("record 2 of the input"), "{err}");
+
+        // Record 3 changed.
+        let mut cursor = KeptCursor { kept: &kept, next: 0 };
+        assert_eq!(cursor.take(&records[1]).unwrap(), Some(true));
+        assert!(cursor.take(&line(3, "{\"id\":\"other\"}")).unwrap_err().to_string().contains("changed"));
+
+        // The reading ends before record 3.
+        let mut cursor = KeptCursor { kept: &kept, next: 0 };
+        for r in &records[..3] {
+            cursor.take(r).unwrap();
+        }
+        assert!(!cursor.done());
+        assert!(cursor.finish().unwrap_err().to_string().contains("record 4 of the input"));
+    }
 }
