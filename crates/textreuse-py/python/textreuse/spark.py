@@ -85,6 +85,7 @@ import hashlib
 import os
 import shutil
 import sys
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Absolute, so that spark-submit can run this file as the application (textreuse installed on the nodes).
@@ -431,6 +432,21 @@ def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
     return rows if len(rows) <= n else None
 
 
+def _rows_frame(spark: Any, rows: Sequence[Tuple[Any, ...]], schema: str) -> Any:
+    """A DataFrame of a few driver-side ``rows`` (tuples) with the DDL ``schema`` (no Spark job)."""
+    return spark.createDataFrame(list(rows), schema)
+
+
+def _sorted(df: Any, columns: Sequence[str], one_partition: bool) -> Any:
+    """``df`` sorted by ``columns``: ``orderBy`` (a range shuffle, whose partition bounds cost a sampling job of
+    their own), or with ``one_partition`` one shuffle into a single partition sorted there (no sampling job), for
+    an output that is written as one file anyway (:func:`_write`: there ``orderBy`` followed by ``coalesce(1)``
+    also sorts in a single task)."""
+    if one_partition:
+        return df.repartition(1).sortWithinPartitions(*columns)
+    return df.orderBy(*columns)
+
+
 def _not_in(column: str, values: Sequence[int]) -> Any:
     """A filter ``column NOT IN (values)`` (integers, non-null column) as one SQL expression: one call to the JVM
     whatever the number of values (``Column.isin`` makes one per value)."""
@@ -539,6 +555,13 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     ``threads`` is not one (Spark's executors decide). Bad settings raise ValueError, unknown options TypeError,
     before any Spark job starts. ``id_col`` values are compared as strings.
     """
+    return _dedup(df, id_col, text_col, order_col, options, one_partition=False)
+
+
+def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], options: Dict[str, Any], *,
+           one_partition: bool) -> Tuple[Any, Any]:
+    """:func:`dedup_with_pairs`; ``one_partition`` True (the command line) sorts each output in one partition
+    (:func:`_sorted`)."""
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
         if name not in df.columns:
@@ -633,8 +656,14 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
                      .filter(F.col("_r") == 1))
         attached = (witnesses.select(F.least("s", "w").alias("a"), F.greatest("s", "w").alias("b"))
                     .join(verified.select("a", "b", "jaccard", "containment"), ["a", "b"]))
-        attached = _cut_lineage(attached)
-        if attached.take(1):
+        # Attached pairs are few (at most one per document): collected in one Spark job and put back as a small
+        # table; more than LOCAL_KEYS, and they are materialized in Spark (_cut_lineage) instead.
+        found_attached = _collect_at_most(attached, LOCAL_KEYS)
+        if found_attached is None:
+            attached = _cut_lineage(attached)
+        elif found_attached:
+            attached = _rows_frame(fps.sparkSession, found_attached, "a long, b long, jaccard double, containment double")
+        if found_attached is None or found_attached:
             dup_stats = dup_stats.unionByName(attached)
             components = connected_components(dup_stats, "a", "b")
     components = components.toDF("_doc", "_label")
@@ -655,12 +684,10 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     out = (base.join(added, "_doc", "left").join(assigned, "_doc", "left")
            .withColumn("cluster", F.when(F.col("_id").isNotNull(), F.coalesce("_cluster", "_id")))
            .withColumn("cluster_size", F.when(F.col("_id").isNotNull(), F.coalesce("_size", F.lit(1))))
-           .withColumn("representative", F.when(F.col("_id").isNotNull(), F.coalesce("_rep", F.lit(True))))
-           .orderBy("_doc")
-           .drop("_doc", "_id", "_cluster", "_size", "_rep"))
-    pairs = (dup_stats.join(added.toDF("a", "_a"), "a").join(added.toDF("b", "_b"), "b")
-             .orderBy("a", "b")
-             .select(F.col("_a").alias("a"), F.col("_b").alias("b"), "jaccard", "containment"))
+           .withColumn("representative", F.when(F.col("_id").isNotNull(), F.coalesce("_rep", F.lit(True)))))
+    out = _sorted(out, ["_doc"], one_partition).drop("_doc", "_id", "_cluster", "_size", "_rep")
+    pairs = _sorted(dup_stats.join(added.toDF("a", "_a"), "a").join(added.toDF("b", "_b"), "b"), ["a", "b"],
+                    one_partition).select(F.col("_a").alias("a"), F.col("_b").alias("b"), "jaccard", "containment")
     return out, pairs
 
 
@@ -912,6 +939,14 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     each group of pairs it is in (once in all for a document of a small candidate component), never with each
     pair.
     """
+    return _passages(df, id_col, text_col, order_col, options, clusters=True, one_partition=False)
+
+
+def _passages(df: Any, id_col: str, text_col: str, order_col: Optional[str], options: Dict[str, Any], *,
+              clusters: bool, one_partition: bool) -> Tuple[Any, Optional[Any]]:
+    """:func:`passages_with_clusters`, with two switches for the command line: ``clusters`` False skips the passage
+    clusters (None in their place: their Spark jobs do not run), ``one_partition`` True sorts each output in one
+    partition (:func:`_sorted`)."""
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
         if name not in df.columns:
@@ -970,12 +1005,16 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
     rows = aligned.select("a", "b", "a_id", "b_id", F.explode("passages").alias("p")).select(
         "a", "b", "a_id", "b_id", "p.*")
-    rows = _cut_lineage(rows.withColumn("_k", F.monotonically_increasing_id()))
+    if clusters:
+        # Numbered for the clusters' span nodes, and materialized so that both outputs see the same numbers.
+        rows = _cut_lineage(rows.withColumn("_k", F.monotonically_increasing_id()))
     alignments = (rows.select(side("a_id", "b_id").alias("a"), side("a_start", "b_start").alias("a_start"),
                               side("a_end", "b_end").alias("a_end"), side("b_id", "a_id").alias("b"),
                               side("b_start", "a_start").alias("b_start"), side("b_end", "a_end").alias("b_end"),
-                              "score", "matches", "kind", "similarity")
-                  .orderBy("a", "a_start", "a_end", "b", "b_start", "b_end"))
+                              "score", "matches", "kind", "similarity"))
+    alignments = _sorted(alignments, ["a", "a_start", "a_end", "b", "b_start", "b_end"], one_partition)
+    if not clusters:
+        return alignments, None
 
     # 4. Passage clusters: nodes 2k (side a of row k, in input order of the pair) and 2k + 1.
     nodes = (rows.select((F.col("_k") * 2).alias("node"), F.col("a").alias("d"), F.col("a_id").alias("id"),
@@ -1000,10 +1039,9 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     spans = _cut_lineage(spans)
     first = (spans.groupBy("label").agg(F.min(F.struct("d", "start", "end")).alias("_first"))
              .withColumn("cluster", F.row_number().over(Window.orderBy("_first")) - 1))
-    clusters = (spans.join(first, "label")
-                .orderBy("cluster", "d", "start")
-                .select("cluster", "id", F.col("start").cast("int").alias("start"), F.col("end").cast("int").alias("end")))
-    return alignments, clusters
+    members = _sorted(spans.join(first, "label"), ["cluster", "d", "start"], one_partition)
+    return alignments, members.select("cluster", "id", F.col("start").cast("int").alias("start"),
+                                      F.col("end").cast("int").alias("end"))
 
 
 def passages(df: Any, id_col: str = "id", text_col: str = "text", **options: Any) -> Any:
@@ -1199,6 +1237,21 @@ def _finish_class_archive(tmp: str, path: str, timeout: float = 300) -> None:
             os.remove(tmp)
 
 
+def _preload_driver_modules() -> None:
+    """Imports what the driver needs for its first ``mapInArrow`` and Arrow transfers (pyarrow, and pandas, which
+    PySpark's ``mapInArrow`` checks the version of), run in a thread while the JVM starts (the driver only waits
+    for it then): half a second of imports off the path to the first Spark job. Errors are left to the imports
+    that need them."""
+    try:
+        import pyarrow  # noqa: F401
+        from pyspark.sql.pandas.utils import require_minimum_pandas_version, require_minimum_pyarrow_version
+
+        require_minimum_pandas_version()
+        require_minimum_pyarrow_version()
+    except Exception:  # noqa: BLE001 - best effort: the same imports run again where they are needed
+        pass
+
+
 def _common_args(sp: Any) -> None:
     sp.add_argument("input", help="JSONL or Parquet file or directory")
     sp.add_argument("output", help="output directory (must not exist)")
@@ -1304,7 +1357,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             builder = builder.config(key, value)
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
+    preload = threading.Thread(target=_preload_driver_modules, daemon=True)
+    preload.start()
     spark = builder.getOrCreate()
+    preload.join()
     if existing is None:
         # Defaults for what neither --conf, --shuffle-partitions, spark-submit nor spark-defaults.conf set; a
         # running session's settings are left as they are.
@@ -1319,9 +1375,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         columns = None if a.command == "dedup" else [a.id_col, a.text_col] + ([a.order_col] if a.order_col else [])
         df = _read(spark, a.input, a.input_format, columns)
         if a.command == "dedup":
-            main_df, extra_df = dedup_with_pairs(df, a.id_col, a.text_col, order_col=a.order_col, **options)
+            main_df, extra_df = _dedup(df, a.id_col, a.text_col, a.order_col, options, one_partition=True)
         else:
-            main_df, extra_df = passages_with_clusters(df, a.id_col, a.text_col, order_col=a.order_col, **options)
+            # The passage clusters are computed only when they are written.
+            main_df, extra_df = _passages(df, a.id_col, a.text_col, a.order_col, options, clusters=bool(extra),
+                                          one_partition=True)
         _write(main_df, a.output, a.output_format)
         if extra:
             _write(extra_df, extra, a.output_format)
