@@ -432,9 +432,18 @@ def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
     return rows if len(rows) <= n else None
 
 
-def _rows_frame(spark: Any, rows: Sequence[Tuple[Any, ...]], schema: str) -> Any:
-    """A DataFrame of a few driver-side ``rows`` (tuples) with the DDL ``schema`` (no Spark job)."""
-    return spark.createDataFrame(list(rows), schema)
+def _pairs_stats_frame(spark: Any, rows: Sequence[Tuple[int, int, float, float]]) -> Any:
+    """A DataFrame ``(a long, b long, jaccard double, containment double)`` of a few driver-side ``rows``, through
+    Arrow where PySpark takes a pyarrow Table (4.0+: read by the JVM, where a list of rows would go through Python
+    workers), else from Python rows (no Spark job either way)."""
+    names = ("a", "b", "jaccard", "containment")
+    if hasattr(spark.range(0), "toArrow"):
+        import pyarrow as pa
+
+        columns = list(zip(*rows)) if rows else [(), (), (), ()]
+        types = (pa.int64(), pa.int64(), pa.float64(), pa.float64())
+        return spark.createDataFrame(pa.table({n: pa.array(list(c), t) for n, c, t in zip(names, columns, types)}))
+    return spark.createDataFrame(list(rows), "a long, b long, jaccard double, containment double")
 
 
 def _sorted(df: Any, columns: Sequence[str], one_partition: bool) -> Any:
@@ -662,7 +671,7 @@ def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], option
         if found_attached is None:
             attached = _cut_lineage(attached)
         elif found_attached:
-            attached = _rows_frame(fps.sparkSession, found_attached, "a long, b long, jaccard double, containment double")
+            attached = _pairs_stats_frame(fps.sparkSession, found_attached)
         if found_attached is None or found_attached:
             dup_stats = dup_stats.unionByName(attached)
             components = connected_components(dup_stats, "a", "b")
