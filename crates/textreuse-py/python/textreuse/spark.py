@@ -114,6 +114,95 @@ def _spark():
     return F, Window
 
 
+# Arrow arrays built in the Python workers from numpy buffers, not with ``pa.array``: pyarrow's ``pa.array`` imports
+# pandas on its first call (to check whether its argument is a pandas object), 0.3-0.5 s in each new worker, which
+# nothing else in a ``mapInArrow`` worker needs.
+
+
+def _arrow_numbers(values: Any, kind: str) -> Any:
+    """An Arrow array of ``kind`` (``"int64"``, ``"int32"``, ``"float64"`` or ``"bool"``) holding ``values`` (a numpy
+    array or a sequence of numbers, no None), on a numpy buffer."""
+    import numpy as np
+    import pyarrow as pa
+
+    if kind == "bool":
+        x = np.asarray(values, dtype=np.bool_)
+        return pa.Array.from_buffers(pa.bool_(), len(x), [None, pa.py_buffer(np.packbits(x, bitorder="little"))])
+    x = np.ascontiguousarray(np.asarray(values, dtype=kind))
+    return pa.Array.from_buffers(pa.type_for_alias(kind), len(x), [None, pa.py_buffer(x)])
+
+
+def _arrow_offsets(lengths: Any) -> Any:
+    """Arrow ``int32`` offsets (numpy) of items of ``lengths``; ValueError past 2 GiB (a Spark batch is far smaller)."""
+    import numpy as np
+
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise ValueError("an Arrow batch of more than 2 GiB of strings, binary or list values")
+    return offsets.astype(np.int32)
+
+
+def _arrow_bytes(values: Sequence[Any], kind: str) -> Any:
+    """An Arrow ``"string"`` or ``"binary"`` array of ``values`` (str or bytes, no None)."""
+    import numpy as np
+    import pyarrow as pa
+
+    raw = [v.encode("utf-8") for v in values] if kind == "string" else list(values)
+    offsets = _arrow_offsets(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)))
+    return pa.Array.from_buffers(pa.type_for_alias(kind), len(raw),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raw))])
+
+
+def _arrow_int64_lists(lists: Sequence[Sequence[int]]) -> Any:
+    """An Arrow ``list<int64>`` array of ``lists`` (sequences of ints, no None)."""
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    values = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+    return pa.ListArray.from_arrays(_arrow_numbers(_arrow_offsets(lengths), "int32"), _arrow_numbers(values, "int64"))
+
+
+def _valid_mask(arr: Any) -> Any:
+    """The validity of ``arr``'s rows as a numpy bool array (all True without nulls)."""
+    import numpy as np
+
+    if not arr.null_count:
+        return np.ones(len(arr), dtype=np.bool_)
+    bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+    return bits[arr.offset:arr.offset + len(arr)].astype(np.bool_)
+
+
+def _numpy_ints(arr: Any) -> Any:
+    """An Arrow integer array (8 to 64 bits) as a numpy int64 array, nulls as 0, read from its buffer (pyarrow's
+    ``to_numpy`` and ``fill_null`` import pandas)."""
+    import numpy as np
+
+    width = arr.type.bit_width // 8
+    x = np.frombuffer(arr.buffers()[1], dtype=f"<i{width}", count=len(arr), offset=arr.offset * width).astype(np.int64)
+    if arr.null_count:
+        x[~_valid_mask(arr)] = 0
+    return x
+
+
+def _int64_list_parts(lists: Any) -> Tuple[Any, Any]:
+    """``(lengths, values)`` of an Arrow ``list<int64>`` array as numpy int64 arrays: each row's length (0 for a
+    null row) and the rows' values one after the other."""
+    import numpy as np
+
+    offsets = _numpy_ints(lists.offsets)
+    lengths = np.diff(offsets)
+    values = _numpy_ints(lists.values)[offsets[0]:offsets[-1]] if len(lists) else np.empty(0, np.int64)
+    if lists.null_count:
+        valid = _valid_mask(lists)
+        values = values[np.repeat(valid, lengths)]
+        lengths = np.where(valid, lengths, 0)
+    return lengths, values
+
+
 def _fingerprint_partition(options: Dict[str, Any]):
     """The ``mapInArrow`` function of stage 1 (closes over the dedup options only)."""
 
@@ -128,12 +217,12 @@ def _fingerprint_partition(options: Dict[str, Any]):
             fps = native.spark_fingerprints(texts, **options)
             keep = [i for i, f in enumerate(fps) if f is not None and ids[i] is not None]
             yield pa.RecordBatch.from_arrays([
-                pa.array([docs[i] for i in keep], pa.int64()),
-                pa.array([ids[i] for i in keep], pa.string()),
-                pa.array([fps[i][0] for i in keep], pa.int64()),
-                pa.array([fps[i][1] for i in keep], pa.int64()),
-                pa.array([fps[i][2] for i in keep], pa.int64()),
-                pa.array([fps[i][3] for i in keep], pa.list_(pa.int64())),
+                _arrow_numbers([docs[i] for i in keep], "int64"),
+                _arrow_bytes([ids[i] for i in keep], "string"),
+                _arrow_numbers([fps[i][0] for i in keep], "int64"),
+                _arrow_numbers([fps[i][1] for i in keep], "int64"),
+                _arrow_numbers([fps[i][2] for i in keep], "int64"),
+                _arrow_int64_lists([fps[i][3] for i in keep]),
             ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_band_keys"])
 
     return run
@@ -167,7 +256,7 @@ def _packed_batch(bucket: Any, columns: Sequence[Any], keys: Sequence[int]) -> A
         if hi > lo:
             ps.append(keys[i])
             blobs.append(b"".join(c[lo:hi].astype("<i8").tobytes() for c in columns))
-    return pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())], names=["p", "blob"])
+    return pa.RecordBatch.from_arrays([_arrow_numbers(ps, "int32"), _arrow_bytes(blobs, "binary")], names=["p", "blob"])
 
 
 def _pack_band_keys(parts: int):
@@ -184,12 +273,12 @@ def _pack_band_keys(parts: int):
 
         for batch in batches:
             lists = batch.column(1)
-            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            lengths, values = _int64_list_parts(lists)
             total = int(lengths.sum())
             if not total:
                 continue
-            key = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            doc = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            key = values
+            doc = np.repeat(_numpy_ints(batch.column(0)), lengths)
             band = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             bucket = (_mix64(key.view(np.uint64) ^ _mix64(band.view(np.uint64))) % np.uint64(parts)).astype(np.int64)
             yield _packed_batch(bucket, (band, key, doc), keys)
@@ -235,9 +324,9 @@ def _bucket_pairs(max_bucket: int, chunk: int):
                    ^ part.view(np.uint64)).view(np.int64)
         for lo in range(0, len(a_pos), 1 << 20):
             hi = lo + (1 << 20)
-            yield pa.RecordBatch.from_arrays([pa.array(doc[a_pos[lo:hi]], pa.int64()),
-                                              pa.array(doc[b_pos[lo:hi]], pa.int64()),
-                                              pa.array(g[lo:hi], pa.int64())], names=["a", "b", "g"])
+            yield pa.RecordBatch.from_arrays([_arrow_numbers(doc[a_pos[lo:hi]], "int64"),
+                                              _arrow_numbers(doc[b_pos[lo:hi]], "int64"),
+                                              _arrow_numbers(g[lo:hi], "int64")], names=["a", "b", "g"])
 
     return run
 
@@ -251,10 +340,10 @@ def _pair_stats_batch(a, b, texts, ia, ib, options):
 
     stats = native.spark_pair_stats_texts(texts, ia, ib, **options)
     return pa.RecordBatch.from_arrays([
-        pa.array(a, pa.int64()), pa.array(b, pa.int64()),
-        pa.array([x[4] for x in stats], pa.int64()), pa.array([x[5] for x in stats], pa.int64()),
-        pa.array([x[0] for x in stats], pa.int64()), pa.array([x[1] for x in stats], pa.float64()),
-        pa.array([x[2] for x in stats], pa.float64()), pa.array([x[3] for x in stats], pa.bool_()),
+        _arrow_numbers(a, "int64"), _arrow_numbers(b, "int64"),
+        _arrow_numbers([x[4] for x in stats], "int64"), _arrow_numbers([x[5] for x in stats], "int64"),
+        _arrow_numbers([x[0] for x in stats], "int64"), _arrow_numbers([x[1] for x in stats], "float64"),
+        _arrow_numbers([x[2] for x in stats], "float64"), _arrow_numbers([x[3] for x in stats], "bool"),
     ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
 
 
@@ -719,12 +808,12 @@ def _ngram_partition(options: Dict[str, Any]):
             ids = batch.column(1).to_pylist()
             found = native.spark_passage_ngrams(batch.column(2).to_pylist(), **options)
             keep = [i for i, f in enumerate(found) if f is not None and ids[i] is not None]
-            take = pa.array(keep, pa.int64())
+            take = _arrow_numbers(keep, "int64")
             yield pa.RecordBatch.from_arrays([
                 batch.column(0).take(take),
                 batch.column(1).take(take),
                 batch.column(2).take(take),
-                pa.array([found[i][1] for i in keep], pa.list_(pa.int64())),
+                _arrow_int64_lists([found[i][1] for i in keep]),
             ], names=["_doc", "_id", "_text", "_ngrams"])
 
     return run
@@ -772,11 +861,11 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     n_big = int(in_big.sum())
     zeros = np.zeros(n_big, np.int64)
     return pa.RecordBatch.from_arrays([
-        pa.array(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), pa.int64()),
-        pa.array(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), pa.int64()),
-        pa.array(np.concatenate([zeros, counts]), pa.int64()),
-        pa.array(np.concatenate([zeros, run_size[best]]), pa.int64()),
-        pa.array(np.concatenate([zeros, h[a_pos][best]]), pa.int64()),
+        _arrow_numbers(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), "int64"),
+        _arrow_numbers(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), "int64"),
+        _arrow_numbers(np.concatenate([zeros, counts]), "int64"),
+        _arrow_numbers(np.concatenate([zeros, run_size[best]]), "int64"),
+        _arrow_numbers(np.concatenate([zeros, h[a_pos][best]]), "int64"),
     ], names=["a", "b", "n", "s", "m"])
 
 
@@ -839,11 +928,11 @@ def _pack_postings(parts: int):
 
         for batch in batches:
             lists = batch.column(1)
-            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            lengths, values = _int64_list_parts(lists)
             if not lengths.sum():
                 continue
-            h = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            d = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            h = values
+            d = np.repeat(_numpy_ints(batch.column(0)), lengths)
             bucket = (h.view(np.uint64) % np.uint64(parts)).astype(np.int64)
             yield _packed_batch(bucket, (h, d), keys)
 
@@ -905,19 +994,24 @@ def _align_groups(options: Dict[str, Any], max_docs: int):
         import pyarrow as pa
         from textreuse import _textreuse as native
 
-        kind = pa.list_(pa.struct([("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
-                                   ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32()),
-                                   ("kind", pa.string()), ("similarity", pa.float64())]))
+        import numpy as np
+
+        fields = (("a_start", "int32"), ("a_end", "int32"), ("b_start", "int32"), ("b_end", "int32"),
+                  ("score", "float64"), ("matches", "int32"), ("kind", "string"), ("similarity", "float64"))
         for (ids, texts, boilerplate), a, b, ia, ib in _group_calls(batches, 3, max_docs):
             order = sorted(range(len(a)), key=lambda k: (a[k], b[k]))
             a, b = [a[k] for k in order], [b[k] for k in order]
             ia, ib = [ia[k] for k in order], [ib[k] for k in order]
             found = native.spark_align_texts(texts, boilerplate, ia, ib, **options)
-            rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
-                      "matches": p[5], "kind": p[6], "similarity": p[7]} for p in ps] for ps in found]
-            yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64()),
-                                              pa.array([ids[i] for i in ia], pa.string()),
-                                              pa.array([ids[i] for i in ib], pa.string()), pa.array(rows, kind)],
+            flat = [p for ps in found for p in ps]
+            columns = [_arrow_bytes([p[i] for p in flat], kind) if kind == "string"
+                       else _arrow_numbers([p[i] for p in flat], kind) for i, (_, kind) in enumerate(fields)]
+            passages = pa.StructArray.from_arrays(columns, names=[name for name, _ in fields])
+            lengths = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+            passages = pa.ListArray.from_arrays(_arrow_numbers(_arrow_offsets(lengths), "int32"), passages)
+            yield pa.RecordBatch.from_arrays([_arrow_numbers(a, "int64"), _arrow_numbers(b, "int64"),
+                                              _arrow_bytes([ids[i] for i in ia], "string"),
+                                              _arrow_bytes([ids[i] for i in ib], "string"), passages],
                                              names=["a", "b", "a_id", "b_id", "passages"])
 
     return run
