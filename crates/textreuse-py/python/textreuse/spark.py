@@ -585,6 +585,13 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
     the component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
     ValueError for a negative ``local_edges``.
     """
+    return _components(edges, src, dst, local_edges)[0]
+
+
+def _components(edges: Any, src: str, dst: str,
+                local_edges: Optional[int] = None) -> Tuple[Any, Optional[Dict[int, int]]]:
+    """:func:`connected_components` and, where the union-find on the driver finished them, its ``{node: label}``
+    mapping (else None)."""
     F, Window = _spark()
     limit = LOCAL_EDGES if local_edges is None else local_edges
     if limit < 0:
@@ -599,7 +606,8 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
         found = _collect_long_pairs(e.limit(limit + 1), "lo", "hi")
         if len(found[0]) <= limit:
             e.unpersist()
-            return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+            mapping = _union_find_labels(*found)
+            return _long_pairs_frame(spark, mapping, "node", "label"), mapping
     distinct = e
     loops = _cut_lineage(e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node")))
     e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")))
@@ -621,7 +629,8 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
             rest = e.union(loops.select(F.col("node").alias("lo"), F.col("node").alias("hi")))
             found = _collect_long_pairs(rest.limit(limit + 1), "lo", "hi")
             if len(found[0]) <= limit:
-                return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+                mapping = _union_find_labels(*found)
+                return _long_pairs_frame(spark, mapping, "node", "label"), mapping
         # A star forest (every leaf has one edge, to a node that is no leaf) is a fixed point of both steps.
         not_star = (e.select(F.col("hi").alias("n"), F.lit(1).alias("leaf"), F.lit(0).alias("center"))
                     .union(e.select(F.col("lo").alias("n"), F.lit(0).alias("leaf"), F.lit(1).alias("center")))
@@ -633,7 +642,24 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
               .union(e.select(F.col("lo").alias("node"), F.col("lo").alias("label")))
               .union(loops.select("node", F.col("node").alias("label")))
               .groupBy("node").agg(F.min("label").alias("label")))
-    return labels
+    return labels, None
+
+
+def _small_components(edges: Any, src: str, dst: str) -> Any:
+    """``(a, _c)``: each node of a connected component of ``edges`` with at most :data:`LOCAL_VERIFY_DOCS` nodes and
+    its component's label (:func:`connected_components`). Where the driver finished the components, the sizes are
+    counted there and the table built from them (no Spark job; the one that collected the edges is all); else a
+    window over the labels counts them."""
+    import collections
+
+    F, Window = _spark()
+    labels, mapping = _components(edges, src, dst)
+    if mapping is not None:
+        sizes = collections.Counter(mapping.values())
+        small = {node: label for node, label in mapping.items() if sizes[label] <= LOCAL_VERIFY_DOCS}
+        return _long_pairs_frame(edges.sparkSession, small, "a", "_c")
+    return (labels.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
+            .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
 
 
 def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, order_col: Optional[str] = None,
@@ -724,9 +750,7 @@ def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], option
     # components, made of pairs below the thresholds) are grouped by the bucket chunk they were found in.
     candidates = _keep(candidates)
     texts = base.select("_doc", F.col(text_col).alias("_text"))
-    groups = connected_components(candidates, "a", "b")
-    small = (groups.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
-             .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
+    small = _small_components(candidates, "a", "b")
     grouped = _keep(candidates.join(small, "a", "left")
                            .select("a", "b", F.coalesce("_c", "g").alias("_g")))
     verified = (_grouped_rows(grouped, texts, ["_text"])
@@ -1092,9 +1116,7 @@ def _passages(df: Any, id_col: str, text_col: str, order_col: Optional[str], opt
     # they share with most documents (at most max_df documents a group), so that the pairs among the documents
     # that reprint one passage meet in one group.
     candidates = _keep(candidates)
-    small = (connected_components(candidates, "a", "b")
-             .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
-             .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
+    small = _small_components(candidates, "a", "b")
     grouped = _keep(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
     texts = (docs.select("_doc", "_id", "_text").join(boilerplate, "_doc", "left")
              .select("_doc", "_id", "_text",
