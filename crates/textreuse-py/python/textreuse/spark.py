@@ -760,7 +760,7 @@ def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], option
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
     dup_stats = (exact.withColumn("jaccard", F.lit(1.0)).withColumn("containment", F.lit(1.0))
                  .unionByName(verified.filter("duplicate").select("a", "b", "jaccard", "containment")))
-    components = connected_components(dup_stats, "a", "b")
+    components, component_of = _components(dup_stats, "a", "b")
     if partial is not None:
         # (small, large) by shingle set size, ties to a (the core's orientation); roots of documents in no pair are
         # themselves.
@@ -787,6 +787,14 @@ def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], option
             attached = _pairs_stats_frame(fps.sparkSession, found_attached)
         if found_attached is None or found_attached:
             dup_stats = dup_stats.unionByName(attached)
+        if found_attached and component_of is not None:
+            # Components again on the driver: each node linked to its component's label, plus the attached pairs
+            # (the same components, and the same smallest-node labels, as those of all the duplicate pairs).
+            nodes = list(component_of)
+            component_of = _union_find_labels(nodes + [r[0] for r in found_attached],
+                                              [component_of[n] for n in nodes] + [r[1] for r in found_attached])
+            components = _long_pairs_frame(fps.sparkSession, component_of, "node", "label")
+        elif found_attached is None or found_attached:
             components = connected_components(dup_stats, "a", "b")
     components = components.toDF("_doc", "_label")
     members = components.join(fps.select("_doc", "_id", "_chars"), "_doc")
