@@ -451,3 +451,55 @@ def test_class_archive_option_and_session_defaults(tmp_path):
     assert trs._session_defaults(2, str(small))["spark.sql.adaptive.enabled"] == "false"
     assert trs._session_defaults(2, str(small))["spark.sql.shuffle.partitions"] == "4"
     assert trs._session_defaults(2, "s3a://bucket/in")["spark.sql.adaptive.enabled"] == "true"
+
+
+_NO_PANDAS_SCRIPT = r'''
+import sys
+from textreuse import spark as trs
+
+ids = trs._arrow_bytes(["a", "b", "c", "d"], "string")
+text = "这是一个关于新闻报道的测试文本，记者在现场采访了很多人。" * 6
+texts = trs._arrow_bytes([text, text[3:] + "另外一句话。", "  ", text[:40]], "string")
+docs = trs._arrow_numbers([0, 1, 2, 3], "int64")
+import pyarrow as pa
+
+batch = pa.RecordBatch.from_arrays([docs, ids, texts], names=["_doc", "_id", "_text"])
+ngrams = list(trs._ngram_partition({})(iter([batch])))
+postings = list(trs._postings_partition(50)(trs._pack_postings(2)(iter([b.select([0, 3]) for b in ngrams]))))
+fps = list(trs._fingerprint_partition({})(iter([batch])))
+pairs = list(trs._bucket_pairs(50, 2000)(trs._pack_band_keys(2)(iter([b.select([0, 5]) for b in fps]))))
+stats = trs._pair_stats_batch([0], [1], [text, text[3:]], [0], [1], {})
+assert sum(b.num_rows for b in postings) > 0 and sum(b.num_rows for b in pairs) > 0 and stats.num_rows == 1
+print("pandas" in sys.modules)
+'''
+
+
+def test_worker_functions_do_not_import_pandas():
+    # The mapInArrow functions build and read Arrow arrays without pyarrow's pa.array/to_numpy/fill_null, which
+    # import pandas (0.3-0.5 s in each new Python worker); a fresh interpreter runs the n-gram, postings,
+    # fingerprint, band-key and verification functions and has not imported pandas.
+    r = subprocess.run([sys.executable, "-c", _NO_PANDAS_SCRIPT], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
+def test_arrow_helpers_match_pyarrow():
+    import pyarrow as pa
+
+    assert trs._arrow_numbers([3, -1], "int64").equals(pa.array([3, -1], pa.int64()))
+    assert trs._arrow_numbers([7], "int32").equals(pa.array([7], pa.int32()))
+    assert trs._arrow_numbers([0.5, 2.0], "float64").equals(pa.array([0.5, 2.0], pa.float64()))
+    flags = [True, False, True, True, False, False, False, False, True, False]
+    assert trs._arrow_numbers(flags, "bool").equals(pa.array(flags, pa.bool_()))
+    assert trs._arrow_bytes(["é", "", "新闻"], "string").equals(pa.array(["é", "", "新闻"], pa.string()))
+    assert trs._arrow_bytes([b"\x00\x01", b""], "binary").equals(pa.array([b"\x00\x01", b""], pa.binary()))
+    assert trs._arrow_int64_lists([[1, 2], [], [3]]).equals(pa.array([[1, 2], [], [3]], pa.list_(pa.int64())))
+    assert trs._arrow_bytes([], "string").equals(pa.array([], pa.string()))
+    # Lists with null rows, sliced: lengths 0 for a null row, values of the valid rows only.
+    lists = pa.array([[1, 2], None, [3], [], [4, 5, 6]], pa.list_(pa.int64()))
+    for part in (lists, lists.slice(1), lists.slice(2, 2)):
+        lengths, values = trs._int64_list_parts(part)
+        assert lengths.tolist() == part.value_lengths().fill_null(0).to_pylist()
+        assert values.tolist() == part.flatten().to_pylist()
+    ints = pa.array([1, None, 3], pa.int64())
+    assert trs._numpy_ints(ints).tolist() == [1, 0, 3] and trs._numpy_ints(ints.slice(1)).tolist() == [0, 3]

@@ -85,6 +85,7 @@ import hashlib
 import os
 import shutil
 import sys
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Absolute, so that spark-submit can run this file as the application (textreuse installed on the nodes).
@@ -113,6 +114,95 @@ def _spark():
     return F, Window
 
 
+# Arrow arrays built in the Python workers from numpy buffers, not with ``pa.array``: pyarrow's ``pa.array`` imports
+# pandas on its first call (to check whether its argument is a pandas object), 0.3-0.5 s in each new worker, which
+# nothing else in a ``mapInArrow`` worker needs.
+
+
+def _arrow_numbers(values: Any, kind: str) -> Any:
+    """An Arrow array of ``kind`` (``"int64"``, ``"int32"``, ``"float64"`` or ``"bool"``) holding ``values`` (a numpy
+    array or a sequence of numbers, no None), on a numpy buffer."""
+    import numpy as np
+    import pyarrow as pa
+
+    if kind == "bool":
+        x = np.asarray(values, dtype=np.bool_)
+        return pa.Array.from_buffers(pa.bool_(), len(x), [None, pa.py_buffer(np.packbits(x, bitorder="little"))])
+    x = np.ascontiguousarray(np.asarray(values, dtype=kind))
+    return pa.Array.from_buffers(pa.type_for_alias(kind), len(x), [None, pa.py_buffer(x)])
+
+
+def _arrow_offsets(lengths: Any) -> Any:
+    """Arrow ``int32`` offsets (numpy) of items of ``lengths``; ValueError past 2 GiB (a Spark batch is far smaller)."""
+    import numpy as np
+
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise ValueError("an Arrow batch of more than 2 GiB of strings, binary or list values")
+    return offsets.astype(np.int32)
+
+
+def _arrow_bytes(values: Sequence[Any], kind: str) -> Any:
+    """An Arrow ``"string"`` or ``"binary"`` array of ``values`` (str or bytes, no None)."""
+    import numpy as np
+    import pyarrow as pa
+
+    raw = [v.encode("utf-8") for v in values] if kind == "string" else list(values)
+    offsets = _arrow_offsets(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)))
+    return pa.Array.from_buffers(pa.type_for_alias(kind), len(raw),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(raw))])
+
+
+def _arrow_int64_lists(lists: Sequence[Sequence[int]]) -> Any:
+    """An Arrow ``list<int64>`` array of ``lists`` (sequences of ints, no None)."""
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    values = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+    return pa.ListArray.from_arrays(_arrow_numbers(_arrow_offsets(lengths), "int32"), _arrow_numbers(values, "int64"))
+
+
+def _valid_mask(arr: Any) -> Any:
+    """The validity of ``arr``'s rows as a numpy bool array (all True without nulls)."""
+    import numpy as np
+
+    if not arr.null_count:
+        return np.ones(len(arr), dtype=np.bool_)
+    bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+    return bits[arr.offset:arr.offset + len(arr)].astype(np.bool_)
+
+
+def _numpy_ints(arr: Any) -> Any:
+    """An Arrow integer array (8 to 64 bits) as a numpy int64 array, nulls as 0, read from its buffer (pyarrow's
+    ``to_numpy`` and ``fill_null`` import pandas)."""
+    import numpy as np
+
+    width = arr.type.bit_width // 8
+    x = np.frombuffer(arr.buffers()[1], dtype=f"<i{width}", count=len(arr), offset=arr.offset * width).astype(np.int64)
+    if arr.null_count:
+        x[~_valid_mask(arr)] = 0
+    return x
+
+
+def _int64_list_parts(lists: Any) -> Tuple[Any, Any]:
+    """``(lengths, values)`` of an Arrow ``list<int64>`` array as numpy int64 arrays: each row's length (0 for a
+    null row) and the rows' values one after the other."""
+    import numpy as np
+
+    offsets = _numpy_ints(lists.offsets)
+    lengths = np.diff(offsets)
+    values = _numpy_ints(lists.values)[offsets[0]:offsets[-1]] if len(lists) else np.empty(0, np.int64)
+    if lists.null_count:
+        valid = _valid_mask(lists)
+        values = values[np.repeat(valid, lengths)]
+        lengths = np.where(valid, lengths, 0)
+    return lengths, values
+
+
 def _fingerprint_partition(options: Dict[str, Any]):
     """The ``mapInArrow`` function of stage 1 (closes over the dedup options only)."""
 
@@ -127,12 +217,12 @@ def _fingerprint_partition(options: Dict[str, Any]):
             fps = native.spark_fingerprints(texts, **options)
             keep = [i for i, f in enumerate(fps) if f is not None and ids[i] is not None]
             yield pa.RecordBatch.from_arrays([
-                pa.array([docs[i] for i in keep], pa.int64()),
-                pa.array([ids[i] for i in keep], pa.string()),
-                pa.array([fps[i][0] for i in keep], pa.int64()),
-                pa.array([fps[i][1] for i in keep], pa.int64()),
-                pa.array([fps[i][2] for i in keep], pa.int64()),
-                pa.array([fps[i][3] for i in keep], pa.list_(pa.int64())),
+                _arrow_numbers([docs[i] for i in keep], "int64"),
+                _arrow_bytes([ids[i] for i in keep], "string"),
+                _arrow_numbers([fps[i][0] for i in keep], "int64"),
+                _arrow_numbers([fps[i][1] for i in keep], "int64"),
+                _arrow_numbers([fps[i][2] for i in keep], "int64"),
+                _arrow_int64_lists([fps[i][3] for i in keep]),
             ], names=["_doc", "_id", "_chars", "_set_hash", "_set_len", "_band_keys"])
 
     return run
@@ -166,7 +256,7 @@ def _packed_batch(bucket: Any, columns: Sequence[Any], keys: Sequence[int]) -> A
         if hi > lo:
             ps.append(keys[i])
             blobs.append(b"".join(c[lo:hi].astype("<i8").tobytes() for c in columns))
-    return pa.RecordBatch.from_arrays([pa.array(ps, pa.int32()), pa.array(blobs, pa.binary())], names=["p", "blob"])
+    return pa.RecordBatch.from_arrays([_arrow_numbers(ps, "int32"), _arrow_bytes(blobs, "binary")], names=["p", "blob"])
 
 
 def _pack_band_keys(parts: int):
@@ -183,12 +273,12 @@ def _pack_band_keys(parts: int):
 
         for batch in batches:
             lists = batch.column(1)
-            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            lengths, values = _int64_list_parts(lists)
             total = int(lengths.sum())
             if not total:
                 continue
-            key = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            doc = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            key = values
+            doc = np.repeat(_numpy_ints(batch.column(0)), lengths)
             band = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             bucket = (_mix64(key.view(np.uint64) ^ _mix64(band.view(np.uint64))) % np.uint64(parts)).astype(np.int64)
             yield _packed_batch(bucket, (band, key, doc), keys)
@@ -234,9 +324,9 @@ def _bucket_pairs(max_bucket: int, chunk: int):
                    ^ part.view(np.uint64)).view(np.int64)
         for lo in range(0, len(a_pos), 1 << 20):
             hi = lo + (1 << 20)
-            yield pa.RecordBatch.from_arrays([pa.array(doc[a_pos[lo:hi]], pa.int64()),
-                                              pa.array(doc[b_pos[lo:hi]], pa.int64()),
-                                              pa.array(g[lo:hi], pa.int64())], names=["a", "b", "g"])
+            yield pa.RecordBatch.from_arrays([_arrow_numbers(doc[a_pos[lo:hi]], "int64"),
+                                              _arrow_numbers(doc[b_pos[lo:hi]], "int64"),
+                                              _arrow_numbers(g[lo:hi], "int64")], names=["a", "b", "g"])
 
     return run
 
@@ -250,10 +340,10 @@ def _pair_stats_batch(a, b, texts, ia, ib, options):
 
     stats = native.spark_pair_stats_texts(texts, ia, ib, **options)
     return pa.RecordBatch.from_arrays([
-        pa.array(a, pa.int64()), pa.array(b, pa.int64()),
-        pa.array([x[4] for x in stats], pa.int64()), pa.array([x[5] for x in stats], pa.int64()),
-        pa.array([x[0] for x in stats], pa.int64()), pa.array([x[1] for x in stats], pa.float64()),
-        pa.array([x[2] for x in stats], pa.float64()), pa.array([x[3] for x in stats], pa.bool_()),
+        _arrow_numbers(a, "int64"), _arrow_numbers(b, "int64"),
+        _arrow_numbers([x[4] for x in stats], "int64"), _arrow_numbers([x[5] for x in stats], "int64"),
+        _arrow_numbers([x[0] for x in stats], "int64"), _arrow_numbers([x[1] for x in stats], "float64"),
+        _arrow_numbers([x[2] for x in stats], "float64"), _arrow_numbers([x[3] for x in stats], "bool"),
     ], names=["a", "b", "la", "lb", "intersection", "jaccard", "containment", "duplicate"])
 
 
@@ -431,6 +521,30 @@ def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
     return rows if len(rows) <= n else None
 
 
+def _pairs_stats_frame(spark: Any, rows: Sequence[Tuple[int, int, float, float]]) -> Any:
+    """A DataFrame ``(a long, b long, jaccard double, containment double)`` of a few driver-side ``rows``, through
+    Arrow where PySpark takes a pyarrow Table (4.0+: read by the JVM, where a list of rows would go through Python
+    workers), else from Python rows (no Spark job either way)."""
+    names = ("a", "b", "jaccard", "containment")
+    if hasattr(spark.range(0), "toArrow"):
+        import pyarrow as pa
+
+        columns = list(zip(*rows)) if rows else [(), (), (), ()]
+        types = (pa.int64(), pa.int64(), pa.float64(), pa.float64())
+        return spark.createDataFrame(pa.table({n: pa.array(list(c), t) for n, c, t in zip(names, columns, types)}))
+    return spark.createDataFrame(list(rows), "a long, b long, jaccard double, containment double")
+
+
+def _sorted(df: Any, columns: Sequence[str], one_partition: bool) -> Any:
+    """``df`` sorted by ``columns``: ``orderBy`` (a range shuffle, whose partition bounds cost a sampling job of
+    their own), or with ``one_partition`` one shuffle into a single partition sorted there (no sampling job), for
+    an output that is written as one file anyway (:func:`_write`: there ``orderBy`` followed by ``coalesce(1)``
+    also sorts in a single task)."""
+    if one_partition:
+        return df.repartition(1).sortWithinPartitions(*columns)
+    return df.orderBy(*columns)
+
+
 def _not_in(column: str, values: Sequence[int]) -> Any:
     """A filter ``column NOT IN (values)`` (integers, non-null column) as one SQL expression: one call to the JVM
     whatever the number of values (``Column.isin`` makes one per value)."""
@@ -471,6 +585,13 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
     the component diameter (a handful on duplicate clusters). Lineage is cut each round (:func:`_cut_lineage`).
     ValueError for a negative ``local_edges``.
     """
+    return _components(edges, src, dst, local_edges)[0]
+
+
+def _components(edges: Any, src: str, dst: str,
+                local_edges: Optional[int] = None) -> Tuple[Any, Optional[Dict[int, int]]]:
+    """:func:`connected_components` and, where the union-find on the driver finished them, its ``{node: label}``
+    mapping (else None)."""
     F, Window = _spark()
     limit = LOCAL_EDGES if local_edges is None else local_edges
     if limit < 0:
@@ -485,7 +606,8 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
         found = _collect_long_pairs(e.limit(limit + 1), "lo", "hi")
         if len(found[0]) <= limit:
             e.unpersist()
-            return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+            mapping = _union_find_labels(*found)
+            return _long_pairs_frame(spark, mapping, "node", "label"), mapping
     distinct = e
     loops = _cut_lineage(e.filter(F.col("lo") == F.col("hi")).select(F.col("lo").alias("node")))
     e = _cut_lineage(e.filter(F.col("lo") != F.col("hi")))
@@ -507,7 +629,8 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
             rest = e.union(loops.select(F.col("node").alias("lo"), F.col("node").alias("hi")))
             found = _collect_long_pairs(rest.limit(limit + 1), "lo", "hi")
             if len(found[0]) <= limit:
-                return _long_pairs_frame(spark, _union_find_labels(*found), "node", "label")
+                mapping = _union_find_labels(*found)
+                return _long_pairs_frame(spark, mapping, "node", "label"), mapping
         # A star forest (every leaf has one edge, to a node that is no leaf) is a fixed point of both steps.
         not_star = (e.select(F.col("hi").alias("n"), F.lit(1).alias("leaf"), F.lit(0).alias("center"))
                     .union(e.select(F.col("lo").alias("n"), F.lit(0).alias("leaf"), F.lit(1).alias("center")))
@@ -519,7 +642,24 @@ def connected_components(edges: Any, src: str = "src", dst: str = "dst", *,
               .union(e.select(F.col("lo").alias("node"), F.col("lo").alias("label")))
               .union(loops.select("node", F.col("node").alias("label")))
               .groupBy("node").agg(F.min("label").alias("label")))
-    return labels
+    return labels, None
+
+
+def _small_components(edges: Any, src: str, dst: str) -> Any:
+    """``(a, _c)``: each node of a connected component of ``edges`` with at most :data:`LOCAL_VERIFY_DOCS` nodes and
+    its component's label (:func:`connected_components`). Where the driver finished the components, the sizes are
+    counted there and the table built from them (no Spark job; the one that collected the edges is all); else a
+    window over the labels counts them."""
+    import collections
+
+    F, Window = _spark()
+    labels, mapping = _components(edges, src, dst)
+    if mapping is not None:
+        sizes = collections.Counter(mapping.values())
+        small = {node: label for node, label in mapping.items() if sizes[label] <= LOCAL_VERIFY_DOCS}
+        return _long_pairs_frame(edges.sparkSession, small, "a", "_c")
+    return (labels.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
+            .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
 
 
 def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, order_col: Optional[str] = None,
@@ -539,6 +679,13 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     ``threads`` is not one (Spark's executors decide). Bad settings raise ValueError, unknown options TypeError,
     before any Spark job starts. ``id_col`` values are compared as strings.
     """
+    return _dedup(df, id_col, text_col, order_col, options, one_partition=False)
+
+
+def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], options: Dict[str, Any], *,
+           one_partition: bool) -> Tuple[Any, Any]:
+    """:func:`dedup_with_pairs`; ``one_partition`` True (the command line) sorts each output in one partition
+    (:func:`_sorted`)."""
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
         if name not in df.columns:
@@ -603,9 +750,7 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     # components, made of pairs below the thresholds) are grouped by the bucket chunk they were found in.
     candidates = _keep(candidates)
     texts = base.select("_doc", F.col(text_col).alias("_text"))
-    groups = connected_components(candidates, "a", "b")
-    small = (groups.withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
-             .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
+    small = _small_components(candidates, "a", "b")
     grouped = _keep(candidates.join(small, "a", "left")
                            .select("a", "b", F.coalesce("_c", "g").alias("_g")))
     verified = (_grouped_rows(grouped, texts, ["_text"])
@@ -615,7 +760,7 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     # 5. Clusters: connected components of the duplicate pairs, partial reprints attached, components again.
     dup_stats = (exact.withColumn("jaccard", F.lit(1.0)).withColumn("containment", F.lit(1.0))
                  .unionByName(verified.filter("duplicate").select("a", "b", "jaccard", "containment")))
-    components = connected_components(dup_stats, "a", "b")
+    components, component_of = _components(dup_stats, "a", "b")
     if partial is not None:
         # (small, large) by shingle set size, ties to a (the core's orientation); roots of documents in no pair are
         # themselves.
@@ -633,9 +778,23 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
                      .filter(F.col("_r") == 1))
         attached = (witnesses.select(F.least("s", "w").alias("a"), F.greatest("s", "w").alias("b"))
                     .join(verified.select("a", "b", "jaccard", "containment"), ["a", "b"]))
-        attached = _cut_lineage(attached)
-        if attached.take(1):
+        # Attached pairs are few (at most one per document): collected in one Spark job and put back as a small
+        # table; more than LOCAL_KEYS, and they are materialized in Spark (_cut_lineage) instead.
+        found_attached = _collect_at_most(attached, LOCAL_KEYS)
+        if found_attached is None:
+            attached = _cut_lineage(attached)
+        elif found_attached:
+            attached = _pairs_stats_frame(fps.sparkSession, found_attached)
+        if found_attached is None or found_attached:
             dup_stats = dup_stats.unionByName(attached)
+        if found_attached and component_of is not None:
+            # Components again on the driver: each node linked to its component's label, plus the attached pairs
+            # (the same components, and the same smallest-node labels, as those of all the duplicate pairs).
+            nodes = list(component_of)
+            component_of = _union_find_labels(nodes + [r[0] for r in found_attached],
+                                              [component_of[n] for n in nodes] + [r[1] for r in found_attached])
+            components = _long_pairs_frame(fps.sparkSession, component_of, "node", "label")
+        elif found_attached is None or found_attached:
             components = connected_components(dup_stats, "a", "b")
     components = components.toDF("_doc", "_label")
     members = components.join(fps.select("_doc", "_id", "_chars"), "_doc")
@@ -655,12 +814,10 @@ def dedup_with_pairs(df: Any, id_col: str = "id", text_col: str = "text", *, ord
     out = (base.join(added, "_doc", "left").join(assigned, "_doc", "left")
            .withColumn("cluster", F.when(F.col("_id").isNotNull(), F.coalesce("_cluster", "_id")))
            .withColumn("cluster_size", F.when(F.col("_id").isNotNull(), F.coalesce("_size", F.lit(1))))
-           .withColumn("representative", F.when(F.col("_id").isNotNull(), F.coalesce("_rep", F.lit(True))))
-           .orderBy("_doc")
-           .drop("_doc", "_id", "_cluster", "_size", "_rep"))
-    pairs = (dup_stats.join(added.toDF("a", "_a"), "a").join(added.toDF("b", "_b"), "b")
-             .orderBy("a", "b")
-             .select(F.col("_a").alias("a"), F.col("_b").alias("b"), "jaccard", "containment"))
+           .withColumn("representative", F.when(F.col("_id").isNotNull(), F.coalesce("_rep", F.lit(True)))))
+    out = _sorted(out, ["_doc"], one_partition).drop("_doc", "_id", "_cluster", "_size", "_rep")
+    pairs = _sorted(dup_stats.join(added.toDF("a", "_a"), "a").join(added.toDF("b", "_b"), "b"), ["a", "b"],
+                    one_partition).select(F.col("_a").alias("a"), F.col("_b").alias("b"), "jaccard", "containment")
     return out, pairs
 
 
@@ -683,12 +840,12 @@ def _ngram_partition(options: Dict[str, Any]):
             ids = batch.column(1).to_pylist()
             found = native.spark_passage_ngrams(batch.column(2).to_pylist(), **options)
             keep = [i for i, f in enumerate(found) if f is not None and ids[i] is not None]
-            take = pa.array(keep, pa.int64())
+            take = _arrow_numbers(keep, "int64")
             yield pa.RecordBatch.from_arrays([
                 batch.column(0).take(take),
                 batch.column(1).take(take),
                 batch.column(2).take(take),
-                pa.array([found[i][1] for i in keep], pa.list_(pa.int64())),
+                _arrow_int64_lists([found[i][1] for i in keep]),
             ], names=["_doc", "_id", "_text", "_ngrams"])
 
     return run
@@ -736,11 +893,11 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     n_big = int(in_big.sum())
     zeros = np.zeros(n_big, np.int64)
     return pa.RecordBatch.from_arrays([
-        pa.array(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), pa.int64()),
-        pa.array(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), pa.int64()),
-        pa.array(np.concatenate([zeros, counts]), pa.int64()),
-        pa.array(np.concatenate([zeros, run_size[best]]), pa.int64()),
-        pa.array(np.concatenate([zeros, h[a_pos][best]]), pa.int64()),
+        _arrow_numbers(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), "int64"),
+        _arrow_numbers(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), "int64"),
+        _arrow_numbers(np.concatenate([zeros, counts]), "int64"),
+        _arrow_numbers(np.concatenate([zeros, run_size[best]]), "int64"),
+        _arrow_numbers(np.concatenate([zeros, h[a_pos][best]]), "int64"),
     ], names=["a", "b", "n", "s", "m"])
 
 
@@ -803,11 +960,11 @@ def _pack_postings(parts: int):
 
         for batch in batches:
             lists = batch.column(1)
-            lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            lengths, values = _int64_list_parts(lists)
             if not lengths.sum():
                 continue
-            h = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            d = np.repeat(batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+            h = values
+            d = np.repeat(_numpy_ints(batch.column(0)), lengths)
             bucket = (h.view(np.uint64) % np.uint64(parts)).astype(np.int64)
             yield _packed_batch(bucket, (h, d), keys)
 
@@ -869,19 +1026,24 @@ def _align_groups(options: Dict[str, Any], max_docs: int):
         import pyarrow as pa
         from textreuse import _textreuse as native
 
-        kind = pa.list_(pa.struct([("a_start", pa.int32()), ("a_end", pa.int32()), ("b_start", pa.int32()),
-                                   ("b_end", pa.int32()), ("score", pa.float64()), ("matches", pa.int32()),
-                                   ("kind", pa.string()), ("similarity", pa.float64())]))
+        import numpy as np
+
+        fields = (("a_start", "int32"), ("a_end", "int32"), ("b_start", "int32"), ("b_end", "int32"),
+                  ("score", "float64"), ("matches", "int32"), ("kind", "string"), ("similarity", "float64"))
         for (ids, texts, boilerplate), a, b, ia, ib in _group_calls(batches, 3, max_docs):
             order = sorted(range(len(a)), key=lambda k: (a[k], b[k]))
             a, b = [a[k] for k in order], [b[k] for k in order]
             ia, ib = [ia[k] for k in order], [ib[k] for k in order]
             found = native.spark_align_texts(texts, boilerplate, ia, ib, **options)
-            rows = [[{"a_start": p[0], "a_end": p[1], "b_start": p[2], "b_end": p[3], "score": p[4],
-                      "matches": p[5], "kind": p[6], "similarity": p[7]} for p in ps] for ps in found]
-            yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64()),
-                                              pa.array([ids[i] for i in ia], pa.string()),
-                                              pa.array([ids[i] for i in ib], pa.string()), pa.array(rows, kind)],
+            flat = [p for ps in found for p in ps]
+            columns = [_arrow_bytes([p[i] for p in flat], kind) if kind == "string"
+                       else _arrow_numbers([p[i] for p in flat], kind) for i, (_, kind) in enumerate(fields)]
+            passages = pa.StructArray.from_arrays(columns, names=[name for name, _ in fields])
+            lengths = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+            passages = pa.ListArray.from_arrays(_arrow_numbers(_arrow_offsets(lengths), "int32"), passages)
+            yield pa.RecordBatch.from_arrays([_arrow_numbers(a, "int64"), _arrow_numbers(b, "int64"),
+                                              _arrow_bytes([ids[i] for i in ia], "string"),
+                                              _arrow_bytes([ids[i] for i in ib], "string"), passages],
                                              names=["a", "b", "a_id", "b_id", "passages"])
 
     return run
@@ -912,6 +1074,14 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     each group of pairs it is in (once in all for a document of a small candidate component), never with each
     pair.
     """
+    return _passages(df, id_col, text_col, order_col, options, clusters=True, one_partition=False)
+
+
+def _passages(df: Any, id_col: str, text_col: str, order_col: Optional[str], options: Dict[str, Any], *,
+              clusters: bool, one_partition: bool) -> Tuple[Any, Optional[Any]]:
+    """:func:`passages_with_clusters`, with two switches for the command line: ``clusters`` False skips the passage
+    clusters (None in their place: their Spark jobs do not run), ``one_partition`` True sorts each output in one
+    partition (:func:`_sorted`)."""
     F, Window = _spark()
     for name in (id_col, text_col) + ((order_col,) if order_col else ()):
         if name not in df.columns:
@@ -954,9 +1124,7 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     # they share with most documents (at most max_df documents a group), so that the pairs among the documents
     # that reprint one passage meet in one group.
     candidates = _keep(candidates)
-    small = (connected_components(candidates, "a", "b")
-             .withColumn("_n", F.count(F.lit(1)).over(Window.partitionBy("label")))
-             .filter(F.col("_n") <= LOCAL_VERIFY_DOCS).select(F.col("node").alias("a"), F.col("label").alias("_c")))
+    small = _small_components(candidates, "a", "b")
     grouped = _keep(candidates.join(small, "a", "left").select("a", "b", F.coalesce("_c", "g").alias("_g")))
     texts = (docs.select("_doc", "_id", "_text").join(boilerplate, "_doc", "left")
              .select("_doc", "_id", "_text",
@@ -970,12 +1138,16 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
 
     rows = aligned.select("a", "b", "a_id", "b_id", F.explode("passages").alias("p")).select(
         "a", "b", "a_id", "b_id", "p.*")
-    rows = _cut_lineage(rows.withColumn("_k", F.monotonically_increasing_id()))
+    if clusters:
+        # Numbered for the clusters' span nodes, and materialized so that both outputs see the same numbers.
+        rows = _cut_lineage(rows.withColumn("_k", F.monotonically_increasing_id()))
     alignments = (rows.select(side("a_id", "b_id").alias("a"), side("a_start", "b_start").alias("a_start"),
                               side("a_end", "b_end").alias("a_end"), side("b_id", "a_id").alias("b"),
                               side("b_start", "a_start").alias("b_start"), side("b_end", "a_end").alias("b_end"),
-                              "score", "matches", "kind", "similarity")
-                  .orderBy("a", "a_start", "a_end", "b", "b_start", "b_end"))
+                              "score", "matches", "kind", "similarity"))
+    alignments = _sorted(alignments, ["a", "a_start", "a_end", "b", "b_start", "b_end"], one_partition)
+    if not clusters:
+        return alignments, None
 
     # 4. Passage clusters: nodes 2k (side a of row k, in input order of the pair) and 2k + 1.
     nodes = (rows.select((F.col("_k") * 2).alias("node"), F.col("a").alias("d"), F.col("a_id").alias("id"),
@@ -1000,10 +1172,9 @@ def passages_with_clusters(df: Any, id_col: str = "id", text_col: str = "text", 
     spans = _cut_lineage(spans)
     first = (spans.groupBy("label").agg(F.min(F.struct("d", "start", "end")).alias("_first"))
              .withColumn("cluster", F.row_number().over(Window.orderBy("_first")) - 1))
-    clusters = (spans.join(first, "label")
-                .orderBy("cluster", "d", "start")
-                .select("cluster", "id", F.col("start").cast("int").alias("start"), F.col("end").cast("int").alias("end")))
-    return alignments, clusters
+    members = _sorted(spans.join(first, "label"), ["cluster", "d", "start"], one_partition)
+    return alignments, members.select("cluster", "id", F.col("start").cast("int").alias("start"),
+                                      F.col("end").cast("int").alias("end"))
 
 
 def passages(df: Any, id_col: str = "id", text_col: str = "text", **options: Any) -> Any:
@@ -1199,6 +1370,21 @@ def _finish_class_archive(tmp: str, path: str, timeout: float = 300) -> None:
             os.remove(tmp)
 
 
+def _preload_driver_modules() -> None:
+    """Imports what the driver needs for its first ``mapInArrow`` and Arrow transfers (pyarrow, and pandas, which
+    PySpark's ``mapInArrow`` checks the version of), run in a thread while the JVM starts (the driver only waits
+    for it then): half a second of imports off the path to the first Spark job. Errors are left to the imports
+    that need them."""
+    try:
+        import pyarrow  # noqa: F401
+        from pyspark.sql.pandas.utils import require_minimum_pandas_version, require_minimum_pyarrow_version
+
+        require_minimum_pandas_version()
+        require_minimum_pyarrow_version()
+    except Exception:  # noqa: BLE001 - best effort: the same imports run again where they are needed
+        pass
+
+
 def _common_args(sp: Any) -> None:
     sp.add_argument("input", help="JSONL or Parquet file or directory")
     sp.add_argument("output", help="output directory (must not exist)")
@@ -1304,7 +1490,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             builder = builder.config(key, value)
     for kv in a.conf:
         builder = builder.config(*kv.split("=", 1))
+    preload = threading.Thread(target=_preload_driver_modules, daemon=True)
+    preload.start()
     spark = builder.getOrCreate()
+    preload.join()
     if existing is None:
         # Defaults for what neither --conf, --shuffle-partitions, spark-submit nor spark-defaults.conf set; a
         # running session's settings are left as they are.
@@ -1319,9 +1508,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         columns = None if a.command == "dedup" else [a.id_col, a.text_col] + ([a.order_col] if a.order_col else [])
         df = _read(spark, a.input, a.input_format, columns)
         if a.command == "dedup":
-            main_df, extra_df = dedup_with_pairs(df, a.id_col, a.text_col, order_col=a.order_col, **options)
+            main_df, extra_df = _dedup(df, a.id_col, a.text_col, a.order_col, options, one_partition=True)
         else:
-            main_df, extra_df = passages_with_clusters(df, a.id_col, a.text_col, order_col=a.order_col, **options)
+            # The passage clusters are computed only when they are written.
+            main_df, extra_df = _passages(df, a.id_col, a.text_col, a.order_col, options, clusters=bool(extra),
+                                          one_partition=True)
         _write(main_df, a.output, a.output_format)
         if extra:
             _write(extra_df, extra, a.output_format)
