@@ -416,13 +416,29 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
 /// assert_eq!(out, normalize("市長同\n校長會談。", &opts).text);
 /// ```
 pub fn normalize_text_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut String) -> u32 {
+    let (original_len, chars) = normalize_unconverted_into(text, opts, out);
+    if opts.traditional_to_simplified {
+        to_simplified(out, chars, None, scratch);
+    }
+    original_len
+}
+
+/// Steps 1 to 4 of the module (every step but the script conversion) of `text` with `opts`, into `out` (cleared
+/// first), without the offset map. Returns the length of `text` and of `out`, in code points. With
+/// [`simplify_in_place`] after it, this is [`normalize_text_into`]; fingerprinting converts the script while it
+/// cuts units instead ([`crate::shingle::shingle_set_of_unconverted`]).
+pub fn normalize_unconverted_into(text: &str, opts: &NormalizeOptions, out: &mut String) -> (u32, usize) {
     out.clear();
     let mut chars = NoOffsets(0);
     let original_len = normalize_core(text, opts, out, &mut chars);
-    if opts.traditional_to_simplified {
-        to_simplified(out, chars.0, None, scratch);
-    }
-    original_len
+    (original_len, chars.0)
+}
+
+/// Step 5 of the module alone (traditional → simplified script) on `text`, in place: what [`normalize_text_into`]
+/// does after [`normalize_unconverted_into`]. `n_chars` is the length of `text` in code points; `scratch` is
+/// working space.
+pub(crate) fn simplify_in_place(text: &mut String, n_chars: usize, scratch: &mut String) {
+    to_simplified(text, n_chars, None, scratch);
 }
 
 /// Steps 1 to 4 of the module: one pass over the bytes of `text`, appending to `out` and `offs`. Returns the
@@ -784,7 +800,7 @@ fn to_simplified(text: &mut String, n_chars: usize, offsets: Option<&mut Vec<u32
 /// which second character, and the longer sources by their first two characters. Each source's target is what
 /// zhconv's converter makes of the source alone, which is the target of the rule zhconv chose for it (the longest
 /// match at the start of a source is the source itself). Built once per process.
-struct RuleStarts {
+pub(crate) struct RuleStarts {
     /// Two bits per code point: [`WHOLE`] (the character alone is a source with another target), [`BEGINS`] (it
     /// begins a longer source).
     bits: Box<[u64]>,
@@ -795,16 +811,26 @@ struct RuleStarts {
     by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>>,
     /// The rules of one character whose target differs from it, by code point.
     single: rustc_hash::FxHashMap<u32, Rule>,
+    /// The longest run of ASCII characters that a source begins with (`16進位`, `IP位址`: 2); 0 when no source
+    /// begins with one. No source is ASCII only.
+    pub(crate) ascii_prefix: usize,
 }
 
 /// One conversion rule: its source, its target and the difference of their lengths in characters.
-struct Rule {
-    source: Box<str>,
+pub(crate) struct Rule {
+    pub(crate) source: Box<str>,
     target: Box<str>,
     /// Characters of the target minus characters of the source.
     delta: isize,
     /// Whether the target differs from the source.
     changes: bool,
+    /// The code points of what the walk leaves in place of the source: the target's when the rule changes the
+    /// text, else the source's.
+    pub(crate) units: Box<[u32]>,
+    /// Whether source and target are CJK units only ([`is_cjk_unit`]) and as long as each other: then the rule
+    /// leaves the text's runs of other characters as they are, and the fused walk
+    /// ([`crate::shingle::shingle_set_of_unconverted`]) follows it.
+    pub(crate) simple: bool,
 }
 
 /// The key of [`RuleStarts::by_pair`].
@@ -827,7 +853,7 @@ fn pair_slot(a: u32, b: u32) -> usize {
     (x >> (64 - PAIR_BITS)) as usize
 }
 
-fn rule_starts() -> &'static RuleStarts {
+pub(crate) fn rule_starts() -> &'static RuleStarts {
     static STARTS: std::sync::OnceLock<RuleStarts> = std::sync::OnceLock::new();
     STARTS.get_or_init(|| {
         let converter = zhconv::get_builtin_converter(zhconv::Variant::ZhCN);
@@ -836,6 +862,7 @@ fn rule_starts() -> &'static RuleStarts {
         let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>> = Default::default();
         let mut single: rustc_hash::FxHashMap<u32, Rule> = Default::default();
         let mut seen: rustc_hash::FxHashSet<String> = Default::default();
+        let mut ascii_prefix = 0;
         for t in [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE] {
             for (from, _) in zhconv::tables::expand_table(t) {
                 let cs: Vec<u32> = from.chars().map(u32::from).collect();
@@ -847,7 +874,10 @@ fn rule_starts() -> &'static RuleStarts {
                 converter.convert_to(&from, &mut target);
                 let delta = target.chars().count() as isize - cs.len() as isize;
                 let changes = target != from;
-                let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes };
+                let simple = delta == 0 && from.chars().chain(target.chars()).all(is_cjk_unit);
+                let units = if changes { target.chars().map(u32::from).collect() } else { cs.clone().into() };
+                ascii_prefix = ascii_prefix.max(cs.iter().take_while(|&&u| u < 0x80).count());
+                let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes, units, simple };
                 let u = a as usize;
                 match cs.get(1) {
                     // A character converted to itself converts as one copied.
@@ -868,7 +898,7 @@ fn rule_starts() -> &'static RuleStarts {
         for v in by_pair.values_mut() {
             v.sort_by_key(|r| std::cmp::Reverse(r.source.len()));
         }
-        RuleStarts { bits, pairs, by_pair, single }
+        RuleStarts { bits, pairs, by_pair, single, ascii_prefix }
     })
 }
 
@@ -887,6 +917,30 @@ impl RuleStarts {
         (self.pairs[k / 64] >> (k % 64)) & 1
     }
 
+    /// Whether the character `c` alone is a source that changes, or begins a longer source (no rule applies at a
+    /// character where this is false).
+    #[inline(always)]
+    pub(crate) fn may_begin(&self, c: u32) -> bool {
+        self.of(c) != 0
+    }
+
+    /// The rule the walk of [`convert_rules`] applies at the character `c` that begins `rest` (its first
+    /// character), followed by `d` (0 at the end of the text): the longest source of two or more characters that
+    /// `rest` begins with, else `c`'s own rule when it changes `c`; `None` where the walk copies `c`.
+    #[inline(always)]
+    pub(crate) fn rule_at(&self, c: u32, d: u32, rest: &str) -> Option<&Rule> {
+        let bits = self.of(c);
+        let longer = (bits >> 1) & self.pair(c, d);
+        if (bits & WHOLE) | longer == 0 {
+            return None;
+        }
+        let rule = match longer {
+            0 => None,
+            _ => self.longest_at(c, d, rest),
+        };
+        rule.or_else(|| self.single.get(&c))
+    }
+
     /// The longest rule whose source `rest` begins with among those of two or more characters that begin with
     /// `a`, `b` (the first two characters of `rest`).
     #[inline]
@@ -898,7 +952,7 @@ impl RuleStarts {
 /// The code point starting at byte `pos` of valid UTF-8 and its length in bytes; the commonest length in Chinese
 /// text, 3, first.
 #[inline(always)]
-fn decode_valid(bytes: &[u8], pos: usize) -> (u32, usize) {
+pub(crate) fn decode_valid(bytes: &[u8], pos: usize) -> (u32, usize) {
     let b0 = bytes[pos] as u32;
     if (0xE0..0xF0).contains(&b0) {
         (((b0 & 0x0F) << 12) | ((bytes[pos + 1] as u32 & 0x3F) << 6) | (bytes[pos + 2] as u32 & 0x3F), 3)
