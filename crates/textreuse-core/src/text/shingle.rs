@@ -214,48 +214,52 @@ fn walk_units<const CONVERT: bool>(text: &str, mut emit: impl FnMut(u64, u32, u3
 }
 
 /// The UAX #29 words of a run with non-ASCII characters starting at character `base` (see [`for_each_unit`]).
+/// A piece of ASCII letters and digits only is found with one scan ([`ascii_alnum_run_end`]) and checked to end at a
+/// cut; any other piece is scanned to its end and segmented.
 fn mixed_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
     let b = run.as_bytes();
-    let mut piece_start = 0usize;
-    let mut piece_ci = base;
-    let mut ci = base;
-    let mut k = 0usize;
-    while k <= b.len() {
-        let cut = k == b.len()
+    let is_cut = |k: usize| {
+        k == b.len()
             || (b[k] == b' '
                 && k > 0
                 && k + 1 < b.len()
-                && b[k - 1].is_ascii_alphanumeric()
-                && b[k + 1].is_ascii_alphanumeric());
-        if cut {
-            let piece = &run[piece_start..k];
-            if !piece.is_empty() && piece.bytes().all(|x| x.is_ascii_alphanumeric()) {
-                emit(xxh3_64(piece.as_bytes()), piece_ci, ci);
-            } else {
-                let mut byte_cursor = 0usize;
-                let mut char_cursor = piece_ci;
-                for (bi, w) in piece.unicode_word_indices() {
-                    char_cursor += piece[byte_cursor..bi].chars().count() as u32;
-                    let len = w.chars().count() as u32;
-                    emit(xxh3_64(w.as_bytes()), char_cursor, char_cursor + len);
-                    char_cursor += len;
-                    byte_cursor = bi + w.len();
+                && ASCII_ALNUM[b[k - 1] as usize]
+                && ASCII_ALNUM[b[k + 1] as usize])
+    };
+    let mut k = 0usize; // byte offset of the piece
+    let mut ci = base; // its character offset
+    while k < b.len() {
+        let e = ascii_alnum_run_end(b, k);
+        if e > k && is_cut(e) {
+            // Letters and digits up to a cut: one word.
+            let len = (e - k) as u32;
+            emit(xxh3_64(&b[k..e]), ci, ci + len);
+            ci += len;
+            k = e;
+        } else {
+            let piece_ci = ci;
+            let mut j = k;
+            while !is_cut(j) {
+                if (b[j] as i8) >= -0x40 {
+                    ci += 1;
                 }
+                j += 1;
             }
-            if k == b.len() {
-                break;
+            let piece = &run[k..j];
+            let mut byte_cursor = 0usize;
+            let mut char_cursor = piece_ci;
+            for (bi, w) in piece.unicode_word_indices() {
+                char_cursor += piece[byte_cursor..bi].chars().count() as u32;
+                let len = w.chars().count() as u32;
+                emit(xxh3_64(w.as_bytes()), char_cursor, char_cursor + len);
+                char_cursor += len;
+                byte_cursor = bi + w.len();
             }
-            // Past the space.
-            piece_start = k + 1;
-            ci += 1;
-            piece_ci = ci;
-            k += 1;
-            continue;
+            k = j;
         }
-        if (b[k] as i8) >= -0x40 {
-            ci += 1;
-        }
+        // Past the space of the cut.
         k += 1;
+        ci += 1;
     }
 }
 
