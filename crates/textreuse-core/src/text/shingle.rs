@@ -16,7 +16,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::normalize::{
-    ascii_alnum_run_end, decode_at, decode_valid, is_cjk_unit, simplify_in_place, NormalizeOptions,
+    ascii_alnum_run_end, decode_at, decode_valid, is_cjk_unit, simplify_in_place, NormalizeOptions, Step,
 };
 
 /// One unit of a normalized text.
@@ -140,16 +140,25 @@ fn walk_units<const CONVERT: bool>(text: &str, mut emit: impl FnMut(u64, u32, u3
                     if r.may_begin(c) {
                         let next = pos + len;
                         let d = if next < n { decode_valid(bytes, next).0 } else { 0 };
-                        if let Some(rule) = r.rule_at(c, d, &text[pos..]) {
-                            if !rule.simple {
-                                return false;
-                            }
-                            for &u in rule.units.iter() {
-                                emit(u64::from(u) ^ CHAR_TAG, ci, ci + 1);
+                        match r.step_at(c, d, &text[pos..]) {
+                            Step::Copy => {}
+                            Step::One(t) => {
+                                emit(u64::from(t) ^ CHAR_TAG, ci, ci + 1);
+                                pos += len;
                                 ci += 1;
+                                continue;
                             }
-                            pos += rule.source.len();
-                            continue;
+                            Step::Rule(rule) => {
+                                if !rule.simple {
+                                    return false;
+                                }
+                                for &u in rule.units.iter() {
+                                    emit(u64::from(u) ^ CHAR_TAG, ci, ci + 1);
+                                    ci += 1;
+                                }
+                                pos += rule.source.len();
+                                continue;
+                            }
                         }
                     }
                 }
