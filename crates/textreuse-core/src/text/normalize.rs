@@ -828,8 +828,8 @@ fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
         }
         // The rest: lines as below, the current one's first continuation bytes counted.
         let mut cont_in_line = cont_before - cont_at_start;
-        for k in pos..bytes.len() {
-            match bytes[k] {
+        for (k, &b) in bytes.iter().enumerate().skip(pos) {
+            match b {
                 b'\n' => {
                     line(start, k, cont_in_line);
                     start = k + 1;
