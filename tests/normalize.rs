@@ -6,8 +6,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use textreuse::normalize::{hard_wrap_width, normalize, normalize_text_into, NormalizeOptions};
-use textreuse::shingle::{shingle_set, shingle_set_of_text, units, ShingleBuffers};
+use textreuse::normalize::{
+    hard_wrap_width, normalize, normalize_text_into, normalize_unconverted_into, NormalizeOptions,
+};
+use textreuse::shingle::{shingle_set, shingle_set_of_text, shingle_set_of_unconverted, units, Ngram, ShingleBuffers};
 
 fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
@@ -272,6 +274,19 @@ fn assert_same_as_reference(text: &str, opts: &NormalizeOptions) -> Result<(), T
     prop_assert_eq!(&out, &slow.text);
     prop_assert_eq!(len, slow.original_len);
     prop_assert_eq!(hard_wrap_width(text), reference::hard_wrap_width(text));
+    // Fingerprinting's path: every step but the script conversion, which runs while units are cut.
+    let mut part = String::from("stale");
+    let (len, n_chars) = normalize_unconverted_into(text, opts, &mut part);
+    prop_assert_eq!(len, slow.original_len);
+    prop_assert_eq!(n_chars, part.chars().count());
+    let mut buf = ShingleBuffers::default();
+    for n in [1, 4, 7] {
+        let expected = reference::shingle_set(&reference::units(&slow.text), n, 42);
+        prop_assert_eq!(&shingle_set_of_unconverted(&part, n_chars, opts, n, 42, &mut buf), &expected);
+    }
+    let n = Ngram { n: 4, word_n: 2 };
+    let expected = shingle_set(&units(&slow.text), n, 42);
+    prop_assert_eq!(&shingle_set_of_unconverted(&part, n_chars, opts, n, 42, &mut buf), &expected);
     for t in [text, slow.text.as_str()] {
         let (fu, su) = (units(t), reference::units(t));
         prop_assert_eq!(&fu, &su, "units of {:?}", t);

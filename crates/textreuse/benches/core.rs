@@ -5,6 +5,7 @@
 use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
 use textreuse::align::{align_pair, index_ngrams, ngram_hashes, AlignConfig, UnitDoc};
+use textreuse::core::dedup::{DedupOptions, Fingerprinter};
 use textreuse::minhash::MinHasher;
 use textreuse::normalize::{normalize, normalize_text_into, NormalizeOptions};
 use textreuse::shingle::{shingle_set_of_text, ShingleBuffers};
@@ -88,6 +89,31 @@ fn shingle_and_minhash_1000_chars(bencher: Bencher) {
         for d in &docs {
             let set = shingle_set_of_text(black_box(d), 4, 42, &mut ids);
             black_box(hasher.signature(&set));
+        }
+    });
+}
+
+/// `dedup`'s whole per-document path from the raw text: normalization, script conversion, units, shingle set,
+/// MinHash signature, band keys and set hash ([`Fingerprinter::fingerprint`], default settings).
+#[divan::bench(args = ["chinese", "chinese-simplified", "english"])]
+fn fingerprint(bencher: Bencher, lang: &str) {
+    let text = text_of(lang);
+    let f = Fingerprinter::new(&DedupOptions::default()).expect("default settings");
+    bencher.counter(BytesCount::of_str(&text)).bench_local(|| f.fingerprint(black_box(&text)));
+}
+
+/// [`fingerprint`] document by document: the raw Chinese text cut into documents of 1,000 characters (zh-dev's
+/// median length), the English front page into documents of 2,000 characters.
+#[divan::bench(args = ["chinese", "english"])]
+fn fingerprint_docs(bencher: Bencher, lang: &str) {
+    let text = text_of(lang);
+    let size = if lang == "chinese" { 1000 } else { 2000 };
+    let chars: Vec<char> = text.chars().collect();
+    let docs: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
+    let f = Fingerprinter::new(&DedupOptions::default()).expect("default settings");
+    bencher.counter(BytesCount::of_str(&text)).bench_local(|| {
+        for d in &docs {
+            black_box(f.fingerprint(black_box(d)));
         }
     });
 }

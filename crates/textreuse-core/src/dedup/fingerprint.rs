@@ -9,8 +9,8 @@ use crate::boilerplate::BoilerplateFilter;
 use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
-use crate::normalize::{normalize_text_into, NormalizeOptions};
-use crate::shingle::{shingle_set_of_text, Ngram, ShingleBuffers};
+use crate::normalize::{normalize_unconverted_into, NormalizeOptions};
+use crate::shingle::{shingle_set_of_unconverted, Ngram, ShingleBuffers};
 
 use super::DedupOptions;
 
@@ -34,9 +34,9 @@ pub struct Fingerprint {
 /// Nanoseconds spent in each step of [`Fingerprinter::fingerprint_timed`], summed over threads.
 #[derive(Debug, Default)]
 pub struct FingerprintTimes {
-    /// Normalization.
+    /// Normalization but the script conversion.
     pub normalize: AtomicU64,
-    /// Units and shingle hashes.
+    /// Script conversion, units and shingle hashes.
     pub shingle: AtomicU64,
     /// MinHash signature, band keys and the set hash.
     pub minhash: AtomicU64,
@@ -55,7 +55,8 @@ fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
 }
 
 /// Turns texts into [`Fingerprint`]s with fixed settings: boilerplate blanked (when a filter is set) →
-/// normalization ([`crate::normalize::normalize_text_into`]) → units → shingle set of `ngram` units →
+/// normalization ([`crate::normalize::normalize_text_into`]; the script conversion runs while units are cut,
+/// [`crate::shingle::shingle_set_of_unconverted`]) → units → shingle set of `ngram` units →
 /// one-permutation MinHash signature of `num_perm` values →
 /// LSH band keys (bands × rows chosen by [`LshParams::optimal`] for [`DedupOptions::effective_lsh_threshold`],
 /// false negatives weighted 0.7 and false positives 0.3). `Sync`: one fingerprinter serves every thread.
@@ -140,13 +141,15 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, scratch, buf)| {
-            let chars =
-                timed(times.map(|t| &t.normalize), || normalize_text_into(&text, &self.normalize, norm, scratch));
-            let set = timed(times.map(|t| &t.shingle), || shingle_set_of_text(norm, self.ngram, self.seed, buf));
+        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, buf)| {
+            let (chars, n_chars) =
+                timed(times.map(|t| &t.normalize), || normalize_unconverted_into(&text, &self.normalize, norm));
+            let set = timed(times.map(|t| &t.shingle), || {
+                shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
+            });
             // Keep the buffers of ordinary documents only.
             if norm.capacity() > 1 << 24 {
-                (*norm, *scratch, *buf) = Default::default();
+                (*norm, *buf) = Default::default();
             }
             (chars, set)
         });
@@ -168,9 +171,9 @@ impl Fingerprinter {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        BUFFERS.with_borrow_mut(|(norm, scratch, buf)| {
-            normalize_text_into(&text, &self.normalize, norm, scratch);
-            shingle_set_of_text(norm, self.ngram, self.seed, buf)
+        BUFFERS.with_borrow_mut(|(norm, buf)| {
+            let (_, n_chars) = normalize_unconverted_into(&text, &self.normalize, norm);
+            shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
         })
     }
 }
@@ -193,9 +196,9 @@ fn set_hash(set: &[u64], seed: u64) -> u64 {
 }
 
 thread_local! {
-    /// Working memory of [`Fingerprinter`], one per thread: the normalized text, the script conversion's buffer and
-    /// the shingling buffers, reused from one document to the next.
-    static BUFFERS: std::cell::RefCell<(String, String, ShingleBuffers)> = std::cell::RefCell::default();
+    /// Working memory of [`Fingerprinter`], one per thread: the normalized text (before the script conversion,
+    /// which runs while units are cut) and the shingling buffers, reused from one document to the next.
+    static BUFFERS: std::cell::RefCell<(String, ShingleBuffers)> = std::cell::RefCell::default();
 }
 
 #[cfg(test)]

@@ -283,21 +283,7 @@ pub(crate) fn ascii_alnum_run_end(bytes: &[u8], mut pos: usize) -> usize {
         use std::arch::x86_64::*;
         while pos + 16 <= bytes.len() {
             // SAFETY: the 16 bytes read lie within `bytes`; SSE2 is available on every x86-64 processor.
-            let mask = unsafe {
-                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
-                // Letters: `b | 0x20` in 'a'..='z'. Digits: `b` in '0'..='9'. Compares are signed, so bytes of
-                // 0x80 and above (negative) fall in neither range.
-                let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-                let letter = _mm_and_si128(
-                    _mm_cmpgt_epi8(folded, _mm_set1_epi8(b'a' as i8 - 1)),
-                    _mm_cmplt_epi8(folded, _mm_set1_epi8(b'z' as i8 + 1)),
-                );
-                let digit = _mm_and_si128(
-                    _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
-                    _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
-                );
-                _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u32
-            };
+            let mask = unsafe { alnum_mask(_mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>())) };
             // `mask` has 16 bits: the first clear one ends the run.
             let run = (!mask).trailing_zeros() as usize;
             if run < 16 {
@@ -307,6 +293,68 @@ pub(crate) fn ascii_alnum_run_end(bytes: &[u8], mut pos: usize) -> usize {
         }
     }
     while pos < bytes.len() && ASCII_ALNUM[bytes[pos] as usize] {
+        pos += 1;
+    }
+    pos
+}
+
+/// Bit `k` set when byte `k` of `v` is an ASCII letter or digit.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn alnum_mask(v: std::arch::x86_64::__m128i) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is available on every x86-64 processor.
+    unsafe {
+        // Letters: `b | 0x20` in 'a'..='z'. Digits: `b` in '0'..='9'. Compares are signed, so bytes of 0x80 and
+        // above (negative) fall in neither range.
+        let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        let letter = _mm_and_si128(
+            _mm_cmpgt_epi8(folded, _mm_set1_epi8(b'a' as i8 - 1)),
+            _mm_cmplt_epi8(folded, _mm_set1_epi8(b'z' as i8 + 1)),
+        );
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+        );
+        _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u32
+    }
+}
+
+/// Appends the run of ASCII letters and digits that starts at byte `pos` of `bytes` to `out`, lower-cased when
+/// `lower`, and returns where it ends ([`ascii_alnum_run_end`]). A letter or digit with bit 5 set is its lower
+/// case (`b'A' | 0x20 == b'a'`; digits have the bit already). On x86-64 sixteen bytes at a time: each block is
+/// classified and stored whole into `out`'s spare capacity, and `out`'s length then covers the run only. `out` must
+/// have spare capacity for the rest of `bytes` plus 16 bytes.
+#[inline(always)]
+fn append_alnum_run(bytes: &[u8], mut pos: usize, out: &mut Vec<u8>, lower: bool) -> usize {
+    assert!(out.capacity() - out.len() >= bytes.len() - pos + 16);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let (start, len0) = (pos, out.len());
+        while pos + 16 <= bytes.len() {
+            // SAFETY: the 16 bytes read lie within `bytes`; the 16 written lie within `out`'s capacity, since
+            // `pos - start` bytes of `bytes` are behind and at least 16 more are ahead of `pos` (asserted above);
+            // the length set covers bytes written here, ASCII letters and digits (valid UTF-8). SSE2 is available
+            // on every x86-64 processor.
+            unsafe {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
+                let case = _mm_set1_epi8(if lower { 0x20 } else { 0 });
+                let dst = out.as_mut_ptr().add(len0 + (pos - start));
+                _mm_storeu_si128(dst.cast::<__m128i>(), _mm_or_si128(v, case));
+                let run = (!alnum_mask(v)).trailing_zeros() as usize;
+                if run < 16 {
+                    out.set_len(len0 + (pos + run - start));
+                    return pos + run;
+                }
+                out.set_len(len0 + (pos + 16 - start));
+            }
+            pos += 16;
+        }
+    }
+    let table = if lower { &ASCII_ALNUM_LOWER } else { &ASCII_ALNUM_SAME };
+    while pos < bytes.len() && ASCII_ALNUM[bytes[pos] as usize] {
+        out.push(table[bytes[pos] as usize]);
         pos += 1;
     }
     pos
@@ -416,13 +464,29 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> Normalized {
 /// assert_eq!(out, normalize("市長同\n校長會談。", &opts).text);
 /// ```
 pub fn normalize_text_into(text: &str, opts: &NormalizeOptions, out: &mut String, scratch: &mut String) -> u32 {
+    let (original_len, chars) = normalize_unconverted_into(text, opts, out);
+    if opts.traditional_to_simplified {
+        to_simplified(out, chars, None, scratch);
+    }
+    original_len
+}
+
+/// Steps 1 to 4 of the module (every step but the script conversion) of `text` with `opts`, into `out` (cleared
+/// first), without the offset map. Returns the length of `text` and of `out`, in code points. With
+/// [`simplify_in_place`] after it, this is [`normalize_text_into`]; fingerprinting converts the script while it
+/// cuts units instead ([`crate::shingle::shingle_set_of_unconverted`]).
+pub fn normalize_unconverted_into(text: &str, opts: &NormalizeOptions, out: &mut String) -> (u32, usize) {
     out.clear();
     let mut chars = NoOffsets(0);
     let original_len = normalize_core(text, opts, out, &mut chars);
-    if opts.traditional_to_simplified {
-        to_simplified(out, chars.0, None, scratch);
-    }
-    original_len
+    (original_len, chars.0)
+}
+
+/// Step 5 of the module alone (traditional → simplified script) on `text`, in place: what [`normalize_text_into`]
+/// does after [`normalize_unconverted_into`]. `n_chars` is the length of `text` in code points; `scratch` is
+/// working space.
+pub(crate) fn simplify_in_place(text: &mut String, n_chars: usize, scratch: &mut String) {
+    to_simplified(text, n_chars, None, scratch);
 }
 
 /// Steps 1 to 4 of the module: one pass over the bytes of `text`, appending to `out` and `offs`. Returns the
@@ -643,14 +707,14 @@ impl<S: OffsetSink> Emitter<'_, S> {
     #[inline]
     fn ascii_word(&mut self, bytes: &[u8], pos: usize, i: u32) -> usize {
         self.word_gap();
-        let table = if self.opts.lowercase { &ASCII_ALNUM_LOWER } else { &ASCII_ALNUM_SAME };
-        // SAFETY: only ASCII bytes are appended (the tables map ASCII letters and digits to ASCII letters and
-        // digits, and a space is ASCII), so the string stays valid UTF-8.
+        // SAFETY: only ASCII bytes are appended (ASCII letters and digits, lower-cased, and spaces), so the string
+        // stays valid UTF-8.
         let out = unsafe { self.out.as_mut_vec() };
+        // What `append_alnum_run` needs: each byte of `bytes` gives at most one byte here.
+        out.reserve(bytes.len() - pos + 16);
         let mut start = pos;
         loop {
-            let end = ascii_alnum_run_end(bytes, start);
-            out.extend(bytes[start..end].iter().map(|&b| table[b as usize]));
+            let end = append_alnum_run(bytes, start, out, self.opts.lowercase);
             self.offs.push_range(i + (start - pos) as u32..i + (end - pos) as u32);
             // One space and another word, the commonest sequel: what `emit` of the space (a gap) and `word_gap`
             // of the next word do, the space's own offset included.
@@ -703,16 +767,7 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
             }
         }
     };
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
-        let mut line = &bytes[start..end];
-        while let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        // Cut at ASCII bytes, the line is a slice of the text.
-        record(utf8_chars(line) as u32);
-        start = end + 1;
-    }
+    line_widths(bytes, &mut record);
     // The most common width; the shortest among equals (widths are visited in increasing order).
     let (mut width, mut count) = (0u32, 0u32);
     for (w, &c) in short.iter().enumerate() {
@@ -729,9 +784,76 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
     (count >= 3 && 2 * count >= lines).then_some(width)
 }
 
+/// Calls `record` with the length in code points of every line of the valid UTF-8 `bytes`, in order, trailing
+/// carriage returns left out: lines end at `\n`, and the last one at the end of `bytes`. A line's length is its
+/// bytes less its continuation bytes (`10xxxxxx`). On x86-64 sixteen bytes at a time: one pass finds the line
+/// breaks and counts the continuation bytes of each block at once.
+#[inline]
+fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
+    // The line that ends at byte `end` and starts at `start`, `cont` continuation bytes in it.
+    let mut line = |start: usize, end: usize, cont: usize| {
+        let mut end = end;
+        while end > start && bytes[end - 1] == b'\r' {
+            end -= 1;
+        }
+        record((end - start - cont) as u32);
+    };
+    let mut start = 0usize;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // Continuation bytes before the current block, and before the current line's start.
+        let (mut cont_before, mut cont_at_start) = (0usize, 0usize);
+        let mut pos = 0usize;
+        while pos + 16 <= bytes.len() {
+            // SAFETY: the 16 bytes read lie within `bytes`; SSE2 is available on every x86-64 processor.
+            let (mut breaks, cont) = unsafe {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
+                let nl = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32;
+                let top = _mm_and_si128(v, _mm_set1_epi8(0xC0u8 as i8));
+                let cont = _mm_movemask_epi8(_mm_cmpeq_epi8(top, _mm_set1_epi8(0x80u8 as i8))) as u32;
+                (nl, cont)
+            };
+            while breaks != 0 {
+                let k = breaks.trailing_zeros();
+                let cont_here = cont_before + (cont & ((1u32 << k) - 1)).count_ones() as usize;
+                // Cut at ASCII bytes, the line is a slice of the text; a carriage return is no continuation byte.
+                line(start, pos + k as usize, cont_here - cont_at_start);
+                start = pos + k as usize + 1;
+                cont_at_start = cont_here;
+                breaks &= breaks - 1;
+            }
+            cont_before += cont.count_ones() as usize;
+            pos += 16;
+        }
+        // The rest: lines as below, the current one's first continuation bytes counted.
+        let mut cont_in_line = cont_before - cont_at_start;
+        for (k, &b) in bytes.iter().enumerate().skip(pos) {
+            match b {
+                b'\n' => {
+                    line(start, k, cont_in_line);
+                    start = k + 1;
+                    cont_in_line = 0;
+                }
+                b => cont_in_line += usize::from(b & 0xC0 == 0x80),
+            }
+        }
+        line(start, bytes.len(), cont_in_line);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+            let l = &bytes[start..end];
+            line(start, end, l.len() - utf8_chars(l));
+            start = end + 1;
+        }
+    }
+}
+
 /// The number of characters of the valid UTF-8 `bytes`: its bytes less its continuation bytes (`10xxxxxx`), eight
 /// bytes at a time. Lines of newspaper columns are short, where the standard library's count is made for long
 /// strings.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn utf8_chars(bytes: &[u8]) -> usize {
     let mut continuation = 0u32;
@@ -784,7 +906,7 @@ fn to_simplified(text: &mut String, n_chars: usize, offsets: Option<&mut Vec<u32
 /// which second character, and the longer sources by their first two characters. Each source's target is what
 /// zhconv's converter makes of the source alone, which is the target of the rule zhconv chose for it (the longest
 /// match at the start of a source is the source itself). Built once per process.
-struct RuleStarts {
+pub(crate) struct RuleStarts {
     /// Two bits per code point: [`WHOLE`] (the character alone is a source with another target), [`BEGINS`] (it
     /// begins a longer source).
     bits: Box<[u64]>,
@@ -795,22 +917,49 @@ struct RuleStarts {
     by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>>,
     /// The rules of one character whose target differs from it, by code point.
     single: rustc_hash::FxHashMap<u32, Rule>,
+    /// For each CJK Unified Ideograph (U+4E00 + index): the one CJK character its own rule changes it to when the
+    /// rule is simple (`Rule::simple`), [`LOOK_UP`] when it has another rule, 0 when none. 84 KiB, where the map
+    /// costs a cache miss or two per traditional character.
+    single_cjk: Box<[u32]>,
+    /// The longest run of ASCII characters that a source begins with (`16進位`, `IP位址`: 2); 0 when no source
+    /// begins with one. No source is ASCII only.
+    pub(crate) ascii_prefix: usize,
 }
 
 /// One conversion rule: its source, its target and the difference of their lengths in characters.
-struct Rule {
-    source: Box<str>,
+pub(crate) struct Rule {
+    pub(crate) source: Box<str>,
     target: Box<str>,
     /// Characters of the target minus characters of the source.
     delta: isize,
     /// Whether the target differs from the source.
     changes: bool,
+    /// The code points of what the walk leaves in place of the source: the target's when the rule changes the
+    /// text, else the source's.
+    pub(crate) units: Box<[u32]>,
+    /// Whether source and target are CJK units only ([`is_cjk_unit`]) and as long as each other: then the rule
+    /// leaves the text's runs of other characters as they are, and the fused walk
+    /// ([`crate::shingle::shingle_set_of_unconverted`]) follows it.
+    pub(crate) simple: bool,
 }
 
 /// The key of [`RuleStarts::by_pair`].
 #[inline]
 fn pair_key(a: u32, b: u32) -> u64 {
     u64::from(a) << 21 | u64::from(b)
+}
+
+/// [`RuleStarts::single_cjk`]: the character's rule is in [`RuleStarts::single`] (no character is U+FFFFFFFF).
+const LOOK_UP: u32 = u32::MAX;
+
+/// What the conversion walk does at a character ([`RuleStarts::step_at`]).
+pub(crate) enum Step<'a> {
+    /// Copies it.
+    Copy,
+    /// Replaces it, a CJK character, with this CJK character.
+    One(u32),
+    /// Applies this rule.
+    Rule(&'a Rule),
 }
 
 /// [`RuleStarts::bits`]: the character alone is a rule's source, with another target.
@@ -827,7 +976,7 @@ fn pair_slot(a: u32, b: u32) -> usize {
     (x >> (64 - PAIR_BITS)) as usize
 }
 
-fn rule_starts() -> &'static RuleStarts {
+pub(crate) fn rule_starts() -> &'static RuleStarts {
     static STARTS: std::sync::OnceLock<RuleStarts> = std::sync::OnceLock::new();
     STARTS.get_or_init(|| {
         let converter = zhconv::get_builtin_converter(zhconv::Variant::ZhCN);
@@ -836,6 +985,7 @@ fn rule_starts() -> &'static RuleStarts {
         let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>> = Default::default();
         let mut single: rustc_hash::FxHashMap<u32, Rule> = Default::default();
         let mut seen: rustc_hash::FxHashSet<String> = Default::default();
+        let mut ascii_prefix = 0;
         for t in [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE] {
             for (from, _) in zhconv::tables::expand_table(t) {
                 let cs: Vec<u32> = from.chars().map(u32::from).collect();
@@ -847,7 +997,10 @@ fn rule_starts() -> &'static RuleStarts {
                 converter.convert_to(&from, &mut target);
                 let delta = target.chars().count() as isize - cs.len() as isize;
                 let changes = target != from;
-                let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes };
+                let simple = delta == 0 && from.chars().chain(target.chars()).all(is_cjk_unit);
+                let units = if changes { target.chars().map(u32::from).collect() } else { cs.clone().into() };
+                ascii_prefix = ascii_prefix.max(cs.iter().take_while(|&&u| u < 0x80).count());
+                let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes, units, simple };
                 let u = a as usize;
                 match cs.get(1) {
                     // A character converted to itself converts as one copied.
@@ -868,7 +1021,16 @@ fn rule_starts() -> &'static RuleStarts {
         for v in by_pair.values_mut() {
             v.sort_by_key(|r| std::cmp::Reverse(r.source.len()));
         }
-        RuleStarts { bits, pairs, by_pair, single }
+        let mut single_cjk = vec![0u32; 0xA000 - 0x4E00].into_boxed_slice();
+        for (&c, rule) in &single {
+            if (0x4E00..0xA000).contains(&c) {
+                single_cjk[c as usize - 0x4E00] = match *rule.units {
+                    [t] if rule.simple => t,
+                    _ => LOOK_UP,
+                };
+            }
+        }
+        RuleStarts { bits, pairs, by_pair, single, single_cjk, ascii_prefix }
     })
 }
 
@@ -887,6 +1049,51 @@ impl RuleStarts {
         (self.pairs[k / 64] >> (k % 64)) & 1
     }
 
+    /// Whether the character `c` alone is a source that changes, or begins a longer source (no rule applies at a
+    /// character where this is false).
+    #[inline(always)]
+    pub(crate) fn may_begin(&self, c: u32) -> bool {
+        self.of(c) != 0
+    }
+
+    /// The rule the walk of [`convert_rules`] applies at the character `c` that begins `rest` (its first
+    /// character), followed by `d` (0 at the end of the text): the longest source of two or more characters that
+    /// `rest` begins with, else `c`'s own rule when it changes `c`; `None` where the walk copies `c`.
+    #[inline(always)]
+    pub(crate) fn rule_at(&self, c: u32, d: u32, rest: &str) -> Option<&Rule> {
+        let bits = self.of(c);
+        let longer = (bits >> 1) & self.pair(c, d);
+        if (bits & WHOLE) | longer == 0 {
+            return None;
+        }
+        let rule = match longer {
+            0 => None,
+            _ => self.longest_at(c, d, rest),
+        };
+        rule.or_else(|| self.single.get(&c))
+    }
+
+    /// [`RuleStarts::rule_at`] for the fused walk: [`Step::One`] where it would give a simple rule of one CJK
+    /// character, without reading the rule.
+    #[inline(always)]
+    pub(crate) fn step_at(&self, c: u32, d: u32, rest: &str) -> Step<'_> {
+        let bits = self.of(c);
+        let longer = (bits >> 1) & self.pair(c, d);
+        if (bits & WHOLE) | longer == 0 {
+            return Step::Copy;
+        }
+        if longer != 0 {
+            if let Some(rule) = self.longest_at(c, d, rest) {
+                return Step::Rule(rule);
+            }
+        }
+        match self.single_cjk.get((c as usize).wrapping_sub(0x4E00)) {
+            Some(0) => Step::Copy,
+            Some(&t) if t != LOOK_UP => Step::One(t),
+            _ => self.single.get(&c).map_or(Step::Copy, Step::Rule),
+        }
+    }
+
     /// The longest rule whose source `rest` begins with among those of two or more characters that begin with
     /// `a`, `b` (the first two characters of `rest`).
     #[inline]
@@ -898,7 +1105,7 @@ impl RuleStarts {
 /// The code point starting at byte `pos` of valid UTF-8 and its length in bytes; the commonest length in Chinese
 /// text, 3, first.
 #[inline(always)]
-fn decode_valid(bytes: &[u8], pos: usize) -> (u32, usize) {
+pub(crate) fn decode_valid(bytes: &[u8], pos: usize) -> (u32, usize) {
     let b0 = bytes[pos] as u32;
     if (0xE0..0xF0).contains(&b0) {
         (((b0 & 0x0F) << 12) | ((bytes[pos + 1] as u32 & 0x3F) << 6) | (bytes[pos + 2] as u32 & 0x3F), 3)
@@ -1155,6 +1362,25 @@ mod tests {
                     assert_eq!(utf8_chars(&t.as_bytes()[k..]), t[k..].chars().count(), "{t} from {k}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn line_widths_count_each_lines_characters() {
+        let pieces = ["a", "bc", "市長", "é", "😀", "\n", "\r", "\r\n", "\n\n", "abcdefghijklmnop", "中\u{300}"];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for round in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..round % 90 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x >> 20) as usize % pieces.len()]);
+            }
+            let want: Vec<u32> = text.split('\n').map(|l| l.trim_end_matches('\r').chars().count() as u32).collect();
+            let mut got = Vec::new();
+            line_widths(text.as_bytes(), |w| got.push(w));
+            assert_eq!(got, want, "{text:?}");
         }
     }
 

@@ -15,7 +15,9 @@
 use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::normalize::{ascii_alnum_run_end, decode_at, is_cjk_unit};
+use crate::normalize::{
+    ascii_alnum_run_end, decode_at, decode_valid, is_cjk_unit, simplify_in_place, NormalizeOptions, Step,
+};
 
 /// One unit of a normalized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,9 +94,27 @@ pub fn units(text: &str) -> Vec<Unit> {
 /// characters, which are a space or an end of text on both sides of the cut, so the pieces segment as the run
 /// does. A piece of ASCII letters and digits only is one word; any other piece goes to `unicode-segmentation`.
 #[inline]
-fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
+fn for_each_unit(text: &str, emit: impl FnMut(u64, u32, u32)) {
+    let converted_all = walk_units::<false>(text, emit);
+    debug_assert!(converted_all);
+}
+
+/// [`for_each_unit`] of `text` when `CONVERT` is false. When it is true, [`for_each_unit`] of `text` converted to
+/// simplified script (step 5 of [`crate::normalize`]), without building the converted text: the walk over the
+/// conversion rules of `normalize::convert_rules` runs at each CJK character, and a rule's target gives its units
+/// in place of its source. Character positions are then those of `text`, not of the converted text.
+///
+/// This takes the rules whose source and target are CJK units only and as long as each other (`Rule::simple`):
+/// they change CJK characters into as many CJK characters, so the runs of other characters, hence their words,
+/// are those of `text`. At any other rule, or where a rule may begin inside a run of other characters, the walk
+/// stops and returns `false` (the units emitted so far are to be discarded); else it returns `true`. A rule may
+/// begin at a non-ASCII character of such a run (`RuleStarts::may_begin`), or at one of the last
+/// `RuleStarts::ascii_prefix` ASCII characters before a non-ASCII one, since no source is ASCII only (`16進位`).
+#[inline(always)]
+fn walk_units<const CONVERT: bool>(text: &str, mut emit: impl FnMut(u64, u32, u32)) -> bool {
     let bytes = text.as_bytes();
     let n = bytes.len();
+    let rules = if CONVERT { Some(crate::normalize::rule_starts()) } else { None };
     let mut pos = 0usize; // byte offset
     let mut ci: u32 = 0; // character offset of `pos`
     while pos < n {
@@ -102,18 +122,47 @@ fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
         if b >= 0x80 {
             // A CJK Unified Ideograph (U+4E00..U+9FFF: E4 B8 80 to E9 BF BF in UTF-8), the commonest unit, decoded
             // without the general path.
-            if (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes[pos + 1] >= 0xB8) {
-                let u = (u64::from(b & 0x0F) << 12)
-                    | (u64::from(bytes[pos + 1] & 0x3F) << 6)
-                    | u64::from(bytes[pos + 2] & 0x3F);
-                emit(u ^ CHAR_TAG, ci, ci + 1);
-                pos += 3;
-                ci += 1;
-                continue;
-            }
-            let (c, len) = decode_at(bytes, pos);
-            if is_cjk_unit(c) {
-                emit((c as u64) ^ CHAR_TAG, ci, ci + 1);
+            let (c, len) = if (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes[pos + 1] >= 0xB8) {
+                let u = (u32::from(b & 0x0F) << 12)
+                    | (u32::from(bytes[pos + 1] & 0x3F) << 6)
+                    | u32::from(bytes[pos + 2] & 0x3F);
+                (u, 3)
+            } else {
+                let (c, len) = decode_at(bytes, pos);
+                if !is_cjk_unit(c) {
+                    (u32::MAX, len)
+                } else {
+                    (c as u32, len)
+                }
+            };
+            if c != u32::MAX {
+                if let Some(r) = rules {
+                    if r.may_begin(c) {
+                        let next = pos + len;
+                        let d = if next < n { decode_valid(bytes, next).0 } else { 0 };
+                        match r.step_at(c, d, &text[pos..]) {
+                            Step::Copy => {}
+                            Step::One(t) => {
+                                emit(u64::from(t) ^ CHAR_TAG, ci, ci + 1);
+                                pos += len;
+                                ci += 1;
+                                continue;
+                            }
+                            Step::Rule(rule) => {
+                                if !rule.simple {
+                                    return false;
+                                }
+                                for &u in rule.units.iter() {
+                                    emit(u64::from(u) ^ CHAR_TAG, ci, ci + 1);
+                                    ci += 1;
+                                }
+                                pos += rule.source.len();
+                                continue;
+                            }
+                        }
+                    }
+                }
+                emit(u64::from(c) ^ CHAR_TAG, ci, ci + 1);
                 pos += len;
                 ci += 1;
                 continue;
@@ -140,8 +189,24 @@ fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
                 continue;
             }
             let (d, len) = decode_at(bytes, pos);
+            if let Some(r) = rules {
+                // A source that begins with ASCII characters goes on with this character.
+                let mut p = pos;
+                while p > run_start && pos - p < r.ascii_prefix && bytes[p - 1] < 0x80 {
+                    p -= 1;
+                    let (next, _) = decode_valid(bytes, p + 1);
+                    if r.rule_at(u32::from(bytes[p]), next, &text[p..]).is_some() {
+                        return false;
+                    }
+                }
+            }
             if is_cjk_unit(d) {
                 break;
+            }
+            if let Some(r) = rules {
+                if r.may_begin(d as u32) {
+                    return false;
+                }
             }
             ascii = false;
             pos += len;
@@ -154,51 +219,56 @@ fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
             mixed_words(run, run_ci, &mut emit);
         }
     }
+    true
 }
 
 /// The UAX #29 words of a run with non-ASCII characters starting at character `base` (see [`for_each_unit`]).
+/// A piece of ASCII letters and digits only is found with one scan ([`ascii_alnum_run_end`]) and checked to end at a
+/// cut; any other piece is scanned to its end and segmented.
 fn mixed_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
     let b = run.as_bytes();
-    let mut piece_start = 0usize;
-    let mut piece_ci = base;
-    let mut ci = base;
-    let mut k = 0usize;
-    while k <= b.len() {
-        let cut = k == b.len()
+    let is_cut = |k: usize| {
+        k == b.len()
             || (b[k] == b' '
                 && k > 0
                 && k + 1 < b.len()
-                && b[k - 1].is_ascii_alphanumeric()
-                && b[k + 1].is_ascii_alphanumeric());
-        if cut {
-            let piece = &run[piece_start..k];
-            if !piece.is_empty() && piece.bytes().all(|x| x.is_ascii_alphanumeric()) {
-                emit(xxh3_64(piece.as_bytes()), piece_ci, ci);
-            } else {
-                let mut byte_cursor = 0usize;
-                let mut char_cursor = piece_ci;
-                for (bi, w) in piece.unicode_word_indices() {
-                    char_cursor += piece[byte_cursor..bi].chars().count() as u32;
-                    let len = w.chars().count() as u32;
-                    emit(xxh3_64(w.as_bytes()), char_cursor, char_cursor + len);
-                    char_cursor += len;
-                    byte_cursor = bi + w.len();
+                && ASCII_ALNUM[b[k - 1] as usize]
+                && ASCII_ALNUM[b[k + 1] as usize])
+    };
+    let mut k = 0usize; // byte offset of the piece
+    let mut ci = base; // its character offset
+    while k < b.len() {
+        let e = ascii_alnum_run_end(b, k);
+        if e > k && is_cut(e) {
+            // Letters and digits up to a cut: one word.
+            let len = (e - k) as u32;
+            emit(xxh3_64(&b[k..e]), ci, ci + len);
+            ci += len;
+            k = e;
+        } else {
+            let piece_ci = ci;
+            let mut j = k;
+            while !is_cut(j) {
+                if (b[j] as i8) >= -0x40 {
+                    ci += 1;
                 }
+                j += 1;
             }
-            if k == b.len() {
-                break;
+            let piece = &run[k..j];
+            let mut byte_cursor = 0usize;
+            let mut char_cursor = piece_ci;
+            for (bi, w) in piece.unicode_word_indices() {
+                char_cursor += piece[byte_cursor..bi].chars().count() as u32;
+                let len = w.chars().count() as u32;
+                emit(xxh3_64(w.as_bytes()), char_cursor, char_cursor + len);
+                char_cursor += len;
+                byte_cursor = bi + w.len();
             }
-            // Past the space.
-            piece_start = k + 1;
-            ci += 1;
-            piece_ci = ci;
-            k += 1;
-            continue;
+            k = j;
         }
-        if (b[k] as i8) >= -0x40 {
-            ci += 1;
-        }
+        // Past the space of the cut.
         k += 1;
+        ci += 1;
     }
 }
 
@@ -259,11 +329,14 @@ pub fn shingle_hashes(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64
     out
 }
 
-/// Working memory of [`shingle_set_of_text`], reused from one document to the next.
+/// Working memory of [`shingle_set_of_text`] and [`shingle_set_of_unconverted`], reused from one document to the
+/// next.
 #[derive(Debug, Default, Clone)]
 pub struct ShingleBuffers {
     /// Unit ids.
     ids: Vec<u64>,
+    /// The text, converted, where the fused walk stops ([`shingle_set_of_unconverted`]), and working space.
+    converted: (String, String),
     /// Shingle hashes before sorting.
     hashes: Vec<u64>,
     /// Bucket boundaries of the sort.
@@ -286,11 +359,60 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
     // pushes rarely reallocate.
     ids.reserve(text.len() / 2 + 1);
     for_each_unit(text, |id, _, _| ids.push(id));
+    set_of_ids(n.into(), seed, buf)
+}
+
+/// The shingle set of `buf.ids`.
+fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     buf.hashes.clear();
-    window_hashes_into(ids, n.into(), seed, &mut buf.hashes);
+    window_hashes_into(&buf.ids, n, seed, &mut buf.hashes);
     let mut set = sort_hashes(&buf.hashes, &mut buf.buckets);
     set.dedup();
     set
+}
+
+/// The shingle set of the text normalized with `opts`: `normalized` must be what
+/// [`crate::normalize::normalize_unconverted_into`] gives for it (every step but the script conversion). Equal to
+/// [`shingle_set_of_text`] of the fully normalized text ([`crate::normalize::normalize_text_into`]); when
+/// `opts.traditional_to_simplified` is set, the conversion runs while units are cut, without building the
+/// converted text (see `walk_units`), except where a rule changes the text's length or touches other than
+/// CJK characters: then the text is converted first. `n_chars` is the length of `normalized` in code points.
+///
+/// ```
+/// use textreuse_core::normalize::{normalize_text_into, normalize_unconverted_into, NormalizeOptions};
+/// use textreuse_core::text::shingle::{shingle_set_of_text, shingle_set_of_unconverted, ShingleBuffers};
+/// let (text, opts) = ("市長同\n校長會談，Putin met Xi。", NormalizeOptions::default());
+/// let (mut full, mut part, mut buf) = (String::new(), String::new(), ShingleBuffers::default());
+/// normalize_text_into(text, &opts, &mut full, &mut String::new());
+/// let (_, n_chars) = normalize_unconverted_into(text, &opts, &mut part);
+/// assert_eq!(
+///     shingle_set_of_unconverted(&part, n_chars, &opts, 4, 7, &mut buf),
+///     shingle_set_of_text(&full, 4, 7, &mut buf)
+/// );
+/// ```
+pub fn shingle_set_of_unconverted(
+    normalized: &str,
+    n_chars: usize,
+    opts: &NormalizeOptions,
+    n: impl Into<Ngram>,
+    seed: u64,
+    buf: &mut ShingleBuffers,
+) -> Vec<u64> {
+    if !opts.traditional_to_simplified {
+        return shingle_set_of_text(normalized, n, seed, buf);
+    }
+    let ids = &mut buf.ids;
+    ids.clear();
+    ids.reserve(normalized.len() / 2 + 1);
+    if !walk_units::<true>(normalized, |id, _, _| ids.push(id)) {
+        let (converted, scratch) = &mut buf.converted;
+        converted.clear();
+        converted.push_str(normalized);
+        simplify_in_place(converted, n_chars, scratch);
+        ids.clear();
+        for_each_unit(converted, |id, _, _| ids.push(id));
+    }
+    set_of_ids(n.into(), seed, buf)
 }
 
 /// `hashes`, sorted. Shingle hashes are uniformly distributed, so one counting pass over their top bits spreads
@@ -644,6 +766,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fused_conversion_cuts_the_units_of_the_converted_text() {
+        // Rule sources (whole, cut short, run together) among simplified text, words, digits, accented and other
+        // letters, spaces: the walk that converts while it cuts units gives the ids of the converted text, or
+        // stops; the public path gives the set of the converted text either way.
+        let mut sources: Vec<String> = [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
+            .into_iter()
+            .flat_map(|t| zhconv::tables::expand_table(t).map(|(from, _)| from).collect::<Vec<_>>())
+            .collect();
+        sources.sort();
+        let filler = [
+            "的",
+            "是",
+            "中国",
+            "新闻",
+            "a",
+            "putin",
+            "2025",
+            "16",
+            "ip",
+            "A",
+            " ",
+            "é",
+            "über",
+            "東京タワー",
+            "ab cd",
+            "ж",
+        ];
+        let opts = NormalizeOptions::default();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as usize % m
+        };
+        let (mut fused, mut stopped, mut changed) = (0, 0, 0);
+        let mut buf = ShingleBuffers::default();
+        for round in 0..20_000 {
+            let dense = [1, 3, 10, 40][round % 4];
+            let mut text = String::new();
+            for _ in 0..next(60) {
+                if next(dense) == 0 {
+                    let s = &sources[next(sources.len())];
+                    let n = s.chars().count();
+                    text.extend(s.chars().take(n - next(n)));
+                } else {
+                    text.push_str(filler[next(filler.len())]);
+                }
+            }
+            let (mut converted, mut scratch) = (text.clone(), String::new());
+            simplify_in_place(&mut converted, text.chars().count(), &mut scratch);
+            changed += usize::from(converted != text);
+            let mut want = Vec::new();
+            for_each_unit(&converted, |id, _, _| want.push(id));
+            let mut got = Vec::new();
+            if walk_units::<true>(&text, |id, _, _| got.push(id)) {
+                assert_eq!(got, want, "{text}");
+                fused += 1;
+            } else {
+                stopped += 1;
+            }
+            for n in [Ngram::uniform(4), Ngram { n: 4, word_n: 2 }] {
+                assert_eq!(
+                    shingle_set_of_unconverted(&text, text.chars().count(), &opts, n, 7, &mut buf),
+                    shingle_set_of_text(&converted, n, 7, &mut buf),
+                    "{text}"
+                );
+            }
+        }
+        assert!(
+            changed > 5_000 && fused > 10_000 && stopped > 100,
+            "{changed} changed, {fused} fused, {stopped} stopped"
+        );
     }
 
     #[test]
