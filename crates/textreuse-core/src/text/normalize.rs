@@ -1214,6 +1214,46 @@ fn convert_piece(chars: &[char], offs: &[u32], out: &mut String, offsets: &mut V
     }
 }
 
+/// The source of every script-conversion rule (zhconv's zh-Hans and zh-CN tables), sorted: test input.
+#[cfg(test)]
+pub(crate) fn rule_sources() -> Vec<String> {
+    let mut sources: Vec<String> = [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
+        .into_iter()
+        .flat_map(|t| zhconv::tables::expand_table(t).map(|(from, _)| from).collect::<Vec<_>>())
+        .collect();
+    sources.sort();
+    sources
+}
+
+/// `rounds` random texts for the conversion tests, from `seed` (xorshift): up to 60 pieces each, a piece being a rule
+/// source (whole or cut short) or one of `filler`; round `r` takes a source for one piece in 1, 3, 10 or 40 (by
+/// `r % 4`), so texts run from dense to sparse in rules.
+#[cfg(test)]
+pub(crate) fn rule_texts<'a>(seed: u64, filler: &'a [&'a str], rounds: usize) -> impl Iterator<Item = String> + 'a {
+    let sources = rule_sources();
+    let mut x = seed;
+    let mut next = move |m: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as usize % m
+    };
+    (0..rounds).map(move |round| {
+        let dense = [1, 3, 10, 40][round % 4];
+        let mut text = String::new();
+        for _ in 0..next(60) {
+            if next(dense) == 0 {
+                let s = &sources[next(sources.len())];
+                let n = s.chars().count();
+                text.extend(s.chars().take(n - next(n)));
+            } else {
+                text.push_str(filler[next(filler.len())]);
+            }
+        }
+        text
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1309,33 +1349,10 @@ mod tests {
     fn rules_convert_as_the_automaton() {
         // Rule sources (whole, cut short, or run together) among plain simplified text, ASCII and punctuation, dense
         // and sparse: the walk over the rules gives what zhconv's converter gives on the whole text.
-        let mut sources: Vec<String> = [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
-            .into_iter()
-            .flat_map(|t| zhconv::tables::expand_table(t).map(|(from, _)| from).collect::<Vec<_>>())
-            .collect();
-        sources.sort();
         let filler = ["的", "是", "中国", "人民", "a", "1", " ", "，", "新闻", "发展", "\n", "😀", "é"];
         let converter = zhconv::get_builtin_converter(zhconv::Variant::ZhCN);
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as usize % m
-        };
         let mut changed = 0;
-        for round in 0..20_000 {
-            let dense = [1, 3, 10, 40][round % 4];
-            let mut text = String::new();
-            for _ in 0..next(60) {
-                if next(dense) == 0 {
-                    let s = &sources[next(sources.len())];
-                    let n = s.chars().count();
-                    text.extend(s.chars().take(n - next(n)));
-                } else {
-                    text.push_str(filler[next(filler.len())]);
-                }
-            }
+        for text in rule_texts(0x9E37_79B9_7F4A_7C15, &filler, 20_000) {
             let mut want = String::new();
             converter.convert_to(&text, &mut want);
             changed += usize::from(want != text);
@@ -1350,7 +1367,7 @@ mod tests {
         }
         assert!(changed > 5_000, "{changed} texts changed");
         // No source is ASCII only (an ASCII text is left as it is without a look).
-        assert!(sources.iter().all(|s| !s.is_ascii()));
+        assert!(rule_sources().iter().all(|s| !s.is_ascii()));
     }
 
     #[test]

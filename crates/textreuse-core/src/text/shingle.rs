@@ -773,11 +773,6 @@ mod tests {
         // Rule sources (whole, cut short, run together) among simplified text, words, digits, accented and other
         // letters, spaces: the walk that converts while it cuts units gives the ids of the converted text, or
         // stops; the public path gives the set of the converted text either way.
-        let mut sources: Vec<String> = [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
-            .into_iter()
-            .flat_map(|t| zhconv::tables::expand_table(t).map(|(from, _)| from).collect::<Vec<_>>())
-            .collect();
-        sources.sort();
         let filler = [
             "的",
             "是",
@@ -797,27 +792,9 @@ mod tests {
             "ж",
         ];
         let opts = NormalizeOptions::default();
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as usize % m
-        };
         let (mut fused, mut stopped, mut changed) = (0, 0, 0);
         let mut buf = ShingleBuffers::default();
-        for round in 0..20_000 {
-            let dense = [1, 3, 10, 40][round % 4];
-            let mut text = String::new();
-            for _ in 0..next(60) {
-                if next(dense) == 0 {
-                    let s = &sources[next(sources.len())];
-                    let n = s.chars().count();
-                    text.extend(s.chars().take(n - next(n)));
-                } else {
-                    text.push_str(filler[next(filler.len())]);
-                }
-            }
+        for text in crate::text::normalize::rule_texts(0x2545_F491_4F6C_DD1D, &filler, 20_000) {
             let (mut converted, mut scratch) = (text.clone(), String::new());
             simplify_in_place(&mut converted, text.chars().count(), &mut scratch);
             changed += usize::from(converted != text);
