@@ -1056,41 +1056,43 @@ impl RuleStarts {
         self.of(c) != 0
     }
 
-    /// The rule the walk of [`convert_rules`] applies at the character `c` that begins `rest` (its first
-    /// character), followed by `d` (0 at the end of the text): the longest source of two or more characters that
-    /// `rest` begins with, else `c`'s own rule when it changes `c`; `None` where the walk copies `c`.
+    /// Where a rule may apply at the character `c` that begins `rest` (its first character), followed by `d` (0 at
+    /// the end of the text): `None` where none does (the walk copies `c`); `Some(Some(rule))` with the longest
+    /// source of two or more characters that `rest` begins with; `Some(None)` where only `c`'s own rule may apply.
+    /// A pair's bit may be a collision (or `d` the end of the text): the sources themselves decide.
     #[inline(always)]
-    pub(crate) fn rule_at(&self, c: u32, d: u32, rest: &str) -> Option<&Rule> {
+    fn longer_at(&self, c: u32, d: u32, rest: &str) -> Option<Option<&Rule>> {
         let bits = self.of(c);
         let longer = (bits >> 1) & self.pair(c, d);
         if (bits & WHOLE) | longer == 0 {
             return None;
         }
-        let rule = match longer {
+        Some(match longer {
             0 => None,
             _ => self.longest_at(c, d, rest),
-        };
-        rule.or_else(|| self.single.get(&c))
+        })
+    }
+
+    /// The rule the walk of [`convert_rules`] applies at the character `c` that begins `rest` (its first
+    /// character), followed by `d` (0 at the end of the text): the longest source of two or more characters that
+    /// `rest` begins with, else `c`'s own rule when it changes `c`; `None` where the walk copies `c`.
+    #[inline(always)]
+    pub(crate) fn rule_at(&self, c: u32, d: u32, rest: &str) -> Option<&Rule> {
+        self.longer_at(c, d, rest)?.or_else(|| self.single.get(&c))
     }
 
     /// [`RuleStarts::rule_at`] for the fused walk: [`Step::One`] where it would give a simple rule of one CJK
     /// character, without reading the rule.
     #[inline(always)]
     pub(crate) fn step_at(&self, c: u32, d: u32, rest: &str) -> Step<'_> {
-        let bits = self.of(c);
-        let longer = (bits >> 1) & self.pair(c, d);
-        if (bits & WHOLE) | longer == 0 {
-            return Step::Copy;
-        }
-        if longer != 0 {
-            if let Some(rule) = self.longest_at(c, d, rest) {
-                return Step::Rule(rule);
-            }
-        }
-        match self.single_cjk.get((c as usize).wrapping_sub(0x4E00)) {
-            Some(0) => Step::Copy,
-            Some(&t) if t != LOOK_UP => Step::One(t),
-            _ => self.single.get(&c).map_or(Step::Copy, Step::Rule),
+        match self.longer_at(c, d, rest) {
+            None => Step::Copy,
+            Some(Some(rule)) => Step::Rule(rule),
+            Some(None) => match self.single_cjk.get((c as usize).wrapping_sub(0x4E00)) {
+                Some(0) => Step::Copy,
+                Some(&t) if t != LOOK_UP => Step::One(t),
+                _ => self.single.get(&c).map_or(Step::Copy, Step::Rule),
+            },
         }
     }
 
@@ -1151,35 +1153,26 @@ fn convert_rules(text: &str, out: &mut String) -> Option<bool> {
     loop {
         let next = pos + len;
         let (d, dlen) = if next < n { decode_valid(bytes, next) } else { (0, 0) };
-        let bits = r.of(c);
-        let longer = (bits >> 1) & r.pair(c, d);
-        if (bits & WHOLE) | longer != 0 {
-            // A pair's bit may be a collision (or `d` the end of the text): the sources themselves decide.
-            let rule = match longer {
-                0 => None,
-                _ => r.longest_at(c, d, &text[pos..]),
-            };
-            if let Some(rule) = rule.or_else(|| r.single.get(&c)) {
-                let m = rule.source.len();
-                if rule.changes {
-                    if !changed {
-                        out.clear();
-                        changed = true;
-                    }
-                    out.push_str(&text[copied..pos]);
-                    out.push_str(&rule.target);
-                    copied = pos + m;
-                    length_delta += rule.delta;
+        if let Some(rule) = r.rule_at(c, d, &text[pos..]) {
+            let m = rule.source.len();
+            if rule.changes {
+                if !changed {
+                    out.clear();
+                    changed = true;
                 }
-                if m > len {
-                    // Past a source of two or more characters.
-                    pos += m;
-                    if pos >= n {
-                        break;
-                    }
-                    (c, len) = decode_valid(bytes, pos);
-                    continue;
+                out.push_str(&text[copied..pos]);
+                out.push_str(&rule.target);
+                copied = pos + m;
+                length_delta += rule.delta;
+            }
+            if m > len {
+                // Past a source of two or more characters.
+                pos += m;
+                if pos >= n {
+                    break;
                 }
+                (c, len) = decode_valid(bytes, pos);
+                continue;
             }
         }
         if next >= n {

@@ -466,16 +466,24 @@ def _collect_long_pairs(df: Any, x: str, y: str) -> Tuple[List[int], List[int]]:
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-def _long_pairs_frame(spark: Any, mapping: Dict[int, int], x: str, y: str) -> Any:
-    """A DataFrame ``(x long, y long)`` of a driver-side mapping, through Arrow where PySpark takes a pyarrow Table
-    (4.0+), else from Python rows."""
-    keys = sorted(mapping)
-    values = [mapping[k] for k in keys]
-    if hasattr(spark.range(0), "toArrow"):  # PySpark 4.0+: createDataFrame takes a pyarrow Table
+def _driver_frame(spark: Any, schema: Sequence[Tuple[str, str]], columns: Sequence[Sequence[Any]]) -> Any:
+    """A DataFrame of a few driver-side columns: ``schema`` gives each column's name and Spark type (``"long"`` or
+    ``"double"``), ``columns`` its values (equally long sequences). Through Arrow where PySpark takes a pyarrow
+    Table (4.0+: read by the JVM, where a list of rows would go through Python workers), else from Python rows; no
+    Spark job either way."""
+    if hasattr(spark.range(0), "toArrow"):
         import pyarrow as pa
 
-        return spark.createDataFrame(pa.table({x: pa.array(keys, pa.int64()), y: pa.array(values, pa.int64())}))
-    return spark.createDataFrame(list(zip(keys, values)), f"{x} long, {y} long")
+        kinds = {"long": pa.int64(), "double": pa.float64()}
+        return spark.createDataFrame(pa.table({name: pa.array(list(values), kinds[kind])
+                                               for (name, kind), values in zip(schema, columns)}))
+    return spark.createDataFrame(list(zip(*columns)), ", ".join(f"{name} {kind}" for name, kind in schema))
+
+
+def _long_pairs_frame(spark: Any, mapping: Dict[int, int], x: str, y: str) -> Any:
+    """A DataFrame ``(x long, y long)`` of a driver-side mapping, sorted by key (:func:`_driver_frame`)."""
+    keys = sorted(mapping)
+    return _driver_frame(spark, [(x, "long"), (y, "long")], [keys, [mapping[k] for k in keys]])
 
 
 #: Largest table (rows) that :func:`_join_small` broadcasts to every executor instead of shuffling both sides: one
@@ -522,17 +530,11 @@ def _collect_at_most(df: Any, n: int) -> Optional[List[Tuple[Any, ...]]]:
 
 
 def _pairs_stats_frame(spark: Any, rows: Sequence[Tuple[int, int, float, float]]) -> Any:
-    """A DataFrame ``(a long, b long, jaccard double, containment double)`` of a few driver-side ``rows``, through
-    Arrow where PySpark takes a pyarrow Table (4.0+: read by the JVM, where a list of rows would go through Python
-    workers), else from Python rows (no Spark job either way)."""
-    names = ("a", "b", "jaccard", "containment")
-    if hasattr(spark.range(0), "toArrow"):
-        import pyarrow as pa
-
-        columns = list(zip(*rows)) if rows else [(), (), (), ()]
-        types = (pa.int64(), pa.int64(), pa.float64(), pa.float64())
-        return spark.createDataFrame(pa.table({n: pa.array(list(c), t) for n, c, t in zip(names, columns, types)}))
-    return spark.createDataFrame(list(rows), "a long, b long, jaccard double, containment double")
+    """A DataFrame ``(a long, b long, jaccard double, containment double)`` of a few driver-side ``rows``
+    (:func:`_driver_frame`)."""
+    columns = list(zip(*rows)) if rows else [(), (), (), ()]
+    return _driver_frame(spark, [("a", "long"), ("b", "long"), ("jaccard", "double"), ("containment", "double")],
+                         columns)
 
 
 def _sorted(df: Any, columns: Sequence[str], one_partition: bool) -> Any:
