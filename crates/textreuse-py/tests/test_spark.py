@@ -244,6 +244,62 @@ def test_command_line(spark, tmp_path, examples):
     assert [(m["cluster"], m["id"], m["start"]) for m in members] == [(m.cluster, m.id, m.start) for m in res.clusters]
 
 
+def test_stop_session_leaves_the_accumulator_server_to_the_exit(spark):
+    # The command line's stop: spark.stop(), without waiting for PySpark's accumulator server, whose handler
+    # notices a stop only at the end of a one-second poll. The installed PySpark has that server where the command
+    # looks for it (else _stop_session is plain spark.stop() and this test says the saving is gone).
+    server = spark.sparkContext._accumulatorServer
+    assert server is not None and hasattr(server, "server_shutdown") and not server.server_shutdown
+
+    class Server:
+        server_shutdown = False
+        waited = False
+
+        def shutdown(self):
+            self.waited = True
+
+    class Context:
+        def __init__(self, server):
+            self._accumulatorServer = server
+
+    class Session:
+        stopped = False
+
+        def __init__(self, server):
+            self.sparkContext = Context(server)
+
+        def stop(self):
+            # SparkContext.stop() shuts down the server it still holds: none is left to it.
+            assert self.sparkContext._accumulatorServer is None
+            self.stopped = True
+
+    fake = Server()
+    session = Session(fake)
+    trs._stop_session(session)
+    assert session.stopped and fake.server_shutdown and not fake.waited
+    session = Session(None)  # a PySpark without the server: plain stop
+    trs._stop_session(session)
+    assert session.stopped
+
+
+def test_module_entry_point_runs_and_exits(tmp_path, examples):
+    # `python -m textreuse.spark passages` in a process of its own: it starts its JVM, writes the alignments and
+    # exits by itself (its session stopped by _stop_session), with the alignments of textreuse.passages.
+    src, out = tmp_path / "in.jsonl", tmp_path / "al.jsonl"
+    write_jsonl(src, [{"id": i, "text": t} for i, t in examples])
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), PYSPARK_PYTHON=sys.executable)
+    cmd = [sys.executable, "-m", "textreuse.spark", "passages", str(src), str(out), "--master", "local[1]",
+           "--no-class-archive", "--min-length", "20", "--conf", "spark.driver.bindAddress=127.0.0.1",
+           "--conf", "spark.driver.host=127.0.0.1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = [json.loads(line) for f in sorted(out.glob("part-*")) for line in open(f) if line.strip()]
+    res = textreuse.passages([{"id": i, "text": t} for i, t in examples], min_length=20)
+    assert [(g["a"], g["a_start"], g["a_end"], g["b"], g["b_start"], g["b_end"]) for g in got] == [
+        (a.a, a.a_start, a.a_end, a.b, a.b_start, a.b_end) for a in res.alignments]
+    assert got and (out / "_SUCCESS").exists()
+
+
 def test_module_entry_point_refuses_bad_options_before_spark(tmp_path):
     # `python -m textreuse.spark` runs; a bad option is refused before any JVM starts.
     cmd = [sys.executable, "-m", "textreuse.spark", "passages", "in.jsonl", str(tmp_path / "o"), "--ngram", "0"]
