@@ -499,3 +499,30 @@ fn shards_read_again_in_parallel_give_the_corpus_read_as_one_stream() {
         assert_eq!(summary(out.path())["skipped"]["malformed_json"], 5);
     }
 }
+
+#[test]
+fn no_deduplicated_writes_the_same_outputs_without_the_corpus() {
+    // `--no-deduplicated`: the clusters, pairs and skipped records of a full run, the same counts in the summary,
+    // and no deduplicated.jsonl; the documents flagged as representatives are those a full run writes.
+    let input = root().join("examples");
+    let (full, lean) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ok(&run_dedup(&[input.to_str().unwrap()], full.path()));
+    ok(&run_dedup(&[input.to_str().unwrap(), "--no-deduplicated"], lean.path()));
+    for f in ["clusters.jsonl", "pairs.jsonl", "skipped.jsonl"] {
+        assert_eq!(std::fs::read(full.path().join(f)).unwrap(), std::fs::read(lean.path().join(f)).unwrap(), "{f}");
+    }
+    assert!(!lean.path().join("deduplicated.jsonl").exists());
+    let (a, b) = (summary(full.path()), summary(lean.path()));
+    for key in ["documents", "clusters", "documents_removed", "documents_kept", "duplicate_pairs"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(b["config"]["write_deduplicated"], false);
+    let kept: Vec<Value> = jsonl(&full.path().join("deduplicated.jsonl"));
+    let representatives: Vec<Value> = jsonl(&lean.path().join("clusters.jsonl"))
+        .into_iter()
+        .filter(|c| c["representative"] == true)
+        .map(|c| c["id"].clone())
+        .collect();
+    assert_eq!(kept.len() as u64, b["documents_kept"].as_u64().unwrap());
+    assert_eq!(kept.iter().map(|d| d["id"].clone()).collect::<Vec<_>>(), representatives);
+}

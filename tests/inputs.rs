@@ -365,6 +365,13 @@ fn a_second_pass_that_reads_other_records_fails_instead_of_mixing_them() {
     std::fs::write(&f, corpus()).unwrap();
     let s = textreuse::dedup::run(&inputs, &out, &cfg, &textreuse::progress::NoProgress).unwrap();
     assert_eq!(s.documents_kept, 2);
+    // Without deduplicated.jsonl the input is read once: a change after the first pass is never seen.
+    let lean = textreuse::dedup::DedupConfig { write_deduplicated: false, ..Default::default() };
+    let progress = ChangeInputOnWrite { file: f.clone(), text: corpus().replace("\"b\"", "\"z\"") };
+    let out = dir.path().join("lean");
+    let s = textreuse::dedup::run(&inputs, &out, &lean, &progress).unwrap();
+    assert_eq!((s.documents_kept, s.documents), (2, 3));
+    assert!(!out.join("deduplicated.jsonl").exists() && out.join("clusters.jsonl").exists());
 }
 
 #[test]

@@ -196,6 +196,10 @@ struct DedupArgs {
     /// Also write candidates.jsonl: every verified candidate pair with its statistics.
     #[arg(long)]
     write_candidates: bool,
+    /// Do not write deduplicated.jsonl: only the clusters, pairs, skipped records and summary (the kept documents
+    /// are those with "representative": true in clusters.jsonl), and the input is read once instead of twice.
+    #[arg(long)]
+    no_deduplicated: bool,
     /// Clusters of at least this many documents are verified against a spanning set: candidate pairs inside them
     /// are not all verified, and pairs.jsonl lists the pairs that joined their members (the clusters are the same;
     /// time and memory stay linear in documents). 0 verifies and lists every candidate pair.
@@ -631,6 +635,7 @@ fn run_dedup(args: DedupArgs) -> Result<()> {
         boilerplate_list: args.list.boilerplate_list(),
         memory_budget: args.memory_mb << 20,
         write_candidates: args.write_candidates,
+        write_deduplicated: !args.no_deduplicated,
     };
     let progress = bars.for_args(c);
     let s = dedup::run(&inputs, &c.out, &cfg, progress)?;

@@ -1098,6 +1098,7 @@ fn run_dedup_json(
     let strict = kw.bool("strict", false)?;
     let memory_budget = kw.usize("memory_mb", 1024)? << 20;
     let write_candidates = kw.bool("write_candidates", false)?;
+    let write_deduplicated = kw.bool("write_deduplicated", true)?;
     let threads = kw.opt_usize("threads")?;
     kw.finish("run_dedup")?;
     let cfg = textreuse::dedup::DedupConfig {
@@ -1106,6 +1107,7 @@ fn run_dedup_json(
         strict,
         memory_budget,
         write_candidates,
+        write_deduplicated,
         boilerplate_list: None,
     };
     let inputs = job_inputs(inputs)?;

@@ -122,6 +122,11 @@ def test_dedup_on_the_examples_equals_the_file_job(examples, tmp_path):
     assert summary["clusters"] == r.stats["clusters"] == 1
     assert summary["documents_kept"] == len(r.kept_ids()) == 4
     assert r.skipped == []
+    # Without deduplicated.jsonl: the same clusters and counts.
+    lean = textreuse.run_dedup(ROOT / "examples", tmp_path / "lean", write_deduplicated=False)
+    assert not (tmp_path / "lean" / "deduplicated.jsonl").exists()
+    assert read_jsonl(tmp_path / "lean" / "clusters.jsonl") == read_jsonl(tmp_path / "cli" / "clusters.jsonl")
+    assert lean["documents_kept"] == 4 and lean["config"]["write_deduplicated"] is False
 
 
 def test_align_and_passages_on_the_examples_equal_the_file_job(examples, tmp_path):

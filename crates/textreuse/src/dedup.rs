@@ -47,6 +47,11 @@ pub struct DedupConfig {
     pub memory_budget: usize,
     /// Also write `candidates.jsonl`: every verified candidate pair with its statistics, duplicate or not.
     pub write_candidates: bool,
+    /// Write `deduplicated.jsonl` (the default). Without it the run writes the clusters, pairs, skipped records
+    /// and summary only, and does not read its input a second time: for a pipeline that drops the removed
+    /// documents itself (by the `clusters.jsonl` flags), and what the Python anchors of `bench/` write.
+    #[serde(default = "yes")]
+    pub write_deduplicated: bool,
     /// Absolute path of the boilerplate list loaded into `options.boilerplate`, recorded in `summary.json` (what
     /// `report` uses to see the documents as the run saw them).
     pub boilerplate_list: Option<String>,
@@ -60,9 +65,14 @@ impl Default for DedupConfig {
             strict: false,
             memory_budget: 1 << 30,
             write_candidates: false,
+            write_deduplicated: true,
             boilerplate_list: None,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl DedupConfig {
@@ -113,7 +123,7 @@ pub struct DedupSummary {
     pub clusters: u64,
     /// Documents in a cluster that are not its representative.
     pub documents_removed: u64,
-    /// Documents written to `deduplicated.jsonl`.
+    /// Documents kept: those written to `deduplicated.jsonl` (or that would be, without it).
     pub documents_kept: u64,
     /// The largest clusters (up to 10).
     pub largest_clusters: Vec<ClusterInfo>,
@@ -157,8 +167,9 @@ impl ShingleSets for Spilled<'_> {
     }
 }
 
-/// Runs `dedup` over `inputs`, writing `clusters.jsonl`, `pairs.jsonl`, `deduplicated.jsonl`, `skipped.jsonl` and
-/// `summary.json` into `out_dir` (created if needed), each atomically.
+/// Runs `dedup` over `inputs`, writing `clusters.jsonl`, `pairs.jsonl`, `deduplicated.jsonl` (unless
+/// `cfg.write_deduplicated` is false), `skipped.jsonl` and `summary.json` into `out_dir` (created if needed), each
+/// atomically.
 ///
 /// # Errors
 /// I/O errors on the outputs or the spill file; in strict mode, the first skipped record; invalid settings.
@@ -249,6 +260,8 @@ pub fn run(
             write_pairs(&pairs_path, &metas, duplicates).map_err(ioe("writing pairs.jsonl"))
         });
         let kept = match reader.line_segments() {
+            // Without deduplicated.jsonl the input is not read again.
+            _ if !cfg.write_deduplicated => Ok(kept_seqs.len() as u64),
             // JSONL files only: each read again on its own, several at once.
             Some(segments) => write_deduplicated_segments(&dedup_path, &segments, &kept_seqs, &cfg.read, progress),
             None => reader

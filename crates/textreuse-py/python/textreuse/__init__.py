@@ -105,7 +105,8 @@ def run_dedup(inputs: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
     Writes ``clusters.jsonl``, ``pairs.jsonl``, ``deduplicated.jsonl``, ``skipped.jsonl`` and ``summary.json``
     into ``out_dir`` and returns the summary. Options: those of :func:`dedup` plus ``id_field``, ``text_field``,
-    ``strict``, ``memory_mb``, ``write_candidates``, ``threads``.
+    ``strict``, ``memory_mb``, ``write_candidates``, ``write_deduplicated`` (default True; False: no
+    ``deduplicated.jsonl``, the input read once, as ``--no-deduplicated``), ``threads``.
     """
     return json.loads(_run_dedup_json(_paths(inputs), os.fspath(out_dir), **options))
 
