@@ -1315,6 +1315,139 @@ fn spark_passage_ngrams(
     }))
 }
 
+/// Little-endian `i64` values of a byte string (its length a multiple of 8, else ValueError).
+fn le_i64s(bytes: &[u8], what: &str) -> PyResult<Vec<i64>> {
+    if !bytes.len().is_multiple_of(8) {
+        return Err(PyValueError::new_err(format!("{what}: {} bytes is not a whole number of int64", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+}
+
+/// `values` as a byte string of little-endian `i64`.
+fn le_bytes<'py>(py: Python<'py>, values: &[i64]) -> Bound<'py, pyo3::types::PyBytes> {
+    pyo3::types::PyBytes::new_with(py, values.len() * 8, |buf| {
+        for (c, v) in buf.chunks_exact_mut(8).zip(values) {
+            c.copy_from_slice(&v.to_le_bytes());
+        }
+        Ok(())
+    })
+    .expect("bytes of a known size")
+}
+
+/// spark_sort_postings(h, d) -> (h, d): postings `(n-gram, document)` given as two byte strings of little-endian
+/// int64 (equal lengths, else ValueError), sorted by n-gram, then document (as signed integers: numpy's
+/// `lexsort((d, h))`), returned the same way. The reduce side of the Spark passages' postings shuffle.
+#[pyfunction]
+fn spark_sort_postings<'py>(
+    py: Python<'py>,
+    h: &[u8],
+    d: &[u8],
+) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, Bound<'py, pyo3::types::PyBytes>)> {
+    let (h, d) = (le_i64s(h, "h")?, le_i64s(d, "d")?);
+    if h.len() != d.len() {
+        return Err(PyValueError::new_err(format!("{} n-grams but {} documents", h.len(), d.len())));
+    }
+    let sorted = py.detach(|| sort_postings(&h, &d));
+    let (hs, ds): (Vec<i64>, Vec<i64>) = sorted.into_iter().unzip();
+    Ok((le_bytes(py, &hs), le_bytes(py, &ds)))
+}
+
+/// `(h, d)` pairs sorted (as signed integers): one counting pass on the top 16 bits of `h` (n-gram hashes, spread
+/// evenly), a scatter into those buckets, then each bucket (a few dozen postings on average) sorted by itself:
+/// 3-4x faster than one comparison sort of the whole partition.
+fn sort_postings(h: &[i64], d: &[i64]) -> Vec<(i64, i64)> {
+    const BITS: u32 = 16;
+    let bucket = |x: i64| (((x as u64) ^ (1 << 63)) >> (64 - BITS)) as usize;
+    let mut starts = vec![0usize; (1 << BITS) + 1];
+    for &x in h {
+        starts[bucket(x) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut out = vec![(0i64, 0i64); h.len()];
+    for (&x, &y) in h.iter().zip(d) {
+        let b = bucket(x);
+        out[next[b]] = (x, y);
+        next[b] += 1;
+    }
+    for w in starts.windows(2) {
+        out[w[0]..w[1]].sort_unstable();
+    }
+    out
+}
+
+/// spark_postings_pairs(h, d, max_df) -> (a, b, n, s, m): the candidate rows of sorted postings (little-endian int64
+/// byte strings as [`spark_sort_postings`] returns them: n-grams `h` sorted, each run of one n-gram holding distinct
+/// documents `d` in ascending order), as five byte strings of little-endian int64 columns. For a run of more than
+/// `max_df` documents, one row `(document, n-gram, 0, 0, 0)` per document, in posting order (boilerplate); then for
+/// the runs of 2 to `max_df` documents every pair `a < b` of documents in one run, one row per pair sorted by
+/// `(a, b)`: `n` the runs it is in (shared n-grams), `s` the largest of their sizes (documents) and `m` the n-gram
+/// of that run (the smallest n-gram among runs of that size). Spark sums `n` and keeps the best `(s, m)` over the
+/// rows of one pair from several calls (chunks, partitions).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn spark_postings_pairs<'py>(
+    py: Python<'py>,
+    h: &[u8],
+    d: &[u8],
+    max_df: usize,
+) -> PyResult<(
+    Bound<'py, pyo3::types::PyBytes>,
+    Bound<'py, pyo3::types::PyBytes>,
+    Bound<'py, pyo3::types::PyBytes>,
+    Bound<'py, pyo3::types::PyBytes>,
+    Bound<'py, pyo3::types::PyBytes>,
+)> {
+    let (h, d) = (le_i64s(h, "h")?, le_i64s(d, "d")?);
+    if h.len() != d.len() {
+        return Err(PyValueError::new_err(format!("{} n-grams but {} documents", h.len(), d.len())));
+    }
+    let cols = py.detach(|| {
+        let mut cols: [Vec<i64>; 5] = Default::default();
+        // Pair instances (a, b, -run size, n-gram): sorted, the first of each (a, b) is its best run.
+        let mut inst: Vec<(i64, i64, i64, i64)> = Vec::new();
+        let mut start = 0;
+        while start < h.len() {
+            let end = start + h[start..].iter().take_while(|&&x| x == h[start]).count();
+            let size = end - start;
+            if size > max_df && size > 1 {
+                for i in start..end {
+                    for (c, v) in cols.iter_mut().zip([d[i], h[i], 0, 0, 0]) {
+                        c.push(v);
+                    }
+                }
+            } else if size >= 2 {
+                for i in start..end {
+                    for j in i + 1..end {
+                        inst.push((d[i], d[j], -(size as i64), h[i]));
+                    }
+                }
+            }
+            start = end;
+        }
+        inst.sort_unstable();
+        let mut i = 0;
+        while i < inst.len() {
+            let (a, b, neg_size, m) = inst[i];
+            let n = inst[i..].iter().take_while(|x| x.0 == a && x.1 == b).count();
+            for (c, v) in cols.iter_mut().zip([a, b, n as i64, -neg_size, m]) {
+                c.push(v);
+            }
+            i += n;
+        }
+        cols
+    });
+    Ok((
+        le_bytes(py, &cols[0]),
+        le_bytes(py, &cols[1]),
+        le_bytes(py, &cols[2]),
+        le_bytes(py, &cols[3]),
+        le_bytes(py, &cols[4]),
+    ))
+}
+
 /// The units of `text` as the `passages` job indexes them: `PassageOptions::units`, cut at `DEFAULT_MAX_UNITS`.
 fn spark_units(text: &str, opts: &PassageOptions) -> textreuse::align::UnitDoc {
     let mut units = opts.units(text);
@@ -1630,6 +1763,8 @@ fn _textreuse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_pair_stats_texts, m)?)?;
     m.add_function(wrap_pyfunction!(spark_dedup_rules, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_ngrams, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_sort_postings, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_postings_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(spark_align_texts, m)?)?;
     m.add_function(wrap_pyfunction!(spark_passage_limits, m)?)?;
     m.add_function(wrap_pyfunction!(index_create_json, m)?)?;

@@ -863,44 +863,15 @@ def _postings_pairs(h: Any, d: Any, max_df: int) -> Any:
     """Runs of equal n-gram in ``h`` (sorted; ``d`` sorted within a run: documents), as rows ``(a, b, n, s, m)``: for
     a run of more than ``max_df`` documents one row ``(doc, n-gram, 0, 0, 0)`` per document (boilerplate); for a run
     of 2 to ``max_df`` documents every pair ``a < b`` of its documents, counted over the runs (``n`` shared
-    n-grams), with the n-gram ``m`` of the largest run it is in (``s`` documents; ties to the smallest n-gram)."""
+    n-grams), with the n-gram ``m`` of the largest run it is in (``s`` documents; ties to the smallest n-gram). In
+    the native module (``spark_postings_pairs``; numpy arrays of int64 in, an Arrow batch out)."""
     import numpy as np
     import pyarrow as pa
 
-    size = len(h)
-    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]]) if size else np.empty(0, np.int64)
-    sizes = np.diff(np.r_[starts, size]).astype(np.int64)
-    big = (sizes > max_df) & (sizes > 1)  # an n-gram of one document is neither
-    in_big = np.repeat(big, sizes)
-    ok = (sizes >= 2) & ~big
-    g_start, g_size = starts[ok], sizes[ok]
-    # Element positions of the pairing runs, and for each the number of later members of its run.
-    first = np.repeat(g_start, g_size)
-    local = np.arange(int(g_size.sum()), dtype=np.int64) - np.repeat(np.cumsum(g_size) - g_size, g_size)
-    pos = first + local
-    later = np.repeat(g_size, g_size) - 1 - local
-    a_pos = np.repeat(pos, later)
-    b_pos = a_pos + 1 + (np.arange(int(later.sum()), dtype=np.int64) - np.repeat(np.cumsum(later) - later, later))
-    run_size = np.repeat(np.repeat(g_size, g_size), later)
-    # Pairs counted on one int64 key: documents replaced by their rank among this chunk's documents (fewer than
-    # 2**31 in a chunk, so the key cannot overflow). Sorted by key, then largest run, then smallest n-gram: the
-    # first instance of each key names its group n-gram.
-    docs = np.unique(d)
-    key = np.searchsorted(docs, d[a_pos]) * len(docs) + np.searchsorted(docs, d[b_pos])
-    order = np.lexsort((h[a_pos], -run_size, key))
-    key = key[order]
-    head = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
-    counts = np.diff(np.r_[head, len(key)]).astype(np.int64)
-    key, best = key[head], order[head]
-    n_big = int(in_big.sum())
-    zeros = np.zeros(n_big, np.int64)
-    return pa.RecordBatch.from_arrays([
-        _arrow_numbers(np.concatenate([d[in_big], docs[key // max(len(docs), 1)]]), "int64"),
-        _arrow_numbers(np.concatenate([h[in_big], docs[key % max(len(docs), 1)]]), "int64"),
-        _arrow_numbers(np.concatenate([zeros, counts]), "int64"),
-        _arrow_numbers(np.concatenate([zeros, run_size[best]]), "int64"),
-        _arrow_numbers(np.concatenate([zeros, h[a_pos][best]]), "int64"),
-    ], names=["a", "b", "n", "s", "m"])
+    cols = _native.spark_postings_pairs(np.ascontiguousarray(h, "<i8").tobytes(),
+                                        np.ascontiguousarray(d, "<i8").tobytes(), int(max_df))
+    return pa.RecordBatch.from_arrays([_arrow_numbers(np.frombuffer(c, "<i8"), "int64") for c in cols],
+                                      names=["a", "b", "n", "s", "m"])
 
 
 def _murmur3_int(value: int, seed: int = 42) -> int:
@@ -1003,8 +974,9 @@ def _postings_partition(max_df: int):
         h, d = _unpack_pairs(batches)
         if not len(h):
             return
-        order = np.lexsort((d, h))
-        h, d = h[order], d[order]
+        # Sorted by (n-gram, document) in the native module (numpy's lexsort took 3-4x as long).
+        h, d = (np.frombuffer(x, "<i8") for x in _native.spark_sort_postings(h.astype("<i8").tobytes(),
+                                                                              d.astype("<i8").tobytes()))
         start, size = 0, len(h)
         while start < size:
             end = min(start + _POSTINGS_CHUNK, size)
