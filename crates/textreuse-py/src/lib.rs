@@ -1282,25 +1282,24 @@ fn spark_pair_stats_texts(
     })
 }
 
-/// One document's passage index input as Spark columns: (units, distinct n-gram hashes).
-type SparkNgrams = (u64, Vec<i64>);
-
 /// spark_passage_ngrams(texts, **options) -> list of (units, ngram_hashes) or None.
 ///
-/// The `passages` job's index input for a batch of texts, in parallel: None where the job skips the text (None,
-/// empty or whitespace only); else the number of units (after the job's cut at `DEFAULT_MAX_UNITS`) and the
-/// sorted distinct n-gram hashes of the document (core `ngram_hashes` of `PassageOptions::units`), as i64 with the
-/// bits of the u64 values. A text without units gives an empty list (it aligns with nothing, as in the job).
+/// The `passages` job's index input for a batch of texts, in parallel, as three byte strings: one byte per text,
+/// 1 where the job indexes it and 0 where it skips it (None, empty or whitespace only); the number of its distinct
+/// n-grams per text (little-endian int64; 0 where skipped); and those n-grams one text after the other (little-endian
+/// int64 with the bits of the u64 hashes), each text's sorted: core `ngram_hashes` of `PassageOptions::units`, cut
+/// at `DEFAULT_MAX_UNITS`. A text without units has no n-grams (it aligns with nothing, as in the job).
 #[pyfunction]
 #[pyo3(signature = (texts, **options))]
-fn spark_passage_ngrams(
-    py: Python<'_>,
+#[allow(clippy::type_complexity)]
+fn spark_passage_ngrams<'py>(
+    py: Python<'py>,
     texts: Vec<Option<String>>,
     options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Vec<Option<SparkNgrams>>> {
+) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, Bound<'py, pyo3::types::PyBytes>, Bound<'py, pyo3::types::PyBytes>)> {
     use rayon::prelude::*;
     let opts = passage_options_only(options, "spark_passage_ngrams")?;
-    Ok(py.detach(|| {
+    let found: Vec<Option<Vec<u64>>> = py.detach(|| {
         texts
             .par_iter()
             .map(|t| {
@@ -1309,10 +1308,14 @@ fn spark_passage_ngrams(
                 let mut h = ngram_hashes(&units.ids, opts.align.ngram, opts.align.seed);
                 h.sort_unstable();
                 h.dedup();
-                Some((units.len() as u64, h.into_iter().map(|v| v as i64).collect()))
+                Some(h)
             })
             .collect()
-    }))
+    });
+    let valid: Vec<u8> = found.iter().map(|f| u8::from(f.is_some())).collect();
+    let lengths: Vec<i64> = found.iter().map(|f| f.as_ref().map_or(0, |h| h.len() as i64)).collect();
+    let values: Vec<i64> = found.iter().flatten().flatten().map(|&v| v as i64).collect();
+    Ok((pyo3::types::PyBytes::new(py, &valid), le_bytes(py, &lengths), le_bytes(py, &values)))
 }
 
 /// Little-endian `i64` values of a byte string (its length a multiple of 8, else ValueError).

@@ -835,19 +835,25 @@ def _ngram_partition(options: Dict[str, Any]):
     so that the alignment stage reads it from here and the input is read once)."""
 
     def run(batches):
+        import numpy as np
         import pyarrow as pa
         from textreuse import _textreuse as native
 
         for batch in batches:
-            ids = batch.column(1).to_pylist()
-            found = native.spark_passage_ngrams(batch.column(2).to_pylist(), **options)
-            keep = [i for i, f in enumerate(found) if f is not None and ids[i] is not None]
-            take = _arrow_numbers(keep, "int64")
+            valid, lengths, values = native.spark_passage_ngrams(batch.column(2).to_pylist(), **options)
+            indexed = np.frombuffer(valid, np.uint8).astype(np.bool_)
+            lengths, values = np.frombuffer(lengths, "<i8"), np.frombuffer(values, "<i8")
+            keep = indexed & _valid_mask(batch.column(1))  # a row without id is skipped too
+            if not keep.all():
+                values, lengths = values[np.repeat(keep, lengths)], lengths[keep]
+            take = _arrow_numbers(np.flatnonzero(keep), "int64")
+            ngrams = pa.ListArray.from_arrays(_arrow_numbers(_arrow_offsets(lengths), "int32"),
+                                              _arrow_numbers(values, "int64"))
             yield pa.RecordBatch.from_arrays([
                 batch.column(0).take(take),
                 batch.column(1).take(take),
                 batch.column(2).take(take),
-                _arrow_int64_lists([found[i][1] for i in keep]),
+                ngrams,
             ], names=["_doc", "_id", "_text", "_ngrams"])
 
     return run
