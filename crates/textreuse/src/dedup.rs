@@ -168,6 +168,10 @@ pub fn run(
     cfg: &DedupConfig,
     progress: &dyn Progress,
 ) -> Result<DedupSummary, RunError> {
+    // The normalization tables are built on the pool while the LSH parameters are chosen and the first records
+    // are read.
+    let normalize = cfg.options.normalize;
+    rayon::spawn(move || crate::core::text::normalize::prepare(&normalize));
     let fingerprinter = Fingerprinter::new(&cfg.options).map_err(|e| RunError::Config(e.to_string()))?;
     let mut ctx = JobContext::create("dedup", inputs, out_dir)?;
 
