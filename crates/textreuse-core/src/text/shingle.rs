@@ -316,7 +316,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 /// text too short for any window (but with at least one unit) yields one shingle of all its units, so short texts
 /// still compare. Lengths must be at least 1.
 pub fn shingle_set(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
-    let mut hs = sort_hashes(&shingle_hashes(units, n, seed), &mut Vec::new());
+    let mut hs = sort_hashes(&shingle_hashes(units, n, seed), &mut Vec::new(), &mut Vec::new());
     hs.dedup();
     hs
 }
@@ -339,8 +339,10 @@ pub struct ShingleBuffers {
     converted: (String, String),
     /// Shingle hashes before sorting.
     hashes: Vec<u64>,
-    /// Bucket boundaries of the sort.
-    buckets: Vec<u32>,
+    /// Digit counts of the sort.
+    counts: Vec<u32>,
+    /// The sort's values ordered by their low digit.
+    sorting: Vec<u64>,
 }
 
 /// The shingle set of a normalized text: equal to `shingle_set(&units(text), n, seed)`, computed in one pass
@@ -366,7 +368,7 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
 fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     buf.hashes.clear();
     window_hashes_into(&buf.ids, n, seed, &mut buf.hashes);
-    let mut set = sort_hashes(&buf.hashes, &mut buf.buckets);
+    let mut set = sort_hashes(&buf.hashes, &mut buf.counts, &mut buf.sorting);
     set.dedup();
     set
 }
@@ -415,58 +417,80 @@ pub fn shingle_set_of_unconverted(
     set_of_ids(n.into(), seed, buf)
 }
 
-/// `hashes`, sorted. Shingle hashes are uniformly distributed, so one counting pass over their top bits spreads
-/// them into about `n / 4` buckets in order, and each bucket is sorted on its own (a few values by insertion):
-/// linear time, where a comparison sort costs `n log n`. Any input sorts correctly; skewed input only costs more.
-/// `buckets` is working memory.
-fn sort_hashes(hashes: &[u64], buckets: &mut Vec<u32>) -> Vec<u64> {
+/// `hashes`, sorted. Shingle hashes are uniformly distributed, so a least-significant-digit radix sort on their
+/// top `2 × bits` bits (two counting passes of `bits` bits each, `bits` about `log2(n) - 1`, at most 11) leaves
+/// only values that share all of those bits out of order: a few per document, put in place by one insertion pass
+/// whose branch is almost never taken. Linear time without a data-dependent branch per value, where sorting
+/// buckets of a few values each (the previous method) mispredicted at every bucket and a comparison sort costs
+/// `n log n`. Any input sorts correctly: once the insertion pass has moved more than `n` values (skewed input), the
+/// rest is left to the standard library's sort. `counts` and `tmp` are working memory.
+fn sort_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u64>) -> Vec<u64> {
     let n = hashes.len();
     if n < 64 {
         let mut v = hashes.to_vec();
         v.sort_unstable();
         return v;
     }
-    let bits = (usize::BITS - (n / 4).leading_zeros()).min(16);
-    let shift = 64 - bits;
-    // Counts, then the start of each bucket; the scatter moves each start to the bucket's end.
-    buckets.clear();
-    buckets.resize(1 << bits, 0);
+    // `n` ≥ 64, so `bits` ≥ 5; 2 × 11 top bits leave ~n² / 2^23 values sharing them (about 50 of 20,000).
+    let bits = (usize::BITS - n.leading_zeros() - 2).min(11);
+    let size = 1usize << bits;
+    let mask = (size - 1) as u64;
+    let (hi_shift, lo_shift) = (64 - bits, 64 - 2 * bits);
+    // Counts of both digits in one pass, then the start of each digit's values; the scatters move each start on.
+    counts.clear();
+    counts.resize(2 * size, 0);
+    let (lo, hi) = counts.split_at_mut(size);
     for &h in hashes {
-        buckets[(h >> shift) as usize] += 1;
+        lo[((h >> lo_shift) & mask) as usize] += 1;
+        hi[(h >> hi_shift) as usize] += 1;
     }
-    let mut sum = 0;
-    for b in buckets.iter_mut() {
-        (*b, sum) = (sum, sum + *b);
+    let (mut lo_sum, mut hi_sum) = (0, 0);
+    for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
+        (*l, lo_sum) = (lo_sum, lo_sum + *l);
+        (*h, hi_sum) = (hi_sum, hi_sum + *h);
     }
-    // The scatter writes every slot exactly once (the bucket starts partition 0..n), so the output is not zeroed
-    // first.
+    // Each scatter writes every slot exactly once (the digit starts partition 0..n), so nothing is zeroed first;
+    // the first orders by the low digit, the second, stable, by the high one.
+    tmp.clear();
+    tmp.reserve(n);
+    {
+        let slots = &mut tmp.spare_capacity_mut()[..n];
+        for &h in hashes {
+            let d = ((h >> lo_shift) & mask) as usize;
+            slots[lo[d] as usize].write(h);
+            lo[d] += 1;
+        }
+    }
+    // SAFETY: the counts of the low digits sum to `n`, so the scatter above initialized each of the first `n` slots.
+    unsafe { tmp.set_len(n) };
     let mut out: Vec<u64> = Vec::with_capacity(n);
     {
         let slots = &mut out.spare_capacity_mut()[..n];
-        for &h in hashes {
-            let b = (h >> shift) as usize;
-            slots[buckets[b] as usize].write(h);
-            buckets[b] += 1;
+        for &h in tmp.iter() {
+            let d = (h >> hi_shift) as usize;
+            slots[hi[d] as usize].write(h);
+            hi[d] += 1;
         }
     }
-    // SAFETY: the counts of the buckets sum to `n`, so the scatter above initialized each of the first `n` slots.
+    // SAFETY: as above, with the counts of the high digits.
     unsafe { out.set_len(n) };
-    let mut start = 0;
-    for &end in buckets.iter() {
-        let bucket = &mut out[start as usize..end as usize];
-        start = end;
-        if bucket.len() <= 16 {
-            for k in 1..bucket.len() {
-                let x = bucket[k];
-                let mut j = k;
-                while j > 0 && bucket[j - 1] > x {
-                    bucket[j] = bucket[j - 1];
-                    j -= 1;
-                }
-                bucket[j] = x;
+    // Values that share their top 2 × bits bits: insertion, or the standard sort past `n` moves.
+    let v = &mut out[..];
+    let mut moved = 0;
+    for k in 1..n {
+        let x = v[k];
+        if v[k - 1] > x {
+            let mut j = k;
+            while j > 0 && v[j - 1] > x {
+                v[j] = v[j - 1];
+                j -= 1;
             }
-        } else {
-            bucket.sort_unstable();
+            v[j] = x;
+            moved += k - j;
+            if moved > n {
+                v.sort_unstable();
+                break;
+            }
         }
     }
     out
@@ -829,8 +853,8 @@ mod tests {
     }
 
     #[test]
-    fn bucket_sort_sorts() {
-        for n in [0usize, 1, 63, 64, 65, 1000, 5000, 70_000] {
+    fn radix_sort_sorts() {
+        for n in [0usize, 1, 63, 64, 65, 127, 128, 1000, 5000, 70_000, 300_000] {
             let mut x = 0x1234_5678_9abc_def0u64;
             let mut v: Vec<u64> = (0..n)
                 .map(|i| {
@@ -845,9 +869,28 @@ mod tests {
                     }
                 })
                 .collect();
-            let sorted = sort_hashes(&v, &mut Vec::new());
+            let sorted = sort_hashes(&v, &mut Vec::new(), &mut Vec::new());
             v.sort_unstable();
             assert_eq!(sorted, v);
+        }
+        // Uniform values, and values that share their top 32 bits in every order (the insertion pass gives up and
+        // the standard sort finishes), with the same working memory throughout.
+        let (mut counts, mut tmp) = (Vec::new(), Vec::new());
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for n in [64usize, 100, 1300, 4000, 20_000, 100_000] {
+            let uniform: Vec<u64> = (0..n).map(|i| crate::minhash::mix64(i as u64 ^ x)).collect();
+            let descending: Vec<u64> = (0..n as u64).map(|i| 0xABCD_EF01_0000_0000 | (u64::MAX >> 32) - i).collect();
+            let shuffled: Vec<u64> = (0..n as u64)
+                .map(|i| {
+                    x = crate::minhash::mix64(x ^ i);
+                    0x1234_5678_0000_0000 | (x >> 40)
+                })
+                .collect();
+            for mut v in [uniform, descending, shuffled] {
+                let sorted = sort_hashes(&v, &mut counts, &mut tmp);
+                v.sort_unstable();
+                assert_eq!(sorted, v, "{n} values");
+            }
         }
     }
 
