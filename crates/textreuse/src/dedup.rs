@@ -195,8 +195,8 @@ pub fn run(
             Ok((fp, doc.encoding == "UTF-8"))
         },
         |item| {
-            let (fp, utf8) = item.value;
-            store.push(&fp.shingles).map_err(ioe("writing the shingle set spill file"))?;
+            let (mut fp, utf8) = item.value;
+            store.push_vec(std::mem::take(&mut fp.shingles)).map_err(ioe("writing the shingle set spill file"))?;
             table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
             metas.push(DocMeta { seq: item.seq, id: item.id, chars: fp.chars, utf8, digest: item.digest });
             Ok(())
