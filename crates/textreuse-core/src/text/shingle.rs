@@ -417,83 +417,10 @@ pub fn shingle_set_of_unconverted(
     set_of_ids(n.into(), seed, buf)
 }
 
-/// `hashes`, sorted. Shingle hashes are uniformly distributed, so a least-significant-digit radix sort on their
-/// top `2 × bits` bits (two counting passes of `bits` bits each, `bits` about `log2(n) - 1`, at most 11) leaves
-/// only values that share all of those bits out of order: a few per document, put in place by one insertion pass
-/// whose branch is almost never taken. Linear time without a data-dependent branch per value, where sorting
-/// buckets of a few values each (the previous method) mispredicted at every bucket and a comparison sort costs
-/// `n log n`. Any input sorts correctly: once the insertion pass has moved more than `n` values (skewed input), the
-/// rest is left to the standard library's sort. `counts` and `tmp` are working memory.
+/// `hashes`, sorted ([`crate::sort::sorted_by_top_bits`]: shingle hashes are uniformly distributed). `counts` and
+/// `tmp` are working memory.
 fn sort_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u64>) -> Vec<u64> {
-    let n = hashes.len();
-    if n < 64 {
-        let mut v = hashes.to_vec();
-        v.sort_unstable();
-        return v;
-    }
-    // `n` ≥ 64, so `bits` ≥ 5; 2 × 11 top bits leave ~n² / 2^23 values sharing them (about 50 of 20,000).
-    let bits = (usize::BITS - n.leading_zeros() - 2).min(11);
-    let size = 1usize << bits;
-    let mask = (size - 1) as u64;
-    let (hi_shift, lo_shift) = (64 - bits, 64 - 2 * bits);
-    // Counts of both digits in one pass, then the start of each digit's values; the scatters move each start on.
-    counts.clear();
-    counts.resize(2 * size, 0);
-    let (lo, hi) = counts.split_at_mut(size);
-    for &h in hashes {
-        lo[((h >> lo_shift) & mask) as usize] += 1;
-        hi[(h >> hi_shift) as usize] += 1;
-    }
-    let (mut lo_sum, mut hi_sum) = (0, 0);
-    for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
-        (*l, lo_sum) = (lo_sum, lo_sum + *l);
-        (*h, hi_sum) = (hi_sum, hi_sum + *h);
-    }
-    // Each scatter writes every slot exactly once (the digit starts partition 0..n), so nothing is zeroed first;
-    // the first orders by the low digit, the second, stable, by the high one.
-    tmp.clear();
-    tmp.reserve(n);
-    {
-        let slots = &mut tmp.spare_capacity_mut()[..n];
-        for &h in hashes {
-            let d = ((h >> lo_shift) & mask) as usize;
-            slots[lo[d] as usize].write(h);
-            lo[d] += 1;
-        }
-    }
-    // SAFETY: the counts of the low digits sum to `n`, so the scatter above initialized each of the first `n` slots.
-    unsafe { tmp.set_len(n) };
-    let mut out: Vec<u64> = Vec::with_capacity(n);
-    {
-        let slots = &mut out.spare_capacity_mut()[..n];
-        for &h in tmp.iter() {
-            let d = (h >> hi_shift) as usize;
-            slots[hi[d] as usize].write(h);
-            hi[d] += 1;
-        }
-    }
-    // SAFETY: as above, with the counts of the high digits.
-    unsafe { out.set_len(n) };
-    // Values that share their top 2 × bits bits: insertion, or the standard sort past `n` moves.
-    let v = &mut out[..];
-    let mut moved = 0;
-    for k in 1..n {
-        let x = v[k];
-        if v[k - 1] > x {
-            let mut j = k;
-            while j > 0 && v[j - 1] > x {
-                v[j] = v[j - 1];
-                j -= 1;
-            }
-            v[j] = x;
-            moved += k - j;
-            if moved > n {
-                v.sort_unstable();
-                break;
-            }
-        }
-    }
-    out
+    crate::sort::sorted_by_top_bits(hashes, |&h| h, counts, tmp)
 }
 
 /// The hash of every window of consecutive unit ids: seeded XXH3 of the window's ids as consecutive little-endian
