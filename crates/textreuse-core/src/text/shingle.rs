@@ -806,7 +806,7 @@ mod tests {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for n in [64usize, 100, 1300, 4000, 20_000, 100_000] {
             let uniform: Vec<u64> = (0..n).map(|i| crate::minhash::mix64(i as u64 ^ x)).collect();
-            let descending: Vec<u64> = (0..n as u64).map(|i| 0xABCD_EF01_0000_0000 | (u64::MAX >> 32) - i).collect();
+            let descending: Vec<u64> = (0..n as u64).map(|i| 0xABCD_EF01_0000_0000 | ((u64::MAX >> 32) - i)).collect();
             let shuffled: Vec<u64> = (0..n as u64)
                 .map(|i| {
                     x = crate::minhash::mix64(x ^ i);
