@@ -26,6 +26,7 @@ pub mod index;
 pub mod passages;
 pub mod progress;
 pub mod records;
+mod sort;
 pub mod text;
 pub mod within;
 

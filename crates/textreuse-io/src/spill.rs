@@ -9,8 +9,12 @@ use std::path::Path;
 /// memory up to a budget; once it is spent, every later set goes to an anonymous temporary file, so memory stays
 /// bounded whatever the size of the corpus.
 pub struct SetStore {
-    /// Sets held in memory: `mem[offsets[d]..offsets[d + 1]]` while `offsets[d + 1] <= mem.len()`.
-    mem: Vec<u64>,
+    /// Sets held in memory: set `d` is `mem[d]` while `d < mem.len()`. A set given away ([`SetStore::push_vec`])
+    /// is kept in the allocation it came in: copying every set into one growing buffer cost the copy and the page
+    /// faults of as much fresh memory again (on the thread that hands out the documents).
+    mem: Vec<Box<[u64]>>,
+    /// Values held in memory (the sum of the lengths of `mem`).
+    mem_values: usize,
     /// Values the memory part may hold.
     mem_budget: usize,
     /// Created when the budget is spent.
@@ -28,6 +32,7 @@ impl SetStore {
     pub fn new(dir: &Path, mem_budget_bytes: usize) -> SetStore {
         SetStore {
             mem: Vec::new(),
+            mem_values: 0,
             mem_budget: mem_budget_bytes / 8,
             file: None,
             writer: None,
@@ -37,7 +42,7 @@ impl SetStore {
         }
     }
 
-    /// Appends the set of the next document; returns its index.
+    /// Appends the set of the next document (a copy of it when it stays in memory); returns its index.
     ///
     /// # Errors
     /// On I/O errors of the spill file, or after [`SetStore::finish`].
@@ -45,8 +50,9 @@ impl SetStore {
         if self.finished {
             return Err(io::Error::other("SetStore already finished"));
         }
-        if self.file.is_none() && self.mem.len() + set.len() <= self.mem_budget {
-            self.mem.extend_from_slice(set);
+        if self.holds(set.len()) {
+            self.mem_values += set.len();
+            self.mem.push(set.into());
         } else {
             if self.file.is_none() {
                 let file = tempfile::tempfile_in(&self.spill_dir)?;
@@ -60,9 +66,34 @@ impl SetStore {
             }
             w.write_all(&bytes)?;
         }
-        let last = *self.offsets.last().expect("offsets start with 0");
-        self.offsets.push(last + set.len() as u64);
+        self.record(set.len());
         Ok(self.offsets.len() - 2)
+    }
+
+    /// [`SetStore::push`] of a set the caller gives away: kept as it is when it stays in memory (its spare capacity
+    /// given back), so nothing is copied.
+    ///
+    /// # Errors
+    /// As [`SetStore::push`].
+    pub fn push_vec(&mut self, set: Vec<u64>) -> io::Result<usize> {
+        if self.finished || !self.holds(set.len()) {
+            return self.push(&set);
+        }
+        self.mem_values += set.len();
+        self.record(set.len());
+        self.mem.push(set.into_boxed_slice());
+        Ok(self.offsets.len() - 2)
+    }
+
+    /// Whether a set of `len` values stays in memory: the budget is not spent yet and holds it.
+    fn holds(&self, len: usize) -> bool {
+        self.file.is_none() && self.mem_values + len <= self.mem_budget
+    }
+
+    /// Records the next set's length in `offsets`.
+    fn record(&mut self, len: usize) {
+        let last = *self.offsets.last().expect("offsets start with 0");
+        self.offsets.push(last + len as u64);
     }
 
     /// Ends writing; sets can be read from now on.
@@ -89,7 +120,7 @@ impl SetStore {
 
     /// Bytes of sets written to the spill file.
     pub fn spilled_bytes(&self) -> u64 {
-        8 * (self.offsets.last().copied().unwrap_or(0) - self.mem.len() as u64)
+        8 * (self.offsets.last().copied().unwrap_or(0) - self.mem_values as u64)
     }
 
     /// Number of shingles in set `d`.
@@ -100,8 +131,7 @@ impl SetStore {
     /// Set `d` when it is held in memory, borrowed; `None` when it is in the spill file (or before
     /// [`SetStore::finish`]).
     pub fn get(&self, d: usize) -> Option<&[u64]> {
-        let (start, end) = (self.offsets[d] as usize, self.offsets[d + 1] as usize);
-        (self.finished && end <= self.mem.len()).then(|| &self.mem[start..end])
+        (self.finished && d < self.mem.len()).then(|| &self.mem[d][..])
     }
 
     /// Reads set `d` into `buf` (replacing its content).
@@ -112,18 +142,18 @@ impl SetStore {
         if !self.finished {
             return Err(io::Error::other("SetStore read before finish"));
         }
-        let (start, end) = (self.offsets[d] as usize, self.offsets[d + 1] as usize);
         buf.clear();
-        if end <= self.mem.len() {
-            buf.extend_from_slice(&self.mem[start..end]);
+        if d < self.mem.len() {
+            buf.extend_from_slice(&self.mem[d]);
             return Ok(());
         }
+        let (start, end) = (self.offsets[d] as usize - self.mem_values, self.offsets[d + 1] as usize - self.mem_values);
         let file = self.file.as_ref().expect("spilled sets have a file");
         // The file holds little-endian values: read their bytes straight into `buf`, then fix the byte order.
         buf.resize(end - start, 0);
         // SAFETY: any bytes are a valid u64; the byte slice covers exactly the values of `buf`.
         let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 8 * buf.len()) };
-        file.read_exact_at(bytes, 8 * (start - self.mem.len()) as u64)?;
+        file.read_exact_at(bytes, 8 * start as u64)?;
         for v in buf.iter_mut() {
             *v = u64::from_le(*v);
         }
@@ -160,5 +190,33 @@ mod tests {
         assert_eq!(buf, [9]);
         assert_eq!(st.set_len(0), 3);
         assert_eq!(st.len(), 4);
+    }
+
+    #[test]
+    fn sets_given_away_are_stored_as_copies_are() {
+        // The same sets through `push` and `push_vec` (one with spare capacity), under budgets that hold none, some
+        // or all of them: the same sets back, in memory or spilled at the same place.
+        let sets: Vec<Vec<u64>> = vec![vec![1, 2, 3], vec![], vec![u64::MAX, 5], vec![9], (10..40).collect()];
+        let dir = tempfile::tempdir().unwrap();
+        for budget in [0, 8, 24, 48, 1 << 20] {
+            let (mut copied, mut given) = (SetStore::new(dir.path(), budget), SetStore::new(dir.path(), budget));
+            for s in &sets {
+                let mut v = Vec::with_capacity(s.len() + 7);
+                v.extend_from_slice(s);
+                assert_eq!(copied.push(s).unwrap(), given.push_vec(v).unwrap());
+            }
+            copied.finish().unwrap();
+            given.finish().unwrap();
+            assert_eq!(copied.spilled_bytes(), given.spilled_bytes(), "budget {budget}");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for (d, s) in sets.iter().enumerate() {
+                assert_eq!(copied.get(d), given.get(d), "budget {budget}, set {d}");
+                copied.read_into(d, &mut a).unwrap();
+                given.read_into(d, &mut b).unwrap();
+                assert_eq!((&a, &b), (s, s), "budget {budget}, set {d}");
+                assert_eq!(given.set_len(d), s.len());
+            }
+            assert!(given.push_vec(vec![1]).is_err());
+        }
     }
 }

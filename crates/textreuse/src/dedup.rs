@@ -179,6 +179,10 @@ pub fn run(
     cfg: &DedupConfig,
     progress: &dyn Progress,
 ) -> Result<DedupSummary, RunError> {
+    // The normalization tables are built on the pool while the LSH parameters are chosen and the first records
+    // are read.
+    let normalize = cfg.options.normalize;
+    rayon::spawn(move || crate::core::text::normalize::prepare(&normalize));
     let fingerprinter = Fingerprinter::new(&cfg.options).map_err(|e| RunError::Config(e.to_string()))?;
     let mut ctx = JobContext::create("dedup", inputs, out_dir)?;
 
@@ -202,8 +206,8 @@ pub fn run(
             Ok((fp, doc.encoding == "UTF-8"))
         },
         |item| {
-            let (fp, utf8) = item.value;
-            store.push(&fp.shingles).map_err(ioe("writing the shingle set spill file"))?;
+            let (mut fp, utf8) = item.value;
+            store.push_vec(std::mem::take(&mut fp.shingles)).map_err(ioe("writing the shingle set spill file"))?;
             table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
             metas.push(DocMeta { seq: item.seq, id: item.id, chars: fp.chars, utf8, digest: item.digest });
             Ok(())

@@ -223,6 +223,9 @@ pub fn run(
     cfg: &PassagesConfig,
     progress: &dyn Progress,
 ) -> Result<PassagesSummary, RunError> {
+    // The normalization tables are built on the pool while the run starts ([`dedup::run`](crate::dedup::run)).
+    let normalize = cfg.options.normalize;
+    rayon::spawn(move || crate::core::text::normalize::prepare(&normalize));
     PassageIndex::new(cfg.options.clone())
         .and_then(|i| i.with_max_units(cfg.max_units))
         .map_err(|e| RunError::Config(e.to_string()))?;

@@ -120,13 +120,6 @@ fn verify_in_batches<S: ShingleSets>(
         return Ok(out);
     }
     let n = keys.len() / bands;
-    // Sketches settle most pairs below the listing's bar without their sets; with `Listing::All` every pair is
-    // merged in full anyway.
-    let sketches = match listing {
-        Listing::All => None,
-        Listing::Satisfying(_) => Some(SetSketches::of_sets(sets, &docs[..n])?),
-    };
-    let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches };
     let w = settings.max_bucket.max(1);
     let large = if settings.large_cluster == 0 { usize::MAX } else { settings.large_cluster };
     // pos[band][d]: rank of document d in its bucket of that band.
@@ -150,6 +143,13 @@ fn verify_in_batches<S: ShingleSets>(
                 }
             }
         });
+        // Sketches settle most pairs below the listing's bar without their sets; with `Listing::All` every pair is
+        // merged in full anyway. Made on the pool while the band thread sorts the first bands.
+        let sketches = match listing {
+            Listing::All => None,
+            Listing::Satisfying(_) => Some(SetSketches::of_sets(sets, &docs[..n])?),
+        };
+        let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches };
         for band in 0..bands {
             let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
             let mut bit_base = 0usize;
@@ -235,9 +235,8 @@ fn verify_in_batches<S: ShingleSets>(
             }
             pos.push(band_pos);
         }
-        Ok(())
+        run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)
     })?;
-    run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
     out.pairs.sort_unstable_by_key(|&(p, _)| p);
     Ok(out)
 }
@@ -265,8 +264,10 @@ fn prepare_band(
     precomputed_max: usize,
     pos: &[Arc<[u32]>],
 ) -> PreparedBand {
-    let mut column: Vec<(u64, u32)> = (0..n).map(|d| (keys[d * bands + band], d as u32)).collect();
-    column.sort_unstable();
+    // Sorted by key, then document: the keys are hashes, so by their top bits first.
+    let unsorted: Vec<(u64, u32)> = (0..n).map(|d| (keys[d * bands + band], d as u32)).collect();
+    let column = crate::sort::sorted_by_top_bits(&unsorted, |x| x.0, &mut Vec::new(), &mut Vec::new());
+    drop(unsorted);
     let mut rank = vec![0u32; n];
     let mut fresh: Vec<u64> = Vec::new();
     let mut bits = 0usize;

@@ -434,6 +434,33 @@ enum Gap {
     HyphenNewline,
 }
 
+/// Builds the lookup tables that normalizing with `opts` reads: the per-character table always, and the script
+/// conversion's rules when `opts.traditional_to_simplified` is set, each on its own thread of the current rayon
+/// pool ([`rayon::join`]). Each is built once per process, by whichever comes first: this or the first text
+/// normalized (a few milliseconds each), so calling it changes no result. A job calls it on a pool thread as it
+/// starts ([`rayon::spawn`]) so that the tables are ready when the first records arrive instead of being built
+/// while the other workers wait for them.
+///
+/// ```
+/// use textreuse_core::text::normalize::{normalize, prepare, NormalizeOptions};
+/// let opts = NormalizeOptions::default();
+/// prepare(&opts);
+/// assert_eq!(normalize("市長", &opts).text, "市长");
+/// ```
+pub fn prepare(opts: &NormalizeOptions) {
+    let convert = opts.traditional_to_simplified;
+    rayon::join(
+        || {
+            char_table();
+        },
+        || {
+            if convert {
+                rule_starts();
+            }
+        },
+    );
+}
+
 /// Normalizes `text` with `opts`. Linear in the input; never fails.
 ///
 /// ```
@@ -976,45 +1003,62 @@ fn pair_slot(a: u32, b: u32) -> usize {
     (x >> (64 - PAIR_BITS)) as usize
 }
 
+/// Every (source, target) pair of zhconv's zh-Hans table, then of its zh-CN table, as the tables list them (a
+/// source may have a pair in both): the rules of zhconv's zh-CN converter.
+fn rule_pairs() -> Vec<(String, String)> {
+    [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
+        .into_iter()
+        .flat_map(zhconv::tables::expand_table)
+        .collect()
+}
+
 pub(crate) fn rule_starts() -> &'static RuleStarts {
     static STARTS: std::sync::OnceLock<RuleStarts> = std::sync::OnceLock::new();
     STARTS.get_or_init(|| {
-        let converter = zhconv::get_builtin_converter(zhconv::Variant::ZhCN);
         let mut bits = vec![0u64; (char::MAX as usize + 1).div_ceil(32)].into_boxed_slice();
         let mut pairs = vec![0u64; 1 << (PAIR_BITS - 6)].into_boxed_slice();
         let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>> = Default::default();
         let mut single: rustc_hash::FxHashMap<u32, Rule> = Default::default();
-        let mut seen: rustc_hash::FxHashSet<String> = Default::default();
         let mut ascii_prefix = 0;
-        for t in [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE] {
-            for (from, _) in zhconv::tables::expand_table(t) {
-                let cs: Vec<u32> = from.chars().map(u32::from).collect();
-                let Some(&a) = cs.first() else { continue };
-                if !seen.insert(from.clone()) {
-                    continue;
+        let sources = rule_pairs();
+        // A source's target is what zhconv's converter makes of the source alone: the target of its rule in the
+        // later table where both tables have one (zh-CN's over zh-Hans's), as the converter's target list is built
+        // (`rule_targets_are_the_converters` checks every source against the converter). Reading the tables
+        // instead of building the converter (its automaton is decompressed and deserialized: ~10 ms) keeps the
+        // start of a run short.
+        let mut target_of: rustc_hash::FxHashMap<&str, &str> = Default::default();
+        target_of.reserve(sources.len());
+        for (from, to) in &sources {
+            target_of.insert(from, to);
+        }
+        let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
+        seen.reserve(sources.len());
+        for (from, _) in &sources {
+            let cs: Vec<u32> = from.chars().map(u32::from).collect();
+            let Some(&a) = cs.first() else { continue };
+            if !seen.insert(from) {
+                continue;
+            }
+            let target = target_of[from.as_str()];
+            let delta = target.chars().count() as isize - cs.len() as isize;
+            let changes = target != from;
+            let simple = delta == 0 && from.chars().chain(target.chars()).all(is_cjk_unit);
+            let units = if changes { target.chars().map(u32::from).collect() } else { cs.clone().into() };
+            ascii_prefix = ascii_prefix.max(cs.iter().take_while(|&&u| u < 0x80).count());
+            let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes, units, simple };
+            let u = a as usize;
+            match cs.get(1) {
+                // A character converted to itself converts as one copied.
+                None if !rule.changes => {}
+                None => {
+                    bits[u / 32] |= WHOLE << (2 * (u % 32));
+                    single.insert(a, rule);
                 }
-                let mut target = String::new();
-                converter.convert_to(&from, &mut target);
-                let delta = target.chars().count() as isize - cs.len() as isize;
-                let changes = target != from;
-                let simple = delta == 0 && from.chars().chain(target.chars()).all(is_cjk_unit);
-                let units = if changes { target.chars().map(u32::from).collect() } else { cs.clone().into() };
-                ascii_prefix = ascii_prefix.max(cs.iter().take_while(|&&u| u < 0x80).count());
-                let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes, units, simple };
-                let u = a as usize;
-                match cs.get(1) {
-                    // A character converted to itself converts as one copied.
-                    None if !rule.changes => {}
-                    None => {
-                        bits[u / 32] |= WHOLE << (2 * (u % 32));
-                        single.insert(a, rule);
-                    }
-                    Some(&b) => {
-                        bits[u / 32] |= BEGINS << (2 * (u % 32));
-                        let k = pair_slot(a, b);
-                        pairs[k / 64] |= 1 << (k % 64);
-                        by_pair.entry(pair_key(a, b)).or_default().push(rule);
-                    }
+                Some(&b) => {
+                    bits[u / 32] |= BEGINS << (2 * (u % 32));
+                    let k = pair_slot(a, b);
+                    pairs[k / 64] |= 1 << (k % 64);
+                    by_pair.entry(pair_key(a, b)).or_default().push(rule);
                 }
             }
         }
@@ -1189,7 +1233,11 @@ fn convert_rules(text: &str, out: &mut String) -> Option<bool> {
 
 fn convert_piece(chars: &[char], offs: &[u32], out: &mut String, offsets: &mut Vec<u32>) {
     let s: String = chars.iter().collect();
-    let converted = zhconv::zhconv(&s, zhconv::Variant::ZhCN);
+    // zhconv's zh-CN converter on the piece (`convert_rules` gives what it gives; the converter is not built).
+    let mut converted = String::new();
+    if convert_rules(&s, &mut converted).is_none() {
+        converted = s;
+    }
     let m = converted.chars().count();
     if m == chars.len() {
         out.push_str(&converted);
@@ -1361,6 +1409,30 @@ mod tests {
         assert!(changed > 5_000, "{changed} texts changed");
         // No source is ASCII only (an ASCII text is left as it is without a look).
         assert!(rule_sources().iter().all(|s| !s.is_ascii()));
+    }
+
+    #[test]
+    fn rule_targets_are_the_converters() {
+        // The rules take their targets from the tables (`rule_starts`); each must be what zhconv's converter makes
+        // of the rule's source alone, and a one-character source left out (it converts to itself) must convert to
+        // itself.
+        let converter = zhconv::get_builtin_converter(zhconv::Variant::ZhCN);
+        let r = rule_starts();
+        let mut checked = 0;
+        for rule in r.single.values().chain(r.by_pair.values().flatten()) {
+            assert_eq!(*rule.target, converter.convert(&rule.source), "{}", rule.source);
+            checked += 1;
+        }
+        for (from, _) in rule_pairs() {
+            let mut cs = from.chars();
+            if let (Some(c), None) = (cs.next(), cs.next()) {
+                if !r.single.contains_key(&u32::from(c)) {
+                    assert_eq!(converter.convert(&from), from);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 8_000, "{checked} sources");
     }
 
     #[test]

@@ -316,7 +316,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 /// text too short for any window (but with at least one unit) yields one shingle of all its units, so short texts
 /// still compare. Lengths must be at least 1.
 pub fn shingle_set(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
-    let mut hs = sort_hashes(&shingle_hashes(units, n, seed), &mut Vec::new());
+    let mut hs = sort_hashes(&shingle_hashes(units, n, seed), &mut Vec::new(), &mut Vec::new());
     hs.dedup();
     hs
 }
@@ -339,8 +339,10 @@ pub struct ShingleBuffers {
     converted: (String, String),
     /// Shingle hashes before sorting.
     hashes: Vec<u64>,
-    /// Bucket boundaries of the sort.
-    buckets: Vec<u32>,
+    /// Digit counts of the sort.
+    counts: Vec<u32>,
+    /// The sort's values ordered by their low digit.
+    sorting: Vec<u64>,
 }
 
 /// The shingle set of a normalized text: equal to `shingle_set(&units(text), n, seed)`, computed in one pass
@@ -366,7 +368,7 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
 fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     buf.hashes.clear();
     window_hashes_into(&buf.ids, n, seed, &mut buf.hashes);
-    let mut set = sort_hashes(&buf.hashes, &mut buf.buckets);
+    let mut set = sort_hashes(&buf.hashes, &mut buf.counts, &mut buf.sorting);
     set.dedup();
     set
 }
@@ -415,61 +417,10 @@ pub fn shingle_set_of_unconverted(
     set_of_ids(n.into(), seed, buf)
 }
 
-/// `hashes`, sorted. Shingle hashes are uniformly distributed, so one counting pass over their top bits spreads
-/// them into about `n / 4` buckets in order, and each bucket is sorted on its own (a few values by insertion):
-/// linear time, where a comparison sort costs `n log n`. Any input sorts correctly; skewed input only costs more.
-/// `buckets` is working memory.
-fn sort_hashes(hashes: &[u64], buckets: &mut Vec<u32>) -> Vec<u64> {
-    let n = hashes.len();
-    if n < 64 {
-        let mut v = hashes.to_vec();
-        v.sort_unstable();
-        return v;
-    }
-    let bits = (usize::BITS - (n / 4).leading_zeros()).min(16);
-    let shift = 64 - bits;
-    // Counts, then the start of each bucket; the scatter moves each start to the bucket's end.
-    buckets.clear();
-    buckets.resize(1 << bits, 0);
-    for &h in hashes {
-        buckets[(h >> shift) as usize] += 1;
-    }
-    let mut sum = 0;
-    for b in buckets.iter_mut() {
-        (*b, sum) = (sum, sum + *b);
-    }
-    // The scatter writes every slot exactly once (the bucket starts partition 0..n), so the output is not zeroed
-    // first.
-    let mut out: Vec<u64> = Vec::with_capacity(n);
-    {
-        let slots = &mut out.spare_capacity_mut()[..n];
-        for &h in hashes {
-            let b = (h >> shift) as usize;
-            slots[buckets[b] as usize].write(h);
-            buckets[b] += 1;
-        }
-    }
-    // SAFETY: the counts of the buckets sum to `n`, so the scatter above initialized each of the first `n` slots.
-    unsafe { out.set_len(n) };
-    let mut start = 0;
-    for &end in buckets.iter() {
-        let bucket = &mut out[start as usize..end as usize];
-        start = end;
-        if bucket.len() <= 16 {
-            for k in 1..bucket.len() {
-                let x = bucket[k];
-                let mut j = k;
-                while j > 0 && bucket[j - 1] > x {
-                    bucket[j] = bucket[j - 1];
-                    j -= 1;
-                }
-                bucket[j] = x;
-            }
-        } else {
-            bucket.sort_unstable();
-        }
-    }
-    out
+/// `hashes`, sorted ([`crate::sort::sorted_by_top_bits`]: shingle hashes are uniformly distributed). `counts` and
+/// `tmp` are working memory.
+fn sort_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u64>) -> Vec<u64> {
+    crate::sort::sorted_by_top_bits(hashes, |&h| h, counts, tmp)
 }
 
 /// The hash of every window of consecutive unit ids: seeded XXH3 of the window's ids as consecutive little-endian
@@ -829,8 +780,8 @@ mod tests {
     }
 
     #[test]
-    fn bucket_sort_sorts() {
-        for n in [0usize, 1, 63, 64, 65, 1000, 5000, 70_000] {
+    fn radix_sort_sorts() {
+        for n in [0usize, 1, 63, 64, 65, 127, 128, 1000, 5000, 70_000, 300_000] {
             let mut x = 0x1234_5678_9abc_def0u64;
             let mut v: Vec<u64> = (0..n)
                 .map(|i| {
@@ -845,9 +796,28 @@ mod tests {
                     }
                 })
                 .collect();
-            let sorted = sort_hashes(&v, &mut Vec::new());
+            let sorted = sort_hashes(&v, &mut Vec::new(), &mut Vec::new());
             v.sort_unstable();
             assert_eq!(sorted, v);
+        }
+        // Uniform values, and values that share their top 32 bits in every order (the insertion pass gives up and
+        // the standard sort finishes), with the same working memory throughout.
+        let (mut counts, mut tmp) = (Vec::new(), Vec::new());
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for n in [64usize, 100, 1300, 4000, 20_000, 100_000] {
+            let uniform: Vec<u64> = (0..n).map(|i| crate::minhash::mix64(i as u64 ^ x)).collect();
+            let descending: Vec<u64> = (0..n as u64).map(|i| 0xABCD_EF01_0000_0000 | ((u64::MAX >> 32) - i)).collect();
+            let shuffled: Vec<u64> = (0..n as u64)
+                .map(|i| {
+                    x = crate::minhash::mix64(x ^ i);
+                    0x1234_5678_0000_0000 | (x >> 40)
+                })
+                .collect();
+            for mut v in [uniform, descending, shuffled] {
+                let sorted = sort_hashes(&v, &mut counts, &mut tmp);
+                v.sort_unstable();
+                assert_eq!(sorted, v, "{n} values");
+            }
         }
     }
 
