@@ -1350,35 +1350,13 @@ fn spark_sort_postings<'py>(
     if h.len() != d.len() {
         return Err(PyValueError::new_err(format!("{} n-grams but {} documents", h.len(), d.len())));
     }
-    let sorted = py.detach(|| sort_postings(&h, &d));
+    let sorted = py.detach(|| {
+        let mut p: Vec<(i64, i64)> = h.into_iter().zip(d).collect();
+        p.sort_unstable();
+        p
+    });
     let (hs, ds): (Vec<i64>, Vec<i64>) = sorted.into_iter().unzip();
     Ok((le_bytes(py, &hs), le_bytes(py, &ds)))
-}
-
-/// `(h, d)` pairs sorted (as signed integers): one counting pass on the top 16 bits of `h` (n-gram hashes, spread
-/// evenly), a scatter into those buckets, then each bucket (a few dozen postings on average) sorted by itself:
-/// 3-4x faster than one comparison sort of the whole partition.
-fn sort_postings(h: &[i64], d: &[i64]) -> Vec<(i64, i64)> {
-    const BITS: u32 = 16;
-    let bucket = |x: i64| (((x as u64) ^ (1 << 63)) >> (64 - BITS)) as usize;
-    let mut starts = vec![0usize; (1 << BITS) + 1];
-    for &x in h {
-        starts[bucket(x) + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut next = starts.clone();
-    let mut out = vec![(0i64, 0i64); h.len()];
-    for (&x, &y) in h.iter().zip(d) {
-        let b = bucket(x);
-        out[next[b]] = (x, y);
-        next[b] += 1;
-    }
-    for w in starts.windows(2) {
-        out[w[0]..w[1]].sort_unstable();
-    }
-    out
 }
 
 /// spark_postings_pairs(h, d, max_df) -> (a, b, n, s, m): the candidate rows of sorted postings (little-endian int64

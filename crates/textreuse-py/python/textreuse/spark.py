@@ -980,7 +980,8 @@ def _postings_partition(max_df: int):
         h, d = _unpack_pairs(batches)
         if not len(h):
             return
-        # Sorted by (n-gram, document) in the native module (numpy's lexsort took 3-4x as long).
+        # Sorted by (n-gram, document) in the native module (with spark_postings_pairs: 0.97 -> 0.51 CPU s on
+        # zh-dev's postings against numpy's lexsort and pair expansion).
         h, d = (np.frombuffer(x, "<i8") for x in _native.spark_sort_postings(h.astype("<i8").tobytes(),
                                                                               d.astype("<i8").tobytes()))
         start, size = 0, len(h)
