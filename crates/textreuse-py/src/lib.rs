@@ -1328,7 +1328,16 @@ fn le_i64s(bytes: &[u8], what: &str) -> PyResult<Vec<i64>> {
 
 /// `values` as a byte string of little-endian `i64`.
 fn le_bytes<'py>(py: Python<'py>, values: &[i64]) -> Bound<'py, pyo3::types::PyBytes> {
-    pyo3::types::PyBytes::new_with(py, values.len() * 8, |buf| {
+    le_bytes_of(py, values.len(), values.iter().copied())
+}
+
+/// The `len` values of `values` as a byte string of little-endian `i64`, written straight into it.
+fn le_bytes_of<'py>(
+    py: Python<'py>,
+    len: usize,
+    values: impl Iterator<Item = i64>,
+) -> Bound<'py, pyo3::types::PyBytes> {
+    pyo3::types::PyBytes::new_with(py, len * 8, |buf| {
         for (c, v) in buf.chunks_exact_mut(8).zip(values) {
             c.copy_from_slice(&v.to_le_bytes());
         }
@@ -1346,17 +1355,19 @@ fn spark_sort_postings<'py>(
     h: &[u8],
     d: &[u8],
 ) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, Bound<'py, pyo3::types::PyBytes>)> {
-    let (h, d) = (le_i64s(h, "h")?, le_i64s(d, "d")?);
-    if h.len() != d.len() {
-        return Err(PyValueError::new_err(format!("{} n-grams but {} documents", h.len(), d.len())));
+    if !h.len().is_multiple_of(8) || h.len() != d.len() {
+        return Err(PyValueError::new_err(format!("{} and {} bytes are not two int64 columns", h.len(), d.len())));
     }
+    // One copy of the postings besides the caller's byte strings and the two it gets back (a partition's postings
+    // are held at once: their memory is what bounds the partition size).
+    let int = |c: &[u8]| i64::from_le_bytes(c.try_into().expect("8 bytes"));
     let sorted = py.detach(|| {
-        let mut p: Vec<(i64, i64)> = h.into_iter().zip(d).collect();
+        let mut p: Vec<(i64, i64)> = h.chunks_exact(8).zip(d.chunks_exact(8)).map(|(a, b)| (int(a), int(b))).collect();
         p.sort_unstable();
         p
     });
-    let (hs, ds): (Vec<i64>, Vec<i64>) = sorted.into_iter().unzip();
-    Ok((le_bytes(py, &hs), le_bytes(py, &ds)))
+    let n = sorted.len();
+    Ok((le_bytes_of(py, n, sorted.iter().map(|p| p.0)), le_bytes_of(py, n, sorted.iter().map(|p| p.1))))
 }
 
 /// spark_postings_pairs(h, d, max_df) -> (a, b, n, s, m): the candidate rows of sorted postings (little-endian int64
