@@ -181,8 +181,7 @@ pub fn run(
 ) -> Result<DedupSummary, RunError> {
     // The normalization tables are built on the pool while the LSH parameters are chosen and the first records
     // are read.
-    let normalize = cfg.options.normalize;
-    rayon::spawn(move || crate::core::text::normalize::prepare(&normalize));
+    crate::core::text::normalize::prepare_in_background(&cfg.options.normalize);
     let fingerprinter = Fingerprinter::new(&cfg.options).map_err(|e| RunError::Config(e.to_string()))?;
     let mut ctx = JobContext::create("dedup", inputs, out_dir)?;
 
@@ -254,7 +253,7 @@ pub fn run(
     // Pass 2: the deduplicated corpus, read again from the input.
     let kept_seqs: Vec<(u64, bool, u64)> =
         (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8, metas[d].digest)).collect();
-    progress.start("write", scan.total_bytes, "bytes");
+    progress.start("write", scan.total_bytes.filter(|_| cfg.write_deduplicated), "bytes");
     let mut reader = scan.reader;
     let (clusters_path, pairs_path, dedup_path) =
         (ctx.path("clusters.jsonl"), ctx.path("pairs.jsonl"), ctx.path("deduplicated.jsonl"));

@@ -224,8 +224,7 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<PassagesSummary, RunError> {
     // The normalization tables are built on the pool while the run starts ([`dedup::run`](crate::dedup::run)).
-    let normalize = cfg.options.normalize;
-    rayon::spawn(move || crate::core::text::normalize::prepare(&normalize));
+    crate::core::text::normalize::prepare_in_background(&cfg.options.normalize);
     PassageIndex::new(cfg.options.clone())
         .and_then(|i| i.with_max_units(cfg.max_units))
         .map_err(|e| RunError::Config(e.to_string()))?;

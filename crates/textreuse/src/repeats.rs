@@ -59,8 +59,7 @@ pub fn run(
     use crate::pipeline::ioe;
     let t = std::time::Instant::now();
     // The normalization tables are built on the pool while the run starts ([`dedup::run`](crate::dedup::run)).
-    let normalize = cfg.repeat.normalize;
-    rayon::spawn(move || crate::core::text::normalize::prepare(&normalize));
+    crate::core::text::normalize::prepare_in_background(&cfg.repeat.normalize);
     let ctx = crate::pipeline::JobContext::create("repeats", inputs, out_dir)?;
     let mut reports =
         crate::io::AtomicWriter::create(&ctx.path("repeats.jsonl")).map_err(ioe("writing repeats.jsonl"))?;

@@ -461,6 +461,13 @@ pub fn prepare(opts: &NormalizeOptions) {
     );
 }
 
+/// [`prepare`] started on the rayon pool without waiting for it: what a job calls as it starts, so that the tables
+/// are built while it reads its first records.
+pub fn prepare_in_background(opts: &NormalizeOptions) {
+    let opts = *opts;
+    rayon::spawn(move || prepare(&opts));
+}
+
 /// Normalizes `text` with `opts`. Linear in the input; never fails.
 ///
 /// ```
