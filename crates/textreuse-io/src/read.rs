@@ -626,112 +626,87 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// The value of the text field as [`parse_json_fields_at_once`] reads it: a string unescaped while the line is
-/// parsed, `null`, or anything else.
-enum TextValue {
-    Str(String),
-    Null,
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for TextValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TextValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<TextValue, E> {
-                Ok(TextValue::Str(v.to_string()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<TextValue, E> {
-                Ok(TextValue::Str(v))
-            }
-            fn visit_unit<E>(self) -> Result<TextValue, E> {
-                Ok(TextValue::Null)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<TextValue, E> {
-                Ok(TextValue::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<TextValue, E> {
-                Ok(TextValue::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<TextValue, E> {
-                Ok(TextValue::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<TextValue, E> {
-                Ok(TextValue::Other)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TextValue, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(TextValue::Other)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TextValue, A::Error> {
-                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-                Ok(TextValue::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// The id and text of a JSON line, or why it is skipped (with the id when it was read).
 type FieldsResult = Result<(String, String), (Option<String>, SkipReason)>;
 
-/// The id field unparsed and the text field parsed, of a JSON object; every other field is skipped without being
-/// built.
-struct FieldsAtOnce<'f> {
-    id_field: &'f str,
-    text_field: &'f str,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for FieldsAtOnce<'_> {
-    type Value = (Option<&'de RawValue>, Option<TextValue>);
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
+/// The value of the JSON string literal `raw` (its quotes included), as `serde_json::from_str::<String>` gives it.
+/// Where serde_json has already checked the literal while skipping it (every escape well formed, no control
+/// character: what a [`RawValue`] of a parsed line is), [`unescape_json_str`] unescapes it in one allocation;
+/// serde_json itself answers for anything else.
+///
+/// # Errors
+/// serde_json's error for a literal that is not a valid JSON string (a lone surrogate escape, a bad escape...).
+fn json_string(raw: &str) -> Result<String, serde_json::Error> {
+    match unescape_json_str(raw) {
+        Some(s) => Ok(s),
+        None => serde_json::from_str::<String>(raw),
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for FieldsAtOnce<'_> {
-    type Value = (Option<&'de RawValue>, Option<TextValue>);
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
+/// The value of a JSON string literal `raw` (quotes included) whose escapes are well formed: the runs between
+/// backslashes copied as they are, each escape replaced by its character, into one `String` allocated once with
+/// the literal's length (no escape is shorter than the character it stands for), where serde_json's string parser
+/// grows a scratch buffer by doubling and copies it out. `None` where the literal is not a quoted string, an escape is
+/// not one of JSON's (RFC 8259 §7), or a `\u` escape is a surrogate that is not a high one followed by a low one:
+/// the caller leaves those to serde_json. The result is the same as serde_json's wherever it is `Some`
+/// (`unescaping_is_serde_jsons`).
+fn unescape_json_str(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
+        return None;
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut id, mut text) = (None, None);
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            // A repeated key: the last one counts, as in [`parse_json_fields`].
-            if key.0 == self.id_field {
-                id = Some(map.next_value::<&'de RawValue>()?);
-            } else if key.0 == self.text_field {
-                text = Some(map.next_value::<TextValue>()?);
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
+    let body = &b[1..b.len() - 1];
+    let mut out: Vec<u8> = Vec::with_capacity(body.len());
+    let mut k = 0usize;
+    while let Some(j) = memchr::memchr(b'\\', &body[k..]) {
+        out.extend_from_slice(&body[k..k + j]);
+        k += j;
+        let c = match *body.get(k + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0C,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hi = hex4(body.get(k + 2..k + 6)?)?;
+                k += 6;
+                let code = match hi {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate: only with a low one right after it.
+                        if body.get(k..k + 2)? != b"\\u" {
+                            return None;
+                        }
+                        let lo = hex4(body.get(k + 2..k + 6)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return None;
+                        }
+                        k += 6;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    c => c,
+                };
+                let mut utf8 = [0u8; 4];
+                out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut utf8).as_bytes());
+                continue;
             }
-        }
-        Ok((id, text))
+            _ => return None,
+        };
+        out.push(c);
+        k += 2;
     }
+    out.extend_from_slice(&body[k..]);
+    // SAFETY: `raw` is UTF-8 and was cut only next to ASCII bytes (its quotes, backslashes and escapes); what
+    // replaced the escapes is ASCII or a whole character's UTF-8.
+    Some(unsafe { String::from_utf8_unchecked(out) })
 }
 
-/// [`parse_json_fields`] with the text unescaped while the line is parsed, instead of found first and unescaped
-/// after (one scan of the text instead of two). `None` when the line does not parse so (not JSON, not an object,
-/// a text string that does not unescape, nesting too deep...): [`parse_json_fields`] then says why, as it always
-/// did. Where it parses, the result is the same as [`parse_json_fields`]'s.
-fn parse_json_fields_at_once(line: &str, opts: &ReadOptions) -> Option<FieldsResult> {
-    use serde::de::DeserializeSeed;
-    let mut de = serde_json::Deserializer::from_str(line);
-    let fields = FieldsAtOnce { id_field: &opts.id_field, text_field: &opts.text_field };
-    let (id, text) = fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f)).ok()?;
-    let id = match parse_id(id, opts) {
-        Ok(id) => id,
-        Err(e) => return Some(Err(e)),
-    };
-    Some(match text {
-        None | Some(TextValue::Null) => Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
-        Some(TextValue::Str(t)) => Ok((id, t)),
-        Some(TextValue::Other) => Err((Some(id), SkipReason::BadText { field: opts.text_field.clone() })),
-    })
+/// The value of four hexadecimal digits.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
 }
 
 /// The document id from the raw value of the id field: a string unescaped, a number as its literal text.
@@ -739,7 +714,7 @@ fn parse_id(id: Option<&RawValue>, opts: &ReadOptions) -> Result<String, (Option
     match id.map(|r| r.get().trim()) {
         None | Some("null") => Err((None, SkipReason::MissingId { field: opts.id_field.clone() })),
         Some(r) if r.starts_with('"') => {
-            serde_json::from_str::<String>(r).map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))
+            json_string(r).map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))
         }
         Some(r) if r.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => Ok(r.to_string()),
         Some(_) => Err((None, SkipReason::BadId { field: opts.id_field.clone() })),
@@ -747,19 +722,9 @@ fn parse_id(id: Option<&RawValue>, opts: &ReadOptions) -> Result<String, (Option
 }
 
 /// Parses the id and text fields of one JSON line. A numeric id keeps its literal text (`123456789012345678901`,
-/// `1e2`), since a number converted to a float would lose digits and merge distinct ids.
+/// `1e2`), since a number converted to a float would lose digits and merge distinct ids. Both fields are found
+/// unparsed (serde_json checks them while it skips them), then each string is unescaped ([`json_string`]).
 fn parse_json_fields(line: &str, opts: &ReadOptions) -> FieldsResult {
-    if opts.id_field != opts.text_field {
-        if let Some(parsed) = parse_json_fields_at_once(line, opts) {
-            return parsed;
-        }
-    }
-    parse_json_fields_in_two(line, opts)
-}
-
-/// [`parse_json_fields`] in two steps: both fields found unparsed, then each parsed; the reference for every line,
-/// and the reason of every skip.
-fn parse_json_fields_in_two(line: &str, opts: &ReadOptions) -> FieldsResult {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = Fields { id_field: &opts.id_field, text_field: &opts.text_field };
@@ -777,7 +742,7 @@ fn parse_json_fields_in_two(line: &str, opts: &ReadOptions) -> FieldsResult {
     let id = parse_id(id, opts)?;
     let text = match text.map(|r| r.get().trim()) {
         None | Some("null") => return Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
-        Some(r) if r.starts_with('"') => match serde_json::from_str::<String>(r) {
+        Some(r) if r.starts_with('"') => match json_string(r) {
             Ok(t) => t,
             Err(e) => return Err((Some(id), SkipReason::MalformedJson { error: e.to_string() })),
         },
@@ -1053,6 +1018,8 @@ pub struct RecordReader {
     spools: Vec<Option<Arc<tempfile::NamedTempFile>>>,
     /// Read the spools instead of the streams (a reader made by [`RecordReader::reopen`]).
     replay: bool,
+    /// Copy streams to spools as they are read ([`RecordReader::spool_streams`]).
+    spool_streams: bool,
     /// The JSONL files read so far, in order, with the records each gave ([`RecordReader::line_segments`]).
     segments: Vec<LineSegment>,
     /// False once a record came from anything else than a JSONL file read to its end (a text file, a stream, an
@@ -1078,6 +1045,7 @@ impl RecordReader {
             max_doc_bytes: ReadOptions::default().max_doc_bytes,
             spools: vec![None; inputs.len()],
             replay: false,
+            spool_streams: true,
             segments: Vec::new(),
             lines_only: true,
             disk_bytes: Arc::new(AtomicU64::new(0)),
@@ -1093,6 +1061,14 @@ impl RecordReader {
         self
     }
 
+    /// Whether standard input and other streams are copied to spool files as they are read (the default), so that
+    /// [`RecordReader::reopen`] can read them again. A reader that is read once only needs no copy: with `false`,
+    /// nothing is written and [`RecordReader::reopen`] refuses inputs with a stream.
+    pub fn spool_streams(mut self, spool: bool) -> RecordReader {
+        self.spool_streams = spool;
+        self
+    }
+
     /// A counter of the bytes read so far as stored on disk (compressed bytes for a compressed file), updated as
     /// the reader goes: progress against the inputs' file sizes.
     pub fn disk_bytes(&self) -> Arc<AtomicU64> {
@@ -1103,8 +1079,17 @@ impl RecordReader {
     /// standard input and other streams are read from the spools this one wrote.
     ///
     /// # Errors
-    /// When a spool cannot be flushed.
+    /// When a spool cannot be flushed, or when an input is a stream and this reader kept no spool of it
+    /// ([`RecordReader::spool_streams`]).
     pub fn reopen(&mut self, inputs: &[Input]) -> io::Result<RecordReader> {
+        if !self.spool_streams {
+            if let Some(stream) = inputs.iter().find(|i| i.is_stream()) {
+                return Err(io::Error::other(format!(
+                    "{} can be read once only, and the first pass kept no copy of it",
+                    stream.display_name()
+                )));
+            }
+        }
         for s in &mut self.stack {
             if let Source::Lines { spool: Some(w), .. } = s {
                 w.flush()?;
@@ -1218,7 +1203,7 @@ impl RecordReader {
             }
         }
         let stream = input.is_stream();
-        let spool = match stream.then(|| self.new_spool(i)) {
+        let spool = match (stream && self.spool_streams).then(|| self.new_spool(i)) {
             Some(Err(e)) => {
                 let error = format!("creating a temporary file to hold the input: {e}");
                 return Some(self.refused(name, None, Payload::Unreadable(error)));
@@ -1516,7 +1501,7 @@ mod tests {
     }
 
     #[test]
-    fn fields_parsed_at_once_are_those_parsed_in_two_steps() {
+    fn fields_are_those_serde_json_unescapes() {
         let lines = [
             r#"{"id": "a", "text": "plain"}"#,
             r#"{"id": "a\u00e9", "text": "line\nbreak \"quoted\" \u4e2d\ud83d\ude00 tab\t"}"#,
@@ -1549,15 +1534,110 @@ mod tests {
             for line in lines.iter().copied().chain([deep.as_str()]) {
                 assert_eq!(
                     format!("{:?}", parse_json_fields(line, &opts)),
-                    format!("{:?}", parse_json_fields_in_two(line, &opts)),
+                    format!("{:?}", serde_fields(line, &opts)),
                     "{line}"
                 );
             }
         }
         let ok = parse_json_fields(lines[1], &ReadOptions::default()).unwrap();
         assert_eq!(ok, ("a\u{e9}".to_string(), "line\nbreak \"quoted\" \u{4e2d}\u{1f600} tab\t".to_string()));
-        assert!(parse_json_fields_at_once(lines[1], &ReadOptions::default()).is_some());
-        assert!(parse_json_fields_at_once(lines[11], &ReadOptions::default()).is_none());
+    }
+
+    /// [`parse_json_fields`] with every string unescaped by serde_json (what it did before `json_string`): the
+    /// reference.
+    fn serde_fields(line: &str, opts: &ReadOptions) -> FieldsResult {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_str(line);
+        let fields = Fields { id_field: &opts.id_field, text_field: &opts.text_field };
+        let (id, text) = match fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f)) {
+            Ok(f) => f,
+            Err(_) => {
+                return Err(match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                    Ok(_) => (None, SkipReason::NotAnObject),
+                    Err(e) => (None, SkipReason::MalformedJson { error: e.to_string() }),
+                })
+            }
+        };
+        let id = match id.map(|r| r.get().trim()) {
+            None | Some("null") => return Err((None, SkipReason::MissingId { field: opts.id_field.clone() })),
+            Some(r) if r.starts_with('"') => serde_json::from_str::<String>(r)
+                .map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))?,
+            Some(r) if r.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => r.to_string(),
+            Some(_) => return Err((None, SkipReason::BadId { field: opts.id_field.clone() })),
+        };
+        match text.map(|r| r.get().trim()) {
+            None | Some("null") => Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
+            Some(r) if r.starts_with('"') => match serde_json::from_str::<String>(r) {
+                Ok(t) => Ok((id, t)),
+                Err(e) => Err((Some(id), SkipReason::MalformedJson { error: e.to_string() })),
+            },
+            Some(_) => Err((Some(id), SkipReason::BadText { field: opts.text_field.clone() })),
+        }
+    }
+
+    #[test]
+    fn unescaping_is_serde_jsons() {
+        // Random literals of plain characters and every kind of escape, surrogate pairs and lone or misordered
+        // surrogates among them: where the fast path answers, it answers as serde_json does; where it does not,
+        // `json_string` is serde_json.
+        let pieces = [
+            "a",
+            "Zq ",
+            "中文",
+            "\u{1f600}",
+            "\\n",
+            "\\t",
+            "\\r",
+            "\\b",
+            "\\f",
+            "\\/",
+            "\\\\",
+            "\\\"",
+            "\\u0041",
+            "\\u00e9",
+            "\\u4E2D",
+            "\\ud83d\\ude00",
+            "\\uD83D",
+            "\\uDE00",
+            "\\ud83d\\u0041",
+            "\\ud83d\\ud83d",
+            "\\u0000",
+            "\\uFFFF",
+            "\\x",
+            "\\u12",
+            "é",
+            "\\",
+            "\"",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let (mut fast, mut total) = (0, 0);
+        for _ in 0..20_000 {
+            let mut lit = String::from("\"");
+            for _ in 0..(state % 9) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                lit.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            lit.push('"');
+            state = state.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let reference = serde_json::from_str::<String>(&lit);
+            // Only what serde_json accepts as a raw value reaches the fast path.
+            if serde_json::from_str::<&RawValue>(&lit).is_err() {
+                continue;
+            }
+            total += 1;
+            if let Some(s) = unescape_json_str(&lit) {
+                fast += 1;
+                assert_eq!(Some(&s), reference.as_ref().ok(), "{lit}");
+            }
+            assert_eq!(
+                format!("{:?}", json_string(&lit).map_err(|e| e.to_string())),
+                format!("{:?}", reference.map_err(|e| e.to_string())),
+                "{lit}"
+            );
+        }
+        assert!(total > 5_000 && fast > total / 2, "{fast} of {total} literals on the fast path");
     }
 
     #[test]
@@ -1686,6 +1766,38 @@ mod tests {
         let file = dir.path().join("x.txt");
         std::fs::write(&file, "x").unwrap();
         assert!(check_inputs(&[Input::TextFile(file.clone()), Input::TextFile(file)]).is_ok());
+    }
+
+    #[test]
+    fn streams_are_spooled_only_for_a_second_reading() {
+        // A named pipe fed by a thread: the first reading gets its two records either way; a reader that spools can
+        // read them again, one that does not refuses to, instead of reading an exhausted stream as empty.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("corpus.jsonl");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let body = "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"b\", \"text\": \"y\"}\n";
+        for spool in [true, false] {
+            let writer = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || std::fs::write(fifo, body).unwrap())
+            };
+            let inputs = [Input::Jsonl(fifo.clone())];
+            assert!(inputs[0].is_stream());
+            let mut reader = RecordReader::new(&inputs).spool_streams(spool);
+            assert_eq!(reader.by_ref().count(), 2);
+            writer.join().unwrap();
+            match reader.reopen(&inputs) {
+                Ok(again) => {
+                    assert!(spool);
+                    let lines: Vec<_> = again.map(|r| r.payload.len()).collect();
+                    assert_eq!(lines.len(), 2, "the spool holds both records");
+                }
+                Err(e) => {
+                    assert!(!spool);
+                    assert!(e.to_string().contains("can be read once only"), "{e}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::io::{
     parse_record, AtomicWriter, Input, LineSegment, Payload, RawRecord, ReadOptions, RecordReader, SkipReason,
 };
 use crate::lsh::LshParams;
-use crate::pipeline::{ioe, record_digest, scan, spawn_reader, InputReport, JobContext, RunError, StageTime};
+use crate::pipeline::{ioe, record_digest, scan_spooling, spawn_reader, InputReport, JobContext, RunError, StageTime};
 use crate::progress::Progress;
 use crate::records::{CandidateRecord, ClusterRecord, PairRecord, TextRecord};
 use crate::verify::PairStats;
@@ -194,12 +194,14 @@ pub fn run(
     let mut store = SetStore::new(ctx.dir(), cfg.memory_budget);
     let mut metas: Vec<DocMeta> = Vec::new();
     let mut table = DocumentTable::new(lsh.bands);
-    let scan = scan(
+    // Pass 2 reads the inputs again (streams from their spools) to write the deduplicated corpus.
+    let scan = scan_spooling(
         inputs,
         &cfg.read,
         cfg.strict,
         "fingerprint",
         progress,
+        cfg.write_deduplicated,
         |doc| {
             let fp = fingerprinter.fingerprint_timed(&doc.text, &cpu).ok_or(SkipReason::NoContent)?;
             Ok((fp, doc.encoding == "UTF-8"))

@@ -236,7 +236,8 @@ pub struct ScanStats {
     /// Total input bytes as stored when known beforehand ([`total_input_bytes`]), for progress bars of later
     /// passes.
     pub total_bytes: Option<u64>,
-    /// The reader, for a second pass over the same inputs ([`RecordReader::reopen`]).
+    /// The reader, for a second pass over the same inputs ([`RecordReader::reopen`]; streams only after
+    /// [`scan_spooling`]).
     pub reader: RecordReader,
 }
 
@@ -282,12 +283,35 @@ pub(crate) fn spawn_reader(
 /// # Errors
 /// Inputs that [`check_inputs`] refuses (before anything is read); the first skip in strict mode; whatever `sink`
 /// returns.
+///
+/// The inputs are read once: standard input and other streams are not copied aside ([`scan_spooling`] copies
+/// them, for a job that reads its inputs again).
 pub fn scan<T: Send>(
     inputs: &[Input],
     read: &ReadOptions,
     strict: bool,
     stage: &str,
     progress: &dyn Progress,
+    map: impl Fn(Document) -> Result<T, SkipReason> + Sync,
+    sink: impl FnMut(Scanned<T>) -> Result<(), RunError>,
+) -> Result<ScanStats, RunError> {
+    scan_spooling(inputs, read, strict, stage, progress, false, map, sink)
+}
+
+/// [`scan`], for a job that reads its inputs a second time through [`ScanStats::reader`]
+/// ([`RecordReader::reopen`]) when `spool` is set: streams are then copied to temporary spool files as they are
+/// read.
+///
+/// # Errors
+/// As [`scan`].
+#[allow(clippy::too_many_arguments)]
+pub fn scan_spooling<T: Send>(
+    inputs: &[Input],
+    read: &ReadOptions,
+    strict: bool,
+    stage: &str,
+    progress: &dyn Progress,
+    spool: bool,
     map: impl Fn(Document) -> Result<T, SkipReason> + Sync,
     mut sink: impl FnMut(Scanned<T>) -> Result<(), RunError>,
 ) -> Result<ScanStats, RunError> {
@@ -299,7 +323,7 @@ pub fn scan<T: Send>(
     check_inputs(inputs).map_err(|e| RunError::Config(e.to_string()))?;
     let total_bytes = total_input_bytes(inputs);
     progress.start(stage, total_bytes, "bytes");
-    let reader = RecordReader::new(inputs).max_doc_bytes(read.max_doc_bytes);
+    let reader = RecordReader::new(inputs).max_doc_bytes(read.max_doc_bytes).spool_streams(spool);
     let disk_bytes = reader.disk_bytes();
     let mut disk_seen = 0u64;
     let (rx, handle) = spawn_reader(reader);
