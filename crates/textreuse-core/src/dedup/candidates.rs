@@ -354,48 +354,54 @@ fn run_batch<S: ShingleSets>(
     out: &mut VerifiedCandidates,
 ) -> Result<(), S::Error> {
     let (sets, docs) = (ctx.sets, ctx.docs);
+    // Tasks go by chunks, each chunk's verdicts into one `Verdicts` (in task order, so the chunks' concatenation is
+    // the batch's order): one set of result vectors per chunk instead of per task, and the working vectors reused.
     let results: Vec<Verdicts> = batch
-        .par_iter()
+        .par_chunks(TASKS_PER_CHUNK)
         .map_init(
-            || (Vec::new(), Vec::new()),
-            |(b_buf, a_buf), task| -> Result<_, S::Error> {
-                // The bar of each pair, or `None` where the sketches settle it below the bar.
-                let bars: Vec<Option<u64>> = task.against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)).collect();
-                let b_set: &[u64] = if bars.iter().any(Option::is_some) {
-                    sets.read(docs[task.b as usize] as usize, b_buf)?
-                } else {
-                    &[]
-                };
+            || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+            |(b_buf, a_buf, bars, joined), tasks| -> Result<_, S::Error> {
                 let mut v = Verdicts::default();
-                // The large clusters this document joined in this task.
-                let mut joined: Vec<u32> = Vec::new();
-                // Members of large clusters first: once the document is a duplicate of one, it is in that cluster.
-                for (&(a, ra, _), &bar) in task.against.iter().zip(&bars).filter(|x| x.0 .2) {
-                    if joined.contains(&ra) {
-                        v.skipped += 1;
-                        continue;
-                    }
-                    let s = match bar {
-                        Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
-                        None => None,
+                for task in tasks {
+                    // The bar of each pair, or `None` where the sketches settle it below the bar.
+                    bars.clear();
+                    bars.extend(task.against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
+                    let b_set: &[u64] = if bars.iter().any(Option::is_some) {
+                        sets.read(docs[task.b as usize] as usize, b_buf)?
+                    } else {
+                        &[]
                     };
-                    if s.is_some_and(|s| (ctx.is_duplicate)(&s)) {
-                        joined.push(ra);
+                    // The large clusters this document joined in this task.
+                    joined.clear();
+                    // Members of large clusters first: once the document is a duplicate of one, it is in that
+                    // cluster.
+                    for (&(a, ra, _), &bar) in task.against.iter().zip(bars.iter()).filter(|x| x.0 .2) {
+                        if joined.contains(&ra) {
+                            v.skipped += 1;
+                            continue;
+                        }
+                        let s = match bar {
+                            Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
+                            None => None,
+                        };
+                        if s.is_some_and(|s| (ctx.is_duplicate)(&s)) {
+                            joined.push(ra);
+                        }
+                        v.verified.push((a, task.b, s));
                     }
-                    v.verified.push((a, task.b, s));
-                }
-                for (&(a, _, _), &bar) in task.against.iter().zip(&bars).filter(|x| !x.0 .2) {
-                    if task.b_large || !joined.is_empty() {
-                        // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified after
-                        // the batch only when it did not.
-                        v.deferred.push((a, task.b));
-                        continue;
+                    for (&(a, _, _), &bar) in task.against.iter().zip(bars.iter()).filter(|x| !x.0 .2) {
+                        if task.b_large || !joined.is_empty() {
+                            // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified
+                            // after the batch only when it did not.
+                            v.deferred.push((a, task.b));
+                            continue;
+                        }
+                        let s = match bar {
+                            Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
+                            None => None,
+                        };
+                        v.verified.push((a, task.b, s));
                     }
-                    let s = match bar {
-                        Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
-                        None => None,
-                    };
-                    v.verified.push((a, task.b, s));
                 }
                 Ok(v)
             },
@@ -466,7 +472,12 @@ impl<S: ShingleSets, F> Ctx<'_, S, F> {
     }
 }
 
-/// What one task found.
+/// Tasks verified one after another by one thread in [`run_batch`]: enough to share out a batch (at least
+/// `batch_pairs_min` pairs, each task one or more) over the threads, few enough that each chunk's vectors are
+/// allocated once for many tasks.
+const TASKS_PER_CHUNK: usize = 32;
+
+/// What the tasks of one chunk found, in task order.
 #[derive(Default)]
 struct Verdicts {
     /// Verified pairs; `None`: not listed (and not a duplicate).
