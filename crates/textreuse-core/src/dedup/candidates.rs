@@ -67,7 +67,15 @@ struct Task {
     b: u32,
     /// `b` is in a large cluster already.
     b_large: bool,
-    /// `(a, root of a's cluster, a's cluster is large)`, nearest bucket neighbour first.
+    /// Where its pairs lie in [`Batch::against`].
+    against: std::ops::Range<usize>,
+}
+
+/// The tasks of a batch, their pairs in one vector (one allocation per batch rather than one per task).
+#[derive(Default)]
+struct Batch {
+    tasks: Vec<Task>,
+    /// `(a, root of a's cluster, a's cluster is large)` of every task in turn, nearest bucket neighbour first.
     against: Vec<(u32, u32, bool)>,
 }
 
@@ -126,7 +134,7 @@ fn verify_in_batches<S: ShingleSets>(
     let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
     let mut uf = UnionFind::new(n);
     let mut size = vec![1u32; n];
-    let mut batch: Vec<Task> = Vec::new();
+    let mut batch = Batch::default();
     let mut batch_pairs = 0usize;
     let mut roots: Vec<u32> = Vec::new();
     // The bands' sorted columns, bucket ranks and, for small buckets, earlier-band checks, prepared on a thread of
@@ -187,7 +195,8 @@ fn verify_in_batches<S: ShingleSets>(
                     while others.front().is_some_and(|&k| k < lo) {
                         others.pop_front();
                     }
-                    let mut against = Vec::new();
+                    let first = batch.against.len();
+                    let against = &mut batch.against;
                     let (window, pos) = (window_at, &pos);
                     let new_here = |ja: usize, a: u32| match ahead {
                         Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
@@ -212,9 +221,10 @@ fn verify_in_batches<S: ShingleSets>(
                             consider(ja, &mut out);
                         }
                     }
-                    if !against.is_empty() {
-                        batch_pairs += against.len();
-                        batch.push(Task { b, b_large: size[rb as usize] as usize >= large, against });
+                    let end = batch.against.len();
+                    if end > first {
+                        batch_pairs += end - first;
+                        batch.tasks.push(Task { b, b_large: size[rb as usize] as usize >= large, against: first..end });
                     }
                     window_at += jb - lo;
                     if Some(rb) != main {
@@ -347,7 +357,7 @@ unsafe fn shared_near_avx2(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize,
 /// the large cluster by then). A pair left so is never one of a cluster that stays small: were it a duplicate, its
 /// documents would be in the large cluster.
 fn run_batch<S: ShingleSets>(
-    batch: &mut Vec<Task>,
+    batch: &mut Batch,
     ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
     uf: &mut UnionFind,
     size: &mut [u32],
@@ -356,16 +366,19 @@ fn run_batch<S: ShingleSets>(
     let (sets, docs) = (ctx.sets, ctx.docs);
     // Tasks go by chunks, each chunk's verdicts into one `Verdicts` (in task order, so the chunks' concatenation is
     // the batch's order): one set of result vectors per chunk instead of per task, and the working vectors reused.
+    let all_against = &batch.against;
     let results: Vec<Verdicts> = batch
+        .tasks
         .par_chunks(TASKS_PER_CHUNK)
         .map_init(
             || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
             |(b_buf, a_buf, bars, joined), tasks| -> Result<_, S::Error> {
                 let mut v = Verdicts::default();
                 for task in tasks {
+                    let against = &all_against[task.against.clone()];
                     // The bar of each pair, or `None` where the sketches settle it below the bar.
                     bars.clear();
-                    bars.extend(task.against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
+                    bars.extend(against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
                     let b_set: &[u64] = if bars.iter().any(Option::is_some) {
                         sets.read(docs[task.b as usize] as usize, b_buf)?
                     } else {
@@ -375,7 +388,7 @@ fn run_batch<S: ShingleSets>(
                     joined.clear();
                     // Members of large clusters first: once the document is a duplicate of one, it is in that
                     // cluster.
-                    for (&(a, ra, _), &bar) in task.against.iter().zip(bars.iter()).filter(|x| x.0 .2) {
+                    for (&(a, ra, _), &bar) in against.iter().zip(bars.iter()).filter(|x| x.0 .2) {
                         if joined.contains(&ra) {
                             v.skipped += 1;
                             continue;
@@ -389,7 +402,7 @@ fn run_batch<S: ShingleSets>(
                         }
                         v.verified.push((a, task.b, s));
                     }
-                    for (&(a, _, _), &bar) in task.against.iter().zip(bars.iter()).filter(|x| !x.0 .2) {
+                    for (&(a, _, _), &bar) in against.iter().zip(bars.iter()).filter(|x| !x.0 .2) {
                         if task.b_large || !joined.is_empty() {
                             // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified
                             // after the batch only when it did not.
@@ -407,7 +420,8 @@ fn run_batch<S: ShingleSets>(
             },
         )
         .collect::<Result<_, S::Error>>()?;
-    batch.clear();
+    batch.tasks.clear();
+    batch.against.clear();
     let mut deferred: Vec<(u32, u32)> = Vec::new();
     for v in results {
         out.not_verified += v.skipped;
