@@ -301,7 +301,7 @@ pub(crate) fn ascii_alnum_run_end(bytes: &[u8], mut pos: usize) -> usize {
 /// Bit `k` set when byte `k` of `v` is an ASCII letter or digit.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn alnum_mask(v: std::arch::x86_64::__m128i) -> u32 {
+pub(crate) fn alnum_mask(v: std::arch::x86_64::__m128i) -> u32 {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is available on every x86-64 processor.
     unsafe {
