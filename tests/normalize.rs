@@ -349,8 +349,9 @@ fn seeds_normalize_as_the_reference() {
 
 /// Random ASCII text like OCR of newspaper columns: words in any case, digits with periods and commas,
 /// apostrophes, hyphens at line ends (before a line break, spaces, a carriage return, another hyphen), every kind
-/// of ASCII space, control and punctuation character; optionally hard-wrapped into equal lines, and optionally with
-/// a non-ASCII letter or punctuation mark (which leaves the ASCII path).
+/// of ASCII space, control and punctuation character; optionally hard-wrapped into equal lines; with up to four
+/// non-ASCII characters: separators the ASCII path takes (dashes, quotation marks, symbols, spaces, line breaks)
+/// and characters that leave it (letters, marks, characters NFKC expands, CJK).
 fn ocr_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         4 => prop::sample::select(vec![
@@ -370,17 +371,61 @@ fn ocr_text() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(piece, 0..60),
         prop::option::of(4usize..30),
-        prop::option::of((0usize..100, prop::sample::select(vec!["é", "’", "—", "ß", "\u{a0}", "中"]))),
+        prop::collection::vec(
+            (
+                0usize..200,
+                prop::sample::select(vec![
+                    "é",
+                    "’",
+                    "‘",
+                    "“",
+                    "”",
+                    "—",
+                    "—\n",
+                    "-—",
+                    "–",
+                    "ß",
+                    "\u{a0}",
+                    "\u{ad}",
+                    "\u{3000}",
+                    "中",
+                    "£",
+                    "¬",
+                    "½",
+                    "…",
+                    "①",
+                    "Ａ",
+                    "\u{301}",
+                    "—\u{301}",
+                    "\u{85}",
+                    "\u{2028}",
+                    "\u{2029}",
+                    "—\u{2028}",
+                    "·",
+                    "¦",
+                    "\u{200b}",
+                    "\u{feff}",
+                    "😀",
+                    "\u{80}",
+                    "ﬁ",
+                ]),
+            ),
+            0..4,
+        ),
     )
-        .prop_map(|(pieces, wrap, extra)| {
+        .prop_map(|(pieces, wrap, extras)| {
             let mut text = pieces.concat();
             if let Some(w) = wrap {
                 // Hard-wrapped: a line break after every `w` characters.
                 let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
                 text = chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n");
             }
-            if let Some((at, s)) = extra {
-                text.insert_str(at.min(text.len()), s);
+            for (at, s) in extras {
+                let mut at = at.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.insert_str(at, s);
             }
             text
         })

@@ -13,31 +13,47 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::normalize::{hard_wrap_width, NormalizeOptions};
+use crate::normalize::{decode_at, hard_wrap_width, separator_class, NormalizeOptions, Separator};
 
-/// Appends to `ids` the unit ids of `text` normalized with `opts` and returns `true`, when `text` is ASCII and
-/// `opts` strips punctuation and whitespace; else returns `false` and leaves `ids` as it was. `word` is working
-/// space for the rare word that is joined across a separator or longer than 16 bytes.
-pub(crate) fn ascii_unit_ids(text: &str, opts: &NormalizeOptions, ids: &mut Vec<u64>, word: &mut Vec<u8>) -> bool {
-    if !(opts.strip_punctuation && opts.strip_whitespace) || !text.is_ascii() {
-        return false;
+/// Appends to `ids` the unit ids of `text` normalized with `opts` and returns the length of `text` in code points,
+/// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
+/// normalizes alone ([`separator_class`]: dashes, quotation marks, symbols, spaces; no letter, digit or mark);
+/// else returns `None` and leaves `ids` as it was. `word` is working space for the rare word that is joined across
+/// a separator or longer than 16 bytes.
+pub(crate) fn ascii_unit_ids(
+    text: &str,
+    opts: &NormalizeOptions,
+    ids: &mut Vec<u64>,
+    word: &mut Vec<u8>,
+) -> Option<u32> {
+    if !(opts.strip_punctuation && opts.strip_whitespace) {
+        return None;
     }
     let b = text.as_bytes();
     let n = b.len();
+    // Every non-ASCII character is checked first (they are few in English text): they all lie in separators.
+    let mut chars = n;
+    let mut p = next_high(b, 0);
+    while p < n {
+        let (c, len) = decode_at(b, p);
+        separator_class(c, next_char(b, p + len), opts)?;
+        chars -= len - 1;
+        p = next_high(b, p + len);
+    }
     let width = hard_wrap_width(text);
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
     let mut bits = AlnumBits::new(b);
-    // The line of the next line break: where it starts and the carriage returns in it (they take no place in the
-    // normalizer's count of a line's characters).
-    let (mut line_start, mut returns) = (0usize, 0usize);
+    let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
     // and where its last piece ends.
     let (mut first, mut joined, mut last_end) = ((0usize, 0usize), false, 0usize);
     let mut pos = bits.next_alnum(0);
     // The separator before the first word emits nothing; its line breaks count.
     if width.is_some() {
-        scan_separator(b, 0, pos, width, &mut line_start, &mut returns, false);
+        scan_separator(b, 0, pos, width, &mut lines, false, opts);
     }
+    // The first non-ASCII byte after the last word.
+    let mut high = next_high(b, pos);
     if pos < n {
         let end = bits.next_other(pos + 1);
         first = (pos, end);
@@ -46,13 +62,14 @@ pub(crate) fn ascii_unit_ids(text: &str, opts: &NormalizeOptions, ids: &mut Vec<
     }
     while pos < n {
         let end = bits.next_other(pos + 1);
-        // Without a hard wrap, only a separator that starts with a hyphen may join (and line breaks need no
-        // count); with one, any separator but one space (the commonest) is walked through.
+        // Without a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character (a dash)
+        // may join, and line breaks need no count; with one, any separator but one space (the commonest) is
+        // walked through.
         let walk = match width {
-            None => b[last_end] == b'-',
+            None => b[last_end] == b'-' || high < pos,
             Some(_) => !(pos == last_end + 1 && b[last_end] == b' '),
         };
-        if walk && scan_separator(b, last_end, pos, width, &mut line_start, &mut returns, true) {
+        if walk && scan_separator(b, last_end, pos, width, &mut lines, true, opts) {
             if !joined {
                 word.clear();
                 push_lowered(word, &b[first.0..first.1], lower);
@@ -63,13 +80,48 @@ pub(crate) fn ascii_unit_ids(text: &str, opts: &NormalizeOptions, ids: &mut Vec<
             ids.push(word_id(b, first, joined, lower, word));
             (first, joined) = ((pos, end), false);
         }
+        if high < pos {
+            high = next_high(b, end);
+        }
         last_end = end;
         pos = bits.next_alnum(end);
     }
     if last_end > 0 {
         ids.push(word_id(b, first, joined, lower, word));
     }
-    true
+    Some(chars as u32)
+}
+
+/// The first byte at or after `from` of `b` that is not ASCII, or the length of `b`: eight bytes at a time.
+#[inline]
+fn next_high(b: &[u8], mut from: usize) -> usize {
+    while from + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[from..from + 8].try_into().expect("8 bytes")) & 0x8080_8080_8080_8080;
+        if w != 0 {
+            return from + (w.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    while from < b.len() && b[from] < 0x80 {
+        from += 1;
+    }
+    from
+}
+
+/// The non-ASCII character at byte `p` of the valid UTF-8 `b`, if there is one (what may compose with the
+/// character before it).
+#[inline]
+fn next_char(b: &[u8], p: usize) -> Option<char> {
+    (p < b.len() && b[p] >= 0x80).then(|| decode_at(b, p).0)
+}
+
+/// Where the current line starts, and the carriage returns and UTF-8 continuation bytes in it so far: the
+/// normalizer counts a line's characters, carriage returns aside.
+#[derive(Default)]
+struct Lines {
+    start: usize,
+    returns: usize,
+    continuation: usize,
 }
 
 /// Appends `piece` (ASCII letters and digits) to `word`, lower-cased when `lower` is `0x20`.
@@ -149,18 +201,19 @@ fn xxh64_avalanche(mut h: u64) -> u64 {
     h ^ (h >> 32)
 }
 
-/// Walks the separator `b[from..to]` (bytes that are no ASCII letter or digit) as the normalizer's gap states do,
-/// counting its line breaks when the text is hard-wrapped (`width`); returns whether it joins the words on both
-/// sides (`after_word`: a word precedes it). Without a hard wrap no line break is skipped, so the line count is not
-/// needed, and a separator that does not start with a hyphen never joins.
+/// Walks the separator `b[from..to]` (bytes that are no ASCII letter or digit; its non-ASCII characters are
+/// separators, [`separator_class`]) as the normalizer's gap states do, counting its line breaks when the text is
+/// hard-wrapped (`width`); returns whether it joins the words on both sides (`after_word`: a word precedes it).
+/// Without a hard wrap no line break is skipped, so the line count is not needed, and only a separator that has a
+/// hyphen (ASCII, or a dash folded to one) may join.
 fn scan_separator(
     b: &[u8],
     from: usize,
     to: usize,
     width: Option<u32>,
-    line_start: &mut usize,
-    returns: &mut usize,
+    lines: &mut Lines,
     after_word: bool,
+    opts: &NormalizeOptions,
 ) -> bool {
     #[derive(Clone, Copy, PartialEq, Eq)]
     enum Gap {
@@ -170,35 +223,45 @@ fn scan_separator(
         HyphenNewline,
     }
     let mut gap = Gap::None;
-    for (k, &c) in b[from..to].iter().enumerate() {
-        let p = from + k;
-        let newline = match c {
-            b'\n' => {
-                let len = p - *line_start - *returns;
-                *line_start = p + 1;
-                *returns = 0;
-                if width == Some(len as u32) {
-                    // A hard wrap: the normalizer skips it.
-                    continue;
+    let mut p = from;
+    while p < to {
+        let c = b[p];
+        let class = if c < 0x80 {
+            p += 1;
+            match c {
+                b'\n' => {
+                    let len = p - 1 - lines.start - lines.returns - lines.continuation;
+                    *lines = Lines { start: p, returns: 0, continuation: 0 };
+                    if width == Some(len as u32) {
+                        // A hard wrap: the normalizer skips it.
+                        continue;
+                    }
+                    Separator::Newline
                 }
-                true
+                b'\r' => {
+                    lines.returns += 1;
+                    Separator::Newline
+                }
+                b'-' => Separator::Hyphen,
+                _ if c == b' ' || c.is_ascii_control() => Separator::Space,
+                _ => Separator::Punct,
             }
-            b'\r' => {
-                *returns += 1;
-                true
-            }
-            _ => false,
-        };
-        if newline || c == b' ' || c.is_ascii_control() {
-            if newline && gap == Gap::Hyphen {
-                gap = Gap::HyphenNewline;
-            } else if gap == Gap::None {
-                gap = Gap::Break;
-            }
-        } else if c == b'-' {
-            gap = if gap == Gap::None && after_word { Gap::Hyphen } else { Gap::Break };
         } else {
-            gap = Gap::Break;
+            let (ch, len) = decode_at(b, p);
+            p += len;
+            lines.continuation += len - 1;
+            separator_class(ch, next_char(b, p), opts).expect("checked before the walk")
+        };
+        match class {
+            Separator::Space | Separator::Newline => {
+                if class == Separator::Newline && gap == Gap::Hyphen {
+                    gap = Gap::HyphenNewline;
+                } else if gap == Gap::None {
+                    gap = Gap::Break;
+                }
+            }
+            Separator::Hyphen => gap = if gap == Gap::None && after_word { Gap::Hyphen } else { Gap::Break },
+            Separator::Punct => gap = Gap::Break,
         }
     }
     matches!(gap, Gap::None | Gap::HyphenNewline)
@@ -352,24 +415,34 @@ mod tests {
             // Hard-wrapped at 12 characters: words cut by a wrap join, as do hyphens before one.
             "the council \nmet on mond\nay to discu-\nss the new b\nridge across\nthe river an\nd voted to r",
             "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            // Non-ASCII separators: dashes folded to hyphens (joining before a line break), quotation marks, symbols,
+            // spaces, line breaks, a soft hyphen.
+            "con\u{2014}\ntinued \u{2018}quoted\u{2019} \u{a3}5 \u{ac}\u{3000}x\u{2028}y\u{85}z\u{ad}w con\u{2014}\u{2028}tinued",
+            // Hard-wrapped at 10 characters, a dash before a wrap and inside a line, a quotation mark in a word.
+            "wrap\u{2014}ped\u{2014}\nat twelve.\nc\u{2019}est ici \nla fin \u{ac}ab",
         ];
         let mut word = Vec::new();
         for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..NormalizeOptions::default() }]
         {
             for text in texts {
                 let mut ids = Vec::new();
-                assert!(ascii_unit_ids(text, &opts, &mut ids, &mut word), "{text:?}");
+                let chars = ascii_unit_ids(text, &opts, &mut ids, &mut word);
+                assert_eq!(chars, Some(text.chars().count() as u32), "{text:?}");
                 assert_eq!(ids, general_ids(text, &opts), "{text:?}");
             }
         }
         // Joined words are words of the normalized text.
         let mut ids = Vec::new();
         let opts = NormalizeOptions::default();
-        assert!(ascii_unit_ids(texts[0], &opts, &mut ids, &mut word));
+        assert!(ascii_unit_ids(texts[0], &opts, &mut ids, &mut word).is_some());
         assert_eq!(ids.iter().filter(|&&id| id == xxh3_64(b"continued")).count(), 4);
         assert_eq!(crate::normalize::hard_wrap_width(texts[8]), Some(12));
+        assert_eq!(crate::normalize::hard_wrap_width(texts[11]), Some(10));
         // Not this path: non-ASCII text, or punctuation or whitespace kept.
-        assert!(!ascii_unit_ids("café", &opts, &mut ids, &mut word));
-        assert!(!ascii_unit_ids("a b", &NormalizeOptions { strip_punctuation: false, ..opts }, &mut ids, &mut word));
+        for text in ["café", "e\u{301}", "\u{2026}", "①", "Ａ", "中", "a\u{2014}\u{301}b", "😀"] {
+            assert_eq!(ascii_unit_ids(text, &opts, &mut ids, &mut word), None, "{text:?}");
+        }
+        let keep = NormalizeOptions { strip_punctuation: false, ..opts };
+        assert_eq!(ascii_unit_ids("a b", &keep, &mut ids, &mut word), None);
     }
 }

@@ -349,10 +349,11 @@ pub struct ShingleBuffers {
 }
 
 impl ShingleBuffers {
-    /// Puts in the buffers the unit ids of `text` normalized with `opts` and returns `true` when `text` is ASCII
-    /// and `opts` strips punctuation and whitespace ([`crate::text::ascii`]): then [`ShingleBuffers::shingle_set`]
-    /// gives `shingle_set_of_text` of the normalized text. Returns `false` otherwise.
-    pub(crate) fn ascii_units(&mut self, text: &str, opts: &NormalizeOptions) -> bool {
+    /// Puts in the buffers the unit ids of `text` normalized with `opts` and returns the length of `text` in code
+    /// points, when `opts` strips punctuation and whitespace and `text` is ASCII but for separators
+    /// ([`crate::text::ascii`]): then [`ShingleBuffers::shingle_set`] gives `shingle_set_of_text` of the normalized
+    /// text. Returns `None` otherwise.
+    pub(crate) fn ascii_units(&mut self, text: &str, opts: &NormalizeOptions) -> Option<u32> {
         self.ids.clear();
         self.ids.reserve(text.len() / 4 + 1);
         crate::text::ascii::ascii_unit_ids(text, opts, &mut self.ids, &mut self.word)
