@@ -134,7 +134,7 @@ fn push_lowered(word: &mut Vec<u8>, piece: &[u8], lower: u8) {
 #[inline(always)]
 fn word_id(b: &[u8], first: (usize, usize), joined: bool, lower: u8, word: &mut Vec<u8>) -> u64 {
     let (s, e) = first;
-    if !joined && e - s <= 16 && b.len() >= 4 {
+    if !joined && e - s <= 16 {
         return short_word_id(b, s, e, lower);
     }
     if !joined {
@@ -148,46 +148,37 @@ fn word_id(b: &[u8], first: (usize, usize), joined: bool, lower: u8, word: &mut 
 }
 
 /// XXH3-64 (seed 0, the crate's `xxh3_64`) of `b[s..e]` with `lower` ored into every byte, for a word of 1 to 16
-/// bytes in a text of at least 4 bytes (`lower` is 0, or `0x20` when the word is ASCII letters and digits: ored
-/// with it, letters are lower case and digits unchanged), from XXH3's short paths with the secret's words as constants. A word of 1 to 3 and one of 4 to 8
-/// bytes, the commonest lengths, which follow no pattern a branch predictor could learn, are both hashed (loads
-/// kept inside `b`) and the right one is selected without a branch; the rarer 9 to 16 bytes take a branch.
-/// Measured on the words of English newspaper text: 5.9 ns a word, against 6.2 with a branch per path, 8.3 with
-/// all three paths computed and selected, and 12 lower-casing into a buffer for the crate's function. A unit test
-/// checks every length and place against the crate.
+/// bytes (`lower` is 0, or `0x20` when the word is ASCII letters and digits: ored with it, letters are lower case
+/// and digits unchanged): XXH3's short paths with the secret's words as constants, reading the word in place, so
+/// no lower-cased copy is made. A unit test checks every length and place against the crate. (Computing the 1-to-3
+/// and the 4-to-8-byte paths both and selecting one without a branch was faster in a loop over words alone, but
+/// slower here: `bench/RESULTS.md`, tenth session.)
 #[inline(always)]
 fn short_word_id(b: &[u8], s: usize, e: usize, lower: u8) -> u64 {
     use crate::shingle::{avalanche, fold, strong_avalanche, XXH3_SECRET as K};
-    let (n, len) = (b.len(), e - s);
-    debug_assert!((1..=16).contains(&len) && e <= n && n >= 4);
+    let len = e - s;
+    debug_assert!((1..=16).contains(&len) && e <= b.len());
     let lw = u64::from(lower) * 0x0101_0101_0101_0101;
-    if len > 8 {
-        // XXH3_len_9to16: the first and the last eight bytes (overlapping).
-        let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes")) | lw;
-        let lo = r64(s) ^ (K[3] ^ K[4]);
-        let hi = r64(e - 8) ^ (K[5] ^ K[6]);
-        return avalanche((len as u64).wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(fold(lo, hi)));
-    }
-    // XXH3_len_1to3: first, middle and last bytes and the length, then XXH64's avalanche.
-    let (c1, c2, c3) = (b[s] | lower, b[s + len / 2] | lower, b[e - 1] | lower);
-    let combined = (u32::from(c1) << 16) | (u32::from(c2) << 24) | u32::from(c3) | ((len as u32) << 8);
-    let h3 = xxh64_avalanche(u64::from(combined) ^ ((K[0] as u32 ^ (K[0] >> 32) as u32) as u64));
-    // XXH3_len_4to8: the first and the last four bytes (overlapping).
-    let r32 = |p: usize| u32::from_le_bytes(b[p..p + 4].try_into().expect("4 bytes")) | lw as u32;
-    let (in1, in2) = (r32(s.min(n - 4)), r32(e.saturating_sub(4)));
-    let h8 = strong_avalanche((u64::from(in2).wrapping_add(u64::from(in1) << 32)) ^ (K[1] ^ K[2]), len as u64);
-    let short = 0u64.wrapping_sub(u64::from(len <= 3));
-    (h3 & short) | (h8 & !short)
-}
-
-/// `xxh3_64(&b[s..e])`: [`short_word_id`] for a word of at most 16 bytes (in a text of at least 4), the crate
-/// beyond. What the unit walk hashes its words with.
-#[inline(always)]
-pub(crate) fn word_hash(b: &[u8], s: usize, e: usize) -> u64 {
-    if e - s <= 16 && b.len() >= 4 && e > s {
-        short_word_id(b, s, e, 0)
-    } else {
-        xxh3_64(&b[s..e])
+    match len {
+        9.. => {
+            // XXH3_len_9to16: the first and the last eight bytes (overlapping).
+            let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes")) | lw;
+            let lo = r64(s) ^ (K[3] ^ K[4]);
+            let hi = r64(e - 8) ^ (K[5] ^ K[6]);
+            avalanche((len as u64).wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(fold(lo, hi)))
+        }
+        4..=8 => {
+            // XXH3_len_4to8: the first and the last four bytes (overlapping).
+            let r32 = |p: usize| u32::from_le_bytes(b[p..p + 4].try_into().expect("4 bytes")) | lw as u32;
+            let input = u64::from(r32(e - 4)).wrapping_add(u64::from(r32(s)) << 32);
+            strong_avalanche(input ^ (K[1] ^ K[2]), len as u64)
+        }
+        _ => {
+            // XXH3_len_1to3: first, middle and last bytes and the length, then XXH64's avalanche.
+            let (c1, c2, c3) = (b[s] | lower, b[s + len / 2] | lower, b[e - 1] | lower);
+            let combined = (u32::from(c1) << 16) | (u32::from(c2) << 24) | u32::from(c3) | ((len as u32) << 8);
+            xxh64_avalanche(u64::from(combined) ^ u64::from(K[0] as u32 ^ (K[0] >> 32) as u32))
+        }
     }
 }
 
@@ -351,7 +342,7 @@ mod tests {
     fn short_word_ids_are_xxh3_of_the_lowered_word() {
         let mut x = 0x0123_4567_89ab_cdefu64;
         let alnum = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        for n in 8..=40usize {
+        for n in 1..=40usize {
             for _ in 0..20 {
                 let b: Vec<u8> = (0..n)
                     .map(|_| {
@@ -375,11 +366,11 @@ mod tests {
     fn word_ids_of_every_length_are_xxh3() {
         let mut word = Vec::new();
         for n in 0..=8usize {
-            // Short texts, any bytes, every word of them (the empty one too).
+            // Short texts, any bytes, every word of them.
             let b: Vec<u8> = (0..n).map(|k| [b'a', b'\'', 0xC3, 0xA9, b'7', b'.'][k % 6]).collect();
-            for s in 0..=n {
-                for e in s..=n {
-                    assert_eq!(word_hash(&b, s, e), xxh3_64(&b[s..e]), "{s}..{e} of {n}");
+            for s in 0..n {
+                for e in s + 1..=n {
+                    assert_eq!(word_id(&b, (s, e), false, 0, &mut word), xxh3_64(&b[s..e]), "{s}..{e} of {n}");
                 }
             }
         }
@@ -389,7 +380,6 @@ mod tests {
                 let want: Vec<u8> = b[s..e].iter().map(|c| c.to_ascii_lowercase()).collect();
                 assert_eq!(word_id(&b, (s, e), false, 0x20, &mut word), xxh3_64(&want), "{len}");
                 assert_eq!(word_id(&b, (s, e), false, 0, &mut word), xxh3_64(&b[s..e]), "{len}");
-                assert_eq!(word_hash(&b, s, e), xxh3_64(&b[s..e]), "{len}");
             }
         }
     }

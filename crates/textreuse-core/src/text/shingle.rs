@@ -18,7 +18,6 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 use crate::normalize::{
     ascii_alnum_run_end, decode_at, decode_valid, is_cjk_unit, simplify_in_place, NormalizeOptions, Step,
 };
-use crate::text::ascii::word_hash;
 
 /// One unit of a normalized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +242,7 @@ fn mixed_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
         if e > k && is_cut(e) {
             // Letters and digits up to a cut: one word.
             let len = (e - k) as u32;
-            emit(word_hash(b, k, e), ci, ci + len);
+            emit(xxh3_64(&b[k..e]), ci, ci + len);
             ci += len;
             k = e;
         } else {
@@ -308,7 +307,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
             }
             k += 1;
         }
-        emit(word_hash(b, s, k), base + s as u32, base + k as u32);
+        emit(xxh3_64(&b[s..k]), base + s as u32, base + k as u32);
     }
 }
 
