@@ -409,7 +409,7 @@ pub(crate) enum Separator {
 pub(crate) fn separator_class(c: char, next: Option<char>, opts: &NormalizeOptions) -> Option<Separator> {
     let t = char_table();
     let u = c as usize;
-    if u >= 0x10000 || u < 0x80 {
+    if !(0x80..0x10000).contains(&u) {
         return None;
     }
     let p = t.props[u];
