@@ -1,15 +1,16 @@
-//! The all-ASCII path of fingerprinting: the unit ids of a text whose every byte is ASCII, as
-//! [`crate::shingle::units`] gives them for the text normalized with [`crate::normalize`], computed in one pass
-//! over the input, without building the normalized text.
+//! The ASCII path of fingerprinting: the unit ids of a text that is ASCII but for separators (dashes, quotation
+//! marks, symbols, spaces: [`crate::normalize::separator_class`]), as [`crate::shingle::units`] gives them for the
+//! text normalized with [`crate::normalize`], computed in one pass over the input, without building the normalized
+//! text.
 //!
 //! With punctuation and whitespace stripping on, the normalization of an ASCII text is its runs of ASCII letters
 //! and digits (lower-cased when `lowercase` is set; NFKC, width folding and the script conversion change no ASCII
 //! character), joined by one space where anything else separates two of them, and by nothing where the separator
 //! is a hyphen after a letter or digit followed by line breaks and spaces only (`con-\ntinued`), or a line break of
 //! a hard-wrapped text alone ([`crate::normalize::hard_wrap_width`]): see `Emitter::emit`, whose states this walk
-//! takes separator by separator. The normalized text then holds letters, digits and single spaces only, so its
-//! units are its space-separated words and a unit's id is XXH3 of the word (no apostrophe or period is left to
-//! join two runs). `tests/normalize.rs` checks this path against normalizing and cutting units on random text.
+//! takes separator by separator (a non-ASCII separator by its class). The normalized text then holds letters,
+//! digits and single spaces only, so its units are its space-separated words and a unit's id is XXH3 of the word
+//! (no apostrophe or period is left to join two runs). `tests/normalize.rs` checks this path against normalizing and cutting units on random text.
 
 use xxhash_rust::xxh3::xxh3_64;
 
