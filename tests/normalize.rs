@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
+use textreuse::core::dedup::{DedupOptions, Fingerprinter};
 use textreuse::normalize::{
     hard_wrap_width, normalize, normalize_text_into, normalize_unconverted_into, NormalizeOptions,
 };
@@ -341,5 +342,124 @@ fn seeds_normalize_as_the_reference() {
     for prefix in ["000", "001", "002", "003", "004"] {
         let text = seed(&sh, prefix);
         assert_same_as_reference(&text, &NormalizeOptions::default()).unwrap();
+    }
+}
+
+// ---- The all-ASCII path of fingerprinting against normalizing and cutting units ----
+
+/// Random ASCII text like OCR of newspaper columns: words in any case, digits with periods and commas,
+/// apostrophes, hyphens at line ends (before a line break, spaces, a carriage return, another hyphen), every kind
+/// of ASCII space, control and punctuation character; optionally hard-wrapped into equal lines; with up to four
+/// non-ASCII characters: separators the ASCII path takes (dashes, quotation marks, symbols, spaces, line breaks)
+/// and characters that leave it (letters, marks, characters NFKC expands, CJK).
+fn ocr_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(vec![
+            "the", "The", "COUNCIL", "a", "I", "of", "mayor's", "don't", "3.14", "1,000", "1.000,5", "a.b", "x'y",
+            "'tis", "rock'n'roll", "1916", "No", "3", "aVbuxom", "supercalifragilisticexpialidocious", "ABCDEFGHIJKLMNOPQ",
+            "abcdefgh", "abcdefghi",
+        ]).prop_map(str::to_string),
+        4 => prop::sample::select(vec![
+            " ", " ", " ", "  ", "\n", "\n\n", "\r\n", "\r", "\t", "\x0b", "\x0c", "\x00", "\x1f", "\x7f", "-", "-\n",
+            "- \n", "-\n\n", "-\r\n", "-\r", "--\n", " -\n", "-\n-", "\n-", ",", ".", ";", ":", "\"", "'", "!", "?",
+            "(", ")", "$", "&", "...", ", ", ". ", "'\n",
+        ]).prop_map(str::to_string),
+        2 => prop::collection::vec(0x00u8..0x80, 1..5).prop_map(|b| String::from_utf8(b).expect("ASCII")),
+        1 => prop::collection::vec(prop::sample::select(b"abcXYZ019".to_vec()), 1..30)
+            .prop_map(|b| String::from_utf8(b).expect("ASCII")),
+    ];
+    (
+        prop::collection::vec(piece, 0..60),
+        prop::option::of(4usize..30),
+        prop::collection::vec(
+            (
+                0usize..200,
+                prop::sample::select(vec![
+                    "é",
+                    "’",
+                    "‘",
+                    "“",
+                    "”",
+                    "—",
+                    "—\n",
+                    "-—",
+                    "–",
+                    "ß",
+                    "\u{a0}",
+                    "\u{ad}",
+                    "\u{3000}",
+                    "中",
+                    "£",
+                    "¬",
+                    "½",
+                    "…",
+                    "①",
+                    "Ａ",
+                    "\u{301}",
+                    "—\u{301}",
+                    "\u{85}",
+                    "\u{2028}",
+                    "\u{2029}",
+                    "—\u{2028}",
+                    "·",
+                    "¦",
+                    "\u{200b}",
+                    "\u{feff}",
+                    "😀",
+                    "\u{80}",
+                    "ﬁ",
+                ]),
+            ),
+            0..4,
+        ),
+    )
+        .prop_map(|(pieces, wrap, extras)| {
+            let mut text = pieces.concat();
+            if let Some(w) = wrap {
+                // Hard-wrapped: a line break after every `w` characters.
+                let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
+                text = chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n");
+            }
+            for (at, s) in extras {
+                let mut at = at.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.insert_str(at, s);
+            }
+            text
+        })
+}
+
+/// Fingerprinting's shingle set and length of `text` (the all-ASCII path where it applies) against the reference
+/// normalization, cut into units.
+fn assert_fingerprint_as_reference(text: &str, opts: &NormalizeOptions) -> Result<(), TestCaseError> {
+    let slow = reference::normalize(text, opts);
+    for (ngram, word_ngram) in [(4, Some(2)), (1, None), (5, None)] {
+        let options = DedupOptions { normalize: *opts, ngram, word_ngram, seed: 42, ..DedupOptions::default() };
+        let f = Fingerprinter::new(&options).expect("valid options");
+        let expected = shingle_set(&units(&slow.text), options.shingle_ngram(), 42);
+        prop_assert_eq!(&f.shingles(text), &expected, "shingles of {:?}", text);
+        let fp = f.fingerprint(text);
+        prop_assert_eq!(fp.as_ref().map(|p| &p.shingles), (!expected.is_empty()).then_some(&expected));
+        if let Some(p) = fp {
+            prop_assert_eq!(p.chars, u64::from(slow.original_len));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn ascii_fingerprints_equal_the_reference(text in ocr_text(), opts in any_options()) {
+        assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;
+        assert_fingerprint_as_reference(&text, &opts)?;
+    }
+
+    #[test]
+    fn mixed_fingerprints_equal_the_reference(text in mixed_text()) {
+        assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;
     }
 }

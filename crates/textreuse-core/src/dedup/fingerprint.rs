@@ -142,6 +142,16 @@ impl Fingerprinter {
             None => Cow::Borrowed(text),
         };
         let (chars, set) = BUFFERS.with_borrow_mut(|(norm, buf)| {
+            // An ASCII text (but for separators): unit ids straight from the text, without building its normalized
+            // text.
+            if let Some(chars) = timed(times.map(|t| &t.normalize), || buf.ascii_units(&text, &self.normalize)) {
+                let set = timed(times.map(|t| &t.shingle), || buf.shingle_set(self.ngram, self.seed));
+                // Keep the buffers of ordinary documents only.
+                if buf.capacity() > 1 << 24 {
+                    *buf = Default::default();
+                }
+                return (chars, set);
+            }
             let (chars, n_chars) =
                 timed(times.map(|t| &t.normalize), || normalize_unconverted_into(&text, &self.normalize, norm));
             let set = timed(times.map(|t| &t.shingle), || {
@@ -172,6 +182,9 @@ impl Fingerprinter {
             None => Cow::Borrowed(text),
         };
         BUFFERS.with_borrow_mut(|(norm, buf)| {
+            if buf.ascii_units(&text, &self.normalize).is_some() {
+                return buf.shingle_set(self.ngram, self.seed);
+            }
             let (_, n_chars) = normalize_unconverted_into(&text, &self.normalize, norm);
             shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
         })

@@ -1,5 +1,6 @@
 //! Text: normalization with an offset map back to the original, and units and shingles.
 
+pub(crate) mod ascii;
 pub mod normalize;
 pub mod shingle;
 

@@ -301,7 +301,7 @@ pub(crate) fn ascii_alnum_run_end(bytes: &[u8], mut pos: usize) -> usize {
 /// Bit `k` set when byte `k` of `v` is an ASCII letter or digit.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn alnum_mask(v: std::arch::x86_64::__m128i) -> u32 {
+pub(crate) fn alnum_mask(v: std::arch::x86_64::__m128i) -> u32 {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is available on every x86-64 processor.
     unsafe {
@@ -385,6 +385,64 @@ static ASCII_ALNUM_SAME: [u8; 256] = {
     }
     t
 };
+
+/// What a non-ASCII character between two ASCII words is to the normalizer's gap states.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Separator {
+    /// Whitespace: a gap.
+    Space,
+    /// A line break other than `\n` (`\u{85}`, `\u{2028}`, `\u{2029}`): a gap that ends a hyphen's join.
+    Newline,
+    /// Punctuation or a symbol: a gap.
+    Punct,
+    /// A hyphen once folded (`—`): it may join two words across a line break.
+    Hyphen,
+}
+
+/// How normalizing with `opts` (punctuation and whitespace stripped) treats the non-ASCII character `c` of the
+/// Basic Multilingual Plane followed by `next` (`None` at the end of the text or before an ASCII character, which
+/// composes with nothing), when it is fed alone: when neither composes with what precedes it nor has anything that
+/// composes with it, and its NFKC image is one character (or NFKC is off), its image folded ([`fold_width_char`]);
+/// then the class of that image when it is a separator. `None` for any other character (a letter, digit, mark or
+/// CJK unit, a character of another plane, one NFKC maps to several or that forms a cluster): those take
+/// [`normalize_core`]'s own path. Reads the same [`CharTable`] as [`normalize_core`].
+pub(crate) fn separator_class(c: char, next: Option<char>, opts: &NormalizeOptions) -> Option<Separator> {
+    let t = char_table();
+    let u = c as usize;
+    if !(0x80..0x10000).contains(&u) {
+        return None;
+    }
+    let p = t.props[u];
+    let image = if opts.nfkc {
+        if p & COMPOSES != 0 || p & (INERT | SINGLE) == 0 || next.is_some_and(|d| t.composes(d)) {
+            return None;
+        }
+        if p & INERT != 0 {
+            c
+        } else {
+            t.nfkc1[u]
+        }
+    } else {
+        c
+    };
+    let folded = if opts.fold_width && (image as usize) < 0x10000 && t.props[image as usize] & FOLDS != 0 {
+        fold_width_char(image)
+    } else {
+        image
+    };
+    // An ASCII image (a folded hyphen, a quotation mark) is what the ASCII path would see; '\n' and '\r' are
+    // line breaks the normalizer counts as such only when they stand in the text.
+    if folded == '\n' || folded == '\r' {
+        return None;
+    }
+    match t.class_upper(folded).0 {
+        Class::Space => Some(Separator::Space),
+        Class::Newline => Some(Separator::Newline),
+        Class::Punct => Some(Separator::Punct),
+        Class::Hyphen => Some(Separator::Hyphen),
+        Class::Cjk | Class::Word => None,
+    }
+}
 
 /// Decodes the character starting at byte `pos` of valid UTF-8; returns it and its length in bytes.
 #[inline(always)]

@@ -343,6 +343,30 @@ pub struct ShingleBuffers {
     counts: Vec<u32>,
     /// The sort's values ordered by their low digit.
     sorting: Vec<u64>,
+    /// A word of the all-ASCII path joined from pieces ([`crate::text::ascii`]).
+    word: Vec<u8>,
+}
+
+impl ShingleBuffers {
+    /// Puts in the buffers the unit ids of `text` normalized with `opts` and returns the length of `text` in code
+    /// points, when `opts` strips punctuation and whitespace and `text` is ASCII but for separators
+    /// ([`crate::text::ascii`]): then [`ShingleBuffers::shingle_set`] gives `shingle_set_of_text` of the normalized
+    /// text. Returns `None` otherwise.
+    pub(crate) fn ascii_units(&mut self, text: &str, opts: &NormalizeOptions) -> Option<u32> {
+        self.ids.clear();
+        self.ids.reserve(text.len() / 4 + 1);
+        crate::text::ascii::ascii_unit_ids(text, opts, &mut self.ids, &mut self.word)
+    }
+
+    /// Bytes held by the unit ids and the shingle hashes.
+    pub(crate) fn capacity(&self) -> usize {
+        8 * (self.ids.capacity() + self.hashes.capacity() + self.sorting.capacity())
+    }
+
+    /// The shingle set of the unit ids in the buffers (after [`ShingleBuffers::ascii_units`]).
+    pub(crate) fn shingle_set(&mut self, n: Ngram, seed: u64) -> Vec<u64> {
+        set_of_ids(n, seed, self)
+    }
 }
 
 /// The shingle set of a normalized text: equal to `shingle_set(&units(text), n, seed)`, computed in one pass
@@ -520,7 +544,7 @@ struct WindowHasher {
 }
 
 /// The first 128 bytes of XXH3's default secret (the XXH3 specification's `kSecret`), as little-endian words.
-const XXH3_SECRET: [u64; 16] = {
+pub(crate) const XXH3_SECRET: [u64; 16] = {
     const BYTES: [u8; 128] = [
         0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c, 0xde, 0xd4,
         0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f, 0xcb, 0x79, 0xe6, 0x4e,
@@ -621,14 +645,14 @@ const PRIME64_1: u64 = 0x9E37_79B1_85EB_CA87;
 
 /// The 128-bit product of `a` and `b`, its two halves xored.
 #[inline(always)]
-fn fold(a: u64, b: u64) -> u64 {
+pub(crate) fn fold(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
     (p as u64) ^ ((p >> 64) as u64)
 }
 
 /// XXH3's final mix of the 17-to-128-byte and 9-to-16-byte paths.
 #[inline(always)]
-fn avalanche(mut h: u64) -> u64 {
+pub(crate) fn avalanche(mut h: u64) -> u64 {
     h ^= h >> 37;
     h = h.wrapping_mul(0x1656_6791_9E37_79F9);
     h ^ (h >> 32)
@@ -636,7 +660,7 @@ fn avalanche(mut h: u64) -> u64 {
 
 /// XXH3's final mix of the 4-to-8-byte path.
 #[inline(always)]
-fn strong_avalanche(mut h: u64, len: u64) -> u64 {
+pub(crate) fn strong_avalanche(mut h: u64, len: u64) -> u64 {
     h ^= h.rotate_left(49) ^ h.rotate_left(24);
     h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
     h ^= (h >> 35).wrapping_add(len);

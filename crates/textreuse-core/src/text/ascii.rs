@@ -1,0 +1,439 @@
+//! The ASCII path of fingerprinting: the unit ids of a text that is ASCII but for separators (dashes, quotation
+//! marks, symbols, spaces: [`crate::normalize::separator_class`]), as [`crate::shingle::units`] gives them for the
+//! text normalized with [`crate::normalize`], computed in one pass over the input, without building the normalized
+//! text.
+//!
+//! With punctuation and whitespace stripping on, the normalization of an ASCII text is its runs of ASCII letters
+//! and digits (lower-cased when `lowercase` is set; NFKC, width folding and the script conversion change no ASCII
+//! character), joined by one space where anything else separates two of them, and by nothing where the separator
+//! is a hyphen after a letter or digit followed by line breaks and spaces only (`con-\ntinued`), or a line break of
+//! a hard-wrapped text alone ([`crate::normalize::hard_wrap_width`]): see `Emitter::emit`, whose states this walk
+//! takes separator by separator (a non-ASCII separator by its class). The normalized text then holds letters,
+//! digits and single spaces only, so its units are its space-separated words and a unit's id is XXH3 of the word
+//! (no apostrophe or period is left to join two runs). `tests/normalize.rs` checks this path against normalizing and cutting units on random text.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::normalize::{decode_at, hard_wrap_width, separator_class, NormalizeOptions, Separator};
+
+/// Appends to `ids` the unit ids of `text` normalized with `opts` and returns the length of `text` in code points,
+/// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
+/// normalizes alone ([`separator_class`]: dashes, quotation marks, symbols, spaces; no letter, digit or mark);
+/// else returns `None` and leaves `ids` as it was. `word` is working space for the rare word that is joined across
+/// a separator or longer than 16 bytes.
+pub(crate) fn ascii_unit_ids(
+    text: &str,
+    opts: &NormalizeOptions,
+    ids: &mut Vec<u64>,
+    word: &mut Vec<u8>,
+) -> Option<u32> {
+    if !(opts.strip_punctuation && opts.strip_whitespace) {
+        return None;
+    }
+    let b = text.as_bytes();
+    let n = b.len();
+    // Every non-ASCII character is checked first (they are few in English text): they all lie in separators.
+    let mut chars = n;
+    let mut p = next_high(b, 0);
+    while p < n {
+        let (c, len) = decode_at(b, p);
+        separator_class(c, next_char(b, p + len), opts)?;
+        chars -= len - 1;
+        p = next_high(b, p + len);
+    }
+    let width = hard_wrap_width(text);
+    let lower = if opts.lowercase { 0x20u8 } else { 0 };
+    let mut bits = AlnumBits::new(b);
+    let mut lines = Lines::default();
+    // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
+    // and where its last piece ends.
+    let (mut first, mut joined, mut last_end) = ((0usize, 0usize), false, 0usize);
+    let mut pos = bits.next_alnum(0);
+    // The separator before the first word emits nothing; its line breaks count.
+    if width.is_some() {
+        scan_separator(b, 0, pos, width, &mut lines, false, opts);
+    }
+    // The first non-ASCII byte after the last word.
+    let mut high = next_high(b, pos);
+    if pos < n {
+        let end = bits.next_other(pos + 1);
+        first = (pos, end);
+        last_end = end;
+        pos = bits.next_alnum(end);
+    }
+    while pos < n {
+        let end = bits.next_other(pos + 1);
+        // Without a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character (a dash)
+        // may join, and line breaks need no count; with one, any separator but one space (the commonest) is
+        // walked through.
+        let walk = match width {
+            None => b[last_end] == b'-' || high < pos,
+            Some(_) => !(pos == last_end + 1 && b[last_end] == b' '),
+        };
+        if walk && scan_separator(b, last_end, pos, width, &mut lines, true, opts) {
+            if !joined {
+                word.clear();
+                push_lowered(word, &b[first.0..first.1], lower);
+                joined = true;
+            }
+            push_lowered(word, &b[pos..end], lower);
+        } else {
+            ids.push(word_id(b, first, joined, lower, word));
+            (first, joined) = ((pos, end), false);
+        }
+        if high < pos {
+            high = next_high(b, end);
+        }
+        last_end = end;
+        pos = bits.next_alnum(end);
+    }
+    if last_end > 0 {
+        ids.push(word_id(b, first, joined, lower, word));
+    }
+    Some(chars as u32)
+}
+
+/// The first byte at or after `from` of `b` that is not ASCII, or the length of `b`: eight bytes at a time.
+#[inline]
+fn next_high(b: &[u8], mut from: usize) -> usize {
+    while from + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[from..from + 8].try_into().expect("8 bytes")) & 0x8080_8080_8080_8080;
+        if w != 0 {
+            return from + (w.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    while from < b.len() && b[from] < 0x80 {
+        from += 1;
+    }
+    from
+}
+
+/// The non-ASCII character at byte `p` of the valid UTF-8 `b`, if there is one (what may compose with the
+/// character before it).
+#[inline]
+fn next_char(b: &[u8], p: usize) -> Option<char> {
+    (p < b.len() && b[p] >= 0x80).then(|| decode_at(b, p).0)
+}
+
+/// Where the current line starts, and the carriage returns and UTF-8 continuation bytes in it so far: the
+/// normalizer counts a line's characters, carriage returns aside.
+#[derive(Default)]
+struct Lines {
+    start: usize,
+    returns: usize,
+    continuation: usize,
+}
+
+/// Appends `piece` (ASCII letters and digits) to `word`, lower-cased when `lower` is `0x20`.
+fn push_lowered(word: &mut Vec<u8>, piece: &[u8], lower: u8) {
+    word.extend(piece.iter().map(|&c| c | lower));
+}
+
+/// The id of the word whose first piece is `b[first.0..first.1]`, or whose bytes are `word` when `joined`: XXH3 of
+/// the word lower-cased (`lower` is `0x20`) or as it is (`lower` is 0).
+#[inline(always)]
+fn word_id(b: &[u8], first: (usize, usize), joined: bool, lower: u8, word: &mut Vec<u8>) -> u64 {
+    let (s, e) = first;
+    if !joined && e - s <= 16 {
+        return short_word_id(b, s, e, lower);
+    }
+    if !joined {
+        if lower == 0 {
+            return xxh3_64(&b[s..e]);
+        }
+        word.clear();
+        push_lowered(word, &b[s..e], lower);
+    }
+    xxh3_64(word)
+}
+
+/// XXH3-64 (seed 0, the crate's `xxh3_64`) of `b[s..e]` with `lower` ored into every byte, for a word of 1 to 16
+/// bytes (`lower` is 0, or `0x20` when the word is ASCII letters and digits: ored with it, letters are lower case
+/// and digits unchanged): XXH3's short paths with the secret's words as constants, reading the word in place, so
+/// no lower-cased copy is made. A unit test checks every length and place against the crate. (Computing the 1-to-3
+/// and the 4-to-8-byte paths both and selecting one without a branch was faster in a loop over words alone, but
+/// slower here: `bench/RESULTS.md`, tenth session.)
+#[inline(always)]
+fn short_word_id(b: &[u8], s: usize, e: usize, lower: u8) -> u64 {
+    use crate::shingle::{avalanche, fold, strong_avalanche, XXH3_SECRET as K};
+    let len = e - s;
+    debug_assert!((1..=16).contains(&len) && e <= b.len());
+    let lw = u64::from(lower) * 0x0101_0101_0101_0101;
+    match len {
+        9.. => {
+            // XXH3_len_9to16: the first and the last eight bytes (overlapping).
+            let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes")) | lw;
+            let lo = r64(s) ^ (K[3] ^ K[4]);
+            let hi = r64(e - 8) ^ (K[5] ^ K[6]);
+            avalanche((len as u64).wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(fold(lo, hi)))
+        }
+        4..=8 => {
+            // XXH3_len_4to8: the first and the last four bytes (overlapping).
+            let r32 = |p: usize| u32::from_le_bytes(b[p..p + 4].try_into().expect("4 bytes")) | lw as u32;
+            let input = u64::from(r32(e - 4)).wrapping_add(u64::from(r32(s)) << 32);
+            strong_avalanche(input ^ (K[1] ^ K[2]), len as u64)
+        }
+        _ => {
+            // XXH3_len_1to3: first, middle and last bytes and the length, then XXH64's avalanche.
+            let (c1, c2, c3) = (b[s] | lower, b[s + len / 2] | lower, b[e - 1] | lower);
+            let combined = (u32::from(c1) << 16) | (u32::from(c2) << 24) | u32::from(c3) | ((len as u32) << 8);
+            xxh64_avalanche(u64::from(combined) ^ u64::from(K[0] as u32 ^ (K[0] >> 32) as u32))
+        }
+    }
+}
+
+/// XXH64's final mix, which XXH3's 1-to-3-byte path ends with.
+#[inline(always)]
+fn xxh64_avalanche(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    h ^= h >> 29;
+    h = h.wrapping_mul(0x1656_67B1_9E37_79F9);
+    h ^ (h >> 32)
+}
+
+/// Walks the separator `b[from..to]` (bytes that are no ASCII letter or digit; its non-ASCII characters are
+/// separators, [`separator_class`]) as the normalizer's gap states do, counting its line breaks when the text is
+/// hard-wrapped (`width`); returns whether it joins the words on both sides (`after_word`: a word precedes it).
+/// Without a hard wrap no line break is skipped, so the line count is not needed, and only a separator that has a
+/// hyphen (ASCII, or a dash folded to one) may join.
+fn scan_separator(
+    b: &[u8],
+    from: usize,
+    to: usize,
+    width: Option<u32>,
+    lines: &mut Lines,
+    after_word: bool,
+    opts: &NormalizeOptions,
+) -> bool {
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Gap {
+        None,
+        Break,
+        Hyphen,
+        HyphenNewline,
+    }
+    let mut gap = Gap::None;
+    let mut p = from;
+    while p < to {
+        let c = b[p];
+        let class = if c < 0x80 {
+            p += 1;
+            match c {
+                b'\n' => {
+                    let len = p - 1 - lines.start - lines.returns - lines.continuation;
+                    *lines = Lines { start: p, returns: 0, continuation: 0 };
+                    if width == Some(len as u32) {
+                        // A hard wrap: the normalizer skips it.
+                        continue;
+                    }
+                    Separator::Newline
+                }
+                b'\r' => {
+                    lines.returns += 1;
+                    Separator::Newline
+                }
+                b'-' => Separator::Hyphen,
+                _ if c == b' ' || c.is_ascii_control() => Separator::Space,
+                _ => Separator::Punct,
+            }
+        } else {
+            let (ch, len) = decode_at(b, p);
+            p += len;
+            lines.continuation += len - 1;
+            separator_class(ch, next_char(b, p), opts).expect("checked before the walk")
+        };
+        match class {
+            Separator::Space | Separator::Newline => {
+                if class == Separator::Newline && gap == Gap::Hyphen {
+                    gap = Gap::HyphenNewline;
+                } else if gap == Gap::None {
+                    gap = Gap::Break;
+                }
+            }
+            Separator::Hyphen => gap = if gap == Gap::None && after_word { Gap::Hyphen } else { Gap::Break },
+            Separator::Punct => gap = Gap::Break,
+        }
+    }
+    matches!(gap, Gap::None | Gap::HyphenNewline)
+}
+
+/// Bit masks of the ASCII letters and digits of a text, 64 bytes at a time, the last block computed kept.
+struct AlnumBits<'a> {
+    b: &'a [u8],
+    /// Index of the block in `mask` (`usize::MAX`: none yet).
+    block: usize,
+    /// Bit `k` set when byte `64 * block + k` is an ASCII letter or digit (bits past the end clear).
+    mask: u64,
+}
+
+impl<'a> AlnumBits<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        AlnumBits { b, block: usize::MAX, mask: 0 }
+    }
+
+    #[inline(always)]
+    fn mask_of(&mut self, block: usize) -> u64 {
+        if block != self.block {
+            self.block = block;
+            self.mask = alnum_bits64(self.b, 64 * block);
+        }
+        self.mask
+    }
+
+    /// The first letter or digit at or after `pos`, or the length of the text.
+    #[inline(always)]
+    fn next_alnum(&mut self, mut pos: usize) -> usize {
+        let n = self.b.len();
+        while pos < n {
+            let m = self.mask_of(pos / 64) & (u64::MAX << (pos % 64));
+            if m != 0 {
+                return (pos & !63) + m.trailing_zeros() as usize;
+            }
+            pos = (pos & !63) + 64;
+        }
+        n
+    }
+
+    /// The first byte at or after `pos` that is no letter or digit, or the length of the text.
+    #[inline(always)]
+    fn next_other(&mut self, mut pos: usize) -> usize {
+        let n = self.b.len();
+        while pos < n {
+            let m = !self.mask_of(pos / 64) & (u64::MAX << (pos % 64));
+            if m != 0 {
+                return ((pos & !63) + m.trailing_zeros() as usize).min(n);
+            }
+            pos = (pos & !63) + 64;
+        }
+        n
+    }
+}
+
+/// Bit `k` set when byte `at + k` of `b` is an ASCII letter or digit, for the 64 bytes from `at` (bits past the end
+/// of `b` clear).
+#[inline(always)]
+fn alnum_bits64(b: &[u8], at: usize) -> u64 {
+    if at + 64 <= b.len() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            let mut m = 0u64;
+            for k in 0..4 {
+                // SAFETY: the 16 bytes read lie within `b`; SSE2 is available on every x86-64 processor.
+                let v = unsafe { _mm_loadu_si128(b.as_ptr().add(at + 16 * k).cast::<__m128i>()) };
+                m |= u64::from(crate::normalize::alnum_mask(v)) << (16 * k);
+            }
+            return m;
+        }
+    }
+    let mut m = 0u64;
+    for (k, &c) in b[at..b.len().min(at + 64)].iter().enumerate() {
+        m |= u64::from(c.is_ascii_alphanumeric()) << k;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_word_ids_are_xxh3_of_the_lowered_word() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        let alnum = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        for n in 1..=40usize {
+            for _ in 0..20 {
+                let b: Vec<u8> = (0..n)
+                    .map(|_| {
+                        x = crate::minhash::mix64(x.wrapping_add(0x9E37));
+                        alnum[(x % alnum.len() as u64) as usize]
+                    })
+                    .collect();
+                for s in 0..n {
+                    for e in s + 1..=n.min(s + 16) {
+                        for lower in [0u8, 0x20] {
+                            let want: Vec<u8> = b[s..e].iter().map(|&c| c | lower).collect();
+                            assert_eq!(short_word_id(&b, s, e, lower), xxh3_64(&want), "{s}..{e} of {n}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn word_ids_of_every_length_are_xxh3() {
+        let mut word = Vec::new();
+        for n in 0..=8usize {
+            // Short texts, any bytes, every word of them.
+            let b: Vec<u8> = (0..n).map(|k| [b'a', b'\'', 0xC3, 0xA9, b'7', b'.'][k % 6]).collect();
+            for s in 0..n {
+                for e in s + 1..=n {
+                    assert_eq!(word_id(&b, (s, e), false, 0, &mut word), xxh3_64(&b[s..e]), "{s}..{e} of {n}");
+                }
+            }
+        }
+        for len in 1..=64usize {
+            let b: Vec<u8> = (0..len + 9).map(|k| b"Ab9zQ"[k % 5]).collect();
+            for (s, e) in [(0, len), (9, len + 9), (4, len + 4)] {
+                let want: Vec<u8> = b[s..e].iter().map(|c| c.to_ascii_lowercase()).collect();
+                assert_eq!(word_id(&b, (s, e), false, 0x20, &mut word), xxh3_64(&want), "{len}");
+                assert_eq!(word_id(&b, (s, e), false, 0, &mut word), xxh3_64(&b[s..e]), "{len}");
+            }
+        }
+    }
+
+    /// The unit ids of `text` normalized and cut by the general path.
+    fn general_ids(text: &str, opts: &NormalizeOptions) -> Vec<u64> {
+        let (mut out, mut scratch) = (String::new(), String::new());
+        crate::normalize::normalize_text_into(text, opts, &mut out, &mut scratch);
+        crate::shingle::units(&out).iter().map(|u| u.id).collect()
+    }
+
+    #[test]
+    fn joins_and_wraps_as_the_normalizer() {
+        let texts = [
+            "con-\ntinued and con- \n tinued, con-\r\ntinued; con-\rtinued",
+            "not -\njoined, not--\njoined, not-\n-joined, not- joined, not-\n.joined",
+            "-\nstart and end-\n",
+            "Don't 3.14 1,000 U.S.A. mayor's",
+            "",
+            "   ",
+            "a",
+            "x\ty\x0bz\x0c\x00w\x7fv",
+            // Hard-wrapped at 12 characters: words cut by a wrap join, as do hyphens before one.
+            "the council \nmet on mond\nay to discu-\nss the new b\nridge across\nthe river an\nd voted to r",
+            "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            // Non-ASCII separators: dashes folded to hyphens (joining before a line break), quotation marks, symbols,
+            // spaces, line breaks, a soft hyphen.
+            "con\u{2014}\ntinued \u{2018}quoted\u{2019} \u{a3}5 \u{ac}\u{3000}x\u{2028}y\u{85}z\u{ad}w con\u{2014}\u{2028}tinued",
+            // Hard-wrapped at 10 characters, a dash before a wrap and inside a line, a quotation mark in a word.
+            "wrap\u{2014}ped\u{2014}\nat twelve.\nc\u{2019}est ici \nla fin \u{ac}ab",
+        ];
+        let mut word = Vec::new();
+        for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..NormalizeOptions::default() }]
+        {
+            for text in texts {
+                let mut ids = Vec::new();
+                let chars = ascii_unit_ids(text, &opts, &mut ids, &mut word);
+                assert_eq!(chars, Some(text.chars().count() as u32), "{text:?}");
+                assert_eq!(ids, general_ids(text, &opts), "{text:?}");
+            }
+        }
+        // Joined words are words of the normalized text.
+        let mut ids = Vec::new();
+        let opts = NormalizeOptions::default();
+        assert!(ascii_unit_ids(texts[0], &opts, &mut ids, &mut word).is_some());
+        assert_eq!(ids.iter().filter(|&&id| id == xxh3_64(b"continued")).count(), 4);
+        assert_eq!(crate::normalize::hard_wrap_width(texts[8]), Some(12));
+        assert_eq!(crate::normalize::hard_wrap_width(texts[11]), Some(10));
+        // Not this path: non-ASCII text, or punctuation or whitespace kept.
+        for text in ["café", "e\u{301}", "\u{2026}", "①", "Ａ", "中", "a\u{2014}\u{301}b", "😀"] {
+            assert_eq!(ascii_unit_ids(text, &opts, &mut ids, &mut word), None, "{text:?}");
+        }
+        let keep = NormalizeOptions { strip_punctuation: false, ..opts };
+        assert_eq!(ascii_unit_ids("a b", &keep, &mut ids, &mut word), None);
+    }
+}
