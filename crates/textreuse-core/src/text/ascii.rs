@@ -14,7 +14,7 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::normalize::{decode_at, hard_wrap_width, separator_class, NormalizeOptions, Separator};
+use crate::normalize::{decode_at, hard_wrap_width, separator_class, Gap, NormalizeOptions, Separator};
 
 /// Appends to `ids` the unit ids of `text` normalized with `opts` and returns the length of `text` in code points,
 /// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
@@ -207,13 +207,6 @@ fn scan_separator(
     after_word: bool,
     opts: &NormalizeOptions,
 ) -> bool {
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Gap {
-        None,
-        Break,
-        Hyphen,
-        HyphenNewline,
-    }
     let mut gap = Gap::None;
     let mut p = from;
     while p < to {

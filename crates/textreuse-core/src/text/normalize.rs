@@ -483,9 +483,10 @@ impl OffsetSink for NoOffsets {
     }
 }
 
-/// What lies between the last emitted character and the next one.
+/// What lies between the last emitted character and the next one (also the states of the ASCII path's separators,
+/// `text::ascii`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Gap {
+pub(crate) enum Gap {
     None,
     Break,
     Hyphen,
