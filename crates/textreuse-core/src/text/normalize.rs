@@ -565,9 +565,9 @@ pub fn normalize_text_into(text: &str, opts: &NormalizeOptions, out: &mut String
 }
 
 /// Steps 1 to 4 of the module (every step but the script conversion) of `text` with `opts`, into `out` (cleared
-/// first), without the offset map. Returns the length of `text` and of `out`, in code points. With
-/// [`simplify_in_place`] after it, this is [`normalize_text_into`]; fingerprinting converts the script while it
-/// cuts units instead ([`crate::shingle::shingle_set_of_unconverted`]).
+/// first), without the offset map. Returns the length of `text` and of `out`, in code points. With the script
+/// conversion after it (the crate-private `simplify_in_place`), this is [`normalize_text_into`]; fingerprinting
+/// converts the script while it cuts units instead ([`crate::shingle::shingle_set_of_unconverted`]).
 pub fn normalize_unconverted_into(text: &str, opts: &NormalizeOptions, out: &mut String) -> (u32, usize) {
     out.clear();
     let mut chars = NoOffsets(0);

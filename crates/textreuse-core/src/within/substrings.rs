@@ -14,8 +14,8 @@
 //! Memory: about 4 bytes of suffix array per byte of symbol text (12–16 bytes per unit) while sorting, then
 //! 12 bytes per unit for the unit text, the kept suffixes and the LCP array, plus 16 bytes per unit of offsets.
 //! Everything is in memory. Corpora larger than memory are cut into consecutive shards of documents
-//! ([`SubstringsConfig::shard_units`]), each with its own suffix array; repeats across shards are then not found
-//! (Lee et al. merge suffix arrays of shards for that; not done here).
+//! (`shard_units` of the job's `SubstringsConfig`), each with its own suffix array; repeats across shards are then
+//! not found (Lee et al. merge suffix arrays of shards for that; not done here).
 
 use std::collections::HashMap;
 
