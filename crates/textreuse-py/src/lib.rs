@@ -1282,7 +1282,7 @@ fn spark_pair_stats_texts(
     })
 }
 
-/// spark_passage_ngrams(texts, **options) -> list of (units, ngram_hashes) or None.
+/// spark_passage_ngrams(texts, **options) -> (valid, lengths, values): three byte strings.
 ///
 /// The `passages` job's index input for a batch of texts, in parallel, as three byte strings: one byte per text,
 /// 1 where the job indexes it and 0 where it skips it (None, empty or whitespace only); the number of its distinct

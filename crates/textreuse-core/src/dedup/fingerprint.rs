@@ -137,32 +137,7 @@ impl Fingerprinter {
     }
 
     fn fingerprint_with(&self, text: &str, times: Option<&FingerprintTimes>) -> Option<Fingerprint> {
-        let text = match &self.boilerplate {
-            Some(f) => f.apply(text),
-            None => Cow::Borrowed(text),
-        };
-        let (chars, set) = BUFFERS.with_borrow_mut(|(norm, buf)| {
-            // An ASCII text (but for separators): unit ids straight from the text, without building its normalized
-            // text.
-            if let Some(chars) = timed(times.map(|t| &t.normalize), || buf.ascii_units(&text, &self.normalize)) {
-                let set = timed(times.map(|t| &t.shingle), || buf.shingle_set(self.ngram, self.seed));
-                // Keep the buffers of ordinary documents only.
-                if buf.capacity() > 1 << 24 {
-                    *buf = Default::default();
-                }
-                return (chars, set);
-            }
-            let (chars, n_chars) =
-                timed(times.map(|t| &t.normalize), || normalize_unconverted_into(&text, &self.normalize, norm));
-            let set = timed(times.map(|t| &t.shingle), || {
-                shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
-            });
-            // Keep the buffers of ordinary documents only.
-            if norm.capacity() > 1 << 24 {
-                (*norm, *buf) = Default::default();
-            }
-            (chars, set)
-        });
+        let (chars, set) = self.shingle_set(text, times);
         if set.is_empty() {
             return None;
         }
@@ -177,16 +152,34 @@ impl Fingerprinter {
     /// The shingle set of `text` alone (boilerplate blanked, normalized, shingled; sorted, de-duplicated; empty when
     /// the text has no unit).
     pub fn shingles(&self, text: &str) -> Vec<u64> {
+        self.shingle_set(text, None).1
+    }
+
+    /// The length of `text` in code points and its shingle set, the time of each step added to `times`. An ASCII
+    /// text (but for separators) goes from the text straight to unit ids ([`ShingleBuffers::ascii_units`]); any
+    /// other is normalized first, its script converted while units are cut.
+    fn shingle_set(&self, text: &str, times: Option<&FingerprintTimes>) -> (u32, Vec<u64>) {
         let text = match &self.boilerplate {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
         BUFFERS.with_borrow_mut(|(norm, buf)| {
-            if buf.ascii_units(&text, &self.normalize).is_some() {
-                return buf.shingle_set(self.ngram, self.seed);
+            let (chars, set) = match timed(times.map(|t| &t.normalize), || buf.ascii_units(&text, &self.normalize)) {
+                Some(chars) => (chars, timed(times.map(|t| &t.shingle), || buf.shingle_set(self.ngram, self.seed))),
+                None => {
+                    let (chars, n_chars) =
+                        timed(times.map(|t| &t.normalize), || normalize_unconverted_into(&text, &self.normalize, norm));
+                    let set = timed(times.map(|t| &t.shingle), || {
+                        shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
+                    });
+                    (chars, set)
+                }
+            };
+            // Keep the buffers of ordinary documents only.
+            if norm.capacity() > 1 << 24 || buf.capacity() > 1 << 24 {
+                (*norm, *buf) = Default::default();
             }
-            let (_, n_chars) = normalize_unconverted_into(&text, &self.normalize, norm);
-            shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
+            (chars, set)
         })
     }
 }
