@@ -250,7 +250,8 @@ impl ReportModel {
 
         // The runs' documents: what every run skipped is left out.
         let mut docs = Vec::new();
-        for raw in RecordReader::new(&inputs) {
+        // Read once: a stream needs no spool copy.
+        for raw in RecordReader::new(&inputs).spool_streams(false) {
             if skipped_by.iter().all(|s| s.contains(&raw.seq)) && !skipped_by.is_empty() {
                 continue;
             }
