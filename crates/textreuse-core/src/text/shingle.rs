@@ -363,8 +363,11 @@ impl ShingleBuffers {
         8 * (self.ids.capacity() + self.hashes.capacity() + self.sorting.capacity())
     }
 
-    /// The shingle set of the unit ids in the buffers (after [`ShingleBuffers::ascii_units`]).
+    /// The shingle set of the unit ids in the buffers (after [`ShingleBuffers::ascii_units`]). They are words, so
+    /// every window is `n.word_n` units long: when no word's hash passes for a CJK character's id (one check over
+    /// the ids, vectorized), the windows of one length are cut without a look at each unit's kind.
     pub(crate) fn shingle_set(&mut self, n: Ngram, seed: u64) -> Vec<u64> {
+        let n = if self.ids.iter().fold(false, |any, &id| any | is_cjk_id(id)) { n } else { Ngram::uniform(n.word_n) };
         set_of_ids(n, seed, self)
     }
 }
@@ -675,6 +678,24 @@ mod tests {
     fn unit_texts(t: &str) -> Vec<String> {
         let chars: Vec<char> = t.chars().collect();
         units(t).iter().map(|u| chars[u.start as usize..u.end as usize].iter().collect()).collect()
+    }
+
+    #[test]
+    fn ascii_path_sets_equal_the_mixed_windows() {
+        // Word ids cut into windows of one length give the mixed windows' set, and an id that passes for a CJK
+        // character's (a word hash does with probability 2^-43) sends the ids through the mixed windows.
+        let n = Ngram { n: 4, word_n: 2 };
+        let words: Vec<u64> = (0..40u64).map(|i| crate::minhash::mix64(i + 99)).collect();
+        let mut with_char = words.clone();
+        with_char[17] = u64::from('国') ^ CHAR_TAG;
+        for ids in [words.clone(), with_char, words[..1].to_vec(), Vec::new()] {
+            let mut buf = ShingleBuffers::default();
+            buf.ids = ids.clone();
+            let fast = buf.shingle_set(n, 7);
+            let mut reference = ShingleBuffers::default();
+            reference.ids = ids;
+            assert_eq!(fast, set_of_ids(n, 7, &mut reference));
+        }
     }
 
     #[test]
