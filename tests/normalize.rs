@@ -408,9 +408,27 @@ fn ocr_text() -> impl Strategy<Value = String> {
                     "😀",
                     "\u{80}",
                     "ﬁ",
+                    // Latin-1 letters (the ASCII path takes them in words), capitals, ß, ÿ, × and ÷ (symbols), and
+                    // what NFKC changes or composes (ª, º, µ, ², a combining mark after a letter).
+                    "É",
+                    "Ü",
+                    "ÜBER",
+                    "Straße",
+                    "Größe",
+                    "ÿ",
+                    "Þ",
+                    "Ã",
+                    "ö-\n",
+                    "×",
+                    "÷",
+                    "ª",
+                    "º",
+                    "µ",
+                    "²",
+                    "é\u{301}",
                 ]),
             ),
-            0..4,
+            0..6,
         ),
     )
         .prop_map(|(pieces, wrap, extras)| {

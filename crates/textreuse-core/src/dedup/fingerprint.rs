@@ -155,9 +155,9 @@ impl Fingerprinter {
         self.shingle_set(text, None).1
     }
 
-    /// The length of `text` in code points and its shingle set, the time of each step added to `times`. An ASCII
-    /// text (but for separators) goes from the text straight to unit ids ([`ShingleBuffers::ascii_units`]); any
-    /// other is normalized first, its script converted while units are cut.
+    /// The length of `text` in code points and its shingle set, the time of each step added to `times`. A text
+    /// that is ASCII but for separators and Latin-1 letters goes from the text straight to unit ids
+    /// ([`ShingleBuffers::ascii_units`]); any other is normalized first, its script converted while units are cut.
     fn shingle_set(&self, text: &str, times: Option<&FingerprintTimes>) -> (u32, Vec<u64>) {
         let text = match &self.boilerplate {
             Some(f) => f.apply(text),

@@ -1,16 +1,19 @@
 //! The ASCII path of fingerprinting: the unit ids of a text that is ASCII but for separators (dashes, quotation
-//! marks, symbols, spaces: [`crate::normalize::separator_class`]), as [`crate::shingle::units`] gives them for the
-//! text normalized with [`crate::normalize`], computed in one pass over the input, without building the normalized
-//! text.
+//! marks, symbols, spaces: [`crate::normalize::separator_class`]) and Latin-1 letters (`À..=ÿ` but `×` and `÷`), as
+//! [`crate::shingle::units`] gives them for the text normalized with [`crate::normalize`], computed in one pass over
+//! the input, without building the normalized text.
 //!
-//! With punctuation and whitespace stripping on, the normalization of an ASCII text is its runs of ASCII letters
-//! and digits (lower-cased when `lowercase` is set; NFKC, width folding and the script conversion change no ASCII
-//! character), joined by one space where anything else separates two of them, and by nothing where the separator
-//! is a hyphen after a letter or digit followed by line breaks and spaces only (`con-\ntinued`), or a line break of
-//! a hard-wrapped text alone ([`crate::normalize::hard_wrap_width`]): see `Emitter::emit`, whose states this walk
-//! takes separator by separator (a non-ASCII separator by its class). The normalized text then holds letters,
-//! digits and single spaces only, so its units are its space-separated words and a unit's id is XXH3 of the word
-//! (no apostrophe or period is left to join two runs). `tests/normalize.rs` checks this path against normalizing and cutting units on random text.
+//! With punctuation and whitespace stripping on, the normalization of such a text is its runs of letters and digits
+//! (lower-cased when `lowercase` is set; NFKC, width folding and the script conversion change no ASCII character
+//! and no Latin-1 letter, and a Latin-1 capital's lower case is one Latin-1 letter), joined by one space where
+//! anything else separates two of them, and by nothing where the separator is a hyphen after a letter or digit
+//! followed by line breaks and spaces only (`con-\ntinued`), or a line break of a hard-wrapped text alone
+//! ([`crate::normalize::hard_wrap_width`]): see `Emitter::emit`, whose states this walk takes separator by separator
+//! (a non-ASCII separator by its class). The normalized text then holds letters, digits and single spaces only, so
+//! its units are its space-separated words and a unit's id is XXH3 of the word (no apostrophe or period is left to
+//! join two runs). A hard-wrapped text with Latin-1 letters takes the general path (the walk counts a line's
+//! characters in its separators only). `tests/normalize.rs` checks this path against normalizing and cutting units on
+//! random text.
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -18,8 +21,8 @@ use crate::normalize::{decode_at, hard_wrap_width, separator_class, Gap, Normali
 
 /// Appends to `ids` the unit ids of `text` normalized with `opts` and returns the length of `text` in code points,
 /// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
-/// normalizes alone ([`separator_class`]: dashes, quotation marks, symbols, spaces; no letter, digit or mark);
-/// else returns `None` and leaves `ids` as it was. `word` is working space for the rare word that is joined across
+/// normalizes alone ([`separator_class`]: dashes, quotation marks, symbols, spaces; no letter, digit or mark) or a
+/// Latin-1 letter ([`is_latin1_letter`]; not in a hard-wrapped text); else returns `None` and leaves `ids` as it was. `word` is working space for the rare word that is joined across
 /// a separator or longer than 16 bytes.
 pub(crate) fn ascii_unit_ids(
     text: &str,
@@ -32,18 +35,28 @@ pub(crate) fn ascii_unit_ids(
     }
     let b = text.as_bytes();
     let n = b.len();
-    // Every non-ASCII character is checked first (they are few in English text): they all lie in separators.
+    // Every non-ASCII character is checked first (they are few in English text): they all lie in separators, or
+    // are Latin-1 letters inside words.
     let mut chars = n;
+    let mut latin = false;
     let mut p = next_high(b, 0);
     while p < n {
         let (c, len) = decode_at(b, p);
-        separator_class(c, next_char(b, p + len), opts)?;
+        if is_latin1_letter(c) {
+            latin = true;
+        } else {
+            separator_class(c, next_char(b, p + len), opts)?;
+        }
         chars -= len - 1;
         p = next_high(b, p + len);
     }
     let width = hard_wrap_width(text);
+    if latin && width.is_some() {
+        // A hard wrap's line lengths are counted in the separators only: the general path counts the letters'.
+        return None;
+    }
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
-    let mut bits = AlnumBits::new(b);
+    let mut bits = AlnumBits::new(b, latin);
     let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
     // and where its last piece ends.
@@ -78,7 +91,7 @@ pub(crate) fn ascii_unit_ids(
             }
             push_lowered(word, &b[pos..end], lower);
         } else {
-            ids.push(word_id(b, first, joined, lower, word));
+            ids.push(word_id(b, first, joined, latin, lower, word));
             (first, joined) = ((pos, end), false);
         }
         if high < pos {
@@ -88,7 +101,7 @@ pub(crate) fn ascii_unit_ids(
         pos = bits.next_alnum(end);
     }
     if last_end > 0 {
-        ids.push(word_id(b, first, joined, lower, word));
+        ids.push(word_id(b, first, joined, latin, lower, word));
     }
     Some(chars as u32)
 }
@@ -125,17 +138,29 @@ struct Lines {
     continuation: usize,
 }
 
-/// Appends `piece` (ASCII letters and digits) to `word`, lower-cased when `lower` is `0x20`.
+/// Appends `piece` (ASCII letters and digits, Latin-1 letters) to `word`, lower-cased when `lower` is `0x20`. In
+/// UTF-8 a Latin-1 letter is `C3` and a byte of `80..=BF`; lower case sets bit 5 of that byte for the capitals
+/// `À..=Þ` (`80..=9E`; `×`, `97`, is no letter) and leaves `ß` (`9F`, its own lower case) and the small letters
+/// (`A0..=BF`, bit 5 set) as they are. ORed with `0x20`, ASCII letters are lower case and digits unchanged.
 fn push_lowered(word: &mut Vec<u8>, piece: &[u8], lower: u8) {
-    word.extend(piece.iter().map(|&c| c | lower));
+    word.extend(piece.iter().map(|&c| if c == 0xC3 || c == 0x9F { c } else { c | lower }));
+}
+
+/// Whether `c` is a letter of Latin-1's upper half (`À..=ÿ` but `×` and `÷`): letters that NFKC and width folding
+/// leave as they are and whose lower case is one Latin-1 letter ([`push_lowered`]), so a word of them and of ASCII
+/// letters and digits is one unit of the normalized text, as a word of ASCII letters and digits is.
+#[inline]
+fn is_latin1_letter(c: char) -> bool {
+    matches!(c, '\u{C0}'..='\u{FF}') && c != '\u{D7}' && c != '\u{F7}'
 }
 
 /// The id of the word whose first piece is `b[first.0..first.1]`, or whose bytes are `word` when `joined`: XXH3 of
-/// the word lower-cased (`lower` is `0x20`) or as it is (`lower` is 0).
+/// the word lower-cased (`lower` is `0x20`) or as it is (`lower` is 0). `latin`: the text may have Latin-1 letters,
+/// which the short path's lower-casing would not leave alone.
 #[inline(always)]
-fn word_id(b: &[u8], first: (usize, usize), joined: bool, lower: u8, word: &mut Vec<u8>) -> u64 {
+fn word_id(b: &[u8], first: (usize, usize), joined: bool, latin: bool, lower: u8, word: &mut Vec<u8>) -> u64 {
     let (s, e) = first;
-    if !joined && e - s <= 16 {
+    if !joined && e - s <= 16 && !(latin && lower != 0 && has_high_byte(b, s, e)) {
         return short_word_id(b, s, e, lower);
     }
     if !joined {
@@ -146,6 +171,22 @@ fn word_id(b: &[u8], first: (usize, usize), joined: bool, lower: u8, word: &mut 
         push_lowered(word, &b[s..e], lower);
     }
     xxh3_64(word)
+}
+
+/// Whether `b[s..e]`, 1 to 16 bytes, has a byte of `0x80` or more: its first and last eight bytes (overlapping) at
+/// once where they lie within `b`.
+#[inline(always)]
+fn has_high_byte(b: &[u8], s: usize, e: usize) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes"));
+    let len = e - s;
+    if len >= 8 {
+        (r64(s) | r64(e - 8)) & HIGH != 0
+    } else if s + 8 <= b.len() {
+        r64(s) & HIGH & ((1u64 << (8 * len)) - 1) != 0
+    } else {
+        b[s..e].iter().any(|&c| c >= 0x80)
+    }
 }
 
 /// XXH3-64 (seed 0, the crate's `xxh3_64`) of `b[s..e]` with `lower` ored into every byte, for a word of 1 to 16
@@ -252,9 +293,11 @@ fn scan_separator(
     matches!(gap, Gap::None | Gap::HyphenNewline)
 }
 
-/// Bit masks of the ASCII letters and digits of a text, 64 bytes at a time, the last block computed kept.
+/// Bit masks of the ASCII letters and digits of a text (and of the bytes of its Latin-1 letters when `latin`), 64
+/// bytes at a time, the last block computed kept.
 struct AlnumBits<'a> {
     b: &'a [u8],
+    latin: bool,
     /// Index of the block in `mask` (`usize::MAX`: none yet).
     block: usize,
     /// Bit `k` set when byte `64 * block + k` is an ASCII letter or digit (bits past the end clear).
@@ -262,8 +305,8 @@ struct AlnumBits<'a> {
 }
 
 impl<'a> AlnumBits<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        AlnumBits { b, block: usize::MAX, mask: 0 }
+    fn new(b: &'a [u8], latin: bool) -> Self {
+        AlnumBits { b, latin, block: usize::MAX, mask: 0 }
     }
 
     #[inline(always)]
@@ -271,6 +314,9 @@ impl<'a> AlnumBits<'a> {
         if block != self.block {
             self.block = block;
             self.mask = alnum_bits64(self.b, 64 * block);
+            if self.latin {
+                self.mask |= latin1_letter_bits64(self.b, 64 * block);
+            }
         }
         self.mask
     }
@@ -328,6 +374,46 @@ fn alnum_bits64(b: &[u8], at: usize) -> u64 {
     m
 }
 
+/// Bit `k` set when byte `at + k` of `b` belongs to a Latin-1 letter ([`is_latin1_letter`]: `C3` followed by a byte
+/// other than `97` and `B7`), for the 64 bytes from `at`. `b` is valid UTF-8 whose non-ASCII characters are
+/// separators or Latin-1 letters, so the letter bytes are these pairs. Sixteen bytes at a time on x86-64.
+#[inline]
+fn latin1_letter_bits64(b: &[u8], at: usize) -> u64 {
+    let end = b.len().min(at + 64);
+    let (mut lead, mut other) = (0u64, 0u64);
+    let mut p = at;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while p + 16 <= end {
+            // SAFETY: the 16 bytes read lie within `b`; SSE2 is available on every x86-64 processor.
+            let (c3, times) = unsafe {
+                let v = _mm_loadu_si128(b.as_ptr().add(p).cast::<__m128i>());
+                let c3 = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(0xC3u8 as i8))) as u32;
+                let times = _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x97u8 as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0xB7u8 as i8)),
+                );
+                (c3, _mm_movemask_epi8(times) as u32)
+            };
+            lead |= u64::from(c3) << (p - at);
+            other |= u64::from(times) << (p - at);
+            p += 16;
+        }
+    }
+    for (q, &c) in b.iter().enumerate().take(end).skip(p) {
+        lead |= u64::from(c == 0xC3) << (q - at);
+        other |= u64::from(c == 0x97 || c == 0xB7) << (q - at);
+    }
+    // A lead byte's letter is the pair unless the next byte makes it × or ÷ (the byte after the block for the last).
+    let after = end < b.len() && (b[end] == 0x97 || b[end] == 0xB7);
+    let next_other = (other >> 1) | (u64::from(after) << 63);
+    let lead = lead & !next_other;
+    // A letter that began in the block before ends at its first byte.
+    let carried = at > 0 && b[at - 1] == 0xC3 && !(b[at] == 0x97 || b[at] == 0xB7);
+    lead | (lead << 1) | u64::from(carried)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,7 +450,7 @@ mod tests {
             let b: Vec<u8> = (0..n).map(|k| [b'a', b'\'', 0xC3, 0xA9, b'7', b'.'][k % 6]).collect();
             for s in 0..n {
                 for e in s + 1..=n {
-                    assert_eq!(word_id(&b, (s, e), false, 0, &mut word), xxh3_64(&b[s..e]), "{s}..{e} of {n}");
+                    assert_eq!(word_id(&b, (s, e), false, true, 0, &mut word), xxh3_64(&b[s..e]), "{s}..{e} of {n}");
                 }
             }
         }
@@ -372,8 +458,8 @@ mod tests {
             let b: Vec<u8> = (0..len + 9).map(|k| b"Ab9zQ"[k % 5]).collect();
             for (s, e) in [(0, len), (9, len + 9), (4, len + 4)] {
                 let want: Vec<u8> = b[s..e].iter().map(|c| c.to_ascii_lowercase()).collect();
-                assert_eq!(word_id(&b, (s, e), false, 0x20, &mut word), xxh3_64(&want), "{len}");
-                assert_eq!(word_id(&b, (s, e), false, 0, &mut word), xxh3_64(&b[s..e]), "{len}");
+                assert_eq!(word_id(&b, (s, e), false, false, 0x20, &mut word), xxh3_64(&want), "{len}");
+                assert_eq!(word_id(&b, (s, e), false, false, 0, &mut word), xxh3_64(&b[s..e]), "{len}");
             }
         }
     }
@@ -383,6 +469,72 @@ mod tests {
         let (mut out, mut scratch) = (String::new(), String::new());
         crate::normalize::normalize_text_into(text, opts, &mut out, &mut scratch);
         crate::shingle::units(&out).iter().map(|u| u.id).collect()
+    }
+
+    #[test]
+    fn high_bytes_are_found_in_words_of_every_length() {
+        let b: Vec<u8> = "abcdefghijklmnopqrstuvwxyzé0123456789".bytes().collect();
+        for s in 0..b.len() {
+            for e in s + 1..=b.len().min(s + 16) {
+                assert_eq!(has_high_byte(&b, s, e), b[s..e].iter().any(|&c| c >= 0x80), "{s}..{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn latin1_letter_bits_mark_each_letters_bytes() {
+        let alphabet: Vec<char> = "aZ9 éÉßÿ×÷—·“\u{a0}".chars().collect();
+        let mut x = 3u64;
+        for len in [0usize, 1, 20, 63, 64, 65, 100, 200, 333] {
+            let text: String = (0..len)
+                .map(|_| {
+                    x = crate::minhash::mix64(x.wrapping_add(0x77));
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let b = text.as_bytes();
+            let mut want = vec![false; b.len()];
+            for (p, c) in text.char_indices() {
+                if is_latin1_letter(c) {
+                    want[p] = true;
+                    want[p + 1] = true;
+                }
+            }
+            for at in (0..b.len()).step_by(64) {
+                let m = latin1_letter_bits64(b, at);
+                for k in 0..64 {
+                    let p = at + k;
+                    assert_eq!(m >> k & 1 == 1, p < b.len() && want[p], "byte {p} of {text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn latin1_words_as_the_normalizer() {
+        // Random texts of ASCII and Latin-1 letters, digits and separators: the path takes nearly all of them (all
+        // but the hard-wrapped ones) and cuts the general path's units.
+        let alphabet: Vec<char> = "abcXYZ019éÉüÜßÿÞÀ×÷ -\n\r.,'—“”\u{a0}".chars().collect();
+        let mut x = 7u64;
+        let (mut word, mut taken) = (Vec::new(), 0);
+        for round in 0..2000 {
+            let len = round % 120;
+            let text: String = (0..len)
+                .map(|_| {
+                    x = crate::minhash::mix64(x.wrapping_add(0x51));
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..Default::default() }] {
+                let mut ids = Vec::new();
+                if let Some(chars) = ascii_unit_ids(&text, &opts, &mut ids, &mut word) {
+                    taken += 1;
+                    assert_eq!(chars, text.chars().count() as u32, "{text:?}");
+                    assert_eq!(ids, general_ids(&text, &opts), "{text:?}");
+                }
+            }
+        }
+        assert!(taken > 3000, "{taken} of 4000 texts took the path");
     }
 
     #[test]
@@ -404,6 +556,10 @@ mod tests {
             "con\u{2014}\ntinued \u{2018}quoted\u{2019} \u{a3}5 \u{ac}\u{3000}x\u{2028}y\u{85}z\u{ad}w con\u{2014}\u{2028}tinued",
             // Hard-wrapped at 10 characters, a dash before a wrap and inside a line, a quotation mark in a word.
             "wrap\u{2014}ped\u{2014}\nat twelve.\nc\u{2019}est ici \nla fin \u{ac}ab",
+            // Latin-1 letters in words, capitals lower-cased, ß as it is, × and ÷ separators; short, long and joined
+            // words.
+            "Café MÜLLER Straße ÀÉÎÕÜÝÞ àéîõüýþÿ 3×4÷2 Größenwahnsinnigkeiten-\nÜberschrift ÆØÅ ß naïve",
+            "über\u{2014}\nall ÉCOLE1916 x\u{c3}\u{97}y",
         ];
         let mut word = Vec::new();
         for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..NormalizeOptions::default() }]
@@ -423,7 +579,23 @@ mod tests {
         assert_eq!(crate::normalize::hard_wrap_width(texts[8]), Some(12));
         assert_eq!(crate::normalize::hard_wrap_width(texts[11]), Some(10));
         // Not this path: non-ASCII text, or punctuation or whitespace kept.
-        for text in ["café", "e\u{301}", "\u{2026}", "①", "Ａ", "中", "a\u{2014}\u{301}b", "😀"] {
+        for text in [
+            "e\u{301}",
+            "café\u{301}",
+            "\u{2026}",
+            "①",
+            "Ａ",
+            "中",
+            "a\u{2014}\u{301}b",
+            "😀",
+            "ª",
+            "µ",
+            "½",
+            "x²",
+            "Ā",
+            // Latin-1 letters in a hard-wrapped text.
+            "the council \nmet on mönd\nay to discu-\nss the new b\nridge across\nthe river an\nd voted to r",
+        ] {
             assert_eq!(ascii_unit_ids(text, &opts, &mut ids, &mut word), None, "{text:?}");
         }
         let keep = NormalizeOptions { strip_punctuation: false, ..opts };

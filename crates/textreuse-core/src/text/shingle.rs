@@ -349,9 +349,9 @@ pub struct ShingleBuffers {
 
 impl ShingleBuffers {
     /// Puts in the buffers the unit ids of `text` normalized with `opts` and returns the length of `text` in code
-    /// points, when `opts` strips punctuation and whitespace and `text` is ASCII but for separators
-    /// ([`crate::text::ascii`]): then [`ShingleBuffers::shingle_set`] gives `shingle_set_of_text` of the normalized
-    /// text. Returns `None` otherwise.
+    /// points, when `opts` strips punctuation and whitespace and `text` is ASCII but for separators and Latin-1
+    /// letters ([`crate::text::ascii`]): then [`ShingleBuffers::shingle_set`] gives `shingle_set_of_text` of the
+    /// normalized text. Returns `None` otherwise.
     pub(crate) fn ascii_units(&mut self, text: &str, opts: &NormalizeOptions) -> Option<u32> {
         self.ids.clear();
         self.ids.reserve(text.len() / 4 + 1);
@@ -689,11 +689,9 @@ mod tests {
         let mut with_char = words.clone();
         with_char[17] = u64::from('国') ^ CHAR_TAG;
         for ids in [words.clone(), with_char, words[..1].to_vec(), Vec::new()] {
-            let mut buf = ShingleBuffers::default();
-            buf.ids = ids.clone();
+            let mut buf = ShingleBuffers { ids: ids.clone(), ..ShingleBuffers::default() };
             let fast = buf.shingle_set(n, 7);
-            let mut reference = ShingleBuffers::default();
-            reference.ids = ids;
+            let mut reference = ShingleBuffers { ids, ..ShingleBuffers::default() };
             assert_eq!(fast, set_of_ids(n, 7, &mut reference));
         }
     }
