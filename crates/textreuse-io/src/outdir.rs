@@ -2,8 +2,10 @@
 //!
 //! A job writes into a fresh **staging directory** beside `--out` (`.NAME.textreuse-tmp-PID-N`, created with the
 //! user's umask), marked from its first moment by a marker file ([`MARKER`]) so that no input walk ever reads it.
-//! When the job succeeds, [`RunDir::commit`] writes the marker with the list of files the run wrote and renames the
-//! staging directory into place, so all outputs appear together. An existing `--out` is replaced only when it is
+//! When the job succeeds, [`RunDir::commit`] writes the marker with the list of files the run wrote, flushes every
+//! file of the staging directory to disk (several at a time, so that they share the file system's journal commits;
+//! files written there with [`crate::read::AtomicWriter`] skip their own flush) and renames the staging directory
+//! into place, so all outputs appear together, complete. An existing `--out` is replaced only when it is
 //! empty or a previous run of this tool (its marker lists every file in it); a directory holding anything else is
 //! refused before any work is done. A run that fails or is interrupted leaves `--out` as it was: the staging
 //! directory is removed when the [`RunDir`] is dropped, and [`remove_staging_dirs`] removes every live one from a
@@ -56,6 +58,44 @@ pub fn is_tool_output_entry(e: &walkdir::DirEntry) -> bool {
 
 static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// True when `path` lies inside a staging directory of this process that is not committed yet: a file written
+/// there is made durable by [`RunDir::commit`] (all of them at once) rather than one by one as it is written.
+pub(crate) fn in_live_staging(path: &Path) -> bool {
+    STAGING.lock().map(|g| g.iter().any(|d| path.starts_with(d))).unwrap_or(false)
+}
+
+/// Flushes to disk (`fsync`) every regular file under `dir`, several at a time: concurrent flushes share the
+/// file system's journal commits, where one after another each waits for its own (1.6-4.5 ms each on this
+/// project's ext4 machines). Returns the first error.
+fn sync_files_under(dir: &Path) -> io::Result<()> {
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let first_error: Mutex<Option<io::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..files.len().min(16) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(k) else { break };
+                if let Err(e) = std::fs::File::open(path).and_then(|f| f.sync_all()) {
+                    let e = io::Error::new(e.kind(), format!("syncing {}: {e}", path.display()));
+                    if let Ok(mut g) = first_error.lock() {
+                        g.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner() {
+        Ok(Some(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
 
 /// Removes every staging directory of this process that has not been committed (for a SIGINT/SIGTERM handler).
 /// Only directories this process created and marked are removed.
@@ -212,6 +252,8 @@ impl RunDir {
             .collect();
         files.sort();
         self.write_marker(true, files)?;
+        // Every file of the run (the marker included) reaches the disk before the directory is moved into place.
+        sync_files_under(&self.staging)?;
         let old = check_replaceable(&self.out, &self.job)?;
         match old {
             None => std::fs::rename(&self.staging, &self.out)?,
@@ -258,6 +300,7 @@ impl Drop for RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn outputs_appear_together_and_replace_only_a_previous_run() {
@@ -303,6 +346,29 @@ mod tests {
             .filter(|n| n.contains("textreuse-tmp"))
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn files_of_a_run_are_synced_at_its_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        let d = RunDir::create(&out, "dedup").unwrap();
+        let inside = d.path().join("sub").join("b.jsonl");
+        assert!(in_live_staging(&d.path().join("a.jsonl")) && in_live_staging(&inside));
+        assert!(!in_live_staging(&out.join("a.jsonl")) && !in_live_staging(tmp.path()));
+        // Written inside the staging directory (the writer defers its sync), in a sub-directory too.
+        let mut w = crate::read::AtomicWriter::create(&d.path().join("a.jsonl")).unwrap();
+        w.write_all(b"1\n").unwrap();
+        w.commit().unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        std::fs::write(&inside, "2\n").unwrap();
+        assert!(sync_files_under(d.path()).is_ok());
+        let staging = d.path().to_path_buf();
+        d.commit().unwrap();
+        assert!(!in_live_staging(&staging.join("a.jsonl")), "a committed run is no staging directory any more");
+        assert_eq!(std::fs::read_to_string(out.join("a.jsonl")).unwrap(), "1\n");
+        assert_eq!(std::fs::read_to_string(out.join("sub/b.jsonl")).unwrap(), "2\n");
+        assert_eq!(read_marker(&out).unwrap().files, ["a.jsonl", "sub/"]);
     }
 
     #[test]

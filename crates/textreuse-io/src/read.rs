@@ -1389,14 +1389,22 @@ impl AtomicWriter {
         self.write_all(b"\n")
     }
 
-    /// Flushes, syncs and renames the file into place.
+    /// Flushes, syncs and renames the file into place. A file inside a staging directory ([`crate::outdir::RunDir`])
+    /// is renamed without waiting for the disk (its write-back is started): the run's commit syncs all its files at
+    /// once before the directory is moved into place.
     ///
     /// # Errors
     /// On I/O errors.
     pub fn commit(mut self) -> io::Result<()> {
         let mut w = self.writer.take().expect("open");
         w.flush()?;
-        w.get_ref().sync_all()?;
+        if crate::outdir::in_live_staging(&self.path) {
+            self.writer = Some(w);
+            self.start_writeback();
+            w = self.writer.take().expect("open");
+        } else {
+            w.get_ref().sync_all()?;
+        }
         drop(w);
         self.tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
