@@ -209,10 +209,11 @@ impl RunDir {
             }
         };
         let dir = RunDir { out: out.to_path_buf(), staging, job: job.to_string(), committed: false };
-        dir.write_marker(false, Vec::new())?;
+        // Registered first, so that the marker, like every file of the run, is flushed to disk at the commit.
         if let Ok(mut g) = STAGING.lock() {
             g.push(dir.staging.clone());
         }
+        dir.write_marker(false, Vec::new())?;
         Ok(dir)
     }
 
