@@ -1088,7 +1088,7 @@ mod pair_hash_tests {
             let ids: Vec<u64> = (0..m)
                 .map(|_| {
                     x = crate::minhash::mix64(x.wrapping_add(3));
-                    if x % 4 == 0 {
+                    if x.is_multiple_of(4) {
                         x
                     } else {
                         char_unit_id(0x4E00 + (x % 500) as u32)
