@@ -1010,10 +1010,13 @@ pub(crate) struct RuleStarts {
     by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>>,
     /// The rules of one character whose target differs from it, by code point.
     single: rustc_hash::FxHashMap<u32, Rule>,
-    /// For each CJK Unified Ideograph (U+4E00 + index): the one CJK character its own rule changes it to when the
-    /// rule is simple (`Rule::simple`), [`LOOK_UP`] when it has another rule, 0 when none. 84 KiB, where the map
-    /// costs a cache miss or two per traditional character.
-    single_cjk: Box<[u32]>,
+    /// For each CJK Unified Ideograph (U+4E00 + index), what the conversion walk needs of it in one word: in the
+    /// low 21 bits ([`CJK_UNIT`]) the one CJK character its own rule changes it to when the rule is simple
+    /// (`Rule::simple`), else the character itself; [`CJK_LOOK_UP`] when its own rule is another (in
+    /// [`RuleStarts::single`]); [`CJK_BEGINS`] when it begins a source of two or more characters. 84 KiB, where the
+    /// map costs a cache miss or two per traditional character and the bits, the pairs and the map were three
+    /// look-ups per character.
+    cjk: Box<[u32]>,
     /// The longest run of ASCII characters that a source begins with (`16進位`, `IP位址`: 2); 0 when no source
     /// begins with one. No source is ASCII only.
     pub(crate) ascii_prefix: usize,
@@ -1042,8 +1045,13 @@ fn pair_key(a: u32, b: u32) -> u64 {
     u64::from(a) << 21 | u64::from(b)
 }
 
-/// [`RuleStarts::single_cjk`]: the character's rule is in [`RuleStarts::single`] (no character is U+FFFFFFFF).
-const LOOK_UP: u32 = u32::MAX;
+/// [`RuleStarts::cjk`]: the character's code point, or the one its simple rule changes it to.
+const CJK_UNIT: u32 = (1 << 21) - 1;
+/// [`RuleStarts::cjk`]: the character's own rule is not a simple rule to one CJK character; it is in
+/// [`RuleStarts::single`].
+const CJK_LOOK_UP: u32 = 1 << 30;
+/// [`RuleStarts::cjk`]: the character begins a source of two or more characters ([`BEGINS`]).
+const CJK_BEGINS: u32 = 1 << 31;
 
 /// What the conversion walk does at a character ([`RuleStarts::step_at`]).
 pub(crate) enum Step<'a> {
@@ -1131,16 +1139,21 @@ pub(crate) fn rule_starts() -> &'static RuleStarts {
         for v in by_pair.values_mut() {
             v.sort_by_key(|r| std::cmp::Reverse(r.source.len()));
         }
-        let mut single_cjk = vec![0u32; 0xA000 - 0x4E00].into_boxed_slice();
-        for (&c, rule) in &single {
-            if (0x4E00..0xA000).contains(&c) {
-                single_cjk[c as usize - 0x4E00] = match *rule.units {
-                    [t] if rule.simple => t,
-                    _ => LOOK_UP,
+        let cjk = (0x4E00..0xA000u32)
+            .map(|c| {
+                let own = match single.get(&c) {
+                    None => c,
+                    Some(rule) => match *rule.units {
+                        [t] if rule.simple => t,
+                        _ => c | CJK_LOOK_UP,
+                    },
                 };
-            }
-        }
-        RuleStarts { bits, pairs, by_pair, single, single_cjk, ascii_prefix }
+                let u = c as usize;
+                let begins = (bits[u / 32] >> (2 * (u % 32))) & BEGINS != 0;
+                own | if begins { CJK_BEGINS } else { 0 }
+            })
+            .collect();
+        RuleStarts { bits, pairs, by_pair, single, cjk, ascii_prefix }
     })
 }
 
@@ -1198,12 +1211,27 @@ impl RuleStarts {
         match self.longer_at(c, d, rest) {
             None => Step::Copy,
             Some(Some(rule)) => Step::Rule(rule),
-            Some(None) => match self.single_cjk.get((c as usize).wrapping_sub(0x4E00)) {
-                Some(0) => Step::Copy,
-                Some(&t) if t != LOOK_UP => Step::One(t),
+            Some(None) => match self.cjk.get((c as usize).wrapping_sub(0x4E00)) {
+                Some(&e) if e & CJK_LOOK_UP == 0 => match e & CJK_UNIT {
+                    t if t == c => Step::Copy,
+                    t => Step::One(t),
+                },
                 _ => self.single.get(&c).map_or(Step::Copy, Step::Rule),
             },
         }
+    }
+
+    /// What the conversion walk leaves in place of the CJK Unified Ideograph `c` (U+4E00..U+9FFF) followed by `d` (0
+    /// at the end of the text), in one look-up of [`RuleStarts::cjk`] and one of [`RuleStarts::pairs`], when that
+    /// settles it: the character itself or the one its simple rule gives, when no source of two or more characters
+    /// may begin with `c`, `d` and `c`'s own rule, if any, is simple. `None` otherwise: then
+    /// [`RuleStarts::step_at`] decides. Both look-ups are made for every character, so that the one branch is
+    /// rarely taken on any text.
+    #[inline(always)]
+    pub(crate) fn ideograph_step(&self, c: u32, d: u32) -> Option<u32> {
+        let e = self.cjk[(c - 0x4E00) as usize];
+        let slow = ((e >> 31) & self.pair(c, d) as u32) | ((e >> 30) & 1);
+        (slow == 0).then_some(e & CJK_UNIT)
     }
 
     /// The longest rule whose source `rest` begins with among those of two or more characters that begin with
