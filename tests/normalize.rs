@@ -216,6 +216,41 @@ fn mixed_text() -> impl Strategy<Value = String> {
     })
 }
 
+/// Random Chinese text, as Chinese corpora hold it: long runs of CJK Unified Ideographs, simplified and traditional
+/// (sources of the script conversion's rules, whole or cut short, and random ideographs from the whole block),
+/// broken by CJK punctuation, full-width forms, ASCII words and numbers (`16進位`), spaces and line breaks;
+/// optionally hard-wrapped into equal lines. What the conversion walk's per-ideograph look-up and the normalizer's
+/// ideograph runs (five characters at a time) meet most.
+fn chinese_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => (prop::sample::select(t2s_sources()), 0usize..3).prop_map(|(s, cut)| {
+            let n = s.chars().count();
+            s.chars().take(if cut == 0 { n } else { n.saturating_sub(cut).max(1) }).collect::<String>()
+        }),
+        4 => prop::collection::vec((0x4e00u32..0xa000).prop_filter_map("a char", char::from_u32), 1..12)
+            .prop_map(|cs| cs.into_iter().collect::<String>()),
+        4 => prop::sample::select(vec![
+            "的", "是", "中国", "新闻", "发展", "經濟", "發展", "會議", "國際", "臺灣", "乾燥", "於是", "一", "龥",
+            "丁", "\u{9fff}", "\u{4dff}", "\u{a000}", "進位", "位址",
+        ]).prop_map(str::to_string),
+        3 => prop::sample::select(vec![
+            "，", "。", "、", "“", "”", "「", "」", "《", "》", "：", "；", "！", "？", "（", "）", "—", "…", "·",
+            "\u{3000}", "\u{a0}", "Ａ", "１２", "ｐｋ", "\n", "\n\n", "\r\n", " ", "-", "-\n", "16", "IP", "ip",
+            "2017年", "3-0", "PK", "abc def", "CEO", "1.5", "カ", "한",
+        ]).prop_map(str::to_string),
+    ];
+    (prop::collection::vec(piece, 0..60), prop::option::of(4usize..30)).prop_map(|(pieces, wrap)| {
+        let text = pieces.concat();
+        match wrap {
+            Some(w) => {
+                let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
+                chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
+            }
+            None => text,
+        }
+    })
+}
+
 /// The sources of zhconv's zh-CN conversion rules.
 fn t2s_sources() -> Vec<String> {
     [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
@@ -479,5 +514,12 @@ proptest! {
     #[test]
     fn mixed_fingerprints_equal_the_reference(text in mixed_text()) {
         assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;
+    }
+
+    #[test]
+    fn chinese_text_equals_the_reference(text in chinese_text(), opts in any_options()) {
+        assert_same_as_reference(&text, &NormalizeOptions::default())?;
+        assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;
+        assert_same_as_reference(&text, &opts)?;
     }
 }

@@ -16,7 +16,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::normalize::{
-    ascii_alnum_run_end, decode_at, decode_valid, is_cjk_unit, simplify_in_place, NormalizeOptions, Step,
+    ascii_alnum_run_end, decode_at, decode_valid, is_cjk_unit, simplify_in_place, NormalizeOptions, RuleStarts, Step,
 };
 
 /// One unit of a normalized text.
@@ -94,132 +94,235 @@ pub fn units(text: &str) -> Vec<Unit> {
 /// characters, which are a space or an end of text on both sides of the cut, so the pieces segment as the run
 /// does. A piece of ASCII letters and digits only is one word; any other piece goes to `unicode-segmentation`.
 #[inline]
-fn for_each_unit(text: &str, emit: impl FnMut(u64, u32, u32)) {
-    let converted_all = walk_units::<false>(text, emit);
-    debug_assert!(converted_all);
-}
-
-/// [`for_each_unit`] of `text` when `CONVERT` is false. When it is true, [`for_each_unit`] of `text` converted to
-/// simplified script (step 5 of [`crate::normalize`]), without building the converted text: the walk over the
-/// conversion rules of `normalize::convert_rules` runs at each CJK character, and a rule's target gives its units
-/// in place of its source. Character positions are then those of `text`, not of the converted text.
-///
-/// This takes the rules whose source and target are CJK units only and as long as each other (`Rule::simple`):
-/// they change CJK characters into as many CJK characters, so the runs of other characters, hence their words,
-/// are those of `text`. At any other rule, or where a rule may begin inside a run of other characters, the walk
-/// stops and returns `false` (the units emitted so far are to be discarded); else it returns `true`. A rule may
-/// begin at a non-ASCII character of such a run (`RuleStarts::may_begin`), or at one of the last
-/// `RuleStarts::ascii_prefix` ASCII characters before a non-ASCII one, since no source is ASCII only (`16進位`).
-#[inline(always)]
-fn walk_units<const CONVERT: bool>(text: &str, mut emit: impl FnMut(u64, u32, u32)) -> bool {
+fn for_each_unit(text: &str, mut emit: impl FnMut(u64, u32, u32)) {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    let rules = if CONVERT { Some(crate::normalize::rule_starts()) } else { None };
     let mut pos = 0usize; // byte offset
     let mut ci: u32 = 0; // character offset of `pos`
     while pos < n {
-        let b = bytes[pos];
-        if b >= 0x80 {
-            // A CJK Unified Ideograph (U+4E00..U+9FFF: E4 B8 80 to E9 BF BF in UTF-8), the commonest unit, decoded
-            // without the general path.
-            let (c, len) = if (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes[pos + 1] >= 0xB8) {
-                let u = (u32::from(b & 0x0F) << 12)
-                    | (u32::from(bytes[pos + 1] & 0x3F) << 6)
-                    | u32::from(bytes[pos + 2] & 0x3F);
-                (u, 3)
-            } else {
-                let (c, len) = decode_at(bytes, pos);
-                if !is_cjk_unit(c) {
-                    (u32::MAX, len)
-                } else {
-                    (c as u32, len)
-                }
-            };
+        if bytes[pos] >= 0x80 {
+            let (c, len) = decode_cjk_unit(bytes, pos);
             if c != u32::MAX {
-                if let Some(r) = rules {
-                    if r.may_begin(c) {
-                        let next = pos + len;
-                        let d = if next < n { decode_valid(bytes, next).0 } else { 0 };
-                        match r.step_at(c, d, &text[pos..]) {
-                            Step::Copy => {}
-                            Step::One(t) => {
-                                emit(u64::from(t) ^ CHAR_TAG, ci, ci + 1);
-                                pos += len;
-                                ci += 1;
-                                continue;
-                            }
-                            Step::Rule(rule) => {
-                                if !rule.simple {
-                                    return false;
-                                }
-                                for &u in rule.units.iter() {
-                                    emit(u64::from(u) ^ CHAR_TAG, ci, ci + 1);
-                                    ci += 1;
-                                }
-                                pos += rule.source.len();
-                                continue;
-                            }
-                        }
-                    }
-                }
                 emit(u64::from(c) ^ CHAR_TAG, ci, ci + 1);
                 pos += len;
                 ci += 1;
                 continue;
             }
         }
-        // A run of non-CJK text, up to the next CJK character.
-        let (run_start, run_ci) = (pos, ci);
-        let mut ascii = true;
-        while pos < n {
-            if bytes[pos] < 0x80 {
-                // ASCII goes by eight bytes at a time while no byte has its top bit set.
-                while pos + 8 <= n {
-                    let w = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
-                    if w & 0x8080_8080_8080_8080 != 0 {
-                        break;
-                    }
-                    pos += 8;
-                    ci += 8;
-                }
-                while pos < n && bytes[pos] < 0x80 {
-                    pos += 1;
-                    ci += 1;
+        // Without conversion rules the run never stops.
+        (pos, ci) = other_run(text, pos, ci, None, &mut emit).expect("a run without rules");
+    }
+}
+
+/// The CJK unit ([`is_cjk_unit`]) that starts at byte `pos` of the valid UTF-8 `bytes` and its length in bytes, or
+/// `u32::MAX` and the length of the character there when it is none. A CJK Unified Ideograph (U+4E00..U+9FFF:
+/// E4 B8 80 to E9 BF BF in UTF-8), the commonest unit, is decoded without the general path.
+#[inline(always)]
+fn decode_cjk_unit(bytes: &[u8], pos: usize) -> (u32, usize) {
+    let b = bytes[pos];
+    if is_ideograph_lead(bytes, pos) {
+        let u =
+            (u32::from(b & 0x0F) << 12) | (u32::from(bytes[pos + 1] & 0x3F) << 6) | u32::from(bytes[pos + 2] & 0x3F);
+        (u, 3)
+    } else {
+        let (c, len) = decode_at(bytes, pos);
+        if is_cjk_unit(c) {
+            (c as u32, len)
+        } else {
+            (u32::MAX, len)
+        }
+    }
+}
+
+/// Whether a CJK Unified Ideograph (U+4E00..U+9FFF) starts at byte `pos` of the valid UTF-8 `bytes`, from its first
+/// two bytes (`pos + 1` must lie in `bytes` when `bytes[pos]` is not ASCII).
+#[inline(always)]
+fn is_ideograph_lead(bytes: &[u8], pos: usize) -> bool {
+    let b = bytes[pos];
+    (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes[pos + 1] >= 0xB8)
+}
+
+/// The unit ids of [`for_each_unit`] of `text` converted to simplified script (step 5 of [`crate::normalize`]),
+/// appended to `ids`, without building the converted text: the walk over the conversion rules of
+/// `normalize::convert_rules` runs at each CJK character, and a rule's target gives its units in place of its source.
+///
+/// This takes the rules whose source and target are CJK units only and as long as each other (`Rule::simple`):
+/// they change CJK characters into as many CJK characters, so the runs of other characters, hence their words,
+/// are those of `text`. At any other rule, or where a rule may begin inside a run of other characters, the walk
+/// stops and returns `false` (the ids appended are then to be discarded); else it returns `true`. A rule may
+/// begin at a non-ASCII character of such a run (`RuleStarts::may_begin`), or at one of the last
+/// `RuleStarts::ascii_prefix` ASCII characters before a non-ASCII one, since no source is ASCII only (`16進位`).
+/// Runs of CJK Unified Ideographs, most of Chinese text, take [`ideograph_run`].
+fn converted_unit_ids(text: &str, ids: &mut Vec<u64>) -> bool {
+    let r = crate::normalize::rule_starts();
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut pos = 0usize; // byte offset
+    while pos < n {
+        if bytes[pos] >= 0x80 {
+            if is_ideograph_lead(bytes, pos) {
+                match ideograph_run(text, pos, r, ids) {
+                    Some(end) => pos = end,
+                    None => return false,
                 }
                 continue;
             }
-            let (d, len) = decode_at(bytes, pos);
-            if let Some(r) = rules {
-                // A source that begins with ASCII characters goes on with this character.
-                let mut p = pos;
-                while p > run_start && pos - p < r.ascii_prefix && bytes[p - 1] < 0x80 {
-                    p -= 1;
-                    let (next, _) = decode_valid(bytes, p + 1);
-                    if r.rule_at(u32::from(bytes[p]), next, &text[p..]).is_some() {
-                        return false;
+            let (c, len) = decode_cjk_unit(bytes, pos);
+            if c != u32::MAX {
+                let unit = if r.may_begin(c) {
+                    let next = pos + len;
+                    let d = if next < n { decode_valid(bytes, next).0 } else { 0 };
+                    match r.step_at(c, d, &text[pos..]) {
+                        Step::Copy => c,
+                        Step::One(t) => t,
+                        Step::Rule(rule) => {
+                            if !rule.simple {
+                                return false;
+                            }
+                            ids.extend(rule.units.iter().map(|&u| u64::from(u) ^ CHAR_TAG));
+                            pos += rule.source.len();
+                            continue;
+                        }
                     }
-                }
+                } else {
+                    c
+                };
+                ids.push(u64::from(unit) ^ CHAR_TAG);
+                pos += len;
+                continue;
             }
-            if is_cjk_unit(d) {
-                break;
-            }
-            if let Some(r) = rules {
-                if r.may_begin(d as u32) {
-                    return false;
-                }
-            }
-            ascii = false;
-            pos += len;
-            ci += 1;
         }
-        let run = &text[run_start..pos];
-        if ascii {
-            ascii_words(run, run_ci, &mut emit);
-        } else {
-            mixed_words(run, run_ci, &mut emit);
+        // Character positions are not kept: 0 for all.
+        match other_run(text, pos, 0, Some(r), &mut |id, _, _| ids.push(id)) {
+            Some((end, _)) => pos = end,
+            None => return false,
         }
     }
     true
+}
+
+/// The run of CJK Unified Ideographs that starts at byte `pos` of `text`, converted as [`converted_unit_ids`]
+/// converts it: its unit ids appended to `ids`; returns the byte offset where the walk goes on (the end of the run,
+/// or the end of a rule's source), or `None` where the walk stops (a rule that is not simple).
+///
+/// One look-up per character ([`RuleStarts::ideograph_step`]: its own simple rule, and whether a longer source may
+/// begin with it and the next character) settles almost every character; the rest take [`RuleStarts::step_at`].
+/// Each character is decoded once, as the next character of the one before; ids are written through a local index
+/// into space reserved first (a run of `k` bytes has at most `k / 3` units, and a simple rule's source has as many
+/// characters as its target, each of three bytes or more).
+#[inline(always)]
+fn ideograph_run(text: &str, mut pos: usize, r: &RuleStarts, ids: &mut Vec<u64>) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    ids.reserve((n - pos) / 3 + 1);
+    let len0 = ids.len();
+    let spare = ids.spare_capacity_mut();
+    let mut k = 0usize;
+    let mut c = decode_cjk_unit(bytes, pos).0;
+    let stopped = loop {
+        let next = pos + 3;
+        let d = if next < n { decode_valid(bytes, next).0 } else { 0 };
+        match r.ideograph_step(c, d) {
+            Some(u) => {
+                spare[k].write(u64::from(u) ^ CHAR_TAG);
+                k += 1;
+            }
+            None => match r.step_at(c, d, &text[pos..]) {
+                Step::Copy => {
+                    spare[k].write(u64::from(c) ^ CHAR_TAG);
+                    k += 1;
+                }
+                Step::One(t) => {
+                    spare[k].write(u64::from(t) ^ CHAR_TAG);
+                    k += 1;
+                }
+                Step::Rule(rule) => {
+                    if !rule.simple {
+                        break true;
+                    }
+                    for &u in rule.units.iter() {
+                        spare[k].write(u64::from(u) ^ CHAR_TAG);
+                        k += 1;
+                    }
+                    pos += rule.source.len();
+                    break false;
+                }
+            },
+        }
+        pos = next;
+        if !(0x4E00..0xA000).contains(&d) {
+            break false;
+        }
+        c = d;
+    };
+    // SAFETY: the first `k` slots of the spare capacity were written above.
+    unsafe { ids.set_len(len0 + k) };
+    (!stopped).then_some(pos)
+}
+
+/// The run of non-CJK text that starts at byte `pos` (character `ci`) of `text`, up to the next CJK unit: its words
+/// ([`ascii_words`], [`mixed_words`]) go to `emit`; returns the byte and character offsets where it ends. With
+/// `rules` (the conversion walk), `None` where a conversion rule may begin inside the run.
+#[inline(always)]
+fn other_run(
+    text: &str,
+    mut pos: usize,
+    mut ci: u32,
+    rules: Option<&RuleStarts>,
+    emit: &mut impl FnMut(u64, u32, u32),
+) -> Option<(usize, u32)> {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let (run_start, run_ci) = (pos, ci);
+    let mut ascii = true;
+    while pos < n {
+        if bytes[pos] < 0x80 {
+            // ASCII goes by eight bytes at a time while no byte has its top bit set.
+            while pos + 8 <= n {
+                let w = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
+                if w & 0x8080_8080_8080_8080 != 0 {
+                    break;
+                }
+                pos += 8;
+                ci += 8;
+            }
+            while pos < n && bytes[pos] < 0x80 {
+                pos += 1;
+                ci += 1;
+            }
+            continue;
+        }
+        let (d, len) = decode_at(bytes, pos);
+        if let Some(r) = rules {
+            // A source that begins with ASCII characters goes on with this character.
+            let mut p = pos;
+            while p > run_start && pos - p < r.ascii_prefix && bytes[p - 1] < 0x80 {
+                p -= 1;
+                let (next, _) = decode_valid(bytes, p + 1);
+                if r.rule_at(u32::from(bytes[p]), next, &text[p..]).is_some() {
+                    return None;
+                }
+            }
+        }
+        if is_cjk_unit(d) {
+            break;
+        }
+        if let Some(r) = rules {
+            if r.may_begin(d as u32) {
+                return None;
+            }
+        }
+        ascii = false;
+        pos += len;
+        ci += 1;
+    }
+    let run = &text[run_start..pos];
+    if ascii {
+        ascii_words(run, run_ci, emit);
+    } else {
+        mixed_words(run, run_ci, emit);
+    }
+    Some((pos, ci))
 }
 
 /// The UAX #29 words of a run with non-ASCII characters starting at character `base` (see [`for_each_unit`]).
@@ -404,7 +507,7 @@ fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
 /// [`crate::normalize::normalize_unconverted_into`] gives for it (every step but the script conversion). Equal to
 /// [`shingle_set_of_text`] of the fully normalized text ([`crate::normalize::normalize_text_into`]); when
 /// `opts.traditional_to_simplified` is set, the conversion runs while units are cut, without building the
-/// converted text (see `walk_units`), except where a rule changes the text's length or touches other than
+/// converted text (see `converted_unit_ids`), except where a rule changes the text's length or touches other than
 /// CJK characters: then the text is converted first. `n_chars` is the length of `normalized` in code points.
 ///
 /// ```
@@ -433,7 +536,7 @@ pub fn shingle_set_of_unconverted(
     let ids = &mut buf.ids;
     ids.clear();
     ids.reserve(normalized.len() / 2 + 1);
-    if !walk_units::<true>(normalized, |id, _, _| ids.push(id)) {
+    if !converted_unit_ids(normalized, ids) {
         let (converted, scratch) = &mut buf.converted;
         converted.clear();
         converted.push_str(normalized);
@@ -975,7 +1078,7 @@ mod tests {
             let mut want = Vec::new();
             for_each_unit(&converted, |id, _, _| want.push(id));
             let mut got = Vec::new();
-            if walk_units::<true>(&text, |id, _, _| got.push(id)) {
+            if converted_unit_ids(&text, &mut got) {
                 assert_eq!(got, want, "{text}");
                 fused += 1;
             } else {
