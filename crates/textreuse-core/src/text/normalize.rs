@@ -878,39 +878,26 @@ impl<S: OffsetSink> Emitter<'_, S> {
 /// common length, in code points, of lines of at least 4 characters, when at least 3 lines and half of those lines
 /// have exactly that length. A line of that width ends in a wrap, not a paragraph break, so its line break joins
 /// rather than separating two words. Ragged, word-wrapped text has no such width. Trailing carriage returns do not
-/// count; among equally common lengths the shortest wins. The line breaks are counted first, and the scan of the
-/// lines stops as soon as no width can make half of them any more (in ragged text, about half-way).
+/// count; among equally common lengths the shortest wins.
 pub fn hard_wrap_width(text: &str) -> Option<u32> {
     let bytes = text.as_bytes();
-    // Lines after the current one: the line breaks ahead, and the last line.
-    let mut ahead = count_newlines(bytes) + 1;
-    if ahead < 3 {
-        // At least 3 lines must share the width.
+    if !bytes.contains(&b'\n') {
         return None;
     }
     // Lines shorter than 256 characters are counted in an array, longer ones listed.
     let mut short = [0u32; 256];
     let mut long: Vec<u32> = Vec::new();
-    let (mut lines, mut most) = (0u32, 0u32);
-    let record = |n: u32| {
-        ahead -= 1;
+    let mut lines = 0u32;
+    let mut record = |n: u32| {
         if n >= 4 {
             lines += 1;
             match short.get_mut(n as usize) {
-                Some(c) => {
-                    *c += 1;
-                    most = most.max(*c);
-                }
+                Some(c) => *c += 1,
                 None => long.push(n),
             }
         }
-        // A width can still make half of the lines only if its lines so far and every line ahead do: stop the
-        // scan once no width can (`most` and the long lines bound every width's count so far).
-        (lines as usize) <= 2 * most.max(long.len() as u32) as usize + ahead
     };
-    if !line_widths(bytes, record) {
-        return None;
-    }
+    line_widths(bytes, &mut record);
     // The most common width; the shortest among equals (widths are visited in increasing order).
     let (mut width, mut count) = (0u32, 0u32);
     for (w, &c) in short.iter().enumerate() {
@@ -927,40 +914,19 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
     (count >= 3 && 2 * count >= lines).then_some(width)
 }
 
-/// Number of line feeds in `bytes`: sixteen bytes at a time on x86-64.
-fn count_newlines(bytes: &[u8]) -> usize {
-    let mut n = 0usize;
-    let mut pos = 0usize;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        while pos + 16 <= bytes.len() {
-            // SAFETY: the 16 bytes read lie within `bytes`; SSE2 is available on every x86-64 processor.
-            let m = unsafe {
-                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32
-            };
-            n += m.count_ones() as usize;
-            pos += 16;
-        }
-    }
-    n + bytes[pos..].iter().filter(|&&b| b == b'\n').count()
-}
-
 /// Calls `record` with the length in code points of every line of the valid UTF-8 `bytes`, in order, trailing
 /// carriage returns left out: lines end at `\n`, and the last one at the end of `bytes`. A line's length is its
-/// bytes less its continuation bytes (`10xxxxxx`). Stops as soon as `record` returns false, and returns whether it
-/// went through every line. On x86-64 sixteen bytes at a time: one pass finds the line breaks and counts the
-/// continuation bytes of each block at once.
+/// bytes less its continuation bytes (`10xxxxxx`). On x86-64 sixteen bytes at a time: one pass finds the line
+/// breaks and counts the continuation bytes of each block at once.
 #[inline]
-fn line_widths(bytes: &[u8], mut record: impl FnMut(u32) -> bool) -> bool {
+fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
     // The line that ends at byte `end` and starts at `start`, `cont` continuation bytes in it.
     let mut line = |start: usize, end: usize, cont: usize| {
         let mut end = end;
         while end > start && bytes[end - 1] == b'\r' {
             end -= 1;
         }
-        record((end - start - cont) as u32)
+        record((end - start - cont) as u32);
     };
     let mut start = 0usize;
     #[cfg(target_arch = "x86_64")]
@@ -982,9 +948,7 @@ fn line_widths(bytes: &[u8], mut record: impl FnMut(u32) -> bool) -> bool {
                 let k = breaks.trailing_zeros();
                 let cont_here = cont_before + (cont & ((1u32 << k) - 1)).count_ones() as usize;
                 // Cut at ASCII bytes, the line is a slice of the text; a carriage return is no continuation byte.
-                if !line(start, pos + k as usize, cont_here - cont_at_start) {
-                    return false;
-                }
+                line(start, pos + k as usize, cont_here - cont_at_start);
                 start = pos + k as usize + 1;
                 cont_at_start = cont_here;
                 breaks &= breaks - 1;
@@ -997,27 +961,22 @@ fn line_widths(bytes: &[u8], mut record: impl FnMut(u32) -> bool) -> bool {
         for (k, &b) in bytes.iter().enumerate().skip(pos) {
             match b {
                 b'\n' => {
-                    if !line(start, k, cont_in_line) {
-                        return false;
-                    }
+                    line(start, k, cont_in_line);
                     start = k + 1;
                     cont_in_line = 0;
                 }
                 b => cont_in_line += usize::from(b & 0xC0 == 0x80),
             }
         }
-        line(start, bytes.len(), cont_in_line)
+        line(start, bytes.len(), cont_in_line);
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
             let l = &bytes[start..end];
-            if !line(start, end, l.len() - utf8_chars(l)) {
-                return false;
-            }
+            line(start, end, l.len() - utf8_chars(l));
             start = end + 1;
         }
-        true
     }
 }
 
@@ -1513,46 +1472,6 @@ mod tests {
     }
 
     #[test]
-    fn wrap_width_scan_stops_only_when_no_width_can_win() {
-        // The width as defined, from every line (no early stop), against the scan that stops early: ragged lines
-        // before, after or among lines of one width, at and around half of the lines.
-        fn defined(text: &str) -> Option<u32> {
-            let widths: Vec<u32> =
-                text.split('\n').map(|l| l.trim_end_matches('\r').chars().count() as u32).filter(|&w| w >= 4).collect();
-            let mut counts = std::collections::BTreeMap::new();
-            for &w in &widths {
-                *counts.entry(w).or_insert(0u32) += 1;
-            }
-            let (mut width, mut count) = (0, 0);
-            for (&w, &c) in &counts {
-                if c > count {
-                    (width, count) = (w, c);
-                }
-            }
-            (count >= 3 && 2 * count as usize >= widths.len()).then_some(width)
-        }
-        let mut x = 5u64;
-        let mut next = |m: u64| {
-            x = crate::minhash::mix64(x.wrapping_add(1));
-            x % m
-        };
-        for round in 0..3000 {
-            let (fixed, ragged) = (next(12) as usize, next(14) as usize);
-            let width = 4 + next(300) as usize;
-            let mut lines: Vec<String> = (0..fixed).map(|_| "a".repeat(width)).collect();
-            lines.extend((0..ragged).map(|_| "文".repeat(next(320) as usize)));
-            // Ragged lines first, last, or shuffled in.
-            match round % 3 {
-                0 => lines.reverse(),
-                1 => {}
-                _ => lines.sort_by_key(|l| crate::minhash::mix64(l.len() as u64 ^ round as u64)),
-            }
-            let text = lines.join(if round % 5 == 0 { "\r\n" } else { "\n" });
-            assert_eq!(hard_wrap_width(&text), defined(&text), "{fixed} of width {width}, {ragged} ragged");
-        }
-    }
-
-    #[test]
     fn offsets_map_back() {
         let src = "Ａ 圖書館，\n館長";
         let n = normalize(src, &NormalizeOptions::default());
@@ -1704,10 +1623,7 @@ mod tests {
             }
             let want: Vec<u32> = text.split('\n').map(|l| l.trim_end_matches('\r').chars().count() as u32).collect();
             let mut got = Vec::new();
-            assert!(line_widths(text.as_bytes(), |w| {
-                got.push(w);
-                true
-            }));
+            line_widths(text.as_bytes(), |w| got.push(w));
             assert_eq!(got, want, "{text:?}");
         }
     }
