@@ -203,17 +203,19 @@ fn mixed_text() -> impl Strategy<Value = String> {
         )
         .prop_map(|cs| cs.into_iter().collect::<String>()),
     ];
-    (prop::collection::vec(piece, 0..40), prop::option::of(4usize..20)).prop_map(|(pieces, wrap)| {
-        let text = pieces.concat();
-        match wrap {
-            // Hard-wrapped: a line break after every `w` characters.
-            Some(w) => {
-                let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
-                chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
-            }
-            None => text,
+    (prop::collection::vec(piece, 0..40), prop::option::of(4usize..20))
+        .prop_map(|(pieces, wrap)| hard_wrapped(pieces.concat(), wrap))
+}
+
+/// `text` hard-wrapped when `wrap` is set: its line breaks removed, then one after every `wrap` characters.
+fn hard_wrapped(text: String, wrap: Option<usize>) -> String {
+    match wrap {
+        Some(w) => {
+            let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
+            chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
         }
-    })
+        None => text,
+    }
 }
 
 /// Random Chinese text, as Chinese corpora hold it: long runs of CJK Unified Ideographs, simplified and traditional
@@ -239,16 +241,8 @@ fn chinese_text() -> impl Strategy<Value = String> {
             "2017年", "3-0", "PK", "abc def", "CEO", "1.5", "カ", "한",
         ]).prop_map(str::to_string),
     ];
-    (prop::collection::vec(piece, 0..60), prop::option::of(4usize..30)).prop_map(|(pieces, wrap)| {
-        let text = pieces.concat();
-        match wrap {
-            Some(w) => {
-                let chars: Vec<char> = text.chars().filter(|&c| c != '\n').collect();
-                chars.chunks(w).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
-            }
-            None => text,
-        }
-    })
+    (prop::collection::vec(piece, 0..60), prop::option::of(4usize..30))
+        .prop_map(|(pieces, wrap)| hard_wrapped(pieces.concat(), wrap))
 }
 
 /// The sources of zhconv's zh-CN conversion rules.

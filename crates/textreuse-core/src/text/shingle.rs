@@ -782,8 +782,9 @@ fn pair_hashes(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) {
     }
     out.extend(ids.windows(2).map(|w| h.hash(&w[..2])));
 }
-/// [`pair_hashes`] with AVX-512 (F, DQ, BW): XXH3's 9-to-16-byte path for eight windows at a time, the 128-bit
-/// product of its fold from four 32 × 32-bit products.
+
+/// [`pair_hashes`] with AVX-512 (F, DQ, BW): XXH3's 9-to-16-byte path for eight windows at a time ([`fold8`],
+/// [`avalanche8`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512bw")]
 unsafe fn pair_hashes_avx512(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) {
@@ -798,9 +799,7 @@ unsafe fn pair_hashes_avx512(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) 
     // SAFETY (of the stores below): `out` has room for `windows` more values from `base`; `k + 8 <= windows`.
     let dst = out.as_mut_ptr().add(base);
     let (k0, k1) = (_mm512_set1_epi64(h.flip16.0 as i64), _mm512_set1_epi64(h.flip16.1 as i64));
-    let low = _mm512_set1_epi64(0xFFFF_FFFF);
     let sixteen = _mm512_set1_epi64(16);
-    let prime = _mm512_set1_epi64(0x1656_6791_9E37_79F9u64 as i64);
     // Byte reversal of each 64-bit lane.
     let rev = _mm512_set_epi8(
         8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8,
@@ -813,27 +812,9 @@ unsafe fn pair_hashes_avx512(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) 
         let b = _mm512_loadu_si512(ids.as_ptr().add(k + 1).cast());
         let lo = _mm512_xor_si512(a, k0);
         let hi = _mm512_xor_si512(b, k1);
-        let (lo_h, hi_h) = (_mm512_srli_epi64::<32>(lo), _mm512_srli_epi64::<32>(hi));
-        let ll = _mm512_mul_epu32(lo, hi);
-        let lh = _mm512_mul_epu32(lo, hi_h);
-        let hl = _mm512_mul_epu32(lo_h, hi);
-        let hh = _mm512_mul_epu32(lo_h, hi_h);
-        let cross = _mm512_add_epi64(
-            _mm512_add_epi64(_mm512_srli_epi64::<32>(ll), _mm512_and_si512(lh, low)),
-            _mm512_and_si512(hl, low),
-        );
-        let low64 = _mm512_mullo_epi64(lo, hi);
-        let high64 = _mm512_add_epi64(
-            _mm512_add_epi64(hh, _mm512_srli_epi64::<32>(lh)),
-            _mm512_add_epi64(_mm512_srli_epi64::<32>(hl), _mm512_srli_epi64::<32>(cross)),
-        );
-        let fold = _mm512_xor_si512(low64, high64);
         let swapped = _mm512_shuffle_epi8(lo, rev);
-        let mut acc = _mm512_add_epi64(_mm512_add_epi64(sixteen, swapped), _mm512_add_epi64(hi, fold));
-        acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<37>(acc));
-        acc = _mm512_mullo_epi64(acc, prime);
-        acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<32>(acc));
-        _mm512_storeu_si512(dst.add(k).cast(), acc);
+        let acc = _mm512_add_epi64(_mm512_add_epi64(sixteen, swapped), _mm512_add_epi64(hi, fold8(lo, hi)));
+        _mm512_storeu_si512(dst.add(k).cast(), avalanche8(acc));
         k += 8;
     }
     // SAFETY: the loop stored `k` values from `base`.
