@@ -22,8 +22,9 @@ use crate::normalize::{decode_at, hard_wrap_width, separator_class, Gap, Normali
 /// Appends to `ids` the unit ids of `text` normalized with `opts` and returns the length of `text` in code points,
 /// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
 /// normalizes alone ([`separator_class`]: dashes, quotation marks, symbols, spaces; no letter, digit or mark) or a
-/// Latin-1 letter ([`is_latin1_letter`]; not in a hard-wrapped text); else returns `None` and leaves `ids` as it was. `word` is working space for the rare word that is joined across
-/// a separator or longer than 16 bytes.
+/// Latin-1 letter ([`is_latin1_letter`]; not in a hard-wrapped text); else returns `None` and leaves `ids` as it
+/// was. `word` is working space for the rare word that is joined across a separator, longer than 16 bytes, or has a
+/// Latin-1 letter.
 pub(crate) fn ascii_unit_ids(
     text: &str,
     opts: &NormalizeOptions,
