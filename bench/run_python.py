@@ -87,9 +87,9 @@ def write_markdown(res):
              f"Machine: {m['nproc']} cores, {m['cpu']}, {m['memory']}; date {m['date']}; commit {m['commit']}. Produced by "
              '`bench/run_python.py` (not part of `bench/run.sh`'"'"'s default run). Whole processes timed by `/usr/bin/time -v` '
              '(interpreter start, import, reading the JSONL, deduplicating, writing clusters), medians; every row ran in '
-             'this one session.' + (f" Load average (5 min) {res['load_after']:.1f} at the end of the run on these 2 cores, which "
-                                     'other engineers\' builds shared: absolute times are several times those of a '
-                                     'quiet machine; compare ratios within this section only.'
+             'this one session.' + (f" Load average (5 min) {res['load_after']:.1f} at the end of the run on these "
+                                     f"{m['nproc']} cores (above the core count, other work shared them and absolute "
+                                     'times grow with it); compare ratios within this section only.'
                                      if 'load_after' in res else ''), '',
              '### dedup on zh-dev (3,657 documents, 5.1 M characters)', '',
              '| tool | pair P | pair R | pair F1 | wall (s) | CPU (s) | rounds | wall vs CLI | wall vs Python textreuse '
