@@ -1396,16 +1396,13 @@ impl AtomicWriter {
     /// # Errors
     /// On I/O errors.
     pub fn commit(mut self) -> io::Result<()> {
-        let mut w = self.writer.take().expect("open");
-        w.flush()?;
+        self.writer.as_mut().expect("open").flush()?;
         if crate::outdir::in_live_staging(&self.path) {
-            self.writer = Some(w);
             self.start_writeback();
-            w = self.writer.take().expect("open");
         } else {
-            w.get_ref().sync_all()?;
+            self.writer.as_ref().expect("open").get_ref().sync_all()?;
         }
-        drop(w);
+        drop(self.writer.take());
         self.tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
