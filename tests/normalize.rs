@@ -496,11 +496,27 @@ fn assert_fingerprint_as_reference(text: &str, opts: &NormalizeOptions) -> Resul
     Ok(())
 }
 
+/// ASCII words of 1 to 24 letters and digits (either case) between ASCII separators, up to 600 of them.
+fn ascii_prose() -> impl Strategy<Value = String> {
+    let word = prop::collection::vec(prop::sample::select(b"abcdefXYZ0189".to_vec()), 1..25)
+        .prop_map(|b| String::from_utf8(b).expect("ASCII"));
+    let separator = prop::sample::select(vec![" ", " ", " ", ", ", ". ", "\n", "-", "-\n", " - ", "'", "\t"]);
+    prop::collection::vec((word, separator), 0..600).prop_map(|v| v.into_iter().map(|(w, s)| w + s).collect::<String>())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
     fn ascii_fingerprints_equal_the_reference(text in ocr_text(), opts in any_options()) {
+        assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;
+        assert_fingerprint_as_reference(&text, &opts)?;
+    }
+
+    /// ASCII prose long enough for the ASCII path's batches of word hashes (32 words of one length class) to fill
+    /// several times, words of every length.
+    #[test]
+    fn long_ascii_fingerprints_equal_the_reference(text in ascii_prose(), opts in any_options()) {
         assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;
         assert_fingerprint_as_reference(&text, &opts)?;
     }

@@ -57,6 +57,7 @@ pub(crate) fn ascii_unit_ids(
         return None;
     }
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
+    let mut pending = PendingWords::new(n);
     let mut bits = AlnumBits::new(b, latin);
     let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
@@ -92,7 +93,7 @@ pub(crate) fn ascii_unit_ids(
             }
             push_lowered(word, &b[pos..end], lower);
         } else {
-            ids.push(word_id(b, first, joined, latin, lower, word));
+            pending.emit(b, first, joined, latin, lower, word, ids);
             (first, joined) = ((pos, end), false);
         }
         if high < pos {
@@ -102,9 +103,192 @@ pub(crate) fn ascii_unit_ids(
         pos = bits.next_alnum(end);
     }
     if last_end > 0 {
-        ids.push(word_id(b, first, joined, latin, lower, word));
+        pending.emit(b, first, joined, latin, lower, word, ids);
     }
+    pending.finish(ids);
     Some(chars as u32)
+}
+
+/// Words of 1 to 16 bytes waiting for their ids where the processor has AVX-512: each goes to the batch of its
+/// length's XXH3 path (1 to 3, 4 to 8, 9 to 16 bytes), and a full batch of eight is hashed at once
+/// ([`short_word_ids8`]). One word at a time, the hash takes a branch on the word's length that mispredicts on
+/// prose; here the batch is picked by index, and only a full batch branches. A word's place in `ids` holds 0 until
+/// its batch is hashed.
+struct PendingWords {
+    /// AVX-512 (F, DQ, BW) is there and the text's offsets fit in 32 bits.
+    batch: bool,
+    /// The batches, by length class.
+    classes: [WordBatch; 3],
+}
+
+/// Up to eight words of one length class: their first eight bytes and last eight bytes (lower-cased as the ids
+/// want them), their lengths and their places in `ids`.
+#[derive(Clone, Copy)]
+struct WordBatch {
+    head: [u64; BATCH],
+    tail: [u64; BATCH],
+    len: [u64; BATCH],
+    at: [u32; BATCH],
+    waiting: usize,
+}
+
+/// Words hashed together: a multiple of eight, so the vector loads of the last ones (whose stores are the most
+/// recent) are a small part.
+const BATCH: usize = 32;
+
+impl Default for WordBatch {
+    fn default() -> Self {
+        WordBatch { head: [0; BATCH], tail: [0; BATCH], len: [0; BATCH], at: [0; BATCH], waiting: 0 }
+    }
+}
+
+impl PendingWords {
+    fn new(text_len: usize) -> PendingWords {
+        #[cfg(target_arch = "x86_64")]
+        let batch = has_avx512_bw() && u32::try_from(text_len).is_ok();
+        #[cfg(not(target_arch = "x86_64"))]
+        let batch = false;
+        PendingWords { batch, classes: [WordBatch::default(); 3] }
+    }
+
+    /// Appends the id of the word `first` (see [`word_id`]) to `ids`, or its place when it waits in a batch: a
+    /// word of at most 16 bytes, not joined, that has eight bytes of the text from its start and no Latin-1 letter
+    /// to lower-case.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        b: &[u8],
+        first: (usize, usize),
+        joined: bool,
+        latin: bool,
+        lower: u8,
+        word: &mut Vec<u8>,
+        ids: &mut Vec<u64>,
+    ) {
+        let (s, e) = first;
+        let len = e - s;
+        if !(self.batch && !joined && len <= 16 && s + 8 <= b.len() && !(latin && lower != 0 && has_high_byte(b, s, e)))
+        {
+            ids.push(word_id(b, first, joined, latin, lower, word));
+            return;
+        }
+        let lw = u64::from(lower) * 0x0101_0101_0101_0101;
+        let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes")) | lw;
+        let class = usize::from(len > 3) + usize::from(len > 8);
+        let w = &mut self.classes[class];
+        let k = w.waiting;
+        w.head[k] = r64(s);
+        w.tail[k] = r64(e.max(s + 8) - 8);
+        w.len[k] = len as u64;
+        w.at[k] = ids.len() as u32;
+        ids.push(0);
+        w.waiting = k + 1;
+        if w.waiting == BATCH {
+            w.waiting = 0;
+            #[cfg(target_arch = "x86_64")]
+            for c in 0..BATCH / 8 {
+                let part = |x: &[u64; BATCH]| -> [u64; 8] { x[8 * c..8 * c + 8].try_into().expect("8 values") };
+                // SAFETY: `batch` is set only where the processor has AVX-512 F, DQ and BW.
+                let h = unsafe { short_word_ids8(class, &part(&w.head), &part(&w.tail), &part(&w.len)) };
+                for (&at, h) in w.at[8 * c..8 * c + 8].iter().zip(h) {
+                    ids[at as usize] = h;
+                }
+            }
+        }
+    }
+
+    /// The ids of the words still waiting, one at a time.
+    fn finish(&mut self, ids: &mut [u64]) {
+        for w in &mut self.classes {
+            for k in 0..w.waiting {
+                ids[w.at[k] as usize] = short_word_of(w.head[k], w.tail[k], w.len[k] as usize);
+            }
+            w.waiting = 0;
+        }
+    }
+}
+
+/// [`short_word_id`] of a word given by its first and last eight bytes (lower-cased) and its length.
+fn short_word_of(head: u64, tail: u64, len: usize) -> u64 {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&head.to_le_bytes());
+    if len > 8 {
+        bytes[len - 8..len].copy_from_slice(&tail.to_le_bytes());
+    }
+    short_word_id(&bytes, 0, len, 0)
+}
+
+/// Whether the processor has AVX-512 F, DQ and BW (what [`short_word_ids8`] needs).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_avx512_bw() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+/// [`short_word_id`] of eight words of one length class at once (`class` 0: 1 to 3 bytes, 1: 4 to 8, 2: 9 to
+/// 16), XXH3's short path of that class with eight lanes: word `k` has `len[k]` bytes, its first eight bytes
+/// (little-endian) are `head[k]` and its last eight `tail[k]` (read for class 2 only), lower-cased already.
+///
+/// # Safety
+/// The processor must have AVX-512 F, DQ and BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512bw")]
+unsafe fn short_word_ids8(class: usize, head: &[u64; 8], tail: &[u64; 8], len: &[u64; 8]) -> [u64; 8] {
+    use crate::shingle::{avalanche8, fold8, XXH3_SECRET as K};
+    use std::arch::x86_64::*;
+    let one = |x: u64| _mm512_set1_epi64(x as i64);
+    let n = _mm512_loadu_si512(len.as_ptr().cast());
+    let head = _mm512_loadu_si512(head.as_ptr().cast());
+    // The bytes of `head` from byte `at` on.
+    let bytes_from = |at: __m512i| _mm512_srlv_epi64(head, _mm512_slli_epi64::<3>(at));
+    let ids = match class {
+        0 => {
+            // XXH3_len_1to3: first, middle and last bytes and the length, then XXH64's avalanche.
+            let byte = one(0xFF);
+            let c1 = _mm512_and_si512(head, byte);
+            let c2 = _mm512_and_si512(bytes_from(_mm512_srli_epi64::<1>(n)), byte);
+            let c3 = _mm512_and_si512(bytes_from(_mm512_sub_epi64(n, one(1))), byte);
+            let combined = _mm512_or_si512(
+                _mm512_or_si512(_mm512_slli_epi64::<16>(c1), _mm512_slli_epi64::<24>(c2)),
+                _mm512_or_si512(c3, _mm512_slli_epi64::<8>(n)),
+            );
+            let mut h = _mm512_xor_si512(combined, one(u64::from(K[0] as u32 ^ (K[0] >> 32) as u32)));
+            h = _mm512_xor_si512(h, _mm512_srli_epi64::<33>(h));
+            h = _mm512_mullo_epi64(h, one(0xC2B2_AE3D_27D4_EB4F));
+            h = _mm512_xor_si512(h, _mm512_srli_epi64::<29>(h));
+            h = _mm512_mullo_epi64(h, one(0x1656_67B1_9E37_79F9));
+            _mm512_xor_si512(h, _mm512_srli_epi64::<32>(h))
+        }
+        1 => {
+            // XXH3_len_4to8: the first and the last four bytes (the last are the first eight's, shifted).
+            let word32 = one(0xFFFF_FFFF);
+            let last4 = _mm512_and_si512(bytes_from(_mm512_sub_epi64(n, one(4))), word32);
+            let input = _mm512_add_epi64(last4, _mm512_slli_epi64::<32>(head));
+            let mut h = _mm512_xor_si512(input, one(K[1] ^ K[2]));
+            h = _mm512_xor_si512(h, _mm512_xor_si512(_mm512_rol_epi64::<49>(h), _mm512_rol_epi64::<24>(h)));
+            h = _mm512_mullo_epi64(h, one(0x9FB2_1C65_1E98_DF25));
+            h = _mm512_xor_si512(h, _mm512_add_epi64(_mm512_srli_epi64::<35>(h), n));
+            h = _mm512_mullo_epi64(h, one(0x9FB2_1C65_1E98_DF25));
+            _mm512_xor_si512(h, _mm512_srli_epi64::<28>(h))
+        }
+        _ => {
+            // XXH3_len_9to16: the first and the last eight bytes.
+            let lo = _mm512_xor_si512(head, one(K[3] ^ K[4]));
+            let hi = _mm512_xor_si512(_mm512_loadu_si512(tail.as_ptr().cast()), one(K[5] ^ K[6]));
+            let swap = _mm512_set4_epi32(0x0809_0A0B, 0x0C0D_0E0F, 0x0001_0203, 0x0405_0607);
+            let acc = _mm512_add_epi64(
+                _mm512_add_epi64(n, _mm512_shuffle_epi8(lo, swap)),
+                _mm512_add_epi64(hi, fold8(lo, hi)),
+            );
+            avalanche8(acc)
+        }
+    };
+    let mut out = [0u64; 8];
+    _mm512_storeu_si512(out.as_mut_ptr().cast(), ids);
+    out
 }
 
 /// The first byte at or after `from` of `b` that is not ASCII, or the length of `b`: eight bytes at a time.
@@ -438,6 +622,43 @@ mod tests {
                             assert_eq!(short_word_id(&b, s, e, lower), xxh3_64(&want), "{s}..{e} of {n}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn eight_short_word_ids_at_once_are_xxh3_of_the_words() {
+        if !has_avx512_bw() {
+            eprintln!("skipped: the processor has no AVX-512 F, DQ and BW");
+            return;
+        }
+        let mut x = 0x0fed_cba9_8765_4321u64;
+        let mut next = |m: u64| {
+            x = crate::minhash::mix64(x.wrapping_add(0x9E37));
+            x % m
+        };
+        // Letters, digits and a few other bytes (the batch reads the bytes around a word too).
+        let bytes = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -.\n\xC3\xA9";
+        for n in 16..=64usize {
+            let b: Vec<u8> = (0..n).map(|_| bytes[next(bytes.len() as u64) as usize]).collect();
+            for _ in 0..50 {
+                let class = next(3) as usize;
+                let (lo, hi) = [(1, 3), (4, 8), (9, 16)][class];
+                let (mut words, mut head, mut tail, mut len) = (Vec::new(), [0u64; 8], [0u64; 8], [0u64; 8]);
+                for k in 0..8 {
+                    let l = lo + next((hi - lo + 1) as u64) as usize;
+                    let s = next((n - l.max(8) + 1) as u64) as usize;
+                    let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes"));
+                    (head[k], tail[k], len[k]) = (r64(s), r64((s + l).max(s + 8) - 8), l as u64);
+                    words.push(&b[s..s + l]);
+                }
+                // SAFETY: the processor has AVX-512 F, DQ and BW (checked above).
+                let got = unsafe { short_word_ids8(class, &head, &tail, &len) };
+                for k in 0..8 {
+                    assert_eq!(got[k], xxh3_64(words[k]), "{:?}", words[k]);
+                    assert_eq!(short_word_of(head[k], tail[k], len[k] as usize), xxh3_64(words[k]));
                 }
             }
         }

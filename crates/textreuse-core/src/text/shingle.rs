@@ -840,7 +840,7 @@ fn quad_hashes(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) {
 /// four 32 × 32-bit products (AVX-512 has no 64 × 64 → 128-bit multiply).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn fold8(a: std::arch::x86_64::__m512i, b: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i {
+pub(crate) unsafe fn fold8(a: std::arch::x86_64::__m512i, b: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i {
     use std::arch::x86_64::*;
     let low = _mm512_set1_epi64(0xFFFF_FFFF);
     let (a_h, b_h) = (_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(b));
@@ -862,7 +862,7 @@ unsafe fn fold8(a: std::arch::x86_64::__m512i, b: std::arch::x86_64::__m512i) ->
 /// XXH3's final mix of eight lanes ([`avalanche`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn avalanche8(acc: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i {
+pub(crate) unsafe fn avalanche8(acc: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i {
     use std::arch::x86_64::*;
     let acc = _mm512_xor_si512(acc, _mm512_srli_epi64::<37>(acc));
     let acc = _mm512_mullo_epi64(acc, _mm512_set1_epi64(0x1656_6791_9E37_79F9u64 as i64));
