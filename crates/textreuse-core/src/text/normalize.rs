@@ -916,10 +916,80 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
 
 /// Calls `record` with the length in code points of every line of the valid UTF-8 `bytes`, in order, trailing
 /// carriage returns left out: lines end at `\n`, and the last one at the end of `bytes`. A line's length is its
-/// bytes less its continuation bytes (`10xxxxxx`). On x86-64 sixteen bytes at a time: one pass finds the line
-/// breaks and counts the continuation bytes of each block at once.
+/// bytes less its continuation bytes (`10xxxxxx`). On x86-64 sixty-four bytes at a time: one pass finds the line
+/// breaks and counts the continuation bytes of each block at once (with AVX-512 BW where the processor has it,
+/// else four SSE2 steps).
 #[inline]
 fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the processor has AVX-512 F and BW (checked just above; BW implies F).
+            unsafe { line_widths_avx512(bytes, &mut record) };
+        } else {
+            line_widths_by_blocks(bytes, &mut record, block_masks_sse2);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut start = 0usize;
+        for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+            let l = &bytes[start..end];
+            let mut end_trimmed = end;
+            while end_trimmed > start && bytes[end_trimmed - 1] == b'\r' {
+                end_trimmed -= 1;
+            }
+            record((end_trimmed - start - (l.len() - utf8_chars(l))) as u32);
+            start = end + 1;
+        }
+    }
+}
+
+/// [`line_widths_by_blocks`] with AVX-512's byte comparisons into masks.
+///
+/// # Safety
+/// The processor must have AVX-512 F and BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn line_widths_avx512(bytes: &[u8], record: &mut impl FnMut(u32)) {
+    line_widths_by_blocks(bytes, record, |b: &[u8], pos: usize| {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller passes `pos + 64 <= b.len()`; the processor has AVX-512 F and BW.
+        unsafe {
+            let v = _mm512_loadu_si512(b.as_ptr().add(pos).cast());
+            let nl = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8));
+            let top = _mm512_and_si512(v, _mm512_set1_epi8(0xC0u8 as i8));
+            (nl, _mm512_cmpeq_epi8_mask(top, _mm512_set1_epi8(0x80u8 as i8)))
+        }
+    });
+}
+
+/// The line breaks and the continuation bytes of `b[pos..pos + 64]` as bit masks, sixteen bytes at a time with
+/// SSE2 (available on every x86-64 processor).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_masks_sse2(b: &[u8], pos: usize) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    let (mut nl, mut cont) = (0u64, 0u64);
+    for k in 0..4 {
+        // SAFETY: the caller passes `pos + 64 <= b.len()`, so the 16 bytes read lie within `b`.
+        unsafe {
+            let v = _mm_loadu_si128(b.as_ptr().add(pos + 16 * k).cast::<__m128i>());
+            let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u16;
+            let top = _mm_and_si128(v, _mm_set1_epi8(0xC0u8 as i8));
+            let c = _mm_movemask_epi8(_mm_cmpeq_epi8(top, _mm_set1_epi8(0x80u8 as i8))) as u16;
+            nl |= u64::from(n) << (16 * k);
+            cont |= u64::from(c) << (16 * k);
+        }
+    }
+    (nl, cont)
+}
+
+/// [`line_widths`] by blocks of 64 bytes: `masks(bytes, pos)` gives the line breaks and the continuation bytes of
+/// `bytes[pos..pos + 64]` as bit masks; the rest after the last whole block byte by byte.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn line_widths_by_blocks(bytes: &[u8], record: &mut impl FnMut(u32), masks: impl Fn(&[u8], usize) -> (u64, u64)) {
     // The line that ends at byte `end` and starts at `start`, `cont` continuation bytes in it.
     let mut line = |start: usize, end: usize, cont: usize| {
         let mut end = end;
@@ -929,55 +999,36 @@ fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
         record((end - start - cont) as u32);
     };
     let mut start = 0usize;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // Continuation bytes before the current block, and before the current line's start.
-        let (mut cont_before, mut cont_at_start) = (0usize, 0usize);
-        let mut pos = 0usize;
-        while pos + 16 <= bytes.len() {
-            // SAFETY: the 16 bytes read lie within `bytes`; SSE2 is available on every x86-64 processor.
-            let (mut breaks, cont) = unsafe {
-                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
-                let nl = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32;
-                let top = _mm_and_si128(v, _mm_set1_epi8(0xC0u8 as i8));
-                let cont = _mm_movemask_epi8(_mm_cmpeq_epi8(top, _mm_set1_epi8(0x80u8 as i8))) as u32;
-                (nl, cont)
-            };
-            while breaks != 0 {
-                let k = breaks.trailing_zeros();
-                let cont_here = cont_before + (cont & ((1u32 << k) - 1)).count_ones() as usize;
-                // Cut at ASCII bytes, the line is a slice of the text; a carriage return is no continuation byte.
-                line(start, pos + k as usize, cont_here - cont_at_start);
-                start = pos + k as usize + 1;
-                cont_at_start = cont_here;
-                breaks &= breaks - 1;
-            }
-            cont_before += cont.count_ones() as usize;
-            pos += 16;
+    // Continuation bytes before the current block, and before the current line's start.
+    let (mut cont_before, mut cont_at_start) = (0usize, 0usize);
+    let mut pos = 0usize;
+    while pos + 64 <= bytes.len() {
+        let (mut breaks, cont) = masks(bytes, pos);
+        while breaks != 0 {
+            let k = breaks.trailing_zeros();
+            let cont_here = cont_before + (cont & ((1u64 << k) - 1)).count_ones() as usize;
+            // Cut at ASCII bytes, the line is a slice of the text; a carriage return is no continuation byte.
+            line(start, pos + k as usize, cont_here - cont_at_start);
+            start = pos + k as usize + 1;
+            cont_at_start = cont_here;
+            breaks &= breaks - 1;
         }
-        // The rest: lines as below, the current one's first continuation bytes counted.
-        let mut cont_in_line = cont_before - cont_at_start;
-        for (k, &b) in bytes.iter().enumerate().skip(pos) {
-            match b {
-                b'\n' => {
-                    line(start, k, cont_in_line);
-                    start = k + 1;
-                    cont_in_line = 0;
-                }
-                b => cont_in_line += usize::from(b & 0xC0 == 0x80),
-            }
-        }
-        line(start, bytes.len(), cont_in_line);
+        cont_before += cont.count_ones() as usize;
+        pos += 64;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
-            let l = &bytes[start..end];
-            line(start, end, l.len() - utf8_chars(l));
-            start = end + 1;
+    // The rest: lines as below, the current one's first continuation bytes counted.
+    let mut cont_in_line = cont_before - cont_at_start;
+    for (k, &b) in bytes.iter().enumerate().skip(pos) {
+        match b {
+            b'\n' => {
+                line(start, k, cont_in_line);
+                start = k + 1;
+                cont_in_line = 0;
+            }
+            b => cont_in_line += usize::from(b & 0xC0 == 0x80),
         }
     }
+    line(start, bytes.len(), cont_in_line);
 }
 
 /// The number of characters of the valid UTF-8 `bytes`: its bytes less its continuation bytes (`10xxxxxx`), eight
@@ -1615,7 +1666,7 @@ mod tests {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for round in 0..5_000 {
             let mut text = String::new();
-            for _ in 0..round % 90 {
+            for _ in 0..round % 150 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
@@ -1625,6 +1676,13 @@ mod tests {
             let mut got = Vec::new();
             line_widths(text.as_bytes(), |w| got.push(w));
             assert_eq!(got, want, "{text:?}");
+            // The SSE2 blocks too, where the processor has AVX-512 and `line_widths` takes those.
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut sse2 = Vec::new();
+                line_widths_by_blocks(text.as_bytes(), &mut |w| sse2.push(w), block_masks_sse2);
+                assert_eq!(sse2, want, "{text:?}");
+            }
         }
     }
 
