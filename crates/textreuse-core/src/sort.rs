@@ -86,10 +86,90 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
     out
 }
 
+/// Removes consecutive repeats from `v` (sorted, as a shingle set is before its repeats go), as `Vec::dedup` does:
+/// with AVX-512 (detected at run time) eight values at a time, each compared with the one before it and the values
+/// kept packed in one compress, where the standard loop branches on every value.
+pub(crate) fn dedup_sorted(v: &mut Vec<u64>) {
+    #[cfg(target_arch = "x86_64")]
+    if v.len() >= 16 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the processor has AVX-512F (checked just above).
+        unsafe { dedup_avx512(v) };
+        return;
+    }
+    v.dedup();
+}
+
+/// [`dedup_sorted`] with AVX-512F. Blocks of eight are read in order; the values kept so far (`w`) are never more
+/// than those read, so a block's compressed store, at `w`, ends at or before the next block's start and never
+/// overwrites a value not yet read. The value before each block comes from the previous block's register, not from
+/// memory (which the store may have changed).
+///
+/// # Safety
+/// The processor must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dedup_avx512(v: &mut Vec<u64>) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    let p = v.as_mut_ptr();
+    // A block before the first whose last lane differs from the first value.
+    let mut before = _mm512_set1_epi64(!*p as i64);
+    let (mut i, mut w) = (0usize, 0usize);
+    while i + 8 <= n {
+        // SAFETY: values `i..i + 8` lie within `v`, and were not written yet (`w <= i`).
+        let cur = _mm512_loadu_si512(p.add(i).cast());
+        let prev = _mm512_alignr_epi64::<7>(cur, before);
+        let keep = _mm512_cmpneq_epu64_mask(cur, prev);
+        // SAFETY: `w + 8 <= i + 8 <= n`: the store lies within `v`.
+        _mm512_storeu_si512(p.add(w).cast(), _mm512_maskz_compress_epi64(keep, cur));
+        w += keep.count_ones() as usize;
+        before = cur;
+        i += 8;
+    }
+    // The rest one by one, against the last value read (memory before `i` may hold kept values by now).
+    let mut lanes = [0u64; 8];
+    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), before);
+    let mut last = lanes[7];
+    while i < n {
+        // SAFETY: `i < n`, and `w <= i`.
+        let x = *p.add(i);
+        if x != last {
+            *p.add(w) = x;
+            w += 1;
+            last = x;
+        }
+        i += 1;
+    }
+    // SAFETY: the first `w` values were written (kept values), `w <= n`.
+    v.set_len(w);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::minhash::mix64;
+
+    #[test]
+    fn dedup_sorted_is_vec_dedup() {
+        // Sorted values with runs of repeats of every length, around the blocks of eight.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for n in 0..200usize {
+            for round in 0..20 {
+                let mut v: Vec<u64> = Vec::with_capacity(n);
+                let mut value = 0u64;
+                while v.len() < n {
+                    x = mix64(x);
+                    value += x % 3;
+                    let run = if round % 4 == 0 { 1 + (x >> 8) as usize % 12 } else { 1 + (x >> 8) as usize % 2 };
+                    v.extend(std::iter::repeat_n(value, run.min(n - v.len())));
+                }
+                let mut want = v.clone();
+                want.dedup();
+                dedup_sorted(&mut v);
+                assert_eq!(v, want, "{n} values, round {round}");
+            }
+        }
+    }
 
     #[test]
     fn pairs_sort_by_key_then_value() {

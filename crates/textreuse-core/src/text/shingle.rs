@@ -420,7 +420,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 /// still compare. Lengths must be at least 1.
 pub fn shingle_set(units: &[Unit], n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
     let mut hs = sort_hashes(&shingle_hashes(units, n, seed), &mut Vec::new(), &mut Vec::new());
-    hs.dedup();
+    crate::sort::dedup_sorted(&mut hs);
     hs
 }
 
@@ -499,7 +499,7 @@ fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     buf.hashes.clear();
     window_hashes_into(&buf.ids, n, seed, &mut buf.hashes);
     let mut set = sort_hashes(&buf.hashes, &mut buf.counts, &mut buf.sorting);
-    set.dedup();
+    crate::sort::dedup_sorted(&mut set);
     set
 }
 
