@@ -577,29 +577,94 @@ fn window_hashes_into(ids: &[u64], n: Ngram, seed: u64, out: &mut Vec<u64>) {
     }
     let before = out.len();
     match (n.n, n.word_n) {
-        (4, 2) if m >= 4 && 2 * ids.iter().filter(|&&id| is_cjk_id(id)).count() >= m => {
+        (4, 2) if m >= 4 && 2 * (m - word_count(ids)) >= m => {
             // Mostly CJK characters: every window of four hashed at once, then the few windows from two words in a
             // row put in their place. Before the last three ids each position gives exactly one window (from
             // two words, else from a CJK character: `mixed_windows`), so the windows of four stay in place.
             quad_hashes(ids, &h, out);
-            let word = |k: usize| !is_cjk_id(ids[k]);
-            let (cjk_tail, word_tail) = (m - 3, m - 1);
-            for k in 0..cjk_tail {
-                if word(k) && word(k + 1) {
+            let cjk_tail = m - 3;
+            for_each_word_pair(ids, |k| {
+                if k < cjk_tail {
                     out[before + k] = h.hash(&ids[k..k + 2]);
-                }
-            }
-            for k in cjk_tail..word_tail {
-                if word(k) && word(k + 1) {
+                } else {
                     out.push(h.hash(&ids[k..k + 2]));
                 }
-            }
+            });
         }
         (4, 2) => mixed_windows(ids, 4, 2, |w| h.hash(&w[..4]), |w| h.hash(&w[..2]), out),
         _ => mixed_windows(ids, n.n, n.word_n, |w| h.hash(w), |w| h.hash(w), out),
     }
     if out.len() == before {
         out.push(h.hash(ids));
+    }
+}
+
+/// Bit `k` set when `ids[at + k]` is a word's id (no CJK character's, [`is_cjk_id`]), for the 64 ids from `at`
+/// (bits past the end of `ids` clear): eight ids a comparison with AVX-512 where the processor has it.
+#[inline(always)]
+fn word_bits64(ids: &[u64], at: usize, avx512: bool) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if avx512 && at + 64 <= ids.len() {
+        // SAFETY: the processor has AVX-512F (the caller's `avx512`), and the 64 ids read lie within `ids`.
+        return unsafe { word_bits64_avx512(ids, at) };
+    }
+    let _ = avx512;
+    let mut bits = 0u64;
+    for (k, &id) in ids[at..ids.len().min(at + 64)].iter().enumerate() {
+        bits |= u64::from(!is_cjk_id(id)) << k;
+    }
+    bits
+}
+
+/// [`word_bits64`] of 64 ids with AVX-512F.
+///
+/// # Safety
+/// The processor must have AVX-512F, and `at + 64 <= ids.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn word_bits64_avx512(ids: &[u64], at: usize) -> u64 {
+    use std::arch::x86_64::*;
+    let (tag, first_word) = (_mm512_set1_epi64(CHAR_TAG as i64), _mm512_set1_epi64(0x11_0000));
+    let mut bits = 0u64;
+    for j in 0..8 {
+        // SAFETY: ids `at + 8j .. at + 8j + 8` lie within `ids` (the caller's `at + 64 <= ids.len()`).
+        let v = _mm512_loadu_si512(ids.as_ptr().add(at + 8 * j).cast());
+        let word = _mm512_cmpge_epu64_mask(_mm512_xor_si512(v, tag), first_word);
+        bits |= u64::from(word) << (8 * j);
+    }
+    bits
+}
+
+/// Whether the processor has AVX-512F, for [`word_bits64`].
+#[inline]
+fn has_avx512f() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let has = std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let has = false;
+    has
+}
+
+/// The number of words' ids among `ids` (the others are CJK characters').
+fn word_count(ids: &[u64]) -> usize {
+    let avx512 = has_avx512f();
+    (0..ids.len()).step_by(64).map(|at| word_bits64(ids, at, avx512).count_ones() as usize).sum()
+}
+
+/// Calls `f(k)`, `k` increasing, for every `k` where `ids[k]` and `ids[k + 1]` are both words' ids: 64 ids at a time
+/// ([`word_bits64`]), where Chinese text has few words.
+fn for_each_word_pair(ids: &[u64], mut f: impl FnMut(usize)) {
+    let avx512 = has_avx512f();
+    let mut bits = if ids.is_empty() { 0 } else { word_bits64(ids, 0, avx512) };
+    for at in (0..ids.len()).step_by(64) {
+        let next = if at + 64 < ids.len() { word_bits64(ids, at + 64, avx512) } else { 0 };
+        // Bit k: words at k and k + 1 (the id after the block's last is the next block's first).
+        let mut pairs = bits & ((bits >> 1) | (next << 63));
+        while pairs != 0 {
+            f(at + pairs.trailing_zeros() as usize);
+            pairs &= pairs - 1;
+        }
+        bits = next;
     }
 }
 
@@ -1163,12 +1228,48 @@ mod pair_hash_tests {
     }
 
     #[test]
+    fn word_pairs_and_counts_are_found_by_blocks() {
+        // Ids of CJK characters and words in runs, every length around the blocks of 64, with and without AVX-512.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for m in 0..300usize {
+            let ids: Vec<u64> = (0..m)
+                .map(|k| {
+                    x = crate::minhash::mix64(x ^ k as u64);
+                    if (x >> 40) % 5 < 2 {
+                        x
+                    } else {
+                        char_unit_id(0x4E00 + (x % 2000) as u32)
+                    }
+                })
+                .collect();
+            let want: Vec<usize> =
+                (0..m.saturating_sub(1)).filter(|&k| !is_cjk_id(ids[k]) && !is_cjk_id(ids[k + 1])).collect();
+            let mut got = Vec::new();
+            for_each_word_pair(&ids, |k| got.push(k));
+            assert_eq!(got, want, "{m} ids");
+            assert_eq!(word_count(&ids), ids.iter().filter(|&&id| !is_cjk_id(id)).count());
+            for avx512 in [false, has_avx512f()] {
+                for at in (0..m).step_by(64) {
+                    let bits = word_bits64(&ids, at, avx512);
+                    for k in 0..64 {
+                        assert_eq!(
+                            bits >> k & 1 == 1,
+                            at + k < m && !is_cjk_id(ids[at + k]),
+                            "{m} ids, bit {k} from {at}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn mostly_cjk_windows_are_the_mixed_windows() {
         // Texts of CJK characters with words among them (and at both ends): the windows picked from the hashes
         // of every window of four, against `mixed_windows` one by one.
         let mut x = 9u64;
-        for round in 0..400 {
-            let m = round % 60;
+        for round in 0..800 {
+            let m = round % 200;
             let ids: Vec<u64> = (0..m)
                 .map(|_| {
                     x = crate::minhash::mix64(x.wrapping_add(3));
