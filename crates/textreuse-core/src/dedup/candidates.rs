@@ -143,8 +143,9 @@ fn verify_in_batches<S: ShingleSets>(
         let (tx, rx) = mpsc::sync_channel::<PreparedBand>(2);
         scope.spawn(move || {
             let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
+            let mut ids = BucketIds { bands, ids: vec![0; n * bands] };
             for band in 0..bands {
-                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos);
+                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos, &mut ids);
                 pos.push(prepared.pos.clone());
                 if tx.send(prepared).is_err() {
                     return;
@@ -263,8 +264,32 @@ struct PreparedBand {
     fresh: Vec<u64>,
 }
 
-/// Sorts band `band`'s bucket keys, ranks the documents in their buckets, and does the earlier-band check of the
-/// window pairs of the buckets of at most `precomputed_max` members; `pos` holds the ranks of the earlier bands.
+/// The buckets of every document in the bands prepared so far, for the earlier-band check of [`prepare_band`]:
+/// `ids[d * bands + j]` is, for band `j`, the position in the band's sorted column where the bucket of document `d`
+/// starts, or [`IN_WIDE_BUCKET`] when the bucket is wider than a window (more than `w + 1` members). Two documents
+/// share a bucket of band `j` exactly when their starts are equal, and any two members of a bucket of at most
+/// `w + 1` members are at most `w` ranks apart: equal starts settle the check without the keys or ranks, which are
+/// read only for wide buckets. A document's row is 4 bytes a band, against 8 for its keys and then 4 for each rank.
+struct BucketIds {
+    bands: usize,
+    ids: Vec<u32>,
+}
+
+/// [`BucketIds`] of a document in a bucket of more than `w + 1` members.
+const IN_WIDE_BUCKET: u32 = u32::MAX;
+
+impl BucketIds {
+    /// The buckets of document `d` in the bands before `band`.
+    #[inline(always)]
+    fn row(&self, d: u32, band: usize) -> &[u32] {
+        &self.ids[d as usize * self.bands..][..band]
+    }
+}
+
+/// Sorts band `band`'s bucket keys, ranks the documents in their buckets, records their buckets in `ids`, and does
+/// the earlier-band check of the window pairs of the buckets of at most `precomputed_max` members; `pos` and `ids`
+/// hold the ranks and buckets of the earlier bands.
+#[allow(clippy::too_many_arguments)]
 fn prepare_band(
     keys: &[u64],
     n: usize,
@@ -273,6 +298,7 @@ fn prepare_band(
     w: usize,
     precomputed_max: usize,
     pos: &[Arc<[u32]>],
+    ids: &mut BucketIds,
 ) -> PreparedBand {
     // Sorted by key, then document: the keys are hashes, so by their top bits first.
     let unsorted: Vec<(u64, u32)> = (0..n).map(|d| (keys[d * bands + band], d as u32)).collect();
@@ -281,9 +307,13 @@ fn prepare_band(
     let mut rank = vec![0u32; n];
     let mut fresh: Vec<u64> = Vec::new();
     let mut bits = 0usize;
+    let mut start = 0usize;
     for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+        let id = if bucket.len() > w + 1 { IN_WIDE_BUCKET } else { start as u32 };
+        start += bucket.len();
         for (r, &(_, d)) in bucket.iter().enumerate() {
             rank[d as usize] = r as u32;
+            ids.ids[d as usize * bands + band] = id;
         }
         if bucket.len() < 2 || bucket.len() > precomputed_max {
             continue;
@@ -292,7 +322,12 @@ fn prepare_band(
         for jb in 1..bucket.len() {
             let b = bucket[jb].1;
             for &(_, a) in &bucket[jb.saturating_sub(w)..jb] {
-                if !generated_earlier(keys, pos, bands, band, a, b, w) {
+                // Both in wide buckets of an earlier band: the same one, and near enough in it?
+                let near = |j: usize| {
+                    keys[a as usize * bands + j] == keys[b as usize * bands + j]
+                        && (pos[j][b as usize] - pos[j][a as usize]) as usize <= w
+                };
+                if !shared_earlier(ids.row(a, band), ids.row(b, band), near) {
                     fresh[bits / 64] |= 1 << (bits % 64);
                 }
                 bits += 1;
@@ -300,6 +335,41 @@ fn prepare_band(
         }
     }
     PreparedBand { column, pos: rank.into(), fresh }
+}
+
+/// True when `ia[j] == ib[j]` for some `j` where the id is not [`IN_WIDE_BUCKET`] or `wide_near(j)` holds (the
+/// earlier-band check on [`BucketIds`] rows). Blocks of 8 ids are compared without a branch per id; `wide_near` is
+/// called only on equal wide ids, in increasing order, until one holds.
+#[inline(always)]
+fn shared_earlier(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2 (checked just above).
+        return unsafe { shared_earlier_avx2(ia, ib, wide_near) };
+    }
+    shared_earlier_blocks(ia, ib, wide_near)
+}
+
+#[inline(always)]
+fn shared_earlier_blocks(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
+    let hit = |j: usize| ia[j] == ib[j] && (ia[j] != IN_WIDE_BUCKET || wide_near(j));
+    for (k, (xa, xb)) in ia.chunks_exact(8).zip(ib.chunks_exact(8)).enumerate() {
+        let equal = xa.iter().zip(xb).fold(false, |m, (x, y)| m | (x == y));
+        if equal && (8 * k..8 * k + 8).any(hit) {
+            return true;
+        }
+    }
+    (ia.len() / 8 * 8..ia.len().min(ib.len())).any(hit)
+}
+
+/// [`shared_earlier_blocks`] compiled with AVX2 (the block comparisons become vector comparisons).
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shared_earlier_avx2(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
+    shared_earlier_blocks(ia, ib, wide_near)
 }
 
 /// The root of the largest cluster among `roots` (ties to the smallest root) when it has `large` documents or more.
@@ -719,6 +789,29 @@ mod tests {
             assert!(reference.1 > 0, "case {case}: candidates");
             assert_eq!(with(usize::MAX), reference, "case {case}");
             assert_eq!(with(2 + rng.below(docs as u64 / 2) as usize), reference, "case {case}");
+        }
+    }
+
+    #[test]
+    fn bucket_ids_find_the_first_shared_band_on_every_path() {
+        // Rows of ids with few distinct values (many equal), some of them wide: every path agrees with a plain scan.
+        let mut rng = Rng(6007);
+        for case in 0..3000 {
+            let len = rng.below(40) as usize;
+            let id = |rng: &mut Rng| if rng.below(5) == 0 { IN_WIDE_BUCKET } else { rng.below(12) as u32 };
+            let ia: Vec<u32> = (0..len).map(|_| id(&mut rng)).collect();
+            let ib: Vec<u32> = (0..len).map(|_| id(&mut rng)).collect();
+            let near: Vec<bool> = (0..len).map(|_| rng.below(2) == 0).collect();
+            let want = (0..len).any(|j| ia[j] == ib[j] && (ia[j] != IN_WIDE_BUCKET || near[j]));
+            assert_eq!(shared_earlier(&ia, &ib, |j| near[j]), want, "case {case}");
+            assert_eq!(shared_earlier_blocks(&ia, &ib, |j| near[j]), want, "case {case}");
+            // `wide_near` is asked about equal wide ids only.
+            let asked = std::cell::RefCell::new(Vec::new());
+            shared_earlier(&ia, &ib, |j| {
+                asked.borrow_mut().push(j);
+                near[j]
+            });
+            assert!(asked.borrow().iter().all(|&j| ia[j] == IN_WIDE_BUCKET && ib[j] == IN_WIDE_BUCKET));
         }
     }
 
