@@ -158,7 +158,7 @@ fn verify_in_batches<S: ShingleSets>(
             Listing::All => None,
             Listing::Satisfying(_) => Some(SetSketches::of_sets(sets, &docs[..n])?),
         };
-        let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches };
+        let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches, buffers: BufferPool::default() };
         for band in 0..bands {
             let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
             let mut bit_base = 0usize;
@@ -441,8 +441,9 @@ fn run_batch<S: ShingleSets>(
         .tasks
         .par_chunks(TASKS_PER_CHUNK)
         .map_init(
-            || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-            |(b_buf, a_buf, bars, joined), tasks| -> Result<_, S::Error> {
+            || ctx.buffers.take(),
+            |bufs, tasks| -> Result<_, S::Error> {
+                let Buffers { b_buf, a_buf, bars, joined } = &mut **bufs;
                 let mut v = Verdicts::default();
                 for task in tasks {
                     let against = &all_against[task.against.clone()];
@@ -505,8 +506,9 @@ fn run_batch<S: ShingleSets>(
     let verified: Vec<(u32, u32, Option<PairStats>)> = deferred
         .par_iter()
         .map_init(
-            || (Vec::new(), Vec::new()),
-            |(a_buf, b_buf), &(a, b)| -> Result<_, S::Error> {
+            || ctx.buffers.take(),
+            |bufs, &(a, b)| -> Result<_, S::Error> {
+                let Buffers { b_buf, a_buf, .. } = &mut **bufs;
                 let Some(bar) = ctx.screen(a, b) else { return Ok((a, b, None)) };
                 let a_set = sets.read(docs[a as usize] as usize, a_buf)?;
                 let b_set = sets.read(docs[b as usize] as usize, b_buf)?;
@@ -526,6 +528,61 @@ struct Ctx<'a, S, F> {
     is_duplicate: &'a F,
     listing: Listing<'a>,
     sketches: Option<SetSketches>,
+    buffers: BufferPool,
+}
+
+/// The working vectors of one thread's part of a batch in [`run_batch`].
+#[derive(Default)]
+struct Buffers {
+    /// The set of the task's document (read from storage).
+    b_buf: Vec<u64>,
+    /// The set of the document it is compared with.
+    a_buf: Vec<u64>,
+    /// The bar of each pair of the task ([`Ctx::screen`]).
+    bars: Vec<Option<u64>>,
+    /// The large clusters the task's document joined.
+    joined: Vec<u32>,
+}
+
+/// [`Buffers`] kept from one part of a batch to the next, for the whole verification: rayon makes a part's working
+/// vectors (`map_init`) several times a batch on each thread, and vectors made anew grow again to the size of the
+/// largest set they read, which for large sets means fresh pages from the kernel each time.
+#[derive(Default)]
+struct BufferPool(std::sync::Mutex<Vec<Buffers>>);
+
+impl BufferPool {
+    /// Buffers from the pool (new ones when it has none), given back when the guard is dropped.
+    fn take(&self) -> PooledBuffers<'_> {
+        let bufs = self.0.lock().map(|mut v| v.pop()).ok().flatten().unwrap_or_default();
+        PooledBuffers { bufs, pool: self }
+    }
+}
+
+/// [`Buffers`] taken from a [`BufferPool`], back to it when dropped.
+struct PooledBuffers<'a> {
+    bufs: Buffers,
+    pool: &'a BufferPool,
+}
+
+impl std::ops::Deref for PooledBuffers<'_> {
+    type Target = Buffers;
+    fn deref(&self) -> &Buffers {
+        &self.bufs
+    }
+}
+
+impl std::ops::DerefMut for PooledBuffers<'_> {
+    fn deref_mut(&mut self) -> &mut Buffers {
+        &mut self.bufs
+    }
+}
+
+impl Drop for PooledBuffers<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.pool.0.lock() {
+            pool.push(std::mem::take(&mut self.bufs));
+        }
+    }
 }
 
 impl<S: ShingleSets, F> Ctx<'_, S, F> {
