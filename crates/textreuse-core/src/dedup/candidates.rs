@@ -14,6 +14,7 @@
 //! instead of every pair. Clusters smaller than `large_cluster` get every candidate pair verified, as before.
 //! Batches are cut by counts of pairs, never by timing, so the result does not depend on the thread count.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 
 use rayon::prelude::*;
@@ -139,13 +140,13 @@ fn verify_in_batches<S: ShingleSets>(
     let mut roots: Vec<u32> = Vec::new();
     // The bands' sorted columns, bucket ranks and, for small buckets, earlier-band checks, prepared on a thread of
     // their own one or two bands ahead: none of it depends on the clusters.
+    let ids = &BucketIds::new(n, bands);
     std::thread::scope(|scope| -> Result<(), S::Error> {
         let (tx, rx) = mpsc::sync_channel::<PreparedBand>(2);
         scope.spawn(move || {
             let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
-            let mut ids = BucketIds { bands, ids: vec![0; n * bands] };
             for band in 0..bands {
-                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos, &mut ids);
+                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos, ids);
                 pos.push(prepared.pos.clone());
                 if tx.send(prepared).is_err() {
                     return;
@@ -201,7 +202,8 @@ fn verify_in_batches<S: ShingleSets>(
                     let (window, pos) = (window_at, &pos);
                     let new_here = |ja: usize, a: u32| match ahead {
                         Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
-                        None => !generated_earlier(keys, pos, bands, band, a, b, w),
+                        // The band thread wrote the ids of this band and the earlier ones before sending it.
+                        None => !generated_earlier(keys, ids, pos, bands, band, a, b, w),
                     };
                     let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
                         let (a, ra) = (bucket[ja].1, roots[ja]);
@@ -264,25 +266,48 @@ struct PreparedBand {
     fresh: Vec<u64>,
 }
 
-/// The buckets of every document in the bands prepared so far, for the earlier-band check of [`prepare_band`]:
+/// The buckets of every document in the bands prepared so far, for the earlier-band check ([`generated_earlier`]):
 /// `ids[d * bands + j]` is, for band `j`, the position in the band's sorted column where the bucket of document `d`
 /// starts, or [`IN_WIDE_BUCKET`] when the bucket is wider than a window (more than `w + 1` members). Two documents
 /// share a bucket of band `j` exactly when their starts are equal, and any two members of a bucket of at most
 /// `w + 1` members are at most `w` ranks apart: equal starts settle the check without the keys or ranks, which are
 /// read only for wide buckets. A document's row is 4 bytes a band, against 8 for its keys and then 4 for each rank.
+///
+/// The band thread writes the ids of each band before it sends the band ([`prepare_band`]), and reads them for the
+/// earlier bands; candidate generation reads them for the bands before the one it received. So an id is read only
+/// after it was written (the channel orders the two threads) and never written again, while the band thread writes
+/// the ids of later bands beside it: atomic stores, plain reads of the finished bands ([`BucketIds::row`]).
 struct BucketIds {
     bands: usize,
-    ids: Vec<u32>,
+    ids: Vec<AtomicU32>,
 }
 
 /// [`BucketIds`] of a document in a bucket of more than `w + 1` members.
 const IN_WIDE_BUCKET: u32 = u32::MAX;
 
 impl BucketIds {
-    /// The buckets of document `d` in the bands before `band`.
+    /// Ids for `n` documents of `bands` bands, to be written.
+    fn new(n: usize, bands: usize) -> BucketIds {
+        BucketIds { bands, ids: (0..n * bands).map(|_| AtomicU32::new(0)).collect() }
+    }
+
+    /// Records that document `d` is in bucket `id` of band `band`.
     #[inline(always)]
-    fn row(&self, d: u32, band: usize) -> &[u32] {
-        &self.ids[d as usize * self.bands..][..band]
+    fn set(&self, d: u32, band: usize, id: u32) {
+        self.ids[d as usize * self.bands + band].store(id, Ordering::Relaxed);
+    }
+
+    /// The buckets of document `d` in the bands before `band`.
+    ///
+    /// # Safety
+    /// The ids of the bands before `band` were all written before this call (in this thread, or in one whose writes
+    /// this thread has synchronized with) and are not written while the slice lives.
+    #[inline(always)]
+    unsafe fn row(&self, d: u32, band: usize) -> &[u32] {
+        let row = &self.ids[d as usize * self.bands..][..band];
+        // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`. These ids are no longer written (the
+        // caller's promise) and only read, so plain reads of them race with no write.
+        unsafe { std::slice::from_raw_parts(row.as_ptr().cast::<u32>(), row.len()) }
     }
 }
 
@@ -298,7 +323,7 @@ fn prepare_band(
     w: usize,
     precomputed_max: usize,
     pos: &[Arc<[u32]>],
-    ids: &mut BucketIds,
+    ids: &BucketIds,
 ) -> PreparedBand {
     // Sorted by key, then document: the keys are hashes, so by their top bits first.
     let unsorted: Vec<(u64, u32)> = (0..n).map(|d| (keys[d * bands + band], d as u32)).collect();
@@ -313,7 +338,7 @@ fn prepare_band(
         start += bucket.len();
         for (r, &(_, d)) in bucket.iter().enumerate() {
             rank[d as usize] = r as u32;
-            ids.ids[d as usize * bands + band] = id;
+            ids.set(d, band, id);
         }
         if bucket.len() < 2 || bucket.len() > precomputed_max {
             continue;
@@ -322,12 +347,7 @@ fn prepare_band(
         for jb in 1..bucket.len() {
             let b = bucket[jb].1;
             for &(_, a) in &bucket[jb.saturating_sub(w)..jb] {
-                // Both in wide buckets of an earlier band: the same one, and near enough in it?
-                let near = |j: usize| {
-                    keys[a as usize * bands + j] == keys[b as usize * bands + j]
-                        && (pos[j][b as usize] - pos[j][a as usize]) as usize <= w
-                };
-                if !shared_earlier(ids.row(a, band), ids.row(b, band), near) {
+                if !generated_earlier(keys, ids, pos, bands, band, a, b, w) {
                     fresh[bits / 64] |= 1 << (bits % 64);
                 }
                 bits += 1;
@@ -384,41 +404,31 @@ fn window_pairs(m: usize, w: usize) -> u64 {
 }
 
 /// True when `a` and `b` (`a < b`) were already a candidate pair in a band before `band`: same bucket, at most `w`
-/// ranks apart. `pos[j][d]`: the rank of document `d` in its bucket of band `j`, for the bands before `band`.
-fn generated_earlier(keys: &[u64], pos: &[Arc<[u32]>], bands: usize, band: usize, a: u32, b: u32, w: usize) -> bool {
-    let (ka, kb) = (&keys[a as usize * bands..][..band], &keys[b as usize * bands..][..band]);
-    let pos = &pos[..band];
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2 (checked just above).
-        return unsafe { shared_near_avx2(ka, kb, pos, a as usize, b as usize, w) };
-    }
-    shared_near(ka, kb, pos, a as usize, b as usize, w)
-}
-
-/// True when `ka[j] == kb[j]` and `pos[j][b] - pos[j][a] <= w` for some `j`. Blocks of 8 keys are compared without a
-/// branch per key (two documents seldom share a bucket: most blocks have no equal key); the positions are looked at
-/// only in a block that has one.
-#[inline(always)]
-fn shared_near(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize, b: usize, w: usize) -> bool {
-    let hit = |j: usize| ka[j] == kb[j] && (pos[j][b] - pos[j][a]) as usize <= w;
-    for (k, (xa, xb)) in ka.chunks_exact(8).zip(kb.chunks_exact(8)).enumerate() {
-        let equal = xa.iter().zip(xb).fold(false, |m, (x, y)| m | (x == y));
-        if equal && (8 * k..8 * k + 8).any(hit) {
-            return true;
-        }
-    }
-    (ka.len() / 8 * 8..ka.len()).any(hit)
-}
-
-/// [`shared_near`] compiled with AVX2 (the block comparisons become vector comparisons).
+/// ranks apart. `ids` holds their buckets in those bands, and `pos[j][d]` the rank of document `d` in its bucket of
+/// band `j`, for the bands before `band` (read only for wide buckets).
 ///
-/// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn shared_near_avx2(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize, b: usize, w: usize) -> bool {
-    shared_near(ka, kb, pos, a, b, w)
+/// The ids of the bands before `band` must have been written, and not be written any more, by the time of the call
+/// ([`BucketIds::row`]): the band thread calls it after writing them, candidate generation after receiving the band.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn generated_earlier(
+    keys: &[u64],
+    ids: &BucketIds,
+    pos: &[Arc<[u32]>],
+    bands: usize,
+    band: usize,
+    a: u32,
+    b: u32,
+    w: usize,
+) -> bool {
+    // Both in wide buckets of an earlier band: the same one, and near enough in it?
+    let near = |j: usize| {
+        keys[a as usize * bands + j] == keys[b as usize * bands + j]
+            && (pos[j][b as usize] - pos[j][a as usize]) as usize <= w
+    };
+    // SAFETY: the ids of the bands before `band` are written and stay so (this function's contract).
+    let (ia, ib) = unsafe { (ids.row(a, band), ids.row(b, band)) };
+    shared_earlier(ia, ib, near)
 }
 
 /// Verifies the pairs of `batch` in parallel, then records them and merges duplicates, in batch order. A document
@@ -745,6 +755,17 @@ mod tests {
             assert_eq!(pairs, expected, "case {case}");
             assert_eq!(got.verified, expected.len() as u64);
             assert_eq!(got.not_verified, 0);
+            // The earlier-band checks all made as the pairs come (none ahead) find the same pairs.
+            let mut store = MemorySets::default();
+            for s in &sets {
+                store.push(s);
+            }
+            let ids: Vec<u32> = (0..docs as u32).collect();
+            let settings = CandidateSettings { bands, max_bucket, large_cluster: 0 };
+            let dup = |s: &PairStats| s.jaccard >= 0.5;
+            let none_ahead = verify_in_batches(&keys, &ids, &store, settings, 64, 0, dup, Listing::All, |_| {});
+            let none_ahead: Vec<(u32, u32)> = none_ahead.unwrap().pairs.iter().map(|&(p, _)| p).collect();
+            assert_eq!(none_ahead, expected, "case {case}");
             for &(p, s) in &got.all {
                 assert_eq!(s, pair_stats(&sets[p.0 as usize], &sets[p.1 as usize]));
             }
