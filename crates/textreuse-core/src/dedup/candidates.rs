@@ -86,8 +86,8 @@ struct Batch {
 /// called with the number of bucket entries visited, `bands × docs.len()` in all. `listing` says which verified
 /// pairs are listed with their statistics.
 ///
-/// Memory: the bucket positions (4 bytes per document and band), the union-find, the verified pairs and, with
-/// [`Listing::Satisfying`], the sets' sketches (0.25 to 0.5 byte per shingle).
+/// Memory: the bucket positions and bucket ids (4 bytes each per document and band), the union-find, the verified
+/// pairs and, with [`Listing::Satisfying`], the sets' sketches (0.25 to 0.5 byte per shingle).
 ///
 /// # Errors
 /// The first error of `sets`.
@@ -202,8 +202,9 @@ fn verify_in_batches<S: ShingleSets>(
                     let (window, pos) = (window_at, &pos);
                     let new_here = |ja: usize, a: u32| match ahead {
                         Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
-                        // The band thread wrote the ids of this band and the earlier ones before sending it.
-                        None => !generated_earlier(keys, ids, pos, bands, band, a, b, w),
+                        // SAFETY: the band thread wrote the ids of this band and the earlier ones before sending it
+                        // (received above), and now writes only those of later bands.
+                        None => !unsafe { generated_earlier(keys, ids, pos, bands, band, a, b, w) },
                     };
                     let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
                         let (a, ra) = (bucket[ja].1, roots[ja]);
@@ -347,7 +348,9 @@ fn prepare_band(
         for jb in 1..bucket.len() {
             let b = bucket[jb].1;
             for &(_, a) in &bucket[jb.saturating_sub(w)..jb] {
-                if !generated_earlier(keys, ids, pos, bands, band, a, b, w) {
+                // SAFETY: this thread wrote the ids of the bands before `band` (earlier calls) and writes only those
+                // of `band` (above) and later ones.
+                if !unsafe { generated_earlier(keys, ids, pos, bands, band, a, b, w) } {
                     fresh[bits / 64] |= 1 << (bits % 64);
                 }
                 bits += 1;
@@ -370,6 +373,7 @@ fn shared_earlier(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> 
     shared_earlier_blocks(ia, ib, wide_near)
 }
 
+/// [`shared_earlier`] without vector instructions of its own (the compiler's, for the target).
 #[inline(always)]
 fn shared_earlier_blocks(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
     let hit = |j: usize| ia[j] == ib[j] && (ia[j] != IN_WIDE_BUCKET || wide_near(j));
@@ -407,11 +411,12 @@ fn window_pairs(m: usize, w: usize) -> u64 {
 /// ranks apart. `ids` holds their buckets in those bands, and `pos[j][d]` the rank of document `d` in its bucket of
 /// band `j`, for the bands before `band` (read only for wide buckets).
 ///
-/// The ids of the bands before `band` must have been written, and not be written any more, by the time of the call
+/// # Safety
+/// The ids of the bands before `band` were all written before the call and are not written during it
 /// ([`BucketIds::row`]): the band thread calls it after writing them, candidate generation after receiving the band.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn generated_earlier(
+unsafe fn generated_earlier(
     keys: &[u64],
     ids: &BucketIds,
     pos: &[Arc<[u32]>],
