@@ -21,8 +21,8 @@ pub struct PairStats {
 }
 
 /// Size of the intersection of two sorted, de-duplicated slices: binary search of the smaller in the larger when
-/// sizes differ 16-fold or more, else a merge, by blocks of 4 × 4 values with AVX2 (and POPCNT) where the processor has it
-/// (detected at run time), else one value at a time. All paths count the same.
+/// sizes differ 16-fold or more, else a merge, by blocks of 4 × 4 values with AVX2 (and POPCNT) where the processor
+/// has it (detected at run time), else one value at a time. All paths count the same.
 pub fn intersection_size(a: &[u64], b: &[u64]) -> u64 {
     intersection_at_least(a, b, 0).expect("every intersection is at least 0")
 }
