@@ -14,6 +14,7 @@
 //! instead of every pair. Clusters smaller than `large_cluster` get every candidate pair verified, as before.
 //! Batches are cut by counts of pairs, never by timing, so the result does not depend on the thread count.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 
 use rayon::prelude::*;
@@ -85,8 +86,8 @@ struct Batch {
 /// called with the number of bucket entries visited, `bands × docs.len()` in all. `listing` says which verified
 /// pairs are listed with their statistics.
 ///
-/// Memory: the bucket positions (4 bytes per document and band), the union-find, the verified pairs and, with
-/// [`Listing::Satisfying`], the sets' sketches (0.25 to 0.5 byte per shingle).
+/// Memory: the bucket positions and bucket ids (4 bytes each per document and band), the union-find, the verified
+/// pairs and, with [`Listing::Satisfying`], the sets' sketches (0.25 to 0.5 byte per shingle).
 ///
 /// # Errors
 /// The first error of `sets`.
@@ -139,12 +140,13 @@ fn verify_in_batches<S: ShingleSets>(
     let mut roots: Vec<u32> = Vec::new();
     // The bands' sorted columns, bucket ranks and, for small buckets, earlier-band checks, prepared on a thread of
     // their own one or two bands ahead: none of it depends on the clusters.
+    let ids = &BucketIds::new(n, bands);
     std::thread::scope(|scope| -> Result<(), S::Error> {
         let (tx, rx) = mpsc::sync_channel::<PreparedBand>(2);
         scope.spawn(move || {
             let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
             for band in 0..bands {
-                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos);
+                let prepared = prepare_band(keys, n, bands, band, w, precomputed_max, &pos, ids);
                 pos.push(prepared.pos.clone());
                 if tx.send(prepared).is_err() {
                     return;
@@ -157,7 +159,7 @@ fn verify_in_batches<S: ShingleSets>(
             Listing::All => None,
             Listing::Satisfying(_) => Some(SetSketches::of_sets(sets, &docs[..n])?),
         };
-        let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches };
+        let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches, buffers: BufferPool::default() };
         for band in 0..bands {
             let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
             let mut bit_base = 0usize;
@@ -200,7 +202,9 @@ fn verify_in_batches<S: ShingleSets>(
                     let (window, pos) = (window_at, &pos);
                     let new_here = |ja: usize, a: u32| match ahead {
                         Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
-                        None => !generated_earlier(keys, pos, bands, band, a, b, w),
+                        // SAFETY: the band thread wrote the ids of this band and the earlier ones before sending it
+                        // (received above), and now writes only those of later bands.
+                        None => !unsafe { generated_earlier(keys, ids, pos, bands, band, a, b, w) },
                     };
                     let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
                         let (a, ra) = (bucket[ja].1, roots[ja]);
@@ -263,8 +267,55 @@ struct PreparedBand {
     fresh: Vec<u64>,
 }
 
-/// Sorts band `band`'s bucket keys, ranks the documents in their buckets, and does the earlier-band check of the
-/// window pairs of the buckets of at most `precomputed_max` members; `pos` holds the ranks of the earlier bands.
+/// The buckets of every document in the bands prepared so far, for the earlier-band check ([`generated_earlier`]):
+/// `ids[d * bands + j]` is, for band `j`, the position in the band's sorted column where the bucket of document `d`
+/// starts, or [`IN_WIDE_BUCKET`] when the bucket is wider than a window (more than `w + 1` members). Two documents
+/// share a bucket of band `j` exactly when their starts are equal, and any two members of a bucket of at most
+/// `w + 1` members are at most `w` ranks apart: equal starts settle the check without the keys or ranks, which are
+/// read only for wide buckets. A document's row is 4 bytes a band, against 8 for its keys and then 4 for each rank.
+///
+/// The band thread writes the ids of each band before it sends the band ([`prepare_band`]), and reads them for the
+/// earlier bands; candidate generation reads them for the bands before the one it received. So an id is read only
+/// after it was written (the channel orders the two threads) and never written again, while the band thread writes
+/// the ids of later bands beside it: atomic stores, plain reads of the finished bands ([`BucketIds::row`]).
+struct BucketIds {
+    bands: usize,
+    ids: Vec<AtomicU32>,
+}
+
+/// [`BucketIds`] of a document in a bucket of more than `w + 1` members.
+const IN_WIDE_BUCKET: u32 = u32::MAX;
+
+impl BucketIds {
+    /// Ids for `n` documents of `bands` bands, to be written.
+    fn new(n: usize, bands: usize) -> BucketIds {
+        BucketIds { bands, ids: (0..n * bands).map(|_| AtomicU32::new(0)).collect() }
+    }
+
+    /// Records that document `d` is in bucket `id` of band `band`.
+    #[inline(always)]
+    fn set(&self, d: u32, band: usize, id: u32) {
+        self.ids[d as usize * self.bands + band].store(id, Ordering::Relaxed);
+    }
+
+    /// The buckets of document `d` in the bands before `band`.
+    ///
+    /// # Safety
+    /// The ids of the bands before `band` were all written before this call (in this thread, or in one whose writes
+    /// this thread has synchronized with) and are not written while the slice lives.
+    #[inline(always)]
+    unsafe fn row(&self, d: u32, band: usize) -> &[u32] {
+        let row = &self.ids[d as usize * self.bands..][..band];
+        // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`. These ids are no longer written (the
+        // caller's promise) and only read, so plain reads of them race with no write.
+        unsafe { std::slice::from_raw_parts(row.as_ptr().cast::<u32>(), row.len()) }
+    }
+}
+
+/// Sorts band `band`'s bucket keys, ranks the documents in their buckets, records their buckets in `ids`, and does
+/// the earlier-band check of the window pairs of the buckets of at most `precomputed_max` members; `pos` and `ids`
+/// hold the ranks and buckets of the earlier bands.
+#[allow(clippy::too_many_arguments)]
 fn prepare_band(
     keys: &[u64],
     n: usize,
@@ -273,6 +324,7 @@ fn prepare_band(
     w: usize,
     precomputed_max: usize,
     pos: &[Arc<[u32]>],
+    ids: &BucketIds,
 ) -> PreparedBand {
     // Sorted by key, then document: the keys are hashes, so by their top bits first.
     let unsorted: Vec<(u64, u32)> = (0..n).map(|d| (keys[d * bands + band], d as u32)).collect();
@@ -281,9 +333,13 @@ fn prepare_band(
     let mut rank = vec![0u32; n];
     let mut fresh: Vec<u64> = Vec::new();
     let mut bits = 0usize;
+    let mut start = 0usize;
     for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+        let id = if bucket.len() > w + 1 { IN_WIDE_BUCKET } else { start as u32 };
+        start += bucket.len();
         for (r, &(_, d)) in bucket.iter().enumerate() {
             rank[d as usize] = r as u32;
+            ids.set(d, band, id);
         }
         if bucket.len() < 2 || bucket.len() > precomputed_max {
             continue;
@@ -292,7 +348,9 @@ fn prepare_band(
         for jb in 1..bucket.len() {
             let b = bucket[jb].1;
             for &(_, a) in &bucket[jb.saturating_sub(w)..jb] {
-                if !generated_earlier(keys, pos, bands, band, a, b, w) {
+                // SAFETY: this thread wrote the ids of the bands before `band` (earlier calls) and writes only those
+                // of `band` (above) and later ones.
+                if !unsafe { generated_earlier(keys, ids, pos, bands, band, a, b, w) } {
                     fresh[bits / 64] |= 1 << (bits % 64);
                 }
                 bits += 1;
@@ -300,6 +358,42 @@ fn prepare_band(
         }
     }
     PreparedBand { column, pos: rank.into(), fresh }
+}
+
+/// True when `ia[j] == ib[j]` for some `j` where the id is not [`IN_WIDE_BUCKET`] or `wide_near(j)` holds (the
+/// earlier-band check on [`BucketIds`] rows). Blocks of 8 ids are compared without a branch per id; `wide_near` is
+/// called only on equal wide ids, in increasing order, until one holds.
+#[inline(always)]
+fn shared_earlier(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2 (checked just above).
+        return unsafe { shared_earlier_avx2(ia, ib, wide_near) };
+    }
+    shared_earlier_blocks(ia, ib, wide_near)
+}
+
+/// [`shared_earlier`] without vector instructions of its own (the compiler's, for the target).
+#[inline(always)]
+fn shared_earlier_blocks(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
+    let hit = |j: usize| ia[j] == ib[j] && (ia[j] != IN_WIDE_BUCKET || wide_near(j));
+    for (k, (xa, xb)) in ia.chunks_exact(8).zip(ib.chunks_exact(8)).enumerate() {
+        let equal = xa.iter().zip(xb).fold(false, |m, (x, y)| m | (x == y));
+        if equal && (8 * k..8 * k + 8).any(hit) {
+            return true;
+        }
+    }
+    (ia.len() / 8 * 8..ia.len().min(ib.len())).any(hit)
+}
+
+/// [`shared_earlier_blocks`] compiled with AVX2 (the block comparisons become vector comparisons).
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shared_earlier_avx2(ia: &[u32], ib: &[u32], wide_near: impl Fn(usize) -> bool) -> bool {
+    shared_earlier_blocks(ia, ib, wide_near)
 }
 
 /// The root of the largest cluster among `roots` (ties to the smallest root) when it has `large` documents or more.
@@ -314,41 +408,32 @@ fn window_pairs(m: usize, w: usize) -> u64 {
 }
 
 /// True when `a` and `b` (`a < b`) were already a candidate pair in a band before `band`: same bucket, at most `w`
-/// ranks apart. `pos[j][d]`: the rank of document `d` in its bucket of band `j`, for the bands before `band`.
-fn generated_earlier(keys: &[u64], pos: &[Arc<[u32]>], bands: usize, band: usize, a: u32, b: u32, w: usize) -> bool {
-    let (ka, kb) = (&keys[a as usize * bands..][..band], &keys[b as usize * bands..][..band]);
-    let pos = &pos[..band];
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2 (checked just above).
-        return unsafe { shared_near_avx2(ka, kb, pos, a as usize, b as usize, w) };
-    }
-    shared_near(ka, kb, pos, a as usize, b as usize, w)
-}
-
-/// True when `ka[j] == kb[j]` and `pos[j][b] - pos[j][a] <= w` for some `j`. Blocks of 8 keys are compared without a
-/// branch per key (two documents seldom share a bucket: most blocks have no equal key); the positions are looked at
-/// only in a block that has one.
-#[inline(always)]
-fn shared_near(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize, b: usize, w: usize) -> bool {
-    let hit = |j: usize| ka[j] == kb[j] && (pos[j][b] - pos[j][a]) as usize <= w;
-    for (k, (xa, xb)) in ka.chunks_exact(8).zip(kb.chunks_exact(8)).enumerate() {
-        let equal = xa.iter().zip(xb).fold(false, |m, (x, y)| m | (x == y));
-        if equal && (8 * k..8 * k + 8).any(hit) {
-            return true;
-        }
-    }
-    (ka.len() / 8 * 8..ka.len()).any(hit)
-}
-
-/// [`shared_near`] compiled with AVX2 (the block comparisons become vector comparisons).
+/// ranks apart. `ids` holds their buckets in those bands, and `pos[j][d]` the rank of document `d` in its bucket of
+/// band `j`, for the bands before `band` (read only for wide buckets).
 ///
 /// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn shared_near_avx2(ka: &[u64], kb: &[u64], pos: &[Arc<[u32]>], a: usize, b: usize, w: usize) -> bool {
-    shared_near(ka, kb, pos, a, b, w)
+/// The ids of the bands before `band` were all written before the call and are not written during it
+/// ([`BucketIds::row`]): the band thread calls it after writing them, candidate generation after receiving the band.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+unsafe fn generated_earlier(
+    keys: &[u64],
+    ids: &BucketIds,
+    pos: &[Arc<[u32]>],
+    bands: usize,
+    band: usize,
+    a: u32,
+    b: u32,
+    w: usize,
+) -> bool {
+    // Both in wide buckets of an earlier band: the same one, and near enough in it?
+    let near = |j: usize| {
+        keys[a as usize * bands + j] == keys[b as usize * bands + j]
+            && (pos[j][b as usize] - pos[j][a as usize]) as usize <= w
+    };
+    // SAFETY: the ids of the bands before `band` are written and stay so (this function's contract).
+    let (ia, ib) = unsafe { (ids.row(a, band), ids.row(b, band)) };
+    shared_earlier(ia, ib, near)
 }
 
 /// Verifies the pairs of `batch` in parallel, then records them and merges duplicates, in batch order. A document
@@ -371,8 +456,9 @@ fn run_batch<S: ShingleSets>(
         .tasks
         .par_chunks(TASKS_PER_CHUNK)
         .map_init(
-            || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-            |(b_buf, a_buf, bars, joined), tasks| -> Result<_, S::Error> {
+            || ctx.buffers.take(),
+            |bufs, tasks| -> Result<_, S::Error> {
+                let Buffers { b_buf, a_buf, bars, joined } = &mut **bufs;
                 let mut v = Verdicts::default();
                 for task in tasks {
                     let against = &all_against[task.against.clone()];
@@ -435,8 +521,9 @@ fn run_batch<S: ShingleSets>(
     let verified: Vec<(u32, u32, Option<PairStats>)> = deferred
         .par_iter()
         .map_init(
-            || (Vec::new(), Vec::new()),
-            |(a_buf, b_buf), &(a, b)| -> Result<_, S::Error> {
+            || ctx.buffers.take(),
+            |bufs, &(a, b)| -> Result<_, S::Error> {
+                let Buffers { b_buf, a_buf, .. } = &mut **bufs;
                 let Some(bar) = ctx.screen(a, b) else { return Ok((a, b, None)) };
                 let a_set = sets.read(docs[a as usize] as usize, a_buf)?;
                 let b_set = sets.read(docs[b as usize] as usize, b_buf)?;
@@ -456,6 +543,61 @@ struct Ctx<'a, S, F> {
     is_duplicate: &'a F,
     listing: Listing<'a>,
     sketches: Option<SetSketches>,
+    buffers: BufferPool,
+}
+
+/// The working vectors of one thread's part of a batch in [`run_batch`].
+#[derive(Default)]
+struct Buffers {
+    /// The set of the task's document (read from storage).
+    b_buf: Vec<u64>,
+    /// The set of the document it is compared with.
+    a_buf: Vec<u64>,
+    /// The bar of each pair of the task ([`Ctx::screen`]).
+    bars: Vec<Option<u64>>,
+    /// The large clusters the task's document joined.
+    joined: Vec<u32>,
+}
+
+/// [`Buffers`] kept from one part of a batch to the next, for the whole verification: rayon makes a part's working
+/// vectors (`map_init`) several times a batch on each thread, and vectors made anew grow again to the size of the
+/// largest set they read, which for large sets means fresh pages from the kernel each time.
+#[derive(Default)]
+struct BufferPool(std::sync::Mutex<Vec<Buffers>>);
+
+impl BufferPool {
+    /// Buffers from the pool (new ones when it has none), given back when the guard is dropped.
+    fn take(&self) -> PooledBuffers<'_> {
+        let bufs = self.0.lock().map(|mut v| v.pop()).ok().flatten().unwrap_or_default();
+        PooledBuffers { bufs, pool: self }
+    }
+}
+
+/// [`Buffers`] taken from a [`BufferPool`], back to it when dropped.
+struct PooledBuffers<'a> {
+    bufs: Buffers,
+    pool: &'a BufferPool,
+}
+
+impl std::ops::Deref for PooledBuffers<'_> {
+    type Target = Buffers;
+    fn deref(&self) -> &Buffers {
+        &self.bufs
+    }
+}
+
+impl std::ops::DerefMut for PooledBuffers<'_> {
+    fn deref_mut(&mut self) -> &mut Buffers {
+        &mut self.bufs
+    }
+}
+
+impl Drop for PooledBuffers<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.pool.0.lock() {
+            pool.push(std::mem::take(&mut self.bufs));
+        }
+    }
 }
 
 impl<S: ShingleSets, F> Ctx<'_, S, F> {
@@ -618,6 +760,17 @@ mod tests {
             assert_eq!(pairs, expected, "case {case}");
             assert_eq!(got.verified, expected.len() as u64);
             assert_eq!(got.not_verified, 0);
+            // The earlier-band checks all made as the pairs come (none ahead) find the same pairs.
+            let mut store = MemorySets::default();
+            for s in &sets {
+                store.push(s);
+            }
+            let ids: Vec<u32> = (0..docs as u32).collect();
+            let settings = CandidateSettings { bands, max_bucket, large_cluster: 0 };
+            let dup = |s: &PairStats| s.jaccard >= 0.5;
+            let none_ahead = verify_in_batches(&keys, &ids, &store, settings, 64, 0, dup, Listing::All, |_| {});
+            let none_ahead: Vec<(u32, u32)> = none_ahead.unwrap().pairs.iter().map(|&(p, _)| p).collect();
+            assert_eq!(none_ahead, expected, "case {case}");
             for &(p, s) in &got.all {
                 assert_eq!(s, pair_stats(&sets[p.0 as usize], &sets[p.1 as usize]));
             }
@@ -719,6 +872,29 @@ mod tests {
             assert!(reference.1 > 0, "case {case}: candidates");
             assert_eq!(with(usize::MAX), reference, "case {case}");
             assert_eq!(with(2 + rng.below(docs as u64 / 2) as usize), reference, "case {case}");
+        }
+    }
+
+    #[test]
+    fn bucket_ids_find_the_first_shared_band_on_every_path() {
+        // Rows of ids with few distinct values (many equal), some of them wide: every path agrees with a plain scan.
+        let mut rng = Rng(6007);
+        for case in 0..3000 {
+            let len = rng.below(40) as usize;
+            let id = |rng: &mut Rng| if rng.below(5) == 0 { IN_WIDE_BUCKET } else { rng.below(12) as u32 };
+            let ia: Vec<u32> = (0..len).map(|_| id(&mut rng)).collect();
+            let ib: Vec<u32> = (0..len).map(|_| id(&mut rng)).collect();
+            let near: Vec<bool> = (0..len).map(|_| rng.below(2) == 0).collect();
+            let want = (0..len).any(|j| ia[j] == ib[j] && (ia[j] != IN_WIDE_BUCKET || near[j]));
+            assert_eq!(shared_earlier(&ia, &ib, |j| near[j]), want, "case {case}");
+            assert_eq!(shared_earlier_blocks(&ia, &ib, |j| near[j]), want, "case {case}");
+            // `wide_near` is asked about equal wide ids only.
+            let asked = std::cell::RefCell::new(Vec::new());
+            shared_earlier(&ia, &ib, |j| {
+                asked.borrow_mut().push(j);
+                near[j]
+            });
+            assert!(asked.borrow().iter().all(|&j| ia[j] == IN_WIDE_BUCKET && ib[j] == IN_WIDE_BUCKET));
         }
     }
 

@@ -21,8 +21,8 @@ pub struct PairStats {
 }
 
 /// Size of the intersection of two sorted, de-duplicated slices: binary search of the smaller in the larger when
-/// sizes differ 16-fold or more, else a merge, by blocks of 4 × 4 values with AVX2 where the processor has it
-/// (detected at run time), else one value at a time. All paths count the same.
+/// sizes differ 16-fold or more, else a merge, by blocks of 4 × 4 values with AVX2 (and POPCNT) where the processor
+/// has it (detected at run time), else one value at a time. All paths count the same.
 pub fn intersection_size(a: &[u64], b: &[u64]) -> u64 {
     intersection_at_least(a, b, 0).expect("every intersection is at least 0")
 }
@@ -48,8 +48,8 @@ pub fn intersection_at_least(a: &[u64], b: &[u64], bar: u64) -> Option<u64> {
         return (n >= bar).then_some(n);
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2 (checked just above).
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the processor supports AVX2 and POPCNT (checked just above).
         return unsafe { intersection_at_least_avx2(small, large, bar) };
     }
     merge_at_least(small, large, 0, bar)
@@ -86,18 +86,102 @@ fn merge_at_least(a: &[u64], b: &[u64], mut n: u64, bar: u64) -> Option<u64> {
 /// matches counted, and the matches so far plus the values left in either set bound the intersection. The tails go
 /// to [`merge_at_least`].
 ///
+/// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by
+/// binary search): the two halves' intersections add up, and their merges run interleaved, one block step of each
+/// in turn, two independent chains of loads and comparisons that the processor overlaps (9% faster than one chain
+/// on sets of 3,600 values on this project's AMD EPYC machines). The values not yet passed in both halves bound the
+/// intersection as in one merge. Compiled with POPCNT (which processors with AVX2 have): the count of the matches'
+/// mask is one instruction, not a table lookup (4% faster).
+///
 /// # Safety
-/// The processor must support AVX2.
+/// The processor must support AVX2 and POPCNT.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 unsafe fn intersection_at_least_avx2(a: &[u64], b: &[u64], bar: u64) -> Option<u64> {
-    use std::arch::x86_64::*;
-    let (mut i, mut j, mut n) = (0usize, 0usize, 0u64);
-    while i + 4 <= a.len() && j + 4 <= b.len() {
-        if bound(n, a.len() - i, b.len() - j) < bar {
+    if a.len() < 64 || b.len() < 64 {
+        let mut c = Chain::new(a, b);
+        while c.can_step() {
+            if c.bound() < bar {
+                return None;
+            }
+            // SAFETY: AVX2 and POPCNT are there (this function's contract); the chain can step.
+            unsafe { c.step() };
+        }
+        return c.finish(0, bar);
+    }
+    let h = a.len() / 2;
+    let hb = b.partition_point(|&x| x < a[h]);
+    // Values below a[h], then from it on.
+    let (mut low, mut high) = (Chain::new(&a[..h], &b[..hb]), Chain::new(&a[h..], &b[hb..]));
+    while low.can_step() && high.can_step() {
+        if low.bound() + high.bound() < bar {
             return None;
         }
-        // SAFETY: i + 4 <= a.len() and j + 4 <= b.len(): both loads and both reads are in bounds.
+        // SAFETY: AVX2 and POPCNT are there (this function's contract); both chains can step.
+        unsafe {
+            low.step();
+            high.step();
+        }
+    }
+    while low.can_step() {
+        if low.bound() + high.bound() < bar {
+            return None;
+        }
+        // SAFETY: as above.
+        unsafe { low.step() };
+    }
+    // The low half's count, when the high half's bound can still bring the total to the bar.
+    let low_n = low.finish(0, bar.saturating_sub(high.bound()))?;
+    while high.can_step() {
+        if low_n + high.bound() < bar {
+            return None;
+        }
+        // SAFETY: as above.
+        unsafe { high.step() };
+    }
+    high.finish(low_n, bar)
+}
+
+/// The state of one 4 × 4 block merge ([`intersection_at_least_avx2`]): the positions in both sets and the matches
+/// counted so far.
+#[cfg(target_arch = "x86_64")]
+struct Chain<'a> {
+    a: &'a [u64],
+    b: &'a [u64],
+    i: usize,
+    j: usize,
+    n: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<'a> Chain<'a> {
+    fn new(a: &'a [u64], b: &'a [u64]) -> Chain<'a> {
+        Chain { a, b, i: 0, j: 0, n: 0 }
+    }
+
+    /// True when both sets have a block of 4 values left.
+    #[inline(always)]
+    fn can_step(&self) -> bool {
+        self.i + 4 <= self.a.len() && self.j + 4 <= self.b.len()
+    }
+
+    /// The matches so far plus the values left in either set: no intersection of the two can exceed it.
+    #[inline(always)]
+    fn bound(&self) -> u64 {
+        bound(self.n, self.a.len() - self.i, self.b.len() - self.j)
+    }
+
+    /// One block step: the matches of the blocks at `i` and `j` counted, the block with the smaller last value
+    /// passed (both when equal).
+    ///
+    /// # Safety
+    /// The processor must support AVX2 and POPCNT, and [`Chain::can_step`] must hold.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn step(&mut self) {
+        use std::arch::x86_64::*;
+        let (a, b, i, j) = (self.a, self.b, self.i, self.j);
+        // SAFETY: i + 4 <= a.len() and j + 4 <= b.len() (`can_step`): both loads and both reads are in bounds.
         let (va, vb, a_last, b_last) = unsafe {
             (
                 _mm256_loadu_si256(a.as_ptr().add(i).cast::<__m256i>()),
@@ -114,11 +198,15 @@ unsafe fn intersection_at_least_avx2(a: &[u64], b: &[u64], bar: u64) -> Option<u
             _mm256_or_si256(_mm256_cmpeq_epi64(va, vb), _mm256_cmpeq_epi64(va, r1)),
             _mm256_or_si256(_mm256_cmpeq_epi64(va, r2), _mm256_cmpeq_epi64(va, r3)),
         );
-        n += (_mm256_movemask_pd(_mm256_castsi256_pd(m)) as u32).count_ones() as u64;
-        i += 4 * (a_last <= b_last) as usize;
-        j += 4 * (b_last <= a_last) as usize;
+        self.n += (_mm256_movemask_pd(_mm256_castsi256_pd(m)) as u32).count_ones() as u64;
+        self.i += 4 * (a_last <= b_last) as usize;
+        self.j += 4 * (b_last <= a_last) as usize;
     }
-    merge_at_least(&a[i..], &b[j..], n, bar)
+
+    /// `n` plus this chain's count, the tails merged one value at a time, when it reaches `bar`.
+    fn finish(&self, n: u64, bar: u64) -> Option<u64> {
+        merge_at_least(&self.a[self.i..], &self.b[self.j..], n + self.n, bar)
+    }
 }
 
 /// The statistics of two sets of `a_len` and `b_len` values with `inter` in common (the one formula of
@@ -586,7 +674,9 @@ mod tests {
             state >> 11
         };
         for round in 0..3000 {
-            let (na, nb) = ((next() % 90) as usize, (next() % 90) as usize);
+            // Sets up to 90 values, and every fourth round up to 400 (cut in two halves by the block merge).
+            let most = if round % 4 == 0 { 400 } else { 90 };
+            let (na, nb) = ((next() % most) as usize, (next() % most) as usize);
             let universe = 1 + (next() % 200) * (1 + round % 3);
             let mut a: Vec<u64> = (0..na).map(|_| next() % universe).collect();
             let mut b: Vec<u64> = (0..nb).map(|_| next() % universe).collect();
@@ -599,13 +689,14 @@ mod tests {
             assert_eq!(intersection_size(&b, &a), want);
             assert_eq!(merge_at_least(&a, &b, 0, 0), Some(want));
             // With a bar: the count when it reaches the bar, else nothing, on every path.
-            for bar in [0, want.saturating_sub(1), want, want + 1, want + 5] {
+            let small = a.len().min(b.len()) as u64;
+            for bar in [0, want.saturating_sub(1), want, want + 1, want + 5, small / 2, small] {
                 let expect = (want >= bar).then_some(want);
                 assert_eq!(intersection_at_least(&a, &b, bar), expect, "bar {bar}");
                 assert_eq!(merge_at_least(&a, &b, 0, bar), expect);
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: AVX2 is there.
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
+                    // SAFETY: AVX2 and POPCNT are there.
                     assert_eq!(unsafe { intersection_at_least_avx2(&a, &b, bar) }, expect);
                     assert_eq!(unsafe { intersection_at_least_avx2(&b, &a, bar) }, expect);
                 }
