@@ -715,6 +715,11 @@ fn copy_to_backslash(body: &[u8], k: usize, out: &mut Vec<u8>) -> Option<usize> 
         // bytes more.
         return unsafe { copy_to_backslash_avx2(body, k, out) };
     }
+    copy_to_backslash_plain(body, k, out)
+}
+
+/// [`copy_to_backslash`] by a search for the backslash and one copy.
+fn copy_to_backslash_plain(body: &[u8], k: usize, out: &mut Vec<u8>) -> Option<usize> {
     match memchr::memchr(b'\\', &body[k..]) {
         Some(j) => {
             out.extend_from_slice(&body[k..k + j]);
@@ -755,16 +760,7 @@ unsafe fn copy_to_backslash_avx2(body: &[u8], mut k: usize, out: &mut Vec<u8>) -
     }
     // SAFETY: the bytes up to `o` were written.
     out.set_len(o);
-    match memchr::memchr(b'\\', &body[k..]) {
-        Some(j) => {
-            out.extend_from_slice(&body[k..k + j]);
-            Some(k + j)
-        }
-        None => {
-            out.extend_from_slice(&body[k..]);
-            None
-        }
-    }
+    copy_to_backslash_plain(body, k, out)
 }
 
 /// The value of four hexadecimal digits.
