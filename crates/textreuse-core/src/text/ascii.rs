@@ -18,6 +18,8 @@
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::normalize::{decode_at, hard_wrap_width, separator_class, Gap, NormalizeOptions, Separator};
+#[cfg(target_arch = "x86_64")]
+use crate::shingle::has_avx512_bw;
 
 /// Appends to `ids` the unit ids of `text` normalized with `opts` and returns the length of `text` in code points,
 /// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
@@ -219,15 +221,6 @@ fn short_word_of(head: u64, tail: u64, len: usize) -> u64 {
     short_word_id(&bytes, 0, len, 0)
 }
 
-/// Whether the processor has AVX-512 F, DQ and BW (what [`short_word_ids8`] needs).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_avx512_bw() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-}
-
 /// [`short_word_id`] of eight words of one length class at once (`class` 0: 1 to 3 bytes, 1: 4 to 8, 2: 9 to
 /// 16), XXH3's short path of that class with eight lanes: word `k` has `len[k]` bytes, its first eight bytes
 /// (little-endian) are `head[k]` and its last eight `tail[k]` (read for class 2 only), lower-cased already.
@@ -237,7 +230,7 @@ fn has_avx512_bw() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512bw")]
 unsafe fn short_word_ids8(class: usize, head: &[u64; 8], tail: &[u64; 8], len: &[u64; 8]) -> [u64; 8] {
-    use crate::shingle::{avalanche8, fold8, XXH3_SECRET as K};
+    use crate::shingle::{xxh3_9to16_8, XXH3_SECRET as K};
     use std::arch::x86_64::*;
     let one = |x: u64| _mm512_set1_epi64(x as i64);
     let n = _mm512_loadu_si512(len.as_ptr().cast());
@@ -278,12 +271,7 @@ unsafe fn short_word_ids8(class: usize, head: &[u64; 8], tail: &[u64; 8], len: &
             // XXH3_len_9to16: the first and the last eight bytes.
             let lo = _mm512_xor_si512(head, one(K[3] ^ K[4]));
             let hi = _mm512_xor_si512(_mm512_loadu_si512(tail.as_ptr().cast()), one(K[5] ^ K[6]));
-            let swap = _mm512_set4_epi32(0x0809_0A0B, 0x0C0D_0E0F, 0x0001_0203, 0x0405_0607);
-            let acc = _mm512_add_epi64(
-                _mm512_add_epi64(n, _mm512_shuffle_epi8(lo, swap)),
-                _mm512_add_epi64(hi, fold8(lo, hi)),
-            );
-            avalanche8(acc)
+            xxh3_9to16_8(lo, hi, n)
         }
     };
     let mut out = [0u64; 8];

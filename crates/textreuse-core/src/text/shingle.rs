@@ -836,10 +836,7 @@ impl WindowHasher {
 fn pair_hashes(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-        {
+        if has_avx512_bw() {
             // SAFETY: the processor has AVX-512 F, DQ and BW (checked just above).
             unsafe { pair_hashes_avx512(ids, h, out) };
             return;
@@ -848,8 +845,38 @@ fn pair_hashes(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) {
     out.extend(ids.windows(2).map(|w| h.hash(&w[..2])));
 }
 
-/// [`pair_hashes`] with AVX-512 (F, DQ, BW): XXH3's 9-to-16-byte path for eight windows at a time ([`fold8`],
-/// [`avalanche8`]).
+/// Whether the processor has AVX-512 F, DQ and BW (what [`xxh3_9to16_8`] and the kernels built on it need).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx512_bw() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+/// XXH3's 9-to-16-byte path of eight inputs at once: `len` bytes whose first eight are `lo` and last eight `hi`
+/// (little-endian), each already xored with its words of the secret; the avalanche of `len + bswap(lo) + hi +
+/// fold(lo, hi)` ([`fold8`], [`avalanche8`]).
+///
+/// # Safety
+/// The processor must have AVX-512 F, DQ and BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512bw")]
+pub(crate) unsafe fn xxh3_9to16_8(
+    lo: std::arch::x86_64::__m512i,
+    hi: std::arch::x86_64::__m512i,
+    len: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    // Byte reversal of each 64-bit lane.
+    let swap = _mm512_set4_epi32(0x0809_0A0B, 0x0C0D_0E0F, 0x0001_0203, 0x0405_0607);
+    let acc =
+        _mm512_add_epi64(_mm512_add_epi64(len, _mm512_shuffle_epi8(lo, swap)), _mm512_add_epi64(hi, fold8(lo, hi)));
+    avalanche8(acc)
+}
+
+/// [`pair_hashes`] with AVX-512 (F, DQ, BW): XXH3's 9-to-16-byte path for eight windows at a time
+/// ([`xxh3_9to16_8`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512bw")]
 unsafe fn pair_hashes_avx512(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) {
@@ -865,21 +892,13 @@ unsafe fn pair_hashes_avx512(ids: &[u64], h: &WindowHasher, out: &mut Vec<u64>) 
     let dst = out.as_mut_ptr().add(base);
     let (k0, k1) = (_mm512_set1_epi64(h.flip16.0 as i64), _mm512_set1_epi64(h.flip16.1 as i64));
     let sixteen = _mm512_set1_epi64(16);
-    // Byte reversal of each 64-bit lane.
-    let rev = _mm512_set_epi8(
-        8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8,
-        9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7,
-    );
     let mut k = 0;
     while k + 8 <= windows {
         // SAFETY: ids `k..k + 9` lie within `ids` (`k + 8 <= m - 1`).
         let a = _mm512_loadu_si512(ids.as_ptr().add(k).cast());
         let b = _mm512_loadu_si512(ids.as_ptr().add(k + 1).cast());
-        let lo = _mm512_xor_si512(a, k0);
-        let hi = _mm512_xor_si512(b, k1);
-        let swapped = _mm512_shuffle_epi8(lo, rev);
-        let acc = _mm512_add_epi64(_mm512_add_epi64(sixteen, swapped), _mm512_add_epi64(hi, fold8(lo, hi)));
-        _mm512_storeu_si512(dst.add(k).cast(), avalanche8(acc));
+        let hashes = xxh3_9to16_8(_mm512_xor_si512(a, k0), _mm512_xor_si512(b, k1), sixteen);
+        _mm512_storeu_si512(dst.add(k).cast(), hashes);
         k += 8;
     }
     // SAFETY: the loop stored `k` values from `base`.
