@@ -12,6 +12,7 @@ pub mod read;
 pub mod runs;
 pub mod sorted_runs;
 pub mod spill;
+pub mod zstd_ring;
 
 pub use outdir::RunDir;
 pub use read::*;

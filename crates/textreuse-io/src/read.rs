@@ -866,7 +866,7 @@ fn decompress<R: BufRead + Send + 'static>(mut f: R) -> io::Result<Box<dyn BufRe
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(f))))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::with_buffer(f)?)))
+        Ok(Box::new(crate::zstd_ring::RingDecoder::new(f)?))
     } else {
         Ok(Box::new(f))
     }
