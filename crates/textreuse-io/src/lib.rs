@@ -7,6 +7,7 @@
 //! `textreuse-core`, which has no file-system access.
 
 pub mod index;
+mod json_fields;
 pub mod outdir;
 pub mod read;
 pub mod runs;

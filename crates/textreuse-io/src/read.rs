@@ -38,6 +38,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::json_fields::{object_fields, FieldValue};
+
 /// One input as given by the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
@@ -643,134 +645,24 @@ fn json_string(raw: &str) -> Result<String, serde_json::Error> {
     }
 }
 
-/// The value of a JSON string literal `raw` (quotes included) whose escapes are well formed: the runs between
-/// backslashes copied as they are, each escape replaced by its character, into one `String` allocated once with
-/// the literal's length (no escape is shorter than the character it stands for), where serde_json's string parser
-/// grows a scratch buffer by doubling and copies it out. `None` where the literal is not a quoted string, an escape is
-/// not one of JSON's (RFC 8259 §7), or a `\u` escape is a surrogate that is not a high one followed by a low one:
-/// the caller leaves those to serde_json. The result is the same as serde_json's wherever it is `Some`
-/// (`unescaping_is_serde_jsons`).
+/// The value of a JSON string literal `raw` (quotes included) whose escapes are well formed, unescaped by
+/// [`crate::json_fields::unescape_string`] into one allocation (where serde_json's string parser grows a scratch
+/// buffer by doubling and copies it out). `None` where the literal is not a quoted string, holds a control
+/// character, an escape is not one of JSON's (RFC 8259 §7), or a `\u` escape is a surrogate that is not a high one
+/// followed by a low one: the caller leaves those to serde_json. The result is the same as serde_json's wherever it
+/// is `Some` (`unescaping_is_serde_jsons`).
 fn unescape_json_str(raw: &str) -> Option<String> {
     let b = raw.as_bytes();
     if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
         return None;
     }
-    let body = &b[1..b.len() - 1];
-    // Room for the vector copy's last block past the end ([`copy_to_backslash`]).
-    let mut out: Vec<u8> = Vec::with_capacity(body.len() + 32);
-    let mut k = 0usize;
-    while let Some(j) = copy_to_backslash(body, k, &mut out) {
-        k = j;
-        let c = match *body.get(k + 1)? {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0C,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let hi = hex4(body.get(k + 2..k + 6)?)?;
-                k += 6;
-                let code = match hi {
-                    0xD800..=0xDBFF => {
-                        // A high surrogate: only with a low one right after it.
-                        if body.get(k..k + 2)? != b"\\u" {
-                            return None;
-                        }
-                        let lo = hex4(body.get(k + 2..k + 6)?)?;
-                        if !(0xDC00..=0xDFFF).contains(&lo) {
-                            return None;
-                        }
-                        k += 6;
-                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                    }
-                    0xDC00..=0xDFFF => return None,
-                    c => c,
-                };
-                let mut utf8 = [0u8; 4];
-                out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut utf8).as_bytes());
-                continue;
-            }
-            _ => return None,
-        };
-        out.push(c);
-        k += 2;
-    }
-    // SAFETY: `raw` is UTF-8 and was cut only next to ASCII bytes (its quotes, backslashes and escapes); what
-    // replaced the escapes is ASCII or a whole character's UTF-8.
-    Some(unsafe { String::from_utf8_unchecked(out) })
-}
-
-/// Appends `body[k..]` to `out` up to its next backslash and returns the backslash's index, or appends all of it and
-/// returns `None`. With AVX2 (detected at run time) 32 bytes at a time: each block is stored whole and the length
-/// set after the backslash, so `out` needs 32 bytes of room past what it gets (the lines of OCR text have an
-/// escaped line break every few dozen bytes, where a search and a copy per run cost two calls).
-#[inline]
-fn copy_to_backslash(body: &[u8], k: usize, out: &mut Vec<u8>) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && out.capacity() - out.len() >= body.len() - k + 32 {
-        // SAFETY: the processor has AVX2 (checked just above), and `out` has room for the rest of `body` and 32
-        // bytes more.
-        return unsafe { copy_to_backslash_avx2(body, k, out) };
-    }
-    copy_to_backslash_plain(body, k, out)
-}
-
-/// [`copy_to_backslash`] by a search for the backslash and one copy.
-fn copy_to_backslash_plain(body: &[u8], k: usize, out: &mut Vec<u8>) -> Option<usize> {
-    match memchr::memchr(b'\\', &body[k..]) {
-        Some(j) => {
-            out.extend_from_slice(&body[k..k + j]);
-            Some(k + j)
-        }
-        None => {
-            out.extend_from_slice(&body[k..]);
-            None
-        }
-    }
-}
-
-/// [`copy_to_backslash`] by blocks of 32 bytes with AVX2.
-///
-/// # Safety
-/// The processor must have AVX2, and `out` room for `body.len() - k + 32` more bytes.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn copy_to_backslash_avx2(body: &[u8], mut k: usize, out: &mut Vec<u8>) -> Option<usize> {
-    use std::arch::x86_64::*;
-    let mut o = out.len();
-    let dst = out.as_mut_ptr();
-    let slash = _mm256_set1_epi8(b'\\' as i8);
-    while k + 32 <= body.len() {
-        // SAFETY: the 32 bytes read lie within `body`; the 32 written lie within `out`'s room (`o - out.len()` is at
-        // most `k` less the `k` this call started from, so `o + 32` stays within the room the caller checked).
-        let v = _mm256_loadu_si256(body.as_ptr().add(k).cast());
-        _mm256_storeu_si256(dst.add(o).cast(), v);
-        let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, slash)) as u32;
-        if m != 0 {
-            let j = m.trailing_zeros() as usize;
-            // SAFETY: the bytes up to `o + j` were written (copies of `body`'s, initialized).
-            out.set_len(o + j);
-            return Some(k + j);
-        }
-        k += 32;
-        o += 32;
-    }
-    // SAFETY: the bytes up to `o` were written.
-    out.set_len(o);
-    copy_to_backslash_plain(body, k, out)
-}
-
-/// The value of four hexadecimal digits.
-fn hex4(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0u32, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
+    let (s, end) = crate::json_fields::unescape_string(b, 1)?;
+    (end == b.len()).then_some(s)
 }
 
 /// The document id from the raw value of the id field: a string unescaped, a number as its literal text.
-fn parse_id(id: Option<&RawValue>, opts: &ReadOptions) -> Result<String, (Option<String>, SkipReason)> {
-    match id.map(|r| r.get().trim()) {
+fn parse_id(id: Option<&str>, opts: &ReadOptions) -> Result<String, (Option<String>, SkipReason)> {
+    match id.map(str::trim) {
         None | Some("null") => Err((None, SkipReason::MissingId { field: opts.id_field.clone() })),
         Some(r) if r.starts_with('"') => {
             json_string(r).map_err(|e| (None, SkipReason::MalformedJson { error: e.to_string() }))
@@ -781,10 +673,23 @@ fn parse_id(id: Option<&RawValue>, opts: &ReadOptions) -> Result<String, (Option
 }
 
 /// Parses the id and text fields of one JSON line. A numeric id keeps its literal text (`123456789012345678901`,
-/// `1e2`), since a number converted to a float would lose digits and merge distinct ids. Both fields are found
-/// unparsed (serde_json checks them while it skips them), then each string is unescaped ([`json_string`]).
+/// `1e2`), since a number converted to a float would lose digits and merge distinct ids. The common line (an object
+/// whose keys have no escapes) is read in one pass that checks it and unescapes the text
+/// ([`crate::json_fields::object_fields`]); any other line is read by serde_json, which finds both fields unparsed
+/// (checking them while it skips them), then each string is unescaped ([`json_string`]). Both give the same result
+/// for any line (`one_pass_fields_agree_with_serde_json`).
 fn parse_json_fields(line: &str, opts: &ReadOptions) -> FieldsResult {
     use serde::de::DeserializeSeed;
+    if let Some((id, text)) = object_fields(line, &opts.id_field, &opts.text_field) {
+        let id = parse_id(id, opts)?;
+        return match text {
+            Some(FieldValue::Str(t)) => Ok((id, t)),
+            None | Some(FieldValue::Raw("null")) => {
+                Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() }))
+            }
+            Some(FieldValue::Raw(_)) => Err((Some(id), SkipReason::BadText { field: opts.text_field.clone() })),
+        };
+    }
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = Fields { id_field: &opts.id_field, text_field: &opts.text_field };
     let parsed = fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f));
@@ -798,7 +703,7 @@ fn parse_json_fields(line: &str, opts: &ReadOptions) -> FieldsResult {
             });
         }
     };
-    let id = parse_id(id, opts)?;
+    let id = parse_id(id.map(RawValue::get), opts)?;
     let text = match text.map(|r| r.get().trim()) {
         None | Some("null") => return Err((Some(id), SkipReason::MissingText { field: opts.text_field.clone() })),
         Some(r) if r.starts_with('"') => match json_string(r) {
@@ -1705,6 +1610,122 @@ mod tests {
             );
         }
         assert!(total > 5_000 && fast > total / 2, "{fast} of {total} literals on the fast path");
+    }
+
+    /// A random JSON value of at most `depth` levels, from pieces that serde_json accepts or (one time in ten)
+    /// refuses: bad numbers, bad escapes, raw control characters, lone surrogates, misspelled literals.
+    fn random_value(next: &mut impl FnMut() -> u64, depth: u32) -> String {
+        let pick = |good: &[&str], bad: &[&str], next: &mut dyn FnMut() -> u64| -> String {
+            let list = if next().is_multiple_of(10) { bad } else { good };
+            list[(next() % list.len() as u64) as usize].to_string()
+        };
+        const STRINGS: [&str; 10] = [
+            "plain",
+            "",
+            "中文 text",
+            "line\\nbreak",
+            "q\\\"uote",
+            "\\u00e9\\u4E2D",
+            "\\ud83d\\ude00",
+            "\\/\\b\\f\\r\\t\\\\",
+            "The quick brown fox jumps over the lazy dog",
+            "\\u0000",
+        ];
+        const BAD_STRINGS: [&str; 5] = ["\\uD83D", "\\x", "\\u12G4", "tab\tin", "\u{1}"];
+        match next() % if depth == 0 { 3 } else { 5 } {
+            0 => {
+                let mut s = String::from("\"");
+                for _ in 0..next() % 4 {
+                    s += &pick(&STRINGS, &BAD_STRINGS, next);
+                }
+                s + "\""
+            }
+            1 => pick(&["0", "-0", "12", "1.5", "1e5", "-1E-2", "2.5e+3"], &["01", "1.", "-", "1e", "00", "-a"], next),
+            2 => pick(&["true", "false", "null"], &["nul", "tru", "True"], next),
+            3 => {
+                let items: Vec<String> = (0..next() % 4).map(|_| random_value(next, depth - 1)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            _ => random_object(next, depth - 1),
+        }
+    }
+
+    /// A random JSON object: usually an id (a plain string or number) and a text (a string) among 0 to 2 other
+    /// fields whose keys are sometimes `id` or `text` again, escaped, or hold control characters.
+    fn random_object(next: &mut impl FnMut() -> u64, depth: u32) -> String {
+        const KEYS: [&str; 8] = ["id", "text", "meta", "", "i\\u0064", "te\\nxt", "\u{2}", "text "];
+        const SPACES: [&str; 6] = ["", "", " ", "\t", "\n", "\r\n"];
+        let space = |next: &mut dyn FnMut() -> u64| match next() % 50 {
+            0 => "\u{a0}",
+            r => SPACES[(r % SPACES.len() as u64) as usize],
+        };
+        let mut fields: Vec<(String, String)> = Vec::new();
+        if !next().is_multiple_of(5) {
+            let id =
+                if next().is_multiple_of(2) { format!("\"doc{}\"", next() % 100) } else { (next() % 1000).to_string() };
+            fields.push(("id".into(), id));
+        }
+        if !next().is_multiple_of(5) {
+            let text = loop {
+                let v = random_value(next, 0);
+                if v.starts_with('"') {
+                    break v;
+                }
+            };
+            fields.push(("text".into(), text));
+        }
+        for _ in 0..next() % 3 {
+            let key = KEYS[(next() % KEYS.len() as u64) as usize].to_string();
+            let at = (next() % (fields.len() as u64 + 1)) as usize;
+            fields.insert(at, (key, random_value(next, depth)));
+        }
+        let mut s = format!("{}{{", space(next));
+        for (k, (key, value)) in fields.iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            s += &format!("{}\"{key}\"{}:{}{value}{}", space(next), space(next), space(next), space(next));
+        }
+        s + "}" + space(next)
+    }
+
+    #[test]
+    fn one_pass_fields_agree_with_serde_json() {
+        // Random objects, some broken by one edit: the one-pass path ([`object_fields`]) answers for most whole ones;
+        // whatever path answers, a line gives what serde_json's reading gives (the same id and text, or the same
+        // skip with the same message).
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let opts = ReadOptions::default();
+        let (mut one_pass, mut accepted, mut total) = (0, 0, 0);
+        for _ in 0..40_000 {
+            let mut line = random_object(&mut next, 2);
+            if next() % 3 == 0 {
+                // One edit at an ASCII byte: deleted, or a JSON-significant byte put before it.
+                let ascii: Vec<usize> = line.char_indices().filter(|(_, c)| c.is_ascii()).map(|(i, _)| i).collect();
+                let at = ascii[(next() % ascii.len() as u64) as usize];
+                const INSERT: [&str; 10] = [",", "}", "]", "\"", ":", " ", "\\", "0", "\u{1}", "{"];
+                if next() % 2 == 0 {
+                    line.remove(at);
+                } else {
+                    line.insert_str(at, INSERT[(next() % INSERT.len() as u64) as usize]);
+                }
+            }
+            total += 1;
+            let reference = serde_fields(&line, &opts);
+            accepted += usize::from(reference.is_ok());
+            if object_fields(&line, &opts.id_field, &opts.text_field).is_some() {
+                one_pass += 1;
+                assert!(serde_json::from_str::<serde::de::IgnoredAny>(&line).is_ok(), "{line:?}");
+            }
+            assert_eq!(format!("{:?}", parse_json_fields(&line, &opts)), format!("{reference:?}"), "{line:?}");
+        }
+        assert!(one_pass > total / 5 && accepted > total / 20, "{one_pass} one-pass, {accepted} accepted of {total}");
     }
 
     #[test]

@@ -1,0 +1,362 @@
+//! The id and text fields of a JSONL line in one pass, for the common line: a JSON object whose keys have no
+//! escapes. The line is checked as strictly as serde_json checks it (RFC 8259: no control character in a string,
+//! only JSON's escapes, numbers by JSON's grammar, no trailing comma, nothing after the object but whitespace) while
+//! the text's string is unescaped in the same pass; any line this path does not answer for is left to serde_json
+//! ([`crate::read`]'s `parse_json_fields`), so what a line gives never depends on which path read it.
+//!
+//! serde_json reads the line once to check it and keep the raw fields, and the text's string was then read again
+//! to unescape it: on OCR text with an escaped line break every few dozen bytes both reads cost about as much as
+//! each other (`bench/RESULTS.md`, thirteenth session).
+
+/// A field's value as [`object_fields`] found it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FieldValue<'a> {
+    /// A string value, unescaped.
+    Str(String),
+    /// Any other value, as its literal text (`null`, `12`, `[1, 2]`, ...).
+    Raw(&'a str),
+}
+
+/// The values of the fields `id_field` (as its literal text) and `text_field` (a string unescaped) of `line`, when
+/// `line` is a JSON object that serde_json accepts and this path can read alone: its keys have no escapes, the id
+/// field and the text field differ, every `\u` escape of the text's string is a character (not a lone surrogate),
+/// and nesting is at most 100 deep. `None` for any other line (serde_json decides those). As in serde_json, the last
+/// of repeated keys counts.
+pub(crate) fn object_fields<'a>(
+    line: &'a str,
+    id_field: &str,
+    text_field: &str,
+) -> Option<(Option<&'a str>, Option<FieldValue<'a>>)> {
+    if id_field == text_field {
+        return None;
+    }
+    let b = line.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let (mut id, mut text) = (None, None);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (key, after) = plain_key(b, i + 1)?;
+            i = skip_ws(b, after);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            if key == text_field.as_bytes() && b.get(i) == Some(&b'"') {
+                let (s, end) = unescape_string(b, i + 1)?;
+                text = Some(FieldValue::Str(s));
+                i = end;
+            } else {
+                let end = skip_value(b, i)?;
+                if key == id_field.as_bytes() {
+                    id = Some(&line[i..end]);
+                } else if key == text_field.as_bytes() {
+                    text = Some(FieldValue::Raw(&line[i..end]));
+                }
+                i = end;
+            }
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(b, i) == b.len()).then_some((id, text))
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace (space, tab, line feed, carriage return).
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The key whose characters start at `i` (after its opening quote) and the index after its closing quote, when it
+/// has no escape and no control character.
+fn plain_key(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
+    let j = next_special(b, i)?;
+    (b[j] == b'"').then(|| (&b[i..j], j + 1))
+}
+
+/// The index after the value that starts at `i`, checked as serde_json checks a value it skips.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    skip_value_at_depth(b, i, 0)
+}
+
+fn skip_value_at_depth(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i + 1),
+        b'n' => literal(b, i, b"null"),
+        b't' => literal(b, i, b"true"),
+        b'f' => literal(b, i, b"false"),
+        b'-' => skip_integer(b, i + 1),
+        b'0'..=b'9' => skip_integer(b, i),
+        open @ (b'[' | b'{') => {
+            if depth >= 100 {
+                return None;
+            }
+            let close = if open == b'[' { b']' } else { b'}' };
+            let mut j = skip_ws(b, i + 1);
+            if b.get(j) == Some(&close) {
+                return Some(j + 1);
+            }
+            loop {
+                if open == b'{' {
+                    if b.get(j) != Some(&b'"') {
+                        return None;
+                    }
+                    j = skip_ws(b, skip_string(b, j + 1)?);
+                    if b.get(j) != Some(&b':') {
+                        return None;
+                    }
+                    j = skip_ws(b, j + 1);
+                }
+                j = skip_ws(b, skip_value_at_depth(b, j, depth + 1)?);
+                match *b.get(j)? {
+                    b',' => j = skip_ws(b, j + 1),
+                    c if c == close => return Some(j + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The index after the literal `word` at `i`.
+fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    (b.get(i..i + word.len())? == word).then_some(i + word.len())
+}
+
+/// The index after a number's digits from `i` on (after its minus sign): JSON's grammar, as serde_json's
+/// `ignore_integer`, `ignore_decimal` and `ignore_exponent` check it.
+fn skip_integer(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |mut j: usize| {
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        j
+    };
+    let mut j = match *b.get(i)? {
+        b'0' => i + 1,
+        b'1'..=b'9' => digits(i + 1),
+        _ => return None,
+    };
+    if b.get(j) == Some(&b'.') {
+        let k = digits(j + 1);
+        if k == j + 1 {
+            return None;
+        }
+        j = k;
+    }
+    if let Some(b'e' | b'E') = b.get(j) {
+        j += 1;
+        if let Some(b'+' | b'-') = b.get(j) {
+            j += 1;
+        }
+        let k = digits(j);
+        if k == j {
+            return None;
+        }
+        j = k;
+    }
+    // A digit right after a leading zero is an error in serde_json; anything else is the caller's to judge.
+    (!(b[i] == b'0' && j == i + 1 && b.get(j).is_some_and(u8::is_ascii_digit))).then_some(j)
+}
+
+/// The index after the closing quote of the string whose characters start at `i`, checked as serde_json's
+/// `ignore_str` checks it: no control character, every escape one of JSON's (a `\u` escape four hexadecimal digits,
+/// whatever their value).
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let j = next_special(b, i)?;
+        match b[j] {
+            b'"' => return Some(j + 1),
+            b'\\' => {
+                i = match *b.get(j + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j + 2,
+                    b'u' => {
+                        hex4(b.get(j + 2..j + 6)?)?;
+                        j + 6
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The index of the first quote, backslash or control character (below U+0020) at or after `i`.
+fn next_special(b: &[u8], i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2 (checked just above).
+        return unsafe { next_special_avx2(b, i) };
+    }
+    next_special_plain(b, i)
+}
+
+fn next_special_plain(b: &[u8], i: usize) -> Option<usize> {
+    b.get(i..)?.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|j| i + j)
+}
+
+/// [`next_special`] 32 bytes at a time.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn next_special_avx2(b: &[u8], mut i: usize) -> Option<usize> {
+    use std::arch::x86_64::*;
+    while i + 32 <= b.len() {
+        // SAFETY: the 32 bytes read lie within `b`.
+        let v = _mm256_loadu_si256(b.as_ptr().add(i).cast());
+        let m = special_mask(v);
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += 32;
+    }
+    next_special_plain(b, i)
+}
+
+/// Bit `k` set where byte `k` of `v` is a quote, a backslash or a control character.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn special_mask(v: std::arch::x86_64::__m256i) -> u32 {
+    use std::arch::x86_64::*;
+    let quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+    let slash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8));
+    // A byte is at most 0x1F when the unsigned minimum with 0x1F leaves it unchanged.
+    let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1F)), v);
+    _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(quote, slash), control)) as u32
+}
+
+/// The string whose characters start at `i` (after its opening quote), unescaped, and the index after its closing
+/// quote; `None` where serde_json would refuse it (a control character, an escape that is not JSON's, no closing
+/// quote) or would refuse to make it a `String` (a `\u` escape of a lone surrogate). The runs between escapes are
+/// copied 32 bytes at a time with AVX2 (each block stored whole, the length set after the stop), into one
+/// allocation as long as the rest of the line.
+pub(crate) fn unescape_string(b: &[u8], i: usize) -> Option<(String, usize)> {
+    // Room for the vector copy's last block past the end ([`copy_to_special`]).
+    let mut out: Vec<u8> = Vec::with_capacity(b.len().saturating_sub(i) + 32);
+    let mut k = i;
+    loop {
+        k = copy_to_special(b, k, &mut out)?;
+        let c = match b[k] {
+            b'"' => {
+                // SAFETY: `b` is UTF-8 (it is a `str`'s bytes) and was cut only next to ASCII bytes (quotes,
+                // backslashes and escapes); what replaced the escapes is ASCII or a whole character's UTF-8.
+                return Some((unsafe { String::from_utf8_unchecked(out) }, k + 1));
+            }
+            b'\\' => match *b.get(k + 1)? {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x08,
+                b'f' => 0x0C,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => {
+                    let hi = hex4(b.get(k + 2..k + 6)?)?;
+                    k += 6;
+                    let code = match hi {
+                        0xD800..=0xDBFF => {
+                            // A high surrogate: only with a low one right after it.
+                            if b.get(k..k + 2)? != b"\\u" {
+                                return None;
+                            }
+                            let lo = hex4(b.get(k + 2..k + 6)?)?;
+                            if !(0xDC00..=0xDFFF).contains(&lo) {
+                                return None;
+                            }
+                            k += 6;
+                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                        }
+                        0xDC00..=0xDFFF => return None,
+                        c => c,
+                    };
+                    let mut utf8 = [0u8; 4];
+                    out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut utf8).as_bytes());
+                    continue;
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        out.push(c);
+        k += 2;
+    }
+}
+
+/// Appends `b[k..]` to `out` up to the next quote, backslash or control character and returns its index; `None`
+/// when there is none. With AVX2 32 bytes at a time, which needs `out` to have room for `b.len() - k + 32` more bytes
+/// (else the plain search and one copy).
+#[inline]
+fn copy_to_special(b: &[u8], k: usize, out: &mut Vec<u8>) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && out.capacity() - out.len() >= b.len() - k + 32 {
+        // SAFETY: the processor has AVX2 (checked just above), and `out` has room for the rest of `b` and 32 bytes
+        // more.
+        return unsafe { copy_to_special_avx2(b, k, out) };
+    }
+    copy_to_special_plain(b, k, out)
+}
+
+/// [`copy_to_special`] by a search and one copy.
+fn copy_to_special_plain(b: &[u8], k: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let j = next_special_plain(b, k);
+    out.extend_from_slice(&b[k..j.unwrap_or(b.len())]);
+    j
+}
+
+/// [`copy_to_special`] by blocks of 32 bytes with AVX2.
+///
+/// # Safety
+/// The processor must have AVX2, and `out` room for `b.len() - k + 32` more bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn copy_to_special_avx2(b: &[u8], mut k: usize, out: &mut Vec<u8>) -> Option<usize> {
+    use std::arch::x86_64::*;
+    let mut o = out.len();
+    let dst = out.as_mut_ptr();
+    while k + 32 <= b.len() {
+        // SAFETY: the 32 bytes read lie within `b`; the 32 written lie within `out`'s room (`o - out.len()` is at
+        // most `k` less the `k` this call started from, so `o + 32` stays within the room the caller checked).
+        let v = _mm256_loadu_si256(b.as_ptr().add(k).cast());
+        _mm256_storeu_si256(dst.add(o).cast(), v);
+        let m = special_mask(v);
+        if m != 0 {
+            let j = m.trailing_zeros() as usize;
+            // SAFETY: the bytes up to `o + j` were written (copies of `b`'s, initialized).
+            out.set_len(o + j);
+            return Some(k + j);
+        }
+        k += 32;
+        o += 32;
+    }
+    // SAFETY: the bytes up to `o` were written.
+    out.set_len(o);
+    copy_to_special_plain(b, k, out)
+}
+
+/// The value of four hexadecimal digits.
+pub(crate) fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
+}
