@@ -201,7 +201,8 @@ pub struct Scanned<T> {
     pub location: Location,
     /// What the job's step made of it.
     pub value: T,
-    /// A hash of the record's bytes as read ([`record_digest`]): a later pass checks it reads the same record.
+    /// A hash of the record's bytes as read ([`record_digest`]), for a job that reads its inputs again
+    /// ([`scan_spooling`] with `spool` set; 0 otherwise): its later pass checks it reads the same record.
     pub digest: u64,
 }
 
@@ -300,7 +301,7 @@ pub fn scan<T: Send>(
 
 /// [`scan`], for a job that reads its inputs a second time through [`ScanStats::reader`]
 /// ([`RecordReader::reopen`]) when `spool` is set: streams are then copied to temporary spool files as they are
-/// read.
+/// read, and each record gets its digest ([`Scanned::digest`]) for the second pass to check.
 ///
 /// # Errors
 /// As [`scan`].
@@ -347,7 +348,8 @@ pub fn scan_spooling<T: Send>(
                     let reason = SkipReason::ReplacedBytes { replaced, encoding: encoding.to_string() };
                     return Err(Skip { seq, location, id: Some(id), reason });
                 }
-                let digest = record_digest(raw);
+                // Only a job that reads its inputs again checks the records of its second pass against these.
+                let digest = if spool { record_digest(raw) } else { 0 };
                 match map(doc) {
                     Ok(value) => Ok((Scanned { seq, id, location, value, digest }, encoding, replaced)),
                     Err(reason) => Err(Skip { seq, location, id: Some(id), reason }),
