@@ -386,18 +386,20 @@ pub fn scan_spooling<T: Send>(
         disk_seen = now;
         Ok(())
     };
-    // While the pool works on one batch, this thread delivers the previous one.
+    // Two batches are on the pool at a time: the workers that finish their share of the older one go on with the
+    // newer one instead of waiting for its last documents (one long document kept a core idle). This thread waits
+    // for the older one and delivers it, in input order, while the pool works on the newer.
     std::thread::scope(|s| -> Result<(), RunError> {
-        let mut pending = None;
+        let mut in_flight = std::collections::VecDeque::with_capacity(2);
         for batch in rx {
-            let next = s.spawn(|| work(batch));
-            if let Some(done) = pending.take() {
+            in_flight.push_back(s.spawn(|| work(batch)));
+            if in_flight.len() == 2 {
+                let done = in_flight.pop_front().expect("two batches").join().expect("worker thread panicked");
                 deliver(done)?;
             }
-            pending = Some(next.join().expect("worker thread panicked"));
         }
-        if let Some(done) = pending {
-            deliver(done)?;
+        for next in in_flight {
+            deliver(next.join().expect("worker thread panicked"))?;
         }
         Ok(())
     })?;
