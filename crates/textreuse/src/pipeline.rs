@@ -251,7 +251,7 @@ fn payload_bytes(r: &RawRecord) -> u64 {
 pub(crate) fn spawn_reader(
     mut reader: RecordReader,
 ) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
-    // One batch waits ready while the pool works on another and the reader fills a third: more batches ahead only
+    // One batch waits ready while the pool works on two others and the reader fills a fourth: more batches ahead only
     // held more records in fresh memory, each page of it faulted in (four ahead: ~1,200 more faults on zh-dev).
     let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(1);
     let handle = std::thread::spawn(move || {
