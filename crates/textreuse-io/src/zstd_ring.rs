@@ -7,8 +7,8 @@
 //! back past the wrap is copied by a `memmove` call out of the "external dictionary" segment, and every block is
 //! copied once more from that buffer to the caller's. Here the blocks are decoded straight into a buffer of at least
 //! four windows (16 MiB or more), which is also what [`BufRead::fill_buf`] hands out: wraps are four times rarer
-//! and the second copy is gone. On the chronam corpus (4 MiB window) decoding takes about 10% less CPU alone and
-//! more inside a run, where the decoder shares the caches with the workers (`bench/RESULTS.md`).
+//! and the second copy is gone. On the chronam corpus (4 MiB window) decoding alone takes about 10% less CPU
+//! (`bench/RESULTS.md`, thirteenth session).
 //!
 //! Concatenated frames and skippable frames are read like the `zstd` crate's decoder reads them; a frame whose
 //! window is over 128 MiB (zstd's default limit for decoding), a corrupt block or a frame cut short is an
