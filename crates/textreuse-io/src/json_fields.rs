@@ -55,7 +55,7 @@ pub(crate) fn object_fields<'a>(
                 text = Some(FieldValue::Str(s));
                 i = end;
             } else {
-                let end = skip_value(b, i)?;
+                let end = skip_value(b, i, 0)?;
                 if key == id_field.as_bytes() {
                     id = Some(&line[i..end]);
                 } else if key == text_field.as_bytes() {
@@ -92,12 +92,9 @@ fn plain_key(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
     (b[j] == b'"').then(|| (&b[i..j], j + 1))
 }
 
-/// The index after the value that starts at `i`, checked as serde_json checks a value it skips.
-fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    skip_value_at_depth(b, i, 0)
-}
-
-fn skip_value_at_depth(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+/// The index after the value that starts at `i`, checked as serde_json checks a value it skips; `depth` is the
+/// number of arrays and objects around it (`None` past 100: serde_json decides those lines).
+fn skip_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
     match *b.get(i)? {
         b'"' => skip_string(b, i + 1),
         b'n' => literal(b, i, b"null"),
@@ -125,7 +122,7 @@ fn skip_value_at_depth(b: &[u8], i: usize, depth: usize) -> Option<usize> {
                     }
                     j = skip_ws(b, j + 1);
                 }
-                j = skip_ws(b, skip_value_at_depth(b, j, depth + 1)?);
+                j = skip_ws(b, skip_value(b, j, depth + 1)?);
                 match *b.get(j)? {
                     b',' => j = skip_ws(b, j + 1),
                     c if c == close => return Some(j + 1),
@@ -357,6 +354,6 @@ unsafe fn copy_to_special_avx2(b: &[u8], mut k: usize, out: &mut Vec<u8>) -> Opt
 }
 
 /// The value of four hexadecimal digits.
-pub(crate) fn hex4(digits: &[u8]) -> Option<u32> {
+fn hex4(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0u32, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
 }
