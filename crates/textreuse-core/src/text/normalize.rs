@@ -1361,6 +1361,55 @@ impl RuleStarts {
         (slow == 0).then_some(e & CJK_UNIT)
     }
 
+    /// [`RuleStarts::ideograph_step`] of sixteen characters at once, with AVX-512 (F, DQ): lane `i` of `cps` is a
+    /// CJK Unified Ideograph followed by the character in lane `i` of `next`, for the lanes set in `valid` (the
+    /// others are not read from the tables and come out as neither). Returns what the walk leaves in place of each
+    /// (lane `i` of the first vector: the low 21 bits of the [`RuleStarts::cjk`] entry) and the lanes where
+    /// `ideograph_step` gives `None` (the slow ones); a lane that is set in `valid` and not slow holds exactly
+    /// `ideograph_step(c, d)`.
+    ///
+    /// # Safety
+    /// The processor must have AVX-512 F and DQ; every lane set in `valid` must hold a code point in
+    /// U+4E00..U+9FFF.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    pub(crate) unsafe fn ideograph_steps16(
+        &self,
+        cps: std::arch::x86_64::__m512i,
+        next: std::arch::x86_64::__m512i,
+        valid: u16,
+    ) -> (std::arch::x86_64::__m512i, u16) {
+        use std::arch::x86_64::*;
+        let zero = _mm512_setzero_si512();
+        let index = _mm512_sub_epi32(cps, _mm512_set1_epi32(0x4E00));
+        // SAFETY: the valid lanes index `cjk` (U+4E00..U+9FFF: 0..0x5200, its length); the others are not read.
+        let e = _mm512_mask_i32gather_epi32::<4>(zero, valid, index, self.cjk.as_ptr().cast());
+        let begins = _mm512_test_epi32_mask(e, _mm512_set1_epi32(CJK_BEGINS as i32)) & valid;
+        // `pair_slot` of each lane that begins a longer source, eight 64-bit lanes at a time, and its bit of `pairs`.
+        let mut pair_bits = 0u16;
+        if begins != 0 {
+            let mul = _mm512_set1_epi64(0x9E37_79B9_7F4A_7C15u64 as i64);
+            for half in 0..2 {
+                let (c, d) = if half == 0 {
+                    (_mm512_castsi512_si256(cps), _mm512_castsi512_si256(next))
+                } else {
+                    (_mm512_extracti64x4_epi64::<1>(cps), _mm512_extracti64x4_epi64::<1>(next))
+                };
+                let key = _mm512_or_si512(_mm512_slli_epi64::<21>(_mm512_cvtepu32_epi64(c)), _mm512_cvtepu32_epi64(d));
+                let slot = _mm512_srli_epi64::<{ 64 - PAIR_BITS }>(_mm512_mullo_epi64(key, mul));
+                // SAFETY: a slot is below 2^PAIR_BITS, so its word lies within `pairs` (2^(PAIR_BITS - 6) words).
+                let word = _mm512_i64gather_epi64::<8>(_mm512_srli_epi64::<6>(slot), self.pairs.as_ptr().cast());
+                let bit = _mm512_srlv_epi64(word, _mm512_and_si512(slot, _mm512_set1_epi64(63)));
+                let set = _mm512_test_epi64_mask(bit, _mm512_set1_epi64(1));
+                pair_bits |= u16::from(set) << (8 * half);
+            }
+        }
+        let look_up = _mm512_test_epi32_mask(e, _mm512_set1_epi32(CJK_LOOK_UP as i32));
+        let slow = ((begins & pair_bits) | look_up) & valid;
+        (_mm512_and_si512(e, _mm512_set1_epi32(CJK_UNIT as i32)), slow)
+    }
+
     /// The longest rule whose source `rest` begins with among those of two or more characters that begin with
     /// `a`, `b` (the first two characters of `rest`).
     #[inline]

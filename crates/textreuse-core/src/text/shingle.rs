@@ -142,6 +142,133 @@ fn is_ideograph_lead(bytes: &[u8], pos: usize) -> bool {
     (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes[pos + 1] >= 0xB8)
 }
 
+/// Whether the processor has what [`ideograph_block`] needs: AVX-512 F, BW, DQ and VBMI (byte permutes).
+#[inline]
+fn has_ideograph_blocks() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let has = std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vbmi");
+    #[cfg(not(target_arch = "x86_64"))]
+    let has = false;
+    has
+}
+
+/// The sixteen three-byte characters at bytes `pos`, `pos + 3`, ... `pos + 45` of `bytes`, decoded at once (lane `i`:
+/// the code point of the character at `pos + 3i` when one starts there, else meaningless), the code point at
+/// `pos + 48` likewise, and how many characters in a row, from the one at `pos` and at most 17, are CJK Unified
+/// Ideographs (U+4E00..U+9FFF, all three bytes long; [`is_ideograph_lead`]). AVX-512 BW classifies the 64 bytes
+/// read, VBMI's byte permute puts each character's three bytes in a 32-bit lane.
+///
+/// # Safety
+/// The processor must have AVX-512 F, BW and VBMI ([`has_ideograph_blocks`]); `pos + 64 <= bytes.len()`; `bytes`
+/// must be valid UTF-8 with a character starting at `pos`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[inline]
+unsafe fn ideograph_block(bytes: &[u8], pos: usize) -> (std::arch::x86_64::__m512i, u32, u32) {
+    use std::arch::x86_64::*;
+    debug_assert!(pos + 64 <= bytes.len());
+    // SAFETY: the 64 bytes read lie within `bytes` (the caller's `pos + 64 <= bytes.len()`).
+    let v = _mm512_loadu_si512(bytes.as_ptr().add(pos).cast());
+    // Lead bytes of ideographs: E5..E9, or E4 before a byte of B8 or more (U+4E00 is E4 B8 80).
+    let e5_e9 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE5u8 as i8))
+        & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xE9u8 as i8));
+    let e4 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0xE4u8 as i8));
+    let b8 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xB8u8 as i8));
+    let leads = e5_e9 | (e4 & (b8 >> 1));
+    // Bytes 0, 3, ... 48; the first that is no lead ends the run (bit 51 stands for the 18th character).
+    const AT_THREES: u64 = 0x0001_2492_4924_9249;
+    let run = ((!leads & AT_THREES) | (1 << 51)).trailing_zeros() / 3;
+    // Lane i: bytes 3i, 3i + 1, 3i + 2 (and 3i again), little-endian.
+    let index = _mm512_set_epi8(
+        45, 47, 46, 45, 42, 44, 43, 42, 39, 41, 40, 39, 36, 38, 37, 36, 33, 35, 34, 33, 30, 32, 31, 30, 27, 29, 28, 27,
+        24, 26, 25, 24, 21, 23, 22, 21, 18, 20, 19, 18, 15, 17, 16, 15, 12, 14, 13, 12, 9, 11, 10, 9, 6, 8, 7, 6, 3, 5,
+        4, 3, 0, 2, 1, 0,
+    );
+    let w = _mm512_permutexvar_epi8(index, v);
+    let low6 = _mm512_set1_epi32(0x3F);
+    let cps = _mm512_or_si512(
+        _mm512_or_si512(
+            _mm512_slli_epi32::<12>(_mm512_and_si512(w, _mm512_set1_epi32(0x0F))),
+            _mm512_slli_epi32::<6>(_mm512_and_si512(_mm512_srli_epi32::<8>(w), low6)),
+        ),
+        _mm512_and_si512(_mm512_srli_epi32::<16>(w), low6),
+    );
+    let b = &bytes[pos + 48..pos + 51];
+    let last = (u32::from(b[0] & 0x0F) << 12) | (u32::from(b[1] & 0x3F) << 6) | u32::from(b[2] & 0x3F);
+    (cps, run, last)
+}
+
+/// Appends the unit ids of the run of CJK Unified Ideographs that starts at byte `pos` of `bytes`, up to sixteen of
+/// them (each ideograph is a unit: `char ^ CHAR_TAG`), and returns how many.
+///
+/// # Safety
+/// As [`ideograph_block`], and the processor must have AVX-512 DQ too.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vbmi")]
+unsafe fn push_ideograph_block(bytes: &[u8], pos: usize, ids: &mut Vec<u64>) -> usize {
+    let (cps, run, _) = ideograph_block(bytes, pos);
+    let k = run.min(16) as usize;
+    ids.reserve(16);
+    let len = ids.len();
+    store_unit_ids16(cps, &mut ids.spare_capacity_mut()[..16]);
+    // SAFETY: the first `k` of the 16 slots after `len` were written just above.
+    ids.set_len(len + k);
+    k
+}
+
+/// Writes `char ^ CHAR_TAG` for the sixteen code points of `cps` into `out`.
+///
+/// # Safety
+/// The processor must have AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn store_unit_ids16(cps: std::arch::x86_64::__m512i, out: &mut [std::mem::MaybeUninit<u64>]) {
+    use std::arch::x86_64::*;
+    let out = &mut out[..16];
+    let tag = _mm512_set1_epi64(CHAR_TAG as i64);
+    let low = _mm512_xor_si512(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(cps)), tag);
+    let high = _mm512_xor_si512(_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64::<1>(cps)), tag);
+    // SAFETY: `out` holds 16 slots (the slice above).
+    _mm512_storeu_si512(out.as_mut_ptr().cast(), low);
+    _mm512_storeu_si512(out.as_mut_ptr().add(8).cast(), high);
+}
+
+/// The unit ids of [`for_each_unit`] of `text`, appended to `ids` (what [`shingle_set_of_text`] needs): runs of CJK
+/// Unified Ideographs go sixteen at a time ([`push_ideograph_block`]) where the processor has AVX-512 with VBMI.
+fn unit_ids_into(text: &str, ids: &mut Vec<u64>) {
+    unit_ids_with(text, ids, has_ideograph_blocks());
+}
+
+/// [`unit_ids_into`], with the blocks of ideographs only when `blocks` is set (which the processor must have then).
+fn unit_ids_with(text: &str, ids: &mut Vec<u64>, blocks: bool) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut pos = 0usize;
+    while pos < n {
+        if bytes[pos] >= 0x80 {
+            #[cfg(target_arch = "x86_64")]
+            if blocks && pos + 64 <= n && is_ideograph_lead(bytes, pos) {
+                // SAFETY: the processor has the features (`blocks`), 64 bytes are left, and `pos` starts a character.
+                pos += 3 * unsafe { push_ideograph_block(bytes, pos, ids) };
+                continue;
+            }
+            let (c, len) = decode_cjk_unit(bytes, pos);
+            if c != u32::MAX {
+                ids.push(u64::from(c) ^ CHAR_TAG);
+                pos += len;
+                continue;
+            }
+        }
+        // Character positions are not kept: 0 for all (as in `converted_unit_ids`).
+        (pos, _) = other_run(text, pos, 0, None, &mut |id, _, _| ids.push(id)).expect("a run without rules");
+    }
+    let _ = blocks;
+}
+
 /// The unit ids of [`for_each_unit`] of `text` converted to simplified script (step 5 of [`crate::normalize`]),
 /// appended to `ids`, without building the converted text: the walk over the conversion rules of
 /// `normalize::convert_rules` runs at each CJK character, and a rule's target gives its units in place of its source.
@@ -154,6 +281,12 @@ fn is_ideograph_lead(bytes: &[u8], pos: usize) -> bool {
 /// `RuleStarts::ascii_prefix` ASCII characters before a non-ASCII one, since no source is ASCII only (`16進位`).
 /// Runs of CJK Unified Ideographs, most of Chinese text, take [`ideograph_run`].
 fn converted_unit_ids(text: &str, ids: &mut Vec<u64>) -> bool {
+    converted_unit_ids_with(text, ids, has_ideograph_blocks())
+}
+
+/// [`converted_unit_ids`], with the blocks of ideographs only when `blocks` is set (which the processor must have
+/// then).
+fn converted_unit_ids_with(text: &str, ids: &mut Vec<u64>, blocks: bool) -> bool {
     let r = crate::normalize::rule_starts();
     let bytes = text.as_bytes();
     let n = bytes.len();
@@ -161,7 +294,7 @@ fn converted_unit_ids(text: &str, ids: &mut Vec<u64>) -> bool {
     while pos < n {
         if bytes[pos] >= 0x80 {
             if is_ideograph_lead(bytes, pos) {
-                match ideograph_run(text, pos, r, ids) {
+                match ideograph_run(text, pos, r, ids, blocks) {
                     Some(end) => pos = end,
                     None => return false,
                 }
@@ -211,7 +344,7 @@ fn converted_unit_ids(text: &str, ids: &mut Vec<u64>) -> bool {
 /// into space reserved first (a run of `k` bytes has at most `k / 3` units, and a simple rule's source has as many
 /// characters as its target, each of three bytes or more).
 #[inline(always)]
-fn ideograph_run(text: &str, mut pos: usize, r: &RuleStarts, ids: &mut Vec<u64>) -> Option<usize> {
+fn ideograph_run(text: &str, mut pos: usize, r: &RuleStarts, ids: &mut Vec<u64>, blocks: bool) -> Option<usize> {
     let bytes = text.as_bytes();
     let n = bytes.len();
     ids.reserve((n - pos) / 3 + 1);
@@ -220,6 +353,26 @@ fn ideograph_run(text: &str, mut pos: usize, r: &RuleStarts, ids: &mut Vec<u64>)
     let mut k = 0usize;
     let mut c = decode_cjk_unit(bytes, pos).0;
     let stopped = loop {
+        #[cfg(target_arch = "x86_64")]
+        if blocks && pos + 64 <= n {
+            // Sixteen characters at a time while each is settled by one look-up (`converted_ideograph_block`);
+            // the first that is not goes on below. The block writes 16 slots: the run's reservation holds them
+            // (at least (n - pos) / 3 ≥ 21 slots are left past `k`).
+            // SAFETY: the processor has the features (`blocks`), 64 bytes are left, an ideograph starts at `pos`.
+            let done = unsafe { converted_ideograph_block(bytes, pos, r, &mut spare[k..k + 16]) };
+            // A whole block moves on by a constant: the branch is predicted and the next block's loads start
+            // before this block's look-ups are back (a position computed from `done` made each block wait).
+            if done == 16 {
+                (k, pos) = (k + 16, pos + 48);
+                c = decode_cjk_unit(bytes, pos).0;
+                continue;
+            }
+            if done > 0 {
+                k += done;
+                pos += 3 * done;
+                c = decode_cjk_unit(bytes, pos).0;
+            }
+        }
         let next = pos + 3;
         let d = if next < n { decode_valid(bytes, next).0 } else { 0 };
         match r.ideograph_step(c, d) {
@@ -257,7 +410,39 @@ fn ideograph_run(text: &str, mut pos: usize, r: &RuleStarts, ids: &mut Vec<u64>)
     };
     // SAFETY: the first `k` slots of the spare capacity were written above.
     unsafe { ids.set_len(len0 + k) };
+    let _ = blocks;
     (!stopped).then_some(pos)
+}
+
+/// The start of [`ideograph_run`]'s walk over the run of CJK Unified Ideographs at byte `pos` of `bytes`, sixteen
+/// characters at once: the units of the characters, from the one at `pos`, that one look-up settles
+/// ([`RuleStarts::ideograph_steps16`]) and that an ideograph follows, written to `out`; returns how many (0 to 16).
+/// The first character it leaves (a conversion rule may begin there, or the run ends after it) is the caller's.
+///
+/// # Safety
+/// As [`ideograph_block`] (an ideograph starts at `pos`), and the processor must have AVX-512 DQ too.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vbmi")]
+unsafe fn converted_ideograph_block(
+    bytes: &[u8],
+    pos: usize,
+    r: &RuleStarts,
+    out: &mut [std::mem::MaybeUninit<u64>],
+) -> usize {
+    use std::arch::x86_64::*;
+    let (cps, run, last) = ideograph_block(bytes, pos);
+    // A character is taken when the next one is an ideograph too (the walk's `d`; the run's last character is the
+    // caller's, which ends the run).
+    let lanes = run.saturating_sub(1).min(16);
+    if lanes == 0 {
+        return 0;
+    }
+    let valid = ((1u32 << lanes) - 1) as u16;
+    let next = _mm512_alignr_epi32::<1>(_mm512_set1_epi32(last as i32), cps);
+    let (units, slow) = r.ideograph_steps16(cps, next, valid);
+    let k = (u32::from(slow) | (1 << lanes)).trailing_zeros() as usize;
+    store_unit_ids16(units, out);
+    k
 }
 
 /// The run of non-CJK text that starts at byte `pos` (character `ci`) of `text`, up to the next CJK unit: its words
@@ -490,7 +675,7 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
     // A unit takes about two bytes or more with what separates it from the next one (a CJK character three), so
     // pushes rarely reallocate.
     ids.reserve(text.len() / 2 + 1);
-    for_each_unit(text, |id, _, _| ids.push(id));
+    unit_ids_into(text, ids);
     set_of_ids(n.into(), seed, buf)
 }
 
@@ -542,7 +727,7 @@ pub fn shingle_set_of_unconverted(
         converted.push_str(normalized);
         simplify_in_place(converted, n_chars, scratch);
         ids.clear();
-        for_each_unit(converted, |id, _, _| ids.push(id));
+        unit_ids_into(converted, ids);
     }
     set_of_ids(n.into(), seed, buf)
 }
@@ -1161,6 +1346,59 @@ mod tests {
             changed > 5_000 && fused > 10_000 && stopped > 100,
             "{changed} changed, {fused} fused, {stopped} stopped"
         );
+    }
+
+    #[test]
+    fn ideograph_blocks_give_the_ids_of_the_walk_one_character_at_a_time() {
+        if !has_ideograph_blocks() {
+            eprintln!("skipped: this processor lacks AVX-512 VBMI, the blocks of ideographs are not used here");
+            return;
+        }
+        // Long runs of ideographs (any of U+4E00..U+9FFF, the block's edges, common traditional characters that
+        // rules change or begin with) broken now and then by what ends a run: the characters just outside the
+        // range (U+4DFF: E4 B7 BF; U+A000: EA 80 80), kana, punctuation, ASCII words and digits, two- and four-byte
+        // characters; rule sources put in at every offset of the blocks of sixteen.
+        let sources = crate::text::normalize::rule_sources();
+        let mut x = 0x5DEE_CE66_D1CE_4E5Bu64;
+        let mut next = move |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as usize % m
+        };
+        let breaks = ["\u{4DFF}", "\u{A000}", "の", "，", " ", "abc", "42", "é", "ж", "𠀀", "\u{3400}", "\u{F900}"];
+        let common = "國會長時間說話這經濟發展們為與對學樂後裡乾髮麵臺灣鐘錶乾隆";
+        let (mut blocks_taken, mut texts) = (0usize, 0usize);
+        for round in 0..3_000 {
+            let mut text = String::new();
+            let pieces = 1 + next(80);
+            for _ in 0..pieces {
+                match next(20) {
+                    0 => text.push_str(breaks[next(breaks.len())]),
+                    1 | 2 if round % 3 != 0 => text.push_str(&sources[next(sources.len())]),
+                    3..=6 => text.push(common.chars().nth(next(common.chars().count())).expect("a character")),
+                    7 => text.push(['\u{4E00}', '\u{9FFF}', '\u{4E01}', '\u{9FFE}'][next(4)]),
+                    _ => {
+                        for _ in 0..1 + next(12) {
+                            text.push(char::from_u32(0x4E00 + next(0x5200) as u32).expect("an ideograph"));
+                        }
+                    }
+                }
+            }
+            texts += 1;
+            blocks_taken += usize::from(text.len() >= 64);
+            let (mut plain, mut fast) = (Vec::new(), Vec::new());
+            for_each_unit(&text, |id, _, _| plain.push(id));
+            unit_ids_with(&text, &mut fast, true);
+            assert_eq!(fast, plain, "unit ids of {text}");
+            let (mut one, mut sixteen) = (Vec::new(), Vec::new());
+            let walked = converted_unit_ids_with(&text, &mut one, false);
+            assert_eq!(converted_unit_ids_with(&text, &mut sixteen, true), walked, "{text}");
+            if walked {
+                assert_eq!(sixteen, one, "converted unit ids of {text}");
+            }
+        }
+        assert!(blocks_taken > texts / 2, "{blocks_taken} of {texts} texts long enough for a block");
     }
 
     #[test]
