@@ -311,17 +311,56 @@ pub fn run(
     Ok(summary)
 }
 
+/// Writes `record(i)` for `i` in `0..n` as JSON lines to `w`, in order, the same bytes as
+/// [`AtomicWriter::write_json_line`] one after another: the lines are made on the rayon pool, chunks of
+/// `LINES_PER_CHUNK` at a time (a few chunks per thread, so memory stays at a few MB), and written in order, so that
+/// the outputs at the end of a run do not leave all but one core idle.
+///
+/// # Errors
+/// On I/O errors (and on a record serde_json cannot write, which the records here never are).
+fn write_json_lines<T: Serialize>(
+    w: &mut AtomicWriter,
+    n: usize,
+    record: impl Fn(usize) -> T + Sync,
+) -> io::Result<()> {
+    use rayon::prelude::*;
+    const LINES_PER_CHUNK: usize = 4096;
+    let window = LINES_PER_CHUNK * 4 * rayon::current_num_threads().max(1);
+    let mut start = 0;
+    while start < n {
+        let end = (start + window).min(n);
+        let chunks: Vec<io::Result<Vec<u8>>> = (start..end)
+            .step_by(LINES_PER_CHUNK)
+            .collect::<Vec<usize>>()
+            .into_par_iter()
+            .map(|first| {
+                let mut buf = Vec::with_capacity(LINES_PER_CHUNK * 64);
+                for i in first..(first + LINES_PER_CHUNK).min(end) {
+                    serde_json::to_writer(&mut buf, &record(i))?;
+                    buf.push(b'\n');
+                }
+                Ok(buf)
+            })
+            .collect();
+        for chunk in chunks {
+            w.write_all(&chunk?)?;
+        }
+        start = end;
+    }
+    Ok(())
+}
+
 fn write_clusters(path: &Path, metas: &[DocMeta], clusters: &Clusters) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
-    for (d, m) in metas.iter().enumerate() {
+    write_json_lines(&mut w, metas.len(), |d| {
         let rep = clusters.representative[d] as usize;
-        w.write_json_line(&ClusterRecord {
-            id: m.id.clone(),
+        ClusterRecord {
+            id: metas[d].id.clone(),
             cluster: metas[rep].id.clone(),
             size: clusters.size[d],
             representative: rep == d,
-        })?;
-    }
+        }
+    })?;
     w.commit()
 }
 
@@ -331,22 +370,24 @@ fn round4(x: f64) -> f64 {
 
 fn write_pairs(path: &Path, metas: &[DocMeta], pairs: &[VerifiedPair]) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
-    for &VerifiedPair { a, b, stats: s } in pairs {
-        w.write_json_line(&PairRecord {
+    write_json_lines(&mut w, pairs.len(), |i| {
+        let VerifiedPair { a, b, stats: s } = pairs[i];
+        PairRecord {
             a: metas[a as usize].id.clone(),
             b: metas[b as usize].id.clone(),
             jaccard: round4(s.jaccard),
             containment: round4(s.containment),
-        })?;
-    }
+        }
+    })?;
     w.commit()
 }
 
 fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[VerifiedPair]) -> io::Result<()> {
     let mut w = AtomicWriter::create(path)?;
-    for &VerifiedPair { a, b, stats: s } in pairs {
+    write_json_lines(&mut w, pairs.len(), |i| {
+        let VerifiedPair { a, b, stats: s } = pairs[i];
         let (a, b) = (a as usize, b as usize);
-        w.write_json_line(&CandidateRecord {
+        CandidateRecord {
             a: metas[a].id.clone(),
             b: metas[b].id.clone(),
             a_shingles: store.set_len(a),
@@ -356,8 +397,8 @@ fn write_candidates(path: &Path, metas: &[DocMeta], store: &SetStore, pairs: &[V
             intersection: s.intersection,
             jaccard: round4(s.jaccard),
             containment: round4(s.containment),
-        })?;
-    }
+        }
+    })?;
     w.commit()
 }
 
@@ -631,6 +672,33 @@ mod tests {
             seq,
             location: Location { file: Arc::from("in.jsonl"), line: Some(seq + 1) },
             payload: Payload::JsonLine(text.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn json_lines_made_in_parallel_are_the_lines_written_one_by_one() {
+        // Counts around a chunk (4,096 lines) and a window of chunks, and records with strings to escape.
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let window = 4096 * 4 * rayon::current_num_threads().max(1);
+        for n in [0usize, 1, 4095, 4096, 4097, 3 * 4096 + 5, window, window + 1, 2 * window + 4097] {
+            let record = |i: usize| PairRecord {
+                a: format!("doc-{i}\"\\\u{7}é"),
+                b: format!("{}", i * 7919 % 1_000_003),
+                jaccard: (i % 10_000) as f64 / 9_999.0,
+                containment: 1.0 / (i + 1) as f64,
+            };
+            let (one, all) = (dir.path().join(format!("one-{n}.jsonl")), dir.path().join(format!("all-{n}.jsonl")));
+            let mut w = AtomicWriter::create(&one).expect("writer");
+            for i in 0..n {
+                w.write_json_line(&record(i)).expect("line");
+            }
+            w.commit().expect("commit");
+            let mut w = AtomicWriter::create(&all).expect("writer");
+            write_json_lines(&mut w, n, record).expect("lines");
+            w.commit().expect("commit");
+            let (want, got) = (std::fs::read(&one).expect("read"), std::fs::read(&all).expect("read"));
+            assert_eq!(got.iter().filter(|&&c| c == b'\n').count(), n);
+            assert!(got == want, "{n} lines differ");
         }
     }
 
