@@ -313,6 +313,25 @@ pub(crate) fn ideograph_run_end(bytes: &[u8], mut pos: usize) -> usize {
     pos
 }
 
+/// Bit `k` set when byte `k` of the 64 bytes `v` is the lead byte of a CJK Unified Ideograph (E5..E9, or E4 before
+/// a byte of B8 or more: U+4E00 is E4 B8 80), as [`ideograph_run_end`] and `shingle`'s blocks of ideographs look
+/// for them; bit 63 only from byte 63 (its next byte is not in `v`).
+///
+/// # Safety
+/// The processor must have AVX-512 F and BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub(crate) unsafe fn ideograph_leads64(v: std::arch::x86_64::__m512i) -> u64 {
+    use std::arch::x86_64::*;
+    let e5_e9 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE5u8 as i8))
+        & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xE9u8 as i8));
+    let e4 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0xE4u8 as i8));
+    // The byte after each.
+    let next_b8 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xB8u8 as i8)) >> 1;
+    e5_e9 | (e4 & next_b8)
+}
+
 /// [`ideograph_run_end`]'s blocks with AVX-512 BW, twenty-one characters at a time (the lead bytes at 0, 3, ... 60 of
 /// 64 bytes), while 64 bytes are left: returns the run's end and `true` when it ends in a block, else where the
 /// blocks stop and `false` (the caller goes on from there).
@@ -327,14 +346,9 @@ unsafe fn ideograph_run_end_avx512(bytes: &[u8], mut pos: usize) -> (usize, bool
     const LEADS: u64 = 0x1249_2492_4924_9249;
     while pos + 64 <= bytes.len() {
         // SAFETY: the 64 bytes read lie within `bytes`.
-        let v = _mm512_loadu_si512(bytes.as_ptr().add(pos).cast());
-        let e5_e9 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE5u8 as i8))
-            & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xE9u8 as i8));
-        let e4 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0xE4u8 as i8));
-        // The byte after each (only those after bytes 0 to 60 are looked at: all within the block).
-        let next_b8 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xB8u8 as i8)) >> 1;
-        let leads = e5_e9 | (e4 & next_b8);
-        // The first of bytes 0, 3, ... 60 that is no lead ends the run (63 when all are).
+        let leads = ideograph_leads64(_mm512_loadu_si512(bytes.as_ptr().add(pos).cast()));
+        // The first of bytes 0, 3, ... 60 that is no lead ends the run (63 when all are; only the leads of bytes 0 to
+        // 60 are looked at, whose next byte lies within the block).
         let first = ((!leads & LEADS) | (1 << 63)).trailing_zeros() as usize;
         pos += first;
         if first < 63 {

@@ -172,12 +172,7 @@ unsafe fn ideograph_block(bytes: &[u8], pos: usize) -> (std::arch::x86_64::__m51
     debug_assert!(pos + 64 <= bytes.len());
     // SAFETY: the 64 bytes read lie within `bytes` (the caller's `pos + 64 <= bytes.len()`).
     let v = _mm512_loadu_si512(bytes.as_ptr().add(pos).cast());
-    // Lead bytes of ideographs: E5..E9, or E4 before a byte of B8 or more (U+4E00 is E4 B8 80).
-    let e5_e9 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xE5u8 as i8))
-        & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0xE9u8 as i8));
-    let e4 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0xE4u8 as i8));
-    let b8 = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(0xB8u8 as i8));
-    let leads = e5_e9 | (e4 & (b8 >> 1));
+    let leads = crate::normalize::ideograph_leads64(v);
     // Bytes 0, 3, ... 48; the first that is no lead ends the run (bit 51 stands for the 18th character).
     const AT_THREES: u64 = 0x0001_2492_4924_9249;
     let run = ((!leads & AT_THREES) | (1 << 51)).trailing_zeros() / 3;
