@@ -60,11 +60,19 @@ impl SetStore {
                 self.file = Some(file);
             }
             let w = self.writer.as_mut().expect("spill writer");
-            let mut bytes = Vec::with_capacity(8 * set.len());
-            for v in set {
-                bytes.extend_from_slice(&v.to_le_bytes());
+            if cfg!(target_endian = "little") {
+                // The values' bytes in memory are the file's little-endian bytes: written as they lie, without a
+                // copy (as `read_into` reads them back).
+                // SAFETY: any u64's bytes are valid u8s; the byte slice covers exactly the values of `set`.
+                let bytes = unsafe { std::slice::from_raw_parts(set.as_ptr().cast::<u8>(), 8 * set.len()) };
+                w.write_all(bytes)?;
+            } else {
+                let mut bytes = Vec::with_capacity(8 * set.len());
+                for v in set {
+                    bytes.extend_from_slice(&v.to_le_bytes());
+                }
+                w.write_all(&bytes)?;
             }
-            w.write_all(&bytes)?;
         }
         self.record(set.len());
         Ok(self.offsets.len() - 2)
