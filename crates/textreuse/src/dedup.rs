@@ -330,9 +330,8 @@ fn write_json_lines<T: Serialize>(
     while start < n {
         let end = (start + window).min(n);
         let chunks: Vec<io::Result<Vec<u8>>> = (start..end)
-            .step_by(LINES_PER_CHUNK)
-            .collect::<Vec<usize>>()
             .into_par_iter()
+            .step_by(LINES_PER_CHUNK)
             .map(|first| {
                 let mut buf = Vec::with_capacity(LINES_PER_CHUNK * 64);
                 for i in first..(first + LINES_PER_CHUNK).min(end) {

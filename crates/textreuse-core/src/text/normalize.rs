@@ -1377,7 +1377,7 @@ impl RuleStarts {
 
     /// [`RuleStarts::ideograph_step`] of sixteen characters at once, with AVX-512 (F, DQ): lane `i` of `cps` is a
     /// CJK Unified Ideograph followed by the character in lane `i` of `next`, for the lanes set in `valid` (the
-    /// others are not read from the tables and come out as neither). Returns what the walk leaves in place of each
+    /// others are not looked up in the conversion table, and come out neither slow nor meaningful). Returns what the walk leaves in place of each
     /// (lane `i` of the first vector: the low 21 bits of the [`RuleStarts::cjk`] entry) and the lanes where
     /// `ideograph_step` gives `None` (the slow ones); a lane that is set in `valid` and not slow holds exactly
     /// `ideograph_step(c, d)`.
