@@ -369,7 +369,7 @@ fn has_high_byte(b: &[u8], s: usize, e: usize) -> bool {
 /// and the 4-to-8-byte paths both and selecting one without a branch was faster in a loop over words alone, but
 /// slower here: `bench/RESULTS.md`, tenth session.)
 #[inline(always)]
-fn short_word_id(b: &[u8], s: usize, e: usize, lower: u8) -> u64 {
+pub(crate) fn short_word_id(b: &[u8], s: usize, e: usize, lower: u8) -> u64 {
     use crate::shingle::{avalanche, fold, strong_avalanche, XXH3_SECRET as K};
     let len = e - s;
     debug_assert!((1..=16).contains(&len) && e <= b.len());
