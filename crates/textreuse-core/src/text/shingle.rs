@@ -457,7 +457,15 @@ fn other_run(
     let mut ascii = true;
     while pos < n {
         if bytes[pos] < 0x80 {
-            // ASCII goes by eight bytes at a time while no byte has its top bit set.
+            // ASCII goes by 32 bytes, then eight, at a time while no byte has its top bit set.
+            let r64 = |p: usize| u64::from_le_bytes(bytes[p..p + 8].try_into().expect("8 bytes"));
+            while pos + 32 <= n {
+                if (r64(pos) | r64(pos + 8) | r64(pos + 16) | r64(pos + 24)) & 0x8080_8080_8080_8080 != 0 {
+                    break;
+                }
+                pos += 32;
+                ci += 32;
+            }
             while pos + 8 <= n {
                 let w = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
                 if w & 0x8080_8080_8080_8080 != 0 {
@@ -587,10 +595,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 fn ascii_words_by_masks(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
     let b = run.as_bytes();
     let n = b.len();
-    let mut emit_word = |s: usize, e: usize| {
-        let id = if e - s <= 16 { crate::text::ascii::short_word_id(b, s, e, 0) } else { xxh3_64(&b[s..e]) };
-        emit(id, base + s as u32, base + e as u32);
-    };
+    let mut emit_word = |s: usize, e: usize| emit(ascii_word_id(b, s, e), base + s as u32, base + e as u32);
     // Bit 63 of the previous block's letters and digits, and of its words' bytes.
     let (mut prev_alnum, mut prev_word) = (0u64, 0u64);
     // Where the word still open at the block's start began.
@@ -647,6 +652,16 @@ fn ascii_words_by_masks(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u3
     }
     if let Some(s) = open {
         emit_word(s, n);
+    }
+}
+
+/// XXH3 of the word `b[s..e]` (`s < e`): in place by XXH3's short paths up to 16 bytes (`ascii::short_word_id`).
+#[inline(always)]
+fn ascii_word_id(b: &[u8], s: usize, e: usize) -> u64 {
+    if e - s <= 16 {
+        crate::text::ascii::short_word_id(b, s, e, 0)
+    } else {
+        xxh3_64(&b[s..e])
     }
 }
 
