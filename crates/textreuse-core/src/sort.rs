@@ -14,6 +14,95 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
     counts: &mut Vec<u32>,
     tmp: &mut Vec<T>,
 ) -> Vec<T> {
+    let mut out = by_top_bits(items, key, counts, tmp);
+    let mut moved = 0;
+    for k in 1..out.len() {
+        if !insert_at(&mut out, k, &mut moved) {
+            break;
+        }
+    }
+    out
+}
+
+/// [`sorted_by_top_bits`] of shingle hashes (the key is the value). With AVX-512F (detected at run time) the
+/// insertion pass compares eight values with the eight before them at once and goes through them one by one only
+/// where one is out of order (a few blocks per thousand values), where the loop over each value costs a compare
+/// and a branch per value.
+pub(crate) fn sorted_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u64>) -> Vec<u64> {
+    let mut out = by_top_bits(hashes, |&h| h, counts, tmp);
+    #[cfg(target_arch = "x86_64")]
+    if out.len() >= 9 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the processor has AVX-512F (checked just above).
+        unsafe { insertion_pass_avx512(&mut out) };
+        return out;
+    }
+    let mut moved = 0;
+    for k in 1..out.len() {
+        if !insert_at(&mut out, k, &mut moved) {
+            break;
+        }
+    }
+    out
+}
+
+/// The insertion pass of [`sorted_hashes`] with AVX-512F, eight values at a time.
+///
+/// # Safety
+/// The processor must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn insertion_pass_avx512(v: &mut [u64]) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    let (mut k, mut moved) = (1, 0);
+    while k + 8 <= n {
+        // SAFETY: values `k - 1..k + 8` lie within `v` (`k >= 1`).
+        let out_of_order = _mm512_cmpgt_epu64_mask(
+            _mm512_loadu_si512(v.as_ptr().add(k - 1).cast()),
+            _mm512_loadu_si512(v.as_ptr().add(k).cast()),
+        );
+        if out_of_order != 0 {
+            for j in k..k + 8 {
+                if !insert_at(v, j, &mut moved) {
+                    return;
+                }
+            }
+        }
+        k += 8;
+    }
+    while k < n {
+        if !insert_at(v, k, &mut moved) {
+            return;
+        }
+        k += 1;
+    }
+}
+
+/// Insertion sort's step at `k` (`v[..k]` sorted): `v[k]` moved down to its place, the moves counted in `moved`.
+/// Past `v.len()` moves in all (skewed keys) the whole of `v` is sorted by the standard library instead and this
+/// returns `false`: no further step is needed.
+#[inline(always)]
+fn insert_at<T: Copy + Ord>(v: &mut [T], k: usize, moved: &mut usize) -> bool {
+    let x = v[k];
+    if v[k - 1] > x {
+        let mut j = k;
+        while j > 0 && v[j - 1] > x {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
+        *moved += k - j;
+        if *moved > v.len() {
+            v.sort_unstable();
+            return false;
+        }
+    }
+    true
+}
+
+/// The two counting passes of [`sorted_by_top_bits`], before its insertion pass: `items` ordered by the top
+/// `2 × bits` bits of their keys (sorted outright below 64 items).
+fn by_top_bits<T: Copy + Ord>(items: &[T], key: impl Fn(&T) -> u64, counts: &mut Vec<u32>, tmp: &mut Vec<T>) -> Vec<T> {
     let n = items.len();
     if n < 64 {
         let mut v = items.to_vec();
@@ -29,10 +118,15 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
     counts.clear();
     counts.resize(2 * size, 0);
     let (lo, hi) = counts.split_at_mut(size);
+    // Digits are below `size` (the low one masked, the high one the top `bits` bits): the counts are indexed
+    // without bounds checks, as are the slots below (each digit's start plus its count so far is below `n`).
     for x in items {
         let h = key(x);
-        lo[((h >> lo_shift) & mask) as usize] += 1;
-        hi[(h >> hi_shift) as usize] += 1;
+        // SAFETY: both digits are below `size`, the length of `lo` and of `hi`.
+        unsafe {
+            *lo.get_unchecked_mut(((h >> lo_shift) & mask) as usize) += 1;
+            *hi.get_unchecked_mut((h >> hi_shift) as usize) += 1;
+        }
     }
     let (mut lo_sum, mut hi_sum) = (0, 0);
     for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
@@ -47,8 +141,13 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
         let slots = &mut tmp.spare_capacity_mut()[..n];
         for &x in items {
             let d = ((key(&x) >> lo_shift) & mask) as usize;
-            slots[lo[d] as usize].write(x);
-            lo[d] += 1;
+            // SAFETY: `d < size`; the low digits' starts plus their counts partition `0..n`, so the slot is below
+            // `n`, the length of `slots`.
+            unsafe {
+                let at = lo.get_unchecked_mut(d);
+                slots.get_unchecked_mut(*at as usize).write(x);
+                *at += 1;
+            }
         }
     }
     // SAFETY: the counts of the low digits sum to `n`, so the scatter above initialized each of the first `n` slots.
@@ -58,31 +157,16 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
         let slots = &mut out.spare_capacity_mut()[..n];
         for &x in tmp.iter() {
             let d = (key(&x) >> hi_shift) as usize;
-            slots[hi[d] as usize].write(x);
-            hi[d] += 1;
+            // SAFETY: as above, with the high digits.
+            unsafe {
+                let at = hi.get_unchecked_mut(d);
+                slots.get_unchecked_mut(*at as usize).write(x);
+                *at += 1;
+            }
         }
     }
     // SAFETY: as above, with the counts of the high digits.
     unsafe { out.set_len(n) };
-    // Items whose keys share their top 2 × bits bits: insertion, or the standard sort past `n` moves.
-    let v = &mut out[..];
-    let mut moved = 0;
-    for k in 1..n {
-        let x = v[k];
-        if v[k - 1] > x {
-            let mut j = k;
-            while j > 0 && v[j - 1] > x {
-                v[j] = v[j - 1];
-                j -= 1;
-            }
-            v[j] = x;
-            moved += k - j;
-            if moved > n {
-                v.sort_unstable();
-                break;
-            }
-        }
-    }
     out
 }
 

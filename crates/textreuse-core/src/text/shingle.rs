@@ -863,10 +863,10 @@ pub fn shingle_set_of_unconverted(
     set_of_ids(n.into(), seed, buf)
 }
 
-/// `hashes`, sorted ([`crate::sort::sorted_by_top_bits`]: shingle hashes are uniformly distributed). `counts` and
+/// `hashes`, sorted ([`crate::sort::sorted_hashes`]: shingle hashes are uniformly distributed). `counts` and
 /// `tmp` are working memory.
 fn sort_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u64>) -> Vec<u64> {
-    crate::sort::sorted_by_top_bits(hashes, |&h| h, counts, tmp)
+    crate::sort::sorted_hashes(hashes, counts, tmp)
 }
 
 /// The hash of every window of consecutive unit ids: seeded XXH3 of the window's ids as consecutive little-endian
@@ -1573,7 +1573,15 @@ mod tests {
                     0x1234_5678_0000_0000 | (x >> 40)
                 })
                 .collect();
-            for mut v in [uniform, descending, shuffled] {
+            // Values in runs of one to nine that share their top 44 bits, in any order: many short insertions
+            // inside and across the blocks of eight, too few to give up.
+            let clustered: Vec<u64> = (0..n as u64)
+                .map(|i| {
+                    x = crate::minhash::mix64(x ^ i);
+                    (crate::minhash::mix64(i / (1 + i % 9)) & !0xF_FFFF) | (x >> 44)
+                })
+                .collect();
+            for mut v in [uniform, descending, shuffled, clustered] {
                 let sorted = sort_hashes(&v, &mut counts, &mut tmp);
                 v.sort_unstable();
                 assert_eq!(sorted, v, "{n} values");
