@@ -207,12 +207,28 @@ struct CharTable {
 
 fn char_table() -> &'static CharTable {
     static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut props = vec![0u8; 0x10000].into_boxed_slice();
-        let mut nfkc1 = vec!['\0'; 0x10000].into_boxed_slice();
-        for u in 0..0x10000u32 {
-            let Some(c) = char::from_u32(u) else { continue };
-            let mut p = classify(c) as u8;
+    TABLE.get_or_init(|| build_char_table(true))
+}
+
+/// [`char_table`], built. With `stable_inert`, a character that NFKC leaves unchanged whatever follows it
+/// ([`nfkc_stable`]: ASCII and C1 controls, the CJK Unified Ideographs and Extension A, Hangul syllables; 60% of
+/// the plane) is marked [`INERT`] without running NFKC on it, the slowest part of the build, and the ideographs and
+/// syllables among them get their entry (a CJK unit, nothing else) without the other look-ups; a test checks that
+/// the table is the same without the shortcut.
+fn build_char_table(stable_inert: bool) -> CharTable {
+    let mut props = vec![0u8; 0x10000].into_boxed_slice();
+    let mut nfkc1 = vec!['\0'; 0x10000].into_boxed_slice();
+    for u in 0..0x10000u32 {
+        let Some(c) = char::from_u32(u) else { continue };
+        if stable_inert && u >= 0x3400 && nfkc_stable(c) {
+            // An ideograph or a Hangul syllable: a CJK unit, caseless, combining with nothing, folded to nothing.
+            props[u as usize] = Class::Cjk as u8 | INERT;
+            continue;
+        }
+        let mut p = classify(c) as u8;
+        if stable_inert && nfkc_stable(c) {
+            p |= INERT;
+        } else {
             let mut image = std::iter::once(c).nfkc();
             match (image.next(), image.next()) {
                 (Some(d), None) if d == c => p |= INERT,
@@ -222,19 +238,19 @@ fn char_table() -> &'static CharTable {
                 }
                 _ => {}
             }
-            if composes_with_previous(c) {
-                p |= COMPOSES;
-            }
-            if c.is_uppercase() {
-                p |= UPPER;
-            }
-            if fold_width_char(c) != c {
-                p |= FOLDS;
-            }
-            props[u as usize] = p;
         }
-        CharTable { props, nfkc1 }
-    })
+        if composes_with_previous(c) {
+            p |= COMPOSES;
+        }
+        if c.is_uppercase() {
+            p |= UPPER;
+        }
+        if fold_width_char(c) != c {
+            p |= FOLDS;
+        }
+        props[u as usize] = p;
+    }
+    CharTable { props, nfkc1 }
 }
 
 impl CharTable {
@@ -1165,15 +1181,15 @@ pub(crate) struct RuleStarts {
 
 /// One conversion rule: its source, its target and the difference of their lengths in characters.
 pub(crate) struct Rule {
-    pub(crate) source: Box<str>,
-    target: Box<str>,
+    pub(crate) source: &'static str,
+    target: &'static str,
     /// Characters of the target minus characters of the source.
     delta: isize,
     /// Whether the target differs from the source.
     changes: bool,
     /// The code points of what the walk leaves in place of the source: the target's when the rule changes the
     /// text, else the source's.
-    pub(crate) units: Box<[u32]>,
+    pub(crate) units: &'static [u32],
     /// Whether source and target are CJK units only ([`is_cjk_unit`]) and as long as each other: then the rule
     /// leaves the text's runs of other characters as they are, and the fused walk
     /// ([`crate::shingle::shingle_set_of_unconverted`]) follows it.
@@ -1219,7 +1235,9 @@ fn pair_slot(a: u32, b: u32) -> usize {
 }
 
 /// Every (source, target) pair of zhconv's zh-Hans table, then of its zh-CN table, as the tables list them (a
-/// source may have a pair in both): the rules of zhconv's zh-CN converter.
+/// source may have a pair in both): the rules of zhconv's zh-CN converter, as zhconv's `expand_table` gives them
+/// (the reference [`expanded_rules`] is checked against).
+#[cfg(test)]
 fn rule_pairs() -> Vec<(String, String)> {
     [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE]
         .into_iter()
@@ -1227,75 +1245,132 @@ fn rule_pairs() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The byte ranges of a rule's source and target in the string of [`expanded_rules`].
+type SourceTarget = (std::ops::Range<usize>, std::ops::Range<usize>);
+
+/// The pairs of [`rule_pairs`] without a string allocated for each: every source and target written one after
+/// another into one string, returned with the byte ranges of each pair's source and target. A table is two lists
+/// separated by `|` (sources, targets), each item shortened against another: a character below U+0020 `n` stands
+/// for the `n` characters at the same places of the previous source (in a source) or of the pair's source (in a
+/// target), as zhconv's `pair_expand` reads them.
+fn expanded_rules() -> (String, Vec<SourceTarget>) {
+    /// Appends `item` expanded against `base` to `out` (and its characters to `chars`).
+    fn expand(item: &str, base: &[char], out: &mut String, chars: &mut Vec<char>) {
+        chars.clear();
+        for c in item.chars() {
+            if (c as u32) < 0x20 {
+                // The next `c` characters of `base`, at the places they would take.
+                for _ in 0..c as u32 {
+                    chars.push(base.get(chars.len()).copied().expect("shortened rules are well-formed"));
+                }
+            } else {
+                chars.push(c);
+            }
+        }
+        out.extend(chars.iter());
+    }
+    let tables = [zhconv::tables::ZH_HANS_TABLE, zhconv::tables::ZH_CN_TABLE];
+    let size: usize = tables.iter().map(|t| t.0.len() + t.1.len()).sum();
+    let mut text = String::with_capacity(2 * size);
+    let mut ranges = Vec::new();
+    let (mut last_from, mut from, mut to) = (Vec::new(), Vec::new(), Vec::new());
+    for (froms, tos) in tables {
+        last_from.clear();
+        for (f, t) in std::iter::zip(froms.trim().split('|'), tos.trim().split('|')) {
+            let a = text.len();
+            expand(f, &last_from, &mut text, &mut from);
+            let b = text.len();
+            expand(t, &from, &mut text, &mut to);
+            ranges.push((a..b, b..text.len()));
+            std::mem::swap(&mut last_from, &mut from);
+        }
+    }
+    (text, ranges)
+}
+
 pub(crate) fn rule_starts() -> &'static RuleStarts {
     static STARTS: std::sync::OnceLock<RuleStarts> = std::sync::OnceLock::new();
-    STARTS.get_or_init(|| {
-        let mut bits = vec![0u64; (char::MAX as usize + 1).div_ceil(32)].into_boxed_slice();
-        let mut pairs = vec![0u64; 1 << (PAIR_BITS - 6)].into_boxed_slice();
-        let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>> = Default::default();
-        let mut single: rustc_hash::FxHashMap<u32, Rule> = Default::default();
-        let mut ascii_prefix = 0;
-        let sources = rule_pairs();
-        // A source's target is what zhconv's converter makes of the source alone: the target of its rule in the
-        // later table where both tables have one (zh-CN's over zh-Hans's), as the converter's target list is built
-        // (`rule_targets_are_the_converters` checks every source against the converter). Reading the tables
-        // instead of building the converter (its automaton is decompressed and deserialized: ~10 ms) keeps the
-        // start of a run short.
-        let mut target_of: rustc_hash::FxHashMap<&str, &str> = Default::default();
-        target_of.reserve(sources.len());
-        for (from, to) in &sources {
-            target_of.insert(from, to);
+    STARTS.get_or_init(build_rule_starts)
+}
+
+/// [`rule_starts`], built: the rules' texts and units lie in two allocations that live as long as the process
+/// (leaked: the rules are built once per process), not in three allocations per rule.
+fn build_rule_starts() -> RuleStarts {
+    let mut bits = vec![0u64; (char::MAX as usize + 1).div_ceil(32)].into_boxed_slice();
+    let mut pairs = vec![0u64; 1 << (PAIR_BITS - 6)].into_boxed_slice();
+    let mut ascii_prefix = 0;
+    let (text, ranges) = expanded_rules();
+    let text: &'static str = Box::leak(text.into_boxed_str());
+    let sources: Vec<(&'static str, &'static str)> = ranges.into_iter().map(|(f, t)| (&text[f], &text[t])).collect();
+    // A source's target is what zhconv's converter makes of the source alone: the target of its rule in the
+    // later table where both tables have one (zh-CN's over zh-Hans's), as the converter's target list is built
+    // (`rule_targets_are_the_converters` checks every source against the converter). Reading the tables
+    // instead of building the converter (its automaton is decompressed and deserialized: ~10 ms) keeps the
+    // start of a run short.
+    let mut target_of: rustc_hash::FxHashMap<&str, &str> = Default::default();
+    target_of.reserve(sources.len());
+    for &(from, to) in &sources {
+        target_of.insert(from, to);
+    }
+    // Each source once, at its first place, with its target and where its units lie in `units`.
+    let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
+    seen.reserve(sources.len());
+    let mut units: Vec<u32> = Vec::with_capacity(text.len() / 2);
+    let mut firsts: Vec<(&'static str, &'static str, std::ops::Range<usize>)> = Vec::with_capacity(sources.len());
+    for &(from, _) in &sources {
+        if from.is_empty() || !seen.insert(from) {
+            continue;
         }
-        let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
-        seen.reserve(sources.len());
-        for (from, _) in &sources {
-            let cs: Vec<u32> = from.chars().map(u32::from).collect();
-            let Some(&a) = cs.first() else { continue };
-            if !seen.insert(from) {
-                continue;
+        let target = target_of[from];
+        let at = units.len();
+        units.extend(if target != from { target } else { from }.chars().map(u32::from));
+        firsts.push((from, target, at..units.len()));
+    }
+    let units: &'static [u32] = Box::leak(units.into_boxed_slice());
+    let mut by_pair: rustc_hash::FxHashMap<u64, Vec<Rule>> = Default::default();
+    let mut single: rustc_hash::FxHashMap<u32, Rule> = Default::default();
+    for (from, target, at) in firsts {
+        let mut cs = from.chars().map(u32::from);
+        let (a, second) = (cs.next().expect("a source is not empty"), cs.next());
+        let delta = target.chars().count() as isize - from.chars().count() as isize;
+        let changes = target != from;
+        let simple = delta == 0 && from.chars().chain(target.chars()).all(is_cjk_unit);
+        ascii_prefix = ascii_prefix.max(from.chars().take_while(char::is_ascii).count());
+        let rule = Rule { source: from, target, delta, changes, units: &units[at], simple };
+        let u = a as usize;
+        match second {
+            // A character converted to itself converts as one copied.
+            None if !rule.changes => {}
+            None => {
+                bits[u / 32] |= WHOLE << (2 * (u % 32));
+                single.insert(a, rule);
             }
-            let target = target_of[from.as_str()];
-            let delta = target.chars().count() as isize - cs.len() as isize;
-            let changes = target != from;
-            let simple = delta == 0 && from.chars().chain(target.chars()).all(is_cjk_unit);
-            let units = if changes { target.chars().map(u32::from).collect() } else { cs.clone().into() };
-            ascii_prefix = ascii_prefix.max(cs.iter().take_while(|&&u| u < 0x80).count());
-            let rule = Rule { source: from.as_str().into(), target: target.into(), delta, changes, units, simple };
-            let u = a as usize;
-            match cs.get(1) {
-                // A character converted to itself converts as one copied.
-                None if !rule.changes => {}
-                None => {
-                    bits[u / 32] |= WHOLE << (2 * (u % 32));
-                    single.insert(a, rule);
-                }
-                Some(&b) => {
-                    bits[u / 32] |= BEGINS << (2 * (u % 32));
-                    let k = pair_slot(a, b);
-                    pairs[k / 64] |= 1 << (k % 64);
-                    by_pair.entry(pair_key(a, b)).or_default().push(rule);
-                }
+            Some(b) => {
+                bits[u / 32] |= BEGINS << (2 * (u % 32));
+                let k = pair_slot(a, b);
+                pairs[k / 64] |= 1 << (k % 64);
+                by_pair.entry(pair_key(a, b)).or_default().push(rule);
             }
         }
-        for v in by_pair.values_mut() {
-            v.sort_by_key(|r| std::cmp::Reverse(r.source.len()));
-        }
-        let cjk = (0x4E00..0xA000u32)
-            .map(|c| {
-                let own = match single.get(&c) {
-                    None => c,
-                    Some(rule) => match *rule.units {
-                        [t] if rule.simple => t,
-                        _ => c | CJK_LOOK_UP,
-                    },
-                };
-                let u = c as usize;
-                let begins = (bits[u / 32] >> (2 * (u % 32))) & BEGINS != 0;
-                own | if begins { CJK_BEGINS } else { 0 }
-            })
-            .collect();
-        RuleStarts { bits, pairs, by_pair, single, cjk, ascii_prefix }
-    })
+    }
+    for v in by_pair.values_mut() {
+        v.sort_by_key(|r| std::cmp::Reverse(r.source.len()));
+    }
+    let cjk = (0x4E00..0xA000u32)
+        .map(|c| {
+            let own = match single.get(&c) {
+                None => c,
+                Some(rule) => match *rule.units {
+                    [t] if rule.simple => t,
+                    _ => c | CJK_LOOK_UP,
+                },
+            };
+            let u = c as usize;
+            let begins = (bits[u / 32] >> (2 * (u % 32))) & BEGINS != 0;
+            own | if begins { CJK_BEGINS } else { 0 }
+        })
+        .collect();
+    RuleStarts { bits, pairs, by_pair, single, cjk, ascii_prefix }
 }
 
 impl RuleStarts {
@@ -1428,7 +1503,7 @@ impl RuleStarts {
     /// `a`, `b` (the first two characters of `rest`).
     #[inline]
     fn longest_at(&self, a: u32, b: u32, rest: &str) -> Option<&Rule> {
-        self.by_pair.get(&pair_key(a, b))?.iter().find(|r| rest.starts_with(&*r.source))
+        self.by_pair.get(&pair_key(a, b))?.iter().find(|r| rest.starts_with(r.source))
     }
 }
 
@@ -1489,7 +1564,7 @@ fn convert_rules(text: &str, out: &mut String) -> Option<bool> {
                     changed = true;
                 }
                 out.push_str(&text[copied..pos]);
-                out.push_str(&rule.target);
+                out.push_str(rule.target);
                 copied = pos + m;
                 length_delta += rule.delta;
             }
@@ -1727,6 +1802,25 @@ mod tests {
     }
 
     #[test]
+    fn the_char_table_is_the_same_without_its_shortcut() {
+        let (fast, full) = (build_char_table(true), build_char_table(false));
+        for u in 0..0x10000usize {
+            assert_eq!(fast.props[u], full.props[u], "U+{u:04X}");
+            assert_eq!(fast.nfkc1[u], full.nfkc1[u], "U+{u:04X}");
+        }
+    }
+
+    #[test]
+    fn expanded_rules_are_zhconvs_pairs() {
+        let (text, ranges) = expanded_rules();
+        let got: Vec<(String, String)> =
+            ranges.into_iter().map(|(f, t)| (text[f].to_string(), text[t].to_string())).collect();
+        let want = rule_pairs();
+        assert!(want.len() > 8000, "{} pairs", want.len());
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn rule_targets_are_the_converters() {
         // The rules take their targets from the tables (`rule_starts`); each must be what zhconv's converter makes
         // of the rule's source alone, and a one-character source left out (it converts to itself) must convert to
@@ -1735,7 +1829,7 @@ mod tests {
         let r = rule_starts();
         let mut checked = 0;
         for rule in r.single.values().chain(r.by_pair.values().flatten()) {
-            assert_eq!(*rule.target, converter.convert(&rule.source), "{}", rule.source);
+            assert_eq!(*rule.target, converter.convert(rule.source), "{}", rule.source);
             checked += 1;
         }
         for (from, _) in rule_pairs() {
