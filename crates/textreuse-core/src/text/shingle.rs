@@ -1573,8 +1573,8 @@ mod tests {
                     0x1234_5678_0000_0000 | (x >> 40)
                 })
                 .collect();
-            // Values in runs of one to nine that share their top 44 bits, in any order: many short insertions
-            // inside and across the blocks of eight, too few to give up.
+            // Values whose top 44 bits repeat (`i / (1 + i % 9)` takes each quotient at several indices), the low
+            // bits in any order: many short insertions inside and across the blocks of eight, too few to give up.
             let clustered: Vec<u64> = (0..n as u64)
                 .map(|i| {
                     x = crate::minhash::mix64(x ^ i);
@@ -1626,7 +1626,7 @@ mod pair_hash_tests {
     #[test]
     fn ascii_words_by_masks_are_the_words_of_the_walk_byte_by_byte() {
         // Texts of letters, digits, joiners and other bytes, every length around the blocks of 64, with words of
-        // every length (up to 40 bytes) and joiners at the blocks' edges; and every offset of a word.
+        // every length up to a few dozen bytes and joiners at the blocks' edges; and words at every offset.
         let alphabet = b"aZ09'.,.  -x7';:";
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut texts: Vec<String> = Vec::new();
