@@ -588,7 +588,7 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 }
 
 /// [`ascii_words`] 64 bytes at a time: a bit mask of the run's letters and digits and one of its joiners (`'`, `.`,
-/// `,`) ([`ascii_word_bits64`]); a joiner with a letter or digit on both sides is checked byte by byte (rare), and
+/// `,`) (`ascii::ascii_bits64`); a joiner with a letter or digit on both sides is checked byte by byte (rare), and
 /// the words are the runs of set bits of the two masks' union, found with `trailing_zeros`. Where the walk byte by
 /// byte took a branch at every byte of a separator and mispredicted at every word's start, this takes one per word.
 /// A word of at most 16 bytes is hashed in place by XXH3's short paths (`ascii::short_word_id`).
@@ -602,7 +602,7 @@ fn ascii_words_by_masks(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u3
     let mut open: Option<usize> = None;
     let mut at = 0usize;
     while at < n {
-        let (alnum, joiner) = ascii_word_bits64(b, at);
+        let (alnum, joiner) = crate::text::ascii::ascii_bits64::<true>(b, at);
         let next_alnum = u64::from(at + 64 < n && ASCII_ALNUM[b[at + 64] as usize]);
         let before = (alnum << 1) | prev_alnum;
         let after = (alnum >> 1) | (next_alnum << 63);
@@ -667,40 +667,6 @@ fn ascii_word_id(b: &[u8], s: usize, e: usize) -> u64 {
 
 /// ASCII runs shorter than this (in bytes) are walked byte by byte ([`ascii_words_by_byte`]).
 const SHORT_ASCII_RUN: usize = 16;
-
-/// For the 64 bytes of `b` from `at`: bit `k` of the first mask set when byte `at + k` is an ASCII letter or digit,
-/// of the second when it is an apostrophe, a period or a comma (bits past the end of `b` clear). Sixteen bytes at
-/// a time on x86-64.
-#[inline(always)]
-fn ascii_word_bits64(b: &[u8], at: usize) -> (u64, u64) {
-    #[cfg(target_arch = "x86_64")]
-    if at + 64 <= b.len() {
-        use std::arch::x86_64::*;
-        let (mut alnum, mut joiner) = (0u64, 0u64);
-        for k in 0..4 {
-            // SAFETY: the 16 bytes read lie within `b`; SSE2 is available on every x86-64 processor.
-            unsafe {
-                let v = _mm_loadu_si128(b.as_ptr().add(at + 16 * k).cast::<__m128i>());
-                alnum |= u64::from(crate::normalize::alnum_mask(v)) << (16 * k);
-                let j = _mm_or_si128(
-                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\'' as i8)),
-                    _mm_or_si128(
-                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8)),
-                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b',' as i8)),
-                    ),
-                );
-                joiner |= u64::from(_mm_movemask_epi8(j) as u32) << (16 * k);
-            }
-        }
-        return (alnum, joiner);
-    }
-    let (mut alnum, mut joiner) = (0u64, 0u64);
-    for (k, &c) in b[at..b.len().min(at + 64)].iter().enumerate() {
-        alnum |= u64::from(ASCII_ALNUM[c as usize]) << k;
-        joiner |= u64::from(matches!(c, b'\'' | b'.' | b',')) << k;
-    }
-    (alnum, joiner)
-}
 
 /// [`ascii_words`] a byte at a time: what short runs take, and the reference [`ascii_words_by_masks`]'s test
 /// compares it with.
