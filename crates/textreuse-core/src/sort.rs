@@ -15,12 +15,7 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
     tmp: &mut Vec<T>,
 ) -> Vec<T> {
     let mut out = by_top_bits(items, key, counts, tmp);
-    let mut moved = 0;
-    for k in 1..out.len() {
-        if !insert_at(&mut out, k, &mut moved) {
-            break;
-        }
-    }
+    insertion_pass(&mut out, 1, 0);
     out
 }
 
@@ -36,12 +31,7 @@ pub(crate) fn sorted_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec
         unsafe { insertion_pass_avx512(&mut out) };
         return out;
     }
-    let mut moved = 0;
-    for k in 1..out.len() {
-        if !insert_at(&mut out, k, &mut moved) {
-            break;
-        }
-    }
+    insertion_pass(&mut out, 1, 0);
     out
 }
 
@@ -70,11 +60,16 @@ unsafe fn insertion_pass_avx512(v: &mut [u64]) {
         }
         k += 8;
     }
-    while k < n {
+    insertion_pass(v, k, moved);
+}
+
+/// Insertion sort's steps from `v[from]` on (`v[..from]` sorted, `moved` moves made so far, `from >= 1`), one value
+/// at a time ([`insert_at`]).
+fn insertion_pass<T: Copy + Ord>(v: &mut [T], from: usize, mut moved: usize) {
+    for k in from..v.len() {
         if !insert_at(v, k, &mut moved) {
             return;
         }
-        k += 1;
     }
 }
 

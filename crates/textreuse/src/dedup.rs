@@ -558,6 +558,7 @@ impl PieceBuffers {
         }
     }
 }
+
 /// Pieces of one segment waiting for the writer, at most.
 const PIECES_AHEAD: usize = 64;
 
