@@ -153,15 +153,24 @@ fn verify_in_batches<S: ShingleSets>(
                 }
             }
         });
-        // Sketches settle most pairs below the listing's bar without their sets; with `Listing::All` every pair is
-        // merged in full anyway. Made on the pool while the band thread sorts the first bands.
-        let sketches = match listing {
-            Listing::All => None,
-            Listing::Satisfying(_) => Some(SetSketches::of_sets(sets, &docs[..n])?),
+        // The sketches are made (or not) by the first batch at the latest ([`Ctx::make_sketches_if`]).
+        let mut ctx = Ctx {
+            docs: &docs[..n],
+            sets,
+            is_duplicate: &is_duplicate,
+            listing,
+            sketches: None,
+            sketches_decided: false,
+            buffers: BufferPool::default(),
         };
-        let ctx = Ctx { docs, sets, is_duplicate: &is_duplicate, listing, sketches, buffers: BufferPool::default() };
         for band in 0..bands {
             let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
+            if band == 0 {
+                // The first band's pairs, a lower bound on the candidate pairs: when they are many already, the
+                // sketches are made now, while the band thread sorts the next bands.
+                let first: u64 = column.chunk_by(|x, y| x.0 == y.0).map(|b| window_pairs(b.len(), w)).sum();
+                ctx.make_sketches_if(first >= (SKETCH_PAIRS_PER_DOCUMENT * n) as u64, false)?;
+            }
             let mut bit_base = 0usize;
             for bucket in column.chunk_by(|x, y| x.0 == y.0) {
                 progress(bucket.len() as u64);
@@ -235,6 +244,7 @@ fn verify_in_batches<S: ShingleSets>(
                         others.push_back(jb);
                     }
                     if batch_pairs >= batch_pairs_min {
+                        ctx.make_sketches_if(true, true)?;
                         run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
                         batch_pairs = 0;
                         // Clusters grew: the roots of the next window are read again.
@@ -249,6 +259,7 @@ fn verify_in_batches<S: ShingleSets>(
             }
             pos.push(band_pos);
         }
+        ctx.make_sketches_if(batch_pairs >= SKETCH_PAIRS_PER_DOCUMENT * n, true)?;
         run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)
     })?;
     out.pairs.sort_unstable_by_key(|&(p, _)| p);
@@ -535,14 +546,28 @@ fn run_batch<S: ShingleSets>(
     Ok(())
 }
 
+/// Candidate pairs per LSH document from which the sets' sketches are made for the screen ([`Ctx::make_sketches_if`]):
+/// as soon as the first band has that many pairs, or else when the first batch is full or, being the last, has that
+/// many.
+///
+/// Making the sketches reads every set once and sets a bit per value (on zh-dev's 3,521 LSH documents, 2.7-4.4 ms
+/// on two threads); the screen saves the merge of a pair it settles, which reads both sets. So they pay where pairs
+/// far below the bar outnumber the documents: a full batch ([`verify_in_batches`]'s `batch_pairs_min`, 32,768 pairs)
+/// on the 1 GB corpus's 5.3 million candidate pairs for 85,000 documents, not zh-dev's one batch of 2,013 pairs for
+/// 3,521 documents, 88% of them duplicates, which the screen lets through anyway (found 8.3-8.5 ms after the
+/// first pass without the sketches, 10.9-13.5 ms with them).
+const SKETCH_PAIRS_PER_DOCUMENT: usize = 2;
+
 /// What the verification needs besides the clusters: the shingle sets, the duplicate rule, the listing and, with
-/// [`Listing::Satisfying`], the sketches of the sets (by LSH document).
+/// [`Listing::Satisfying`] and many pairs, the sketches of the sets (by LSH document).
 struct Ctx<'a, S, F> {
     docs: &'a [u32],
     sets: &'a S,
     is_duplicate: &'a F,
     listing: Listing<'a>,
     sketches: Option<SetSketches>,
+    /// Whether it is decided whether to make the sketches ([`Ctx::make_sketches_if`]).
+    sketches_decided: bool,
     buffers: BufferPool,
 }
 
@@ -601,18 +626,44 @@ impl Drop for PooledBuffers<'_> {
 }
 
 impl<S: ShingleSets, F> Ctx<'_, S, F> {
+    /// Makes the sketches of the sets, on the pool, when `pays` and the listing is [`Listing::Satisfying`], unless it
+    /// was decided already; `decide`: decided from now on, made or not. The verdicts are the same either way
+    /// ([`Ctx::screen`]).
+    ///
+    /// # Errors
+    /// The first error of the sets.
+    fn make_sketches_if(&mut self, pays: bool, decide: bool) -> Result<(), S::Error> {
+        if self.sketches_decided || matches!(self.listing, Listing::All) {
+            return Ok(());
+        }
+        if pays {
+            self.sketches = Some(SetSketches::of_sets(self.sets, self.docs)?);
+        }
+        self.sketches_decided = pays || decide;
+        Ok(())
+    }
+
     /// The least intersection that LSH documents `a` and `b` need to be listed (0 with [`Listing::All`]), or
-    /// `None` when their sketches bound the intersection below it: the pair is then neither listed nor a
-    /// duplicate, which is what [`Ctx::stats`] would find.
+    /// `None` when their sketches (when there are) bound the intersection below it: the pair is then neither listed
+    /// nor a duplicate, which is what [`Ctx::stats`] would find.
     fn screen(&self, a: u32, b: u32) -> Option<u64> {
-        let (Listing::Satisfying(wanted), Some(sketches)) = (self.listing, &self.sketches) else {
+        let Listing::Satisfying(wanted) = self.listing else {
             return Some(0);
         };
-        let (a, b) = (a as usize, b as usize);
-        let (a_len, b_len) = (sketches.set_len(a), sketches.set_len(b));
-        // `wanted` grows with the intersection: the bound is below the bar exactly when it fails there.
-        wanted(&stats_of(sketches.intersection_bound(a, b), a_len, b_len))
-            .then(|| least_intersection(a_len, b_len, wanted))
+        let (a_len, b_len) = match &self.sketches {
+            Some(sketches) => {
+                let (a_len, b_len) = (sketches.set_len(a as usize), sketches.set_len(b as usize));
+                // `wanted` grows with the intersection: the bound is below the bar exactly when it fails there.
+                if !wanted(&stats_of(sketches.intersection_bound(a as usize, b as usize), a_len, b_len)) {
+                    return None;
+                }
+                (a_len, b_len)
+            }
+            None => {
+                (self.sets.set_len(self.docs[a as usize] as usize), self.sets.set_len(self.docs[b as usize] as usize))
+            }
+        };
+        Some(least_intersection(a_len, b_len, wanted))
     }
 
     /// The statistics of a pair, or `None` for a pair the listing leaves out (neither listed nor a duplicate);
@@ -780,6 +831,7 @@ mod tests {
     #[test]
     fn a_listing_keeps_the_verdicts_and_lists_the_pairs_it_wants() {
         let mut rng = Rng(991);
+        let mut unsketched = 0;
         for case in 0..40 {
             let bands = 1 + rng.below(6) as usize;
             let max_bucket = 1 + rng.below(20) as usize;
@@ -803,7 +855,56 @@ mod tests {
             let expected: Vec<_> = all.pairs.iter().filter(|(_, s)| wanted(s)).copied().collect();
             assert_eq!(some.pairs, expected, "case {case}");
             assert_eq!((some.verified, some.not_verified), (all.verified, all.not_verified), "case {case}");
+            // All pairs in one last batch: sketched only with at least two pairs per document (the bars from the
+            // set sizes alone otherwise); the same verdicts as every pair merged in full in one batch.
+            let once =
+                |listing| verify_in_batches(&keys, &ids, &store, settings, 1 << 30, 64, dup, listing, |_| {}).unwrap();
+            let (all_once, some_once) = (once(Listing::All), once(Listing::Satisfying(&wanted)));
+            let expected: Vec<_> = all_once.pairs.iter().filter(|(_, s)| wanted(s)).copied().collect();
+            assert_eq!(some_once.pairs, expected, "case {case}, one batch");
+            let counts = |v: &VerifiedCandidates| (v.verified, v.not_verified);
+            assert_eq!(counts(&some_once), counts(&all_once), "case {case}, one batch");
+            unsketched += usize::from((all_once.verified as usize) < SKETCH_PAIRS_PER_DOCUMENT * docs);
         }
+        // Both ways are taken: some cases have fewer verified pairs than two per document.
+        assert!((1..40).contains(&unsketched), "cases verified in one batch without sketches: {unsketched} of 40");
+    }
+
+    #[test]
+    fn sketches_are_made_once_when_they_pay() {
+        let sets: Vec<Vec<u64>> = (0..10u64).map(|d| (d..d + 30).collect()).collect();
+        let mut store = MemorySets::default();
+        for s in &sets {
+            store.push(s);
+        }
+        let docs: Vec<u32> = (0..10).collect();
+        let dup = |s: &PairStats| s.jaccard >= 0.5;
+        let wanted = |s: &PairStats| s.jaccard >= 0.5;
+        let ctx = |listing| Ctx {
+            docs: &docs,
+            sets: &store,
+            is_duplicate: &dup,
+            listing,
+            sketches: None,
+            sketches_decided: false,
+            buffers: BufferPool::default(),
+        };
+        let made = |listing, calls: &[(bool, bool)]| {
+            let mut c = ctx(listing);
+            for &(pays, decide) in calls {
+                c.make_sketches_if(pays, decide).unwrap();
+            }
+            c.sketches.map(|s| s.len())
+        };
+        let some = Listing::Satisfying(&wanted);
+        assert_eq!(made(some, &[(false, false)]), None);
+        assert_eq!(made(some, &[(true, false)]), Some(10));
+        assert_eq!(made(some, &[(false, false), (true, true)]), Some(10), "not decided by the first band");
+        assert_eq!(made(some, &[(false, true), (true, true)]), None, "decided once");
+        assert_eq!(made(Listing::All, &[(true, true)]), None, "every pair merged in full");
+        // Without sketches the bar comes from the set sizes: the least intersection `wanted` needs.
+        let c = ctx(some);
+        assert_eq!(c.screen(0, 1), Some(least_intersection(30, 30, wanted)));
     }
 
     #[test]
