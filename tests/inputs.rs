@@ -375,6 +375,47 @@ fn a_second_pass_that_reads_other_records_fails_instead_of_mixing_them() {
 }
 
 #[test]
+fn one_large_file_is_read_again_in_segments_and_a_change_is_still_caught() {
+    // About 8 MB, more than two segments ([`textreuse::io::SEGMENT_BYTES`]): 2,500 documents of unique words, each
+    // tenth a copy of the one before it.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.jsonl");
+    let lines: Vec<String> = (0..2500usize)
+        .map(|i| {
+            let base = if i % 10 == 9 { i - 1 } else { i };
+            let text: String = (0..400).map(|k| format!("w{}x{k} ", base * 7 + k % 13)).collect();
+            format!(r#"{{"id": "d{i}", "text": "{text}"}}"#)
+        })
+        .collect();
+    let original = lines.join("\n") + "\n";
+    assert!(original.len() as u64 > 2 * textreuse::io::SEGMENT_BYTES);
+    std::fs::write(&f, &original).unwrap();
+    let inputs = textreuse::io::Input::from_args(&[f.to_str().unwrap()]).unwrap();
+    let cfg = textreuse::dedup::DedupConfig::default();
+    let out = dir.path().join("run");
+    let s = textreuse::dedup::run(&inputs, &out, &cfg, &textreuse::progress::NoProgress).unwrap();
+    assert_eq!((s.documents, s.documents_kept), (2500, 2250));
+    // The kept documents' lines, as they are in the input and in its order.
+    let kept: std::collections::HashSet<String> = jsonl(&out.join("clusters.jsonl"))
+        .into_iter()
+        .filter(|c| c["representative"] == true)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<&str> =
+        lines.iter().filter(|l| kept.contains(&l[8..l.find("\", ").unwrap()])).map(|l| l.as_str()).collect();
+    let written = std::fs::read_to_string(out.join("deduplicated.jsonl")).unwrap();
+    assert_eq!(written.lines().collect::<Vec<_>>(), expected);
+    // A line put first between the passes moves every segment's start: the second pass fails.
+    let moved = format!("{{\"id\": \"new\", \"text\": \"a new first line\"}}\n{original}");
+    let progress = ChangeInputOnWrite { file: f.clone(), text: moved };
+    let again = dir.path().join("again");
+    let err = textreuse::dedup::run(&inputs, &again, &cfg, &progress).expect_err("the run must fail");
+    let chain = format!("{}: {}", err, std::error::Error::source(&err).map(|e| e.to_string()).unwrap_or_default());
+    assert!(chain.contains("changed"), "{chain}");
+    assert!(!again.join("deduplicated.jsonl").exists());
+}
+
+#[test]
 fn out_of_range_settings_are_refused_by_the_argument_parser() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("c.jsonl");

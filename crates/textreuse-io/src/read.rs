@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -766,16 +766,25 @@ pub fn open_maybe_compressed(path: &Path) -> io::Result<Box<dyn BufRead + Send>>
 }
 
 /// `f`, decompressed when its first bytes are a gzip or zstd magic number.
-fn decompress<R: BufRead + Send + 'static>(mut f: R) -> io::Result<Box<dyn BufRead + Send>> {
+fn decompress<R: BufRead + Send + 'static>(f: R) -> io::Result<Box<dyn BufRead + Send>> {
+    decompress_with_kind(f).map(|(r, _)| r)
+}
+
+/// [`decompress`], and whether the input was compressed.
+fn decompress_with_kind<R: BufRead + Send + 'static>(mut f: R) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
     let head = f.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(f))))
+        Ok((Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(f))), true))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Box::new(crate::zstd_ring::RingDecoder::new(f)?))
+        Ok((Box::new(crate::zstd_ring::RingDecoder::new(f)?), true))
     } else {
-        Ok(Box::new(f))
+        Ok((Box::new(f), false))
     }
 }
+
+/// The read buffer of a reader over a segment of an uncompressed file ([`RecordReader::segment`]): a few segments
+/// are read at once, each buffer fresh memory.
+const PLAIN_SEGMENT_BUFFER: usize = 256 << 10;
 
 /// Adds the bytes read through it to a shared counter (the bytes as stored: compressed bytes for a compressed
 /// file), for progress against file sizes.
@@ -951,8 +960,8 @@ fn walk(root: &Path) -> Vec<Entry> {
     out
 }
 
-/// One JSONL file as a [`RecordReader`] read it: where it is and which records it gave
-/// ([`RecordReader::line_segments`]).
+/// One JSONL file, or a run of whole lines of an uncompressed one, as a [`RecordReader`] read it: where it is and
+/// which records it gave ([`RecordReader::line_segments`]).
 #[derive(Debug, Clone)]
 pub struct LineSegment {
     /// The file, as opened.
@@ -963,11 +972,32 @@ pub struct LineSegment {
     pub first_seq: u64,
     /// `seq` after its last record; `None` until the file was read to its end.
     pub end_seq: Option<u64>,
+    /// Byte offset of its first line in the file (0 for a whole file).
+    pub start_byte: u64,
+    /// Byte offset after its last line; `None`: to the end of the file.
+    pub end_byte: Option<u64>,
+    /// Lines of the file before its first line (so the first is line `first_line + 1`).
+    pub first_line: u64,
+    /// Whether the file is read as it is stored (not compressed): only such a file is cut into several segments.
+    pub plain: bool,
 }
+
+/// A [`RecordReader`] cuts an uncompressed JSONL file into segments of about this many bytes (at line starts), so
+/// that a second pass can read one large file on several threads ([`RecordReader::line_segments`]).
+pub const SEGMENT_BYTES: u64 = 4 << 20;
 
 enum Source {
     Entries(std::vec::IntoIter<Entry>),
-    Lines { name: Arc<str>, reader: Box<dyn BufRead + Send>, line: u64, spool: Option<io::BufWriter<File>> },
+    Lines {
+        name: Arc<str>,
+        reader: Box<dyn BufRead + Send>,
+        line: u64,
+        spool: Option<io::BufWriter<File>>,
+        /// Bytes of the file read so far (of its lines as stored, when `plain`).
+        offset: u64,
+        /// An uncompressed file whose segments this reader records ([`LineSegment`]).
+        plain: bool,
+    },
 }
 
 /// Reads the records of a list of inputs, in order, sequentially. Deterministic: two readers over the same inputs
@@ -986,6 +1016,8 @@ pub struct RecordReader {
     spool_streams: bool,
     /// The JSONL files read so far, in order, with the records each gave ([`RecordReader::line_segments`]).
     segments: Vec<LineSegment>,
+    /// Bytes of an uncompressed file after which a new segment starts at the next line ([`SEGMENT_BYTES`]).
+    segment_bytes: u64,
     /// False once a record came from anything else than a JSONL file read to its end (a text file, a stream, an
     /// error, a refused entry).
     lines_only: bool,
@@ -1011,6 +1043,7 @@ impl RecordReader {
             replay: false,
             spool_streams: true,
             segments: Vec::new(),
+            segment_bytes: SEGMENT_BYTES,
             lines_only: true,
             disk_bytes: Arc::new(AtomicU64::new(0)),
             bytes_read: 0,
@@ -1022,6 +1055,13 @@ impl RecordReader {
     /// [`ReadOptions::max_line_bytes`] is skipped as it streams past.
     pub fn max_doc_bytes(mut self, max: usize) -> RecordReader {
         self.max_doc_bytes = max;
+        self
+    }
+
+    /// Sets the size of the segments an uncompressed JSONL file is cut into ([`SEGMENT_BYTES`] by default; at least
+    /// one line each).
+    pub fn segment_bytes(mut self, bytes: u64) -> RecordReader {
+        self.segment_bytes = bytes.max(1);
         self
     }
 
@@ -1103,17 +1143,27 @@ impl RecordReader {
     /// Starts reading a JSONL file (or a spool) line by line; an error record when it cannot be opened.
     fn open_lines(&mut self, path: &Path, name: Arc<str>, spool: Option<File>) -> Option<RawRecord> {
         let counted = File::open(path).map(|f| Counting { inner: f, count: self.disk_bytes.clone() });
-        match counted.and_then(|f| decompress(BufReader::with_capacity(1 << 20, f))) {
-            Ok(reader) => {
+        match counted.and_then(|f| decompress_with_kind(BufReader::with_capacity(1 << 20, f))) {
+            Ok((reader, compressed)) => {
                 // A stream cannot be opened again by path (its spool can, but only once it is complete).
-                if spool.is_some() || is_stream_path(path) {
+                let stream = spool.is_some() || is_stream_path(path);
+                if stream {
                     self.lines_only = false;
                 }
-                let segment =
-                    LineSegment { path: path.to_path_buf(), name: name.clone(), first_seq: self.seq, end_seq: None };
+                let plain = !compressed && !stream;
+                let segment = LineSegment {
+                    path: path.to_path_buf(),
+                    name: name.clone(),
+                    first_seq: self.seq,
+                    end_seq: None,
+                    start_byte: 0,
+                    end_byte: None,
+                    first_line: 0,
+                    plain,
+                };
                 self.segments.push(segment);
                 let spool = spool.map(|f| io::BufWriter::with_capacity(1 << 20, f));
-                self.stack.push(Source::Lines { name, reader, line: 0, spool });
+                self.stack.push(Source::Lines { name, reader, line: 0, spool, offset: 0, plain });
                 None
             }
             Err(e) => Some(self.refused(name, None, Payload::Unreadable(e.to_string()))),
@@ -1122,10 +1172,12 @@ impl RecordReader {
 
     /// The JSONL files this reader read, in order, each with the sequence numbers of its records, when every record
     /// it gave came from one of them and each was read to its end; `None` otherwise (a text file, standard input or
-    /// another stream, a file that could not be opened or read, a refused entry), or while records are left.
+    /// another stream, a file that could not be opened or read, a refused entry), or while records are left. An
+    /// uncompressed file comes cut into segments of about [`RecordReader::segment_bytes`] at line starts, one after
+    /// another.
     ///
-    /// A reader over one segment ([`RecordReader::segment`]) yields the records of that file exactly as this reader
-    /// did, so that a second pass can read the files in parallel.
+    /// A reader over one segment ([`RecordReader::segment`]) yields the records of that segment exactly as this
+    /// reader did, so that a second pass can read the files, and one large file, in parallel.
     pub fn line_segments(&self) -> Option<Vec<LineSegment>> {
         let done = self.stack.is_empty() && self.next_input >= self.inputs.len();
         let complete = self.segments.iter().all(|s| s.end_seq.is_some());
@@ -1143,12 +1195,28 @@ impl RecordReader {
         max_doc_bytes: usize,
         disk_bytes: Arc<AtomicU64>,
     ) -> io::Result<RecordReader> {
-        let counted = Counting { inner: File::open(&segment.path)?, count: disk_bytes.clone() };
-        let reader = decompress(BufReader::with_capacity(1 << 20, counted))?;
+        let reader: Box<dyn BufRead + Send> = if segment.plain {
+            // Its bytes as stored, from the first line on (not sniffed for a compression format: a line in the middle
+            // of the file may begin with any bytes).
+            let mut file = File::open(&segment.path)?;
+            file.seek(io::SeekFrom::Start(segment.start_byte))?;
+            let counted = Counting { inner: file, count: disk_bytes.clone() };
+            match segment.end_byte {
+                Some(end) => {
+                    let len = end.saturating_sub(segment.start_byte);
+                    Box::new(BufReader::with_capacity(PLAIN_SEGMENT_BUFFER, counted.take(len)))
+                }
+                None => Box::new(BufReader::with_capacity(PLAIN_SEGMENT_BUFFER, counted)),
+            }
+        } else {
+            let counted = Counting { inner: File::open(&segment.path)?, count: disk_bytes.clone() };
+            decompress(BufReader::with_capacity(1 << 20, counted))?
+        };
         let mut r = RecordReader::new(&[]).max_doc_bytes(max_doc_bytes);
         r.seq = segment.first_seq;
         r.disk_bytes = disk_bytes;
-        r.stack.push(Source::Lines { name: segment.name.clone(), reader, line: 0, spool: None });
+        let (name, line, offset) = (segment.name.clone(), segment.first_line, segment.start_byte);
+        r.stack.push(Source::Lines { name, reader, line, spool: None, offset, plain: false });
         Ok(r)
     }
 
@@ -1191,7 +1259,7 @@ impl RecordReader {
                 match decompress(BufReader::with_capacity(1 << 20, counted)) {
                     Ok(reader) => {
                         let spool = spool.map(|f| io::BufWriter::with_capacity(1 << 20, f));
-                        self.stack.push(Source::Lines { name, reader, line: 0, spool });
+                        self.stack.push(Source::Lines { name, reader, line: 0, spool, offset: 0, plain: false });
                         None
                     }
                     Err(e) => Some(self.refused(name, None, Payload::Unreadable(e.to_string()))),
@@ -1241,7 +1309,27 @@ impl Iterator for RecordReader {
                         }
                     }
                 }
-                Source::Lines { name, reader, line, spool } => {
+                Source::Lines { name, reader, line, spool, offset, plain } => {
+                    // An uncompressed file's segment ends at this line start once it has records and its bytes
+                    // (and a line follows).
+                    if *plain {
+                        if let Some(s) = self.segments.last_mut() {
+                            let full = self.seq > s.first_seq && *offset >= s.start_byte + self.segment_bytes;
+                            if full && reader.fill_buf().is_ok_and(|b| !b.is_empty()) {
+                                s.end_seq = Some(self.seq);
+                                s.end_byte = Some(*offset);
+                                let next = LineSegment {
+                                    first_seq: self.seq,
+                                    end_seq: None,
+                                    start_byte: *offset,
+                                    end_byte: None,
+                                    first_line: *line,
+                                    ..s.clone()
+                                };
+                                self.segments.push(next);
+                            }
+                        }
+                    }
                     let mut buf = Vec::new();
                     match read_line_bounded(reader.as_mut(), &mut buf, line_limit, spool.as_mut()) {
                         Ok(None) => {
@@ -1258,6 +1346,7 @@ impl Iterator for RecordReader {
                         }
                         Ok(Some((bytes, too_long))) => {
                             *line += 1;
+                            *offset += bytes;
                             let location = Location { file: name.clone(), line: Some(*line) };
                             self.bytes_read += bytes;
                             if too_long {
@@ -1836,6 +1925,51 @@ mod tests {
         let seqs: Vec<u64> = recs.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [0, 1, 2, 3, 4]);
         assert!(recs[2].location.file.ends_with("b/loop"), "{:?}", recs[2].location);
+    }
+
+    #[test]
+    fn segments_give_the_records_of_the_whole_read() {
+        // Lines of many lengths with a byte-order mark, blank lines, CRLF endings and a line that only looks like a
+        // zstd frame's start; one file plain, one compressed, the plain one again.
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("\u{feff}");
+        for i in 0..400usize {
+            match i % 9 {
+                0 => text.push('\n'),
+                1 => text.push_str("   \r\n"),
+                2 => text.push_str("(\u{b5}/\u{fd} not JSON\n"),
+                _ => text.push_str(&format!("{{\"id\": \"d{i}\", \"text\": \"{}\"}}\r\n", "文字 ".repeat(i % 37))),
+            }
+        }
+        let plain = dir.path().join("a.jsonl");
+        std::fs::write(&plain, &text).unwrap();
+        let packed = dir.path().join("b.jsonl.zst");
+        std::fs::write(&packed, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+        let inputs = [Input::Jsonl(plain.clone()), Input::Jsonl(packed), Input::Jsonl(plain)];
+        let shown = |r: RawRecord| format!("{r:?}");
+        for bytes in [1u64, 100, 3000, 1 << 30] {
+            let mut whole = RecordReader::new(&inputs).segment_bytes(bytes);
+            let records: Vec<String> = whole.by_ref().map(shown).collect();
+            assert_eq!(records.len(), 3 * (400 - 90), "every line but the 90 blank ones of each file");
+            let segments = whole.line_segments().expect("JSONL files read to their end");
+            let mut again = Vec::new();
+            for s in &segments {
+                let counter = Arc::new(AtomicU64::new(0));
+                again.extend(RecordReader::segment(s, usize::MAX, counter).unwrap().map(shown));
+            }
+            assert_eq!(again, records, "segments of {bytes} bytes");
+            for pair in segments.windows(2) {
+                assert_eq!(pair[0].end_seq, Some(pair[1].first_seq));
+            }
+            // The compressed file is one segment; a plain file is cut where a segment has its bytes and a record.
+            let cut = segments.iter().filter(|s| s.plain).count();
+            assert_eq!(segments.iter().filter(|s| !s.plain).count(), 1);
+            match bytes {
+                1 => assert_eq!(cut, 2 * (400 - 90), "a record each"),
+                b if b < text.len() as u64 => assert!(cut > 2 && cut < 2 * 310, "{cut} segments of {b} bytes"),
+                _ => assert_eq!(cut, 2),
+            }
+        }
     }
 
     #[test]
