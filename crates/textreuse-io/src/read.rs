@@ -1394,8 +1394,11 @@ pub struct AtomicWriter {
     writeback_from: u64,
 }
 
-/// Bytes written between two starts of write-back ([`AtomicWriter`]).
-const WRITEBACK_STEP: u64 = 8 << 20;
+/// Bytes written between two starts of write-back ([`AtomicWriter`]). Small, so that little is left to write when
+/// the run's outputs are committed: on zh-dev (10.5 MB of deduplicated corpus) with 8 MiB, the run's marker waited
+/// 2.2-3.4 ms for the file system's journal while the last 2.5 MB were written, and the commit took 3.9-5.0 ms; with
+/// 1 MiB, 1.6-1.9 ms.
+const WRITEBACK_STEP: u64 = 1 << 20;
 
 impl AtomicWriter {
     /// Starts writing `path`.
