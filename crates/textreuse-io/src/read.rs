@@ -1436,6 +1436,26 @@ impl AtomicWriter {
         self.writeback_from = in_file;
     }
 
+    /// Writes `bytes` at byte offset `at` of the file, from any thread, and starts their write-back (as buffered
+    /// writes do every [`WRITEBACK_STEP`]): for a file whose parts are made in parallel at places known in advance.
+    /// Those parts must not overlap each other nor what goes through the buffer ([`Write`]).
+    ///
+    /// # Errors
+    /// On I/O errors.
+    pub fn write_at(&self, bytes: &[u8], at: u64) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let file = self.writer.as_ref().expect("open").get_ref();
+        file.write_all_at(bytes, at)?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (at as libc::off64_t, bytes.len() as libc::off64_t);
+            // SAFETY: a plain system call on an open file descriptor; it reads no memory of ours.
+            unsafe { libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
+        }
+        Ok(())
+    }
+
     /// Writes one value as a JSON line.
     ///
     /// # Errors

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -146,6 +146,9 @@ struct DocMeta {
     utf8: bool,
     /// [`crate::pipeline::record_digest`] of the record as the first pass read it.
     digest: u64,
+    /// Bytes of the record in `deduplicated.jsonl` when known from the first pass (a UTF-8 JSONL line: the line and
+    /// its line end, [`write_kept_record`]).
+    out_bytes: Option<u64>,
 }
 
 /// The spill store as the shingle sets of [`find_duplicates`].
@@ -210,7 +213,8 @@ pub fn run(
             let (mut fp, utf8) = item.value;
             store.push_vec(std::mem::take(&mut fp.shingles)).map_err(ioe("writing the shingle set spill file"))?;
             table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
-            metas.push(DocMeta { seq: item.seq, id: item.id, chars: fp.chars, utf8, digest: item.digest });
+            let out_bytes = item.line_bytes.filter(|_| utf8).map(|b| b + 1);
+            metas.push(DocMeta { seq: item.seq, id: item.id, chars: fp.chars, utf8, digest: item.digest, out_bytes });
             Ok(())
         },
     )?;
@@ -268,7 +272,17 @@ pub fn run(
             // Without deduplicated.jsonl the input is not read again.
             _ if !cfg.write_deduplicated => Ok(kept_seqs.len() as u64),
             // JSONL files only: each read again on its own, several at once.
-            Some(segments) => write_deduplicated_segments(&dedup_path, &segments, &kept_seqs, &cfg.read, progress),
+            Some(segments) => {
+                // Where each kept record goes in the output, when every one's size is known: written in place.
+                let sizes: Option<Vec<u64>> =
+                    (0..n).filter(|&d| clusters.is_kept(d)).map(|d| metas[d].out_bytes).collect();
+                match sizes {
+                    Some(sizes) => {
+                        write_deduplicated_in_place(&dedup_path, &segments, &kept_seqs, &sizes, &cfg.read, progress)
+                    }
+                    None => write_deduplicated_segments(&dedup_path, &segments, &kept_seqs, &cfg.read, progress),
+                }
+            }
             None => reader
                 .reopen(inputs)
                 .and_then(|again| write_deduplicated(&dedup_path, again, &kept_seqs, &cfg.read, progress)),
@@ -647,6 +661,106 @@ fn write_deduplicated_segments(
     Ok(written)
 }
 
+/// [`write_deduplicated_segments`] when the first pass knew the size of every kept record's output (`sizes`, by
+/// kept record; [`DocMeta::out_bytes`]): each kept record's place in the file follows, so the segments are read,
+/// filtered and written in place on `rayon::current_num_threads()` threads, any segment on any thread, without
+/// handing their lines to one writer. The output is byte for byte that of [`write_deduplicated`].
+///
+/// # Errors
+/// As [`write_deduplicated`], for any segment's records; a segment whose kept records take another number of bytes
+/// than the first pass said (the input changed).
+fn write_deduplicated_in_place(
+    path: &Path,
+    segments: &[LineSegment],
+    kept: &[(u64, bool, u64)],
+    sizes: &[u64],
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> io::Result<u64> {
+    // starts[k]: where kept record k begins; starts[kept.len()]: the file's size.
+    let mut starts = Vec::with_capacity(kept.len() + 1);
+    starts.push(0u64);
+    for &b in sizes {
+        starts.push(starts[starts.len() - 1] + b);
+    }
+    let w = AtomicWriter::create(path)?;
+    let workers = rayon::current_num_threads().clamp(1, segments.len().max(1));
+    let (next, disk, disk_seen) = (AtomicUsize::new(0), Arc::new(AtomicU64::new(0)), AtomicU64::new(0));
+    let first_error: Mutex<Option<io::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut buf = Vec::with_capacity(PIECE_BYTES + (64 << 10));
+                loop {
+                    let failed = first_error.lock().map(|e| e.is_some()).unwrap_or(true);
+                    let Some(segment) = segments.get(next.fetch_add(1, Ordering::Relaxed)).filter(|_| !failed) else {
+                        return;
+                    };
+                    if let Err(e) = write_segment_in_place(segment, kept, &starts, read, &disk, &w, &mut buf) {
+                        if let Ok(mut first) = first_error.lock() {
+                            first.get_or_insert(e);
+                        }
+                        return;
+                    }
+                    let now = disk.load(Ordering::Relaxed);
+                    progress.inc(now.saturating_sub(disk_seen.fetch_max(now, Ordering::Relaxed)));
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().map_err(|_| io::Error::other("a writer thread panicked"))? {
+        return Err(e);
+    }
+    w.commit()?;
+    Ok(kept.len() as u64)
+}
+
+/// Reads `segment` again and writes the output lines of its kept records at their places in `w` (`starts`, by kept
+/// record, as [`write_deduplicated_in_place`] made them), `buf` holding up to [`PIECE_BYTES`] of them at a time.
+///
+/// # Errors
+/// As [`write_deduplicated`], for this segment's records; lines that do not end where the next segment's begin.
+fn write_segment_in_place(
+    segment: &LineSegment,
+    kept: &[(u64, bool, u64)],
+    starts: &[u64],
+    read: &ReadOptions,
+    disk: &Arc<AtomicU64>,
+    w: &AtomicWriter,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    let end = segment.end_seq.unwrap_or(segment.first_seq);
+    let (lo, hi) = (kept.partition_point(|k| k.0 < segment.first_seq), kept.partition_point(|k| k.0 < end));
+    if lo == hi {
+        return Ok(());
+    }
+    let reader = RecordReader::segment(segment, read.max_doc_bytes, disk.clone())?;
+    let mut cursor = KeptCursor { kept: &kept[lo..hi], next: 0 };
+    let mut at = starts[lo];
+    buf.clear();
+    for raw in reader {
+        if cursor.done() {
+            break;
+        }
+        let Some(utf8) = cursor.take(&raw)? else { continue };
+        write_kept_record(&raw, utf8, read, &mut *buf)?;
+        if buf.len() >= PIECE_BYTES {
+            w.write_at(buf, at)?;
+            at += buf.len() as u64;
+            buf.clear();
+        }
+    }
+    cursor.finish()?;
+    if !buf.is_empty() {
+        w.write_at(buf, at)?;
+        at += buf.len() as u64;
+    }
+    if at != starts[hi] {
+        return Err(input_changed(&format!("record {} of the input", kept[hi - 1].0 + 1)));
+    }
+    Ok(())
+}
+
 /// Sends the output lines of the kept records of `segment` to `tx` in pieces, as [`write_deduplicated`] writes them.
 /// Returns early, without an error, once the writer is gone.
 ///
@@ -693,6 +807,7 @@ fn filter_segment(
 mod tests {
     use super::*;
     use crate::io::Location;
+    use crate::progress::NoProgress;
 
     fn line(seq: u64, text: &str) -> RawRecord {
         RawRecord {
@@ -726,6 +841,67 @@ mod tests {
             let (want, got) = (std::fs::read(&one).expect("read"), std::fs::read(&all).expect("read"));
             assert_eq!(got.iter().filter(|&&c| c == b'\n').count(), n);
             assert!(got == want, "{n} lines differ");
+        }
+    }
+
+    #[test]
+    fn the_three_ways_of_writing_the_deduplicated_corpus_write_the_same_bytes() {
+        // A plain file cut into many segments, a compressed one, and a file with a line in GB18030 (not UTF-8): read
+        // again one by one, in segments through one writer, and in place (the UTF-8 files only).
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let text = |i: usize| format!("{{\"id\": \"d{i}\", \"text\": \"{}\"}}", "字 word ".repeat(i % 23));
+        let plain: String = (0..300).map(|i| text(i) + if i % 5 == 0 { "\r\n\n" } else { "\n" }).collect();
+        std::fs::write(dir.path().join("a.jsonl"), &plain).expect("write");
+        let packed: String = (300..400).map(|i| text(i) + "\n").collect();
+        let zst = zstd::encode_all(packed.as_bytes(), 3).expect("zstd");
+        std::fs::write(dir.path().join("b.jsonl.zst"), zst).expect("write");
+        let (legacy, _, _) = encoding_rs::GB18030.encode("{\"id\": \"g\", \"text\": \"中文字\"}\n");
+        std::fs::write(
+            dir.path().join("c.jsonl"),
+            [b"{\"id\": \"h\", \"text\": \"x\"}\n".as_slice(), &legacy].concat(),
+        )
+        .expect("write");
+        let read = ReadOptions::default();
+        for with_legacy in [false, true] {
+            let mut names = vec!["a.jsonl", "b.jsonl.zst"];
+            if with_legacy {
+                names.push("c.jsonl");
+            }
+            let inputs: Vec<Input> = names.iter().map(|n| Input::Jsonl(dir.path().join(n))).collect();
+            let mut reader = RecordReader::new(&inputs).segment_bytes(500);
+            let records: Vec<RawRecord> = reader.by_ref().collect();
+            let segments = reader.line_segments().expect("JSONL files read to their end");
+            assert!(segments.len() > 20, "{} segments", segments.len());
+            // Two records of three kept, with their first-pass facts.
+            let kept_records: Vec<&RawRecord> = records.iter().filter(|r| r.seq % 3 != 1).collect();
+            let utf8 = |r: &RawRecord| matches!(&r.payload, Payload::JsonLine(b) if std::str::from_utf8(b).is_ok());
+            let kept: Vec<(u64, bool, u64)> = kept_records.iter().map(|r| (r.seq, utf8(r), record_digest(r))).collect();
+            let (one, pieces, placed) =
+                (dir.path().join("one.jsonl"), dir.path().join("pieces.jsonl"), dir.path().join("placed.jsonl"));
+            let again = RecordReader::new(&inputs);
+            write_deduplicated(&one, again, &kept, &read, &NoProgress).expect("one by one");
+            write_deduplicated_segments(&pieces, &segments, &kept, &read, &NoProgress).expect("pieces");
+            let want = std::fs::read(&one).expect("read");
+            assert_eq!(want.iter().filter(|&&c| c == b'\n').count(), kept.len());
+            assert!(std::fs::read(&pieces).expect("read") == want, "pieces, legacy line: {with_legacy}");
+            if !with_legacy {
+                let sizes: Vec<u64> = kept_records
+                    .iter()
+                    .map(|r| match &r.payload {
+                        Payload::JsonLine(b) => b.len() as u64 + 1,
+                        _ => unreachable!("JSONL records only"),
+                    })
+                    .collect();
+                write_deduplicated_in_place(&placed, &segments, &kept, &sizes, &read, &NoProgress).expect("in place");
+                assert!(std::fs::read(&placed).expect("read") == want, "in place");
+                // A size the first pass got wrong (the input changed): an error, and no file.
+                let mut wrong = sizes.clone();
+                wrong[kept.len() / 2] += 1;
+                let _ = std::fs::remove_file(&placed);
+                let err = write_deduplicated_in_place(&placed, &segments, &kept, &wrong, &read, &NoProgress);
+                assert!(err.expect_err("a wrong size").to_string().contains("changed"));
+                assert!(!placed.exists());
+            }
         }
     }
 

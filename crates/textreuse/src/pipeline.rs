@@ -204,6 +204,8 @@ pub struct Scanned<T> {
     /// A hash of the record's bytes as read ([`record_digest`]), for a job that reads its inputs again
     /// ([`scan_spooling`] with `spool` set; 0 otherwise): its later pass checks it reads the same record.
     pub digest: u64,
+    /// Bytes of the record's JSONL line as read (without its line end); `None` for a text file.
+    pub line_bytes: Option<u64>,
 }
 
 /// A 64-bit hash (XXH3) of a record's bytes as read, and its id for a text file; 0 for a record that was not read.
@@ -350,8 +352,12 @@ pub fn scan_spooling<T: Send>(
                 }
                 // Only a job that reads its inputs again checks the records of its second pass against these.
                 let digest = if spool { record_digest(raw) } else { 0 };
+                let line_bytes = match &raw.payload {
+                    Payload::JsonLine(b) => Some(b.len() as u64),
+                    _ => None,
+                };
                 match map(doc) {
-                    Ok(value) => Ok((Scanned { seq, id, location, value, digest }, encoding, replaced)),
+                    Ok(value) => Ok((Scanned { seq, id, location, value, digest, line_bytes }, encoding, replaced)),
                     Err(reason) => Err(Skip { seq, location, id: Some(id), reason }),
                 }
             })
