@@ -585,10 +585,11 @@ struct Claims {
 }
 
 /// [`write_deduplicated`] over JSONL files that the first pass read to their end ([`RecordReader::line_segments`]):
-/// each file is read again, decompressed and filtered on one of `rayon::current_num_threads()` worker threads, up
-/// to one more file than workers ahead of the one being written; this thread writes the pieces in input order
-/// (at most [`PIECES_AHEAD`] pieces of about [`PIECE_BYTES`] wait per file). The output is byte for byte that of
-/// [`write_deduplicated`]. A file without kept records is not read again.
+/// each segment (a file, or a run of lines of an uncompressed one) is read again, decompressed and filtered on one
+/// of `rayon::current_num_threads()` worker threads, up to one more segment than workers ahead of the one being
+/// written; this thread writes the pieces in input order (at most [`PIECES_AHEAD`] pieces of about [`PIECE_BYTES`]
+/// wait per segment). The output is byte for byte that of [`write_deduplicated`]. A segment without kept records is
+/// not read again.
 ///
 /// # Errors
 /// As [`write_deduplicated`]; a file that cannot be opened again.
