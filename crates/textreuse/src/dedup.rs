@@ -730,14 +730,47 @@ fn write_segment_in_place(
     w: &AtomicWriter,
     buf: &mut Vec<u8>,
 ) -> io::Result<()> {
+    let range = kept_of_segment(segment, kept);
+    let (mut at, end) = (starts[range.start], starts[range.end]);
+    kept_lines_of_segment(segment, &kept[range.clone()], read, disk, buf, |bytes, _| {
+        w.write_at(bytes, at)?;
+        at += bytes.len() as u64;
+        bytes.clear();
+        Ok(true)
+    })?;
+    if at != end {
+        return Err(input_changed(&format!("record {} of the input", kept[range.end - 1].0 + 1)));
+    }
+    Ok(())
+}
+
+/// The positions in `kept` (sorted by sequence number) of the kept records of `segment`.
+fn kept_of_segment(segment: &LineSegment, kept: &[(u64, bool, u64)]) -> std::ops::Range<usize> {
     let end = segment.end_seq.unwrap_or(segment.first_seq);
-    let (lo, hi) = (kept.partition_point(|k| k.0 < segment.first_seq), kept.partition_point(|k| k.0 < end));
-    if lo == hi {
+    kept.partition_point(|k| k.0 < segment.first_seq)..kept.partition_point(|k| k.0 < end)
+}
+
+/// Reads `segment` again and hands the output lines of its kept records (`kept`, cut to the segment), as
+/// [`write_kept_record`] writes them, to `emit` about [`PIECE_BYTES`] at a time: `buf` with the lines of the piece,
+/// which `emit` leaves empty for the next one, and their number. Stops early, without an error, when `emit` returns
+/// `Ok(false)`. A segment without kept records is not read.
+///
+/// # Errors
+/// As [`write_deduplicated`], for this segment's records; the errors of `emit`.
+fn kept_lines_of_segment(
+    segment: &LineSegment,
+    kept: &[(u64, bool, u64)],
+    read: &ReadOptions,
+    disk: &Arc<AtomicU64>,
+    buf: &mut Vec<u8>,
+    mut emit: impl FnMut(&mut Vec<u8>, u64) -> io::Result<bool>,
+) -> io::Result<()> {
+    if kept.is_empty() {
         return Ok(());
     }
     let reader = RecordReader::segment(segment, read.max_doc_bytes, disk.clone())?;
-    let mut cursor = KeptCursor { kept: &kept[lo..hi], next: 0 };
-    let mut at = starts[lo];
+    let mut cursor = KeptCursor { kept, next: 0 };
+    let mut records = 0u64;
     buf.clear();
     for raw in reader {
         if cursor.done() {
@@ -745,19 +778,17 @@ fn write_segment_in_place(
         }
         let Some(utf8) = cursor.take(&raw)? else { continue };
         write_kept_record(&raw, utf8, read, &mut *buf)?;
+        records += 1;
         if buf.len() >= PIECE_BYTES {
-            w.write_at(buf, at)?;
-            at += buf.len() as u64;
-            buf.clear();
+            if !emit(buf, records)? {
+                return Ok(());
+            }
+            records = 0;
         }
     }
     cursor.finish()?;
-    if !buf.is_empty() {
-        w.write_at(buf, at)?;
-        at += buf.len() as u64;
-    }
-    if at != starts[hi] {
-        return Err(input_changed(&format!("record {} of the input", kept[hi - 1].0 + 1)));
+    if records > 0 {
+        emit(buf, records)?;
     }
     Ok(())
 }
@@ -775,33 +806,17 @@ fn filter_segment(
     tx: &mpsc::SyncSender<io::Result<Piece>>,
     spare: &PieceBuffers,
 ) -> io::Result<()> {
-    let end = segment.end_seq.unwrap_or(segment.first_seq);
-    let kept = &kept[kept.partition_point(|k| k.0 < segment.first_seq)..kept.partition_point(|k| k.0 < end)];
-    if kept.is_empty() {
+    let range = kept_of_segment(segment, kept);
+    if range.is_empty() {
         return Ok(());
     }
-    let reader = RecordReader::segment(segment, read.max_doc_bytes, disk.clone())?;
-    let mut piece = Piece { bytes: spare.take(), records: 0 };
-    let mut cursor = KeptCursor { kept, next: 0 };
-    for raw in reader {
-        if cursor.done() {
-            break;
-        }
-        let Some(utf8) = cursor.take(&raw)? else { continue };
-        write_kept_record(&raw, utf8, read, &mut piece.bytes)?;
-        piece.records += 1;
-        if piece.bytes.len() >= PIECE_BYTES {
-            let full = std::mem::replace(&mut piece, Piece { bytes: spare.take(), records: 0 });
-            if tx.send(Ok(full)).is_err() {
-                return Ok(());
-            }
-        }
-    }
-    cursor.finish()?;
-    if piece.records > 0 {
-        let _ = tx.send(Ok(piece));
-    }
-    Ok(())
+    let mut bytes = spare.take();
+    let sent = kept_lines_of_segment(segment, &kept[range], read, disk, &mut bytes, |bytes, records| {
+        let full = std::mem::replace(bytes, spare.take());
+        Ok(tx.send(Ok(Piece { bytes: full, records })).is_ok())
+    });
+    spare.give_back(bytes);
+    sent
 }
 
 #[cfg(test)]
