@@ -1394,6 +1394,26 @@ pub struct AtomicWriter {
     writeback_from: u64,
 }
 
+/// Starts writing `len` bytes of `file` from byte `from` to disk without waiting for them (Linux `sync_file_range`
+/// with `SYNC_FILE_RANGE_WRITE`; nothing elsewhere). A hint: its errors are ignored (a later `fsync` reports any).
+fn start_range_writeback(file: &File, from: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain system call on an open file descriptor; it reads no memory of ours.
+        unsafe {
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                from as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            )
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, from, len);
+}
+
 /// Bytes written between two starts of write-back ([`AtomicWriter`]). Small, so that little is left to write when
 /// the run's outputs are committed: on zh-dev (10.5 MB of deduplicated corpus) with 8 MiB, the run's marker waited
 /// 2.2-3.4 ms for the file system's journal while the last 2.5 MB were written, and the commit took 3.9-5.0 ms; with
@@ -1426,13 +1446,7 @@ impl AtomicWriter {
         if in_file <= self.writeback_from {
             return;
         }
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let (from, len) = (self.writeback_from as libc::off64_t, (in_file - self.writeback_from) as libc::off64_t);
-            // SAFETY: a plain system call on an open file descriptor; it reads no memory of ours.
-            unsafe { libc::sync_file_range(w.get_ref().as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
-        }
+        start_range_writeback(w.get_ref(), self.writeback_from, in_file - self.writeback_from);
         self.writeback_from = in_file;
     }
 
@@ -1446,13 +1460,7 @@ impl AtomicWriter {
         use std::os::unix::fs::FileExt;
         let file = self.writer.as_ref().expect("open").get_ref();
         file.write_all_at(bytes, at)?;
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let (from, len) = (at as libc::off64_t, bytes.len() as libc::off64_t);
-            // SAFETY: a plain system call on an open file descriptor; it reads no memory of ours.
-            unsafe { libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
-        }
+        start_range_writeback(file, at, bytes.len() as u64);
         Ok(())
     }
 

@@ -257,8 +257,11 @@ pub fn run(
     drop(store);
 
     // Pass 2: the deduplicated corpus, read again from the input.
-    let kept_seqs: Vec<(u64, bool, u64)> =
-        (0..n).filter(|&d| clusters.is_kept(d)).map(|d| (metas[d].seq, metas[d].utf8, metas[d].digest)).collect();
+    let kept_docs: Vec<&DocMeta> = (0..n).filter(|&d| clusters.is_kept(d)).map(|d| &metas[d]).collect();
+    let kept_seqs: Vec<(u64, bool, u64)> = kept_docs.iter().map(|m| (m.seq, m.utf8, m.digest)).collect();
+    // Where each kept record goes in the output, when every one's size is known ([`write_deduplicated_in_place`]).
+    let kept_sizes: Option<Vec<u64>> = kept_docs.iter().map(|m| m.out_bytes).collect();
+    drop(kept_docs);
     progress.start("write", scan.total_bytes.filter(|_| cfg.write_deduplicated), "bytes");
     let mut reader = scan.reader;
     let (clusters_path, pairs_path, dedup_path) =
@@ -272,17 +275,12 @@ pub fn run(
             // Without deduplicated.jsonl the input is not read again.
             _ if !cfg.write_deduplicated => Ok(kept_seqs.len() as u64),
             // JSONL files only: each read again on its own, several at once.
-            Some(segments) => {
-                // Where each kept record goes in the output, when every one's size is known: written in place.
-                let sizes: Option<Vec<u64>> =
-                    (0..n).filter(|&d| clusters.is_kept(d)).map(|d| metas[d].out_bytes).collect();
-                match sizes {
-                    Some(sizes) => {
-                        write_deduplicated_in_place(&dedup_path, &segments, &kept_seqs, &sizes, &cfg.read, progress)
-                    }
-                    None => write_deduplicated_segments(&dedup_path, &segments, &kept_seqs, &cfg.read, progress),
+            Some(segments) => match &kept_sizes {
+                Some(sizes) => {
+                    write_deduplicated_in_place(&dedup_path, &segments, &kept_seqs, sizes, &cfg.read, progress)
                 }
-            }
+                None => write_deduplicated_segments(&dedup_path, &segments, &kept_seqs, &cfg.read, progress),
+            },
             None => reader
                 .reopen(inputs)
                 .and_then(|again| write_deduplicated(&dedup_path, again, &kept_seqs, &cfg.read, progress)),
