@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyIndexError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use textreuse::align::{ngram_hashes, AlignConfig, Kind};
+use textreuse::align::{ngram_hashes, ngram_set, AlignConfig, Kind};
 use textreuse::cluster::Keep;
 use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams, VerifiedListing};
 use textreuse::core::minhash::{estimate_jaccard, MinHasher};
@@ -1287,7 +1287,7 @@ fn spark_pair_stats_texts(
 /// The `passages` job's index input for a batch of texts, in parallel, as three byte strings: one byte per text,
 /// 1 where the job indexes it and 0 where it skips it (None, empty or whitespace only); the number of its distinct
 /// n-grams per text (little-endian int64; 0 where skipped); and those n-grams one text after the other (little-endian
-/// int64 with the bits of the u64 hashes), each text's sorted: core `ngram_hashes` of `PassageOptions::units`, cut
+/// int64 with the bits of the u64 hashes), each text's sorted: core `ngram_set` of `PassageOptions::units`, cut
 /// at `DEFAULT_MAX_UNITS`. A text without units has no n-grams (it aligns with nothing, as in the job).
 #[pyfunction]
 #[pyo3(signature = (texts, **options))]
@@ -1305,10 +1305,7 @@ fn spark_passage_ngrams<'py>(
             .map(|t| {
                 let t = t.as_deref().filter(|t| !t.trim().is_empty())?;
                 let units = spark_units(t, &opts);
-                let mut h = ngram_hashes(&units.ids, opts.align.ngram, opts.align.seed);
-                h.sort_unstable();
-                h.dedup();
-                Some(h)
+                Some(ngram_set(&units.ids, opts.align.ngram, opts.align.seed))
             })
             .collect()
     });

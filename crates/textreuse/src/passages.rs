@@ -35,7 +35,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::align::{index_ngrams, ngram_hashes, NgramSet, UnitDoc};
+use crate::align::{index_ngrams, ngram_hashes, ngram_set, NgramSet, UnitDoc};
 use crate::core::cluster::UnionFind;
 use crate::core::passages::align::{Kind, Passage};
 use crate::core::passages::rewritten::Bags;
@@ -256,9 +256,7 @@ pub fn run(
                 units.truncate(cfg.max_units);
                 bags.truncate(cfg.max_units);
             }
-            let mut hashes = ngram_hashes(&units.ids, a.ngram, a.seed);
-            hashes.sort_unstable();
-            hashes.dedup();
+            let hashes = ngram_set(&units.ids, a.ngram, a.seed);
             let n = units.len();
             Ok::<_, SkipReason>((compress_units(&units), n, bags, hashes, full, cfg.with_text.then_some(doc.text)))
         },

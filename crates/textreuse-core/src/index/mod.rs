@@ -271,9 +271,8 @@ impl Preparer {
         let units = full.len() as u64;
         let mut u = full;
         u.truncate(self.settings.max_units);
-        let mut ngrams = self.ngram_hashes(&u);
-        ngrams.sort_unstable();
-        ngrams.dedup();
+        let a = &self.settings.passages.align;
+        let ngrams = crate::align::ngram_set(&u.ids, a.ngram, a.seed);
         PreparedDoc {
             id: id.to_string(),
             chars: text.chars().count() as u64,

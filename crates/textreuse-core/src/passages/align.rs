@@ -229,8 +229,24 @@ impl UnitDoc {
 }
 
 /// True for closing punctuation: general categories Po (full stops, commas), Pe (closing brackets) and Pf (closing
-/// quotes).
+/// quotes). ASCII, the CJK Unified Ideographs (and Extension A) and Hangul syllables, most of what follows a unit,
+/// are answered without the general-category table's search.
+#[inline]
 fn is_closing(c: char) -> bool {
+    if c.is_ascii() {
+        return matches!(
+            c,
+            '!' | '"' | '#' | '%' | '&' | '\'' | '*' | ',' | '.' | '/' | ':' | ';' | '?' | '@' | '\\' | ')' | ']' | '}'
+        );
+    }
+    if matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}') {
+        return false;
+    }
+    is_closing_by_category(c)
+}
+
+/// [`is_closing`] by the general-category table alone.
+fn is_closing_by_category(c: char) -> bool {
     matches!(
         c.general_category(),
         GeneralCategory::OtherPunctuation | GeneralCategory::ClosePunctuation | GeneralCategory::FinalPunctuation
@@ -243,6 +259,16 @@ pub fn ngram_hashes(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
         return Vec::new();
     }
     crate::text::shingle::id_window_hashes(ids, n, seed)
+}
+
+/// The distinct n-gram hashes of a unit sequence ([`ngram_hashes`]), in increasing order: the keys a document is
+/// indexed under. Sorted by their top bits first (the radix sort of shingle sets: the hashes are uniform), not by
+/// comparisons.
+pub fn ngram_set(ids: &[u64], n: usize, seed: u64) -> Vec<u64> {
+    let hashes = ngram_hashes(ids, n, seed);
+    let mut set = crate::sort::sorted_hashes(&hashes, &mut Vec::new(), &mut Vec::new());
+    set.dedup();
+    set
 }
 
 /// How a passage was found.
@@ -1467,6 +1493,36 @@ pub fn align_units(a: &[u64], b: &[u64], (a0, a1): (usize, usize), (b0, b1): (us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ngram_set_is_the_sorted_distinct_ngram_hashes() {
+        let mut x = 7u64;
+        for len in [0usize, 1, 3, 4, 5, 40, 1000, 5000] {
+            // Few distinct ids, so that n-grams repeat.
+            let ids: Vec<u64> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (x >> 60) + 1
+                })
+                .collect();
+            for n in [1usize, 2, 4] {
+                let mut expected = ngram_hashes(&ids, n, 9);
+                expected.sort_unstable();
+                expected.dedup();
+                assert_eq!(ngram_set(&ids, n, 9), expected, "len {len}, n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn closing_punctuation_agrees_with_the_general_category_on_every_character() {
+        let mut closing = 0;
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            assert_eq!(is_closing(c), is_closing_by_category(c), "{c:?} U+{:04X}", c as u32);
+            closing += is_closing(c) as u32;
+        }
+        assert!(closing > 500, "{closing} closing punctuation characters");
+    }
     use std::collections::HashSet;
 
     fn doc(t: &str) -> UnitDoc {
