@@ -61,9 +61,14 @@ pub fn run(
         cfg.strict,
         "boilerplate",
         progress,
-        |doc| Ok(doc.text),
+        // Each document cut and normalized on the pool; only the counting is in input order.
+        |doc| {
+            let segments = DocumentSegments::new(&doc.text, &cfg.boilerplate);
+            Ok((doc.text, segments))
+        },
         |item| {
-            counter.add(&item.value, &cfg.boilerplate);
+            let (text, segments) = item.value;
+            counter.add_segments(&text, segments, &cfg.boilerplate);
             ids.push(item.id);
             Ok(())
         },

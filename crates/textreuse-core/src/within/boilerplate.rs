@@ -8,8 +8,9 @@
 //! keys found in more than `min_df` documents are boilerplate. This is the line-level filter of web-corpus
 //! pipelines (e.g. C4's and Gopher's boilerplate rules, Raffel et al. 2020; Rae et al. 2021), made CJK-aware.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -85,8 +86,14 @@ fn mask_digits(s: &str) -> String {
 
 /// The segments of `text` with between `min_chars` and `max_chars` normalized characters.
 pub fn segments(text: &str, cfg: &BoilerplateConfig) -> Vec<Segment> {
+    segments_with_bytes(text, cfg).into_iter().map(|(s, _)| s).collect()
+}
+
+/// [`segments`], each with its span in bytes of `text` (the same text as its code point span).
+fn segments_with_bytes(text: &str, cfg: &BoilerplateConfig) -> Vec<(Segment, (usize, usize))> {
     let mut out = Vec::new();
-    let push = |piece: &str, start: u32, kind: SegmentKind, out: &mut Vec<Segment>| {
+    // `piece` starts at code point `start` and byte `at` of `text`.
+    let push = |piece: &str, start: u32, at: usize, kind: SegmentKind, out: &mut Vec<(Segment, (usize, usize))>| {
         let key = mask_digits(&normalize(piece, &cfg.normalize).text);
         let n = key.chars().count();
         // A sentence piece needs a few characters more than a line to be more than a common word.
@@ -94,14 +101,17 @@ pub fn segments(text: &str, cfg: &BoilerplateConfig) -> Vec<Segment> {
         let letters = key.chars().filter(|&c| c != '#' && c != ' ').count();
         if n >= min && n <= cfg.max_chars && letters >= 2 {
             let lead = piece.chars().take_while(|c| c.is_whitespace()).count() as u32;
-            let len = piece.trim_end().chars().count() as u32;
-            out.push(Segment { key, start: start + lead, end: start + len, kind });
+            let trimmed = piece.trim_end();
+            let len = trimmed.chars().count() as u32;
+            let lead_bytes = piece.len() - piece.trim_start().len();
+            let bytes = (at + lead_bytes, at + trimmed.len());
+            out.push((Segment { key, start: start + lead, end: start + len, kind }, bytes));
         }
     };
-    let mut pos = 0u32;
+    let (mut pos, mut at) = (0u32, 0usize);
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
-        push(body, pos, SegmentKind::Line, &mut out);
+        push(body, pos, at, SegmentKind::Line, &mut out);
         // Sentences inside the line, when there are several.
         let mut s_start = 0usize; // byte offset in body
         let mut s_pos = pos;
@@ -119,12 +129,34 @@ pub fn segments(text: &str, cfg: &BoilerplateConfig) -> Vec<Segment> {
         }
         if pieces.len() > 1 {
             for (a, b, p) in pieces {
-                push(&body[a..b], p, SegmentKind::Sentence, &mut out);
+                push(&body[a..b], p, at + a, SegmentKind::Sentence, &mut out);
             }
         }
         pos += line.chars().count() as u32;
+        at += line.len();
     }
     out
+}
+
+/// A document's segments as [`BoilerplateCounter`] counts them: the first segment of each distinct key, with the
+/// key's XXH3 and the segment's span in bytes. Cut and normalized apart from the counting
+/// ([`BoilerplateCounter::add_segments`]), so that a job prepares its documents in parallel.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentSegments {
+    segments: Vec<(u64, Segment, (usize, usize))>,
+}
+
+impl DocumentSegments {
+    /// The segments of `text` ([`segments`]) with `cfg`, each key once.
+    pub fn new(text: &str, cfg: &BoilerplateConfig) -> DocumentSegments {
+        let mut seen: FxHashSet<u64> = FxHashSet::default();
+        let segments = segments_with_bytes(text, cfg)
+            .into_iter()
+            .map(|(s, bytes)| (xxh3_64(s.key.as_bytes()), s, bytes))
+            .filter(|(h, _, _)| seen.insert(*h))
+            .collect();
+        DocumentSegments { segments }
+    }
 }
 
 /// Counts of one key.
@@ -143,7 +175,8 @@ struct Entry {
 /// Document frequencies of segment keys over a stream of documents.
 #[derive(Debug, Default)]
 pub struct BoilerplateCounter {
-    entries: HashMap<u64, Entry>,
+    /// By the XXH3 of the key (FxHash: the keys are hashes already).
+    entries: FxHashMap<u64, Entry>,
     docs: u32,
 }
 
@@ -165,15 +198,15 @@ pub struct Boilerplate {
 impl BoilerplateCounter {
     /// Counts the segments of the next document (index = number of documents added before).
     pub fn add(&mut self, text: &str, cfg: &BoilerplateConfig) {
+        self.add_segments(text, DocumentSegments::new(text, cfg), cfg);
+    }
+
+    /// Counts the next document by its segments, made from `text` with `cfg` ([`DocumentSegments::new`]): the same
+    /// as [`BoilerplateCounter::add`].
+    pub fn add_segments(&mut self, text: &str, segments: DocumentSegments, cfg: &BoilerplateConfig) {
         let d = self.docs;
         self.docs += 1;
-        let chars: Vec<char> = text.chars().collect();
-        let mut seen: HashSet<u64> = HashSet::new();
-        for s in segments(text, cfg) {
-            let h = xxh3_64(s.key.as_bytes());
-            if !seen.insert(h) {
-                continue;
-            }
+        for (h, s, (from, to)) in segments.segments {
             let e = self.entries.entry(h).or_insert_with(|| Entry {
                 df: 0,
                 kind: s.kind,
@@ -183,7 +216,7 @@ impl BoilerplateCounter {
             });
             e.df += 1;
             if e.df >= 2 && e.examples.len() + 1 < cfg.examples.max(2) {
-                e.examples.push((d, s.start, s.end, chars[s.start as usize..s.end as usize].iter().collect()));
+                e.examples.push((d, s.start, s.end, text[from..to].to_string()));
             }
             if e.df == 2 {
                 e.key = s.key;
@@ -282,6 +315,18 @@ mod tests {
         let ed = s.iter().find(|x| x.key == "责任编辑王晔").unwrap();
         let chars: Vec<char> = "新华社北京5月8日电\n正文第一句。正文第二句！（责任编辑：王晔）\n".chars().collect();
         assert_eq!(chars[ed.start as usize..ed.end as usize].iter().collect::<String>(), "（责任编辑：王晔）");
+    }
+
+    #[test]
+    fn byte_spans_hold_the_text_of_the_code_point_spans() {
+        let cfg = BoilerplateConfig { min_chars: 1, ..BoilerplateConfig::default() };
+        let text = "  新华社北京5月8日电  \r\n\n正文第一句。 Second one! 第三句；尾巴\n\t（责任编辑：王晔） \nÉté 2024; à bientôt?";
+        let chars: Vec<char> = text.chars().collect();
+        let segs = segments_with_bytes(text, &cfg);
+        assert!(segs.len() >= 8, "{segs:?}");
+        for (s, (from, to)) in segs {
+            assert_eq!(&text[from..to], chars[s.start as usize..s.end as usize].iter().collect::<String>());
+        }
     }
 
     #[test]
