@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::normalize::{normalize, NormalizeOptions};
+use crate::normalize::{normalize_text_into, NormalizeOptions};
 
 /// Settings of boilerplate detection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,9 +92,12 @@ pub fn segments(text: &str, cfg: &BoilerplateConfig) -> Vec<Segment> {
 /// [`segments`], each with its span in bytes of `text` (the same text as its code point span).
 fn segments_with_bytes(text: &str, cfg: &BoilerplateConfig) -> Vec<(Segment, (usize, usize))> {
     let mut out = Vec::new();
+    // The normalized piece and the conversion's working space, for every piece (no offset map is needed).
+    let (mut normalized, mut scratch) = (String::new(), String::new());
     // `piece` starts at code point `start` and byte `at` of `text`.
-    let push = |piece: &str, start: u32, at: usize, kind: SegmentKind, out: &mut Vec<(Segment, (usize, usize))>| {
-        let key = mask_digits(&normalize(piece, &cfg.normalize).text);
+    let mut push = |piece: &str, start: u32, at: usize, kind: SegmentKind, out: &mut Vec<(Segment, (usize, usize))>| {
+        normalize_text_into(piece, &cfg.normalize, &mut normalized, &mut scratch);
+        let key = mask_digits(&normalized);
         let n = key.chars().count();
         // A sentence piece needs a few characters more than a line to be more than a common word.
         let min = if kind == SegmentKind::Sentence { cfg.min_chars + 1 } else { cfg.min_chars };
@@ -159,16 +162,23 @@ impl DocumentSegments {
     }
 }
 
-/// Counts of one key.
-#[derive(Debug, Clone)]
+/// Counts of one key: 24 bytes, since most keys are seen once (9.3 million distinct segments in 45,592 documents of
+/// `../shared/corpora`); what a key seen twice needs more is in [`Seen`].
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     df: u32,
     kind: SegmentKind,
-    key: String,
     /// (document, start, end) of the first occurrence.
     first: (u32, u32, u32),
-    /// (document, start, end, original text) of the next occurrences (texts are kept only from the second
-    /// occurrence on, so that the many segments seen once cost little).
+    /// Index of the key's [`Seen`] once it was seen twice.
+    seen: u32,
+}
+
+/// A key seen in two documents or more: the key, and (document, start, end, original text) of the next
+/// occurrences (texts are kept only from the second occurrence on, so that the many segments seen once cost little).
+#[derive(Debug, Clone)]
+struct Seen {
+    key: String,
     examples: Vec<(u32, u32, u32, String)>,
 }
 
@@ -177,6 +187,8 @@ struct Entry {
 pub struct BoilerplateCounter {
     /// By the XXH3 of the key (FxHash: the keys are hashes already).
     entries: FxHashMap<u64, Entry>,
+    /// The keys seen twice or more ([`Entry::seen`]).
+    seen: Vec<Seen>,
     docs: u32,
 }
 
@@ -207,19 +219,18 @@ impl BoilerplateCounter {
         let d = self.docs;
         self.docs += 1;
         for (h, s, (from, to)) in segments.segments {
-            let e = self.entries.entry(h).or_insert_with(|| Entry {
-                df: 0,
-                kind: s.kind,
-                key: String::new(),
-                first: (d, s.start, s.end),
-                examples: Vec::new(),
-            });
+            let e = self.entries.entry(h).or_insert(Entry { df: 0, kind: s.kind, first: (d, s.start, s.end), seen: 0 });
             e.df += 1;
-            if e.df >= 2 && e.examples.len() + 1 < cfg.examples.max(2) {
-                e.examples.push((d, s.start, s.end, text[from..to].to_string()));
+            if e.df == 1 {
+                continue;
             }
             if e.df == 2 {
-                e.key = s.key;
+                e.seen = self.seen.len() as u32;
+                self.seen.push(Seen { key: s.key, examples: Vec::new() });
+            }
+            let seen = &mut self.seen[e.seen as usize];
+            if seen.examples.len() + 1 < cfg.examples.max(2) {
+                seen.examples.push((d, s.start, s.end, text[from..to].to_string()));
             }
         }
     }
@@ -235,12 +246,15 @@ impl BoilerplateCounter {
             .entries
             .values()
             .filter(|e| e.df > min_df.max(1))
-            .map(|e| Boilerplate {
-                text: e.examples[0].3.clone(),
-                key: e.key.clone(),
-                df: e.df,
-                kind: e.kind,
-                examples: std::iter::once(e.first).chain(e.examples.iter().map(|x| (x.0, x.1, x.2))).collect(),
+            .map(|e| {
+                let seen = &self.seen[e.seen as usize];
+                Boilerplate {
+                    text: seen.examples[0].3.clone(),
+                    key: seen.key.clone(),
+                    df: e.df,
+                    kind: e.kind,
+                    examples: std::iter::once(e.first).chain(seen.examples.iter().map(|x| (x.0, x.1, x.2))).collect(),
+                }
             })
             .collect();
         out.sort_by(|a, b| b.df.cmp(&a.df).then_with(|| a.key.cmp(&b.key)));
