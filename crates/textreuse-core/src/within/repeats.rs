@@ -15,13 +15,13 @@
 //!
 //! Offsets are Unicode code points of the original text, half-open `[start, end)`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::align::{ngram_hashes, UnitDoc};
-use crate::normalize::{normalize, NormalizeOptions};
+use crate::normalize::{normalize, normalize_text_into, NormalizeOptions};
 
 /// Settings of repeat detection.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -105,9 +105,12 @@ fn blocks(text: &str, blank_separated: bool, opts: &NormalizeOptions) -> Vec<Blo
     let mut start: Option<u32> = None;
     let mut end = 0u32;
     let mut content = String::new();
+    // The script conversion's working space, for every block (the keys need no offset map).
+    let mut scratch = String::new();
     let mut flush = |start: &mut Option<u32>, end: u32, content: &mut String| {
         if let Some(s) = start.take() {
-            let key = normalize(content, opts).text;
+            let mut key = String::new();
+            normalize_text_into(content, opts, &mut key, &mut scratch);
             if !key.is_empty() {
                 out.push(Block { start: s, end, key });
             }
@@ -141,7 +144,7 @@ fn blocks(text: &str, blank_separated: bool, opts: &NormalizeOptions) -> Vec<Blo
 
 /// Later copies among blocks, and the duplicate fraction and character fraction.
 fn block_repeats(bs: &[Block], kind: RepeatKind) -> (Vec<Repeat>, f64, f64) {
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut groups: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     for (k, b) in bs.iter().enumerate() {
         groups.entry(b.key.as_str()).or_default().push(k);
     }
@@ -468,6 +471,7 @@ pub fn strip(text: &str, repeats: &[Repeat]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     /// The former quadratic implementation, kept as the reference for [`passage_repeats`].
     fn passage_repeats_reference(doc: &UnitDoc, w: usize) -> Vec<Repeat> {
