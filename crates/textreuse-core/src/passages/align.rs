@@ -125,25 +125,35 @@ impl UnitDoc {
     /// [`UnitDoc::new`] from `text` already normalized (`n`) and split into units (`us`).
     pub fn from_text(text: &str, n: &Normalized, us: &[Unit]) -> UnitDoc {
         let mut d = UnitDoc::from_units(n, us);
-        let chars: Vec<char> = text.chars().collect();
+        // The closing punctuation after each unit: a cursor (code point, byte) walks the text forward to each unit's
+        // end (the ends do not decrease; from the start again where one would).
+        let (mut at_char, mut at_byte) = (0u32, 0usize);
         for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
-            let after = chars.get(end as usize..).unwrap_or_default();
-            *c = after.iter().take(127).take_while(|&&x| is_closing(x)).count() as u8;
+            if end < at_char {
+                (at_char, at_byte) = (0, 0);
+            }
+            let mut rest = text[at_byte..].chars();
+            while at_char < end {
+                let Some(x) = rest.next() else { break };
+                at_char += 1;
+                at_byte += x.len_utf8();
+            }
+            // Nothing follows an end past the text (`rest` is spent then).
+            *c = rest.take(127).take_while(|&x| is_closing(x)).count() as u8;
         }
         // Paragraph breaks: the line breaks (code point offsets) that end a paragraph, not a column line.
         let wrap = hard_wrap_width(text);
         let mut breaks: Vec<u32> = Vec::new();
-        let mut line_start = 0usize;
-        for (p, &c) in chars.iter().enumerate() {
-            if c == '\n' {
-                let line = &chars[line_start..p];
-                let len = line.len() - line.iter().rev().take_while(|&&x| x == '\r').count();
-                let blank = line.iter().all(|x| x.is_whitespace());
-                if blank || wrap != Some(len as u32) {
-                    breaks.push(p as u32);
-                }
-                line_start = p + 1;
+        let mut line_start = 0u32;
+        for line in text.split_inclusive('\n') {
+            let Some(body) = line.strip_suffix('\n') else { break };
+            let chars = body.chars().count() as u32;
+            let len = chars - (body.len() - body.trim_end_matches('\r').len()) as u32;
+            let blank = body.chars().all(char::is_whitespace);
+            if blank || wrap != Some(len) {
+                breaks.push(line_start + chars);
             }
+            line_start += chars + 1;
         }
         if !breaks.is_empty() {
             for k in 1..d.spans.len() {
@@ -1493,6 +1503,108 @@ pub fn align_units(a: &[u64], b: &[u64], (a0, a1): (usize, usize), (b0, b1): (us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`UnitDoc::from_text`] as it was, on a vector of the text's characters: the reference.
+    fn from_text_reference(text: &str, n: &Normalized, us: &[Unit]) -> UnitDoc {
+        let mut d = UnitDoc::from_units(n, us);
+        let chars: Vec<char> = text.chars().collect();
+        for (c, &(_, end)) in d.closing.iter_mut().zip(&d.spans) {
+            let after = chars.get(end as usize..).unwrap_or_default();
+            *c = after.iter().take(127).take_while(|&&x| is_closing(x)).count() as u8;
+        }
+        let wrap = hard_wrap_width(text);
+        let mut breaks: Vec<u32> = Vec::new();
+        let mut line_start = 0usize;
+        for (p, &c) in chars.iter().enumerate() {
+            if c == '\n' {
+                let line = &chars[line_start..p];
+                let len = line.len() - line.iter().rev().take_while(|&&x| x == '\r').count();
+                let blank = line.iter().all(|x| x.is_whitespace());
+                if blank || wrap != Some(len as u32) {
+                    breaks.push(p as u32);
+                }
+                line_start = p + 1;
+            }
+        }
+        if !breaks.is_empty() {
+            for k in 1..d.spans.len() {
+                let (from, to) = (d.spans[k - 1].1, d.spans[k].0);
+                let at = breaks.partition_point(|&x| x < from);
+                if breaks.get(at).is_some_and(|&x| x < to) {
+                    d.closing[k] |= PARAGRAPH_START;
+                }
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn units_of_a_text_agree_with_the_reference_on_random_texts() {
+        // Pieces: ideographs, words, closing punctuation of every kind, line breaks (some hard-wrapped columns,
+        // blank lines, carriage returns), spaces, a ligature and full-width forms that normalization changes.
+        let pieces = [
+            "新华社",
+            "记者",
+            "报道",
+            "Hello",
+            "world",
+            "。",
+            "，",
+            "”",
+            "）",
+            "」",
+            "!",
+            ".",
+            "...",
+            "?!",
+            "\n",
+            "\n\n",
+            "\r\n",
+            " \n",
+            "\u{3000}",
+            " ",
+            "ﬁne",
+            "ＡＢＣ",
+            "１２",
+            "臺灣",
+            "—",
+            "«",
+            "»",
+            "’",
+            "\t",
+            "e\u{301}",
+        ];
+        let mut x = 12345u64;
+        let mut next = |m: usize| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) as usize % m
+        };
+        let opts = NormalizeOptions::default();
+        let mut with_breaks = 0;
+        for case in 0..3000 {
+            let mut text = String::new();
+            if case % 3 == 0 {
+                // Columns of a fixed width, cut anywhere.
+                let body: String = (0..40 + next(200)).map(|_| pieces[next(14)]).collect();
+                let chars: Vec<char> = body.chars().collect();
+                for line in chars.chunks(5 + next(10)) {
+                    text.extend(line);
+                    text.push('\n');
+                }
+            } else {
+                for _ in 0..next(120) {
+                    text.push_str(pieces[next(pieces.len())]);
+                }
+            }
+            let n = crate::normalize::normalize(&text, &opts);
+            let us = crate::shingle::units(&n.text);
+            let got = UnitDoc::from_text(&text, &n, &us);
+            let want = from_text_reference(&text, &n, &us);
+            assert_eq!((&got.ids, &got.spans, &got.closing), (&want.ids, &want.spans, &want.closing), "{text:?}");
+            with_breaks += got.closing.iter().any(|&c| c & PARAGRAPH_START != 0) as u32;
+        }
+        assert!(with_breaks > 500, "{with_breaks} texts with paragraph starts");
+    }
 
     #[test]
     fn ngram_set_is_the_sorted_distinct_ngram_hashes() {
