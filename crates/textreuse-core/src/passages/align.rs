@@ -132,6 +132,11 @@ impl UnitDoc {
             if end < at_char {
                 (at_char, at_byte) = (0, 0);
             }
+            // Where the text up to the end is ASCII (English: nearly always), one byte is one code point.
+            let ahead = (end - at_char) as usize;
+            if text.as_bytes().get(at_byte..at_byte + ahead).is_some_and(<[u8]>::is_ascii) {
+                (at_char, at_byte) = (end, at_byte + ahead);
+            }
             let mut rest = text[at_byte..].chars();
             while at_char < end {
                 let Some(x) = rest.next() else { break };
@@ -156,9 +161,17 @@ impl UnitDoc {
             line_start += chars + 1;
         }
         if !breaks.is_empty() {
+            // `at`: the first break at or after the gap's start, walked forward with the gaps (searched again where
+            // a gap starts before the one before it).
+            let mut at = 0usize;
             for k in 1..d.spans.len() {
                 let (from, to) = (d.spans[k - 1].1, d.spans[k].0);
-                let at = breaks.partition_point(|&x| x < from);
+                if at > 0 && breaks[at - 1] >= from {
+                    at = breaks.partition_point(|&x| x < from);
+                }
+                while at < breaks.len() && breaks[at] < from {
+                    at += 1;
+                }
                 if breaks.get(at).is_some_and(|&x| x < to) {
                     d.closing[k] |= PARAGRAPH_START;
                 }
