@@ -17,7 +17,7 @@
 //! (`shard_units` of the job's `SubstringsConfig`), each with its own suffix array; repeats across shards are then
 //! not found (Lee et al. merge suffix arrays of shards for that; not done here).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -47,7 +47,8 @@ pub struct DuplicateSpan {
 pub fn find_duplicates(docs: &[UnitDoc], min_length: usize) -> Vec<DuplicateSpan> {
     let min_length = min_length.max(1) as u32;
     // Dense symbols, 1.., in order of first appearance; 0 separates documents.
-    let mut dict: HashMap<u64, u32> = HashMap::new();
+    // FxHash: the keys are unit ids (hashes, or code points of CJK characters).
+    let mut dict: FxHashMap<u64, u32> = FxHashMap::default();
     let total: usize = docs.iter().map(|d| d.len() + 1).sum();
     let mut text: Vec<u32> = Vec::with_capacity(total);
     let mut doc_start: Vec<u32> = Vec::with_capacity(docs.len() + 1);
