@@ -3,16 +3,16 @@
 //! for the LCP array).
 //!
 //! Every document becomes a sequence of units ([`crate::align::UnitDoc`]: CJK characters and words after the
-//! shared normalization), each unit a dense symbol written in `w` bytes (3, or 4 beyond 16.7 M distinct units), and
-//! documents are joined with an all-zero separator symbol. The suffix array of those bytes is built by
-//! `divsufsort` (Mori's algorithm); only suffixes at symbol boundaries are kept, and the LCP array over symbols is
-//! computed by Kasai's algorithm and capped at document ends. Every maximal group of suffixes that share a prefix
+//! shared normalization), each unit a dense symbol (1, 2, ... in order of first appearance), and documents are
+//! joined with the separator symbol 0. The suffix array of those symbols is built by libsais (Ilya
+//! Grebnov's SA-IS implementation, Nong, Zhang & Chan 2009, on the integer alphabet), and the LCP array over symbols
+//! is computed by Kasai's algorithm and capped at document ends. Every maximal group of suffixes that share a prefix
 //! of at least `min_length` units is a substring occurring more than once: its occurrence at the smallest position
 //! (the first in input order) is kept, and every other occurrence is marked for its common length. Marked units are
 //! merged into spans and mapped back to code points of the original texts.
 //!
-//! Memory: about 4 bytes of suffix array per byte of symbol text (12–16 bytes per unit) while sorting, then
-//! 12 bytes per unit for the unit text, the kept suffixes and the LCP array, plus 16 bytes per unit of offsets.
+//! Memory: 8 bytes per unit while sorting (the symbols as libsais's `i32` text and the suffix array), then 12 bytes
+//! per unit for the unit text, the suffix array and the LCP array, plus 16 bytes per unit of offsets.
 //! Everything is in memory. Corpora larger than memory are cut into consecutive shards of documents
 //! (`shard_units` of the job's `SubstringsConfig`), each with its own suffix array; repeats across shards are then
 //! not found (Lee et al. merge suffix arrays of shards for that; not done here).
@@ -65,18 +65,8 @@ pub fn find_duplicates(docs: &[UnitDoc], min_length: usize) -> Vec<DuplicateSpan
     if n < 2 {
         return Vec::new();
     }
-    let w = if dict.len() < (1 << 24) - 1 { 3usize } else { 4 };
     drop(dict);
-    let sa: Vec<u32> = {
-        let mut bytes = Vec::with_capacity(n * w);
-        for &s in &text {
-            let b = s.to_be_bytes();
-            bytes.extend_from_slice(&b[4 - w..]);
-        }
-        let mut sa = vec![0i32; bytes.len()];
-        divsufsort::sort_in_place(&bytes, &mut sa);
-        sa.into_iter().filter(|&p| (p as usize).is_multiple_of(w)).map(|p| (p as usize / w) as u32).collect()
-    };
+    let sa = suffix_array(&text);
     // Kasai et al.: lcp[k] = common prefix of suffixes sa[k - 1] and sa[k], in units.
     let mut rank = vec![0u32; n];
     for (k, &p) in sa.iter().enumerate() {
@@ -190,10 +180,52 @@ pub fn remove_spans(text: &str, spans: &[(u32, u32)]) -> String {
     out
 }
 
+/// The suffix array of `symbols` (positions of its suffixes in increasing order of the suffixes), by libsais (SA-IS
+/// on the integer alphabet of the symbols: as much memory again as `symbols`, and the suffix array).
+///
+/// # Panics
+/// With 2^31 symbols or more, or a symbol of 2^31 or more (the `i32` text of libsais).
+fn suffix_array(symbols: &[u32]) -> Vec<u32> {
+    assert!(i32::try_from(symbols.len()).is_ok(), "a shard of fewer than 2^31 units");
+    let mut text: Vec<i32> =
+        symbols.iter().map(|&s| i32::try_from(s).expect("fewer than 2^31 distinct units")).collect();
+    let sa = libsais::SuffixArrayConstruction::for_text_mut(&mut text)
+        .in_owned_buffer32()
+        .single_threaded()
+        .run()
+        .expect("libsais sorts a text of non-negative symbols")
+        .into_vec();
+    sa.into_iter().map(|p| p as u32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::normalize::NormalizeOptions;
+
+    #[test]
+    fn suffix_array_sorts_the_suffixes() {
+        let mut x = 5u64;
+        let mut next = |m: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        for case in 0..300 {
+            // Small alphabets (long repeats), separators (0) anywhere, large symbols now and then.
+            let alphabet = 1 + next(8);
+            let len = next(400) as usize;
+            let text: Vec<u32> = (0..len)
+                .map(|_| match next(20) {
+                    0 => 0,
+                    1 => 1_000_000 + next(3) as u32,
+                    _ => 1 + next(alphabet) as u32,
+                })
+                .collect();
+            let mut expected: Vec<u32> = (0..len as u32).collect();
+            expected.sort_by(|&a, &b| text[a as usize..].cmp(&text[b as usize..]));
+            assert_eq!(suffix_array(&text), expected, "case {case}: {text:?}");
+        }
+    }
 
     fn docs(texts: &[&str]) -> Vec<UnitDoc> {
         texts.iter().map(|t| UnitDoc::new(t, &NormalizeOptions::default())).collect()
