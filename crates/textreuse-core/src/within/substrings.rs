@@ -66,28 +66,7 @@ pub fn find_duplicates(docs: &[UnitDoc], min_length: usize) -> Vec<DuplicateSpan
         return Vec::new();
     }
     drop(dict);
-    let sa = suffix_array(&text);
-    // Kasai et al.: lcp[k] = common prefix of suffixes sa[k - 1] and sa[k], in units.
-    let mut rank = vec![0u32; n];
-    for (k, &p) in sa.iter().enumerate() {
-        rank[p as usize] = k as u32;
-    }
-    let mut lcp = vec![0u32; n];
-    let mut h = 0usize;
-    for i in 0..n {
-        let r = rank[i] as usize;
-        if r == 0 {
-            h = 0;
-            continue;
-        }
-        let j = sa[r - 1] as usize;
-        while i + h < n && j + h < n && text[i + h] == text[j + h] && text[i + h] != 0 {
-            h += 1;
-        }
-        lcp[r] = h as u32;
-        h = h.saturating_sub(1);
-    }
-    drop(rank);
+    let (sa, lcp) = suffix_and_lcp_arrays(&text);
     // Marks: for each unit position, the farthest end of a later occurrence starting there, and its first copy.
     let mut mark_end = vec![0u32; n];
     let mut mark_first = vec![u32::MAX; n];
@@ -180,22 +159,44 @@ pub fn remove_spans(text: &str, spans: &[(u32, u32)]) -> String {
     out
 }
 
-/// The suffix array of `symbols` (positions of its suffixes in increasing order of the suffixes), by libsais (SA-IS
-/// on the integer alphabet of the symbols: as much memory again as `symbols`, and the suffix array).
+/// The suffix array of `symbols` (positions of its suffixes in increasing order of the suffixes) and its LCP array
+/// capped at separators (`lcp[k]`: the units that suffixes `sa[k - 1]` and `sa[k]` share before a mismatch or a 0;
+/// `lcp[0]` = 0), by libsais: SA-IS on the integer alphabet of the symbols, then the permuted LCP array (Kärkkäinen,
+/// Manzini & Puglisi 2009), capped at the first separator of each suffix. Memory: the symbols as `i32` and two arrays
+/// of their length.
 ///
 /// # Panics
 /// With 2^31 symbols or more, or a symbol of 2^31 or more (the `i32` text of libsais).
-fn suffix_array(symbols: &[u32]) -> Vec<u32> {
-    assert!(i32::try_from(symbols.len()).is_ok(), "a shard of fewer than 2^31 units");
+fn suffix_and_lcp_arrays(symbols: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let n = symbols.len();
+    assert!(i32::try_from(n).is_ok(), "a shard of fewer than 2^31 units");
     let mut text: Vec<i32> =
         symbols.iter().map(|&s| i32::try_from(s).expect("fewer than 2^31 distinct units")).collect();
-    let sa = libsais::SuffixArrayConstruction::for_text_mut(&mut text)
+    let with_sa = libsais::SuffixArrayConstruction::for_text_mut(&mut text)
         .in_owned_buffer32()
         .single_threaded()
         .run()
-        .expect("libsais sorts a text of non-negative symbols")
-        .into_vec();
-    sa.into_iter().map(|p| p as u32).collect()
+        .expect("libsais sorts a text of non-negative symbols");
+    let (sa, mut plcp, _) = with_sa
+        .plcp_construction()
+        .single_threaded()
+        .run()
+        .expect("libsais finds the common prefixes of a suffix array it built")
+        .into_parts();
+    drop(text);
+    // A common prefix stops before the suffix's first separator (the other suffix has it at the same place).
+    let mut next_zero = n;
+    for i in (0..n).rev() {
+        if symbols[i] == 0 {
+            next_zero = i;
+        }
+        plcp[i] = plcp[i].min((next_zero - i) as i32);
+    }
+    let mut lcp: Vec<u32> = sa.iter().map(|&p| plcp[p as usize] as u32).collect();
+    if let Some(first) = lcp.first_mut() {
+        *first = 0;
+    }
+    (sa.into_iter().map(|p| p as u32).collect(), lcp)
 }
 
 #[cfg(test)]
@@ -203,13 +204,39 @@ mod tests {
     use super::*;
     use crate::normalize::NormalizeOptions;
 
+    /// Kasai et al.'s LCP array (capped at separators) of the suffix array `sa` of `text`: the reference.
+    fn kasai(text: &[u32], sa: &[u32]) -> Vec<u32> {
+        let n = text.len();
+        let mut rank = vec![0u32; n];
+        for (k, &p) in sa.iter().enumerate() {
+            rank[p as usize] = k as u32;
+        }
+        let mut lcp = vec![0u32; n];
+        let mut h = 0usize;
+        for i in 0..n {
+            let r = rank[i] as usize;
+            if r == 0 {
+                h = 0;
+                continue;
+            }
+            let j = sa[r - 1] as usize;
+            while i + h < n && j + h < n && text[i + h] == text[j + h] && text[i + h] != 0 {
+                h += 1;
+            }
+            lcp[r] = h as u32;
+            h = h.saturating_sub(1);
+        }
+        lcp
+    }
+
     #[test]
-    fn suffix_array_sorts_the_suffixes() {
+    fn suffix_and_lcp_arrays_are_the_sorted_suffixes_and_their_common_prefixes() {
         let mut x = 5u64;
         let mut next = |m: u64| {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (x >> 33) % m
         };
+        let mut long_prefixes = 0;
         for case in 0..300 {
             // Small alphabets (long repeats), separators (0) anywhere, large symbols now and then.
             let alphabet = 1 + next(8);
@@ -223,8 +250,12 @@ mod tests {
                 .collect();
             let mut expected: Vec<u32> = (0..len as u32).collect();
             expected.sort_by(|&a, &b| text[a as usize..].cmp(&text[b as usize..]));
-            assert_eq!(suffix_array(&text), expected, "case {case}: {text:?}");
+            let (sa, lcp) = suffix_and_lcp_arrays(&text);
+            assert_eq!(sa, expected, "case {case}: {text:?}");
+            assert_eq!(lcp, kasai(&text, &sa), "case {case}: {text:?}");
+            long_prefixes += lcp.iter().filter(|&&h| h >= 3).count();
         }
+        assert!(long_prefixes > 1000, "{long_prefixes} common prefixes of 3 units or more");
     }
 
     fn docs(texts: &[&str]) -> Vec<UnitDoc> {
