@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::align::{ngram_hashes, UnitDoc};
+use crate::align::UnitDoc;
 use crate::normalize::{normalize, normalize_text_into, NormalizeOptions};
 
 /// Settings of repeat detection.
@@ -346,37 +346,62 @@ impl Coverage {
     }
 }
 
+/// The Gopher n-gram measures of a document's units: for n = 2..4 the characters of the most frequent n-gram
+/// (ties to the one found first) times its count, for n = 5..10 the characters of the units inside n-grams found
+/// again earlier, each over all the units' characters (`unit_chars`), rounded to four decimals.
+///
+/// The n-grams are told apart by their units: `first[i]`, the first position of the n-gram at `i`, goes from n to
+/// n + 1 by the unit after it (an (n+1)-gram is an n-gram and one more unit), and only at positions whose n-gram
+/// occurs more than once (a unique n-gram starts a unique (n+1)-gram). So the units are hashed once, and each longer
+/// n looks at the fewer positions that still repeat, where hashing every window for every n cost nine passes.
 fn ngram_measures(doc: &UnitDoc, unit_chars: &[u32]) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+    let ids = &doc.ids;
+    let m = ids.len();
     let total: u64 = unit_chars.iter().map(|&c| c as u64).sum();
-    let mut top = BTreeMap::new();
-    let mut dup = BTreeMap::new();
-    // One map for every n (FxHash: the keys are hashes already): per n-gram hash, its count and first position.
-    let mut counts: FxHashMap<u64, (u32, usize)> = FxHashMap::default();
+    let (mut top, mut dup) = (BTreeMap::new(), BTreeMap::new());
+    // n = 1: the first position of each unit id (FxHash: the ids are hashes or code points already).
+    let mut units: FxHashMap<u64, u32> = FxHashMap::with_capacity_and_hasher(m, Default::default());
+    let mut first: Vec<u32> = ids.iter().enumerate().map(|(i, &id)| *units.entry(id).or_insert(i as u32)).collect();
+    drop(units);
+    // `count[j]`: the occurrences of the n-gram first found at `j`.
+    let mut count = vec![0u32; m];
+    first.iter().for_each(|&f| count[f as usize] += 1);
+    let mut longer: FxHashMap<(u32, u64), u32> = FxHashMap::default();
+    let mut next_count = vec![0u32; m];
     for n in 2..=10usize {
-        let hashes = ngram_hashes(&doc.ids, n, n as u64);
         let mut value = 0.0;
-        if total > 0 && !hashes.is_empty() {
-            counts.clear();
-            counts.reserve(hashes.len());
-            if n <= 4 {
-                for (i, h) in hashes.iter().enumerate() {
-                    counts.entry(*h).or_insert((0, i)).0 += 1;
-                }
-                if let Some(&(c, i)) = counts.values().max_by_key(|(c, i)| (*c, std::cmp::Reverse(*i))) {
-                    if c > 1 {
+        if m >= n {
+            // From the (n-1)-grams to the n-grams at positions 0..len.
+            let len = m + 1 - n;
+            longer.clear();
+            next_count[..len].fill(0);
+            for i in 0..len {
+                let f = first[i];
+                first[i] = if count[f as usize] < 2 {
+                    i as u32
+                } else {
+                    *longer.entry((f, ids[i + n - 1])).or_insert(i as u32)
+                };
+                next_count[first[i] as usize] += 1;
+            }
+            first.truncate(len);
+            std::mem::swap(&mut count, &mut next_count);
+            if total > 0 {
+                if n <= 4 {
+                    let best =
+                        (0..len).filter(|&i| first[i] == i as u32).max_by_key(|&i| (count[i], std::cmp::Reverse(i)));
+                    if let Some(i) = best.filter(|&i| count[i] > 1) {
                         let chars: u64 = unit_chars[i..i + n].iter().map(|&x| x as u64).sum();
-                        value = (chars * c as u64) as f64 / total as f64;
+                        value = (chars * count[i] as u64) as f64 / total as f64;
                     }
-                }
-            } else {
-                let mut marked = vec![false; doc.len()];
-                for (i, h) in hashes.iter().enumerate() {
-                    if counts.insert(*h, (1, i)).is_some() {
-                        marked[i..i + n].iter_mut().for_each(|m| *m = true);
+                } else {
+                    let mut marked = vec![false; m];
+                    for i in (0..len).filter(|&i| first[i] != i as u32) {
+                        marked[i..i + n].iter_mut().for_each(|x| *x = true);
                     }
+                    let chars: u64 = marked.iter().zip(unit_chars).filter(|(x, _)| **x).map(|(_, &c)| c as u64).sum();
+                    value = chars as f64 / total as f64;
                 }
-                let chars: u64 = marked.iter().zip(unit_chars).filter(|(m, _)| **m).map(|(_, &c)| c as u64).sum();
-                value = chars as f64 / total as f64;
             }
         }
         let v = (value.min(1.0) * 1e4).round() / 1e4;
@@ -471,6 +496,7 @@ pub fn strip(text: &str, repeats: &[Repeat]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::align::ngram_hashes;
     use std::collections::HashMap;
 
     /// The former quadratic implementation, kept as the reference for [`passage_repeats`].
@@ -564,6 +590,83 @@ mod tests {
             }
         }
         assert!(runs_seen > 10_000, "the random documents exercise many runs: {runs_seen}");
+    }
+
+    /// The n-gram measures by hashing every window for every n, as they were: the reference.
+    fn ngram_measures_reference(doc: &UnitDoc, unit_chars: &[u32]) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+        let total: u64 = unit_chars.iter().map(|&c| c as u64).sum();
+        let mut top = BTreeMap::new();
+        let mut dup = BTreeMap::new();
+        // One map for every n (FxHash: the keys are hashes already): per n-gram hash, its count and first position.
+        let mut counts: HashMap<u64, (u32, usize)> = HashMap::new();
+        for n in 2..=10usize {
+            let hashes = ngram_hashes(&doc.ids, n, n as u64);
+            let mut value = 0.0;
+            if total > 0 && !hashes.is_empty() {
+                counts.clear();
+                counts.reserve(hashes.len());
+                if n <= 4 {
+                    for (i, h) in hashes.iter().enumerate() {
+                        counts.entry(*h).or_insert((0, i)).0 += 1;
+                    }
+                    if let Some(&(c, i)) = counts.values().max_by_key(|(c, i)| (*c, std::cmp::Reverse(*i))) {
+                        if c > 1 {
+                            let chars: u64 = unit_chars[i..i + n].iter().map(|&x| x as u64).sum();
+                            value = (chars * c as u64) as f64 / total as f64;
+                        }
+                    }
+                } else {
+                    let mut marked = vec![false; doc.len()];
+                    for (i, h) in hashes.iter().enumerate() {
+                        if counts.insert(*h, (1, i)).is_some() {
+                            marked[i..i + n].iter_mut().for_each(|m| *m = true);
+                        }
+                    }
+                    let chars: u64 = marked.iter().zip(unit_chars).filter(|(m, _)| **m).map(|(_, &c)| c as u64).sum();
+                    value = chars as f64 / total as f64;
+                }
+            }
+            let v = (value.min(1.0) * 1e4).round() / 1e4;
+            if n <= 4 {
+                top.insert(n.to_string(), v);
+            } else {
+                dup.insert(n.to_string(), v);
+            }
+        }
+        (top, dup)
+    }
+
+    #[test]
+    fn ngram_measures_agree_with_hashing_every_window() {
+        let mut x = 77u64;
+        let mut next = |m: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let mut repeating = 0;
+        for case in 0..2000 {
+            // Units over small alphabets with copied stretches: n-grams repeated at every n, ties, short documents.
+            let alphabet = 1 + next(12);
+            let mut ids: Vec<u64> = Vec::new();
+            let len = next(300) as usize;
+            while ids.len() < len {
+                if ids.len() > 5 && next(4) == 0 {
+                    let from = next(ids.len() as u64) as usize;
+                    let k = 1 + next((ids.len() - from) as u64) as usize;
+                    let piece: Vec<u64> = ids[from..from + k].to_vec();
+                    ids.extend(piece);
+                } else {
+                    ids.push(1 + next(alphabet) * 0x9e37_79b9);
+                }
+            }
+            let n = ids.len();
+            let doc = UnitDoc { spans: (0..n as u32).map(|k| (k, k + 1)).collect(), closing: vec![0; n], ids };
+            let chars: Vec<u32> = (0..n).map(|_| 1 + next(5) as u32).collect();
+            let got = ngram_measures(&doc, &chars);
+            assert_eq!(got, ngram_measures_reference(&doc, &chars), "case {case}: {:?}", doc.ids);
+            repeating += got.1.values().any(|&v| v > 0.0) as u32;
+        }
+        assert!(repeating > 1000, "{repeating} documents with repeated 5-grams or longer");
     }
 
     #[test]
