@@ -120,8 +120,9 @@ fn blocks(text: &str, blank_separated: bool, opts: &NormalizeOptions) -> Vec<Blo
     let mut pos = 0u32;
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
-        let n = line.chars().count() as u32;
         let body_len = body.chars().count() as u32;
+        // The line end: `\n` and `\r` only, a byte each.
+        let n = body_len + (line.len() - body.len()) as u32;
         if body.trim().is_empty() {
             flush(&mut start, end, &mut content);
         } else {
@@ -374,6 +375,7 @@ fn ngram_measures(doc: &UnitDoc, unit_chars: &[u32]) -> (BTreeMap<String, f64>, 
             // From the (n-1)-grams to the n-grams at positions 0..len.
             let len = m + 1 - n;
             longer.clear();
+            longer.reserve(len);
             next_count[..len].fill(0);
             for i in 0..len {
                 let f = first[i];
