@@ -174,6 +174,8 @@ struct Entry {
     seen: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<Entry>() == 24);
+
 /// A key seen in two documents or more: the key, and (document, start, end, original text) of the next
 /// occurrences (texts are kept only from the second occurrence on, so that the many segments seen once cost little).
 #[derive(Debug, Clone)]
