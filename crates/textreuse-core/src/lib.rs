@@ -27,6 +27,8 @@ pub mod passages;
 pub mod progress;
 pub mod records;
 mod sort;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod within;
 

@@ -726,15 +726,7 @@ mod tests {
     use crate::lsh::candidate_pairs;
     use crate::verify::pair_stats;
 
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
+    use crate::testing::Rng;
 
     /// Random shingle sets in families (near-duplicates of a family base), and bucket keys drawn so that members
     /// of a family often share buckets and strangers sometimes do.

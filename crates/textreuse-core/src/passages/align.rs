@@ -1587,11 +1587,8 @@ mod tests {
             "\t",
             "e\u{301}",
         ];
-        let mut x = 12345u64;
-        let mut next = |m: usize| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (x >> 33) as usize % m
-        };
+        let mut rng = crate::testing::Rng(12345);
+        let mut next = |m: usize| rng.below(m as u64) as usize;
         let opts = NormalizeOptions::default();
         let mut with_breaks = 0;
         for case in 0..3000 {
@@ -1621,15 +1618,10 @@ mod tests {
 
     #[test]
     fn ngram_set_is_the_sorted_distinct_ngram_hashes() {
-        let mut x = 7u64;
+        let mut rng = crate::testing::Rng(7);
         for len in [0usize, 1, 3, 4, 5, 40, 1000, 5000] {
             // Few distinct ids, so that n-grams repeat.
-            let ids: Vec<u64> = (0..len)
-                .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (x >> 60) + 1
-                })
-                .collect();
+            let ids: Vec<u64> = (0..len).map(|_| rng.below(16) + 1).collect();
             for n in [1usize, 2, 4] {
                 let mut expected = ngram_hashes(&ids, n, 9);
                 expected.sort_unstable();

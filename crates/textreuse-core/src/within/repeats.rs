@@ -406,14 +406,20 @@ fn ngram_measures(doc: &UnitDoc, unit_chars: &[u32]) -> (BTreeMap<String, f64>, 
                 }
             }
         }
-        let v = (value.min(1.0) * 1e4).round() / 1e4;
-        if n <= 4 {
-            top.insert(n.to_string(), v);
-        } else {
-            dup.insert(n.to_string(), v);
-        }
+        put_measure(n, value, &mut top, &mut dup);
     }
     (top, dup)
+}
+
+/// Files the measure of n-grams of `n` units, rounded to four decimals and at most 1: among the top n-gram measures
+/// for n ≤ 4, else among the duplicate n-gram measures.
+fn put_measure(n: usize, value: f64, top: &mut BTreeMap<String, f64>, dup: &mut BTreeMap<String, f64>) {
+    let v = (value.min(1.0) * 1e4).round() / 1e4;
+    if n <= 4 {
+        top.insert(n.to_string(), v);
+    } else {
+        dup.insert(n.to_string(), v);
+    }
 }
 
 /// Finds the repeated lines, paragraphs and passages of `text` and its Gopher repetition measures.
@@ -552,15 +558,7 @@ mod tests {
         total
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
+    use crate::testing::Rng;
 
     #[test]
     fn passage_repeats_match_the_quadratic_reference_on_random_documents() {
@@ -628,23 +626,15 @@ mod tests {
                     value = chars as f64 / total as f64;
                 }
             }
-            let v = (value.min(1.0) * 1e4).round() / 1e4;
-            if n <= 4 {
-                top.insert(n.to_string(), v);
-            } else {
-                dup.insert(n.to_string(), v);
-            }
+            put_measure(n, value, &mut top, &mut dup);
         }
         (top, dup)
     }
 
     #[test]
     fn ngram_measures_agree_with_hashing_every_window() {
-        let mut x = 77u64;
-        let mut next = |m: u64| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = Rng(77);
+        let mut next = |m: u64| rng.below(m);
         let mut repeating = 0;
         for case in 0..2000 {
             // Units over small alphabets with copied stretches: n-grams repeated at every n, ties, short documents.

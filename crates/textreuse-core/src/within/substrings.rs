@@ -231,11 +231,8 @@ mod tests {
 
     #[test]
     fn suffix_and_lcp_arrays_are_the_sorted_suffixes_and_their_common_prefixes() {
-        let mut x = 5u64;
-        let mut next = |m: u64| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = crate::testing::Rng(5);
+        let mut next = |m: u64| rng.below(m);
         let mut long_prefixes = 0;
         for case in 0..300 {
             // Small alphabets (long repeats), separators (0) anywhere, large symbols now and then.
