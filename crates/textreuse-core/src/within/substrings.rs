@@ -1,18 +1,19 @@
 //! Exact-substring deduplication across a corpus with a suffix array (Lee et al. 2022, "Deduplicating Training Data
-//! Makes Language Models Better", the ExactSubstr method; Manber & Myers 1993 for suffix arrays; Kasai et al. 2001
-//! for the LCP array).
+//! Makes Language Models Better", the ExactSubstr method; Manber & Myers 1993 for suffix arrays; Kärkkäinen, Manzini
+//! & Puglisi 2009 for the LCP array).
 //!
 //! Every document becomes a sequence of units ([`crate::align::UnitDoc`]: CJK characters and words after the
 //! shared normalization), each unit a dense symbol (1, 2, ... in order of first appearance), and documents are
 //! joined with the separator symbol 0. The suffix array of those symbols is built by libsais (Ilya
 //! Grebnov's SA-IS implementation, Nong, Zhang & Chan 2009, on the integer alphabet), and the LCP array over symbols
-//! is computed by Kasai's algorithm and capped at document ends. Every maximal group of suffixes that share a prefix
+//! comes from libsais's permuted LCP array, capped at document ends. Every maximal group of suffixes that share a prefix
 //! of at least `min_length` units is a substring occurring more than once: its occurrence at the smallest position
 //! (the first in input order) is kept, and every other occurrence is marked for its common length. Marked units are
 //! merged into spans and mapped back to code points of the original texts.
 //!
-//! Memory: 8 bytes per unit while sorting (the symbols as libsais's `i32` text and the suffix array), then 12 bytes
-//! per unit for the unit text, the suffix array and the LCP array, plus 16 bytes per unit of offsets.
+//! Memory: 16 bytes per unit while sorting (the unit text, libsais's `i32` copy of it, the suffix array and the
+//! permuted LCP array), then 12 bytes per unit for the unit text, the suffix array and the LCP array, plus 16 bytes
+//! per unit of offsets.
 //! Everything is in memory. Corpora larger than memory are cut into consecutive shards of documents
 //! (`shard_units` of the job's `SubstringsConfig`), each with its own suffix array; repeats across shards are then
 //! not found (Lee et al. merge suffix arrays of shards for that; not done here).
@@ -253,6 +254,13 @@ mod tests {
             long_prefixes += lcp.iter().filter(|&&h| h >= 3).count();
         }
         assert!(long_prefixes > 1000, "{long_prefixes} common prefixes of 3 units or more");
+        // A text longer than libsais's threshold for extra buffer space (20,000 symbols): the arrays are the text's
+        // length, and the suffixes in order.
+        let text: Vec<u32> = (0..60_000).map(|_| if next(50) == 0 { 0 } else { 1 + next(3) as u32 }).collect();
+        let (sa, lcp) = suffix_and_lcp_arrays(&text);
+        assert_eq!((sa.len(), lcp.len()), (text.len(), text.len()));
+        assert!(sa.windows(2).all(|w| text[w[0] as usize..] < text[w[1] as usize..]));
+        assert_eq!(lcp, kasai(&text, &sa));
     }
 
     fn docs(texts: &[&str]) -> Vec<UnitDoc> {
