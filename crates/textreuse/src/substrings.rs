@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use textreuse_core::align::UnitDoc;
+use textreuse_core::shingle::window_fingerprints;
 use textreuse_io::runs::{BlobStore, PostingBuckets};
 
 use crate::passages::{encode_units, UNIT_BYTES};
@@ -109,7 +110,7 @@ pub fn run(
             progress,
             |doc| {
                 let u = UnitDoc::new(&doc.text, &cfg.normalize);
-                Ok((encode_units(&u), window_hashes(&u.ids, min_length), cfg.remove.then_some(doc.text)))
+                Ok((encode_units(&u), window_fingerprints(&u.ids, min_length), cfg.remove.then_some(doc.text)))
             },
             |item| {
                 let (bytes, hashes, text) = item.value;
@@ -244,47 +245,6 @@ pub fn run(
     };
     ctx.finish(&summary)?;
     Ok(summary)
-}
-
-/// The Mersenne prime 2^61 − 1: the modulus of the rolling hashes of [`run_budgeted`].
-const M61: u64 = (1 << 61) - 1;
-
-fn mul61(a: u64, b: u64) -> u64 {
-    let r = a as u128 * b as u128;
-    let s = (r as u64 & M61) + (r >> 61) as u64;
-    if s >= M61 {
-        s - M61
-    } else {
-        s
-    }
-}
-
-/// Two polynomial rolling hashes modulo 2^61 − 1 (bases `B1`, `B2`) of every window of `n` units of `ids`, one per
-/// start position: together a 122-bit fingerprint of the window, so that two different windows of a corpus share
-/// one with probability about `positions² / 2^122`.
-fn window_hashes(ids: &[u64], n: usize) -> Vec<(u64, u64)> {
-    const B1: u64 = 0x1f3d_5b79_a2c4_e681 % M61;
-    const B2: u64 = 0x0b5a_d4ec_e3f2_9a17 % M61;
-    if n == 0 || ids.len() < n {
-        return Vec::new();
-    }
-    let pow = |b: u64| (1..n).fold(1u64, |p, _| mul61(p, b));
-    let (p1, p2) = (pow(B1), pow(B2));
-    let x = |u: u64| u % M61;
-    let (mut h1, mut h2) = (0u64, 0u64);
-    for &u in &ids[..n] {
-        h1 = (mul61(h1, B1) + x(u)) % M61;
-        h2 = (mul61(h2, B2) + x(u)) % M61;
-    }
-    let mut out = Vec::with_capacity(ids.len() - n + 1);
-    out.push((h1, h2));
-    for i in n..ids.len() {
-        let (old, new) = (x(ids[i - n]), x(ids[i]));
-        h1 = (mul61((h1 + M61 - mul61(old, p1)) % M61, B1) + new) % M61;
-        h2 = (mul61((h2 + M61 - mul61(old, p2)) % M61, B2) + new) % M61;
-        out.push((h1, h2));
-    }
-    out
 }
 
 /// What a budgeted `substrings` run wrote to disk.

@@ -1301,9 +1301,73 @@ pub(crate) fn strong_avalanche(mut h: u64, len: u64) -> u64 {
     h ^ (h >> 28)
 }
 
+/// The Mersenne prime 2^61 − 1: the modulus of [`window_fingerprints`].
+pub const M61: u64 = (1 << 61) - 1;
+
+/// `a · b mod 2^61 − 1` for `a`, `b` below it.
+fn mul61(a: u64, b: u64) -> u64 {
+    let r = a as u128 * b as u128;
+    let s = (r as u64 & M61) + (r >> 61) as u64;
+    if s >= M61 {
+        s - M61
+    } else {
+        s
+    }
+}
+
+/// Two polynomial rolling hashes modulo 2^61 − 1 (two fixed bases) of every window of `n` unit ids, one per start
+/// position (`ids.len() + 1 - n` of them; none when `n` is 0 or the ids are fewer), each from the one before in
+/// O(1): together a 122-bit fingerprint of the window (an id counts modulo 2^61 − 1), so that two different windows
+/// of a corpus share one with probability about `positions² / 2^122` (Karp & Rabin 1987). Equal windows have equal
+/// fingerprints.
+pub fn window_fingerprints(ids: &[u64], n: usize) -> Vec<(u64, u64)> {
+    const B1: u64 = 0x1f3d_5b79_a2c4_e681 % M61;
+    const B2: u64 = 0x0b5a_d4ec_e3f2_9a17 % M61;
+    if n == 0 || ids.len() < n {
+        return Vec::new();
+    }
+    let pow = |b: u64| (1..n).fold(1u64, |p, _| mul61(p, b));
+    let (p1, p2) = (pow(B1), pow(B2));
+    let x = |u: u64| u % M61;
+    // Sum and difference of two residues, by one comparison (no division).
+    let add = |a: u64, b: u64| if a + b >= M61 { a + b - M61 } else { a + b };
+    let sub = |a: u64, b: u64| if a >= b { a - b } else { a + M61 - b };
+    let (mut h1, mut h2) = (0u64, 0u64);
+    for &u in &ids[..n] {
+        h1 = add(mul61(h1, B1), x(u));
+        h2 = add(mul61(h2, B2), x(u));
+    }
+    let mut out = Vec::with_capacity(ids.len() - n + 1);
+    out.push((h1, h2));
+    for i in n..ids.len() {
+        let (old, new) = (x(ids[i - n]), x(ids[i]));
+        h1 = add(mul61(sub(h1, mul61(old, p1)), B1), new);
+        h2 = add(mul61(sub(h2, mul61(old, p2)), B2), new);
+        out.push((h1, h2));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_fingerprints_are_two_polynomials_of_each_window() {
+        let mut rng = crate::testing::Rng(99);
+        let ids: Vec<u64> = (0..200).map(|_| rng.below(u64::MAX)).collect();
+        let poly = |w: &[u64], b: u64| {
+            w.iter().fold(0u64, |h, &v| ((h as u128 * b as u128 + (v % M61) as u128) % M61 as u128) as u64)
+        };
+        for n in [1usize, 2, 7, 50, 200] {
+            let direct: Vec<(u64, u64)> = ids
+                .windows(n)
+                .map(|w| (poly(w, 0x1f3d_5b79_a2c4_e681 % M61), poly(w, 0x0b5a_d4ec_e3f2_9a17 % M61)))
+                .collect();
+            assert_eq!(window_fingerprints(&ids, n), direct, "n {n}");
+        }
+        assert!(window_fingerprints(&ids, 0).is_empty() && window_fingerprints(&ids, 201).is_empty());
+    }
 
     fn unit_texts(t: &str) -> Vec<String> {
         let chars: Vec<char> = t.chars().collect();

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::align::UnitDoc;
 use crate::normalize::{normalize, normalize_text_into, NormalizeOptions};
+use crate::shingle::window_fingerprints;
 
 /// Settings of repeat detection.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -199,18 +200,17 @@ fn passage_repeats(doc: &UnitDoc, w: usize) -> Vec<Repeat> {
 /// Maximal runs `(first unit start, first unit end, distance)` of windows of `w` units whose first occurrence stands
 /// again `distance ≥ w` units later, sorted by distance then start.
 ///
-/// Windows are found again by a polynomial rolling hash of their unit ids (O(1) per window, where hashing each window
-/// anew cost O(w)), and a window counts as a copy only when its ids equal those of the first window with its hash.
+/// Windows are found again by their rolling fingerprints ([`window_fingerprints`]: O(1) per window, where hashing
+/// each window anew cost O(w)), and a window counts as a copy only when its ids equal those of the first window with
+/// its fingerprint.
 fn repeat_runs(doc: &UnitDoc, w: usize) -> Vec<(u32, u32, u32)> {
     let ids = &doc.ids;
-    if w == 0 || ids.len() < w {
-        return Vec::new();
-    }
+    let prints = window_fingerprints(ids, w);
     // FxHash: the keys are hashes already.
-    let mut first: FxHashMap<u64, u32> = FxHashMap::with_capacity_and_hasher(ids.len() + 1 - w, Default::default());
+    let mut first: FxHashMap<(u64, u64), u32> = FxHashMap::with_capacity_and_hasher(prints.len(), Default::default());
     let mut later: Vec<(u32, u32)> = Vec::new(); // (distance, first position)
-    for (q, h) in rolling_window_hashes(ids, w).enumerate() {
-        match first.get(&h) {
+    for (q, print) in prints.into_iter().enumerate() {
+        match first.get(&print) {
             Some(&p) => {
                 let p = p as usize;
                 if q - p >= w && ids[p..p + w] == ids[q..q + w] {
@@ -218,28 +218,12 @@ fn repeat_runs(doc: &UnitDoc, w: usize) -> Vec<(u32, u32, u32)> {
                 }
             }
             None => {
-                first.insert(h, q as u32);
+                first.insert(print, q as u32);
             }
         }
     }
     later.sort_unstable();
     later.chunk_by(|x, y| x.0 == y.0 && y.1 == x.1 + 1).map(|g| (g[0].1, g[g.len() - 1].1 + w as u32, g[0].0)).collect()
-}
-
-/// The polynomial hash `Σ ids[k + i]·B^(w−1−i)` (wrapping, `B` an odd constant) of every window of `w` ids, in order,
-/// each from the one before in O(1). Equal windows have equal hashes; unequal ones rarely do (the ids are hashes
-/// themselves), and callers compare the ids of windows whose hashes are equal.
-fn rolling_window_hashes(ids: &[u64], w: usize) -> impl Iterator<Item = u64> + '_ {
-    const B: u64 = 0x9e37_79b9_7f4a_7c15;
-    let top = (1..w).fold(1u64, |p, _| p.wrapping_mul(B));
-    let mut h = ids[..w].iter().fold(0u64, |h, &x| h.wrapping_mul(B).wrapping_add(x));
-    (0..=ids.len() - w).map(move |k| {
-        let out = h;
-        if k + w < ids.len() {
-            h = h.wrapping_sub(ids[k].wrapping_mul(top)).wrapping_mul(B).wrapping_add(ids[k + w]);
-        }
-        out
-    })
 }
 
 /// For each run `x`, how many runs `r` (`x` included) overlap `x`'s span by more than half its length, in
@@ -662,34 +646,18 @@ mod tests {
     }
 
     #[test]
-    fn rolling_window_hashes_are_the_polynomial_of_each_window() {
-        let mut rng = Rng(99);
-        let ids: Vec<u64> = (0..200).map(|_| rng.below(u64::MAX)).collect();
-        const B: u64 = 0x9e37_79b9_7f4a_7c15;
-        for w in [1usize, 2, 7, 50, 200] {
-            let direct: Vec<u64> =
-                ids.windows(w).map(|x| x.iter().fold(0u64, |h, &v| h.wrapping_mul(B).wrapping_add(v))).collect();
-            assert_eq!(rolling_window_hashes(&ids, w).collect::<Vec<_>>(), direct, "w {w}");
-        }
-    }
-
-    #[test]
-    fn windows_with_equal_hashes_and_other_ids_are_no_repeat() {
-        // (x, y) and (x', y') with x·B + y = x'·B + y' (wrapping): equal hashes, other windows.
-        const B: u64 = 0x9e37_79b9_7f4a_7c15;
-        let (x, y, x2) = (11u64, 22u64, 12u64);
-        let y2 = y.wrapping_sub(B);
-        let hash = |a: u64, b: u64| a.wrapping_mul(B).wrapping_add(b);
-        assert_eq!(hash(x, y), hash(x2, y2));
-        let ids = vec![x, y, 5, x2, y2, 6];
-        let spans = (0..ids.len() as u32).map(|k| (k, k + 1)).collect();
-        let doc = UnitDoc { closing: vec![0; ids.len()], ids, spans };
-        assert!(repeat_runs(&doc, 2).is_empty());
+    fn windows_with_equal_fingerprints_and_other_ids_are_no_repeat() {
+        // An id counts modulo 2^61 − 1 in a fingerprint: x and x + (2^61 − 1) make equal fingerprints, other windows.
+        let (x, y) = (11u64, 22u64);
+        let x2 = x + crate::shingle::M61;
+        assert_eq!(window_fingerprints(&[x, y], 2), window_fingerprints(&[x2, y], 2));
+        let doc_of = |ids: Vec<u64>| {
+            let spans = (0..ids.len() as u32).map(|k| (k, k + 1)).collect();
+            UnitDoc { closing: vec![0; ids.len()], ids, spans }
+        };
+        assert!(repeat_runs(&doc_of(vec![x, y, 5, x2, y, 6]), 2).is_empty());
         // The same layout with a true copy is found.
-        let ids = vec![x, y, 5, x, y, 6];
-        let spans = (0..ids.len() as u32).map(|k| (k, k + 1)).collect();
-        let doc = UnitDoc { closing: vec![0; ids.len()], ids, spans };
-        assert_eq!(repeat_runs(&doc, 2), vec![(0, 2, 3)]);
+        assert_eq!(repeat_runs(&doc_of(vec![x, y, 5, x, y, 6]), 2), vec![(0, 2, 3)]);
     }
 
     #[test]
