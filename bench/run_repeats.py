@@ -38,7 +38,7 @@ def main():
         lines.append(f"| {r['corpus']} | {r['mb']:.0f} | {r['job']} | {r['wall_s']:.2f} | {r['rss_mb']:.0f} | "
                      f"{r['rss_mb'] / r['mb']:.1f} | {r['result']} |")
     lines += ['', '`substrings` keeps the whole corpus in memory (libsais\'s suffix array and permuted LCP array over the '
-              'unit symbols, 16 bytes per unit while sorting, then 12 bytes per unit); it writes nothing to disk but its '
+              'unit symbols, 12 bytes per unit while sorting, then 16 bytes per unit); it writes nothing to disk but its '
               'outputs. Peak memory per GB of input is the last column '
               'times 1000; `--shard-units` cuts corpora beyond memory into shards, which misses repeats across shards.']
     replace_section('## repeats, boilerplate, substrings', '\n'.join(lines) + '\n')

@@ -11,9 +11,9 @@
 //! (the first in input order) is kept, and every other occurrence is marked for its common length. Marked units are
 //! merged into spans and mapped back to code points of the original texts.
 //!
-//! Memory: 16 bytes per unit while sorting (the unit text, libsais's `i32` copy of it, the suffix array and the
-//! permuted LCP array), then 12 bytes per unit for the unit text, the suffix array and the LCP array, plus 16 bytes
-//! per unit of offsets.
+//! Memory: 12 bytes per unit while sorting (the unit text as libsais's `i32` text, the suffix array and the permuted
+//! LCP array), then 16 bytes per unit (the suffix array, the LCP array and two marks), plus 16 bytes per unit of
+//! offsets.
 //! Everything is in memory. Corpora larger than memory are cut into consecutive shards of documents
 //! (`shard_units` of the job's `SubstringsConfig`), each with its own suffix array; repeats across shards are then
 //! not found (Lee et al. merge suffix arrays of shards for that; not done here).
@@ -51,23 +51,26 @@ pub fn find_duplicates(docs: &[UnitDoc], min_length: usize) -> Vec<DuplicateSpan
     // FxHash: the keys are unit ids (hashes, or code points of CJK characters).
     let mut dict: FxHashMap<u64, u32> = FxHashMap::default();
     let total: usize = docs.iter().map(|d| d.len() + 1).sum();
-    let mut text: Vec<u32> = Vec::with_capacity(total);
+    // The symbols as libsais's `i32` text, made once.
+    let mut text: Vec<i32> = Vec::with_capacity(total);
     let mut doc_start: Vec<u32> = Vec::with_capacity(docs.len() + 1);
     for d in docs {
         doc_start.push(text.len() as u32);
         for &id in &d.ids {
             let next = dict.len() as u32 + 1;
-            text.push(*dict.entry(id).or_insert(next));
+            text.push(*dict.entry(id).or_insert(next) as i32);
         }
         text.push(0);
     }
+    assert!(dict.len() < i32::MAX as usize, "fewer than 2^31 distinct units");
     doc_start.push(text.len() as u32);
     let n = text.len();
     if n < 2 {
         return Vec::new();
     }
     drop(dict);
-    let (sa, lcp) = suffix_and_lcp_arrays(&text);
+    let (sa, lcp) = suffix_and_lcp_arrays(&mut text);
+    drop(text);
     // Marks: for each unit position, the farthest end of a later occurrence starting there, and its first copy.
     let mut mark_end = vec![0u32; n];
     let mut mark_first = vec![u32::MAX; n];
@@ -163,17 +166,15 @@ pub fn remove_spans(text: &str, spans: &[(u32, u32)]) -> String {
 /// The suffix array of `symbols` (positions of its suffixes in increasing order of the suffixes) and its LCP array
 /// capped at separators (`lcp[k]`: the units that suffixes `sa[k - 1]` and `sa[k]` share before a mismatch or a 0;
 /// `lcp[0]` = 0), by libsais: SA-IS on the integer alphabet of the symbols, then the permuted LCP array (Kärkkäinen,
-/// Manzini & Puglisi 2009), capped at the first separator of each suffix. Memory: the symbols as `i32` and two arrays
-/// of their length.
+/// Manzini & Puglisi 2009), capped at the first separator of each suffix. `symbols` are non-negative (libsais's `i32`
+/// text; it has them back as they were); besides them, two arrays of their length.
 ///
 /// # Panics
-/// With 2^31 symbols or more, or a symbol of 2^31 or more (the `i32` text of libsais).
-fn suffix_and_lcp_arrays(symbols: &[u32]) -> (Vec<u32>, Vec<u32>) {
+/// With 2^31 symbols or more, or a negative symbol.
+fn suffix_and_lcp_arrays(symbols: &mut [i32]) -> (Vec<u32>, Vec<u32>) {
     let n = symbols.len();
     assert!(i32::try_from(n).is_ok(), "a shard of fewer than 2^31 units");
-    let mut text: Vec<i32> =
-        symbols.iter().map(|&s| i32::try_from(s).expect("fewer than 2^31 distinct units")).collect();
-    let with_sa = libsais::SuffixArrayConstruction::for_text_mut(&mut text)
+    let with_sa = libsais::SuffixArrayConstruction::for_text_mut(symbols)
         .in_owned_buffer32()
         .single_threaded()
         .run()
@@ -184,7 +185,6 @@ fn suffix_and_lcp_arrays(symbols: &[u32]) -> (Vec<u32>, Vec<u32>) {
         .run()
         .expect("libsais finds the common prefixes of a suffix array it built")
         .into_parts();
-    drop(text);
     // A common prefix stops before the suffix's first separator (the other suffix has it at the same place).
     let mut next_zero = n;
     for i in (0..n).rev() {
@@ -248,7 +248,7 @@ mod tests {
                 .collect();
             let mut expected: Vec<u32> = (0..len as u32).collect();
             expected.sort_by(|&a, &b| text[a as usize..].cmp(&text[b as usize..]));
-            let (sa, lcp) = suffix_and_lcp_arrays(&text);
+            let (sa, lcp) = suffix_and_lcp_arrays(&mut text.iter().map(|&x| x as i32).collect::<Vec<_>>());
             assert_eq!(sa, expected, "case {case}: {text:?}");
             assert_eq!(lcp, kasai(&text, &sa), "case {case}: {text:?}");
             long_prefixes += lcp.iter().filter(|&&h| h >= 3).count();
@@ -257,7 +257,7 @@ mod tests {
         // A text longer than libsais's threshold for extra buffer space (20,000 symbols): the arrays are the text's
         // length, and the suffixes in order.
         let text: Vec<u32> = (0..60_000).map(|_| if next(50) == 0 { 0 } else { 1 + next(3) as u32 }).collect();
-        let (sa, lcp) = suffix_and_lcp_arrays(&text);
+        let (sa, lcp) = suffix_and_lcp_arrays(&mut text.iter().map(|&x| x as i32).collect::<Vec<_>>());
         assert_eq!((sa.len(), lcp.len()), (text.len(), text.len()));
         assert!(sa.windows(2).all(|w| text[w[0] as usize..] < text[w[1] as usize..]));
         assert_eq!(lcp, kasai(&text, &sa));
