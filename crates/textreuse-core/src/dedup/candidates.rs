@@ -262,7 +262,7 @@ fn verify_in_batches<S: ShingleSets>(
         ctx.make_sketches_if(batch_pairs >= SKETCH_PAIRS_PER_DOCUMENT * n, true)?;
         run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)
     })?;
-    out.pairs.sort_unstable_by_key(|&(p, _)| p);
+    out.pairs.par_sort_unstable_by_key(|&(p, _)| p);
     Ok(out)
 }
 

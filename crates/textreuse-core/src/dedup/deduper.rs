@@ -292,13 +292,16 @@ pub fn find_duplicates_listing<S: ShingleSets>(
             .map(|p| if sets.set_len(p.a as usize) <= sets.set_len(p.b as usize) { (p.a, p.b) } else { (p.b, p.a) })
             .collect();
         let attach = attach_partial_copies(n, duplicates.iter().map(|p| (p.a, p.b)), &contained, 2);
-        let stats: HashMap<(u32, u32), PairStats> = verified.iter().map(|p| ((p.a, p.b), p.stats)).collect();
+        // `verified` is sorted by pair (as verification lists them), so each attaching pair's statistics are found by
+        // binary search.
+        debug_assert!(verified.windows(2).all(|w| (w[0].a, w[0].b) < (w[1].a, w[1].b)));
         for (s, l) in attach {
             let (a, b) = (s.min(l), s.max(l));
-            duplicates.push(VerifiedPair { a, b, stats: stats[&(a, b)] });
+            let at = verified.binary_search_by_key(&(a, b), |p| (p.a, p.b)).expect("an attaching pair was verified");
+            duplicates.push(VerifiedPair { a, b, stats: verified[at].stats });
         }
     }
-    duplicates.sort_unstable_by_key(|p| (p.a, p.b));
+    duplicates.par_sort_unstable_by_key(|p| (p.a, p.b));
     let clusters = Clusters::from_pairs(n, duplicates.iter().map(|p| (p.a, p.b)), options.keep, &chars);
     let cluster_seconds = t.elapsed().as_secs_f64();
 
