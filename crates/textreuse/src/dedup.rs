@@ -254,6 +254,13 @@ pub fn run(
             .map_err(ioe("writing candidates.jsonl"))?;
     }
     let spilled_bytes = store.spilled_bytes();
+    // Freed here, before the second pass, and on this thread: the pass's pages (the deduplicated corpus in the page
+    // cache above all) then come from the sets' just-freed ones, where on this project's virtual machines (free page
+    // reporting, nested virtualization) memory the guest has not touched lately costs a fault on the host too. On the
+    // 1 GB corpus, with the sets freed after the pass, `copy_folio_from_iter_atomic` took 0.81-0.84 s of CPU in it
+    // against 0.05-0.21 s; freed on a thread beside it, its allocations took 0.14-0.19 s in `_int_malloc` against
+    // 0.07-0.08 s (`bench/RESULTS.md`, eighteenth session).
+    drop(store);
 
     // Pass 2: the deduplicated corpus, read again from the input.
     let kept_docs: Vec<&DocMeta> = (0..n).filter(|&d| clusters.is_kept(d)).map(|d| &metas[d]).collect();
@@ -266,9 +273,6 @@ pub fn run(
     let (clusters_path, pairs_path, dedup_path) =
         (ctx.path("clusters.jsonl"), ctx.path("pairs.jsonl"), ctx.path("deduplicated.jsonl"));
     let (listed, documents_kept) = std::thread::scope(|s| {
-        // The shingle sets (up to the memory budget, and the spill file) are freed beside the writing: a gigabyte of
-        // sets takes tens of milliseconds to give back.
-        s.spawn(move || drop(store));
         let listed = s.spawn(|| -> Result<(), RunError> {
             write_clusters(&clusters_path, &metas, clusters).map_err(ioe("writing clusters.jsonl"))?;
             write_pairs(&pairs_path, &metas, duplicates).map_err(ioe("writing pairs.jsonl"))
