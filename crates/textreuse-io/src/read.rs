@@ -771,12 +771,23 @@ fn decompress<R: BufRead + Send + 'static>(f: R) -> io::Result<Box<dyn BufRead +
 }
 
 /// [`decompress`], and whether the input was compressed.
-fn decompress_with_kind<R: BufRead + Send + 'static>(mut f: R) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
+fn decompress_with_kind<R: BufRead + Send + 'static>(f: R) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
+    decompress_checked(f, true)
+}
+
+/// [`decompress_with_kind`]; zstd frames' content checksums verified only with `zstd_checksums`
+/// ([`crate::zstd_ring::RingDecoder::without_checksum`]).
+fn decompress_checked<R: BufRead + Send + 'static>(
+    mut f: R,
+    zstd_checksums: bool,
+) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
     let head = f.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok((Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(f))), true))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok((Box::new(crate::zstd_ring::RingDecoder::new(f)?), true))
+        let decoder = crate::zstd_ring::RingDecoder::new(f)?;
+        let decoder = if zstd_checksums { decoder } else { decoder.without_checksum()? };
+        Ok((Box::new(decoder), true))
     } else {
         Ok((Box::new(f), false))
     }
@@ -1186,7 +1197,9 @@ impl RecordReader {
 
     /// A reader over the records of one JSONL file found by [`RecordReader::line_segments`]: the same records with
     /// the same `seq` and [`Location`]s as the reader that found it gave (as long as the file did not change). The
-    /// bytes read as stored are added to `disk_bytes`.
+    /// bytes read as stored are added to `disk_bytes`. Made for a second reading: a zstd file's frame checksums are
+    /// not verified again (the first reading did), so a caller that needs the bytes unchanged checks the records it
+    /// uses, as `dedup` does with their digests.
     ///
     /// # Errors
     /// When the file cannot be opened or its decompressor cannot start.
@@ -1209,8 +1222,10 @@ impl RecordReader {
                 None => Box::new(BufReader::with_capacity(PLAIN_SEGMENT_BUFFER, counted)),
             }
         } else {
+            // Read a second time: the first reading checked the zstd frames' checksums, and a second pass checks the
+            // records it uses against what the first one read (their digests), so the checksums are not computed again.
             let counted = Counting { inner: File::open(&segment.path)?, count: disk_bytes.clone() };
-            decompress(BufReader::with_capacity(1 << 20, counted))?
+            decompress_checked(BufReader::with_capacity(1 << 20, counted), false)?.0
         };
         let mut r = RecordReader::new(&[]).max_doc_bytes(max_doc_bytes);
         r.seq = segment.first_seq;
