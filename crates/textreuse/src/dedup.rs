@@ -737,7 +737,8 @@ fn write_segment_in_place(
     let range = kept_of_segment(segment, kept);
     let (mut at, end) = (starts[range.start], starts[range.end]);
     kept_lines_of_segment(segment, &kept[range.clone()], read, disk, buf, |bytes, _| {
-        w.write_at(bytes, at)?;
+        // Past the page cache: nothing reads the deduplicated corpus back during the run.
+        w.write_at_uncached(bytes, at)?;
         at += bytes.len() as u64;
         bytes.clear();
         Ok(true)
