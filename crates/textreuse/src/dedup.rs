@@ -692,19 +692,41 @@ fn write_deduplicated_in_place(
     let workers = rayon::current_num_threads().clamp(1, segments.len().max(1));
     let (next, disk, disk_seen) = (AtomicUsize::new(0), Arc::new(AtomicU64::new(0)), AtomicU64::new(0));
     let first_error: Mutex<Option<io::Error>> = Mutex::new(None);
+    let record_error = |e: io::Error| {
+        if let Ok(mut first) = first_error.lock() {
+            first.get_or_insert(e);
+        }
+    };
+    let spare = PieceBuffers::default();
     std::thread::scope(|s| {
+        // The pieces go to their places from a thread of their own, past the page cache: a direct write waits for
+        // the disk, which the workers' reading and filtering need not do.
+        let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(PIECES_IN_FLIGHT);
+        let (w, spare, record_error, first_error) = (&w, &spare, &record_error, &first_error);
+        s.spawn(move || {
+            for (bytes, at) in rx {
+                // After an error the pieces are only taken off the channel, so that no worker waits on it.
+                let failed = first_error.lock().map(|e| e.is_some()).unwrap_or(true);
+                if !failed {
+                    if let Err(e) = w.write_at_uncached(&bytes, at) {
+                        record_error(e);
+                    }
+                }
+                spare.give_back(bytes);
+            }
+        });
         for _ in 0..workers {
-            s.spawn(|| {
-                let mut buf = Vec::with_capacity(PIECE_BYTES + (64 << 10));
+            let tx = tx.clone();
+            let (next, disk, disk_seen, starts) = (&next, &disk, &disk_seen, &starts);
+            s.spawn(move || {
+                let mut buf = spare.take();
                 loop {
                     let failed = first_error.lock().map(|e| e.is_some()).unwrap_or(true);
                     let Some(segment) = segments.get(next.fetch_add(1, Ordering::Relaxed)).filter(|_| !failed) else {
                         return;
                     };
-                    if let Err(e) = write_segment_in_place(segment, kept, &starts, read, &disk, &w, &mut buf) {
-                        if let Ok(mut first) = first_error.lock() {
-                            first.get_or_insert(e);
-                        }
+                    if let Err(e) = write_segment_in_place(segment, kept, starts, read, disk, &tx, spare, &mut buf) {
+                        record_error(e);
                         return;
                     }
                     let now = disk.load(Ordering::Relaxed);
@@ -720,27 +742,34 @@ fn write_deduplicated_in_place(
     Ok(kept.len() as u64)
 }
 
-/// Reads `segment` again and writes the output lines of its kept records at their places in `w` (`starts`, by kept
-/// record, as [`write_deduplicated_in_place`] made them), `buf` holding up to [`PIECE_BYTES`] of them at a time.
+/// Pieces on their way to the thread that writes them in place ([`write_deduplicated_in_place`]), at most.
+const PIECES_IN_FLIGHT: usize = 4;
+
+/// Reads `segment` again and sends the output lines of its kept records, with their places in the file (`starts`, by
+/// kept record, as [`write_deduplicated_in_place`] made them), to `tx` in pieces of about [`PIECE_BYTES`], `buf`
+/// holding the piece being filled and `spare` the buffers for the next ones.
 ///
 /// # Errors
-/// As [`write_deduplicated`], for this segment's records; lines that do not end where the next segment's begin.
+/// As [`write_deduplicated`], for this segment's records; lines that do not end where the next segment's begin; a
+/// writing thread that is gone.
+#[allow(clippy::too_many_arguments)]
 fn write_segment_in_place(
     segment: &LineSegment,
     kept: &[(u64, bool, u64)],
     starts: &[u64],
     read: &ReadOptions,
     disk: &Arc<AtomicU64>,
-    w: &AtomicWriter,
+    tx: &mpsc::SyncSender<(Vec<u8>, u64)>,
+    spare: &PieceBuffers,
     buf: &mut Vec<u8>,
 ) -> io::Result<()> {
     let range = kept_of_segment(segment, kept);
     let (mut at, end) = (starts[range.start], starts[range.end]);
     kept_lines_of_segment(segment, &kept[range.clone()], read, disk, buf, |bytes, _| {
-        // Past the page cache: nothing reads the deduplicated corpus back during the run.
-        w.write_at_uncached(bytes, at)?;
-        at += bytes.len() as u64;
-        bytes.clear();
+        let len = bytes.len() as u64;
+        let full = std::mem::replace(bytes, spare.take());
+        tx.send((full, at)).map_err(|_| io::Error::other("the thread writing deduplicated.jsonl stopped"))?;
+        at += len;
         Ok(true)
     })?;
     if at != end {
