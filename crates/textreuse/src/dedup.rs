@@ -667,9 +667,10 @@ fn write_deduplicated_segments(
 }
 
 /// [`write_deduplicated_segments`] when the first pass knew the size of every kept record's output (`sizes`, by
-/// kept record; [`DocMeta::out_bytes`]): each kept record's place in the file follows, so the segments are read,
-/// filtered and written in place on `rayon::current_num_threads()` threads, any segment on any thread, without
-/// handing their lines to one writer. The output is byte for byte that of [`write_deduplicated`].
+/// kept record; [`DocMeta::out_bytes`]): each kept record's place in the file follows, so the segments are read and
+/// filtered on `rayon::current_num_threads()` threads, any segment on any thread, and their pieces written at their
+/// places, in whatever order they come, by one more thread, past the page cache
+/// ([`AtomicWriter::write_at_uncached`]). The output is byte for byte that of [`write_deduplicated`].
 ///
 /// # Errors
 /// As [`write_deduplicated`], for any segment's records; a segment whose kept records take another number of bytes
