@@ -305,13 +305,18 @@ mod tests {
         assert!(ours == theirs);
     }
 
+    /// `data` as one zstd frame (level 3) with its content checksum.
+    fn with_checksum(data: &[u8]) -> Vec<u8> {
+        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_checksum(true).unwrap();
+        io::Write::write_all(&mut enc, data).unwrap();
+        enc.finish().unwrap()
+    }
+
     #[test]
     fn without_checksums_the_same_bytes_and_a_wrong_checksum_passes() {
         let data = sample(3_000_000, 5);
-        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
-        enc.include_checksum(true).unwrap();
-        io::Write::write_all(&mut enc, &data).unwrap();
-        let compressed = enc.finish().unwrap();
+        let compressed = with_checksum(&data);
         let unchecked = |bytes: &[u8]| -> io::Result<Vec<u8>> {
             let mut out = Vec::new();
             RingDecoder::new(io::BufReader::with_capacity(1000, bytes))?.without_checksum()?.read_to_end(&mut out)?;
@@ -331,10 +336,7 @@ mod tests {
     #[test]
     fn a_frame_cut_short_or_corrupt_is_an_error() {
         let data = sample(2_000_000, 3);
-        let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
-        enc.include_checksum(true).unwrap();
-        io::Write::write_all(&mut enc, &data).unwrap();
-        let compressed = enc.finish().unwrap();
+        let compressed = with_checksum(&data);
         let cut = decode_all(&compressed[..compressed.len() / 2]).unwrap_err();
         assert_eq!(cut.kind(), io::ErrorKind::UnexpectedEof, "{cut}");
         let mut bad = compressed.clone();
