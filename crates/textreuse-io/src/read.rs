@@ -767,17 +767,12 @@ pub fn open_maybe_compressed(path: &Path) -> io::Result<Box<dyn BufRead + Send>>
 
 /// `f`, decompressed when its first bytes are a gzip or zstd magic number.
 fn decompress<R: BufRead + Send + 'static>(f: R) -> io::Result<Box<dyn BufRead + Send>> {
-    decompress_with_kind(f).map(|(r, _)| r)
+    decompress_with_kind(f, true).map(|(r, _)| r)
 }
 
-/// [`decompress`], and whether the input was compressed.
-fn decompress_with_kind<R: BufRead + Send + 'static>(f: R) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
-    decompress_checked(f, true)
-}
-
-/// [`decompress_with_kind`]; zstd frames' content checksums verified only with `zstd_checksums`
-/// ([`crate::zstd_ring::RingDecoder::without_checksum`]).
-fn decompress_checked<R: BufRead + Send + 'static>(
+/// [`decompress`], and whether the input was compressed; zstd frames' content checksums verified only with
+/// `zstd_checksums` ([`crate::zstd_ring::RingDecoder::without_checksum`]).
+fn decompress_with_kind<R: BufRead + Send + 'static>(
     mut f: R,
     zstd_checksums: bool,
 ) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
@@ -1154,7 +1149,7 @@ impl RecordReader {
     /// Starts reading a JSONL file (or a spool) line by line; an error record when it cannot be opened.
     fn open_lines(&mut self, path: &Path, name: Arc<str>, spool: Option<File>) -> Option<RawRecord> {
         let counted = File::open(path).map(|f| Counting { inner: f, count: self.disk_bytes.clone() });
-        match counted.and_then(|f| decompress_with_kind(BufReader::with_capacity(1 << 20, f))) {
+        match counted.and_then(|f| decompress_with_kind(BufReader::with_capacity(1 << 20, f), true)) {
             Ok((reader, compressed)) => {
                 // A stream cannot be opened again by path (its spool can, but only once it is complete).
                 let stream = spool.is_some() || is_stream_path(path);
@@ -1225,7 +1220,7 @@ impl RecordReader {
             // Read a second time: the first reading checked the zstd frames' checksums, and a second pass checks the
             // records it uses against what the first one read (their digests), so the checksums are not computed again.
             let counted = Counting { inner: File::open(&segment.path)?, count: disk_bytes.clone() };
-            decompress_checked(BufReader::with_capacity(1 << 20, counted), false)?.0
+            decompress_with_kind(BufReader::with_capacity(1 << 20, counted), false)?.0
         };
         let mut r = RecordReader::new(&[]).max_doc_bytes(max_doc_bytes);
         r.seq = segment.first_seq;
@@ -1518,14 +1513,17 @@ impl AtomicWriter {
         Ok(())
     }
 
-    /// The file opened with `O_DIRECT`, opened on the first call; `None` where that fails.
+    /// The file opened with `O_DIRECT`, opened on the first call; `None` where that fails, or where the path no longer
+    /// names this writer's file (the same device and inode): nothing is ever written into another file.
     fn direct_file(&self) -> Option<&File> {
         self.direct
             .get_or_init(|| {
                 #[cfg(target_os = "linux")]
                 {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    std::fs::OpenOptions::new().write(true).custom_flags(libc::O_DIRECT).open(self.tmp.path()).ok()
+                    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+                    let f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_DIRECT).open(self.tmp.path());
+                    let ours = self.tmp.as_file().metadata().ok()?;
+                    f.ok().filter(|f| f.metadata().is_ok_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino()))
                 }
                 #[cfg(not(target_os = "linux"))]
                 None

@@ -76,7 +76,8 @@ impl<R: BufRead> RingDecoder<R> {
 
     /// This decoder without the check of the frames' content checksums (libzstd's `ZSTD_d_forceIgnoreChecksum`):
     /// for bytes read a second time, whose checksums a first reading verified. The XXH64 of every decoded byte is the
-    /// cost it saves: about 6% of decoding's CPU (the 1 GB scale corpus, `bench/RESULTS.md`, eighteenth session).
+    /// cost it saves: 7-8% of decoding's CPU (the 1 GB scale corpus recompressed with checksums, `bench/RESULTS.md`,
+    /// eighteenth session).
     /// Corrupt blocks are still an error; a corrupt byte that decodes is not caught here.
     ///
     /// # Errors

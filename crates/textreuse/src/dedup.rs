@@ -670,7 +670,8 @@ fn write_deduplicated_segments(
 /// kept record; [`DocMeta::out_bytes`]): each kept record's place in the file follows, so the segments are read and
 /// filtered on `rayon::current_num_threads()` threads, any segment on any thread, and their pieces written at their
 /// places, in whatever order they come, by one more thread, past the page cache when the output has
-/// [`UNCACHED_OUTPUT_MIN`] bytes or more ([`AtomicWriter::write_at_uncached`]). The output is byte for byte that of [`write_deduplicated`].
+/// [`UNCACHED_OUTPUT_MIN`] bytes or more ([`AtomicWriter::write_at_uncached`]). The output is byte for byte that of
+/// [`write_deduplicated`].
 ///
 /// # Errors
 /// As [`write_deduplicated`], for any segment's records; a segment whose kept records take another number of bytes
@@ -703,8 +704,8 @@ fn write_deduplicated_in_place(
     // (zh-dev's 10.5 MB: 4-8 ms more wall).
     let uncached = starts[kept.len()] >= UNCACHED_OUTPUT_MIN;
     std::thread::scope(|s| {
-        // The pieces go to their places from a thread of their own, past the page cache: a direct write waits for
-        // the disk, which the workers' reading and filtering need not do.
+        // The pieces go to their places from a thread of their own: a direct write (a large output) waits for the
+        // disk, which the workers' reading and filtering need not do.
         let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(PIECES_IN_FLIGHT);
         let (w, spare, record_error, first_error) = (&w, &spare, &record_error, &first_error);
         s.spawn(move || {
