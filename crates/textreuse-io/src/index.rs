@@ -17,7 +17,7 @@
 //! | `docs.jsonl.zst` | one line per document: `{"id", "chars", "units"}` |
 //! | `texts.zst`, `texts.off` | each document's original text as one zstd frame; `docs + 1` u64 byte offsets |
 //! | `units.zst`, `units.off` | each document's units for alignment ([`compress_units`]: ids, original spans, closing punctuation) as one zstd frame; `docs + 1` u64 byte offsets |
-//! | `sets.bin`, `sets.off` | shingle sets (sorted u64 hashes) one after another; `docs + 1` u64 offsets in values |
+//! | `sets.bin`, `sets.off` | shingle sets (sorted u32 values, [`textreuse_core::shingle::narrow_set`]) one after another; `docs + 1` u64 offsets in values |
 //! | `sethash.bin` | each document's shingle-set hash (u64; 0 without shingles) |
 //! | `sethash.first` | `(hash u64, doc u64)` sorted: the first document of the segment with each set hash |
 //! | `bandkeys.bin` | each document's LSH band keys (`bands` u64 per document; zeros without shingles) |
@@ -290,8 +290,8 @@ pub struct SegmentDoc {
     pub text_zst: Vec<u8>,
     /// Its units (after truncation to `max_units`), as [`compress_units`] writes them.
     pub units_zst: Vec<u8>,
-    /// Shingle set (sorted; empty when the document has no shingle).
-    pub shingles: Vec<u64>,
+    /// Shingle set (32-bit values, sorted; empty when the document has no shingle).
+    pub shingles: Vec<u32>,
     /// Shingle-set hash (0 without shingles).
     pub set_hash: u64,
     /// LSH band keys (`bands` values; zeros without shingles).
@@ -771,9 +771,9 @@ impl SegmentReader {
         fs::read_dir(&self.dir).map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
     }
 
-    fn set(&self, local: usize) -> Vec<u64> {
+    fn set(&self, local: usize) -> Vec<u32> {
         let (s, e) = (self.sets_off.u64_at(local) as usize, self.sets_off.u64_at(local + 1) as usize);
-        (s..e).map(|i| self.sets.u64_at(i)).collect()
+        (s..e).map(|i| self.sets.u32_at(i)).collect()
     }
 
     fn text_zst(&self, local: usize) -> &[u8] {
@@ -951,7 +951,7 @@ impl IndexedDocuments for IndexReader {
         self.deleted[doc as usize]
     }
 
-    fn read_set<'a>(&'a self, doc: u32, buf: &'a mut Vec<u64>) -> io::Result<&'a [u64]> {
+    fn read_set<'a>(&'a self, doc: u32, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
         let (s, local) = self.locate(doc);
         *buf = s.set(local);
         Ok(buf)

@@ -1,4 +1,5 @@
-//! Spill storage: shingle sets of many documents, in memory up to a budget and then in an anonymous temporary file.
+//! Spill storage: shingle sets (32-bit values) of many documents, in memory up to a budget and then in an anonymous
+//! temporary file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,7 +13,7 @@ pub struct SetStore {
     /// Sets held in memory: set `d` is `mem[d]` while `d < mem.len()`. A set given away ([`SetStore::push_vec`])
     /// is kept in the allocation it came in: copying every set into one growing buffer cost the copy and the page
     /// faults of as much fresh memory again (on the thread that hands out the documents).
-    mem: Vec<Box<[u64]>>,
+    mem: Vec<Box<[u32]>>,
     /// Values held in memory (the sum of the lengths of `mem`).
     mem_values: usize,
     /// Values the memory part may hold.
@@ -33,7 +34,7 @@ impl SetStore {
         SetStore {
             mem: Vec::new(),
             mem_values: 0,
-            mem_budget: mem_budget_bytes / 8,
+            mem_budget: mem_budget_bytes / 4,
             file: None,
             writer: None,
             spill_dir: dir.to_path_buf(),
@@ -46,7 +47,7 @@ impl SetStore {
     ///
     /// # Errors
     /// On I/O errors of the spill file, or after [`SetStore::finish`].
-    pub fn push(&mut self, set: &[u64]) -> io::Result<usize> {
+    pub fn push(&mut self, set: &[u32]) -> io::Result<usize> {
         if self.finished {
             return Err(io::Error::other("SetStore already finished"));
         }
@@ -63,11 +64,11 @@ impl SetStore {
             if cfg!(target_endian = "little") {
                 // The values' bytes in memory are the file's little-endian bytes: written as they lie, without a
                 // copy (as `read_into` reads them back).
-                // SAFETY: any u64's bytes are valid u8s; the byte slice covers exactly the values of `set`.
-                let bytes = unsafe { std::slice::from_raw_parts(set.as_ptr().cast::<u8>(), 8 * set.len()) };
+                // SAFETY: any u32's bytes are valid u8s; the byte slice covers exactly the values of `set`.
+                let bytes = unsafe { std::slice::from_raw_parts(set.as_ptr().cast::<u8>(), 4 * set.len()) };
                 w.write_all(bytes)?;
             } else {
-                let mut bytes = Vec::with_capacity(8 * set.len());
+                let mut bytes = Vec::with_capacity(4 * set.len());
                 for v in set {
                     bytes.extend_from_slice(&v.to_le_bytes());
                 }
@@ -83,7 +84,7 @@ impl SetStore {
     ///
     /// # Errors
     /// As [`SetStore::push`].
-    pub fn push_vec(&mut self, set: Vec<u64>) -> io::Result<usize> {
+    pub fn push_vec(&mut self, set: Vec<u32>) -> io::Result<usize> {
         if self.finished || !self.holds(set.len()) {
             return self.push(&set);
         }
@@ -128,7 +129,7 @@ impl SetStore {
 
     /// Bytes of sets written to the spill file.
     pub fn spilled_bytes(&self) -> u64 {
-        8 * (self.offsets.last().copied().unwrap_or(0) - self.mem_values as u64)
+        4 * (self.offsets.last().copied().unwrap_or(0) - self.mem_values as u64)
     }
 
     /// Number of shingles in set `d`.
@@ -138,7 +139,7 @@ impl SetStore {
 
     /// Set `d` when it is held in memory, borrowed; `None` when it is in the spill file (or before
     /// [`SetStore::finish`]).
-    pub fn get(&self, d: usize) -> Option<&[u64]> {
+    pub fn get(&self, d: usize) -> Option<&[u32]> {
         (self.finished && d < self.mem.len()).then(|| &self.mem[d][..])
     }
 
@@ -146,7 +147,7 @@ impl SetStore {
     ///
     /// # Errors
     /// On I/O errors, or before [`SetStore::finish`].
-    pub fn read_into(&self, d: usize, buf: &mut Vec<u64>) -> io::Result<()> {
+    pub fn read_into(&self, d: usize, buf: &mut Vec<u32>) -> io::Result<()> {
         if !self.finished {
             return Err(io::Error::other("SetStore read before finish"));
         }
@@ -159,11 +160,11 @@ impl SetStore {
         let file = self.file.as_ref().expect("spilled sets have a file");
         // The file holds little-endian values: read their bytes straight into `buf`, then fix the byte order.
         buf.resize(end - start, 0);
-        // SAFETY: any bytes are a valid u64; the byte slice covers exactly the values of `buf`.
-        let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 8 * buf.len()) };
-        file.read_exact_at(bytes, 8 * start as u64)?;
+        // SAFETY: any bytes are a valid u32; the byte slice covers exactly the values of `buf`.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 4 * buf.len()) };
+        file.read_exact_at(bytes, 4 * start as u64)?;
         for v in buf.iter_mut() {
-            *v = u64::from_le(*v);
+            *v = u32::from_le(*v);
         }
         Ok(())
     }
@@ -177,22 +178,22 @@ mod tests {
     fn store_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         // A budget of 4 values: the first two sets stay in memory, the rest spill to the file.
-        let mut st = SetStore::new(dir.path(), 32);
+        let mut st = SetStore::new(dir.path(), 16);
         assert_eq!(st.push(&[1, 2, 3]).unwrap(), 0);
         assert_eq!(st.push(&[]).unwrap(), 1);
-        assert_eq!(st.push(&[u64::MAX, 5]).unwrap(), 2);
+        assert_eq!(st.push(&[u32::MAX, 5]).unwrap(), 2);
         assert_eq!(st.push(&[9]).unwrap(), 3);
         let mut buf = Vec::new();
         assert!(st.read_into(0, &mut buf).is_err());
         st.finish().unwrap();
-        assert_eq!(st.spilled_bytes(), 24);
+        assert_eq!(st.spilled_bytes(), 12);
         st.read_into(0, &mut buf).unwrap();
         assert_eq!(buf, [1, 2, 3]);
         st.read_into(1, &mut buf).unwrap();
         assert!(buf.is_empty());
         st.read_into(2, &mut buf).unwrap();
-        assert_eq!(buf, [u64::MAX, 5]);
-        assert_eq!(st.get(0), Some(&[1u64, 2, 3][..]));
+        assert_eq!(buf, [u32::MAX, 5]);
+        assert_eq!(st.get(0), Some(&[1u32, 2, 3][..]));
         assert_eq!(st.get(2), None);
         st.read_into(3, &mut buf).unwrap();
         assert_eq!(buf, [9]);
@@ -204,7 +205,7 @@ mod tests {
     fn sets_given_away_are_stored_as_copies_are() {
         // The same sets through `push` and `push_vec` (one with spare capacity), under budgets that hold none, some
         // or all of them: the same sets back, in memory or spilled at the same place.
-        let sets: Vec<Vec<u64>> = vec![vec![1, 2, 3], vec![], vec![u64::MAX, 5], vec![9], (10..40).collect()];
+        let sets: Vec<Vec<u32>> = vec![vec![1, 2, 3], vec![], vec![u32::MAX, 5], vec![9], (10..40).collect()];
         let dir = tempfile::tempdir().unwrap();
         for budget in [0, 8, 24, 48, 1 << 20] {
             let (mut copied, mut given) = (SetStore::new(dir.path(), budget), SetStore::new(dir.path(), budget));

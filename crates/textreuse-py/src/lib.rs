@@ -21,7 +21,7 @@ use textreuse::core::passages::{
 use textreuse::core::Error as CoreError;
 use textreuse::normalize::{normalize as core_normalize, NormalizeOptions};
 use textreuse::repeats::{analyze, strip, RepeatConfig};
-use textreuse::shingle::{shingle_set, units, Ngram};
+use textreuse::shingle::{narrow_set, shingle_set, units, Ngram};
 
 create_exception!(
     _textreuse,
@@ -388,7 +388,13 @@ impl MinHash {
     /// Adds the shingles of every text of `texts` (GIL released).
     fn update_batch(&mut self, py: Python<'_>, texts: Vec<String>) -> PyResult<()> {
         let sh = self.shingling;
-        let more: Vec<u64> = py.detach(|| texts.iter().flat_map(|t| sh.shingles(t)).collect());
+        let more: Vec<u64> = py.detach(|| {
+            // Several texts' sets, one after another: sorted and de-duplicated as one set.
+            let mut more: Vec<u64> = texts.iter().flat_map(|t| sh.shingles(t)).collect();
+            more.sort_unstable();
+            more.dedup();
+            more
+        });
         self.add_shingles(more);
         Ok(())
     }
@@ -476,10 +482,12 @@ impl MinHash {
         Ok(estimate_jaccard(&self.signature, &other.signature))
     }
 
-    /// Exact Jaccard similarity of the two shingle sets.
+    /// Exact Jaccard similarity of the two shingle sets, as `dedup` verifies it (on the sets' 32-bit values, core
+    /// `shingle::narrow_set`).
     fn exact_jaccard(&self, other: PyRef<'_, MinHash>) -> PyResult<f64> {
         self.check_compatible(&other)?;
-        Ok(textreuse::verify::pair_stats(&self.shingles, &other.shingles).jaccard)
+        let (a, b) = (narrow_set(&self.shingles), narrow_set(&other.shingles));
+        Ok(textreuse::verify::pair_stats(&a, &b).jaccard)
     }
 
     /// Merges another MinHash's shingles into this one (the union of the sets).
@@ -1243,7 +1251,7 @@ fn check_pair_indices(n: usize, a_index: &[usize], b_index: &[usize]) -> PyResul
 /// `DedupOptions::is_duplicate`) of the pairs `(texts[a_index[k]], texts[b_index[k]])`, each
 /// text's shingle set computed here (core `Fingerprinter`, as `spark_fingerprints`) once however many pairs it is
 /// in, with the two sets' sizes: the verification of one group of documents (a component of the candidate-pair
-/// graph) with its pairs, shipping texts (1–3 bytes a character) instead of shingle sets (8 bytes a shingle).
+/// graph) with its pairs, shipping texts (1–3 bytes a character) instead of shingle sets (4 bytes a shingle).
 /// IndexError for an index out of range; ValueError when `a_index` and `b_index` differ in length or a text of a
 /// pair has no shingle set (blank, or no letters, digits or CJK characters: never a candidate).
 #[pyfunction]
@@ -1260,7 +1268,7 @@ fn spark_pair_stats_texts(
     let f = textreuse::core::dedup::Fingerprinter::new(&opts).map_err(core_err)?;
     check_pair_indices(texts.len(), &a_index, &b_index)?;
     py.detach(|| {
-        let sets: Vec<Option<Vec<u64>>> = texts.par_iter().map(|t| f.fingerprint(t).map(|fp| fp.shingles)).collect();
+        let sets: Vec<Option<Vec<u32>>> = texts.par_iter().map(|t| f.fingerprint(t).map(|fp| fp.shingles)).collect();
         a_index
             .par_iter()
             .zip(b_index.par_iter())

@@ -52,6 +52,15 @@ def test_minhash_is_script_aware_and_matches_bulk():
     m.merge(a)
     assert m.exact_jaccard(a) == 1.0 and m.count() == a.count() and m == a
     m.merge(m)
+    # A batch of texts joins as one set, whether the MinHash was empty or not (the same text twice adds nothing).
+    for start in ([], [OTHER]):
+        batch = textreuse.MinHash()
+        batch.update_batch(start)
+        batch.update_batch([STORY, STORY_TRAD, STORY])
+        one = textreuse.MinHash()
+        for t in start + [STORY]:
+            one.update(t)
+        assert batch.count() == one.count() and batch.exact_jaccard(one) == 1.0 and batch == one
     # Tokens as they are (datasketch's update): the same tokens give the same signature, bytes or str.
     t1, t2 = textreuse.MinHash(), textreuse.MinHash()
     t1.update_tokens(["国家", "主席", "会谈"])

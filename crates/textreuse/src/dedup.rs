@@ -161,7 +161,7 @@ impl ShingleSets for Spilled<'_> {
         self.0.set_len(doc)
     }
 
-    fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u64>) -> io::Result<&'a [u64]> {
+    fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
         if let Some(set) = self.0.get(doc) {
             return Ok(set);
         }

@@ -690,7 +690,7 @@ impl IndexedDocuments for NoDocuments {
     fn is_deleted(&self, _: u32) -> bool {
         false
     }
-    fn read_set<'a>(&'a self, _: u32, buf: &'a mut Vec<u64>) -> io::Result<&'a [u64]> {
+    fn read_set<'a>(&'a self, _: u32, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
         Ok(buf)
     }
     fn first_with_set_hash(&self, _: u64) -> Option<u32> {

@@ -476,7 +476,7 @@ fn run_batch<S: ShingleSets>(
                     // The bar of each pair, or `None` where the sketches settle it below the bar.
                     bars.clear();
                     bars.extend(against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
-                    let b_set: &[u64] = if bars.iter().any(Option::is_some) {
+                    let b_set: &[u32] = if bars.iter().any(Option::is_some) {
                         sets.read(docs[task.b as usize] as usize, b_buf)?
                     } else {
                         &[]
@@ -575,9 +575,9 @@ struct Ctx<'a, S, F> {
 #[derive(Default)]
 struct Buffers {
     /// The set of the task's document (read from storage).
-    b_buf: Vec<u64>,
+    b_buf: Vec<u32>,
     /// The set of the document it is compared with.
-    a_buf: Vec<u64>,
+    a_buf: Vec<u32>,
     /// The bar of each pair of the task ([`Ctx::screen`]).
     bars: Vec<Option<u64>>,
     /// The large clusters the task's document joined.
@@ -668,7 +668,7 @@ impl<S: ShingleSets, F> Ctx<'_, S, F> {
 
     /// The statistics of a pair, or `None` for a pair the listing leaves out (neither listed nor a duplicate);
     /// `bar` is the pair's [`Ctx::screen`].
-    fn stats(&self, a: &[u64], b: &[u64], bar: u64) -> Option<PairStats> {
+    fn stats(&self, a: &[u32], b: &[u32], bar: u64) -> Option<PairStats> {
         match self.listing {
             Listing::All => pair_stats_at_least(a, b, 0),
             Listing::Satisfying(wanted) if a.is_empty() || b.is_empty() => {
@@ -730,14 +730,14 @@ mod tests {
 
     /// Random shingle sets in families (near-duplicates of a family base), and bucket keys drawn so that members
     /// of a family often share buckets and strangers sometimes do.
-    fn corpus(rng: &mut Rng, docs: usize, families: usize, bands: usize) -> (Vec<Vec<u64>>, Vec<u64>) {
-        let bases: Vec<Vec<u64>> = (0..families).map(|f| (0..60).map(|k| (f * 1000 + k) as u64).collect()).collect();
+    fn corpus(rng: &mut Rng, docs: usize, families: usize, bands: usize) -> (Vec<Vec<u32>>, Vec<u64>) {
+        let bases: Vec<Vec<u32>> = (0..families).map(|f| (0..60).map(|k| (f * 1000 + k) as u32).collect()).collect();
         let mut sets = Vec::new();
         let mut keys = Vec::new();
         for _ in 0..docs {
             let f = rng.below(families as u64) as usize;
-            let mut s: Vec<u64> = bases[f].iter().copied().filter(|_| rng.below(10) > 0).collect();
-            s.extend((0..rng.below(8)).map(|_| 1_000_000 + rng.below(1000)));
+            let mut s: Vec<u32> = bases[f].iter().copied().filter(|_| rng.below(10) > 0).collect();
+            s.extend((0..rng.below(8)).map(|_| 1_000_000 + rng.below(1000) as u32));
             s.sort_unstable();
             s.dedup();
             sets.push(s);
@@ -750,7 +750,7 @@ mod tests {
         (sets, keys)
     }
 
-    fn run(sets: &[Vec<u64>], keys: &[u64], bands: usize, max_bucket: usize, large: usize) -> Found {
+    fn run(sets: &[Vec<u32>], keys: &[u64], bands: usize, max_bucket: usize, large: usize) -> Found {
         run_batches(sets, keys, bands, max_bucket, large, 1 << 15)
     }
 
@@ -764,7 +764,7 @@ mod tests {
     }
 
     fn run_batches(
-        sets: &[Vec<u64>],
+        sets: &[Vec<u32>],
         keys: &[u64],
         bands: usize,
         max_bucket: usize,
@@ -868,7 +868,7 @@ mod tests {
 
     #[test]
     fn sketches_are_made_once_when_they_pay() {
-        let sets: Vec<Vec<u64>> = (0..10u64).map(|d| (d..d + 30).collect()).collect();
+        let sets: Vec<Vec<u32>> = (0..10u32).map(|d| (d..d + 30).collect()).collect();
         let mut store = MemorySets::default();
         for s in &sets {
             store.push(s);
@@ -1000,7 +1000,7 @@ mod tests {
         // 20 000 near-duplicates in one bucket of every band: the full candidate set is 20 000 × 256 pairs.
         let docs = 20_000usize;
         let bands = 4;
-        let sets: Vec<Vec<u64>> = (0..docs).map(|d| (0..50u64).chain([1000 + d as u64]).collect()).collect();
+        let sets: Vec<Vec<u32>> = (0..docs).map(|d| (0..50u32).chain([1000 + d as u32]).collect()).collect();
         let keys = vec![7u64; docs * bands];
         let got = run(&sets, &keys, bands, 256, 64);
         assert!(got.verified < 3 * docs as u64, "{} verifications", got.verified);

@@ -28,13 +28,13 @@ pub trait ShingleSets: Sync {
     ///
     /// # Errors
     /// When the storage fails.
-    fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u64>) -> Result<&'a [u64], Self::Error>;
+    fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u32>) -> Result<&'a [u32], Self::Error>;
 }
 
 /// Shingle sets held in memory, one after another.
 #[derive(Debug, Clone)]
 pub struct MemorySets {
-    values: Vec<u64>,
+    values: Vec<u32>,
     offsets: Vec<usize>,
 }
 
@@ -46,7 +46,7 @@ impl Default for MemorySets {
 
 impl MemorySets {
     /// Appends the set of the next document; returns its index.
-    pub fn push(&mut self, set: &[u64]) -> usize {
+    pub fn push(&mut self, set: &[u32]) -> usize {
         self.values.extend_from_slice(set);
         self.offsets.push(self.values.len());
         self.offsets.len() - 2
@@ -66,7 +66,7 @@ impl MemorySets {
     ///
     /// # Panics
     /// When `doc` is out of range.
-    pub fn get(&self, doc: usize) -> &[u64] {
+    pub fn get(&self, doc: usize) -> &[u32] {
         &self.values[self.offsets[doc]..self.offsets[doc + 1]]
     }
 }
@@ -78,7 +78,7 @@ impl ShingleSets for MemorySets {
         self.offsets[doc + 1] - self.offsets[doc]
     }
 
-    fn read<'a>(&'a self, doc: usize, _buf: &'a mut Vec<u64>) -> Result<&'a [u64], Self::Error> {
+    fn read<'a>(&'a self, doc: usize, _buf: &'a mut Vec<u32>) -> Result<&'a [u32], Self::Error> {
         Ok(self.get(doc))
     }
 }

@@ -10,21 +10,22 @@ use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize_unconverted_into, NormalizeOptions};
-use crate::shingle::{shingle_set_of_unconverted, Ngram, ShingleBuffers};
+use crate::shingle::{narrow_set, shingle_set_of_unconverted, Ngram, ShingleBuffers};
 
 use super::DedupOptions;
 
 /// What document-level deduplication keeps of one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
-    /// The shingle set: 64-bit hashes (seeded XXH3) of every window of `ngram` units of the normalized text, sorted
-    /// and de-duplicated ([`crate::shingle::shingle_set`]). Never empty.
-    pub shingles: Vec<u64>,
-    /// The MinHash signature of the shingle set: `num_perm` values ([`MinHasher::signature`]).
+    /// The shingle set as verification compares it: the top 32 bits of the 64-bit hashes (seeded XXH3) of every
+    /// window of `ngram` units of the normalized text, sorted and de-duplicated ([`crate::shingle::shingle_set`],
+    /// then [`crate::shingle::narrow_set`]). Never empty.
+    pub shingles: Vec<u32>,
+    /// The MinHash signature of the 64-bit shingle set: `num_perm` values ([`MinHasher::signature`]).
     pub signature: Vec<u64>,
     /// One LSH bucket key per band ([`LshParams::band_keys`]): `bands` values.
     pub band_keys: Vec<u64>,
-    /// A 64-bit hash (XXH3 seeded with the seed) of the whole shingle set: equal sets have equal hashes, which is
+    /// A 64-bit hash (XXH3 seeded with the seed) of the whole 64-bit shingle set: equal sets have equal hashes, which is
     /// how exact duplicates are folded before LSH.
     pub set_hash: u64,
     /// Length of the original text in Unicode code points.
@@ -146,12 +147,18 @@ impl Fingerprinter {
             let keys = self.lsh.band_keys(&sig);
             (sig, keys, set_hash(&set, self.seed))
         });
-        Some(Fingerprint { shingles: set, signature, band_keys, set_hash, chars: chars as u64 })
+        Some(Fingerprint { shingles: narrow_set(&set), signature, band_keys, set_hash, chars: chars as u64 })
     }
 
-    /// The shingle set of `text` alone (boilerplate blanked, normalized, shingled; sorted, de-duplicated; empty when
-    /// the text has no unit).
-    pub fn shingles(&self, text: &str) -> Vec<u64> {
+    /// The shingle set of `text` alone as verification compares it ([`Fingerprint::shingles`]: boilerplate blanked,
+    /// normalized, shingled; 32-bit values, sorted, de-duplicated; empty when the text has no unit).
+    pub fn shingles(&self, text: &str) -> Vec<u32> {
+        narrow_set(&self.shingle_hashes(text))
+    }
+
+    /// The 64-bit shingle set of `text` alone, from which the MinHash signature and the set hash are computed
+    /// (sorted, de-duplicated hashes; [`Fingerprinter::shingles`] keeps their top 32 bits).
+    pub fn shingle_hashes(&self, text: &str) -> Vec<u64> {
         self.shingle_set(text, None).1
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Every candidate pair from LSH is checked on the documents' full shingle sets: Jaccard similarity
 //! `|A ∩ B| / |A ∪ B|` and containment `|A ∩ B| / min(|A|, |B|)` (Broder 1997). Shingle sets are sorted,
-//! de-duplicated `u64` slices (see [`crate::shingle::shingle_set`]); where they are kept (memory or a spill file)
-//! is the caller's concern.
+//! de-duplicated `u32` slices: the top 32 bits of the 64-bit shingle hashes ([`crate::shingle::narrow_set`], which
+//! gives the collision rates); where they are kept (memory or a spill file) is the caller's concern.
 
 use rayon::prelude::*;
 
@@ -21,15 +21,15 @@ pub struct PairStats {
 }
 
 /// Size of the intersection of two sorted, de-duplicated slices: binary search of the smaller in the larger when
-/// sizes differ 16-fold or more, else a merge, by blocks of 4 × 4 values with AVX2 (and POPCNT) where the processor
+/// sizes differ 16-fold or more, else a merge, by blocks of 8 × 8 values with AVX2 (and POPCNT) where the processor
 /// has it (detected at run time), else one value at a time. All paths count the same.
-pub fn intersection_size(a: &[u64], b: &[u64]) -> u64 {
+pub fn intersection_size(a: &[u32], b: &[u32]) -> u64 {
     intersection_at_least(a, b, 0).expect("every intersection is at least 0")
 }
 
 /// [`intersection_size`] when it is at least `bar`, else `None`: the count stops as soon as the values not yet
 /// compared could no longer bring it to `bar` (the matches so far plus the values left in either set bound it).
-pub fn intersection_at_least(a: &[u64], b: &[u64], bar: u64) -> Option<u64> {
+pub fn intersection_at_least(a: &[u32], b: &[u32], bar: u64) -> Option<u64> {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if (small.len() as u64) < bar {
         return None;
@@ -63,7 +63,7 @@ fn bound(n: u64, a_left: usize, b_left: usize) -> u64 {
 
 /// `n` plus the size of the intersection of two sorted, de-duplicated slices by a merge, one value at a time;
 /// `None` as soon as it cannot reach `bar`.
-fn merge_at_least(a: &[u64], b: &[u64], mut n: u64, bar: u64) -> Option<u64> {
+fn merge_at_least(a: &[u32], b: &[u32], mut n: u64, bar: u64) -> Option<u64> {
     // Branch-free merge: the comparisons of random hashes are unpredictable.
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -78,8 +78,8 @@ fn merge_at_least(a: &[u64], b: &[u64], mut n: u64, bar: u64) -> Option<u64> {
     (n >= bar).then_some(n)
 }
 
-/// [`merge_at_least`] by blocks: 4 values of `a` are compared with 4 of `b` in every arrangement (4 vector
-/// comparisons), the matches counted, and the block whose last value is smaller moved on (both when equal). Each
+/// [`merge_at_least`] by blocks: 8 values of `a` are compared with 8 of `b` in every arrangement (8 vector
+/// comparisons of 32-bit lanes), the matches counted, and the block whose last value is smaller moved on (both when equal). Each
 /// value is in one set once, so a value of `a` matches at most one of `b`'s block, and a value equal in both sets
 /// is counted in the one step where both blocks hold it: a block moves on only past values smaller than or equal
 /// to the other block's last, which later blocks of the other set cannot hold. So every value passed has all its
@@ -89,15 +89,15 @@ fn merge_at_least(a: &[u64], b: &[u64], mut n: u64, bar: u64) -> Option<u64> {
 /// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by
 /// binary search): the two halves' intersections add up, and their merges run interleaved, one block step of each
 /// in turn, two independent chains of loads and comparisons that the processor overlaps (9% faster than one chain
-/// on sets of 3,600 values on this project's AMD EPYC machines). The values not yet passed in both halves bound the
-/// intersection as in one merge. Compiled with POPCNT (which processors with AVX2 have): the count of the matches'
+/// on sets of 3,600 values on this project's AMD EPYC machines, measured with blocks of 4 × 4 64-bit values). The
+/// values not yet passed in both halves bound the intersection as in one merge. Compiled with POPCNT (which processors with AVX2 have): the count of the matches'
 /// mask is one instruction, not a table lookup (4% faster).
 ///
 /// # Safety
 /// The processor must support AVX2 and POPCNT.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
-unsafe fn intersection_at_least_avx2(a: &[u64], b: &[u64], bar: u64) -> Option<u64> {
+unsafe fn intersection_at_least_avx2(a: &[u32], b: &[u32], bar: u64) -> Option<u64> {
     if a.len() < 64 || b.len() < 64 {
         let mut c = Chain::new(a, b);
         while c.can_step() {
@@ -142,12 +142,12 @@ unsafe fn intersection_at_least_avx2(a: &[u64], b: &[u64], bar: u64) -> Option<u
     high.finish(low_n, bar)
 }
 
-/// The state of one 4 × 4 block merge ([`intersection_at_least_avx2`]): the positions in both sets and the matches
+/// The state of one 8 × 8 block merge ([`intersection_at_least_avx2`]): the positions in both sets and the matches
 /// counted so far.
 #[cfg(target_arch = "x86_64")]
 struct Chain<'a> {
-    a: &'a [u64],
-    b: &'a [u64],
+    a: &'a [u32],
+    b: &'a [u32],
     i: usize,
     j: usize,
     n: u64,
@@ -155,14 +155,14 @@ struct Chain<'a> {
 
 #[cfg(target_arch = "x86_64")]
 impl<'a> Chain<'a> {
-    fn new(a: &'a [u64], b: &'a [u64]) -> Chain<'a> {
+    fn new(a: &'a [u32], b: &'a [u32]) -> Chain<'a> {
         Chain { a, b, i: 0, j: 0, n: 0 }
     }
 
-    /// True when both sets have a block of 4 values left.
+    /// True when both sets have a block of 8 values left.
     #[inline(always)]
     fn can_step(&self) -> bool {
-        self.i + 4 <= self.a.len() && self.j + 4 <= self.b.len()
+        self.i + 8 <= self.a.len() && self.j + 8 <= self.b.len()
     }
 
     /// The matches so far plus the values left in either set: no intersection of the two can exceed it.
@@ -171,8 +171,8 @@ impl<'a> Chain<'a> {
         bound(self.n, self.a.len() - self.i, self.b.len() - self.j)
     }
 
-    /// One block step: the matches of the blocks at `i` and `j` counted, the block with the smaller last value
-    /// passed (both when equal).
+    /// One block step: the matches of the blocks of 8 at `i` and `j` counted, the block with the smaller last
+    /// value passed (both when equal).
     ///
     /// # Safety
     /// The processor must support AVX2 and POPCNT, and [`Chain::can_step`] must hold.
@@ -181,26 +181,37 @@ impl<'a> Chain<'a> {
     unsafe fn step(&mut self) {
         use std::arch::x86_64::*;
         let (a, b, i, j) = (self.a, self.b, self.i, self.j);
-        // SAFETY: i + 4 <= a.len() and j + 4 <= b.len() (`can_step`): both loads and both reads are in bounds.
+        // SAFETY: i + 8 <= a.len() and j + 8 <= b.len() (`can_step`): both loads and both reads are in bounds.
         let (va, vb, a_last, b_last) = unsafe {
             (
                 _mm256_loadu_si256(a.as_ptr().add(i).cast::<__m256i>()),
                 _mm256_loadu_si256(b.as_ptr().add(j).cast::<__m256i>()),
-                *a.get_unchecked(i + 3),
-                *b.get_unchecked(j + 3),
+                *a.get_unchecked(i + 7),
+                *b.get_unchecked(j + 7),
             )
         };
-        // vb as [b0 b1 b2 b3], [b1 b0 b3 b2], [b2 b3 b0 b1], [b3 b2 b1 b0]: each lane of va meets all four.
-        let r1 = _mm256_shuffle_epi32(vb, 0b01_00_11_10);
-        let r2 = _mm256_permute4x64_epi64(vb, 0b01_00_11_10);
-        let r3 = _mm256_shuffle_epi32(r2, 0b01_00_11_10);
+        // Each 128-bit half of vb rotated by one, two and three values, then the same with the halves swapped:
+        // every lane of va meets all eight values of vb.
+        let vs = _mm256_permute2x128_si256(vb, vb, 1);
         let m = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi64(va, vb), _mm256_cmpeq_epi64(va, r1)),
-            _mm256_or_si256(_mm256_cmpeq_epi64(va, r2), _mm256_cmpeq_epi64(va, r3)),
+            _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpeq_epi32(va, vb), _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b00_11_10_01))),
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b01_00_11_10)),
+                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b10_01_00_11)),
+                ),
+            ),
+            _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpeq_epi32(va, vs), _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b00_11_10_01))),
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b01_00_11_10)),
+                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b10_01_00_11)),
+                ),
+            ),
         );
-        self.n += (_mm256_movemask_pd(_mm256_castsi256_pd(m)) as u32).count_ones() as u64;
-        self.i += 4 * (a_last <= b_last) as usize;
-        self.j += 4 * (b_last <= a_last) as usize;
+        self.n += (_mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32).count_ones() as u64;
+        self.i += 8 * (a_last <= b_last) as usize;
+        self.j += 8 * (b_last <= a_last) as usize;
     }
 
     /// `n` plus this chain's count, the tails merged one value at a time, when it reaches `bar`.
@@ -240,7 +251,7 @@ pub fn least_intersection(a_len: usize, b_len: usize, wanted: impl Fn(&PairStats
 
 /// [`pair_stats`] when the intersection is at least `bar`, else `None`, found without comparing every value
 /// when it is not ([`intersection_at_least`]).
-pub fn pair_stats_at_least(a: &[u64], b: &[u64], bar: u64) -> Option<PairStats> {
+pub fn pair_stats_at_least(a: &[u32], b: &[u32], bar: u64) -> Option<PairStats> {
     if a.is_empty() && b.is_empty() {
         return (bar == 0).then(|| stats_of(0, 0, 0));
     }
@@ -248,7 +259,7 @@ pub fn pair_stats_at_least(a: &[u64], b: &[u64], bar: u64) -> Option<PairStats> 
 }
 
 /// Jaccard similarity and containment of two sorted, de-duplicated shingle sets. Two empty sets are identical.
-pub fn pair_stats(a: &[u64], b: &[u64]) -> PairStats {
+pub fn pair_stats(a: &[u32], b: &[u32]) -> PairStats {
     pair_stats_at_least(a, b, 0).expect("every intersection is at least 0")
 }
 
@@ -266,7 +277,7 @@ pub fn pair_stats(a: &[u64], b: &[u64]) -> PairStats {
 /// which is the bitmap that size would have had), its extras counted again. The bound is exact arithmetic, never an
 /// estimate: a pair it puts below a bar is below it.
 ///
-/// Memory: `2^k / 8` bytes per set (0.25 to 0.5 byte per shingle against 8 for the set itself) and 16 bytes.
+/// Memory: `2^k / 8` bytes per set (0.25 to 0.5 byte per shingle against 4 for the set itself) and 16 bytes.
 #[derive(Debug, Clone)]
 pub struct SetSketches {
     /// The bitmaps, one after another (`offsets[s]..offsets[s + 1]` in 64-bit words).
@@ -337,7 +348,7 @@ impl SetSketches {
     ///
     /// # Panics
     /// When the set has 2^32 values or more.
-    pub fn push(&mut self, set: &[u64]) -> usize {
+    pub fn push(&mut self, set: &[u32]) -> usize {
         let start = self.words.len();
         self.words.resize(start + Self::sketch_bits(set.len()) / 64, 0);
         let ones = fill_sketch(set, &mut self.words[start..]);
@@ -388,8 +399,8 @@ impl SetSketches {
 }
 
 /// Sets bit `v mod 2^k` of `words` (zeroed, `2^k` bits) for every value `v` of `set`; returns the bits set.
-fn fill_sketch(set: &[u64], words: &mut [u64]) -> u32 {
-    let mask = (64 * words.len() - 1) as u64;
+fn fill_sketch(set: &[u32], words: &mut [u64]) -> u32 {
+    let mask = (64 * words.len() - 1) as u32;
     for &v in set {
         let bit = v & mask;
         words[(bit >> 6) as usize] |= 1 << (bit & 63);
@@ -521,15 +532,15 @@ mod tests {
 
     #[test]
     fn stats_are_exact() {
-        let a: Vec<u64> = (0..100).collect();
-        let b: Vec<u64> = (50..250).collect();
+        let a: Vec<u32> = (0..100).collect();
+        let b: Vec<u32> = (50..250).collect();
         let s = pair_stats(&a, &b);
         assert_eq!(s.intersection, 50);
         assert!((s.jaccard - 50.0 / 250.0).abs() < 1e-12);
         assert!((s.containment - 0.5).abs() < 1e-12);
         // The galloping path agrees with the merge path.
-        let big: Vec<u64> = (0..10_000).map(|x| x * 3).collect();
-        let small: Vec<u64> = vec![0, 3, 4, 9, 29_997, 30_000];
+        let big: Vec<u32> = (0..10_000).map(|x| x * 3).collect();
+        let small: Vec<u32> = vec![0, 3, 4, 9, 29_997, 30_000];
         assert_eq!(intersection_size(&small, &big), 4);
         assert_eq!(pair_stats(&[], &[]).jaccard, 1.0);
     }
@@ -556,7 +567,7 @@ mod tests {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             state ^ (state >> 29)
         };
-        let mut sets: Vec<Vec<u64>> = Vec::new();
+        let mut sets: Vec<Vec<u32>> = Vec::new();
         for round in 0..300 {
             // Sizes from empty to beyond one sketch size step; shared values drawn from a common pool so that pairs
             // overlap by any amount; every third set with its low bits skewed (multiples of 64), which crowds the
@@ -567,8 +578,8 @@ mod tests {
                 _ => (next() % 5000) as usize,
             };
             let pool_share = next() % 101;
-            let mut s: Vec<u64> = (0..n)
-                .map(|_| if next() % 100 < pool_share { next() % 6000 } else { next() })
+            let mut s: Vec<u32> = (0..n)
+                .map(|_| if next() % 100 < pool_share { next() % 6000 } else { next() } as u32)
                 .map(|v| if round % 3 == 0 { v << 6 } else { v })
                 .collect();
             s.sort_unstable();
@@ -607,10 +618,12 @@ mod tests {
         }
         // Two unrelated sets of 3,000 values: the bound is below the 1,862 common values that a Jaccard similarity
         // of 0.45 needs.
-        let mut x: Vec<u64> = (0..3000).map(|_| next()).collect();
-        let mut y: Vec<u64> = (0..3000).map(|_| next()).collect();
+        let mut x: Vec<u32> = (0..3000).map(|_| next() as u32).collect();
+        let mut y: Vec<u32> = (0..3000).map(|_| next() as u32).collect();
         x.sort_unstable();
+        x.dedup();
         y.sort_unstable();
+        y.dedup();
         let mut two = SetSketches::default();
         two.push(&x);
         two.push(&y);
@@ -674,12 +687,14 @@ mod tests {
             state >> 11
         };
         for round in 0..3000 {
-            // Sets up to 90 values, and every fourth round up to 400 (cut in two halves by the block merge).
+            // Sets up to 90 values, and every fourth round up to 400 (cut in two halves by the block merge); every
+            // fifth round at the top of the value range (the blocks' last values compared unsigned).
             let most = if round % 4 == 0 { 400 } else { 90 };
             let (na, nb) = ((next() % most) as usize, (next() % most) as usize);
             let universe = 1 + (next() % 200) * (1 + round % 3);
-            let mut a: Vec<u64> = (0..na).map(|_| next() % universe).collect();
-            let mut b: Vec<u64> = (0..nb).map(|_| next() % universe).collect();
+            let base = if round % 5 == 0 { u32::MAX - universe as u32 } else { 0 };
+            let mut a: Vec<u32> = (0..na).map(|_| base + (next() % universe) as u32).collect();
+            let mut b: Vec<u32> = (0..nb).map(|_| base + (next() % universe) as u32).collect();
             a.sort_unstable();
             a.dedup();
             b.sort_unstable();

@@ -40,8 +40,9 @@ use crate::error::{at_least_one, Error};
 use crate::passages::PassageOptions;
 use crate::verify::{pair_stats, PairStats};
 
-/// Version of the index format (segment files and manifest). An index of another version is refused.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the index format (segment files and manifest). An index of another version is refused. Version 3
+/// stores shingle sets as 32-bit values ([`crate::shingle::narrow_set`]; version 2 stored 64-bit hashes).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The settings an index is built with, stored in its manifest: every later command uses them, and one that asks
 /// for another value is refused ([`IndexSettings::first_difference`]).
@@ -151,7 +152,7 @@ pub trait IndexedDocuments: Sync {
     ///
     /// # Errors
     /// When the storage fails.
-    fn read_set<'a>(&'a self, doc: u32, buf: &'a mut Vec<u64>) -> Result<&'a [u64], Self::Error>;
+    fn read_set<'a>(&'a self, doc: u32, buf: &'a mut Vec<u32>) -> Result<&'a [u32], Self::Error>;
     /// The first document (smallest number) with a shingle set of hash `set_hash`.
     fn first_with_set_hash(&self, set_hash: u64) -> Option<u32>;
     /// The last `w` documents (ascending) of bucket `key` in LSH band `band`, among documents that are not exact
@@ -289,8 +290,8 @@ fn set_of<'a, I: IndexedDocuments>(
     index: &'a I,
     new: &'a [PreparedDoc],
     doc: u32,
-    buf: &'a mut Vec<u64>,
-) -> Result<&'a [u64], I::Error> {
+    buf: &'a mut Vec<u32>,
+) -> Result<&'a [u32], I::Error> {
     let n = index.len();
     if doc < n {
         index.read_set(doc, buf)

@@ -24,7 +24,7 @@ Near-duplicate documents (:func:`dedup_with_pairs`):
 4. verification: each candidate pair is verified exactly (Jaccard similarity, containment, the duplicate rule) by
    the Rust core in the executors, in groups, each holding its documents' texts (shipped once per group) and its
    pairs, where the core computes each document's shingle set again, once (texts are 1-3 bytes a character,
-   shingle sets 8 bytes a shingle, and neither is shuffled once per pair): a connected component of the
+   shingle sets 4 bytes a shingle, and neither is shuffled once per pair): a connected component of the
    candidate-pair graph of at most :data:`LOCAL_VERIFY_DOCS` documents is one group; a larger component (large
    corpora have giant ones, made of candidate pairs below the thresholds that chain unrelated stories) has its
    pairs grouped by one LSH bucket they were found in (a bucket of more members cut in chunks of
@@ -746,7 +746,7 @@ def _dedup(df: Any, id_col: str, text_col: str, order_col: Optional[str], option
                   .groupBy("a", "b").agg(F.min("g").alias("g")))
 
     # 4. Exact verification in groups, each group's documents' texts shipped to it once and their shingle sets
-    # computed there by the core (once per document and group, instead of a text or a set at 8 bytes a shingle
+    # computed there by the core (once per document and group, instead of a text or a set at 4 bytes a shingle
     # shipped with each pair): a connected component of the candidate-pair graph of at most LOCAL_VERIFY_DOCS
     # documents is one group; the pairs of a larger component (candidate graphs of large corpora have giant
     # components, made of pairs below the thresholds) are grouped by the bucket chunk they were found in.
