@@ -493,6 +493,7 @@ fn assert_fingerprint_as_reference(text: &str, opts: &NormalizeOptions) -> Resul
         prop_assert_eq!(fp.as_ref().map(|p| &p.shingles), (!expected.is_empty()).then_some(&narrow));
         if let Some(p) = fp {
             prop_assert_eq!(p.chars, u64::from(slow.original_len));
+            prop_assert_eq!(&p.signature, &f.hasher().signature(&expected));
         }
     }
     Ok(())
