@@ -14,7 +14,7 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
     counts: &mut Vec<u32>,
     tmp: &mut Vec<T>,
 ) -> Vec<T> {
-    let mut out = by_top_bits(items, &key, |x| x, &key, counts, tmp);
+    let mut out = by_top_bits(items, key, counts, tmp);
     insertion_pass(&mut out, 1, 0);
     out
 }
@@ -24,7 +24,7 @@ pub(crate) fn sorted_by_top_bits<T: Copy + Ord>(
 /// where one is out of order (a few blocks per thousand values), where the loop over each value costs a compare
 /// and a branch per value.
 pub(crate) fn sorted_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u64>) -> Vec<u64> {
-    let mut out = by_top_bits(hashes, |&h| h, |h| h, |&h| h, counts, tmp);
+    let mut out = by_top_bits(hashes, |&h| h, counts, tmp);
     #[cfg(target_arch = "x86_64")]
     if out.len() >= 9 && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the processor has AVX-512F (checked just above).
@@ -33,50 +33,6 @@ pub(crate) fn sorted_hashes(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec
     }
     insertion_pass(&mut out, 1, 0);
     out
-}
-
-/// The top 32 bits of each of `hashes` (spread evenly over the 64 bits), sorted: [`sorted_hashes`] of the narrowed
-/// values, narrowed in the radix sort's first scatter (no pass of their own), so that the scatters and the insertion
-/// pass move 4 bytes a value instead of 8. With AVX-512F (detected at run time) the insertion pass compares sixteen
-/// values with the sixteen before them at once.
-pub(crate) fn sorted_top_halves(hashes: &[u64], counts: &mut Vec<u32>, tmp: &mut Vec<u32>) -> Vec<u32> {
-    let mut out = by_top_bits(hashes, |&h| h, |h| (h >> 32) as u32, |&t| u64::from(t) << 32, counts, tmp);
-    #[cfg(target_arch = "x86_64")]
-    if out.len() >= 17 && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the processor has AVX-512F (checked just above).
-        unsafe { insertion_pass32_avx512(&mut out) };
-        return out;
-    }
-    insertion_pass(&mut out, 1, 0);
-    out
-}
-
-/// The insertion pass of [`sorted_top_halves`] with AVX-512F, sixteen values at a time.
-///
-/// # Safety
-/// The processor must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn insertion_pass32_avx512(v: &mut [u32]) {
-    use std::arch::x86_64::*;
-    let n = v.len();
-    let (mut k, mut moved) = (1, 0);
-    while k + 16 <= n {
-        // SAFETY: values `k - 1..k + 16` lie within `v` (`k >= 1`).
-        let out_of_order = _mm512_cmpgt_epu32_mask(
-            _mm512_loadu_si512(v.as_ptr().add(k - 1).cast()),
-            _mm512_loadu_si512(v.as_ptr().add(k).cast()),
-        );
-        if out_of_order != 0 {
-            for j in k..k + 16 {
-                if !insert_at(v, j, &mut moved) {
-                    return;
-                }
-            }
-        }
-        k += 16;
-    }
-    insertion_pass(v, k, moved);
 }
 
 /// The insertion pass of [`sorted_hashes`] with AVX-512F, eight values at a time.
@@ -139,20 +95,12 @@ fn insert_at<T: Copy + Ord>(v: &mut [T], k: usize, moved: &mut usize) -> bool {
     true
 }
 
-/// The two counting passes of [`sorted_by_top_bits`], before its insertion pass: `items`, each turned into a `T` by
-/// `narrow`, ordered by the top `2 × bits` bits of their keys (sorted outright below 64 items). `key` is an item's
-/// key and `narrowed_key` a `T`'s; the two must agree on the top 22 bits (`narrowed_key(narrow(x))` and `key(x)`).
-fn by_top_bits<S: Copy, T: Copy + Ord>(
-    items: &[S],
-    key: impl Fn(&S) -> u64,
-    narrow: impl Fn(S) -> T,
-    narrowed_key: impl Fn(&T) -> u64,
-    counts: &mut Vec<u32>,
-    tmp: &mut Vec<T>,
-) -> Vec<T> {
+/// The two counting passes of [`sorted_by_top_bits`], before its insertion pass: `items` ordered by the top
+/// `2 × bits` bits of their keys (sorted outright below 64 items).
+fn by_top_bits<T: Copy + Ord>(items: &[T], key: impl Fn(&T) -> u64, counts: &mut Vec<u32>, tmp: &mut Vec<T>) -> Vec<T> {
     let n = items.len();
     if n < 64 {
-        let mut v: Vec<T> = items.iter().map(|&x| narrow(x)).collect();
+        let mut v = items.to_vec();
         v.sort_unstable();
         return v;
     }
@@ -192,7 +140,7 @@ fn by_top_bits<S: Copy, T: Copy + Ord>(
             // `n`, the length of `slots`.
             unsafe {
                 let at = lo.get_unchecked_mut(d);
-                slots.get_unchecked_mut(*at as usize).write(narrow(x));
+                slots.get_unchecked_mut(*at as usize).write(x);
                 *at += 1;
             }
         }
@@ -203,7 +151,7 @@ fn by_top_bits<S: Copy, T: Copy + Ord>(
     {
         let slots = &mut out.spare_capacity_mut()[..n];
         for &x in tmp.iter() {
-            let d = (narrowed_key(&x) >> hi_shift) as usize;
+            let d = (key(&x) >> hi_shift) as usize;
             // SAFETY: as above, with the high digits.
             unsafe {
                 let at = hi.get_unchecked_mut(d);
@@ -228,59 +176,6 @@ pub(crate) fn dedup_sorted(v: &mut Vec<u64>) {
         return;
     }
     v.dedup();
-}
-
-/// [`dedup_sorted`] of 32-bit values, sixteen at a time with AVX-512F where the processor has it.
-pub(crate) fn dedup_sorted32(v: &mut Vec<u32>) {
-    #[cfg(target_arch = "x86_64")]
-    if v.len() >= 32 && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the processor has AVX-512F (checked just above).
-        unsafe { dedup32_avx512(v) };
-        return;
-    }
-    v.dedup();
-}
-
-/// [`dedup_sorted32`] with AVX-512F: [`dedup_avx512`]'s loop with blocks of sixteen 32-bit values.
-///
-/// # Safety
-/// The processor must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn dedup32_avx512(v: &mut Vec<u32>) {
-    use std::arch::x86_64::*;
-    let n = v.len();
-    let p = v.as_mut_ptr();
-    // A block before the first whose last lane differs from the first value.
-    let mut before = _mm512_set1_epi32(!*p as i32);
-    let (mut i, mut w) = (0usize, 0usize);
-    while i + 16 <= n {
-        // SAFETY: values `i..i + 16` lie within `v`, and were not written yet (`w <= i`).
-        let cur = _mm512_loadu_si512(p.add(i).cast());
-        let prev = _mm512_alignr_epi32::<15>(cur, before);
-        let keep = _mm512_cmpneq_epu32_mask(cur, prev);
-        // SAFETY: `w + 16 <= i + 16 <= n`: the store lies within `v`.
-        _mm512_storeu_si512(p.add(w).cast(), _mm512_maskz_compress_epi32(keep, cur));
-        w += keep.count_ones() as usize;
-        before = cur;
-        i += 16;
-    }
-    // The rest one by one, against the last value read (memory before `i` may hold kept values by now).
-    let mut lanes = [0u32; 16];
-    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), before);
-    let mut last = lanes[15];
-    while i < n {
-        // SAFETY: `i < n`, and `w <= i`.
-        let x = *p.add(i);
-        if x != last {
-            *p.add(w) = x;
-            w += 1;
-            last = x;
-        }
-        i += 1;
-    }
-    // SAFETY: the first `w` values were written (kept values), `w <= n`.
-    v.set_len(w);
 }
 
 /// [`dedup_sorted`] with AVX-512F. Blocks of eight are read in order; the values kept so far (`w`) are never more
@@ -335,7 +230,7 @@ mod tests {
 
     #[test]
     fn dedup_sorted_is_vec_dedup() {
-        // Sorted values with runs of repeats of every length, around the blocks of eight (sixteen for 32-bit values).
+        // Sorted values with runs of repeats of every length, around the blocks of eight.
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for n in 0..200usize {
             for round in 0..20 {
@@ -349,12 +244,8 @@ mod tests {
                 }
                 let mut want = v.clone();
                 want.dedup();
-                // The same values' low halves (the values are below 2^32) through the 32-bit dedup.
-                let mut v32: Vec<u32> = v.iter().map(|&x| x as u32).collect();
                 dedup_sorted(&mut v);
                 assert_eq!(v, want, "{n} values, round {round}");
-                dedup_sorted32(&mut v32);
-                assert!(v32.iter().map(|&x| u64::from(x)).eq(want.iter().copied()), "{n} values, round {round}");
             }
         }
     }

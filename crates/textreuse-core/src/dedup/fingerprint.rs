@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::lsh::LshParams;
 use crate::minhash::MinHasher;
 use crate::normalize::{normalize_unconverted_into, NormalizeOptions};
-use crate::shingle::{narrow_set, narrow_set_of_ids, set_of_ids, unconverted_ids, Ngram, ShingleBuffers};
+use crate::shingle::{narrow_set, shingle_set_of_unconverted, Ngram, ShingleBuffers};
 
 use super::DedupOptions;
 
@@ -25,7 +25,7 @@ pub struct Fingerprint {
     pub signature: Vec<u64>,
     /// One LSH bucket key per band ([`LshParams::band_keys`]): `bands` values.
     pub band_keys: Vec<u64>,
-    /// A 64-bit hash (XXH3 seeded with the seed) of the whole shingle set (`shingles`' values): equal sets have equal hashes, which is
+    /// A 64-bit hash (XXH3 seeded with the seed) of the whole 64-bit shingle set: equal sets have equal hashes, which is
     /// how exact duplicates are folded before LSH.
     pub set_hash: u64,
     /// Length of the original text in Unicode code points.
@@ -57,9 +57,8 @@ fn timed<T>(counter: Option<&AtomicU64>, f: impl FnOnce() -> T) -> T {
 
 /// Turns texts into [`Fingerprint`]s with fixed settings: boilerplate blanked (when a filter is set) →
 /// normalization ([`crate::normalize::normalize_text_into`]; the script conversion runs while units are cut,
-/// [`crate::shingle::shingle_set_of_unconverted`]) → units → shingle hashes of `ngram` units (their top 32 bits,
-/// sorted and de-duplicated, are the shingle set: [`crate::shingle::narrow_set`]) → one-permutation MinHash
-/// signature of `num_perm` values of the 64-bit hashes →
+/// [`crate::shingle::shingle_set_of_unconverted`]) → units → shingle set of `ngram` units →
+/// one-permutation MinHash signature of `num_perm` values →
 /// LSH band keys (bands × rows chosen by [`LshParams::optimal`] for [`DedupOptions::effective_lsh_threshold`],
 /// false negatives weighted 0.7 and false positives 0.3). `Sync`: one fingerprinter serves every thread.
 ///
@@ -139,28 +138,16 @@ impl Fingerprinter {
     }
 
     fn fingerprint_with(&self, text: &str, times: Option<&FingerprintTimes>) -> Option<Fingerprint> {
-        let (chars, fp) = self.with_unit_ids(text, times, |buf, ascii| {
-            let set = timed(times.map(|t| &t.shingle), || {
-                if ascii {
-                    buf.narrow_set(self.ngram, self.seed)
-                } else {
-                    narrow_set_of_ids(self.ngram, self.seed, buf)
-                }
-            });
-            if set.is_empty() {
-                return None;
-            }
-            // The signature from the window hashes: their repeats and order do not change it, so it is the
-            // signature of the 64-bit shingle set.
-            let (signature, band_keys, set_hash) = timed(times.map(|t| &t.minhash), || {
-                let sig = self.hasher.signature(buf.window_hashes());
-                let keys = self.lsh.band_keys(&sig);
-                (sig, keys, set_hash(&set, self.seed))
-            });
-            Some((set, signature, band_keys, set_hash))
+        let (chars, set) = self.shingle_set(text, times);
+        if set.is_empty() {
+            return None;
+        }
+        let (signature, band_keys, set_hash) = timed(times.map(|t| &t.minhash), || {
+            let sig = self.hasher.signature(&set);
+            let keys = self.lsh.band_keys(&sig);
+            (sig, keys, set_hash(&set, self.seed))
         });
-        let (shingles, signature, band_keys, set_hash) = fp?;
-        Some(Fingerprint { shingles, signature, band_keys, set_hash, chars: chars as u64 })
+        Some(Fingerprint { shingles: narrow_set(&set), signature, band_keys, set_hash, chars: chars as u64 })
     }
 
     /// The shingle set of `text` alone as verification compares it ([`Fingerprint::shingles`]: boilerplate blanked,
@@ -172,58 +159,46 @@ impl Fingerprinter {
     /// The 64-bit shingle set of `text` alone, from which the MinHash signature and the set hash are computed
     /// (sorted, de-duplicated hashes; [`Fingerprinter::shingles`] keeps their top 32 bits).
     pub fn shingle_hashes(&self, text: &str) -> Vec<u64> {
-        self.with_unit_ids(text, None, |buf, ascii| {
-            if ascii {
-                buf.shingle_set(self.ngram, self.seed)
-            } else {
-                set_of_ids(self.ngram, self.seed, buf)
-            }
-        })
-        .1
+        self.shingle_set(text, None).1
     }
 
-    /// The length of `text` in code points and what `f` makes of the buffers holding its unit ids, the time of the
-    /// normalization added to `times`. A text that is ASCII but for separators and Latin-1 letters goes from the
-    /// text straight to unit ids ([`ShingleBuffers::ascii_units`]; `f` is told so, since its words alone set the
-    /// windows' length); any other is normalized first, its script converted while units are cut (timed as
-    /// shingling).
-    fn with_unit_ids<R>(
-        &self,
-        text: &str,
-        times: Option<&FingerprintTimes>,
-        f: impl FnOnce(&mut ShingleBuffers, bool) -> R,
-    ) -> (u32, R) {
+    /// The length of `text` in code points and its shingle set, the time of each step added to `times`. A text
+    /// that is ASCII but for separators and Latin-1 letters goes from the text straight to unit ids
+    /// ([`ShingleBuffers::ascii_units`]); any other is normalized first, its script converted while units are cut.
+    fn shingle_set(&self, text: &str, times: Option<&FingerprintTimes>) -> (u32, Vec<u64>) {
         let text = match &self.boilerplate {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
         BUFFERS.with_borrow_mut(|(norm, buf)| {
-            let (chars, made) = match timed(times.map(|t| &t.normalize), || buf.ascii_units(&text, &self.normalize)) {
-                Some(chars) => (chars, f(buf, true)),
+            let (chars, set) = match timed(times.map(|t| &t.normalize), || buf.ascii_units(&text, &self.normalize)) {
+                Some(chars) => (chars, timed(times.map(|t| &t.shingle), || buf.shingle_set(self.ngram, self.seed))),
                 None => {
                     let (chars, n_chars) =
                         timed(times.map(|t| &t.normalize), || normalize_unconverted_into(&text, &self.normalize, norm));
-                    timed(times.map(|t| &t.shingle), || unconverted_ids(norm, n_chars, &self.normalize, buf));
-                    (chars, f(buf, false))
+                    let set = timed(times.map(|t| &t.shingle), || {
+                        shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
+                    });
+                    (chars, set)
                 }
             };
             // Keep the buffers of ordinary documents only.
             if norm.capacity() > 1 << 24 || buf.capacity() > 1 << 24 {
                 (*norm, *buf) = Default::default();
             }
-            (chars, made)
+            (chars, set)
         })
     }
 }
 
 /// XXH3 (seeded) of the set's values as consecutive little-endian bytes, hashed in one call (XXH3 of a byte string
 /// is the same whether it is given at once or in pieces).
-fn set_hash(set: &[u32], seed: u64) -> u64 {
+fn set_hash(set: &[u64], seed: u64) -> u64 {
     #[cfg(target_endian = "little")]
     {
-        // SAFETY: a u32 slice is a valid byte slice of 4 times its length; on a little-endian machine its bytes are
+        // SAFETY: a u64 slice is a valid byte slice of 8 times its length; on a little-endian machine its bytes are
         // the values' little-endian bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(set.as_ptr().cast::<u8>(), 4 * set.len()) };
+        let bytes = unsafe { std::slice::from_raw_parts(set.as_ptr().cast::<u8>(), 8 * set.len()) };
         xxhash_rust::xxh3::xxh3_64_with_seed(bytes, seed)
     }
     #[cfg(not(target_endian = "little"))]
@@ -246,7 +221,7 @@ mod tests {
     #[test]
     fn set_hash_is_xxh3_of_the_values_bytes_in_pieces_or_at_once() {
         for n in [0usize, 1, 2, 3, 7, 16, 17, 100, 1000] {
-            let set: Vec<u32> = (0..n as u64).map(|i| crate::minhash::mix64(i ^ 77) as u32).collect();
+            let set: Vec<u64> = (0..n as u64).map(|i| crate::minhash::mix64(i ^ 77)).collect();
             let mut h = xxhash_rust::xxh3::Xxh3::with_seed(5);
             for v in &set {
                 h.update(&v.to_le_bytes());

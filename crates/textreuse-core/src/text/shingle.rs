@@ -756,8 +756,6 @@ pub struct ShingleBuffers {
     counts: Vec<u32>,
     /// The sort's values ordered by their low digit.
     sorting: Vec<u64>,
-    /// The same for the sort of 32-bit values ([`ShingleBuffers::narrow_set`]).
-    sorting32: Vec<u32>,
     /// A word of the all-ASCII path joined from pieces ([`crate::text::ascii`]).
     word: Vec<u8>,
 }
@@ -775,38 +773,15 @@ impl ShingleBuffers {
 
     /// Bytes held by the unit ids and the shingle hashes.
     pub(crate) fn capacity(&self) -> usize {
-        8 * (self.ids.capacity() + self.hashes.capacity() + self.sorting.capacity()) + 4 * self.sorting32.capacity()
+        8 * (self.ids.capacity() + self.hashes.capacity() + self.sorting.capacity())
     }
 
     /// The shingle set of the unit ids in the buffers (after [`ShingleBuffers::ascii_units`]). They are words, so
     /// every window is `n.word_n` units long: when no word's hash passes for a CJK character's id (one check over
     /// the ids, vectorized), the windows of one length are cut without a look at each unit's kind.
     pub(crate) fn shingle_set(&mut self, n: Ngram, seed: u64) -> Vec<u64> {
-        let n = self.ascii_ngram(n);
+        let n = if self.ids.iter().fold(false, |any, &id| any | is_cjk_id(id)) { n } else { Ngram::uniform(n.word_n) };
         set_of_ids(n, seed, self)
-    }
-
-    /// [`narrow_set`] of [`ShingleBuffers::shingle_set`], sorted as 32-bit values (half the bytes moved); the
-    /// shingle hashes stay in [`ShingleBuffers::window_hashes`].
-    pub(crate) fn narrow_set(&mut self, n: Ngram, seed: u64) -> Vec<u32> {
-        let n = self.ascii_ngram(n);
-        narrow_set_of_ids(n, seed, self)
-    }
-
-    /// The window lengths for the unit ids of [`ShingleBuffers::ascii_units`]: `n`, or `n.word_n` throughout when no
-    /// id passes for a CJK character's (one check over the ids, vectorized).
-    fn ascii_ngram(&self, n: Ngram) -> Ngram {
-        if self.ids.iter().fold(false, |any, &id| any | is_cjk_id(id)) {
-            n
-        } else {
-            Ngram::uniform(n.word_n)
-        }
-    }
-
-    /// The hash of every window of the last set made ([`ShingleBuffers::narrow_set`], `narrow_set_of_ids`), in
-    /// text order, repeats included.
-    pub(crate) fn window_hashes(&self) -> &[u64] {
-        &self.hashes
     }
 }
 
@@ -830,21 +805,11 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
 }
 
 /// The shingle set of `buf.ids`.
-pub(crate) fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
+fn set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u64> {
     buf.hashes.clear();
     window_hashes_into(&buf.ids, n, seed, &mut buf.hashes);
     let mut set = sort_hashes(&buf.hashes, &mut buf.counts, &mut buf.sorting);
     crate::sort::dedup_sorted(&mut set);
-    set
-}
-
-/// [`narrow_set`] of [`set_of_ids`], sorted as 32-bit values (half the bytes moved); the window hashes stay in
-/// [`ShingleBuffers::window_hashes`].
-pub(crate) fn narrow_set_of_ids(n: Ngram, seed: u64, buf: &mut ShingleBuffers) -> Vec<u32> {
-    buf.hashes.clear();
-    window_hashes_into(&buf.ids, n, seed, &mut buf.hashes);
-    let mut set = crate::sort::sorted_top_halves(&buf.hashes, &mut buf.counts, &mut buf.sorting32);
-    crate::sort::dedup_sorted32(&mut set);
     set
 }
 
@@ -875,21 +840,12 @@ pub fn shingle_set_of_unconverted(
     seed: u64,
     buf: &mut ShingleBuffers,
 ) -> Vec<u64> {
-    unconverted_ids(normalized, n_chars, opts, buf);
-    set_of_ids(n.into(), seed, buf)
-}
-
-/// The unit ids of [`shingle_set_of_unconverted`] into `buf.ids`.
-pub(crate) fn unconverted_ids(normalized: &str, n_chars: usize, opts: &NormalizeOptions, buf: &mut ShingleBuffers) {
+    if !opts.traditional_to_simplified {
+        return shingle_set_of_text(normalized, n, seed, buf);
+    }
     let ids = &mut buf.ids;
     ids.clear();
-    // A unit takes about two bytes or more with what separates it from the next one (a CJK character three), so
-    // pushes rarely reallocate.
     ids.reserve(normalized.len() / 2 + 1);
-    if !opts.traditional_to_simplified {
-        unit_ids_into(normalized, ids);
-        return;
-    }
     if !converted_unit_ids(normalized, ids) {
         let (converted, scratch) = &mut buf.converted;
         converted.clear();
@@ -898,6 +854,7 @@ pub(crate) fn unconverted_ids(normalized: &str, n_chars: usize, opts: &Normalize
         ids.clear();
         unit_ids_into(converted, ids);
     }
+    set_of_ids(n.into(), seed, buf)
 }
 
 /// `hashes`, sorted ([`crate::sort::sorted_hashes`]: shingle hashes are uniformly distributed). `counts` and
@@ -1683,10 +1640,8 @@ mod tests {
                 })
                 .collect();
             let sorted = sort_hashes(&v, &mut Vec::new(), &mut Vec::new());
-            let halves = crate::sort::sorted_top_halves(&v, &mut Vec::new(), &mut Vec::new());
             v.sort_unstable();
             assert_eq!(sorted, v);
-            assert_top_halves(&v, halves);
         }
         // Uniform values, and values that share their top 32 bits in every order (the insertion pass gives up and
         // the standard sort finishes), with the same working memory throughout.
@@ -1709,34 +1664,12 @@ mod tests {
                     (crate::minhash::mix64(i / (1 + i % 9)) & !0xF_FFFF) | (x >> 44)
                 })
                 .collect();
-            // Values whose top halves share their top 20 bits, the next 12 in any order: the 32-bit insertion pass
-            // gives up.
-            let skewed_halves: Vec<u64> = (0..n as u64)
-                .map(|i| {
-                    x = crate::minhash::mix64(x ^ i);
-                    (0xABCDE << 44) | (x >> 20)
-                })
-                .collect();
-            let mut tmp32 = Vec::new();
-            for mut v in [uniform, descending, shuffled, clustered, skewed_halves] {
+            for mut v in [uniform, descending, shuffled, clustered] {
                 let sorted = sort_hashes(&v, &mut counts, &mut tmp);
-                let halves = crate::sort::sorted_top_halves(&v, &mut counts, &mut tmp32);
                 v.sort_unstable();
                 assert_eq!(sorted, v, "{n} values");
-                assert_top_halves(&v, halves);
             }
         }
-    }
-
-    /// `halves` are the top halves of `sorted` (sorted 64-bit values), in order; de-duplicated, they are
-    /// [`narrow_set`] of `sorted` de-duplicated.
-    fn assert_top_halves(sorted: &[u64], mut halves: Vec<u32>) {
-        let want: Vec<u32> = sorted.iter().map(|v| (v >> 32) as u32).collect();
-        assert_eq!(halves, want, "{} values", sorted.len());
-        let mut distinct = sorted.to_vec();
-        distinct.dedup();
-        crate::sort::dedup_sorted32(&mut halves);
-        assert_eq!(halves, narrow_set(&distinct), "{} values", sorted.len());
     }
 
     #[test]
