@@ -402,8 +402,8 @@ class DedupResult:
 
 class Deduper:
     """Document-level deduplication, fed in pieces: the streaming form of :func:`dedup` for inputs larger than
-    memory. Texts are fingerprinted batch by batch and not kept; each document costs its id, its shingle set (8
-    bytes per distinct shingle, about 8 bytes per CJK character) and its LSH band keys until :meth:`finish`.
+    memory. Texts are fingerprinted batch by batch and not kept; each document costs its id, its shingle set (4
+    bytes per distinct shingle, about 4 bytes per CJK character) and its LSH band keys until :meth:`finish`.
 
     Options as :func:`dedup`. Example::
 
