@@ -10,7 +10,9 @@ use textreuse::core::dedup::{DedupOptions, Fingerprinter};
 use textreuse::normalize::{
     hard_wrap_width, normalize, normalize_text_into, normalize_unconverted_into, NormalizeOptions,
 };
-use textreuse::shingle::{narrow_set, shingle_set, shingle_set_of_text, shingle_set_of_unconverted, units, Ngram, ShingleBuffers};
+use textreuse::shingle::{
+    narrow_set, shingle_set, shingle_set_of_text, shingle_set_of_unconverted, units, Ngram, ShingleBuffers,
+};
 
 fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");

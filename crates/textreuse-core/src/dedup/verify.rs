@@ -195,14 +195,20 @@ impl<'a> Chain<'a> {
         let vs = _mm256_permute2x128_si256(vb, vb, 1);
         let m = _mm256_or_si256(
             _mm256_or_si256(
-                _mm256_or_si256(_mm256_cmpeq_epi32(va, vb), _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b00_11_10_01))),
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi32(va, vb),
+                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b00_11_10_01)),
+                ),
                 _mm256_or_si256(
                     _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b01_00_11_10)),
                     _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b10_01_00_11)),
                 ),
             ),
             _mm256_or_si256(
-                _mm256_or_si256(_mm256_cmpeq_epi32(va, vs), _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b00_11_10_01))),
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi32(va, vs),
+                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b00_11_10_01)),
+                ),
                 _mm256_or_si256(
                     _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b01_00_11_10)),
                     _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b10_01_00_11)),
