@@ -17,8 +17,8 @@ use crate::verify::PairStats;
 
 use super::{DedupOptions, Fingerprint, Fingerprinter};
 
-/// Shingle sets of documents `0..n`, read back by index for verification. Implemented in memory by
-/// [`MemorySets`]; the `dedup` job implements it over a store that spills to a file.
+/// Shingle sets of documents `0..n` ([`Fingerprint::shingles`]: 32-bit values), read back by index for verification.
+/// Implemented in memory by [`MemorySets`]; the `dedup` job implements it over a store that spills to a file.
 pub trait ShingleSets: Sync {
     /// Why a set could not be read.
     type Error: std::fmt::Display + Send;

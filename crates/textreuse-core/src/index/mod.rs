@@ -148,7 +148,8 @@ pub trait IndexedDocuments: Sync {
     fn set_len(&self, doc: u32) -> usize;
     /// True for a document deleted (by id) but not yet compacted away: it is left out of results.
     fn is_deleted(&self, doc: u32) -> bool;
-    /// The shingle set of document `doc` (sorted), borrowed from the storage or read into `buf`.
+    /// The shingle set of document `doc` (32-bit values, sorted: [`Fingerprint::shingles`]), borrowed from the
+    /// storage or read into `buf`.
     ///
     /// # Errors
     /// When the storage fails.
