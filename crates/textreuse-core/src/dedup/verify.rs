@@ -190,31 +190,10 @@ impl<'a> Chain<'a> {
                 *b.get_unchecked(j + 7),
             )
         };
-        // Each 128-bit half of vb rotated by one, two and three values, then the same with the halves swapped:
-        // every lane of va meets all eight values of vb.
-        let vs = _mm256_permute2x128_si256(vb, vb, 1);
-        let m = _mm256_or_si256(
-            _mm256_or_si256(
-                _mm256_or_si256(
-                    _mm256_cmpeq_epi32(va, vb),
-                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b00_11_10_01)),
-                ),
-                _mm256_or_si256(
-                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b01_00_11_10)),
-                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vb, 0b10_01_00_11)),
-                ),
-            ),
-            _mm256_or_si256(
-                _mm256_or_si256(
-                    _mm256_cmpeq_epi32(va, vs),
-                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b00_11_10_01)),
-                ),
-                _mm256_or_si256(
-                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b01_00_11_10)),
-                    _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(vs, 0b10_01_00_11)),
-                ),
-            ),
-        );
+        // vb, then vb with its 128-bit halves swapped, each half rotated by zero to three values: every lane of va
+        // meets all eight values of vb.
+        let swapped = _mm256_permute2x128_si256(vb, vb, 1);
+        let m = _mm256_or_si256(equal_in_half(va, vb), equal_in_half(va, swapped));
         self.n += (_mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32).count_ones() as u64;
         self.i += 8 * (a_last <= b_last) as usize;
         self.j += 8 * (b_last <= a_last) as usize;
@@ -224,6 +203,22 @@ impl<'a> Chain<'a> {
     fn finish(&self, n: u64, bar: u64) -> Option<u64> {
         merge_at_least(&self.a[self.i..], &self.b[self.j..], n + self.n, bar)
     }
+}
+
+/// Lanes of `va` equal to a value of the same 128-bit half of `v` (each half's four values in every rotation), as a
+/// mask of all-ones lanes. Callable where AVX2 is enabled ([`Chain::step`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn equal_in_half(va: std::arch::x86_64::__m256i, v: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi32(va, v), _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(v, 0b00_11_10_01))),
+        _mm256_or_si256(
+            _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(v, 0b01_00_11_10)),
+            _mm256_cmpeq_epi32(va, _mm256_shuffle_epi32(v, 0b10_01_00_11)),
+        ),
+    )
 }
 
 /// The statistics of two sets of `a_len` and `b_len` values with `inter` in common (the one formula of
