@@ -25,8 +25,8 @@ pub struct Fingerprint {
     pub signature: Vec<u64>,
     /// One LSH bucket key per band ([`LshParams::band_keys`]): `bands` values.
     pub band_keys: Vec<u64>,
-    /// A 64-bit hash (XXH3 seeded with the seed) of the whole 64-bit shingle set: equal sets have equal hashes, which is
-    /// how exact duplicates are folded before LSH.
+    /// A 64-bit hash (XXH3 seeded with the seed) of the whole 64-bit shingle set: equal sets have equal hashes,
+    /// which is how exact duplicates are folded before LSH.
     pub set_hash: u64,
     /// Length of the original text in Unicode code points.
     pub chars: u64,

@@ -78,20 +78,20 @@ fn merge_at_least(a: &[u32], b: &[u32], mut n: u64, bar: u64) -> Option<u64> {
     (n >= bar).then_some(n)
 }
 
-/// [`merge_at_least`] by blocks: 8 values of `a` are compared with 8 of `b` in every arrangement (8 vector
-/// comparisons of 32-bit lanes), the matches counted, and the block whose last value is smaller moved on (both when equal). Each
-/// value is in one set once, so a value of `a` matches at most one of `b`'s block, and a value equal in both sets
-/// is counted in the one step where both blocks hold it: a block moves on only past values smaller than or equal
-/// to the other block's last, which later blocks of the other set cannot hold. So every value passed has all its
-/// matches counted, and the matches so far plus the values left in either set bound the intersection. The tails go
-/// to [`merge_at_least`].
+/// [`merge_at_least`] by blocks: 8 values of `a` are compared with 8 of `b` in every arrangement (8 vector comparisons
+/// of 32-bit lanes), the matches counted, and the block whose last value is smaller moved on (both when equal). Each
+/// value is in one set once, so a value of `a` matches at most one of `b`'s block, and a value equal in both sets is
+/// counted in the one step where both blocks hold it: a block moves on only past values smaller than or equal to the
+/// other block's last, which later blocks of the other set cannot hold. So every value passed has all its matches
+/// counted, and the matches so far plus the values left in either set bound the intersection. The tails go to
+/// [`merge_at_least`].
 ///
-/// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by
-/// binary search): the two halves' intersections add up, and their merges run interleaved, one block step of each
-/// in turn, two independent chains of loads and comparisons that the processor overlaps (9% faster than one chain
-/// on sets of 3,600 values on this project's AMD EPYC machines, measured with blocks of 4 × 4 64-bit values). The
-/// values not yet passed in both halves bound the intersection as in one merge. Compiled with POPCNT (which processors with AVX2 have): the count of the matches'
-/// mask is one instruction, not a table lookup (4% faster).
+/// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by binary
+/// search): the two halves' intersections add up, and their merges run interleaved, one block step of each in turn, two
+/// independent chains of loads and comparisons that the processor overlaps (9% faster than one chain on sets of 3,600
+/// values on this project's AMD EPYC machines, measured with blocks of 4 × 4 64-bit values). The values not yet passed
+/// in both halves bound the intersection as in one merge. Compiled with POPCNT (which processors with AVX2 have): the
+/// count of the matches' mask is one instruction, not a table lookup (4% faster).
 ///
 /// # Safety
 /// The processor must support AVX2 and POPCNT.
