@@ -8,7 +8,7 @@
 //!
 //! `en`: documents whose bytes are more than 90% ASCII; `zh`: the others; `all` (the default): every document.
 //! Prints the documents, their bytes (UTF-8) and the fastest of `ROUNDS` (default 5) passes over them, in MB/s of
-//! input (10^6 bytes a second). The fastest pass, not the mean: on a shared machine the noise only ever adds time.
+//! input (10^6 bytes a second), and how many records could not be read as documents (as `dedup` would skip them). The fastest pass, not the mean: on a shared machine the noise only ever adds time.
 //! `bench/RESULTS.md` (twentieth session) quotes it on a shard of the 1 GB scale corpus.
 
 use std::time::Instant;
@@ -27,9 +27,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rounds: usize = args.get(2).map_or(Ok(5), |r| r.parse())?;
     let opts = ReadOptions::default();
-    let mut texts = Vec::new();
+    let (mut texts, mut skipped) = (Vec::new(), 0usize);
     for raw in RecordReader::new(&[Input::from_arg(path)?]) {
-        let Ok(doc) = parse_record(&raw, &opts) else { continue };
+        let Ok(doc) = parse_record(&raw, &opts) else {
+            skipped += 1;
+            continue;
+        };
         let ascii = doc.text.bytes().filter(u8::is_ascii).count() as f64 / doc.text.len().max(1) as f64;
         let wanted = match script {
             "en" => ascii > 0.9,
@@ -53,7 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fastest = fastest.min(t.elapsed().as_secs_f64());
     }
     println!(
-        "{} documents, {:.1} MB: fastest of {} passes {:.3} s, {:.0} MB/s (set hashes xor {check:016x})",
+        "{} documents, {:.1} MB ({skipped} records skipped): fastest of {} passes {:.3} s, {:.0} MB/s (set hashes xor \
+         {check:016x})",
         texts.len(),
         bytes as f64 / 1e6,
         rounds.max(1),
