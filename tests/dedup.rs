@@ -526,3 +526,88 @@ fn no_deduplicated_writes_the_same_outputs_without_the_corpus() {
     assert_eq!(kept.len() as u64, b["documents_kept"].as_u64().unwrap());
     assert_eq!(kept.iter().map(|d| d["id"].clone()).collect::<Vec<_>>(), representatives);
 }
+
+#[test]
+fn identical_texts_get_the_results_of_fingerprinting_each() {
+    // A corpus where most documents repeat an earlier one byte for byte (the job fingerprints such a text once when
+    // it can, and stores its shingle set once), mixed with near copies, copies that differ only in punctuation (equal
+    // sets, different bytes), a duplicate id and two texts without content. Over 512 documents a file, so that copies
+    // meet their originals across batches. Every thread count and memory budget gives the same outputs (sets that spill or not: budgets of 1 and 2 MB for ~3 MB of sets), and the clusters and
+    // pairs are those of the in-memory `Deduper`, which fingerprints every document.
+    let bases: Vec<String> =
+        (0..300u64).map(|k| format!("{}{}", &STORY[..3 * 20], noise(k, 800 + (k as usize % 7) * 40))).collect();
+    let mut docs: Vec<(String, String)> = Vec::new();
+    for i in 0..1500usize {
+        let b = &bases[(i * 7) % bases.len()];
+        let text = match i % 10 {
+            // A near copy: a dateline and the last characters cut, as many as the document's number says.
+            3 => format!("本报北京{i}电 {}", b.chars().take(b.chars().count() - 5 - i % 30).collect::<String>()),
+            // The same shingle set, other bytes: punctuation that normalization removes.
+            6 => format!("{b}。"),
+            _ => b.clone(),
+        };
+        docs.push((format!("d{i:05}"), text));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let line = |id: &str, text: &str| serde_json::json!({"id": id, "text": text}).to_string() + "\n";
+    let mut files = [String::new(), String::new()];
+    for (i, (id, text)) in docs.iter().enumerate() {
+        files[usize::from(i >= 800)].push_str(&line(id, text));
+    }
+    // Skipped, each with its reason: an id seen before, and twice a text without a letter, digit or CJK character.
+    files[1].push_str(&line("d00003", &bases[0]));
+    files[1].push_str(&line("empty-1", "。，！"));
+    files[1].push_str(&line("empty-2", "。，！"));
+    let paths: Vec<PathBuf> = (0..2).map(|k| dir.path().join(format!("part-{k}.jsonl"))).collect();
+    for (p, body) in paths.iter().zip(&files) {
+        std::fs::write(p, body).unwrap();
+    }
+    let inputs: Vec<&str> = paths.iter().map(|p| p.to_str().unwrap()).collect();
+
+    let mut outputs = Vec::new();
+    for extra in [&["--threads", "1"][..], &["--threads", "2"], &["--memory-mb", "1"], &["--memory-mb", "64"]] {
+        let out = tempfile::tempdir().unwrap();
+        ok(&run_dedup(&[&inputs[..], extra].concat(), out.path()));
+        let s = summary(out.path());
+        assert_eq!(s["documents"], 1500, "{extra:?}");
+        let skipped: Vec<u64> = s["skipped"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(skipped.iter().sum::<u64>(), 3, "{extra:?}: {s}");
+        assert_eq!(skipped.len(), 2, "two reasons: {s}");
+        assert_eq!(s["spilled_bytes"].as_u64().unwrap() > 0, extra == ["--memory-mb", "1"], "{extra:?}: {s}");
+        let files: Vec<Vec<u8>> = ["clusters.jsonl", "pairs.jsonl", "deduplicated.jsonl", "skipped.jsonl"]
+            .iter()
+            .map(|f| std::fs::read(out.path().join(f)).unwrap())
+            .collect();
+        outputs.push((files, out));
+    }
+    for (files, _) in &outputs[1..] {
+        assert_eq!(*files, outputs[0].0);
+    }
+    let out = outputs[0].1.path();
+    assert!(summary(out)["exact_duplicates"].as_u64().unwrap() > 1000, "{}", summary(out));
+
+    let mut deduper = textreuse::core::dedup::Deduper::new(textreuse::core::dedup::DedupOptions::default()).unwrap();
+    for (id, text) in &docs {
+        deduper.add(id, text).unwrap();
+    }
+    let result = deduper.finish();
+    let clusters: Vec<Value> = (0..result.len())
+        .map(|d| {
+            serde_json::json!({"id": result.ids[d], "cluster": result.cluster_of(d),
+                "size": result.search.clusters.size[d], "representative": result.is_kept(d)})
+        })
+        .collect();
+    assert_eq!(clusters, jsonl(&out.join("clusters.jsonl")));
+    let round = |x: f64| (x * 1e4).round() / 1e4;
+    let pairs: Vec<Value> = result
+        .search
+        .duplicates
+        .iter()
+        .map(|p| {
+            serde_json::json!({"a": result.ids[p.a as usize], "b": result.ids[p.b as usize],
+                "jaccard": round(p.stats.jaccard), "containment": round(p.stats.containment)})
+        })
+        .collect();
+    assert!(pairs.len() > 1200, "{} pairs", pairs.len());
+    assert_eq!(pairs, jsonl(&out.join("pairs.jsonl")));
+}

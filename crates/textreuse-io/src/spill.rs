@@ -10,7 +10,8 @@ use std::path::Path;
 /// memory up to a budget; once it is spent, every later set goes to an anonymous temporary file, so memory stays
 /// bounded whatever the size of the corpus.
 pub struct SetStore {
-    /// Sets held in memory: set `d` is `mem[d]` while `d < mem.len()`. A set given away ([`SetStore::push_vec`])
+    /// Sets held in memory: set `d` is `mem[d]` while `d < mem.len()` (empty for a document stored as another's,
+    /// whose set is its owner's: [`SetStore::push_same_as`]). A set given away ([`SetStore::push_vec`])
     /// is kept in the allocation it came in: copying every set into one growing buffer cost the copy and the page
     /// faults of as much fresh memory again (on the thread that hands out the documents).
     mem: Vec<Box<[u32]>>,
@@ -23,8 +24,12 @@ pub struct SetStore {
     writer: Option<BufWriter<File>>,
     spill_dir: std::path::PathBuf,
     finished: bool,
-    /// `offsets[d]..offsets[d + 1]`: the values of document `d`, counted across memory then file.
+    /// `offsets[d]..offsets[d + 1]`: the values of document `d`, counted across memory then file (none for a
+    /// document stored as another's set, [`SetStore::push_same_as`]).
     offsets: Vec<u64>,
+    /// Empty until a set is stored as another's; then, for every document, the document whose set it has (itself
+    /// when its own set is stored).
+    same_as: Vec<u32>,
 }
 
 impl SetStore {
@@ -40,6 +45,7 @@ impl SetStore {
             spill_dir: dir.to_path_buf(),
             finished: false,
             offsets: vec![0],
+            same_as: Vec::new(),
         }
     }
 
@@ -103,6 +109,47 @@ impl SetStore {
     fn record(&mut self, len: usize) {
         let last = *self.offsets.last().expect("offsets start with 0");
         self.offsets.push(last + len as u64);
+        if !self.same_as.is_empty() {
+            self.same_as.push(self.same_as.len() as u32);
+        }
+    }
+
+    /// Appends the next document as having the set of the earlier document `d` (known equal, e.g. from the same
+    /// text), storing no value: its set reads back as `d`'s, in memory or from the file, and costs no memory
+    /// budget. Returns the new document's index.
+    ///
+    /// # Errors
+    /// After [`SetStore::finish`], when `d` is not an earlier document, or at 2^32 documents.
+    pub fn push_same_as(&mut self, d: usize) -> io::Result<usize> {
+        if self.finished {
+            return Err(io::Error::other("SetStore already finished"));
+        }
+        let n = self.len();
+        if d >= n || n >= u32::MAX as usize {
+            return Err(io::Error::other(format!("no set {d} among {n} to share")));
+        }
+        if self.same_as.is_empty() {
+            self.same_as = (0..n as u32).collect();
+        }
+        let target = self.same_as[d];
+        // Kept aligned with the documents while the sets are in memory (`get` indexes it by document).
+        if self.file.is_none() {
+            self.mem.push(Box::default());
+        }
+        let last = *self.offsets.last().expect("offsets start with 0");
+        self.offsets.push(last);
+        self.same_as.push(target);
+        Ok(n)
+    }
+
+    /// The document whose values hold set `d`: `d` itself unless it was stored as another's.
+    #[inline]
+    fn owner(&self, d: usize) -> usize {
+        if self.same_as.is_empty() {
+            d
+        } else {
+            self.same_as[d] as usize
+        }
     }
 
     /// Ends writing; sets can be read from now on.
@@ -134,12 +181,14 @@ impl SetStore {
 
     /// Number of shingles in set `d`.
     pub fn set_len(&self, d: usize) -> usize {
+        let d = self.owner(d);
         (self.offsets[d + 1] - self.offsets[d]) as usize
     }
 
     /// Set `d` when it is held in memory, borrowed; `None` when it is in the spill file (or before
     /// [`SetStore::finish`]).
     pub fn get(&self, d: usize) -> Option<&[u32]> {
+        let d = self.owner(d);
         (self.finished && d < self.mem.len()).then(|| &self.mem[d][..])
     }
 
@@ -152,6 +201,7 @@ impl SetStore {
             return Err(io::Error::other("SetStore read before finish"));
         }
         buf.clear();
+        let d = self.owner(d);
         if d < self.mem.len() {
             buf.extend_from_slice(&self.mem[d]);
             return Ok(());
@@ -226,6 +276,46 @@ mod tests {
                 assert_eq!(given.set_len(d), s.len());
             }
             assert!(given.push_vec(vec![1]).is_err());
+        }
+    }
+
+    #[test]
+    fn sets_stored_as_anothers_read_back_as_the_owners_and_cost_nothing() {
+        // Documents 0..5 with sets; every other one pushed as an earlier document's set (one as an alias's, which
+        // resolves to the owner), under budgets that hold none, some or all of the sets.
+        let own: Vec<Vec<u32>> = vec![vec![1, 2, 3], vec![], vec![u32::MAX, 5], vec![9], (10..40).collect()];
+        let dir = tempfile::tempdir().unwrap();
+        for budget in [0, 8, 24, 48, 1 << 20] {
+            let (mut plain, mut shared) = (SetStore::new(dir.path(), budget), SetStore::new(dir.path(), budget));
+            let mut want: Vec<&[u32]> = Vec::new();
+            for (k, s) in own.iter().enumerate() {
+                plain.push(s).unwrap();
+                assert_eq!(shared.push_vec(s.clone()).unwrap(), want.len());
+                want.push(s);
+                if k % 2 == 0 {
+                    // As the set of document k (just pushed), then as the alias just made (owner k again).
+                    let d = want.len() - 1;
+                    assert_eq!(shared.push_same_as(d).unwrap(), d + 1);
+                    assert_eq!(shared.push_same_as(d + 1).unwrap(), d + 2);
+                    want.extend([s.as_slice(), s.as_slice()]);
+                }
+            }
+            assert!(shared.push_same_as(want.len()).is_err());
+            plain.finish().unwrap();
+            shared.finish().unwrap();
+            assert!(shared.push_same_as(0).is_err());
+            // Shared sets add no byte to the spill file: the same bytes spill as without them.
+            assert_eq!(shared.spilled_bytes(), plain.spilled_bytes(), "budget {budget}");
+            assert_eq!(shared.len(), want.len());
+            let mut buf = Vec::new();
+            for (d, s) in want.iter().enumerate() {
+                shared.read_into(d, &mut buf).unwrap();
+                assert_eq!(&buf[..], *s, "budget {budget}, set {d}");
+                assert_eq!(shared.set_len(d), s.len());
+                if let Some(got) = shared.get(d) {
+                    assert_eq!(got, *s);
+                }
+            }
         }
     }
 }

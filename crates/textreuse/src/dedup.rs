@@ -151,6 +151,13 @@ struct DocMeta {
     out_bytes: Option<u64>,
 }
 
+/// What the first pass makes of one document: its fingerprint, or the index of an earlier document with the same
+/// text (hence the same fingerprint), not fingerprinted again.
+enum Fingerprinted {
+    New(crate::core::dedup::Fingerprint),
+    SameAs(u32),
+}
+
 /// The spill store as the shingle sets of [`find_duplicates`].
 struct Spilled<'a>(&'a SetStore);
 
@@ -197,6 +204,13 @@ pub fn run(
     let mut store = SetStore::new(ctx.dir(), cfg.memory_budget);
     let mut metas: Vec<DocMeta> = Vec::new();
     let mut table = DocumentTable::new(lsh.bands);
+    // Texts already fingerprinted, by a 128-bit hash of their bytes (XXH3), with the first document that has each:
+    // a later document with the same text has the same fingerprint, so it is not fingerprinted again when the
+    // earlier one is already here, and its shingle set is stored once whenever ([`SetStore::push_same_as`]).
+    // Filled by this thread as it takes documents in input order, read by the workers: every document in it comes
+    // before the ones they are fingerprinting. Which documents skip the fingerprinting depends on timing; what
+    // each document gets, and so every output, does not.
+    let texts: std::sync::RwLock<rustc_hash::FxHashMap<u128, u32>> = Default::default();
     // Pass 2 reads the inputs again (streams from their spools) to write the deduplicated corpus.
     let scan = scan_spooling(
         inputs,
@@ -206,18 +220,44 @@ pub fn run(
         progress,
         cfg.write_deduplicated,
         |doc| {
+            let text = xxhash_rust::xxh3::xxh3_128(doc.text.as_bytes());
+            let utf8 = doc.encoding == "UTF-8";
+            if let Some(&d) = texts.read().expect("text map lock").get(&text) {
+                return Ok((Fingerprinted::SameAs(d), text, utf8));
+            }
             let fp = fingerprinter.fingerprint_timed(&doc.text, &cpu).ok_or(SkipReason::NoContent)?;
-            Ok((fp, doc.encoding == "UTF-8"))
+            Ok((Fingerprinted::New(fp), text, utf8))
         },
         |item| {
-            let (mut fp, utf8) = item.value;
-            store.push_vec(std::mem::take(&mut fp.shingles)).map_err(ioe("writing the shingle set spill file"))?;
-            table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
+            let (fp, text, utf8) = item.value;
+            let d = metas.len();
+            let earlier = match fp {
+                Fingerprinted::SameAs(e) => Some(e),
+                Fingerprinted::New(_) => texts.read().expect("text map lock").get(&text).copied(),
+            };
+            let chars = match (earlier, fp) {
+                (Some(e), _) => {
+                    store.push_same_as(e as usize).map_err(ioe("storing a shingle set"))?;
+                    table.push_same_as(e as usize).map_err(|e| RunError::Config(e.to_string()))?;
+                    metas[e as usize].chars
+                }
+                (None, Fingerprinted::New(mut fp)) => {
+                    store
+                        .push_vec(std::mem::take(&mut fp.shingles))
+                        .map_err(ioe("writing the shingle set spill file"))?;
+                    table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
+                    let id = u32::try_from(d).map_err(|_| RunError::Config("over 2^32 documents".into()))?;
+                    texts.write().expect("text map lock").insert(text, id);
+                    fp.chars
+                }
+                (None, Fingerprinted::SameAs(_)) => unreachable!("a document the same as an earlier one"),
+            };
             let out_bytes = item.line_bytes.filter(|_| utf8).map(|b| b + 1);
-            metas.push(DocMeta { seq: item.seq, id: item.id, chars: fp.chars, utf8, digest: item.digest, out_bytes });
+            metas.push(DocMeta { seq: item.seq, id: item.id, chars, utf8, digest: item.digest, out_bytes });
             Ok(())
         },
     )?;
+    drop(texts);
     store.finish().map_err(ioe("flushing the shingle set spill file"))?;
     let input = ctx.input_report(&scan, inputs)?;
     let bytes_read = scan.bytes_read;

@@ -117,6 +117,21 @@ impl DocumentTable {
         Ok(self.chars.len() as u32 - 1)
     }
 
+    /// Appends the next document with the fingerprint of the earlier document `d` (its length, set hash and band
+    /// keys): for a document known to have the same text, not fingerprinted again. Returns its index.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] when `d` is not in the table.
+    pub fn push_same_as(&mut self, d: usize) -> Result<u32, Error> {
+        if d >= self.len() {
+            return Err(Error::Mismatch(format!("no document {d} among {} to copy", self.len())));
+        }
+        self.chars.push(self.chars[d]);
+        self.set_hashes.push(self.set_hashes[d]);
+        self.band_keys.extend_from_within(d * self.bands..(d + 1) * self.bands);
+        Ok(self.chars.len() as u32 - 1)
+    }
+
     /// Number of documents.
     pub fn len(&self) -> usize {
         self.chars.len()
@@ -605,5 +620,26 @@ mod tests {
         assert!(index.remove(3) && !index.remove(3));
         assert!(index.candidates(&b).is_empty());
         assert!(matches!(index.candidates_of_keys(&[1, 2]), Err(Error::Mismatch(_))));
+    }
+
+    #[test]
+    fn a_document_pushed_as_anothers_is_that_fingerprint_pushed_again() {
+        let f = Fingerprinter::new(&DedupOptions::default()).unwrap();
+        let (a, b) = (f.fingerprint(STORY).unwrap(), f.fingerprint("Putin met Xi in Moscow on Monday.").unwrap());
+        let (mut copied, mut pushed) = (DocumentTable::new(f.lsh().bands), DocumentTable::new(f.lsh().bands));
+        for t in [&mut copied, &mut pushed] {
+            t.push(&a).unwrap();
+            t.push(&b).unwrap();
+        }
+        assert_eq!(copied.push_same_as(0).unwrap(), 2);
+        assert_eq!(copied.push_same_as(1).unwrap(), 3);
+        pushed.push(&a).unwrap();
+        pushed.push(&b).unwrap();
+        assert_eq!(
+            (&copied.chars, &copied.set_hashes, &copied.band_keys),
+            (&pushed.chars, &pushed.set_hashes, &pushed.band_keys)
+        );
+        assert!(copied.push_same_as(4).is_err());
+        assert_eq!(copied.len(), 4);
     }
 }
