@@ -36,11 +36,14 @@ pub trait ShingleSets: Sync {
 pub struct MemorySets {
     values: Vec<u32>,
     offsets: Vec<usize>,
+    /// Empty until a set is stored as another's ([`MemorySets::push_same_as`]); then, for every document, the
+    /// document whose values it has (itself when it has its own).
+    same_as: Vec<u32>,
 }
 
 impl Default for MemorySets {
     fn default() -> Self {
-        MemorySets { values: Vec::new(), offsets: vec![0] }
+        MemorySets { values: Vec::new(), offsets: vec![0], same_as: Vec::new() }
     }
 }
 
@@ -49,7 +52,36 @@ impl MemorySets {
     pub fn push(&mut self, set: &[u32]) -> usize {
         self.values.extend_from_slice(set);
         self.offsets.push(self.values.len());
+        if !self.same_as.is_empty() {
+            self.same_as.push(self.same_as.len() as u32);
+        }
         self.offsets.len() - 2
+    }
+
+    /// Appends the next document as having the set of the earlier document `doc` (known equal, e.g. from the same
+    /// text), storing no value; returns its index.
+    ///
+    /// # Panics
+    /// When `doc` is not an earlier document, or at 2^32 documents.
+    pub fn push_same_as(&mut self, doc: usize) -> usize {
+        let n = self.len();
+        assert!(doc < n && n < u32::MAX as usize, "no set {doc} among {n} to share");
+        if self.same_as.is_empty() {
+            self.same_as = (0..n as u32).collect();
+        }
+        self.same_as.push(self.same_as[doc]);
+        self.offsets.push(self.values.len());
+        n
+    }
+
+    /// The document whose values hold the set of `doc`.
+    #[inline]
+    fn owner(&self, doc: usize) -> usize {
+        if self.same_as.is_empty() {
+            doc
+        } else {
+            self.same_as[doc] as usize
+        }
     }
 
     /// Number of sets.
@@ -67,6 +99,7 @@ impl MemorySets {
     /// # Panics
     /// When `doc` is out of range.
     pub fn get(&self, doc: usize) -> &[u32] {
+        let doc = self.owner(doc);
         &self.values[self.offsets[doc]..self.offsets[doc + 1]]
     }
 }
@@ -75,6 +108,7 @@ impl ShingleSets for MemorySets {
     type Error = std::convert::Infallible;
 
     fn set_len(&self, doc: usize) -> usize {
+        let doc = self.owner(doc);
         self.offsets[doc + 1] - self.offsets[doc]
     }
 
@@ -333,8 +367,9 @@ pub fn find_duplicates_listing<S: ShingleSets>(
 
 /// Document-level deduplication in memory: add documents (id and text), then [`Deduper::finish`] gives the
 /// clusters and verified duplicate pairs, exactly as the `dedup` job does over files ([`find_duplicates`]). Shingle
-/// sets stay in memory (8 bytes per distinct shingle, about 8 bytes per character of CJK text); only document ids,
-/// lengths and band keys besides.
+/// sets stay in memory (4 bytes per distinct shingle, about 4 bytes per character of CJK text; a text added again
+/// byte for byte is not fingerprinted again and its set is kept once); only document ids, lengths and band keys
+/// besides.
 ///
 /// ```
 /// use textreuse_core::dedup::{DedupOptions, Deduper};
@@ -357,6 +392,9 @@ pub struct Deduper {
     positions: HashMap<String, u32>,
     table: DocumentTable,
     sets: MemorySets,
+    /// A 128-bit XXH3 of each text added by [`Deduper::add`] or [`Deduper::add_batch`], with the first document
+    /// that has it.
+    texts: rustc_hash::FxHashMap<u128, u32>,
 }
 
 /// The outcome of [`Deduper::finish`]: the documents (by index, in the order they were added) and what
@@ -412,6 +450,7 @@ impl Deduper {
             positions: HashMap::new(),
             table,
             sets: MemorySets::default(),
+            texts: Default::default(),
         })
     }
 
@@ -445,15 +484,35 @@ impl Deduper {
         self.positions.get(id).copied()
     }
 
-    /// Fingerprints `text` and adds it under `id`; returns its index (0, 1, ... in the order of successful adds).
+    /// Fingerprints `text` and adds it under `id`; returns its index (0, 1, ... in the order of successful adds). A
+    /// text that a document added before has byte for byte (by a 128-bit XXH3 of its bytes) is not fingerprinted
+    /// again: the document gets that fingerprint, and its shingle set is kept once.
     ///
     /// # Errors
     /// The document is not added (the file job skips such records): [`Error::EmptyText`] for an empty or
     /// whitespace-only text, [`Error::NoContent`] for a text without letters, digits or CJK characters,
     /// [`Error::DuplicateId`] for an id already added (checked in that order).
     pub fn add(&mut self, id: &str, text: &str) -> Result<u32, Error> {
+        let hash = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
+        if let Some(&earlier) = self.texts.get(&hash) {
+            return self.add_same_as(id, earlier);
+        }
         let fp = fingerprint_checked(&self.fingerprinter, id, text)?;
-        self.add_fingerprint(id, &fp)
+        let d = self.add_fingerprint(id, &fp)?;
+        self.texts.insert(hash, d);
+        Ok(d)
+    }
+
+    /// Adds a document under `id` with the fingerprint of the earlier document `earlier` (the same text).
+    fn add_same_as(&mut self, id: &str, earlier: u32) -> Result<u32, Error> {
+        if self.positions.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        let d = self.table.push_same_as(earlier as usize)?;
+        self.sets.push_same_as(earlier as usize);
+        self.ids.push(id.to_string());
+        self.positions.insert(id.to_string(), d);
+        Ok(d)
     }
 
     /// Adds a document fingerprinted by [`Deduper::fingerprinter`] (or a fingerprinter of equal settings).
@@ -472,18 +531,47 @@ impl Deduper {
     }
 
     /// Adds many documents `(id, text)`, fingerprinting them in parallel (rayon); the outcome is that of calling
-    /// [`Deduper::add`] on each in order.
+    /// [`Deduper::add`] on each in order. Each distinct text not added before is fingerprinted once.
     pub fn add_batch<I: AsRef<str> + Sync, T: AsRef<str> + Sync>(
         &mut self,
         docs: &[(I, T)],
     ) -> Vec<Result<u32, Error>> {
-        let fps: Vec<Result<Fingerprint, Error>> = docs
+        let hashes: Vec<u128> =
+            docs.par_iter().map(|(_, text)| xxhash_rust::xxh3::xxh3_128(text.as_ref().as_bytes())).collect();
+        // The first document of the batch with each text not added before: the one fingerprinted.
+        let mut first: rustc_hash::FxHashMap<u128, usize> = Default::default();
+        for (i, h) in hashes.iter().enumerate() {
+            if !self.texts.contains_key(h) {
+                first.entry(*h).or_insert(i);
+            }
+        }
+        let fps: Vec<Option<Result<Fingerprint, Error>>> = docs
             .par_iter()
-            .map(|(id, text)| fingerprint_checked(&self.fingerprinter, id.as_ref(), text.as_ref()))
+            .zip(&hashes)
+            .enumerate()
+            .map(|(i, ((id, text), h))| {
+                (first.get(h) == Some(&i)).then(|| fingerprint_checked(&self.fingerprinter, id.as_ref(), text.as_ref()))
+            })
             .collect();
-        fps.into_iter()
-            .zip(docs)
-            .map(|(fp, (id, _))| fp.and_then(|fp| self.add_fingerprint(id.as_ref(), &fp)))
+        docs.iter()
+            .zip(&hashes)
+            .map(|((id, text), h)| {
+                if let Some(&earlier) = self.texts.get(h) {
+                    return self.add_same_as(id.as_ref(), earlier);
+                }
+                // Not added before: the fingerprint of the batch's first document with this text (which was not
+                // added: its id was taken), or that document's error under this one's id.
+                let fp = match &fps[first[h]] {
+                    Some(Ok(fp)) => fp,
+                    _ => {
+                        return Err(fingerprint_checked(&self.fingerprinter, id.as_ref(), text.as_ref())
+                            .expect_err("the same text, the same error"))
+                    }
+                };
+                let d = self.add_fingerprint(id.as_ref(), fp)?;
+                self.texts.insert(*h, d);
+                Ok(d)
+            })
             .collect()
     }
 
@@ -641,5 +729,54 @@ mod tests {
         );
         assert!(copied.push_same_as(4).is_err());
         assert_eq!(copied.len(), 4);
+    }
+
+    #[test]
+    fn texts_added_again_get_the_outcome_of_fingerprinting_each() {
+        // Copies byte for byte, a copy with other punctuation (the same set, other bytes), near copies, a taken id,
+        // empty and content-free texts, some repeated: `add` one by one and `add_batch` in two batches give what
+        // `add_fingerprint` of every document's own fingerprint gives, with each distinct text's set kept once.
+        let near = STORY.replace("莫斯科", "莫斯科市");
+        let other = "The city council met on Tuesday to discuss the new library budget and the repair of roads.";
+        let punct = format!("{STORY}。");
+        let texts =
+            [STORY, other, STORY, near.as_str(), STORY, "", "。，！", other, punct.as_str(), "。，！", near.as_str()];
+        let mut docs: Vec<(String, &str)> = texts.iter().enumerate().map(|(i, t)| (format!("d{i}"), *t)).collect();
+        docs.insert(3, ("d1".to_string(), STORY)); // a taken id
+        docs.push(("d99".to_string(), STORY));
+
+        let options = DedupOptions::default();
+        let mut each = Deduper::new(options.clone()).unwrap();
+        let want: Vec<Result<u32, Error>> = docs
+            .iter()
+            .map(|(id, text)| {
+                fingerprint_checked(each.fingerprinter(), id, text).and_then(|fp| each.add_fingerprint(id, &fp))
+            })
+            .collect();
+        assert_eq!(want.iter().filter(|r| r.is_err()).count(), 4, "{want:?}");
+        let mut one = Deduper::new(options.clone()).unwrap();
+        let got: Vec<Result<u32, Error>> = docs.iter().map(|(id, text)| one.add(id, text)).collect();
+        assert_eq!(got, want);
+        let mut batched = Deduper::new(options).unwrap();
+        let (a, b) = docs.split_at(5);
+        let got: Vec<Result<u32, Error>> = [batched.add_batch(a), batched.add_batch(b)].concat();
+        assert_eq!(got, want);
+
+        // The four documents with STORY, the two with `other` and the two near copies keep one set each.
+        let (story, other, near) = (each.sets.get(0).len(), each.sets.get(1).len(), each.sets.get(3).len());
+        assert_eq!(each.sets.values.len() - one.sets.values.len(), 3 * story + other + near);
+        assert_eq!(batched.sets.values.len(), one.sets.values.len());
+        let key = |r: DedupResult| {
+            let clusters: Vec<String> = (0..r.len()).map(|d| r.cluster_of(d).to_string()).collect();
+            let pairs: Vec<(u32, u32, u64)> =
+                r.search.duplicates.iter().map(|p| (p.a, p.b, p.stats.intersection)).collect();
+            let verified: Vec<(u32, u32, u64)> =
+                r.search.verified.iter().map(|p| (p.a, p.b, p.stats.intersection)).collect();
+            (r.ids, r.chars, clusters, pairs, verified, r.search.exact_duplicates, r.search.candidate_pairs)
+        };
+        let want = key(each.finish());
+        assert_eq!(want.5, 6, "exact duplicates");
+        assert_eq!(key(one.finish()), want);
+        assert_eq!(key(batched.finish()), want);
     }
 }

@@ -403,7 +403,8 @@ class DedupResult:
 class Deduper:
     """Document-level deduplication, fed in pieces: the streaming form of :func:`dedup` for inputs larger than
     memory. Texts are fingerprinted batch by batch and not kept; each document costs its id, its shingle set (4
-    bytes per distinct shingle, about 4 bytes per CJK character) and its LSH band keys until :meth:`finish`.
+    bytes per distinct shingle, about 4 bytes per CJK character) and its LSH band keys until :meth:`finish`. A text
+    that an earlier document has byte for byte is not fingerprinted again, and its shingle set is kept once.
 
     Options as :func:`dedup`. Example::
 
