@@ -211,6 +211,9 @@ pub fn run(
     // before the ones they are fingerprinting. Which documents skip the fingerprinting depends on timing; what
     // each document gets, and so every output, does not.
     let texts: std::sync::RwLock<rustc_hash::FxHashMap<u128, u32>> = Default::default();
+    // The first document with each set hash: a later one with an equal set (equal hash and size) is an exact
+    // duplicate of it ([`find_duplicates_listing`]'s rule), never verified, so its set is stored as that one's.
+    let mut first_of_set: rustc_hash::FxHashMap<u64, u32> = Default::default();
     // Pass 2 reads the inputs again (streams from their spools) to write the deduplicated corpus.
     let scan = scan_spooling(
         inputs,
@@ -242,11 +245,16 @@ pub fn run(
                     metas[e as usize].chars
                 }
                 (None, Fingerprinted::New(mut fp)) => {
-                    store
-                        .push_vec(std::mem::take(&mut fp.shingles))
-                        .map_err(ioe("writing the shingle set spill file"))?;
-                    table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
                     let id = u32::try_from(d).map_err(|_| RunError::Config("over 2^32 documents".into()))?;
+                    let first = *first_of_set.entry(fp.set_hash).or_insert(id);
+                    if first != id && store.set_len(first as usize) == fp.shingles.len() {
+                        store.push_same_as(first as usize).map_err(ioe("storing a shingle set"))?;
+                    } else {
+                        store
+                            .push_vec(std::mem::take(&mut fp.shingles))
+                            .map_err(ioe("writing the shingle set spill file"))?;
+                    }
+                    table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
                     texts.write().expect("text map lock").insert(text, id);
                     fp.chars
                 }
@@ -257,7 +265,7 @@ pub fn run(
             Ok(())
         },
     )?;
-    drop(texts);
+    drop((texts, first_of_set));
     store.finish().map_err(ioe("flushing the shingle set spill file"))?;
     let input = ctx.input_report(&scan, inputs)?;
     let bytes_read = scan.bytes_read;
