@@ -395,6 +395,8 @@ pub struct Deduper {
     /// A 128-bit XXH3 of each text added by [`Deduper::add`] or [`Deduper::add_batch`], with the first document
     /// that has it.
     texts: rustc_hash::FxHashMap<u128, u32>,
+    /// The first document with each set hash.
+    first_of_set: rustc_hash::FxHashMap<u64, u32>,
 }
 
 /// The outcome of [`Deduper::finish`]: the documents (by index, in the order they were added) and what
@@ -451,6 +453,7 @@ impl Deduper {
             table,
             sets: MemorySets::default(),
             texts: Default::default(),
+            first_of_set: Default::default(),
         })
     }
 
@@ -524,7 +527,14 @@ impl Deduper {
             return Err(Error::DuplicateId(id.to_string()));
         }
         let d = self.table.push(fp)?;
-        self.sets.push(&fp.shingles);
+        // A set equal to an earlier document's (equal set hash and size: an exact duplicate, never verified) is kept
+        // as that one's.
+        let first = *self.first_of_set.entry(fp.set_hash).or_insert(d);
+        if first != d && self.sets.set_len(first as usize) == fp.shingles.len() {
+            self.sets.push_same_as(first as usize);
+        } else {
+            self.sets.push(&fp.shingles);
+        }
         self.ids.push(id.to_string());
         self.positions.insert(id.to_string(), d);
         Ok(d)
@@ -762,9 +772,11 @@ mod tests {
         let got: Vec<Result<u32, Error>> = [batched.add_batch(a), batched.add_batch(b)].concat();
         assert_eq!(got, want);
 
-        // The four documents with STORY, the two with `other` and the two near copies keep one set each.
+        // The four documents with STORY, the one with the same set (STORY with a full stop), the two with `other`
+        // and the two near copies keep one set each, whichever way they were added.
         let (story, other, near) = (each.sets.get(0).len(), each.sets.get(1).len(), each.sets.get(3).len());
-        assert_eq!(each.sets.values.len() - one.sets.values.len(), 3 * story + other + near);
+        assert_eq!(each.sets.values.len(), story + other + near);
+        assert_eq!(one.sets.values.len(), each.sets.values.len());
         assert_eq!(batched.sets.values.len(), one.sets.values.len());
         let key = |r: DedupResult| {
             let clusters: Vec<String> = (0..r.len()).map(|d| r.cluster_of(d).to_string()).collect();
