@@ -1180,7 +1180,8 @@ type SparkFingerprint = (u64, i64, u64, Vec<i64>);
 /// the text (None, empty or whitespace only, no letter/digit/CJK character). `chars` is the original length in code
 /// points; `set_hash` the hash of the whole shingle set and `set_len` its size in shingles (exact-duplicate
 /// folding); `band_keys` one LSH bucket key per band, as i64 with the bits of the u64 values. The shingle set itself
-/// is not returned: verification computes it again from the text (`spark_pair_stats_texts`).
+/// is not returned: verification computes it again from the text (`spark_pair_stats_texts`). A text repeated in the
+/// batch byte for byte is fingerprinted once.
 #[pyfunction]
 #[pyo3(signature = (texts, **options))]
 fn spark_fingerprints(
@@ -1192,9 +1193,20 @@ fn spark_fingerprints(
     let opts = dedup_options_only(options, "spark_fingerprints")?;
     let f = textreuse::core::dedup::Fingerprinter::new(&opts).map_err(core_err)?;
     Ok(py.detach(|| {
-        texts
+        // A text that occurs again in the batch byte for byte (a 128-bit XXH3 of its bytes) is fingerprinted once,
+        // at its first row.
+        let hashes: Vec<Option<u128>> =
+            texts.par_iter().map(|t| t.as_deref().map(|t| xxhash_rust::xxh3::xxh3_128(t.as_bytes()))).collect();
+        let mut first: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+        let firsts: Vec<usize> =
+            hashes.iter().enumerate().map(|(i, h)| h.map_or(i, |h| *first.entry(h).or_insert(i))).collect();
+        let fps: Vec<Option<SparkFingerprint>> = texts
             .par_iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(i, t)| {
+                if firsts[i] != i {
+                    return None;
+                }
                 let t = t.as_deref().filter(|t| !t.trim().is_empty())?;
                 let fp = f.fingerprint(t)?;
                 Some((
@@ -1204,7 +1216,8 @@ fn spark_fingerprints(
                     fp.band_keys.iter().map(|&v| v as i64).collect(),
                 ))
             })
-            .collect()
+            .collect();
+        firsts.iter().map(|&j| fps[j].clone()).collect()
     }))
 }
 

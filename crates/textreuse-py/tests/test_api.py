@@ -334,3 +334,16 @@ def test_calls_from_python_threads_are_safe_and_agree():
     for t in threads:
         t.join()
     assert results == [expected] * 4
+
+
+def test_spark_fingerprints_of_a_batch_with_repeated_texts_are_each_texts_own():
+    # The executors' fingerprinting fingerprints a text repeated in its batch once: every row still gets what the
+    # text alone gets, None where the dedup job skips it.
+    from textreuse import _textreuse as native
+
+    story = "市長同校長會談，討論教育。" * 5
+    texts = [story, None, "  ", "Putin met Xi in Moscow.", story, "。，！", "Putin met Xi in Moscow.", "。，！", None]
+    batch = native.spark_fingerprints(texts)
+    assert batch == [native.spark_fingerprints([t])[0] for t in texts]
+    assert batch[0] is not None and batch[3] is not None and batch[0] != batch[3]
+    assert [i for i, fp in enumerate(batch) if fp is None] == [1, 2, 5, 7, 8]
