@@ -251,13 +251,21 @@ mod tests {
         assert_eq!(st.len(), 4);
     }
 
+    /// Sets of sizes 0 to 30, one with the largest value.
+    fn sample_sets() -> Vec<Vec<u32>> {
+        vec![vec![1, 2, 3], vec![], vec![u32::MAX, 5], vec![9], (10..40).collect()]
+    }
+
+    /// Memory budgets in bytes that hold none, some or all of [`sample_sets`].
+    const BUDGETS: [usize; 5] = [0, 8, 24, 48, 1 << 20];
+
     #[test]
     fn sets_given_away_are_stored_as_copies_are() {
         // The same sets through `push` and `push_vec` (one with spare capacity), under budgets that hold none, some
         // or all of them: the same sets back, in memory or spilled at the same place.
-        let sets: Vec<Vec<u32>> = vec![vec![1, 2, 3], vec![], vec![u32::MAX, 5], vec![9], (10..40).collect()];
+        let sets = sample_sets();
         let dir = tempfile::tempdir().unwrap();
-        for budget in [0, 8, 24, 48, 1 << 20] {
+        for budget in BUDGETS {
             let (mut copied, mut given) = (SetStore::new(dir.path(), budget), SetStore::new(dir.path(), budget));
             for s in &sets {
                 let mut v = Vec::with_capacity(s.len() + 7);
@@ -283,9 +291,9 @@ mod tests {
     fn sets_stored_as_anothers_read_back_as_the_owners_and_cost_nothing() {
         // Documents 0..5 with sets; every other one pushed as an earlier document's set (one as an alias's, which
         // resolves to the owner), under budgets that hold none, some or all of the sets.
-        let own: Vec<Vec<u32>> = vec![vec![1, 2, 3], vec![], vec![u32::MAX, 5], vec![9], (10..40).collect()];
+        let own = sample_sets();
         let dir = tempfile::tempdir().unwrap();
-        for budget in [0, 8, 24, 48, 1 << 20] {
+        for budget in BUDGETS {
             let (mut plain, mut shared) = (SetStore::new(dir.path(), budget), SetStore::new(dir.path(), budget));
             let mut want: Vec<&[u32]> = Vec::new();
             for (k, s) in own.iter().enumerate() {
