@@ -206,7 +206,7 @@ pub fn run(
     let mut table = DocumentTable::new(lsh.bands);
     // Texts already fingerprinted, by a 128-bit hash of their bytes (XXH3), with the first document that has each:
     // a later document with the same text has the same fingerprint, so it is not fingerprinted again when the
-    // earlier one is already here, and its shingle set is stored once whenever ([`SetStore::push_same_as`]).
+    // earlier one is already here, and its shingle set is stored once in any case ([`SetStore::push_same_as`]).
     // Filled by this thread as it takes documents in input order, read by the workers: every document in it comes
     // before the ones they are fingerprinting. Which documents skip the fingerprinting depends on timing; what
     // each document gets, and so every output, does not.
