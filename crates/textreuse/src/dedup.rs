@@ -2,9 +2,10 @@
 //! exact verification → union-find clusters → outputs.
 //!
 //! Memory grows with the number of documents, not with their text: after fingerprinting a document only its id,
-//! length and LSH band keys stay in memory, and its shingle set goes to a [`SetStore`] (memory up to a budget,
-//! then a spill file); the deduplicated corpus is
-//! written by reading the input a second time.
+//! length and LSH band keys stay in memory (and, until the first pass ends, a 128-bit hash of its text and its set
+//! hash: ~60 bytes), and its shingle set goes to a [`SetStore`] (memory up to a budget, then a spill file; stored
+//! once for documents with the same text or set); the deduplicated corpus is written by reading the input a second
+//! time.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
