@@ -6,6 +6,8 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use textreuse_core::dedup::SetOwners;
+
 /// Shingle sets of many documents, appended in document order and read back by index. The first sets are kept in
 /// memory up to a budget; once it is spent, every later set goes to an anonymous temporary file, so memory stays
 /// bounded whatever the size of the corpus.
@@ -27,9 +29,8 @@ pub struct SetStore {
     /// `offsets[d]..offsets[d + 1]`: the values of document `d`, counted across memory then file (none for a
     /// document stored as another's set, [`SetStore::push_same_as`]).
     offsets: Vec<u64>,
-    /// Empty until a set is stored as another's; then, for every document, the document whose set it has (itself
-    /// when its own set is stored).
-    same_as: Vec<u32>,
+    /// Whose values each set is ([`SetStore::push_same_as`]).
+    owners: SetOwners,
 }
 
 impl SetStore {
@@ -45,7 +46,7 @@ impl SetStore {
             spill_dir: dir.to_path_buf(),
             finished: false,
             offsets: vec![0],
-            same_as: Vec::new(),
+            owners: SetOwners::default(),
         }
     }
 
@@ -108,10 +109,8 @@ impl SetStore {
     /// Records the next set's length in `offsets`.
     fn record(&mut self, len: usize) {
         let last = *self.offsets.last().expect("offsets start with 0");
+        self.owners.push_own(self.len());
         self.offsets.push(last + len as u64);
-        if !self.same_as.is_empty() {
-            self.same_as.push(self.same_as.len() as u32);
-        }
     }
 
     /// Appends the next document as having the set of the earlier document `d` (known equal, e.g. from the same
@@ -128,28 +127,14 @@ impl SetStore {
         if d >= n || n >= u32::MAX as usize {
             return Err(io::Error::other(format!("no set {d} among {n} to share")));
         }
-        if self.same_as.is_empty() {
-            self.same_as = (0..n as u32).collect();
-        }
-        let target = self.same_as[d];
+        self.owners.push_same_as(d, n);
         // Kept aligned with the documents while the sets are in memory (`get` indexes it by document).
         if self.file.is_none() {
             self.mem.push(Box::default());
         }
         let last = *self.offsets.last().expect("offsets start with 0");
         self.offsets.push(last);
-        self.same_as.push(target);
         Ok(n)
-    }
-
-    /// The document whose values hold set `d`: `d` itself unless it was stored as another's.
-    #[inline]
-    fn owner(&self, d: usize) -> usize {
-        if self.same_as.is_empty() {
-            d
-        } else {
-            self.same_as[d] as usize
-        }
     }
 
     /// Ends writing; sets can be read from now on.
@@ -181,14 +166,14 @@ impl SetStore {
 
     /// Number of shingles in set `d`.
     pub fn set_len(&self, d: usize) -> usize {
-        let d = self.owner(d);
+        let d = self.owners.owner(d);
         (self.offsets[d + 1] - self.offsets[d]) as usize
     }
 
     /// Set `d` when it is held in memory, borrowed; `None` when it is in the spill file (or before
     /// [`SetStore::finish`]).
     pub fn get(&self, d: usize) -> Option<&[u32]> {
-        let d = self.owner(d);
+        let d = self.owners.owner(d);
         (self.finished && d < self.mem.len()).then(|| &self.mem[d][..])
     }
 
@@ -201,7 +186,7 @@ impl SetStore {
             return Err(io::Error::other("SetStore read before finish"));
         }
         buf.clear();
-        let d = self.owner(d);
+        let d = self.owners.owner(d);
         if d < self.mem.len() {
             buf.extend_from_slice(&self.mem[d]);
             return Ok(());

@@ -31,19 +31,72 @@ pub trait ShingleSets: Sync {
     fn read<'a>(&'a self, doc: usize, buf: &'a mut Vec<u32>) -> Result<&'a [u32], Self::Error>;
 }
 
+/// Which document's stored values hold each document's shingle set: its own, or those of an earlier document with
+/// an equal set (the same text, or an exact duplicate), so that such a set is stored once. Costs nothing until the
+/// first shared set, then 4 bytes per document. Used by [`MemorySets`] and by the `dedup` job's spilling store.
+///
+/// ```
+/// use textreuse_core::dedup::SetOwners;
+/// let mut o = SetOwners::default();
+/// o.push_own(0);
+/// o.push_own(1);
+/// assert_eq!(o.push_same_as(1, 2), 1); // document 2 has document 1's set
+/// assert_eq!(o.push_same_as(2, 3), 1); // document 3 has document 2's, held by document 1
+/// o.push_own(4);
+/// assert_eq!((0..5).map(|d| o.owner(d)).collect::<Vec<_>>(), [0, 1, 1, 1, 4]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SetOwners {
+    /// Empty until a set is shared; then, for every document, the document whose values it has.
+    same_as: Vec<u32>,
+}
+
+impl SetOwners {
+    /// Records that document `n`, the next one, has values of its own.
+    pub fn push_own(&mut self, n: usize) {
+        if !self.same_as.is_empty() {
+            self.same_as.push(n as u32);
+        }
+    }
+
+    /// Records that document `n`, the next one, has the set of the earlier document `d`; returns the document whose
+    /// values hold it (`d`'s owner).
+    ///
+    /// # Panics
+    /// When `d` is not below `n`, or `n` is 2^32 - 1 or more.
+    pub fn push_same_as(&mut self, d: usize, n: usize) -> usize {
+        assert!(d < n && n < u32::MAX as usize, "no set {d} among {n} to share");
+        if self.same_as.is_empty() {
+            self.same_as = (0..n as u32).collect();
+        }
+        let owner = self.same_as[d];
+        self.same_as.push(owner);
+        owner as usize
+    }
+
+    /// The document whose values hold the set of document `d`.
+    #[inline]
+    pub fn owner(&self, d: usize) -> usize {
+        if self.same_as.is_empty() {
+            d
+        } else {
+            self.same_as[d] as usize
+        }
+    }
+}
+
 /// Shingle sets held in memory, one after another.
 #[derive(Debug, Clone)]
 pub struct MemorySets {
     values: Vec<u32>,
     offsets: Vec<usize>,
-    /// Empty until a set is stored as another's ([`MemorySets::push_same_as`]); then, for every document, the
-    /// document whose values it has (itself when it has its own).
-    same_as: Vec<u32>,
+    /// Whose values each set is ([`MemorySets::push_same_as`]).
+    owners: SetOwners,
 }
 
 impl Default for MemorySets {
     fn default() -> Self {
-        MemorySets { values: Vec::new(), offsets: vec![0], same_as: Vec::new() }
+        MemorySets { values: Vec::new(), offsets: vec![0], owners: SetOwners::default() }
     }
 }
 
@@ -51,10 +104,8 @@ impl MemorySets {
     /// Appends the set of the next document; returns its index.
     pub fn push(&mut self, set: &[u32]) -> usize {
         self.values.extend_from_slice(set);
+        self.owners.push_own(self.len());
         self.offsets.push(self.values.len());
-        if !self.same_as.is_empty() {
-            self.same_as.push(self.same_as.len() as u32);
-        }
         self.offsets.len() - 2
     }
 
@@ -65,23 +116,9 @@ impl MemorySets {
     /// When `doc` is not an earlier document, or at 2^32 documents.
     pub fn push_same_as(&mut self, doc: usize) -> usize {
         let n = self.len();
-        assert!(doc < n && n < u32::MAX as usize, "no set {doc} among {n} to share");
-        if self.same_as.is_empty() {
-            self.same_as = (0..n as u32).collect();
-        }
-        self.same_as.push(self.same_as[doc]);
+        self.owners.push_same_as(doc, n);
         self.offsets.push(self.values.len());
         n
-    }
-
-    /// The document whose values hold the set of `doc`.
-    #[inline]
-    fn owner(&self, doc: usize) -> usize {
-        if self.same_as.is_empty() {
-            doc
-        } else {
-            self.same_as[doc] as usize
-        }
     }
 
     /// Number of sets.
@@ -99,7 +136,7 @@ impl MemorySets {
     /// # Panics
     /// When `doc` is out of range.
     pub fn get(&self, doc: usize) -> &[u32] {
-        let doc = self.owner(doc);
+        let doc = self.owners.owner(doc);
         &self.values[self.offsets[doc]..self.offsets[doc + 1]]
     }
 }
@@ -108,7 +145,7 @@ impl ShingleSets for MemorySets {
     type Error = std::convert::Infallible;
 
     fn set_len(&self, doc: usize) -> usize {
-        let doc = self.owner(doc);
+        let doc = self.owners.owner(doc);
         self.offsets[doc + 1] - self.offsets[doc]
     }
 

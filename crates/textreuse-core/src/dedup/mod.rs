@@ -16,7 +16,7 @@ pub mod verify;
 
 pub use deduper::{
     find_duplicates, find_duplicates_listing, DedupResult, Deduper, DocumentTable, DuplicateSearch, MemorySets,
-    ShingleSets, StageSeconds, VerifiedListing, VerifiedPair,
+    SetOwners, ShingleSets, StageSeconds, VerifiedListing, VerifiedPair,
 };
 pub use fingerprint::{Fingerprint, FingerprintTimes, Fingerprinter};
 pub use lsh::{LshIndex, LshParams};
