@@ -532,8 +532,9 @@ fn identical_texts_get_the_results_of_fingerprinting_each() {
     // A corpus where most documents repeat an earlier one byte for byte (the job fingerprints such a text once when
     // it can, and stores its shingle set once), mixed with near copies, copies that differ only in punctuation (equal
     // sets, different bytes), a duplicate id and two texts without content. Over 512 documents a file, so that copies
-    // meet their originals across batches. Every thread count and memory budget gives the same outputs (sets that spill or not: budgets of 1 and 2 MB for ~3 MB of sets), and the clusters and
-    // pairs are those of the in-memory `Deduper`, which fingerprints every document.
+    // meet their originals across batches. Every thread count and memory budget gives the same outputs (1 MB holds
+    // part of the ~1.7 MB of sets stored, the rest spill; 64 MB holds them all), and the clusters and pairs are those
+    // of the in-memory `Deduper`, which fingerprints every document.
     let bases: Vec<String> =
         (0..300u64).map(|k| format!("{}{}", &STORY[..3 * 20], noise(k, 800 + (k as usize % 7) * 40))).collect();
     let mut docs: Vec<(String, String)> = Vec::new();
