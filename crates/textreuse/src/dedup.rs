@@ -19,7 +19,8 @@ use serde::Serialize;
 use crate::cluster::Clusters;
 pub use crate::core::dedup::DedupOptions;
 use crate::core::dedup::{
-    find_duplicates_listing, DocumentTable, FingerprintTimes, Fingerprinter, ShingleSets, VerifiedListing, VerifiedPair,
+    find_duplicates_listing, DocumentTable, FingerprintTimes, Fingerprinter, FirstOfSet, ShingleSets, VerifiedListing,
+    VerifiedPair,
 };
 use crate::io::SetStore;
 use crate::io::{
@@ -212,9 +213,9 @@ pub fn run(
     // before the ones they are fingerprinting. Which documents skip the fingerprinting depends on timing; what
     // each document gets, and so every output, does not.
     let texts: std::sync::RwLock<rustc_hash::FxHashMap<u128, u32>> = Default::default();
-    // The first document with each set hash: a later one with an equal set (equal hash and size) is an exact
-    // duplicate of it ([`find_duplicates_listing`]'s rule), never verified, so its set is stored as that one's.
-    let mut first_of_set: rustc_hash::FxHashMap<u64, u32> = Default::default();
+    // The first document with each set: a later one with an equal set is an exact duplicate of it, never verified,
+    // so its set is stored as that one's.
+    let mut first_of_set = FirstOfSet::default();
     // Pass 2 reads the inputs again (streams from their spools) to write the deduplicated corpus.
     let scan = scan_spooling(
         inputs,
@@ -234,32 +235,32 @@ pub fn run(
         },
         |item| {
             let (fp, text, utf8) = item.value;
-            let d = metas.len();
-            let earlier = match fp {
-                Fingerprinted::SameAs(e) => Some(e),
-                Fingerprinted::New(_) => texts.read().expect("text map lock").get(&text).copied(),
+            let d = u32::try_from(metas.len()).map_err(|_| RunError::Config("over 2^32 documents".into()))?;
+            // The earlier document with this text, if any (a document fingerprinted while that one still was has its
+            // fingerprint dropped here); else this one's fingerprint, and it becomes the document of its text.
+            let fp = match fp {
+                Fingerprinted::SameAs(e) => Err(e),
+                Fingerprinted::New(fp) => match *texts.write().expect("text map lock").entry(text).or_insert(d) {
+                    e if e != d => Err(e),
+                    _ => Ok(fp),
+                },
             };
-            let chars = match (earlier, fp) {
-                (Some(e), _) => {
+            let chars = match fp {
+                Err(e) => {
                     store.push_same_as(e as usize).map_err(ioe("storing a shingle set"))?;
                     table.push_same_as(e as usize).map_err(|e| RunError::Config(e.to_string()))?;
                     metas[e as usize].chars
                 }
-                (None, Fingerprinted::New(mut fp)) => {
-                    let id = u32::try_from(d).map_err(|_| RunError::Config("over 2^32 documents".into()))?;
-                    let first = *first_of_set.entry(fp.set_hash).or_insert(id);
-                    if first != id && store.set_len(first as usize) == fp.shingles.len() {
-                        store.push_same_as(first as usize).map_err(ioe("storing a shingle set"))?;
-                    } else {
-                        store
+                Ok(mut fp) => {
+                    match first_of_set.earlier(fp.set_hash, fp.shingles.len(), d) {
+                        Some(first) => store.push_same_as(first as usize).map_err(ioe("storing a shingle set"))?,
+                        None => store
                             .push_vec(std::mem::take(&mut fp.shingles))
-                            .map_err(ioe("writing the shingle set spill file"))?;
-                    }
+                            .map_err(ioe("writing the shingle set spill file"))?,
+                    };
                     table.push(&fp).map_err(|e| RunError::Config(e.to_string()))?;
-                    texts.write().expect("text map lock").insert(text, id);
                     fp.chars
                 }
-                (None, Fingerprinted::SameAs(_)) => unreachable!("a document the same as an earlier one"),
             };
             let out_bytes = item.line_bytes.filter(|_| utf8).map(|b| b + 1);
             metas.push(DocMeta { seq: item.seq, id: item.id, chars, utf8, digest: item.digest, out_bytes });

@@ -85,6 +85,33 @@ impl SetOwners {
     }
 }
 
+/// The first document with each shingle set, known by its set hash and size: a later document with the same hash
+/// and size is an exact duplicate of it (the rule of [`find_duplicates_listing`], which folds such documents before
+/// LSH, so their sets are never read), and its set need not be stored again ([`SetOwners`]).
+///
+/// ```
+/// use textreuse_core::dedup::FirstOfSet;
+/// let mut f = FirstOfSet::default();
+/// assert_eq!(f.earlier(7, 100, 0), None);
+/// assert_eq!(f.earlier(7, 100, 3), Some(0)); // the same set as document 0
+/// assert_eq!(f.earlier(7, 99, 4), None); // a hash collision, told apart by the size
+/// assert_eq!(f.earlier(8, 100, 5), None);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FirstOfSet {
+    /// By set hash: the first document with it and its set's size.
+    first: rustc_hash::FxHashMap<u64, (u32, usize)>,
+}
+
+impl FirstOfSet {
+    /// Records document `d`, whose set has hash `set_hash` and `len` values (documents in order); returns the
+    /// earlier document with an equal set (the first with this hash, when its size is `len` too).
+    pub fn earlier(&mut self, set_hash: u64, len: usize, d: u32) -> Option<u32> {
+        let &mut (first, first_len) = self.first.entry(set_hash).or_insert((d, len));
+        (first != d && first_len == len).then_some(first)
+    }
+}
+
 /// Shingle sets held in memory, one after another.
 #[derive(Debug, Clone)]
 pub struct MemorySets {
@@ -432,8 +459,8 @@ pub struct Deduper {
     /// A 128-bit XXH3 of each text added by [`Deduper::add`] or [`Deduper::add_batch`], with the first document
     /// that has it.
     texts: rustc_hash::FxHashMap<u128, u32>,
-    /// The first document with each set hash.
-    first_of_set: rustc_hash::FxHashMap<u64, u32>,
+    /// The first document with each set (exact duplicates keep no set of their own).
+    first_of_set: FirstOfSet,
 }
 
 /// The outcome of [`Deduper::finish`]: the documents (by index, in the order they were added) and what
@@ -566,12 +593,10 @@ impl Deduper {
         let d = self.table.push(fp)?;
         // A set equal to an earlier document's (equal set hash and size: an exact duplicate, never verified) is kept
         // as that one's.
-        let first = *self.first_of_set.entry(fp.set_hash).or_insert(d);
-        if first != d && self.sets.set_len(first as usize) == fp.shingles.len() {
-            self.sets.push_same_as(first as usize);
-        } else {
-            self.sets.push(&fp.shingles);
-        }
+        match self.first_of_set.earlier(fp.set_hash, fp.shingles.len(), d) {
+            Some(first) => self.sets.push_same_as(first as usize),
+            None => self.sets.push(&fp.shingles),
+        };
         self.ids.push(id.to_string());
         self.positions.insert(id.to_string(), d);
         Ok(d)

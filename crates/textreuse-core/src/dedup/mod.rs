@@ -15,8 +15,8 @@ mod options;
 pub mod verify;
 
 pub use deduper::{
-    find_duplicates, find_duplicates_listing, DedupResult, Deduper, DocumentTable, DuplicateSearch, MemorySets,
-    SetOwners, ShingleSets, StageSeconds, VerifiedListing, VerifiedPair,
+    find_duplicates, find_duplicates_listing, DedupResult, Deduper, DocumentTable, DuplicateSearch, FirstOfSet,
+    MemorySets, SetOwners, ShingleSets, StageSeconds, VerifiedListing, VerifiedPair,
 };
 pub use fingerprint::{Fingerprint, FingerprintTimes, Fingerprinter};
 pub use lsh::{LshIndex, LshParams};
