@@ -13,9 +13,15 @@
 //! the duplicate pairs listed for a large cluster are a spanning set of it (every pair that joined two parts)
 //! instead of every pair. Clusters smaller than `large_cluster` get every candidate pair verified, as before.
 //! Batches are cut by counts of pairs, never by timing, so the result does not depend on the thread count.
+//!
+//! A batch's pairs are generated under the clusters as they stand after the previous batch, and each document's
+//! pairs (a task) are verified with what the clusters said then and the task's own verdicts only: so the tasks are
+//! handed to the pool in chunks while the batch is still being generated, and the generation (one thread) overlaps
+//! their verification. Their verdicts are recorded, and clusters merged, once the whole batch is verified, in batch
+//! order: the same as verifying the batch after generating it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
 
 use rayon::prelude::*;
 
@@ -68,17 +74,23 @@ struct Task {
     b: u32,
     /// `b` is in a large cluster already.
     b_large: bool,
-    /// Where its pairs lie in [`Batch::against`].
+    /// Where its pairs lie in [`Chunk::against`].
     against: std::ops::Range<usize>,
 }
 
-/// The tasks of a batch, their pairs in one vector (one allocation per batch rather than one per task).
+/// Consecutive tasks of a batch, verified by one job of the pool ([`verify_chunk`]), their pairs in one vector (one
+/// allocation per chunk rather than one per task).
 #[derive(Default)]
-struct Batch {
+struct Chunk {
     tasks: Vec<Task>,
     /// `(a, root of a's cluster, a's cluster is large)` of every task in turn, nearest bucket neighbour first.
     against: Vec<(u32, u32, bool)>,
 }
+
+/// A chunk is closed once it holds this many pairs: a job of the pool then outweighs its hand-off (a few
+/// microseconds), and a full batch ([`verify_in_batches`]'s `batch_pairs_min`, 32,768 pairs) is shared out over
+/// about thirty jobs.
+const CHUNK_PAIRS: usize = 1024;
 
 /// Generates the candidate pairs of `keys` (`bands` bucket keys per LSH document, document-major, as
 /// [`crate::lsh::candidate_pairs`] takes them) and verifies them on the shingle sets of `sets`, where LSH document
@@ -100,7 +112,8 @@ pub fn verify_candidates<S: ShingleSets>(
     listing: Listing<'_>,
     progress: impl FnMut(u64),
 ) -> Result<VerifiedCandidates, S::Error> {
-    verify_in_batches(keys, docs, sets, settings, 1 << 15, PRECOMPUTED_BUCKET_MAX, is_duplicate, listing, progress)
+    let sizes = BatchSizes { batch_pairs_min: 1 << 15, chunk_pairs: CHUNK_PAIRS };
+    verify_in_batches(keys, docs, sets, settings, sizes, PRECOMPUTED_BUCKET_MAX, is_duplicate, listing, progress)
 }
 
 /// Buckets of at most this many members have the earlier-band check of their pairs done ahead, on a thread of its
@@ -109,15 +122,24 @@ pub fn verify_candidates<S: ShingleSets>(
 /// `PRECOMPUTED_BUCKET_MAX / 2` checks per document and band.
 const PRECOMPUTED_BUCKET_MAX: usize = 64;
 
-/// [`verify_candidates`] with batches of at least `batch_pairs_min` pairs (the last one aside), and the earlier-band
-/// check done ahead for buckets of at most `precomputed_max` members.
+/// How [`verify_in_batches`] cuts its work: batches of at least `batch_pairs_min` pairs (the last one aside; the
+/// clusters are merged between batches), and chunks of at least `chunk_pairs` pairs (the last one of a batch aside)
+/// for the jobs of the pool.
+#[derive(Clone, Copy)]
+struct BatchSizes {
+    batch_pairs_min: usize,
+    chunk_pairs: usize,
+}
+
+/// [`verify_candidates`] with batches and chunks of `sizes`, and the earlier-band check done ahead for buckets of
+/// at most `precomputed_max` members.
 #[allow(clippy::too_many_arguments)]
 fn verify_in_batches<S: ShingleSets>(
     keys: &[u64],
     docs: &[u32],
     sets: &S,
     settings: CandidateSettings,
-    batch_pairs_min: usize,
+    sizes: BatchSizes,
     precomputed_max: usize,
     is_duplicate: impl Fn(&PairStats) -> bool + Sync,
     listing: Listing<'_>,
@@ -135,7 +157,7 @@ fn verify_in_batches<S: ShingleSets>(
     let mut pos: Vec<Arc<[u32]>> = Vec::with_capacity(bands);
     let mut uf = UnionFind::new(n);
     let mut size = vec![1u32; n];
-    let mut batch = Batch::default();
+    let mut chunks = Chunks::default();
     let mut batch_pairs = 0usize;
     let mut roots: Vec<u32> = Vec::new();
     // The bands' sorted columns, bucket ranks and, for small buckets, earlier-band checks, prepared on a thread of
@@ -154,113 +176,147 @@ fn verify_in_batches<S: ShingleSets>(
             }
         });
         // The sketches are made (or not) by the first batch at the latest ([`Ctx::make_sketches_if`]).
-        let mut ctx = Ctx {
+        let ctx = &Ctx {
             docs: &docs[..n],
             sets,
             is_duplicate: &is_duplicate,
             listing,
-            sketches: None,
-            sketches_decided: false,
+            sketches: OnceLock::new(),
+            sketches_decided: AtomicBool::new(false),
             buffers: BufferPool::default(),
         };
-        for band in 0..bands {
-            let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
-            if band == 0 {
-                // The first band's pairs, a lower bound on the candidate pairs: when they are many already, the
-                // sketches are made now, while the band thread sorts the next bands.
-                let first: u64 = column.chunk_by(|x, y| x.0 == y.0).map(|b| window_pairs(b.len(), w)).sum();
-                ctx.make_sketches_if(first >= (SKETCH_PAIRS_PER_DOCUMENT * n) as u64, false)?;
+        // Chunks go to the pool as jobs of this scope, their verdicts come back by `done` with their place in the batch.
+        rayon::in_place_scope(|pool| -> Result<(), S::Error> {
+            let (done_tx, done) = mpsc::channel::<Done<S::Error>>();
+            let hand_out = |chunk: Chunk, place: usize| {
+                let done_tx = done_tx.clone();
+                pool.spawn(move |_| {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verify_chunk(&chunk, ctx))) {
+                        Ok(verdicts) => {
+                            let _ = done_tx.send((place, Some(verdicts)));
+                        }
+                        Err(panic) => {
+                            // Tells the thread that waits for the batch, then panics on: the scope passes it on.
+                            let _ = done_tx.send((place, None));
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                });
+            };
+            let finish = |chunks: &mut Chunks, uf: &mut UnionFind, size: &mut [u32], out: &mut VerifiedCandidates| {
+                finish_batch(chunks, &hand_out, &done, ctx, uf, size, out)
+            };
+            for band in 0..bands {
+                let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
+                if band == 0 {
+                    // The first band's pairs, a lower bound on the candidate pairs: when they are many already, the
+                    // sketches are made now, while the band thread sorts the next bands.
+                    let first: u64 = column.chunk_by(|x, y| x.0 == y.0).map(|b| window_pairs(b.len(), w)).sum();
+                    ctx.make_sketches_if(first >= (SKETCH_PAIRS_PER_DOCUMENT * n) as u64, false)?;
+                }
+                let mut bit_base = 0usize;
+                for bucket in column.chunk_by(|x, y| x.0 == y.0) {
+                    progress(bucket.len() as u64);
+                    if bucket.len() < 2 {
+                        continue;
+                    }
+                    // Where this bucket's earlier-band checks start in `fresh`, when they were done ahead.
+                    let ahead = (bucket.len() <= precomputed_max).then_some(bit_base);
+                    if ahead.is_some() {
+                        bit_base += window_pairs(bucket.len(), w) as usize;
+                    }
+                    let mut window_at = ahead.unwrap_or(0);
+                    roots.clear();
+                    roots.extend(bucket.iter().map(|&(_, d)| uf.find(d)));
+                    if roots.iter().all(|&r| r == roots[0]) && size[roots[0] as usize] as usize >= large {
+                        out.not_verified += window_pairs(bucket.len(), w);
+                        continue;
+                    }
+                    // `main`: the largest cluster among the window's members when it is large; `others`: the positions in
+                    // the window outside it. A member of `main` needs pairing with `others` only.
+                    let mut main = largest_root(&roots, &size, large);
+                    let mut others: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+                    if roots[0] != main.unwrap_or(u32::MAX) {
+                        others.push_back(0);
+                    }
+                    for jb in 1..bucket.len() {
+                        let b = bucket[jb].1;
+                        // Roots of positions before `jb` are exact: unions happen between batches only, and then the
+                        // window's roots are read again.
+                        let rb = uf.find(b);
+                        roots[jb] = rb;
+                        let lo = jb.saturating_sub(w);
+                        while others.front().is_some_and(|&k| k < lo) {
+                            others.pop_front();
+                        }
+                        let first = chunks.open.against.len();
+                        let against = &mut chunks.open.against;
+                        let (window, pos) = (window_at, &pos);
+                        let new_here = |ja: usize, a: u32| match ahead {
+                            Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
+                            // SAFETY: the band thread wrote the ids of this band and the earlier ones before sending it
+                            // (received above), and now writes only those of later bands.
+                            None => !unsafe { generated_earlier(keys, ids, pos, bands, band, a, b, w) },
+                        };
+                        let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
+                            let (a, ra) = (bucket[ja].1, roots[ja]);
+                            let is_large = size[ra as usize] as usize >= large;
+                            if ra == rb && is_large {
+                                out.not_verified += 1;
+                            } else if new_here(ja, a) {
+                                against.push((a, ra, is_large));
+                            }
+                        };
+                        if main == Some(rb) {
+                            out.not_verified += (jb - lo - others.len()) as u64;
+                            for &ja in others.iter().rev() {
+                                consider(ja, &mut out);
+                            }
+                        } else {
+                            for ja in (lo..jb).rev() {
+                                consider(ja, &mut out);
+                            }
+                        }
+                        let end = chunks.open.against.len();
+                        if end > first {
+                            batch_pairs += end - first;
+                            let b_large = size[rb as usize] as usize >= large;
+                            chunks.open.tasks.push(Task { b, b_large, against: first..end });
+                            if end >= sizes.chunk_pairs {
+                                // Verified now, while the batch is generated, once the sketches are decided (a chunk
+                                // verified before them would go without them); else held until the batch is full.
+                                let chunk = std::mem::take(&mut chunks.open);
+                                if ctx.sketches_decided() {
+                                    hand_out(chunk, chunks.handed);
+                                    chunks.handed += 1;
+                                } else {
+                                    chunks.held.push(chunk);
+                                }
+                            }
+                        }
+                        window_at += jb - lo;
+                        if Some(rb) != main {
+                            others.push_back(jb);
+                        }
+                        if batch_pairs >= sizes.batch_pairs_min {
+                            ctx.make_sketches_if(true, true)?;
+                            finish(&mut chunks, &mut uf, &mut size, &mut out)?;
+                            batch_pairs = 0;
+                            // Clusters grew: the roots of the next window are read again.
+                            let from = (jb + 1).saturating_sub(w);
+                            for k in from..=jb {
+                                roots[k] = uf.find(bucket[k].1);
+                            }
+                            main = largest_root(&roots[from..=jb], &size, large);
+                            others = (from..=jb).filter(|&k| Some(roots[k]) != main).collect();
+                        }
+                    }
+                }
+                pos.push(band_pos);
             }
-            let mut bit_base = 0usize;
-            for bucket in column.chunk_by(|x, y| x.0 == y.0) {
-                progress(bucket.len() as u64);
-                if bucket.len() < 2 {
-                    continue;
-                }
-                // Where this bucket's earlier-band checks start in `fresh`, when they were done ahead.
-                let ahead = (bucket.len() <= precomputed_max).then_some(bit_base);
-                if ahead.is_some() {
-                    bit_base += window_pairs(bucket.len(), w) as usize;
-                }
-                let mut window_at = ahead.unwrap_or(0);
-                roots.clear();
-                roots.extend(bucket.iter().map(|&(_, d)| uf.find(d)));
-                if roots.iter().all(|&r| r == roots[0]) && size[roots[0] as usize] as usize >= large {
-                    out.not_verified += window_pairs(bucket.len(), w);
-                    continue;
-                }
-                // `main`: the largest cluster among the window's members when it is large; `others`: the positions in
-                // the window outside it. A member of `main` needs pairing with `others` only.
-                let mut main = largest_root(&roots, &size, large);
-                let mut others: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
-                if roots[0] != main.unwrap_or(u32::MAX) {
-                    others.push_back(0);
-                }
-                for jb in 1..bucket.len() {
-                    let b = bucket[jb].1;
-                    // Roots of positions before `jb` are exact: unions happen between batches only, and then the
-                    // window's roots are read again.
-                    let rb = uf.find(b);
-                    roots[jb] = rb;
-                    let lo = jb.saturating_sub(w);
-                    while others.front().is_some_and(|&k| k < lo) {
-                        others.pop_front();
-                    }
-                    let first = batch.against.len();
-                    let against = &mut batch.against;
-                    let (window, pos) = (window_at, &pos);
-                    let new_here = |ja: usize, a: u32| match ahead {
-                        Some(_) => fresh[(window + ja - lo) / 64] >> ((window + ja - lo) % 64) & 1 == 1,
-                        // SAFETY: the band thread wrote the ids of this band and the earlier ones before sending it
-                        // (received above), and now writes only those of later bands.
-                        None => !unsafe { generated_earlier(keys, ids, pos, bands, band, a, b, w) },
-                    };
-                    let mut consider = |ja: usize, out: &mut VerifiedCandidates| {
-                        let (a, ra) = (bucket[ja].1, roots[ja]);
-                        let is_large = size[ra as usize] as usize >= large;
-                        if ra == rb && is_large {
-                            out.not_verified += 1;
-                        } else if new_here(ja, a) {
-                            against.push((a, ra, is_large));
-                        }
-                    };
-                    if main == Some(rb) {
-                        out.not_verified += (jb - lo - others.len()) as u64;
-                        for &ja in others.iter().rev() {
-                            consider(ja, &mut out);
-                        }
-                    } else {
-                        for ja in (lo..jb).rev() {
-                            consider(ja, &mut out);
-                        }
-                    }
-                    let end = batch.against.len();
-                    if end > first {
-                        batch_pairs += end - first;
-                        batch.tasks.push(Task { b, b_large: size[rb as usize] as usize >= large, against: first..end });
-                    }
-                    window_at += jb - lo;
-                    if Some(rb) != main {
-                        others.push_back(jb);
-                    }
-                    if batch_pairs >= batch_pairs_min {
-                        ctx.make_sketches_if(true, true)?;
-                        run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)?;
-                        batch_pairs = 0;
-                        // Clusters grew: the roots of the next window are read again.
-                        let from = (jb + 1).saturating_sub(w);
-                        for k in from..=jb {
-                            roots[k] = uf.find(bucket[k].1);
-                        }
-                        main = largest_root(&roots[from..=jb], &size, large);
-                        others = (from..=jb).filter(|&k| Some(roots[k]) != main).collect();
-                    }
-                }
-            }
-            pos.push(band_pos);
-        }
-        ctx.make_sketches_if(batch_pairs >= SKETCH_PAIRS_PER_DOCUMENT * n, true)?;
-        run_batch(&mut batch, &ctx, &mut uf, &mut size, &mut out)
+            ctx.make_sketches_if(batch_pairs >= SKETCH_PAIRS_PER_DOCUMENT * n, true)?;
+            finish(&mut chunks, &mut uf, &mut size, &mut out)
+        })
     })?;
     out.pairs.par_sort_unstable_by_key(|&(p, _)| p);
     Ok(out)
@@ -447,80 +503,110 @@ unsafe fn generated_earlier(
     shared_earlier(ia, ib, near)
 }
 
-/// Verifies the pairs of `batch` in parallel, then records them and merges duplicates, in batch order. A document
-/// in a large cluster (or that joined one in its task) leaves its pairs with documents of small clusters for after
-/// the batch, when they are verified only if the two did not end up in one cluster (in the common case, both are in
-/// the large cluster by then). A pair left so is never one of a cluster that stays small: were it a duplicate, its
-/// documents would be in the large cluster.
-fn run_batch<S: ShingleSets>(
-    batch: &mut Batch,
+/// The chunks of the batch being generated: the one being filled, those closed but held (before the sketches are
+/// decided), and how many were handed to the pool.
+#[derive(Default)]
+struct Chunks {
+    open: Chunk,
+    held: Vec<Chunk>,
+    handed: usize,
+}
+
+/// A chunk's place in its batch and its verdicts; `None` when its job panicked.
+type Done<E> = (usize, Option<Result<Verdicts, E>>);
+
+/// Verifies the pairs of a chunk's tasks, one task after another. A document in a large cluster (or that joined one
+/// in its task) leaves its pairs with documents of small clusters for after the batch ([`finish_batch`]).
+fn verify_chunk<S: ShingleSets>(
+    chunk: &Chunk,
+    ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
+) -> Result<Verdicts, S::Error> {
+    let (sets, docs) = (ctx.sets, ctx.docs);
+    let mut bufs = ctx.buffers.take();
+    let Buffers { b_buf, a_buf, bars, joined } = &mut *bufs;
+    let mut v = Verdicts::default();
+    for task in &chunk.tasks {
+        let against = &chunk.against[task.against.clone()];
+        // The bar of each pair, or `None` where the sketches settle it below the bar.
+        bars.clear();
+        bars.extend(against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
+        let b_set: &[u32] =
+            if bars.iter().any(Option::is_some) { sets.read(docs[task.b as usize] as usize, b_buf)? } else { &[] };
+        // The large clusters this document joined in this task.
+        joined.clear();
+        // Members of large clusters first: once the document is a duplicate of one, it is in that cluster.
+        for (&(a, ra, _), &bar) in against.iter().zip(bars.iter()).filter(|x| x.0 .2) {
+            if joined.contains(&ra) {
+                v.skipped += 1;
+                continue;
+            }
+            let s = match bar {
+                Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
+                None => None,
+            };
+            if s.is_some_and(|s| (ctx.is_duplicate)(&s)) {
+                joined.push(ra);
+            }
+            v.verified.push((a, task.b, s));
+        }
+        for (&(a, _, _), &bar) in against.iter().zip(bars.iter()).filter(|x| !x.0 .2) {
+            if task.b_large || !joined.is_empty() {
+                // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified after the
+                // batch only when it did not.
+                v.deferred.push((a, task.b));
+                continue;
+            }
+            let s = match bar {
+                Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
+                None => None,
+            };
+            v.verified.push((a, task.b, s));
+        }
+    }
+    Ok(v)
+}
+
+/// Ends a batch: hands the chunks not handed out yet (the open one included) to the pool with `hand_out`, waits
+/// for the verdicts of every chunk of the batch (by `done`), then records them and merges duplicates, in batch
+/// order. The pairs a chunk left for after the batch are verified then, in parallel, only where their two
+/// documents did not end up in one cluster (in the common case, both are in the large cluster by then); a pair
+/// left so is never one of a cluster that stays small: were it a duplicate, its documents would be in the large
+/// cluster.
+///
+/// # Errors
+/// An error of the sets, from any chunk.
+#[allow(clippy::too_many_arguments)]
+fn finish_batch<S: ShingleSets>(
+    chunks: &mut Chunks,
+    hand_out: &impl Fn(Chunk, usize),
+    done: &mpsc::Receiver<Done<S::Error>>,
     ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
     uf: &mut UnionFind,
     size: &mut [u32],
     out: &mut VerifiedCandidates,
 ) -> Result<(), S::Error> {
+    if !chunks.open.tasks.is_empty() {
+        chunks.held.push(std::mem::take(&mut chunks.open));
+    }
+    for chunk in std::mem::take(&mut chunks.held) {
+        hand_out(chunk, chunks.handed);
+        chunks.handed += 1;
+    }
+    let mut results: Vec<Option<Verdicts>> = (0..chunks.handed).map(|_| None).collect();
+    let mut error = None;
+    for _ in 0..std::mem::take(&mut chunks.handed) {
+        match done.recv().expect("the scope holds a sender") {
+            (place, Some(Ok(v))) => results[place] = Some(v),
+            (_, Some(Err(e))) => error = error.or(Some(e)),
+            (_, None) => panic!("a verification job panicked"),
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
     let (sets, docs) = (ctx.sets, ctx.docs);
-    // Tasks go by chunks, each chunk's verdicts into one `Verdicts` (in task order, so the chunks' concatenation is
-    // the batch's order): one set of result vectors per chunk instead of per task, and the working vectors reused.
-    let all_against = &batch.against;
-    let results: Vec<Verdicts> = batch
-        .tasks
-        .par_chunks(TASKS_PER_CHUNK)
-        .map_init(
-            || ctx.buffers.take(),
-            |bufs, tasks| -> Result<_, S::Error> {
-                let Buffers { b_buf, a_buf, bars, joined } = &mut **bufs;
-                let mut v = Verdicts::default();
-                for task in tasks {
-                    let against = &all_against[task.against.clone()];
-                    // The bar of each pair, or `None` where the sketches settle it below the bar.
-                    bars.clear();
-                    bars.extend(against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
-                    let b_set: &[u32] = if bars.iter().any(Option::is_some) {
-                        sets.read(docs[task.b as usize] as usize, b_buf)?
-                    } else {
-                        &[]
-                    };
-                    // The large clusters this document joined in this task.
-                    joined.clear();
-                    // Members of large clusters first: once the document is a duplicate of one, it is in that
-                    // cluster.
-                    for (&(a, ra, _), &bar) in against.iter().zip(bars.iter()).filter(|x| x.0 .2) {
-                        if joined.contains(&ra) {
-                            v.skipped += 1;
-                            continue;
-                        }
-                        let s = match bar {
-                            Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
-                            None => None,
-                        };
-                        if s.is_some_and(|s| (ctx.is_duplicate)(&s)) {
-                            joined.push(ra);
-                        }
-                        v.verified.push((a, task.b, s));
-                    }
-                    for (&(a, _, _), &bar) in against.iter().zip(bars.iter()).filter(|x| !x.0 .2) {
-                        if task.b_large || !joined.is_empty() {
-                            // `b` is in a large cluster, and `a` most likely joins it in this batch too: verified
-                            // after the batch only when it did not.
-                            v.deferred.push((a, task.b));
-                            continue;
-                        }
-                        let s = match bar {
-                            Some(bar) => ctx.stats(sets.read(docs[a as usize] as usize, a_buf)?, b_set, bar),
-                            None => None,
-                        };
-                        v.verified.push((a, task.b, s));
-                    }
-                }
-                Ok(v)
-            },
-        )
-        .collect::<Result<_, S::Error>>()?;
-    batch.tasks.clear();
-    batch.against.clear();
     let mut deferred: Vec<(u32, u32)> = Vec::new();
-    for v in results {
+    for v in results.into_iter().map(|v| v.expect("every chunk's verdicts")) {
         out.not_verified += v.skipped;
         record(v.verified, ctx, uf, size, out);
         deferred.extend(v.deferred);
@@ -565,13 +651,15 @@ struct Ctx<'a, S, F> {
     sets: &'a S,
     is_duplicate: &'a F,
     listing: Listing<'a>,
-    sketches: Option<SetSketches>,
+    /// Set at most once, while no chunk is being verified ([`Ctx::make_sketches_if`]).
+    sketches: OnceLock<SetSketches>,
     /// Whether it is decided whether to make the sketches ([`Ctx::make_sketches_if`]).
-    sketches_decided: bool,
+    sketches_decided: AtomicBool,
     buffers: BufferPool,
 }
 
-/// The working vectors of one thread's part of a batch in [`run_batch`].
+/// The working vectors of a job verifying a chunk ([`verify_chunk`]) or of one thread's part of a batch's deferred
+/// pairs ([`finish_batch`]).
 #[derive(Default)]
 struct Buffers {
     /// The set of the task's document (read from storage).
@@ -632,15 +720,21 @@ impl<S: ShingleSets, F> Ctx<'_, S, F> {
     ///
     /// # Errors
     /// The first error of the sets.
-    fn make_sketches_if(&mut self, pays: bool, decide: bool) -> Result<(), S::Error> {
-        if self.sketches_decided || matches!(self.listing, Listing::All) {
+    fn make_sketches_if(&self, pays: bool, decide: bool) -> Result<(), S::Error> {
+        if self.sketches_decided() {
             return Ok(());
         }
         if pays {
-            self.sketches = Some(SetSketches::of_sets(self.sets, self.docs)?);
+            let _ = self.sketches.set(SetSketches::of_sets(self.sets, self.docs)?);
         }
-        self.sketches_decided = pays || decide;
+        self.sketches_decided.store(pays || decide, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Whether the sketches will not change any more: made, or decided against, or never made (with
+    /// [`Listing::All`]). Chunks are verified while their batch is generated only from then on.
+    fn sketches_decided(&self) -> bool {
+        matches!(self.listing, Listing::All) || self.sketches_decided.load(Ordering::Relaxed)
     }
 
     /// The least intersection that LSH documents `a` and `b` need to be listed (0 with [`Listing::All`]), or
@@ -650,7 +744,7 @@ impl<S: ShingleSets, F> Ctx<'_, S, F> {
         let Listing::Satisfying(wanted) = self.listing else {
             return Some(0);
         };
-        let (a_len, b_len) = match &self.sketches {
+        let (a_len, b_len) = match self.sketches.get() {
             Some(sketches) => {
                 let (a_len, b_len) = (sketches.set_len(a as usize), sketches.set_len(b as usize));
                 // `wanted` grows with the intersection: the bound is below the bar exactly when it fails there.
@@ -678,11 +772,6 @@ impl<S: ShingleSets, F> Ctx<'_, S, F> {
         }
     }
 }
-
-/// Tasks verified one after another by one thread in [`run_batch`]: enough to share out a batch (at least
-/// `batch_pairs_min` pairs, each task one or more) over the threads, few enough that each chunk's vectors are
-/// allocated once for many tasks.
-const TASKS_PER_CHUNK: usize = 32;
 
 /// What the tasks of one chunk found, in task order.
 #[derive(Default)]
@@ -754,6 +843,12 @@ mod tests {
         run_batches(sets, keys, bands, max_bucket, large, 1 << 15)
     }
 
+    /// Batches of at least `batch` pairs, handed to the pool in chunks of about a third of that (so that they are
+    /// verified while the batch is generated) or, for batches of one to three pairs, pair by pair.
+    fn sizes(batch: usize) -> BatchSizes {
+        BatchSizes { batch_pairs_min: batch, chunk_pairs: batch.div_ceil(3) }
+    }
+
     /// Every verified pair, the duplicate pairs and the contained (not duplicate) pairs.
     struct Found {
         all: Vec<((u32, u32), PairStats)>,
@@ -778,7 +873,7 @@ mod tests {
         }
         let docs: Vec<u32> = (0..sets.len() as u32).collect();
         let dup = |s: &PairStats| s.jaccard >= 0.5;
-        let v = verify_in_batches(keys, &docs, &store, settings, batch, 64, dup, Listing::All, |_| {}).unwrap();
+        let v = verify_in_batches(keys, &docs, &store, settings, sizes(batch), 64, dup, Listing::All, |_| {}).unwrap();
         Found {
             duplicates: v.pairs.iter().filter(|(_, s)| dup(s)).copied().collect(),
             contained: v.pairs.iter().filter(|(_, s)| !dup(s) && s.containment >= 0.8).copied().collect(),
@@ -811,7 +906,7 @@ mod tests {
             let ids: Vec<u32> = (0..docs as u32).collect();
             let settings = CandidateSettings { bands, max_bucket, large_cluster: 0 };
             let dup = |s: &PairStats| s.jaccard >= 0.5;
-            let none_ahead = verify_in_batches(&keys, &ids, &store, settings, 64, 0, dup, Listing::All, |_| {});
+            let none_ahead = verify_in_batches(&keys, &ids, &store, settings, sizes(64), 0, dup, Listing::All, |_| {});
             let none_ahead: Vec<(u32, u32)> = none_ahead.unwrap().pairs.iter().map(|&(p, _)| p).collect();
             assert_eq!(none_ahead, expected, "case {case}");
             for &(p, s) in &got.all {
@@ -840,17 +935,28 @@ mod tests {
             let dup = |s: &PairStats| s.jaccard >= 0.5;
             let wanted = |s: &PairStats| s.jaccard >= 0.5 || s.containment >= 0.8;
             let batch = 1 + rng.below(300) as usize;
-            let all = verify_in_batches(&keys, &ids, &store, settings, batch, 64, dup, Listing::All, |_| {}).unwrap();
-            let some =
-                verify_in_batches(&keys, &ids, &store, settings, batch, 64, dup, Listing::Satisfying(&wanted), |_| {})
-                    .unwrap();
+            let all =
+                verify_in_batches(&keys, &ids, &store, settings, sizes(batch), 64, dup, Listing::All, |_| {}).unwrap();
+            let some = verify_in_batches(
+                &keys,
+                &ids,
+                &store,
+                settings,
+                sizes(batch),
+                64,
+                dup,
+                Listing::Satisfying(&wanted),
+                |_| {},
+            )
+            .unwrap();
             let expected: Vec<_> = all.pairs.iter().filter(|(_, s)| wanted(s)).copied().collect();
             assert_eq!(some.pairs, expected, "case {case}");
             assert_eq!((some.verified, some.not_verified), (all.verified, all.not_verified), "case {case}");
             // All pairs in one last batch: sketched only with at least two pairs per document (the bars from the
             // set sizes alone otherwise); the same verdicts as every pair merged in full in one batch.
-            let once =
-                |listing| verify_in_batches(&keys, &ids, &store, settings, 1 << 30, 64, dup, listing, |_| {}).unwrap();
+            let once = |listing| {
+                verify_in_batches(&keys, &ids, &store, settings, sizes(1 << 30), 64, dup, listing, |_| {}).unwrap()
+            };
             let (all_once, some_once) = (once(Listing::All), once(Listing::Satisfying(&wanted)));
             let expected: Vec<_> = all_once.pairs.iter().filter(|(_, s)| wanted(s)).copied().collect();
             assert_eq!(some_once.pairs, expected, "case {case}, one batch");
@@ -881,16 +987,16 @@ mod tests {
             sets: &store,
             is_duplicate: &dup,
             listing,
-            sketches: None,
-            sketches_decided: false,
+            sketches: OnceLock::new(),
+            sketches_decided: AtomicBool::new(false),
             buffers: BufferPool::default(),
         };
         let made = |listing, calls: &[(bool, bool)]| {
-            let mut c = ctx(listing);
+            let c = ctx(listing);
             for &(pays, decide) in calls {
                 c.make_sketches_if(pays, decide).unwrap();
             }
-            c.sketches.map(|s| s.len())
+            c.sketches.get().map(|s| s.len())
         };
         let some = Listing::Satisfying(&wanted);
         assert_eq!(made(some, &[(false, false)]), None);
@@ -960,7 +1066,8 @@ mod tests {
             let dup = |s: &PairStats| s.jaccard >= 0.5;
             let batch = 1 + rng.below(300) as usize;
             let with = |ahead: usize| {
-                let v = verify_in_batches(&keys, &ids, &store, settings, batch, ahead, dup, Listing::All, |_| {});
+                let v =
+                    verify_in_batches(&keys, &ids, &store, settings, sizes(batch), ahead, dup, Listing::All, |_| {});
                 let v = v.unwrap();
                 (v.pairs, v.verified, v.not_verified)
             };
@@ -970,6 +1077,41 @@ mod tests {
             assert_eq!(with(usize::MAX), reference, "case {case}");
             assert_eq!(with(2 + rng.below(docs as u64 / 2) as usize), reference, "case {case}");
         }
+    }
+
+    #[test]
+    fn chunks_verified_while_their_batch_is_generated_give_the_same_result() {
+        let mut rng = Rng(8128);
+        let mut streamed = 0;
+        for case in 0..40 {
+            let bands = 1 + rng.below(20) as usize;
+            let max_bucket = 1 + rng.below(12) as usize;
+            let docs = 20 + rng.below(300) as usize;
+            let families = 1 + rng.below(8) as usize;
+            let (sets, keys) = corpus(&mut rng, docs, families, bands);
+            let mut store = MemorySets::default();
+            for s in &sets {
+                store.push(s);
+            }
+            let ids: Vec<u32> = (0..docs as u32).collect();
+            let large = if case % 2 == 0 { 0 } else { 2 + rng.below(20) as usize };
+            let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+            let dup = |s: &PairStats| s.jaccard >= 0.5;
+            let wanted = |s: &PairStats| s.jaccard >= 0.5 || s.containment >= 0.8;
+            let listing = if case % 4 < 2 { Listing::All } else { Listing::Satisfying(&wanted) };
+            let batch_pairs_min = 1 + rng.below(300) as usize;
+            let with = |chunk_pairs: usize| {
+                let sizes = BatchSizes { batch_pairs_min, chunk_pairs };
+                let v = verify_in_batches(&keys, &ids, &store, settings, sizes, 64, dup, listing, |_| {}).unwrap();
+                (v.pairs, v.verified, v.not_verified)
+            };
+            // Chunks closed at the end of their batch only, against chunks of 1 to `batch_pairs_min` pairs.
+            let reference = with(usize::MAX);
+            let chunk_pairs = 1 + rng.below(batch_pairs_min as u64) as usize;
+            assert_eq!(with(chunk_pairs), reference, "case {case}");
+            streamed += usize::from(reference.1 as usize > batch_pairs_min);
+        }
+        assert!(streamed > 20, "most cases have several batches: {streamed}");
     }
 
     #[test]
