@@ -118,6 +118,23 @@ fn fingerprint_docs(bencher: Bencher, lang: &str) {
     });
 }
 
+/// A JSONL record read as `dedup` reads it: the line's id and text fields, the text unescaped
+/// ([`textreuse::io::parse_record`]), for the text written by serde_json (raw UTF-8, an escaped line break at every
+/// line: the English front page's OCR lines, the Chinese columns of 15 characters).
+#[divan::bench(args = ["chinese", "english"])]
+fn parse_json_line(bencher: Bencher, lang: &str) {
+    use textreuse::io::{parse_record, Location, Payload, RawRecord, ReadOptions};
+    let text = text_of(lang);
+    let line = serde_json::to_string(&serde_json::json!({"id": "page-1", "text": text})).expect("a JSON line");
+    let raw = RawRecord {
+        seq: 0,
+        location: Location { file: "bench.jsonl".into(), line: Some(1) },
+        payload: Payload::JsonLine(line.clone().into_bytes()),
+    };
+    let opts = ReadOptions::default();
+    bencher.counter(BytesCount::of_str(&line)).bench_local(|| parse_record(black_box(&raw), &opts).expect("a record"));
+}
+
 #[divan::bench]
 fn align_two_pages(bencher: Bencher) {
     let a = example("chronam/19160104_sn85058396-ed-1_seq-1.txt");
