@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interleaved A/B runs of `textreuse dedup` binaries on one corpus, the way bench/RESULTS.md compares builds on
 # these shared machines (absolute times drift between spells; runs side by side do not): ROUNDS rounds, each binary
-# once per round in the order given. One line per run: wall, user and system CPU seconds and peak RSS (KiB) from
+# once per round, in the order given in odd rounds and in the reverse order in even ones (the run that comes first
+# after a pause gets memory the host has taken back, and pays for it in system time: each binary goes first as often
+# as the others, given an even number of rounds). One line per run: wall, user and system CPU seconds and peak RSS (KiB) from
 # /usr/bin/time, and the stage walls from summary.json; then each binary's medians, and whether its outputs
 # (clusters.jsonl, pairs.jsonl, deduplicated.jsonl, skipped.jsonl) are byte for byte the first binary's.
 #
@@ -26,7 +28,12 @@ mkdir -p "$work"
 log="$work/ab.log"
 : > "$log"
 for r in $(seq 1 "$rounds"); do
-  for i in "${!bins[@]}"; do
+  order=("${!bins[@]}")
+  if [ $((r % 2)) -eq 0 ]; then
+    order=()
+    for ((j = ${#bins[@]} - 1; j >= 0; j--)); do order+=("$j"); done
+  fi
+  for i in "${order[@]}"; do
     out="$work/run-$i"
     rm -rf "$out"
     t=$( { /usr/bin/time -f "%e %U %S %M" "${bins[$i]}" dedup "${inputs[@]}" --out "$out" --quiet "${options[@]}"; } 2>&1 | tail -1)
