@@ -515,6 +515,27 @@ struct Chunks {
 /// A chunk's place in its batch and its verdicts; `None` when its job panicked.
 type Done<E> = (usize, Option<Result<Verdicts, E>>);
 
+/// The next chunk's verdicts from `done`. A thread of a rayon pool (a job run by `ThreadPool::install`, as the Python
+/// package runs its jobs) verifies chunks of the pool's queue while it waits, as rayon's own joins do: else, in a
+/// pool of one thread, nothing would verify the chunks it waits for.
+fn next_done<E>(done: &mpsc::Receiver<Done<E>>) -> Done<E> {
+    loop {
+        if let Ok(d) = done.try_recv() {
+            return d;
+        }
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => {}
+            // The chunks left are being verified on other threads of the pool.
+            Some(rayon::Yield::Idle) => {
+                if let Ok(d) = done.recv_timeout(std::time::Duration::from_micros(50)) {
+                    return d;
+                }
+            }
+            None => return done.recv().expect("the scope holds a sender"),
+        }
+    }
+}
+
 /// Verifies the pairs of a chunk's tasks, one task after another. A document in a large cluster (or that joined one
 /// in its task) leaves its pairs with documents of small clusters for after the batch ([`finish_batch`]).
 fn verify_chunk<S: ShingleSets>(
@@ -595,7 +616,7 @@ fn finish_batch<S: ShingleSets>(
     let mut results: Vec<Option<Verdicts>> = (0..chunks.handed).map(|_| None).collect();
     let mut error = None;
     for _ in 0..std::mem::take(&mut chunks.handed) {
-        match done.recv().expect("the scope holds a sender") {
+        match next_done(done) {
             (place, Some(Ok(v))) => results[place] = Some(v),
             (_, Some(Err(e))) => error = error.or(Some(e)),
             (_, None) => panic!("a verification job panicked"),
@@ -1083,6 +1104,7 @@ mod tests {
     fn chunks_verified_while_their_batch_is_generated_give_the_same_result() {
         let mut rng = Rng(8128);
         let mut streamed = 0;
+        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         for case in 0..40 {
             let bands = 1 + rng.below(20) as usize;
             let max_bucket = 1 + rng.below(12) as usize;
@@ -1105,10 +1127,12 @@ mod tests {
                 let v = verify_in_batches(&keys, &ids, &store, settings, sizes, 64, dup, listing, |_| {}).unwrap();
                 (v.pairs, v.verified, v.not_verified)
             };
-            // Chunks closed at the end of their batch only, against chunks of 1 to `batch_pairs_min` pairs.
+            // Chunks closed at the end of their batch only, against chunks of 1 to `batch_pairs_min` pairs, on this
+            // thread (outside the pool) and inside a pool of one thread, which must verify the chunks it waits for.
             let reference = with(usize::MAX);
             let chunk_pairs = 1 + rng.below(batch_pairs_min as u64) as usize;
             assert_eq!(with(chunk_pairs), reference, "case {case}");
+            assert_eq!(one_thread.install(|| with(chunk_pairs)), reference, "case {case}, one thread");
             streamed += usize::from(reference.1 as usize > batch_pairs_min);
         }
         assert!(streamed > 20, "most cases have several batches: {streamed}");
