@@ -204,7 +204,7 @@ fn verify_in_batches<S: ShingleSets>(
                 });
             };
             let finish = |chunks: &mut Chunks, uf: &mut UnionFind, size: &mut [u32], out: &mut VerifiedCandidates| {
-                finish_batch(chunks, &hand_out, &done, ctx, uf, size, out)
+                finish_batch(chunks, &done, ctx, uf, size, out)
             };
             for band in 0..bands {
                 let PreparedBand { column, pos: band_pos, fresh } = rx.recv().expect("the band thread panicked");
@@ -282,16 +282,11 @@ fn verify_in_batches<S: ShingleSets>(
                             batch_pairs += end - first;
                             let b_large = size[rb as usize] as usize >= large;
                             chunks.open.tasks.push(Task { b, b_large, against: first..end });
-                            if end >= sizes.chunk_pairs {
-                                // Verified now, while the batch is generated, once the sketches are decided (a chunk
-                                // verified before them would go without them); else held until the batch is full.
-                                let chunk = std::mem::take(&mut chunks.open);
-                                if ctx.sketches_decided() {
-                                    hand_out(chunk, chunks.handed);
-                                    chunks.handed += 1;
-                                } else {
-                                    chunks.held.push(chunk);
-                                }
+                            // Verified now, while the batch is generated, once the sketches are decided (a chunk
+                            // verified before them would go without them); else with the rest of the batch.
+                            if end >= sizes.chunk_pairs && ctx.sketches_decided() {
+                                hand_out(std::mem::take(&mut chunks.open), chunks.handed);
+                                chunks.handed += 1;
                             }
                         }
                         window_at += jb - lo;
@@ -503,12 +498,11 @@ unsafe fn generated_earlier(
     shared_earlier(ia, ib, near)
 }
 
-/// The chunks of the batch being generated: the one being filled, those closed but held (before the sketches are
-/// decided), and how many were handed to the pool.
+/// The chunks of the batch being generated: the one being filled (the rest of the batch), and how many were handed
+/// to the pool.
 #[derive(Default)]
 struct Chunks {
     open: Chunk,
-    held: Vec<Chunk>,
     handed: usize,
 }
 
@@ -536,18 +530,28 @@ fn next_done<E>(done: &mpsc::Receiver<Done<E>>) -> Done<E> {
     }
 }
 
-/// Verifies the pairs of a chunk's tasks, one task after another. A document in a large cluster (or that joined one
-/// in its task) leaves its pairs with documents of small clusters for after the batch ([`finish_batch`]).
+/// Verifies the pairs of a chunk's tasks, one task after another ([`verify_tasks`]).
 fn verify_chunk<S: ShingleSets>(
     chunk: &Chunk,
+    ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
+) -> Result<Verdicts, S::Error> {
+    verify_tasks(&chunk.tasks, &chunk.against, ctx)
+}
+
+/// Verifies the pairs of `tasks` (their pairs in `all_against`), one task after another. A document in a large
+/// cluster (or that joined one in its task) leaves its pairs with documents of small clusters for after the batch
+/// ([`finish_batch`]).
+fn verify_tasks<S: ShingleSets>(
+    tasks: &[Task],
+    all_against: &[(u32, u32, bool)],
     ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
 ) -> Result<Verdicts, S::Error> {
     let (sets, docs) = (ctx.sets, ctx.docs);
     let mut bufs = ctx.buffers.take();
     let Buffers { b_buf, a_buf, bars, joined } = &mut *bufs;
     let mut v = Verdicts::default();
-    for task in &chunk.tasks {
-        let against = &chunk.against[task.against.clone()];
+    for task in tasks {
+        let against = &all_against[task.against.clone()];
         // The bar of each pair, or `None` where the sketches settle it below the bar.
         bars.clear();
         bars.extend(against.iter().map(|&(a, _, _)| ctx.screen(a, task.b)));
@@ -587,32 +591,27 @@ fn verify_chunk<S: ShingleSets>(
     Ok(v)
 }
 
-/// Ends a batch: hands the chunks not handed out yet (the open one included) to the pool with `hand_out`, waits
-/// for the verdicts of every chunk of the batch (by `done`), then records them and merges duplicates, in batch
-/// order. The pairs a chunk left for after the batch are verified then, in parallel, only where their two
+/// Ends a batch: verifies the rest of it (the open chunk: all of the batch when nothing was handed out, before the
+/// sketches were decided or in a batch smaller than a chunk) here, its tasks shared out over the pool
+/// [`TASKS_PER_PIECE`] at a time, waits for the verdicts of the chunks handed out (by `done`), then records them all
+/// and merges duplicates, in batch order. The pairs a chunk left for after the batch are verified then, in parallel, only where their two
 /// documents did not end up in one cluster (in the common case, both are in the large cluster by then); a pair
 /// left so is never one of a cluster that stays small: were it a duplicate, its documents would be in the large
 /// cluster.
 ///
 /// # Errors
 /// An error of the sets, from any chunk.
-#[allow(clippy::too_many_arguments)]
 fn finish_batch<S: ShingleSets>(
     chunks: &mut Chunks,
-    hand_out: &impl Fn(Chunk, usize),
     done: &mpsc::Receiver<Done<S::Error>>,
     ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
     uf: &mut UnionFind,
     size: &mut [u32],
     out: &mut VerifiedCandidates,
 ) -> Result<(), S::Error> {
-    if !chunks.open.tasks.is_empty() {
-        chunks.held.push(std::mem::take(&mut chunks.open));
-    }
-    for chunk in std::mem::take(&mut chunks.held) {
-        hand_out(chunk, chunks.handed);
-        chunks.handed += 1;
-    }
+    let rest = std::mem::take(&mut chunks.open);
+    let rest: Result<Vec<Verdicts>, S::Error> =
+        rest.tasks.par_chunks(TASKS_PER_PIECE).map(|tasks| verify_tasks(tasks, &rest.against, ctx)).collect();
     let mut results: Vec<Option<Verdicts>> = (0..chunks.handed).map(|_| None).collect();
     let mut error = None;
     for _ in 0..std::mem::take(&mut chunks.handed) {
@@ -627,7 +626,7 @@ fn finish_batch<S: ShingleSets>(
     }
     let (sets, docs) = (ctx.sets, ctx.docs);
     let mut deferred: Vec<(u32, u32)> = Vec::new();
-    for v in results.into_iter().map(|v| v.expect("every chunk's verdicts")) {
+    for v in results.into_iter().map(|v| v.expect("every chunk's verdicts")).chain(rest?) {
         out.not_verified += v.skipped;
         record(v.verified, ctx, uf, size, out);
         deferred.extend(v.deferred);
@@ -794,7 +793,12 @@ impl<S: ShingleSets, F> Ctx<'_, S, F> {
     }
 }
 
-/// What the tasks of one chunk found, in task order.
+/// Tasks verified one after another by one thread in [`finish_batch`]'s part of a batch: enough to share out a batch
+/// (at least `batch_pairs_min` pairs, each task one or more) over the threads, few enough that each piece's vectors
+/// are allocated once for many tasks.
+const TASKS_PER_PIECE: usize = 32;
+
+/// What the tasks of one chunk (or piece of one) found, in task order.
 #[derive(Default)]
 struct Verdicts {
     /// Verified pairs; `None`: not listed (and not a duplicate).
