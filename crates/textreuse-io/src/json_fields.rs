@@ -460,6 +460,47 @@ fn hex4(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0u32, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
 }
 
+/// Pieces of JSON string literals for tests: plain characters, every kind of escape, surrogate pairs and lone or
+/// misordered surrogates, broken escapes, raw control characters, a lone backslash and quote, and runs longer than
+/// the vector copies' blocks.
+#[cfg(test)]
+pub(crate) const STRING_PIECES: [&str; 33] = [
+    "a",
+    "Zq ",
+    "中文",
+    "\u{1f600}",
+    "\\n",
+    "\\t",
+    "\\r",
+    "\\b",
+    "\\f",
+    "\\/",
+    "\\\\",
+    "\\\"",
+    "\\u0041",
+    "\\u00e9",
+    "\\u4E2D",
+    "\\ud83d\\ude00",
+    "\\uD83D",
+    "\\uDE00",
+    "\\ud83d\\u0041",
+    "\\ud83d\\ud83d",
+    "\\u0000",
+    "\\uFFFF",
+    "\\x",
+    "\\u12",
+    "é",
+    "\\",
+    "\"",
+    "\u{1}",
+    "\u{7f}",
+    // Runs longer than the vector copy's blocks of 32 bytes.
+    "The quick brown fox jumps over the lazy dog, 1916",
+    "北京时间五月八日国家主席在莫斯科同俄罗斯总统举行会谈",
+    "line of OCR text",
+    "\\n",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,30 +511,9 @@ mod tests {
     /// dozen bytes) are read by whole blocks up to their last 64 bytes.
     #[test]
     fn blocks_unescape_as_serde_json_does() {
-        let pieces = [
-            "a",
-            "line of OCR text",
-            "中文",
-            "\u{1f600}",
-            "\\n",
-            "\\n",
-            "\\n",
-            "\\t",
-            "\\r",
-            "\\b",
-            "\\f",
-            "\\/",
-            "\\\"",
-            "\\\\",
-            "\\u0041",
-            "\\u4E2D",
-            "\\ud83d\\ude00",
-            "\\x",
-            "\\",
-            "\u{1}",
-            "\u{7f}",
-            "é",
-        ];
+        // Plain text and one-letter escapes only; then anything (`STRING_PIECES`).
+        let simple =
+            ["a", "line of OCR text", "中文", "\u{1f600}", "\\n", "\\n", "\\t", "\\r", "\\b", "\\f", "\\/", "\\\""];
         let mut state = 0x853C_49E6_748F_EA9Bu64;
         let mut next = move || {
             state ^= state << 13;
@@ -505,14 +525,14 @@ mod tests {
         for case in 0..20_000 {
             let mut lit = String::from("{\"text\": \"");
             // OCR-like lines, text with every one-letter escape, and anything.
-            let (ocr, simple) = (case % 3 == 0, case % 3 == 1);
+            let (ocr, plain) = (case % 3 == 0, case % 3 == 1);
             for _ in 0..next() % 60 {
                 let piece = if ocr {
                     ["The quick brown fox jumps", "\\n", "1916 ", "over the lazy dog"][(next() % 4) as usize]
-                } else if simple {
-                    pieces[(next() % 13) as usize]
+                } else if plain {
+                    simple[(next() % simple.len() as u64) as usize]
                 } else {
-                    pieces[(next() % pieces.len() as u64) as usize]
+                    STRING_PIECES[(next() % STRING_PIECES.len() as u64) as usize]
                 };
                 lit.push_str(piece);
             }
@@ -528,7 +548,7 @@ mod tests {
                 (None, None) => {}
                 _ => panic!("{lit:?}: serde_json {reference:?}, here {got:?}"),
             }
-            if (ocr || simple) && reference.as_ref().is_some_and(|r| r.1 == lit.len()) {
+            if (ocr || plain) && reference.as_ref().is_some_and(|r| r.1 == lit.len()) {
                 let mut out = Vec::with_capacity(lit.len());
                 let b = lit.as_bytes();
                 let stop = unescape_blocks(b, start, &mut out);

@@ -1777,38 +1777,7 @@ mod tests {
         // Random literals of plain characters and every kind of escape, surrogate pairs and lone or misordered
         // surrogates among them: where the fast path answers, it answers as serde_json does; where it does not,
         // `json_string` is serde_json.
-        let pieces = [
-            "a",
-            "Zq ",
-            "中文",
-            "\u{1f600}",
-            "\\n",
-            "\\t",
-            "\\r",
-            "\\b",
-            "\\f",
-            "\\/",
-            "\\\\",
-            "\\\"",
-            "\\u0041",
-            "\\u00e9",
-            "\\u4E2D",
-            "\\ud83d\\ude00",
-            "\\uD83D",
-            "\\uDE00",
-            "\\ud83d\\u0041",
-            "\\ud83d\\ud83d",
-            "\\u0000",
-            "\\uFFFF",
-            "\\x",
-            "\\u12",
-            "é",
-            "\\",
-            "\"",
-            // Runs longer than the vector copy's blocks of 32 bytes.
-            "The quick brown fox jumps over the lazy dog, 1916",
-            "北京时间五月八日国家主席在莫斯科同俄罗斯总统举行会谈",
-        ];
+        let pieces = crate::json_fields::STRING_PIECES;
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let (mut fast, mut total) = (0, 0);
         for _ in 0..20_000 {

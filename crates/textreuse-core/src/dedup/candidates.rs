@@ -1071,23 +1071,38 @@ mod tests {
         assert!(pruned_some, "the random corpora have large clusters");
     }
 
+    /// A random corpus ([`corpus`]) of 20 to 319 documents in up to 8 families, its sets in memory, with up to 20
+    /// bands (blocks of 8 and the rest) and windows of up to 12 (narrower and wider than the buckets); clusters of 2
+    /// to 21 documents or more count as large in odd cases, none in even ones.
+    struct RandomCase {
+        keys: Vec<u64>,
+        store: MemorySets,
+        ids: Vec<u32>,
+        settings: CandidateSettings,
+        docs: usize,
+    }
+
+    fn random_case(rng: &mut Rng, case: usize) -> RandomCase {
+        let bands = 1 + rng.below(20) as usize;
+        let max_bucket = 1 + rng.below(12) as usize;
+        let docs = 20 + rng.below(300) as usize;
+        let families = 1 + rng.below(8) as usize;
+        let (sets, keys) = corpus(rng, docs, families, bands);
+        let mut store = MemorySets::default();
+        for s in &sets {
+            store.push(s);
+        }
+        let ids: Vec<u32> = (0..docs as u32).collect();
+        let large = if case.is_multiple_of(2) { 0 } else { 2 + rng.below(20) as usize };
+        let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+        RandomCase { keys, store, ids, settings, docs }
+    }
+
     #[test]
     fn checks_done_ahead_or_as_pairs_come_give_the_same_result() {
         let mut rng = Rng(5150);
         for case in 0..40 {
-            // Up to 20 bands (blocks of 8 and the rest), windows narrower and wider than the buckets.
-            let bands = 1 + rng.below(20) as usize;
-            let max_bucket = 1 + rng.below(12) as usize;
-            let docs = 20 + rng.below(300) as usize;
-            let families = 1 + rng.below(8) as usize;
-            let (sets, keys) = corpus(&mut rng, docs, families, bands);
-            let mut store = MemorySets::default();
-            for s in &sets {
-                store.push(s);
-            }
-            let ids: Vec<u32> = (0..docs as u32).collect();
-            let large = if case % 2 == 0 { 0 } else { 2 + rng.below(20) as usize };
-            let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+            let RandomCase { keys, store, ids, settings, docs } = random_case(&mut rng, case);
             let dup = |s: &PairStats| s.jaccard >= 0.5;
             let batch = 1 + rng.below(300) as usize;
             let with = |ahead: usize| {
@@ -1110,18 +1125,7 @@ mod tests {
         let mut streamed = 0;
         let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         for case in 0..40 {
-            let bands = 1 + rng.below(20) as usize;
-            let max_bucket = 1 + rng.below(12) as usize;
-            let docs = 20 + rng.below(300) as usize;
-            let families = 1 + rng.below(8) as usize;
-            let (sets, keys) = corpus(&mut rng, docs, families, bands);
-            let mut store = MemorySets::default();
-            for s in &sets {
-                store.push(s);
-            }
-            let ids: Vec<u32> = (0..docs as u32).collect();
-            let large = if case % 2 == 0 { 0 } else { 2 + rng.below(20) as usize };
-            let settings = CandidateSettings { bands, max_bucket, large_cluster: large };
+            let RandomCase { keys, store, ids, settings, .. } = random_case(&mut rng, case);
             let dup = |s: &PairStats| s.jaccard >= 0.5;
             let wanted = |s: &PairStats| s.jaccard >= 0.5 || s.containment >= 0.8;
             let listing = if case % 4 < 2 { Listing::All } else { Listing::Satisfying(&wanted) };
