@@ -313,10 +313,11 @@ pub(crate) fn unescape_string(b: &[u8], i: usize) -> Option<(String, usize)> {
 /// string, no control character and no escape but JSON's one-letter ones (`\n`, `\t`, `\r`, `\b`, `\f`, `\/`,
 /// `\"`), none next to another (so no `\\`, whose second backslash is no escape's start); a block whose last byte
 /// starts an escape is taken but for that byte. Returns the index of the first block it did not take (the one that
-/// needs [`unescape_string`]'s escape by escape reading), or the start of the last partial one. `k` must not be inside an escape, and `out` must have room for
-/// `b.len() - k` more bytes. With AVX-512 VBMI2 (compress) and VBMI (a byte table): one compare for a plain block,
-/// a table look-up and a compress for one with escapes, where text with an escaped line break every few dozen
-/// bytes (OCR lines) otherwise stops the copy at each; without them it takes no block.
+/// needs [`unescape_string`]'s escape by escape reading), or the start of the last partial one. `k` must not be
+/// inside an escape, and `out` must have room for `b.len() - k` more bytes. With AVX-512 VBMI2 (compress) and VBMI
+/// (a byte table): one compare for a plain block, a table look-up and a compress for one with escapes, where text
+/// with an escaped line break every few dozen bytes (OCR lines) otherwise stops the copy at each; without them it
+/// takes no block.
 #[inline]
 fn unescape_blocks(b: &[u8], k: usize, out: &mut Vec<u8>) -> usize {
     #[cfg(target_arch = "x86_64")]

@@ -185,7 +185,8 @@ fn verify_in_batches<S: ShingleSets>(
             sketches_decided: AtomicBool::new(false),
             buffers: BufferPool::default(),
         };
-        // Chunks go to the pool as jobs of this scope, their verdicts come back by `done` with their place in the batch.
+        // Chunks go to the pool as jobs of this scope; their verdicts come back by `done`, with their place in the
+        // batch.
         rayon::in_place_scope(|pool| -> Result<(), S::Error> {
             let (done_tx, done) = mpsc::channel::<Done<S::Error>>();
             let hand_out = |chunk: Chunk, place: usize| {
@@ -232,8 +233,8 @@ fn verify_in_batches<S: ShingleSets>(
                         out.not_verified += window_pairs(bucket.len(), w);
                         continue;
                     }
-                    // `main`: the largest cluster among the window's members when it is large; `others`: the positions in
-                    // the window outside it. A member of `main` needs pairing with `others` only.
+                    // `main`: the largest cluster among the window's members when it is large; `others`: the
+                    // positions in the window outside it. A member of `main` needs pairing with `others` only.
                     let mut main = largest_root(&roots, &size, large);
                     let mut others: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
                     if roots[0] != main.unwrap_or(u32::MAX) {
@@ -594,10 +595,10 @@ fn verify_tasks<S: ShingleSets>(
 /// Ends a batch: verifies the rest of it (the open chunk: all of the batch when nothing was handed out, before the
 /// sketches were decided or in a batch smaller than a chunk) here, its tasks shared out over the pool
 /// [`TASKS_PER_PIECE`] at a time, waits for the verdicts of the chunks handed out (by `done`), then records them all
-/// and merges duplicates, in batch order. The pairs a chunk left for after the batch are verified then, in parallel, only where their two
-/// documents did not end up in one cluster (in the common case, both are in the large cluster by then); a pair
-/// left so is never one of a cluster that stays small: were it a duplicate, its documents would be in the large
-/// cluster.
+/// and merges duplicates, in batch order. The pairs a chunk left for after the batch are verified then, in
+/// parallel, only where their two documents did not end up in one cluster (in the common case, both are in the
+/// large cluster by then); a pair left so is never one of a cluster that stays small: were it a duplicate, its
+/// documents would be in the large cluster.
 ///
 /// # Errors
 /// An error of the sets, from any chunk.
