@@ -248,13 +248,20 @@ fn payload_bytes(r: &RawRecord) -> u64 {
     r.payload.len()
 }
 
+/// Batches of [`scan`] on the thread pool at a time. Three rather than two: the thread that delivers the results
+/// then does so while two batches are on the pool, and the pool has work queued when the machine's other load takes
+/// one of its threads off a core for a while (the realistic 1 GB corpus in a busy spell: the first pass 0.25-0.42 s
+/// shorter at the medians of twelve interleaved rounds, `bench/RESULTS.md`, twenty-second session).
+const BATCHES_ON_POOL: usize = 3;
+
 /// Batches of raw records, read on a separate thread so that reading and decompression overlap the work. The
 /// thread ends at the end of the input or once the receiver is dropped, and returns the reader.
 pub(crate) fn spawn_reader(
     mut reader: RecordReader,
 ) -> (mpsc::Receiver<Vec<RawRecord>>, std::thread::JoinHandle<RecordReader>) {
-    // One batch waits ready while the pool works on two others and the reader fills a fourth: more batches ahead only
-    // held more records in fresh memory, each page of it faulted in (four ahead: ~1,200 more faults on zh-dev).
+    // One batch waits ready while the pool works on three others ([`BATCHES_ON_POOL`]) and the reader fills a fifth:
+    // more batches ahead only held more records in fresh memory, each page of it faulted in (four ahead of two on the
+    // pool: ~1,200 more faults on zh-dev).
     let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(1);
     let handle = std::thread::spawn(move || {
         let mut batch = Vec::new();
@@ -392,15 +399,15 @@ pub fn scan_spooling<T: Send>(
         disk_seen = now;
         Ok(())
     };
-    // Two batches are on the pool at a time: the workers that finish their share of the older one go on with the
-    // newer one instead of waiting for its last documents (one long document kept a core idle). This thread waits
-    // for the older one and delivers it, in input order, while the pool works on the newer.
+    // Several batches are on the pool at a time: the workers that finish their share of the oldest one go on with the
+    // newer ones instead of waiting for its last documents (one long document kept a core idle). This thread waits
+    // for the oldest one and delivers it, in input order, while the pool works on the newer.
     std::thread::scope(|s| -> Result<(), RunError> {
-        let mut in_flight = std::collections::VecDeque::with_capacity(2);
+        let mut in_flight = std::collections::VecDeque::with_capacity(BATCHES_ON_POOL);
         for batch in rx {
             in_flight.push_back(s.spawn(|| work(batch)));
-            if in_flight.len() == 2 {
-                let done = in_flight.pop_front().expect("two batches").join().expect("worker thread panicked");
+            if in_flight.len() == BATCHES_ON_POOL {
+                let done = in_flight.pop_front().expect("batches in flight").join().expect("worker thread panicked");
                 deliver(done)?;
             }
         }
