@@ -250,8 +250,9 @@ fn payload_bytes(r: &RawRecord) -> u64 {
 
 /// Batches of [`scan`] on the thread pool at a time. Three rather than two: the thread that delivers the results
 /// then does so while two batches are on the pool, and the pool has work queued when the machine's other load takes
-/// one of its threads off a core for a while (the realistic 1 GB corpus in a busy spell: the first pass 0.25-0.42 s
-/// shorter at the medians of twelve interleaved rounds, `bench/RESULTS.md`, twenty-second session).
+/// one of its threads off a core for a while (the realistic 1 GB corpus: the first pass 0.25 and 0.42 s shorter at
+/// the medians of two sets of six interleaved rounds, a busy spell; the same in a quiet minute; `bench/RESULTS.md`,
+/// twenty-second session).
 const BATCHES_ON_POOL: usize = 3;
 
 /// Batches of raw records, read on a separate thread so that reading and decompression overlap the work. The

@@ -78,7 +78,7 @@ struct Task {
     against: std::ops::Range<usize>,
 }
 
-/// Consecutive tasks of a batch, verified by one job of the pool ([`verify_chunk`]), their pairs in one vector (one
+/// Consecutive tasks of a batch, verified by one job of the pool ([`verify_tasks`]), their pairs in one vector (one
 /// allocation per chunk rather than one per task).
 #[derive(Default)]
 struct Chunk {
@@ -192,7 +192,9 @@ fn verify_in_batches<S: ShingleSets>(
             let hand_out = |chunk: Chunk, place: usize| {
                 let done_tx = done_tx.clone();
                 pool.spawn(move |_| {
-                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verify_chunk(&chunk, ctx))) {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        verify_tasks(&chunk.tasks, &chunk.against, ctx)
+                    })) {
                         Ok(verdicts) => {
                             let _ = done_tx.send((place, Some(verdicts)));
                         }
@@ -531,14 +533,6 @@ fn next_done<E>(done: &mpsc::Receiver<Done<E>>) -> Done<E> {
     }
 }
 
-/// Verifies the pairs of a chunk's tasks, one task after another ([`verify_tasks`]).
-fn verify_chunk<S: ShingleSets>(
-    chunk: &Chunk,
-    ctx: &Ctx<'_, S, impl Fn(&PairStats) -> bool + Sync>,
-) -> Result<Verdicts, S::Error> {
-    verify_tasks(&chunk.tasks, &chunk.against, ctx)
-}
-
 /// Verifies the pairs of `tasks` (their pairs in `all_against`), one task after another. A document in a large
 /// cluster (or that joined one in its task) leaves its pairs with documents of small clusters for after the batch
 /// ([`finish_batch`]).
@@ -679,8 +673,8 @@ struct Ctx<'a, S, F> {
     buffers: BufferPool,
 }
 
-/// The working vectors of a job verifying a chunk ([`verify_chunk`]) or of one thread's part of a batch's deferred
-/// pairs ([`finish_batch`]).
+/// The working vectors of one thread verifying tasks ([`verify_tasks`]: a chunk, or a piece of the rest of a batch)
+/// or its part of a batch's deferred pairs ([`finish_batch`]).
 #[derive(Default)]
 struct Buffers {
     /// The set of the task's document (read from storage).
