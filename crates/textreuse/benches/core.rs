@@ -1,6 +1,12 @@
 //! Micro-benchmarks of the core stages, in bytes of input per second (divan): normalization, shingling +
 //! MinHash, and pairwise alignment. Inputs are the shipped examples (1916 front pages, a Chinese story in two
-//! scripts), so they run anywhere: `cargo bench -p textreuse`.
+//! scripts), so they run anywhere: `cargo bench -p textreuse`. The `*_news` benchmarks run on real articles, the
+//! first megabyte of `../shared/corpora` (Chinese news of 2018, 1916 front pages), where it is present; without it
+//! they are left out, and say so.
+//!
+//! The Chinese examples are one short story repeated to 100 KB: 326 distinct shingles in it, so MinHash and the
+//! sort of the shingles see a few hundred values where a real text of that size has ~28,000. The news inputs are
+//! what `dedup` meets; measure a change of the shingle or MinHash paths on them too.
 
 use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
@@ -42,6 +48,88 @@ fn text_of(lang: &str) -> String {
         "chinese-simplified" => chinese_simplified(),
         _ => english(),
     }
+}
+
+/// The shared corpus of real articles in `lang` (`chinese`: chinanews 2018; `english`: 1916 front pages).
+fn news_corpus(lang: &str) -> std::path::PathBuf {
+    let name = if lang == "chinese" { "chinanews-2018.jsonl.zst" } else { "chronam-1916-jan-jun.jsonl.zst" };
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora").join(name)
+}
+
+/// Bytes of articles the `*_news` benchmarks take from the start of each corpus.
+const NEWS_BYTES: usize = 1 << 20;
+
+/// The languages whose shared corpus is present: the `*_news` benchmarks' arguments (none, and a note on standard
+/// error, without `../shared`).
+fn news_langs() -> Vec<&'static str> {
+    let langs: Vec<&str> = ["chinese", "english"].into_iter().filter(|l| news_corpus(l).is_file()).collect();
+    if langs.len() < 2 {
+        eprintln!("note: the *_news benchmarks skip what ../shared/corpora lacks (found: {langs:?})");
+    }
+    langs
+}
+
+/// The first articles of the shared corpus in `lang`, whole, about [`NEWS_BYTES`] of text in all.
+fn news_docs(lang: &str) -> Vec<String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(news_corpus(lang)).expect("the shared corpus");
+    let lines = std::io::BufReader::new(zstd::Decoder::new(file).expect("zstd")).lines();
+    let (mut docs, mut bytes) = (Vec::new(), 0);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(&line.expect("a line")).expect("a JSON record");
+        let text = v["text"].as_str().expect("a text field").to_string();
+        bytes += text.len();
+        docs.push(text);
+        if bytes >= NEWS_BYTES {
+            break;
+        }
+    }
+    docs
+}
+
+fn bytes_of(docs: &[String]) -> BytesCount {
+    BytesCount::new(docs.iter().map(String::len).sum::<usize>())
+}
+
+/// [`normalize_text_only`] over real articles, one at a time.
+#[divan::bench(args = news_langs())]
+fn normalize_news(bencher: Bencher, lang: &str) {
+    let docs = news_docs(lang);
+    let opts = NormalizeOptions::default();
+    let (mut out, mut scratch) = (String::new(), String::new());
+    bencher.counter(bytes_of(&docs)).bench_local(|| {
+        for d in &docs {
+            normalize_text_into(black_box(d), &opts, &mut out, &mut scratch);
+        }
+    });
+}
+
+/// [`shingle_and_minhash`] over real articles (normalized), one at a time.
+#[divan::bench(args = news_langs())]
+fn shingle_and_minhash_news(bencher: Bencher, lang: &str) {
+    let docs = news_docs(lang);
+    let opts = NormalizeOptions::default();
+    let normalized: Vec<String> = docs.iter().map(|d| normalize(d, &opts).text).collect();
+    let hasher = MinHasher::new(128, 42);
+    let mut ids = ShingleBuffers::default();
+    bencher.counter(bytes_of(&docs)).bench_local(|| {
+        for n in &normalized {
+            let set = shingle_set_of_text(black_box(n), 4, 42, &mut ids);
+            black_box(hasher.signature(&set));
+        }
+    });
+}
+
+/// [`fingerprint`] over real articles, one at a time: `dedup`'s whole per-document path.
+#[divan::bench(args = news_langs())]
+fn fingerprint_news(bencher: Bencher, lang: &str) {
+    let docs = news_docs(lang);
+    let f = Fingerprinter::new(&DedupOptions::default()).expect("default settings");
+    bencher.counter(bytes_of(&docs)).bench_local(|| {
+        for d in &docs {
+            black_box(f.fingerprint(black_box(d)));
+        }
+    });
 }
 
 #[divan::bench(args = ["chinese", "english"])]
