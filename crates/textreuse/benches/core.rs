@@ -104,17 +104,19 @@ fn normalize_news(bencher: Bencher, lang: &str) {
     });
 }
 
-/// [`shingle_and_minhash`] over real articles (normalized), one at a time.
+/// [`shingle_and_minhash`] over real articles (normalized), one at a time, with `dedup`'s shingles (four
+/// characters, two words: [`DedupOptions::shingle_ngram`]).
 #[divan::bench(args = news_langs())]
 fn shingle_and_minhash_news(bencher: Bencher, lang: &str) {
     let docs = news_docs(lang);
     let opts = NormalizeOptions::default();
     let normalized: Vec<String> = docs.iter().map(|d| normalize(d, &opts).text).collect();
+    let ngram = DedupOptions::default().shingle_ngram();
     let hasher = MinHasher::new(128, 42);
     let mut ids = ShingleBuffers::default();
     bencher.counter(bytes_of(&docs)).bench_local(|| {
         for n in &normalized {
-            let set = shingle_set_of_text(black_box(n), 4, 42, &mut ids);
+            let set = shingle_set_of_text(black_box(n), ngram, 42, &mut ids);
             black_box(hasher.signature(&set));
         }
     });
