@@ -281,7 +281,7 @@ unsafe fn short_word_ids8(class: usize, head: &[u64; 8], tail: &[u64; 8], len: &
 
 /// The first byte at or after `from` of `b` that is not ASCII, or the length of `b`: eight bytes at a time.
 #[inline]
-fn next_high(b: &[u8], mut from: usize) -> usize {
+pub(crate) fn next_high(b: &[u8], mut from: usize) -> usize {
     while from + 8 <= b.len() {
         let w = u64::from_le_bytes(b[from..from + 8].try_into().expect("8 bytes")) & 0x8080_8080_8080_8080;
         if w != 0 {
