@@ -99,21 +99,43 @@ fn fill_bins_plain(shingles: &[u64], seed: u64, sig: &mut [u64]) {
     }
 }
 
-/// [`fill_bins`] with the mixing and the bin numbers eight shingles at a time.
+/// Bins up to which [`fill_bins_avx512`] lowers four copies of the bins, one for every other four lanes.
+const LANE_COPIES_MAX_BINS: usize = 128;
+
+/// [`fill_bins`] with the mixing and the bin numbers eight shingles at a time. Lane `j` lowers copy `j mod 4` of the
+/// bins (for up to [`LANE_COPIES_MAX_BINS`] bins: 4.3 KiB on the stack), and the copies' minima go to `sig` at the
+/// end: a lane's load of a bin can hang on a store earlier in the block (to an address the processor cannot know
+/// ahead) only from the lane four back, where any of the seven before it could. With one set of bins the loop's speed was bimodal, by build and by run: 1.03 or 2.5-5.2 ns a value on
+/// random sets of 300 to 10,000 values, 5.5% of the samples of a one-thread English run in one build and 13.5% in
+/// another of the same code; with the copies 1.0-2.1 ns a value, and 3.1% of that run (`bench/RESULTS.md`,
+/// twenty-third session). The copies lie an odd number of values apart, so that the same bin of two copies is never
+/// a multiple of 4 KiB apart (which the processor's first address check takes for the same place).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
 unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
     use std::arch::x86_64::*;
-    let k = sig.len() as u64;
+    let k = sig.len();
     let chunks = shingles.chunks_exact(8);
     let rest = chunks.remainder();
     let (seed_v, k_v) = (_mm512_set1_epi64(seed as i64), _mm512_set1_epi64(k as i64));
     let (m1, m2) =
         (_mm512_set1_epi64(0xbf58_476d_1ce4_e5b9u64 as i64), _mm512_set1_epi64(0x94d0_49bb_1331_11ebu64 as i64));
     let low = _mm512_set1_epi64(0xFFFF_FFFF);
-    let (mut bins, mut values) = ([0u64; 8], [0u64; 8]);
+    let copies_fit = k <= LANE_COPIES_MAX_BINS;
+    // Copy `c`'s bin `b` at `c * stride + b`; an odd stride, so that no two copies of a bin are a multiple of 4 KiB
+    // (512 values) apart.
+    let stride = (k + 8) | 1;
+    let mut copies = [u64::MAX; 4 * (LANE_COPIES_MAX_BINS + 9)];
+    // Where each lane's copy starts (0 for all when there are no copies: the bins of `sig` then).
+    let lane_starts = if copies_fit {
+        _mm512_mullo_epi64(_mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0), _mm512_set1_epi64(stride as i64))
+    } else {
+        _mm512_setzero_si512()
+    };
+    let slots: &mut [u64] = if copies_fit { &mut copies } else { sig };
+    let (mut at, mut values) = ([0u64; 8], [0u64; 8]);
     for c in chunks {
-        // SAFETY: `c` holds eight u64 values (an unaligned load); `bins` and `values` hold eight each.
+        // SAFETY: `c` holds eight u64 values (an unaligned load); `at` and `values` hold eight each.
         let mut x = _mm512_xor_si512(_mm512_loadu_si512(c.as_ptr().cast()), seed_v);
         x = _mm512_xor_si512(x, _mm512_srli_epi64::<30>(x));
         x = _mm512_mullo_epi64(x, m1);
@@ -122,11 +144,22 @@ unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
         x = _mm512_xor_si512(x, _mm512_srli_epi64::<31>(x));
         // (x >> 32) · k, both below 2^32: the 32 × 32 → 64-bit multiply.
         let bin = _mm512_srli_epi64::<32>(_mm512_mul_epu32(_mm512_srli_epi64::<32>(x), k_v));
-        _mm512_storeu_si512(bins.as_mut_ptr().cast(), bin);
+        _mm512_storeu_si512(at.as_mut_ptr().cast(), _mm512_add_epi64(bin, lane_starts));
         _mm512_storeu_si512(values.as_mut_ptr().cast(), _mm512_and_si512(x, low));
         for j in 0..8 {
-            let slot = &mut sig[bins[j] as usize];
+            debug_assert!((at[j] as usize) < slots.len());
+            // SAFETY: a bin is below `k` ((x >> 32) · k < 2^32 · k), so lane `j`'s slot, `(j mod 4) · stride` plus
+            // the bin, lies in its copy (below `4 · stride <= copies.len()`), or in `sig` without copies (lane starts
+            // 0).
+            let slot = unsafe { slots.get_unchecked_mut(at[j] as usize) };
             *slot = (*slot).min(values[j]);
+        }
+    }
+    if copies_fit && shingles.len() >= 8 {
+        for copy in copies[..4 * stride].chunks_exact(stride) {
+            for (slot, &v) in sig.iter_mut().zip(copy) {
+                *slot = (*slot).min(v);
+            }
         }
     }
     fill_bins_plain(rest, seed, sig);
@@ -169,7 +202,9 @@ mod tests {
 
     #[test]
     fn bins_are_filled_alike_with_and_without_avx512() {
-        for (n, k) in [(0usize, 128usize), (7, 128), (8, 64), (100, 128), (1001, 256), (5000, 100), (333, 1)] {
+        // Every lane's copy of the bins (up to 128 bins) and one set of bins (more), whole blocks of eight and not.
+        let cases = [(0usize, 128usize), (7, 128), (8, 64), (9, 128), (100, 128), (1001, 256), (5000, 100), (333, 1)];
+        for (n, k) in cases.into_iter().chain([(20_000, 128), (4_000, 129), (64, 2), (17, 127)]) {
             let hs = set(0..n as u64);
             let mut plain = vec![u64::MAX; k];
             fill_bins_plain(&hs, 42, &mut plain);
