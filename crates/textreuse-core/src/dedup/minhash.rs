@@ -99,17 +99,18 @@ fn fill_bins_plain(shingles: &[u64], seed: u64, sig: &mut [u64]) {
     }
 }
 
-/// Bins up to which [`fill_bins_avx512`] lowers four copies of the bins, one for every other four lanes.
+/// Bins up to which [`fill_bins_avx512`] lowers four copies of the bins (lanes `j` and `j + 4` share copy `j`).
 const LANE_COPIES_MAX_BINS: usize = 128;
 
 /// [`fill_bins`] with the mixing and the bin numbers eight shingles at a time. Lane `j` lowers copy `j mod 4` of the
 /// bins (for up to [`LANE_COPIES_MAX_BINS`] bins: 4.3 KiB on the stack), and the copies' minima go to `sig` at the
 /// end: a lane's load of a bin can hang on a store earlier in the block (to an address the processor cannot know
-/// ahead) only from the lane four back, where any of the seven before it could. With one set of bins the loop's speed was bimodal, by build and by run: 1.03 or 2.5-5.2 ns a value on
-/// random sets of 300 to 10,000 values, 5.5% of the samples of a one-thread English run in one build and 13.5% in
-/// another of the same code; with the copies 1.0-2.1 ns a value, and 3.1% of that run (`bench/RESULTS.md`,
-/// twenty-third session). The copies lie an odd number of values apart, so that the same bin of two copies is never
-/// a multiple of 4 KiB apart (which the processor's first address check takes for the same place).
+/// ahead) only from the lane four back, where any of the seven before it could. With one set of bins the loop's
+/// speed was bimodal, by build and by run: 1.03 or 2.5-5.2 ns a value on random sets of 300 to 10,000 values, 5.5%
+/// of the samples of a one-thread English run in one build and 13.5% in another of the same code; with the copies
+/// 1.0-2.1 ns a value, and 2.9% of that run (`bench/RESULTS.md`, twenty-third session). The copies lie an odd number
+/// of values apart, so that the same bin of two copies is never a multiple of 4 KiB apart (which the processor's
+/// first address check takes for the same place).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
 unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
@@ -202,7 +203,7 @@ mod tests {
 
     #[test]
     fn bins_are_filled_alike_with_and_without_avx512() {
-        // Every lane's copy of the bins (up to 128 bins) and one set of bins (more), whole blocks of eight and not.
+        // The four copies of the bins (up to 128 bins) and one set of bins (more), whole blocks of eight and not.
         let cases = [(0usize, 128usize), (7, 128), (8, 64), (9, 128), (100, 128), (1001, 256), (5000, 100), (333, 1)];
         for (n, k) in cases.into_iter().chain([(20_000, 128), (4_000, 129), (64, 2), (17, 127)]) {
             let hs = set(0..n as u64);
