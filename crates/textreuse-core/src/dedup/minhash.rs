@@ -115,6 +115,11 @@ const LANE_COPIES_MAX_BINS: usize = 128;
 #[target_feature(enable = "avx512f,avx512dq")]
 unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
     use std::arch::x86_64::*;
+    if shingles.len() < 8 {
+        // No whole block: the copies would only be filled and merged for nothing.
+        fill_bins_plain(shingles, seed, sig);
+        return;
+    }
     let k = sig.len();
     let chunks = shingles.chunks_exact(8);
     let rest = chunks.remainder();
@@ -156,7 +161,7 @@ unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
             *slot = (*slot).min(values[j]);
         }
     }
-    if copies_fit && shingles.len() >= 8 {
+    if copies_fit {
         for copy in copies[..4 * stride].chunks_exact(stride) {
             for (slot, &v) in sig.iter_mut().zip(copy) {
                 *slot = (*slot).min(v);
