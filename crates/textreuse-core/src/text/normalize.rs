@@ -203,7 +203,16 @@ struct CharTable {
     props: Box<[u8]>,
     /// Per BMP code point with [`SINGLE`]: its NFKC image.
     nfkc1: Box<[char]>,
+    /// Two bits per BMP code point of U+0080 and above ([`CharTable::gap_of`]): [`GAP_PUNCT`] or [`GAP_SPACE`]
+    /// where the character alone, NFKC-normalized and folded ([`fold_width_char`]), is one character of class
+    /// [`Class::Punct`] or [`Class::Space`] (CJK punctuation, the ideographic space); 0 otherwise. 16 KiB.
+    gaps: Box<[u64]>,
 }
+
+/// [`CharTable::gaps`]: the character is punctuation once normalized.
+const GAP_PUNCT: u64 = 1;
+/// [`CharTable::gaps`]: the character is a space once normalized.
+const GAP_SPACE: u64 = 2;
 
 fn char_table() -> &'static CharTable {
     static TABLE: std::sync::OnceLock<CharTable> = std::sync::OnceLock::new();
@@ -250,7 +259,23 @@ fn build_char_table(stable_inert: bool) -> CharTable {
         }
         props[u as usize] = p;
     }
-    CharTable { props, nfkc1 }
+    let mut gaps = vec![0u64; 0x10000 / 32].into_boxed_slice();
+    for u in 0x80..0x10000usize {
+        let p = props[u];
+        if p & (INERT | SINGLE) == 0 {
+            continue;
+        }
+        let c0 = if p & INERT != 0 { char::from_u32(u as u32).expect("a character") } else { nfkc1[u] };
+        let c1 = fold_width_char(c0);
+        let class = if (c1 as usize) < 0x10000 { CLASSES[(props[c1 as usize] & 7) as usize] } else { classify(c1) };
+        let g = match class {
+            Class::Punct => GAP_PUNCT,
+            Class::Space => GAP_SPACE,
+            _ => 0,
+        };
+        gaps[u / 32] |= g << (2 * (u % 32));
+    }
+    CharTable { props, nfkc1, gaps }
 }
 
 impl CharTable {
@@ -264,6 +289,12 @@ impl CharTable {
         } else {
             (classify(c), c.is_uppercase())
         }
+    }
+
+    /// [`GAP_PUNCT`], [`GAP_SPACE`] or 0 for the BMP code point `u` ([`CharTable::gaps`]).
+    #[inline(always)]
+    fn gap_of(&self, u: usize) -> u64 {
+        (self.gaps[u / 32] >> (2 * (u % 32))) & 3
     }
 
     /// [`composes_with_previous`] for `c`.
@@ -711,6 +742,8 @@ fn normalize_core<S: OffsetSink>(text: &str, opts: &NormalizeOptions, out: &mut 
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut cluster = String::new();
+    // The gap fast path below gives what `feed` and `emit` give with these options.
+    let gaps = opts.nfkc && opts.fold_width && opts.strip_punctuation && opts.strip_whitespace;
     let mut pos = 0usize; // byte offset of the next character
     let mut i: u32 = 0; // its code point offset
     let mut line_len: u32 = 0; // characters since the last line break (marks absorbed by a cluster aside)
@@ -773,6 +806,32 @@ fn normalize_core<S: OffsetSink>(text: &str, opts: &NormalizeOptions, out: &mut 
             continue;
         }
         let u = c as usize;
+        if gaps && u < 0x10000 {
+            // Punctuation or a space once normalized (CJK punctuation, the ideographic space) that nothing after
+            // it composes with: what `feed` and `emit` do with it, a gap, in one look-up. A character whose next
+            // one starts with a byte below 0xCC (below U+0300) or is in U+4000..U+9FFF composes with nothing.
+            let g = t.gap_of(u);
+            if g != 0 && {
+                let next = pos + len;
+                next >= n
+                    || bytes[next] < 0xCC
+                    || (0xE4..=0xE9).contains(&bytes[next])
+                    || !t.composes(decode_at(bytes, next).0)
+            } {
+                if g == GAP_PUNCT {
+                    if e.gap == Gap::None {
+                        e.gap_at = i;
+                    }
+                    e.gap = Gap::Break;
+                } else if e.gap == Gap::None {
+                    e.gap = Gap::Break;
+                    e.gap_at = i;
+                }
+                pos += len;
+                i += 1;
+                continue;
+            }
+        }
         if u < 0x10000 {
             let p = t.props[u];
             if p & (INERT | SINGLE) != 0
