@@ -369,6 +369,37 @@ fn every_bmp_character_normalizes_as_the_reference() {
 }
 
 #[test]
+fn every_ascii_byte_between_words_normalizes_as_the_reference() {
+    // Each ASCII byte (one, two, or before a space) between words of every length, long enough for the normalizer's
+    // blocks of 64 bytes, at every place in a block; ragged and hard-wrapped, with LF and CRLF line ends; with the
+    // default settings, without lower-casing, and with raw ones.
+    let keep_case = NormalizeOptions { lowercase: false, ..NormalizeOptions::default() };
+    let raw = NormalizeOptions { strip_punctuation: false, strip_whitespace: false, ..NormalizeOptions::default() };
+    let mut checked = 0;
+    for b in 0u8..0x80 {
+        let b = char::from(b);
+        for gap in [b.to_string(), format!("{b}{b}"), format!("{b} "), format!(" {b}")] {
+            let words: Vec<String> =
+                (1..40).map(|k| "AbcdefghiJ0123456789".chars().cycle().skip(k).take(k % 13 + 1).collect()).collect();
+            let text = words.join(&gap);
+            for t in [text.clone(), format!("é{text}-\n{text}"), wrapped(&text, 17, "\n"), wrapped(&text, 9, "\r\n")] {
+                for opts in [NormalizeOptions::default(), keep_case, raw] {
+                    assert_same_as_reference(&t, &opts).unwrap();
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 128 * 4 * 4 * 3);
+}
+
+/// `text` cut into lines of `width` characters ended by `end`.
+fn wrapped(text: &str, width: usize, end: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(width).map(|l| l.iter().collect::<String>()).collect::<Vec<_>>().join(end)
+}
+
+#[test]
 fn seeds_normalize_as_the_reference() {
     let Some(sh) = shared() else { return };
     for prefix in ["000", "001", "002", "003", "004"] {

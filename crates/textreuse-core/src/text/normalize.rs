@@ -503,6 +503,72 @@ fn append_alnum_run(bytes: &[u8], mut pos: usize, out: &mut Vec<u8>, lower: bool
     pos
 }
 
+/// Whether the processor has what [`ascii_block`] needs: AVX-512 BW (with F) and VBMI2 (byte compression).
+#[inline]
+fn has_ascii_blocks() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let has = std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("avx512vbmi2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let has = false;
+    has
+}
+
+/// ASCII words and the gaps between them, 64 bytes at a time: what [`Emitter::emit`] does byte by byte to the
+/// bytes of `bytes` from `pos` to the end of the last word that ends in the block before its first byte of
+/// `-`, of 0x80 and above, or `\n` or `\r` when `wrapped` (a hyphen may join a word across a line break, and a line
+/// break of a hard-wrapped text may join; the others are the per-character path's). At `pos` the emitter has just
+/// emitted a letter or a digit (the one before `pos`, or the one at `pos` whose gap is settled): each other ASCII
+/// byte (a space, a line break, punctuation, a control character) is a gap, a run of them between two words
+/// leaves one space at the run's first byte, and the letters and digits are copied, lower-cased when `lower`.
+/// The kept bytes go to `out` in one byte compression (VBMI2). Returns how many bytes of `bytes` the block took
+/// and which of them (bits of the block) gave a byte of `out`; `None` when no word ends in that part of the block.
+///
+/// # Safety
+/// The processor must have AVX-512 BW and VBMI2; `pos + 64 <= bytes.len()`; `out` must have spare capacity for 64
+/// bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+unsafe fn ascii_block(bytes: &[u8], pos: usize, out: &mut Vec<u8>, lower: bool, wrapped: bool) -> Option<(usize, u64)> {
+    use std::arch::x86_64::*;
+    debug_assert!(pos + 64 <= bytes.len() && out.capacity() - out.len() >= 64);
+    // SAFETY: the 64 bytes read lie within `bytes` (the caller's `pos + 64 <= bytes.len()`).
+    let v = _mm512_loadu_si512(bytes.as_ptr().add(pos).cast());
+    let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+    let letters = _mm512_cmpge_epu8_mask(folded, _mm512_set1_epi8(b'a' as i8))
+        & _mm512_cmple_epu8_mask(folded, _mm512_set1_epi8(b'z' as i8));
+    let digits = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8(b'0' as i8))
+        & _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(b'9' as i8));
+    let words = letters | digits;
+    let mut special = _mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
+    if wrapped {
+        // The caller counts the characters of a line by the bytes it took, which holds without line breaks and
+        // carriage returns (a line's trailing carriage return does not count).
+        special |= _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8));
+    }
+    // Word ends (a letter or digit before another byte) whose next byte lies before the first special byte and
+    // within the block.
+    let limit = special.trailing_zeros().min(63);
+    let ends = words & !(words >> 1) & ((1u64 << limit) - 1);
+    if ends == 0 {
+        return None;
+    }
+    let done = 64 - ends.leading_zeros() as usize;
+    let taken = if done == 64 { u64::MAX } else { (1u64 << done) - 1 };
+    // The first byte of each gap: a gap byte after a letter or digit (the one before the block, for byte 0). Every
+    // gap in the taken bytes ends before a word that is taken too.
+    let gap_starts = !words & (words << 1 | 1) & taken;
+    let kept = (words & taken) | gap_starts;
+    let cased = if lower { _mm512_mask_mov_epi8(v, words, folded) } else { v };
+    let image = _mm512_mask_mov_epi8(cased, gap_starts, _mm512_set1_epi8(b' ' as i8));
+    let len = out.len();
+    // SAFETY: 64 bytes of spare capacity (the caller's); the length set covers the kept bytes, ASCII letters,
+    // digits and spaces (valid UTF-8).
+    _mm512_storeu_si512(out.as_mut_ptr().add(len).cast(), _mm512_maskz_compress_epi8(kept, image));
+    out.set_len(len + kept.count_ones() as usize);
+    Some((done, kept))
+}
+
 /// ASCII letters (lower-cased) and digits by byte, 0 for any other byte.
 static ASCII_ALNUM_LOWER: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -599,6 +665,8 @@ pub(crate) fn decode_at(bytes: &[u8], pos: usize) -> (char, usize) {
 trait OffsetSink {
     fn push(&mut self, offset: u32);
     fn push_range(&mut self, offsets: std::ops::Range<u32>);
+    /// `base + k` for each bit `k` set in `mask`, in increasing order.
+    fn push_mask(&mut self, base: u32, mask: u64);
 }
 
 impl OffsetSink for Vec<u32> {
@@ -609,6 +677,14 @@ impl OffsetSink for Vec<u32> {
     #[inline]
     fn push_range(&mut self, offsets: std::ops::Range<u32>) {
         self.extend(offsets);
+    }
+    #[inline]
+    fn push_mask(&mut self, base: u32, mut mask: u64) {
+        self.reserve(mask.count_ones() as usize);
+        while mask != 0 {
+            Vec::push(self, base + mask.trailing_zeros());
+            mask &= mask - 1;
+        }
     }
 }
 
@@ -623,6 +699,10 @@ impl OffsetSink for NoOffsets {
     #[inline]
     fn push_range(&mut self, offsets: std::ops::Range<u32>) {
         self.0 += offsets.len();
+    }
+    #[inline]
+    fn push_mask(&mut self, _: u32, mask: u64) {
+        self.0 += mask.count_ones() as usize;
     }
 }
 
@@ -737,8 +817,10 @@ pub(crate) fn simplify_in_place(text: &mut String, n_chars: usize, scratch: &mut
 /// NFKC. `tests/normalize.rs` checks the result against the per-character definition on random text.
 fn normalize_core<S: OffsetSink>(text: &str, opts: &NormalizeOptions, out: &mut String, offs: &mut S) -> u32 {
     let t = char_table();
-    let mut e = Emitter { out, offs, gap: Gap::None, gap_at: 0, last: None, opts, t };
     let wrap_width = if opts.strip_whitespace { hard_wrap_width(text) } else { None };
+    let blocks = opts.strip_whitespace && opts.strip_punctuation && has_ascii_blocks();
+    let wrapped = wrap_width.is_some();
+    let mut e = Emitter { out, offs, gap: Gap::None, gap_at: 0, last: None, opts, t, blocks, wrapped };
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut cluster = String::new();
@@ -874,6 +956,11 @@ struct Emitter<'a, S: OffsetSink> {
     last: Option<Class>,
     opts: &'a NormalizeOptions,
     t: &'a CharTable,
+    /// Whether [`ascii_block`] may run: the processor has AVX-512 BW and VBMI2, and whitespace and punctuation are
+    /// stripped.
+    blocks: bool,
+    /// Whether the text is hard-wrapped ([`hard_wrap_width`]): then a line break may join, and ends a block.
+    wrapped: bool,
 }
 
 impl<S: OffsetSink> Emitter<'_, S> {
@@ -968,12 +1055,28 @@ impl<S: OffsetSink> Emitter<'_, S> {
         // SAFETY: only ASCII bytes are appended (ASCII letters and digits, lower-cased, and spaces), so the string
         // stays valid UTF-8.
         let out = unsafe { self.out.as_mut_vec() };
-        // What `append_alnum_run` needs: each byte of `bytes` gives at most one byte here.
-        out.reserve(bytes.len() - pos + 16);
+        // What `append_alnum_run` and `ascii_block` need: each byte of `bytes` gives at most one byte here.
+        out.reserve(bytes.len() - pos + 64);
         let mut start = pos;
         loop {
-            let end = append_alnum_run(bytes, start, out, self.opts.lowercase);
+            let mut end = append_alnum_run(bytes, start, out, self.opts.lowercase);
             self.offs.push_range(i + (start - pos) as u32..i + (end - pos) as u32);
+            #[cfg(target_arch = "x86_64")]
+            if self.blocks {
+                // Then 64 bytes at a time while a block holds the end of a word before its first byte that needs
+                // more than the gap rules.
+                while end + 64 <= bytes.len() {
+                    // SAFETY: the processor has AVX-512 BW and VBMI2 (`blocks`); 64 bytes lie from `end`, and `out`
+                    // has room for 64 more bytes (reserved above: `out` grew by at most `end - pos` bytes).
+                    let Some((done, kept)) =
+                        (unsafe { ascii_block(bytes, end, out, self.opts.lowercase, self.wrapped) })
+                    else {
+                        break;
+                    };
+                    self.offs.push_mask(i + (end - pos) as u32, kept);
+                    end += done;
+                }
+            }
             // One space and another word, the commonest sequel: what `emit` of the space (a gap) and `word_gap`
             // of the next word do, the space's own offset included.
             if self.opts.strip_whitespace
