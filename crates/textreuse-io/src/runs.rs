@@ -75,6 +75,11 @@ impl BlobStore {
         Ok(self.offsets.len() - 2)
     }
 
+    /// Bytes of the records kept in memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.mem.len()
+    }
+
     /// Ends writing; records can be read from now on.
     ///
     /// # Errors
@@ -818,8 +823,11 @@ mod tests {
         let mut st = BlobStore::new(dir.path(), 5);
         st.push(b"abc").unwrap();
         st.push(b"").unwrap();
+        assert_eq!(st.memory_bytes(), 3);
         st.push(b"defgh").unwrap();
+        // Once a record went to the file, every later one goes there, however small.
         st.push(b"i").unwrap();
+        assert_eq!(st.memory_bytes(), 3);
         let mut buf = Vec::new();
         assert!(st.read_into(0, &mut buf).is_err());
         st.finish().unwrap();

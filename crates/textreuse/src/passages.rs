@@ -3,9 +3,10 @@
 //!
 //! The job computes what [`PassageIndex`] computes, out of core where the corpus needs it (a memory budget,
 //! [`PassagesConfig::memory_budget`]):
-//! 1. **Read**: each document's units (ids, spans, closing punctuation; one zstd frame per document, about 5 bytes
-//!    per unit on the mixed Chinese/English scale corpus) go to a store that keeps
-//!    them in memory up to its share of the budget and in a temporary file beyond; the postings
+//! 1. **Read**: each document's units (ids, spans, closing punctuation: varint streams, about 6 bytes per unit on
+//!    Chinese news and 12 per English word; one zstd frame per document, 2.4 and 6.2 bytes, once the packed units
+//!    fill half of the store's share) go to a store that keeps them in memory up to its share of the budget and in
+//!    a temporary file beyond; the postings
 //!    `(n-gram hash, document)`, one per distinct n-gram of each document, go to 256 buckets by the hash's top
 //!    8 bits, which spill to temporary files (sorted, packed: about 7 bytes per posting) when their share is spent.
 //! 2. **Candidate pairs**: one bucket at a time (or one part of a bucket, selected by hash, when a bucket exceeds
@@ -44,7 +45,7 @@ pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
 use crate::core::passages::{orient, postings_pairs, template_candidate};
-use crate::io::index::{compress_units_fast as compress_units, decompress_units_fast as decompress_units};
+use crate::io::index::{compress_units_record, packed_units_record, units_of_record};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::sorted_runs::SortedRuns;
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
@@ -145,8 +146,9 @@ pub struct PassagesSummary {
 pub struct SpillReport {
     /// The memory budget in bytes.
     pub memory_budget: u64,
-    /// Bytes of documents' units written to disk (compressed: `textreuse_io::index::compress_units_fast`, varint
-    /// ids and span deltas, in a zstd frame per document).
+    /// Bytes of documents' units written to disk (compressed: `textreuse_io::index::compress_units_record`, varint
+    /// ids and span deltas, in a zstd frame per document; the units that fill the first half of the memory share
+    /// are kept packed, not compressed).
     pub units_bytes: u64,
     /// Bytes of original texts written to disk (with `with_text`).
     pub texts_bytes: u64,
@@ -236,6 +238,9 @@ pub fn run(
     // Read and normalize: units to the unit store, postings to the hash buckets.
     let t = Instant::now();
     let mut units_store = BlobStore::new(ctx.dir(), share(UNITS_SHARE));
+    // Whether the units records are still kept packed, and (for the pool) whether they are compressed now.
+    let mut units_packed = true;
+    let units_compressed = std::sync::atomic::AtomicBool::new(false);
     let mut text_store = BlobStore::new(ctx.dir(), if cfg.with_text { share(1) } else { 0 });
     let mut postings: PostingBuckets = PostingBuckets::new(ctx.dir(), BUCKET_BITS, share(POSTINGS_SHARE));
     let mut ids: Vec<String> = Vec::new();
@@ -258,11 +263,25 @@ pub fn run(
             }
             let hashes = ngram_set(&units.ids, a.ngram, a.seed);
             let n = units.len();
-            Ok::<_, SkipReason>((compress_units(&units), n, bags, hashes, full, cfg.with_text.then_some(doc.text)))
+            // Units stay packed (not compressed) in the first half of the store's memory share, and are compressed
+            // after: here, on the pool, once the consumer below began to compress; there for the records on their
+            // way when it began. Either gives the same bytes.
+            let mut record = Ok(packed_units_record(&units));
+            if units_compressed.load(std::sync::atomic::Ordering::Relaxed) {
+                record = record.and_then(|r| compress_units_record(&r));
+            }
+            Ok::<_, SkipReason>((record, n, bags, hashes, full, cfg.with_text.then_some(doc.text)))
         },
         |item| {
             let (bytes, len, doc_bags, hashes, full, text) = item.value;
-            let bytes = bytes.map_err(ioe("compressing units"))?;
+            let mut bytes = bytes.map_err(ioe("compressing units"))?;
+            if units_packed && units_store.memory_bytes() + bytes.len() > share(UNITS_SHARE) / 2 {
+                units_packed = false;
+                units_compressed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if !units_packed {
+                bytes = compress_units_record(&bytes).map_err(ioe("compressing units"))?;
+            }
             let d = ids.len() as u32;
             if full > len {
                 truncated.push((d, full as u64));
@@ -547,7 +566,7 @@ impl Aligner<'_> {
             .map(|&d| {
                 let mut buf = Vec::new();
                 self.store.read_into(d as usize, &mut buf)?;
-                let units = decompress_units(&buf)?;
+                let units = units_of_record(&buf)?;
                 let hashes = ngram_hashes(&units.ids, cfg.ngram, cfg.seed);
                 Ok((units, hashes))
             })
