@@ -227,6 +227,7 @@ fn char_table() -> &'static CharTable {
 fn build_char_table(stable_inert: bool) -> CharTable {
     let mut props = vec![0u8; 0x10000].into_boxed_slice();
     let mut nfkc1 = vec!['\0'; 0x10000].into_boxed_slice();
+    let mut gaps = vec![0u64; 0x10000 / 32].into_boxed_slice();
     for u in 0..0x10000u32 {
         let Some(c) = char::from_u32(u) else { continue };
         if stable_inert && u >= 0x3400 && nfkc_stable(c) {
@@ -234,16 +235,23 @@ fn build_char_table(stable_inert: bool) -> CharTable {
             props[u as usize] = Class::Cjk as u8 | INERT;
             continue;
         }
-        let mut p = classify(c) as u8;
+        let class = classify(c);
+        let mut p = class as u8;
+        let mut image = None;
         if stable_inert && nfkc_stable(c) {
             p |= INERT;
+            image = Some(c);
         } else {
-            let mut image = std::iter::once(c).nfkc();
-            match (image.next(), image.next()) {
-                (Some(d), None) if d == c => p |= INERT,
+            let mut nfkc = std::iter::once(c).nfkc();
+            match (nfkc.next(), nfkc.next()) {
+                (Some(d), None) if d == c => {
+                    p |= INERT;
+                    image = Some(c);
+                }
                 (Some(d), None) => {
                     p |= SINGLE;
                     nfkc1[u as usize] = d;
+                    image = Some(d);
                 }
                 _ => {}
             }
@@ -258,22 +266,16 @@ fn build_char_table(stable_inert: bool) -> CharTable {
             p |= FOLDS;
         }
         props[u as usize] = p;
-    }
-    let mut gaps = vec![0u64; 0x10000 / 32].into_boxed_slice();
-    for u in 0x80..0x10000usize {
-        let p = props[u];
-        if p & (INERT | SINGLE) == 0 {
-            continue;
+        if let (Some(c0), true) = (image, u >= 0x80) {
+            // The class of the character's image: its own class when it is its own image and not folded.
+            let c1 = fold_width_char(c0);
+            let g = match if c1 == c { class } else { classify(c1) } {
+                Class::Punct => GAP_PUNCT,
+                Class::Space => GAP_SPACE,
+                _ => 0,
+            };
+            gaps[u as usize / 32] |= g << (2 * (u % 32));
         }
-        let c0 = if p & INERT != 0 { char::from_u32(u as u32).expect("a character") } else { nfkc1[u] };
-        let c1 = fold_width_char(c0);
-        let class = if (c1 as usize) < 0x10000 { CLASSES[(props[c1 as usize] & 7) as usize] } else { classify(c1) };
-        let g = match class {
-            Class::Punct => GAP_PUNCT,
-            Class::Space => GAP_SPACE,
-            _ => 0,
-        };
-        gaps[u / 32] |= g << (2 * (u % 32));
     }
     CharTable { props, nfkc1, gaps }
 }
@@ -2018,6 +2020,13 @@ mod tests {
         for u in 0..0x10000usize {
             assert_eq!(fast.props[u], full.props[u], "U+{u:04X}");
             assert_eq!(fast.nfkc1[u], full.nfkc1[u], "U+{u:04X}");
+            assert_eq!(fast.gap_of(u), full.gap_of(u), "U+{u:04X}");
+        }
+        // The gaps: punctuation and spaces beyond ASCII whose image alone, folded, is of that class.
+        for (c, gap) in
+            [('，', GAP_PUNCT), ('。', GAP_PUNCT), ('\u{3000}', GAP_SPACE), ('\u{a0}', GAP_SPACE), ('—', 0), ('a', 0)]
+        {
+            assert_eq!(fast.gap_of(c as usize), gap, "{c:?}");
         }
     }
 
