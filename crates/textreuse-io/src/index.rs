@@ -375,7 +375,7 @@ pub const UNITS_PACKED: u8 = 0;
 pub const UNITS_COMPRESSED: u8 = 1;
 
 /// A document's units as the out-of-core `passages` job keeps them in memory: the byte [`UNITS_PACKED`], then
-/// [`pack_units`]'s bytes (about 6 bytes per unit on Chinese news, 11 per English word). Read back with
+/// [`pack_units`]'s bytes (about 6 bytes per unit on Chinese news, 12 per English word). Read back with
 /// [`units_of_record`].
 pub fn packed_units_record(u: &UnitDoc) -> Vec<u8> {
     let mut out = Vec::with_capacity(6 * u.len() + 9);

@@ -555,8 +555,9 @@ unsafe fn ascii_block(bytes: &[u8], pos: usize, out: &mut Vec<u8>, lower: bool, 
     if ends == 0 {
         return None;
     }
+    // At most 63: the last word end taken is before bit 63.
     let done = 64 - ends.leading_zeros() as usize;
-    let taken = if done == 64 { u64::MAX } else { (1u64 << done) - 1 };
+    let taken = (1u64 << done) - 1;
     // The first byte of each gap: a gap byte after a letter or digit (the one before the block, for byte 0). Every
     // gap in the taken bytes ends before a word that is taken too.
     let gap_starts = !words & (words << 1 | 1) & taken;
@@ -960,8 +961,10 @@ struct Emitter<'a, S: OffsetSink> {
     t: &'a CharTable,
     /// Whether [`ascii_block`] may run: the processor has AVX-512 BW and VBMI2, and whitespace and punctuation are
     /// stripped.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     blocks: bool,
     /// Whether the text is hard-wrapped ([`hard_wrap_width`]): then a line break may join, and ends a block.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     wrapped: bool,
 }
 
@@ -1061,6 +1064,7 @@ impl<S: OffsetSink> Emitter<'_, S> {
         out.reserve(bytes.len() - pos + 64);
         let mut start = pos;
         loop {
+            #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
             let mut end = append_alnum_run(bytes, start, out, self.opts.lowercase);
             self.offs.push_range(i + (start - pos) as u32..i + (end - pos) as u32);
             #[cfg(target_arch = "x86_64")]
