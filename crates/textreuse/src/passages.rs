@@ -45,7 +45,7 @@ pub use crate::core::passages::{
     align_pair, align_texts, candidate_pairs, passage_clusters, Alignment, PassageIndex, PassageOptions,
 };
 use crate::core::passages::{orient, postings_pairs, template_candidate};
-use crate::io::index::{compress_units_record, packed_units_record, units_of_record};
+use crate::io::index::{compress_units_record, packed_units_record, units_of_record, UNITS_PACKED};
 use crate::io::runs::{physical_memory, BlobStore, KeyCounts, PostingBuckets};
 use crate::io::sorted_runs::SortedRuns;
 use crate::io::{AtomicWriter, Input, ReadOptions, SkipReason};
@@ -279,7 +279,8 @@ pub fn run(
                 units_packed = false;
                 units_compressed.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            if !units_packed {
+            if !units_packed && bytes.first() == Some(&UNITS_PACKED) {
+                // Made on the pool before the switch (those made after come compressed).
                 bytes = compress_units_record(&bytes).map_err(ioe("compressing units"))?;
             }
             let d = ids.len() as u32;
