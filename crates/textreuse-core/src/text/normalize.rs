@@ -903,6 +903,8 @@ fn normalize_core<S: OffsetSink>(text: &str, opts: &NormalizeOptions, out: &mut 
                     || (0xE4..=0xE9).contains(&bytes[next])
                     || !t.composes(decode_at(bytes, next).0)
             } {
+                // `emit`'s arms for punctuation and spaces, written here: calling `emit` cost 4% of the whole on
+                // Chinese news (437 -> 422 MB/s).
                 if g == GAP_PUNCT {
                     if e.gap == Gap::None {
                         e.gap_at = i;
