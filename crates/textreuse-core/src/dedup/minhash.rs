@@ -7,6 +7,8 @@
 //! own pseudo-random probe sequence. The collision probability of two signatures at one position is the Jaccard
 //! similarity of the two sets, as for classic MinHash, at `O(|set| + k)` cost instead of `O(|set| · k)`.
 
+use std::sync::{Arc, Mutex};
+
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// A MinHash signature: `num_perm` 64-bit values.
@@ -17,13 +19,25 @@ pub type Signature = Vec<u64>;
 pub struct MinHasher {
     num_perm: usize,
     seed: u64,
+    /// The first [`PROBES_PER_BIN`] bins of each bin's densification probe sequence ([`probe_target`]), bin `i`'s
+    /// at `i · PROBES_PER_BIN..`; empty above [`PROBE_TABLE_MAX_BINS`] bins. Shared by every hasher of the same
+    /// `num_perm` and seed ([`probe_table`]).
+    probes: Arc<[u32]>,
 }
+
+/// Probes per bin that [`MinHasher`] keeps in its table: an empty bin of a signature whose bins are filled at a
+/// fraction `f` probes more than this many with probability `(1 - f)^8` (under 0.4% once a third of the bins are
+/// filled); those later probes are hashed as they come.
+const PROBES_PER_BIN: usize = 8;
+
+/// Signatures of up to this many values have a probe table (128 KiB for the largest); longer ones hash every probe.
+const PROBE_TABLE_MAX_BINS: usize = 4096;
 
 impl MinHasher {
     /// A hasher of `num_perm` values (at least 1) with a seed. The same seed gives the same signatures.
     pub fn new(num_perm: usize, seed: u64) -> MinHasher {
         assert!(num_perm >= 1, "num_perm must be at least 1");
-        MinHasher { num_perm, seed }
+        MinHasher { num_perm, seed, probes: probe_table(num_perm, seed) }
     }
 
     /// Number of values in a signature.
@@ -37,33 +51,77 @@ impl MinHasher {
         let k = self.num_perm;
         let mut sig = vec![u64::MAX; k];
         fill_bins(shingles, self.seed, &mut sig);
-        // A bin is filled when it holds a value: values are below 2^32, so `u64::MAX` marks an empty bin.
-        if shingles.is_empty() || !sig.contains(&u64::MAX) {
+        if shingles.is_empty() {
             return sig;
         }
-        let filled: Vec<bool> = sig.iter().map(|&v| v != u64::MAX).collect();
-        // Optimal densification: each empty bin probes bins along its own hash sequence.
-        let src = sig.clone();
-        for i in 0..k {
-            if filled[i] {
-                continue;
-            }
-            let mut attempt: u64 = 0;
-            loop {
-                let mut key = [0u8; 16];
-                key[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                key[8..].copy_from_slice(&attempt.to_le_bytes());
-                let j = (((xxh3_64_with_seed(&key, self.seed) >> 32) * k as u64) >> 32) as usize;
-                if filled[j] {
-                    // Keep the densified value apart from genuine values of bin i.
-                    sig[i] = src[j] | ((attempt + 1) << 40);
-                    break;
-                }
-                attempt += 1;
+        // Optimal densification: each empty bin probes bins along its own sequence for the first that a shingle
+        // filled. Genuine values are below 2^32 and a densified one has a bit at 40 or above, so a bin was filled
+        // by a shingle exactly when it holds a value below 2^32, before and after empty bins are densified in place.
+        // The empty bins are found 64 at a time from a mask (a branch per bin mispredicts at every empty one).
+        for base in (0..k).step_by(64) {
+            let mut empty = sig[base..k.min(base + 64)]
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (b, &v)| m | (u64::from(v == u64::MAX) << b));
+            while empty != 0 {
+                let i = base + empty.trailing_zeros() as usize;
+                empty &= empty - 1;
+                self.densify(&mut sig, i);
             }
         }
         sig
     }
+
+    /// Optimal densification of empty bin `i` of `sig` (see [`MinHasher::signature`]).
+    #[inline]
+    fn densify(&self, sig: &mut [u64], i: usize) {
+        let k = sig.len();
+        let mut attempt: u64 = 0;
+        loop {
+            let j = match self.probes.get(i * PROBES_PER_BIN + attempt as usize) {
+                Some(&j) if attempt < PROBES_PER_BIN as u64 => j as usize,
+                _ => probe_target(i, attempt, self.seed, k),
+            };
+            if sig[j] <= u64::from(u32::MAX) {
+                // Keep the densified value apart from genuine values of bin i.
+                sig[i] = sig[j] | ((attempt + 1) << 40);
+                return;
+            }
+            attempt += 1;
+        }
+    }
+}
+
+/// The bin that empty bin `i` of a signature of `k` values probes at its `attempt`-th try (from 0) in optimal
+/// densification: the top 32 bits of XXH3 (seeded) of `i` and `attempt` as two little-endian u64, scaled to `k`.
+fn probe_target(i: usize, attempt: u64, seed: u64, k: usize) -> usize {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    key[8..].copy_from_slice(&attempt.to_le_bytes());
+    (((xxh3_64_with_seed(&key, seed) >> 32) * k as u64) >> 32) as usize
+}
+
+/// The probe table of [`MinHasher`] for `k` bins and `seed`: [`probe_target`] of attempts `0..PROBES_PER_BIN` of
+/// every bin (empty above [`PROBE_TABLE_MAX_BINS`] bins). Tables are built once per process for each `(k, seed)`
+/// and shared: a Python user may make a hasher per document, and a table of 128 bins is 1,024 hashes (~10 µs).
+/// The cache keeps the last 16 settings.
+fn probe_table(k: usize, seed: u64) -> Arc<[u32]> {
+    type Tables = Vec<((usize, u64), Arc<[u32]>)>;
+    static TABLES: Mutex<Tables> = Mutex::new(Vec::new());
+    if k > PROBE_TABLE_MAX_BINS {
+        return Arc::from(Vec::new());
+    }
+    let mut tables = TABLES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, t)) = tables.iter().find(|(key, _)| *key == (k, seed)) {
+        return Arc::clone(t);
+    }
+    let table: Arc<[u32]> =
+        (0..k).flat_map(|i| (0..PROBES_PER_BIN as u64).map(move |a| probe_target(i, a, seed, k) as u32)).collect();
+    if tables.len() >= 16 {
+        tables.remove(0);
+    }
+    tables.push(((k, seed), Arc::clone(&table)));
+    table
 }
 
 /// Lowers each bin of `sig` to the smallest value that a shingle of `shingles` puts in it: shingle `h` is re-mixed
@@ -217,6 +275,47 @@ mod tests {
             let mut any = vec![u64::MAX; k];
             fill_bins(&hs, 42, &mut any);
             assert_eq!(any, plain, "{n} shingles, {k} bins");
+        }
+    }
+
+    /// The signature as optimal densification defines it: every probe hashed, the filled bins kept apart.
+    fn densified_by_hashing(h: &MinHasher, shingles: &[u64]) -> Signature {
+        let k = h.num_perm();
+        let mut sig = vec![u64::MAX; k];
+        fill_bins_plain(shingles, h.seed, &mut sig);
+        if shingles.is_empty() {
+            return sig;
+        }
+        let src = sig.clone();
+        for i in 0..k {
+            if src[i] != u64::MAX {
+                continue;
+            }
+            let mut attempt = 0;
+            loop {
+                let j = probe_target(i, attempt, h.seed, k);
+                if src[j] != u64::MAX {
+                    sig[i] = src[j] | ((attempt + 1) << 40);
+                    break;
+                }
+                attempt += 1;
+            }
+        }
+        sig
+    }
+
+    #[test]
+    fn densification_by_the_probe_table_is_densification_by_hashing() {
+        // Sets from one shingle (probes far past the table's eight a bin) to more than the bins; signatures with a
+        // table (shared by two hashers of the same settings) and without one (more than 4,096 values).
+        for (k, seed) in [(128usize, 42u64), (128, 7), (1, 3), (100, 42), (4096, 1), (4097, 1), (5000, 9)] {
+            let (h, again) = (MinHasher::new(k, seed), MinHasher::new(k, seed));
+            assert_eq!(h.probes.is_empty(), k > PROBE_TABLE_MAX_BINS);
+            assert!(k > PROBE_TABLE_MAX_BINS || Arc::ptr_eq(&h.probes, &again.probes), "{k} bins: the table is shared");
+            for n in [0u64, 1, 2, 5, 17, 64, 130, 400, 3000] {
+                let shingles = set(1000 * n..1001 * n);
+                assert_eq!(h.signature(&shingles), densified_by_hashing(&h, &shingles), "{k} bins, {n} shingles");
+            }
         }
     }
 
