@@ -140,8 +140,9 @@ fn by_top_bits<T: Copy + Ord>(items: &[T], key: impl Fn(&T) -> u64, counts: &mut
             // `n`, the length of `slots`.
             unsafe {
                 let at = lo.get_unchecked_mut(d);
-                slots.get_unchecked_mut(*at as usize).write(x);
+                let slot = *at as usize;
                 *at += 1;
+                slots.get_unchecked_mut(slot).write(x);
             }
         }
     }
@@ -155,8 +156,9 @@ fn by_top_bits<T: Copy + Ord>(items: &[T], key: impl Fn(&T) -> u64, counts: &mut
             // SAFETY: as above, with the high digits.
             unsafe {
                 let at = hi.get_unchecked_mut(d);
-                slots.get_unchecked_mut(*at as usize).write(x);
+                let slot = *at as usize;
                 *at += 1;
+                slots.get_unchecked_mut(slot).write(x);
             }
         }
     }
