@@ -160,7 +160,8 @@ fn fill_bins_plain(shingles: &[u64], seed: u64, sig: &mut [u64]) {
 /// Bins up to which [`fill_bins_avx512`] lowers four copies of the bins (lanes `j` and `j + 4` share copy `j`).
 const LANE_COPIES_MAX_BINS: usize = 128;
 
-/// Shingles that [`fill_bins_avx512`] mixes before it lowers their slots (a multiple of 8; 2 KiB on the stack).
+/// Shingles that [`fill_bins_avx512`] mixes before it lowers their slots (a multiple of 8; 2 KiB on the stack, not
+/// initialized).
 const PENDING: usize = 256;
 
 /// [`fill_bins`] with the mixing and the bin numbers eight shingles at a time. Lane `j` lowers copy `j mod 4` of the
@@ -208,8 +209,9 @@ unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
     };
     let slots: &mut [u64] = if copies_fit { &mut copies } else { sig };
     // The slots and values of up to `PENDING` shingles, `slot << 32 | value`: all mixed first, then the slots
-    // lowered. A block's mixing then never waits on the stores of the block before it.
-    let mut pending = [0u64; PENDING];
+    // lowered. A block's mixing then never waits on the stores of the block before it. Only the part written is
+    // read, so it is not initialized.
+    let mut pending = [std::mem::MaybeUninit::<u64>::uninit(); PENDING];
     let whole = &shingles[..shingles.len() - rest.len()];
     for group in whole.chunks(PENDING) {
         for (c, out) in group.chunks_exact(8).zip(pending.chunks_exact_mut(8)) {
@@ -226,7 +228,10 @@ unsafe fn fill_bins_avx512(shingles: &[u64], seed: u64, sig: &mut [u64]) {
             let packed = _mm512_or_si512(_mm512_slli_epi64::<32>(slot), _mm512_and_si512(x, low));
             _mm512_storeu_si512(out.as_mut_ptr().cast(), packed);
         }
-        for &p in &pending[..group.len()] {
+        // SAFETY: the loop above wrote the first `group.len()` values (`group` is whole blocks of eight, at most
+        // `PENDING` values).
+        let mixed = unsafe { std::slice::from_raw_parts(pending.as_ptr().cast::<u64>(), group.len()) };
+        for &p in mixed {
             let at = (p >> 32) as usize;
             debug_assert!(at < slots.len());
             // SAFETY: a bin is below `k` ((x >> 32) · k < 2^32 · k), so a slot, `(j mod 4) · stride` plus the bin for
