@@ -238,8 +238,7 @@ pub fn run(
     // Read and normalize: units to the unit store, postings to the hash buckets.
     let t = Instant::now();
     let mut units_store = BlobStore::new(ctx.dir(), share(UNITS_SHARE));
-    // Whether the units records are still kept packed, and (for the pool) whether they are compressed now.
-    let mut units_packed = true;
+    // Whether the units records are compressed now (set once, by the consumer below; the pool reads it).
     let units_compressed = std::sync::atomic::AtomicBool::new(false);
     let mut text_store = BlobStore::new(ctx.dir(), if cfg.with_text { share(1) } else { 0 });
     let mut postings: PostingBuckets = PostingBuckets::new(ctx.dir(), BUCKET_BITS, share(POSTINGS_SHARE));
@@ -275,11 +274,12 @@ pub fn run(
         |item| {
             let (bytes, len, doc_bags, hashes, full, text) = item.value;
             let mut bytes = bytes.map_err(ioe("compressing units"))?;
-            if units_packed && units_store.memory_bytes() + bytes.len() > share(UNITS_SHARE) / 2 {
-                units_packed = false;
+            let mut compressing = units_compressed.load(std::sync::atomic::Ordering::Relaxed);
+            if !compressing && units_store.memory_bytes() + bytes.len() > share(UNITS_SHARE) / 2 {
+                compressing = true;
                 units_compressed.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            if !units_packed && bytes.first() == Some(&UNITS_PACKED) {
+            if compressing && bytes.first() == Some(&UNITS_PACKED) {
                 // Made on the pool before the switch (those made after come compressed).
                 bytes = compress_units_record(&bytes).map_err(ioe("compressing units"))?;
             }
