@@ -25,19 +25,18 @@ use crate::shingle::has_avx512_bw;
 /// when `opts` strips punctuation and whitespace and every non-ASCII character of `text` is a separator that
 /// normalizes alone ([`separator_class`]: dashes, quotation marks, symbols, spaces; no letter, digit or mark) or a
 /// Latin-1 letter ([`is_latin1_letter`]; not in a hard-wrapped text); else returns `None` and leaves `ids` as it
-/// was. `word` is working space for the rare word that is joined across a separator, longer than 16 bytes, or has a
-/// Latin-1 letter.
+/// was. A text of 4 GiB or more takes the general path (`None`): a word's place in the text is kept in 32 bits.
 pub(crate) fn ascii_unit_ids(
     text: &str,
     opts: &NormalizeOptions,
     ids: &mut Vec<u64>,
-    word: &mut Vec<u8>,
+    scratch: &mut WordScratch,
 ) -> Option<u32> {
-    if !(opts.strip_punctuation && opts.strip_whitespace) {
-        return None;
-    }
     let b = text.as_bytes();
     let n = b.len();
+    if !(opts.strip_punctuation && opts.strip_whitespace) || u32::try_from(n).is_err() {
+        return None;
+    }
     // Every non-ASCII character is checked first (they are few in English text): they all lie in separators, or
     // are Latin-1 letters inside words.
     let mut chars = n;
@@ -59,103 +58,166 @@ pub(crate) fn ascii_unit_ids(
         return None;
     }
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
-    let mut pending = PendingWords::new(n);
-    let mut bits = AlnumBits::new(b, latin);
+    let from = ids.len();
+    // A word and what separates it from the next take two bytes or more: room for every word.
+    ids.reserve(n / 2 + 2);
+    let WordScratch { word, specials, long } = scratch;
+    long.clear();
+    long.reserve(n / 2 + 2);
+    let mut sink = Sink { ids: ids.spare_capacity_mut(), n_ids: 0, long: long.spare_capacity_mut(), n_long: 0 };
     let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
-    // and where its last piece ends.
+    // and where its last piece ends; where the current piece starts and whether it joins the word.
     let (mut first, mut joined, mut last_end) = ((0usize, 0usize), false, 0usize);
-    let mut pos = bits.next_alnum(0);
-    // The separator before the first word emits nothing; its line breaks count.
-    if width.is_some() {
-        scan_separator(b, 0, pos, width, &mut lines, false, opts);
-    }
-    // The first non-ASCII byte after the last word.
-    let mut high = next_high(b, pos);
-    if pos < n {
-        let end = bits.next_other(pos + 1);
-        first = (pos, end);
-        last_end = end;
-        pos = bits.next_alnum(end);
-    }
-    while pos < n {
-        let end = bits.next_other(pos + 1);
-        // Without a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character (a dash)
-        // may join, and line breaks need no count; with one, any separator but one space (the commonest) is
-        // walked through.
-        let walk = match width {
-            None => b[last_end] == b'-' || high < pos,
-            Some(_) => !(pos == last_end + 1 && b[last_end] == b' '),
-        };
-        if walk && scan_separator(b, last_end, pos, width, &mut lines, true, opts) {
-            if !joined {
-                word.clear();
-                push_lowered(word, &b[first.0..first.1], lower);
-                joined = true;
+    let (mut pos, mut joins) = (0usize, false);
+    // The first non-ASCII byte after the last word (set at the first word).
+    let mut high = 0usize;
+    // Words start and end where a byte's bit in the letters' and digits' mask differs from the byte's before it: the
+    // changes of each block of 64 bytes are taken in order, a start and an end in one step of the loop (so that
+    // whether a word is open is known by where the loop is, not kept in memory from one change to the next).
+    let mut in_word = false;
+    let mut carry = 0u64;
+    for block in 0..n.div_ceil(64) {
+        let m = alnum_bits64(b, 64 * block, latin);
+        let mut changes = m ^ (m << 1 | carry);
+        carry = m >> 63;
+        let base = 64 * block;
+        if in_word {
+            if changes == 0 {
+                // The word goes on through the block.
+                continue;
             }
-            push_lowered(word, &b[pos..end], lower);
-        } else {
-            pending.emit(b, first, joined, latin, lower, word, ids);
-            (first, joined) = ((pos, end), false);
+            let p = base + changes.trailing_zeros() as usize;
+            changes &= changes - 1;
+            word_end(b, p, pos, joins, lower, &mut first, &mut high, word);
+            (last_end, in_word) = (p, false);
         }
-        if high < pos {
-            high = next_high(b, end);
+        while changes != 0 {
+            // A word starts at `p`.
+            let p = base + changes.trailing_zeros() as usize;
+            changes &= changes - 1;
+            if last_end == 0 {
+                // The separator before the first word emits nothing; its line breaks count.
+                if width.is_some() {
+                    scan_separator(b, 0, p, width, &mut lines, false, opts);
+                }
+                high = next_high(b, p);
+            } else {
+                // Without a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character
+                // (a dash) may join, and line breaks need no count; with one, any separator but one space (the
+                // commonest) is walked through.
+                let walk = match width {
+                    None => b[last_end] == b'-' || high < p,
+                    Some(_) => !(p == last_end + 1 && b[last_end] == b' '),
+                };
+                joins = walk && scan_separator(b, last_end, p, width, &mut lines, true, opts);
+                if joins && !joined {
+                    word.clear();
+                    push_lowered(word, &b[first.0..first.1], lower);
+                    joined = true;
+                } else if !joins {
+                    sink.emit(b, first, joined, latin, lower, word, specials);
+                    joined = false;
+                }
+            }
+            pos = p;
+            if changes == 0 {
+                // The word goes on into the next block.
+                in_word = true;
+                break;
+            }
+            // It ends at `q`.
+            let q = base + changes.trailing_zeros() as usize;
+            changes &= changes - 1;
+            word_end(b, q, pos, joins, lower, &mut first, &mut high, word);
+            last_end = q;
         }
-        last_end = end;
-        pos = bits.next_alnum(end);
+    }
+    if in_word {
+        // The text ends in a word, at the end of a block.
+        word_end(b, n, pos, joins, lower, &mut first, &mut high, word);
+        last_end = n;
     }
     if last_end > 0 {
-        pending.emit(b, first, joined, latin, lower, word, ids);
+        sink.emit(b, first, joined, latin, lower, word, specials);
     }
-    pending.finish(ids);
+    let (n_ids, n_long) = (sink.n_ids, sink.n_long);
+    // SAFETY: `Sink::emit` initialized the first `n_ids` values of `ids`' spare capacity and the first `n_long` of
+    // `long`'s.
+    unsafe {
+        ids.set_len(from + n_ids);
+        long.set_len(n_long);
+    }
+    hash_waiting_words(b, ids, from, lower, scratch);
     Some(chars as u32)
 }
 
-/// Words of 1 to 16 bytes waiting for their ids where the processor has AVX-512: each goes to the batch of its
-/// length's XXH3 path (1 to 3, 4 to 8, 9 to 16 bytes), and a full batch of eight is hashed at once
-/// ([`short_word_ids8`]). One word at a time, the hash takes a branch on the word's length that mispredicts on
-/// prose; here the batch is picked by index, and only a full batch branches. A word's place in `ids` holds 0 until
-/// its batch is hashed.
-struct PendingWords {
-    /// AVX-512 (F, DQ, BW) is there and the text's offsets fit in 32 bits.
-    batch: bool,
-    /// The batches, by length class.
-    classes: [WordBatch; 3],
-}
-
-/// Up to eight words of one length class: their first eight bytes and last eight bytes (lower-cased as the ids
-/// want them), their lengths and their places in `ids`.
-#[derive(Clone, Copy)]
-struct WordBatch {
-    head: [u64; BATCH],
-    tail: [u64; BATCH],
-    len: [u64; BATCH],
-    at: [u32; BATCH],
-    waiting: usize,
-}
-
-/// Words hashed together: a multiple of eight, so the vector loads of the last ones (whose stores are the most
-/// recent) are a small part.
-const BATCH: usize = 32;
-
-impl Default for WordBatch {
-    fn default() -> Self {
-        WordBatch { head: [0; BATCH], tail: [0; BATCH], len: [0; BATCH], at: [0; BATCH], waiting: 0 }
+/// The end, at `p`, of the piece of a word that started at `pos`: the piece is appended to the word being built
+/// when it `joins` it, else it is the word's first piece, `first`. `high`, the first non-ASCII byte after the last
+/// word, moves past the piece when it lay before it.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn word_end(
+    b: &[u8],
+    p: usize,
+    pos: usize,
+    joins: bool,
+    lower: u8,
+    first: &mut (usize, usize),
+    high: &mut usize,
+    word: &mut Vec<u8>,
+) {
+    if joins {
+        push_lowered(word, &b[pos..p], lower);
+    } else {
+        *first = (pos, p);
+    }
+    if *high < pos {
+        *high = next_high(b, p);
     }
 }
 
-impl PendingWords {
-    fn new(text_len: usize) -> PendingWords {
-        #[cfg(target_arch = "x86_64")]
-        let batch = has_avx512_bw() && u32::try_from(text_len).is_ok();
-        #[cfg(not(target_arch = "x86_64"))]
-        let batch = false;
-        PendingWords { batch, classes: [WordBatch::default(); 3] }
-    }
+/// Working memory of [`ascii_unit_ids`], reused from one text to the next.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WordScratch {
+    /// A word joined from pieces, or lower-cased with Latin-1 letters.
+    word: Vec<u8>,
+    /// The ids of the words that do not wait in `ids` ([`Sink::emit`]), with their places in `ids` (from the
+    /// text's first).
+    specials: Vec<(usize, u64)>,
+    /// The places in `ids` (from the text's first) of the waiting words of 9 to 16 bytes.
+    long: Vec<u32>,
+}
 
-    /// Appends the id of the word `first` (see [`word_id`]) to `ids`, or its place when it waits in a batch: a
-    /// word of at most 16 bytes, not joined, that has eight bytes of the text from its start and no Latin-1 letter
-    /// to lower-case.
+impl WordScratch {
+    /// Bytes held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.word.capacity() + 16 * self.specials.capacity() + 4 * self.long.capacity()
+    }
+}
+
+/// A waiting word's place in `ids` for a word whose id is in [`WordScratch::specials`]: the first byte of the text,
+/// one byte long (read, then replaced).
+const SPECIAL: u64 = 1 << 32;
+
+/// Where [`ascii_unit_ids`] puts the words of a text: the spare capacity of `ids` and of [`WordScratch::long`] (room
+/// for every word), and how many values each got.
+struct Sink<'a> {
+    ids: &'a mut [std::mem::MaybeUninit<u64>],
+    n_ids: usize,
+    long: &'a mut [std::mem::MaybeUninit<u32>],
+    n_long: usize,
+}
+
+impl Sink<'_> {
+    /// Appends to `ids` the word `first` (see [`word_id`]): a word of at most 16 bytes, not joined, that has eight
+    /// bytes of the text from its start and no Latin-1 letter to lower-case waits there as its place in the text
+    /// (`start | len << 32`: `b` is shorter than 4 GiB; its place in `ids` goes to `long` when it has more than
+    /// eight bytes) until [`hash_waiting_words`] hashes every such word of the text at once; any other word's id
+    /// is computed now and kept in `specials` (with its place in `ids`, counted from this text's first value).
+    /// Hashed one at a time, as the words come, the ids took a branch on the word's length that
+    /// mispredicts on prose (or, in batches by length, loads and stores of the batches' counts and slots at every
+    /// word).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn emit(
@@ -166,117 +228,158 @@ impl PendingWords {
         latin: bool,
         lower: u8,
         word: &mut Vec<u8>,
-        ids: &mut Vec<u64>,
+        specials: &mut Vec<(usize, u64)>,
     ) {
         let (s, e) = first;
         let len = e - s;
-        if !(self.batch && !joined && len <= 16 && s + 8 <= b.len() && !(latin && lower != 0 && has_high_byte(b, s, e)))
-        {
-            ids.push(word_id(b, first, joined, latin, lower, word));
-            return;
-        }
-        let lw = u64::from(lower) * 0x0101_0101_0101_0101;
-        let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes")) | lw;
-        let class = usize::from(len > 3) + usize::from(len > 8);
-        let w = &mut self.classes[class];
-        let k = w.waiting;
-        w.head[k] = r64(s);
-        w.tail[k] = r64(e.max(s + 8) - 8);
-        w.len[k] = len as u64;
-        w.at[k] = ids.len() as u32;
-        ids.push(0);
-        w.waiting = k + 1;
-        if w.waiting == BATCH {
-            w.waiting = 0;
-            #[cfg(target_arch = "x86_64")]
-            for c in 0..BATCH / 8 {
-                let part = |x: &[u64; BATCH]| -> [u64; 8] { x[8 * c..8 * c + 8].try_into().expect("8 values") };
-                // SAFETY: `batch` is set only where the processor has AVX-512 F, DQ and BW.
-                let h = unsafe { short_word_ids8(class, &part(&w.head), &part(&w.tail), &part(&w.len)) };
-                for (&at, h) in w.at[8 * c..8 * c + 8].iter().zip(h) {
-                    ids[at as usize] = h;
-                }
-            }
-        }
-    }
-
-    /// The ids of the words still waiting, one at a time.
-    fn finish(&mut self, ids: &mut [u64]) {
-        for w in &mut self.classes {
-            for k in 0..w.waiting {
-                ids[w.at[k] as usize] = short_word_of(w.head[k], w.tail[k], w.len[k] as usize);
-            }
-            w.waiting = 0;
-        }
+        let value = if !joined && len <= 16 && s + 8 <= b.len() && !(latin && lower != 0 && has_high_byte(b, s, e)) {
+            // The place is written whatever the word's length and kept (counted) for a word of more than eight
+            // bytes only, which takes no branch.
+            self.long[self.n_long].write(self.n_ids as u32);
+            self.n_long += usize::from(len > 8);
+            s as u64 | (len as u64) << 32
+        } else {
+            specials.push((self.n_ids, word_id(b, first, joined, latin, lower, word)));
+            SPECIAL
+        };
+        self.ids[self.n_ids].write(value);
+        self.n_ids += 1;
     }
 }
 
-/// [`short_word_id`] of a word given by its first and last eight bytes (lower-cased) and its length.
-fn short_word_of(head: u64, tail: u64, len: usize) -> u64 {
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&head.to_le_bytes());
-    if len > 8 {
-        bytes[len - 8..len].copy_from_slice(&tail.to_le_bytes());
-    }
-    short_word_id(&bytes, 0, len, 0)
+/// Replaces every waiting word of `ids[from..]` ([`Sink::emit`]) by its id ([`short_word_id`]), then puts the
+/// special words' ids in their places: first the words of up to eight bytes (with AVX-512 F, DQ and BW eight at a
+/// time, XXH3's 1-to-3 and 4-to-8-byte paths both computed and each word taking its own), then the longer ones
+/// (9 to 16 bytes) from their list in `scratch.long` (eight at a time likewise).
+fn hash_waiting_words(b: &[u8], ids: &mut [u64], from: usize, lower: u8, scratch: &mut WordScratch) {
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = has_avx512_bw();
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx512 = false;
+    hash_waiting_words_with(b, &mut ids[from..], lower, scratch, avx512);
 }
 
-/// [`short_word_id`] of eight words of one length class at once (`class` 0: 1 to 3 bytes, 1: 4 to 8, 2: 9 to
-/// 16), XXH3's short path of that class with eight lanes: word `k` has `len[k]` bytes, its first eight bytes
-/// (little-endian) are `head[k]` and its last eight `tail[k]` (read for class 2 only), lower-cased already.
+/// [`hash_waiting_words`] of the text's values `ids`, eight at a time where `avx512` (the processor has AVX-512 F,
+/// DQ and BW) and `b` has eight bytes or more.
+fn hash_waiting_words_with(b: &[u8], ids: &mut [u64], lower: u8, scratch: &mut WordScratch, avx512: bool) {
+    let unpack = |id: u64| ((id & 0xFFFF_FFFF) as usize, (id >> 32) as usize);
+    let avx512 = avx512 && b.len() >= 8;
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if avx512 {
+        // SAFETY: the processor has AVX-512 F, DQ and BW; `b` has at least eight bytes, and every value of `ids` is
+        // a waiting word's place in `b` or `SPECIAL` ([`Sink::emit`]).
+        done = unsafe { short_word_ids_avx512(b, ids, lower) };
+    }
+    for id in &mut ids[done..] {
+        let (s, len) = unpack(*id);
+        if len <= 8 {
+            *id = short_word_id(b, s, s + len, lower);
+        }
+    }
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if avx512 {
+        // SAFETY: as above; the places in `long` lie within `ids` and hold words of 9 to 16 bytes.
+        done = unsafe { long_word_ids_avx512(b, ids, &scratch.long, lower) };
+    }
+    for &at in &scratch.long[done..] {
+        let (s, len) = unpack(ids[at as usize]);
+        ids[at as usize] = short_word_id(b, s, s + len, lower);
+    }
+    for &(at, id) in scratch.specials.iter() {
+        ids[at] = id;
+    }
+    scratch.specials.clear();
+}
+
+/// The ids of the waiting words of up to eight bytes in `ids`, eight values at a time (the longer words' values
+/// are left as they are): each word's first eight bytes gathered from the text, lower-cased, hashed by XXH3's
+/// 1-to-3 and 4-to-8-byte paths. Returns how many values it went through (a multiple of eight; the rest are left).
 ///
 /// # Safety
-/// The processor must have AVX-512 F, DQ and BW.
+/// The processor must have AVX-512 F, DQ and BW; `b` must have at least eight bytes, and every value of `ids` be
+/// `start | len << 32` with `1 <= len <= 16` and `start + max(len, 8) <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512bw")]
-unsafe fn short_word_ids8(class: usize, head: &[u64; 8], tail: &[u64; 8], len: &[u64; 8]) -> [u64; 8] {
+unsafe fn short_word_ids_avx512(b: &[u8], ids: &mut [u64], lower: u8) -> usize {
+    use crate::shingle::XXH3_SECRET as K;
+    use std::arch::x86_64::*;
+    let one = |x: u64| _mm512_set1_epi64(x as i64);
+    let lw = one(u64::from(lower) * 0x0101_0101_0101_0101);
+    let base = b.as_ptr().cast::<i64>();
+    let mut k = 0;
+    while k + 8 <= ids.len() {
+        // SAFETY: values `k..k + 8` lie within `ids`; each word's eight bytes from its start lie within `b` (the
+        // caller's promise).
+        let w = _mm512_loadu_si512(ids.as_ptr().add(k).cast());
+        let (start, n) = (_mm512_and_si512(w, one(0xFFFF_FFFF)), _mm512_srli_epi64::<32>(w));
+        let head = _mm512_or_si512(_mm512_i64gather_epi64::<1>(start, base), lw);
+        // The bytes of `head` from byte `at` on (none past the eighth).
+        let bytes_from = |at: __m512i| _mm512_srlv_epi64(head, _mm512_slli_epi64::<3>(at));
+        // XXH3_len_1to3: first, middle and last bytes and the length, then XXH64's avalanche.
+        let byte = one(0xFF);
+        let c1 = _mm512_and_si512(head, byte);
+        let c2 = _mm512_and_si512(bytes_from(_mm512_srli_epi64::<1>(n)), byte);
+        let c3 = _mm512_and_si512(bytes_from(_mm512_sub_epi64(n, one(1))), byte);
+        let combined = _mm512_or_si512(
+            _mm512_or_si512(_mm512_slli_epi64::<16>(c1), _mm512_slli_epi64::<24>(c2)),
+            _mm512_or_si512(c3, _mm512_slli_epi64::<8>(n)),
+        );
+        let mut h = _mm512_xor_si512(combined, one(u64::from(K[0] as u32 ^ (K[0] >> 32) as u32)));
+        h = _mm512_xor_si512(h, _mm512_srli_epi64::<33>(h));
+        h = _mm512_mullo_epi64(h, one(0xC2B2_AE3D_27D4_EB4F));
+        h = _mm512_xor_si512(h, _mm512_srli_epi64::<29>(h));
+        h = _mm512_mullo_epi64(h, one(0x1656_67B1_9E37_79F9));
+        let short = _mm512_xor_si512(h, _mm512_srli_epi64::<32>(h));
+        // XXH3_len_4to8: the first and the last four bytes (the last are the first eight's, shifted).
+        let last4 = _mm512_and_si512(bytes_from(_mm512_sub_epi64(n, one(4))), one(0xFFFF_FFFF));
+        let input = _mm512_add_epi64(last4, _mm512_slli_epi64::<32>(head));
+        let mut h = _mm512_xor_si512(input, one(K[1] ^ K[2]));
+        h = _mm512_xor_si512(h, _mm512_xor_si512(_mm512_rol_epi64::<49>(h), _mm512_rol_epi64::<24>(h)));
+        h = _mm512_mullo_epi64(h, one(0x9FB2_1C65_1E98_DF25));
+        h = _mm512_xor_si512(h, _mm512_add_epi64(_mm512_srli_epi64::<35>(h), n));
+        h = _mm512_mullo_epi64(h, one(0x9FB2_1C65_1E98_DF25));
+        let middle = _mm512_xor_si512(h, _mm512_srli_epi64::<28>(h));
+        let ids8 = _mm512_mask_blend_epi64(_mm512_cmpgt_epu64_mask(n, one(3)), short, middle);
+        // SAFETY: as above.
+        _mm512_mask_storeu_epi64(ids.as_mut_ptr().add(k).cast(), _mm512_cmple_epu64_mask(n, one(8)), ids8);
+        k += 8;
+    }
+    k
+}
+
+/// The ids of the waiting words of 9 to 16 bytes whose places in `ids` are `long`, eight at a time: each word's
+/// first and last eight bytes gathered from the text, lower-cased, hashed by XXH3's 9-to-16-byte path. Returns how
+/// many places it went through (a multiple of eight; the rest are left).
+///
+/// # Safety
+/// The processor must have AVX-512 F, DQ and BW; every place in `long` must lie within `ids` and hold `start |
+/// len << 32` with `9 <= len <= 16` and `start + len <= b.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512bw")]
+unsafe fn long_word_ids_avx512(b: &[u8], ids: &mut [u64], long: &[u32], lower: u8) -> usize {
     use crate::shingle::{xxh3_9to16_8, XXH3_SECRET as K};
     use std::arch::x86_64::*;
     let one = |x: u64| _mm512_set1_epi64(x as i64);
-    let n = _mm512_loadu_si512(len.as_ptr().cast());
-    let head = _mm512_loadu_si512(head.as_ptr().cast());
-    // The bytes of `head` from byte `at` on.
-    let bytes_from = |at: __m512i| _mm512_srlv_epi64(head, _mm512_slli_epi64::<3>(at));
-    let ids = match class {
-        0 => {
-            // XXH3_len_1to3: first, middle and last bytes and the length, then XXH64's avalanche.
-            let byte = one(0xFF);
-            let c1 = _mm512_and_si512(head, byte);
-            let c2 = _mm512_and_si512(bytes_from(_mm512_srli_epi64::<1>(n)), byte);
-            let c3 = _mm512_and_si512(bytes_from(_mm512_sub_epi64(n, one(1))), byte);
-            let combined = _mm512_or_si512(
-                _mm512_or_si512(_mm512_slli_epi64::<16>(c1), _mm512_slli_epi64::<24>(c2)),
-                _mm512_or_si512(c3, _mm512_slli_epi64::<8>(n)),
-            );
-            let mut h = _mm512_xor_si512(combined, one(u64::from(K[0] as u32 ^ (K[0] >> 32) as u32)));
-            h = _mm512_xor_si512(h, _mm512_srli_epi64::<33>(h));
-            h = _mm512_mullo_epi64(h, one(0xC2B2_AE3D_27D4_EB4F));
-            h = _mm512_xor_si512(h, _mm512_srli_epi64::<29>(h));
-            h = _mm512_mullo_epi64(h, one(0x1656_67B1_9E37_79F9));
-            _mm512_xor_si512(h, _mm512_srli_epi64::<32>(h))
-        }
-        1 => {
-            // XXH3_len_4to8: the first and the last four bytes (the last are the first eight's, shifted).
-            let word32 = one(0xFFFF_FFFF);
-            let last4 = _mm512_and_si512(bytes_from(_mm512_sub_epi64(n, one(4))), word32);
-            let input = _mm512_add_epi64(last4, _mm512_slli_epi64::<32>(head));
-            let mut h = _mm512_xor_si512(input, one(K[1] ^ K[2]));
-            h = _mm512_xor_si512(h, _mm512_xor_si512(_mm512_rol_epi64::<49>(h), _mm512_rol_epi64::<24>(h)));
-            h = _mm512_mullo_epi64(h, one(0x9FB2_1C65_1E98_DF25));
-            h = _mm512_xor_si512(h, _mm512_add_epi64(_mm512_srli_epi64::<35>(h), n));
-            h = _mm512_mullo_epi64(h, one(0x9FB2_1C65_1E98_DF25));
-            _mm512_xor_si512(h, _mm512_srli_epi64::<28>(h))
-        }
-        _ => {
-            // XXH3_len_9to16: the first and the last eight bytes.
-            let lo = _mm512_xor_si512(head, one(K[3] ^ K[4]));
-            let hi = _mm512_xor_si512(_mm512_loadu_si512(tail.as_ptr().cast()), one(K[5] ^ K[6]));
-            xxh3_9to16_8(lo, hi, n)
-        }
-    };
-    let mut out = [0u64; 8];
-    _mm512_storeu_si512(out.as_mut_ptr().cast(), ids);
-    out
+    let lw = one(u64::from(lower) * 0x0101_0101_0101_0101);
+    let base = b.as_ptr().cast::<i64>();
+    let mut k = 0;
+    while k + 8 <= long.len() {
+        // SAFETY: places `k..k + 8` lie within `long`, and each lies within `ids`; each word's bytes lie within `b`
+        // (the caller's promise).
+        let at = _mm256_loadu_si256(long.as_ptr().add(k).cast());
+        let w = _mm512_i32gather_epi64::<8>(at, ids.as_ptr().cast());
+        let (start, n) = (_mm512_and_si512(w, one(0xFFFF_FFFF)), _mm512_srli_epi64::<32>(w));
+        let head = _mm512_or_si512(_mm512_i64gather_epi64::<1>(start, base), lw);
+        let last8 = _mm512_add_epi64(start, _mm512_sub_epi64(n, one(8)));
+        let tail = _mm512_or_si512(_mm512_i64gather_epi64::<1>(last8, base), lw);
+        let lo = _mm512_xor_si512(head, one(K[3] ^ K[4]));
+        let hi = _mm512_xor_si512(tail, one(K[5] ^ K[6]));
+        _mm512_i32scatter_epi64::<8>(ids.as_mut_ptr().cast(), at, xxh3_9to16_8(lo, hi, n));
+        k += 8;
+    }
+    k
 }
 
 /// The first byte at or after `from` of `b` that is not ASCII, or the length of `b`: eight bytes at a time.
@@ -466,60 +569,15 @@ fn scan_separator(
     matches!(gap, Gap::None | Gap::HyphenNewline)
 }
 
-/// Bit masks of the ASCII letters and digits of a text (and of the bytes of its Latin-1 letters when `latin`), 64
-/// bytes at a time, the last block computed kept.
-struct AlnumBits<'a> {
-    b: &'a [u8],
-    latin: bool,
-    /// Index of the block in `mask` (`usize::MAX`: none yet).
-    block: usize,
-    /// Bit `k` set when byte `64 * block + k` is an ASCII letter or digit (bits past the end clear).
-    mask: u64,
-}
-
-impl<'a> AlnumBits<'a> {
-    fn new(b: &'a [u8], latin: bool) -> Self {
-        AlnumBits { b, latin, block: usize::MAX, mask: 0 }
-    }
-
-    #[inline(always)]
-    fn mask_of(&mut self, block: usize) -> u64 {
-        if block != self.block {
-            self.block = block;
-            self.mask = ascii_bits64::<false>(self.b, 64 * block).0;
-            if self.latin {
-                self.mask |= latin1_letter_bits64(self.b, 64 * block);
-            }
-        }
-        self.mask
-    }
-
-    /// The first letter or digit at or after `pos`, or the length of the text.
-    #[inline(always)]
-    fn next_alnum(&mut self, mut pos: usize) -> usize {
-        let n = self.b.len();
-        while pos < n {
-            let m = self.mask_of(pos / 64) & (u64::MAX << (pos % 64));
-            if m != 0 {
-                return (pos & !63) + m.trailing_zeros() as usize;
-            }
-            pos = (pos & !63) + 64;
-        }
-        n
-    }
-
-    /// The first byte at or after `pos` that is no letter or digit, or the length of the text.
-    #[inline(always)]
-    fn next_other(&mut self, mut pos: usize) -> usize {
-        let n = self.b.len();
-        while pos < n {
-            let m = !self.mask_of(pos / 64) & (u64::MAX << (pos % 64));
-            if m != 0 {
-                return ((pos & !63) + m.trailing_zeros() as usize).min(n);
-            }
-            pos = (pos & !63) + 64;
-        }
-        n
+/// Bit `k` set when byte `at + k` of `b` is an ASCII letter or digit, or (when `latin`) a byte of a Latin-1 letter,
+/// for the 64 bytes from `at` (bits past the end of `b` clear).
+#[inline(always)]
+fn alnum_bits64(b: &[u8], at: usize, latin: bool) -> u64 {
+    let mask = ascii_bits64::<false>(b, at).0;
+    if latin {
+        mask | latin1_letter_bits64(b, at)
+    } else {
+        mask
     }
 }
 
@@ -630,37 +688,55 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_arch = "x86_64")]
-    fn eight_short_word_ids_at_once_are_xxh3_of_the_words() {
-        if !has_avx512_bw() {
-            eprintln!("skipped: the processor has no AVX-512 F, DQ and BW");
-            return;
-        }
+    fn waiting_words_hash_to_xxh3_of_the_words() {
+        // One at a time, and eight at a time where the processor can.
+        #[cfg(target_arch = "x86_64")]
+        let vector = has_avx512_bw();
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = false;
+        eprintln!("eight words at a time: {vector}");
         let mut x = 0x0fed_cba9_8765_4321u64;
         let mut next = |m: u64| {
             x = crate::minhash::mix64(x.wrapping_add(0x9E37));
             x % m
         };
-        // Letters, digits and a few other bytes (the batch reads the bytes around a word too).
+        // Letters, digits and a few other bytes (the gathers read the bytes around a word too).
         let bytes = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -.\n\xC3\xA9";
-        for n in 16..=64usize {
+        let mut scratch = WordScratch::default();
+        for n in 1..=80usize {
             let b: Vec<u8> = (0..n).map(|_| bytes[next(bytes.len() as u64) as usize]).collect();
-            for _ in 0..50 {
-                let class = next(3) as usize;
-                let (lo, hi) = [(1, 3), (4, 8), (9, 16)][class];
-                let (mut words, mut head, mut tail, mut len) = (Vec::new(), [0u64; 8], [0u64; 8], [0u64; 8]);
-                for k in 0..8 {
-                    let l = lo + next((hi - lo + 1) as u64) as usize;
-                    let s = next((n - l.max(8) + 1) as u64) as usize;
-                    let r64 = |p: usize| u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes"));
-                    (head[k], tail[k], len[k]) = (r64(s), r64((s + l).max(s + 8) - 8), l as u64);
-                    words.push(&b[s..s + l]);
-                }
-                // SAFETY: the processor has AVX-512 F, DQ and BW (checked above).
-                let got = unsafe { short_word_ids8(class, &head, &tail, &len) };
-                for k in 0..8 {
-                    assert_eq!(got[k], xxh3_64(words[k]), "{:?}", words[k]);
-                    assert_eq!(short_word_of(head[k], tail[k], len[k] as usize), xxh3_64(words[k]));
+            for count in [0usize, 1, 7, 8, 9, 16, 17, 40] {
+                for lower in [0u8, 0x20] {
+                    // A value before `from` stays; some words are special (their ids given).
+                    let (mut ids, mut want) = (vec![77u64], vec![77u64]);
+                    scratch.long.clear();
+                    for k in 0..count {
+                        let len = 1 + next(16) as usize;
+                        if k % 5 == 3 || len.max(8) > n {
+                            scratch.specials.push((ids.len() - 1, k as u64));
+                            ids.push(SPECIAL);
+                            want.push(k as u64);
+                            continue;
+                        }
+                        let s = next((n - len.max(8) + 1) as u64) as usize;
+                        let lowered: Vec<u8> = b[s..s + len].iter().map(|&c| c | lower).collect();
+                        if len > 8 {
+                            scratch.long.push(ids.len() as u32 - 1);
+                        }
+                        ids.push(s as u64 | (len as u64) << 32);
+                        want.push(xxh3_64(&lowered));
+                    }
+                    let (specials, long) = (scratch.specials.clone(), scratch.long.clone());
+                    for avx512 in [false, vector] {
+                        let mut got = ids.clone();
+                        scratch.specials.clone_from(&specials);
+                        scratch.long.clone_from(&long);
+                        hash_waiting_words_with(&b, &mut got[1..], lower, &mut scratch, avx512);
+                        assert_eq!(got, want, "{count} words of a {n}-byte text, lower {lower:#x}, {avx512}");
+                        assert!(scratch.specials.is_empty());
+                    }
+                    scratch.specials.clear();
+                    scratch.long.clear();
                 }
             }
         }
@@ -740,7 +816,7 @@ mod tests {
         // but the hard-wrapped ones) and cuts the general path's units.
         let alphabet: Vec<char> = "abcXYZ019éÉüÜßÿÞÀ×÷ -\n\r.,'—“”\u{a0}".chars().collect();
         let mut x = 7u64;
-        let (mut word, mut taken) = (Vec::new(), 0);
+        let (mut word, mut taken) = (WordScratch::default(), 0);
         for round in 0..2000 {
             let len = round % 120;
             let text: String = (0..len)
@@ -785,7 +861,7 @@ mod tests {
             "Café MÜLLER Straße ÀÉÎÕÜÝÞ àéîõüýþÿ 3×4÷2 Größenwahnsinnigkeiten-\nÜberschrift ÆØÅ ß naïve",
             "über\u{2014}\nall ÉCOLE1916 x\u{c3}\u{97}y",
         ];
-        let mut word = Vec::new();
+        let mut word = WordScratch::default();
         for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..NormalizeOptions::default() }]
         {
             for text in texts {

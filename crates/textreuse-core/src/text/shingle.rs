@@ -800,8 +800,8 @@ pub struct ShingleBuffers {
     counts: Vec<u32>,
     /// The sort's values ordered by their low digit.
     sorting: Vec<u64>,
-    /// A word of the all-ASCII path joined from pieces ([`crate::text::ascii`]).
-    word: Vec<u8>,
+    /// Working memory of the all-ASCII path ([`crate::text::ascii`]).
+    ascii_words: crate::text::ascii::WordScratch,
 }
 
 impl ShingleBuffers {
@@ -811,13 +811,12 @@ impl ShingleBuffers {
     /// normalized text. Returns `None` otherwise.
     pub(crate) fn ascii_units(&mut self, text: &str, opts: &NormalizeOptions) -> Option<u32> {
         self.ids.clear();
-        self.ids.reserve(text.len() / 4 + 1);
-        crate::text::ascii::ascii_unit_ids(text, opts, &mut self.ids, &mut self.word)
+        crate::text::ascii::ascii_unit_ids(text, opts, &mut self.ids, &mut self.ascii_words)
     }
 
-    /// Bytes held by the unit ids and the shingle hashes.
+    /// Bytes held by the unit ids, the shingle hashes and the all-ASCII path's word places.
     pub(crate) fn capacity(&self) -> usize {
-        8 * (self.ids.capacity() + self.hashes.capacity() + self.sorting.capacity())
+        8 * (self.ids.capacity() + self.hashes.capacity() + self.sorting.capacity()) + self.ascii_words.capacity()
     }
 
     /// The shingle set of the unit ids in the buffers (after [`ShingleBuffers::ascii_units`]). They are words, so
