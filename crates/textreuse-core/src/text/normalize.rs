@@ -1123,23 +1123,20 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
     if !bytes.contains(&b'\n') {
         return None;
     }
-    // Lines shorter than 256 characters are counted in an array, longer ones listed.
+    // Lines shorter than 256 characters are counted in an array, longer ones listed; the lines of at least 4
+    // characters are counted at the end (a count kept line by line was a load and a store of memory at every line:
+    // the closure is called from a function of its own).
     let mut short = [0u32; 256];
     let mut long: Vec<u32> = Vec::new();
-    let mut lines = 0u32;
-    let mut record = |n: u32| {
-        if n >= 4 {
-            lines += 1;
-            match short.get_mut(n as usize) {
-                Some(c) => *c += 1,
-                None => long.push(n),
-            }
-        }
+    let mut record = |n: u32| match short.get_mut(n as usize) {
+        Some(c) => *c += 1,
+        None => long.push(n),
     };
     line_widths(bytes, &mut record);
-    // The most common width; the shortest among equals (widths are visited in increasing order).
+    let lines = short[4..].iter().sum::<u32>() + long.len() as u32;
+    // The most common width of at least 4; the shortest among equals (widths are visited in increasing order).
     let (mut width, mut count) = (0u32, 0u32);
-    for (w, &c) in short.iter().enumerate() {
+    for (w, &c) in short.iter().enumerate().skip(4) {
         if c > count {
             (width, count) = (w as u32, c);
         }
@@ -2106,6 +2103,52 @@ mod tests {
                 assert_eq!(sse2, want, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn hard_wrap_width_is_the_most_common_line_length_of_four_or_more() {
+        // The definition, line by line: the lengths of lines of at least 4 characters (trailing carriage returns
+        // aside); the most common (the shortest among equals) when at least 3 lines and half of them have it.
+        fn reference(text: &str) -> Option<u32> {
+            let lens: Vec<u32> =
+                text.split('\n').map(|l| l.trim_end_matches('\r').chars().count() as u32).filter(|&n| n >= 4).collect();
+            if !text.contains('\n') {
+                return None;
+            }
+            let mut best: Option<(u32, u32)> = None;
+            for &w in &lens {
+                let c = lens.iter().filter(|&&v| v == w).count() as u32;
+                if best.is_none_or(|(bw, bc)| c > bc || (c == bc && w < bw)) {
+                    best = Some((w, c));
+                }
+            }
+            best.filter(|&(_, c)| c >= 3 && 2 * c as usize >= lens.len()).map(|(w, _)| w)
+        }
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut wrapped = 0;
+        for round in 0..3_000 {
+            // Lines of a few lengths (some shorter than 4, some of 256 characters or more), so that one often wins.
+            let lengths = [1u64, 3, 4, 5, 12, 12, 12, 15, 255, 256, 300, 300];
+            let mut text = String::new();
+            for line in 0..round % 40 {
+                if line > 0 {
+                    text.push_str(["\n", "\r\n", "\n"][next(3) as usize]);
+                }
+                for _ in 0..lengths[next(lengths.len() as u64) as usize] {
+                    text.push(['a', '中', 'é', ' '][next(4) as usize]);
+                }
+            }
+            let got = hard_wrap_width(&text);
+            assert_eq!(got, reference(&text), "{text:?}");
+            wrapped += usize::from(got.is_some());
+        }
+        assert!(wrapped > 150, "{wrapped} of 3,000 texts wrapped");
     }
 
     #[test]
