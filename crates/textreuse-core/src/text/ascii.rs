@@ -59,11 +59,18 @@ pub(crate) fn ascii_unit_ids(
     }
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
     let from = ids.len();
-    // A word and what separates it from the next take two bytes or more: room for every word.
-    ids.reserve(n / 2 + 2);
+    // A word and what separates it from the next take two bytes or more: room for every word, and for the
+    // unused lanes of a block's last store (`Sink::push_block`).
+    ids.reserve(n / 2 + 2 + BLOCK_SLACK);
     let WordScratch { word, specials, long } = scratch;
     long.clear();
-    long.reserve(n / 2 + 2);
+    long.reserve(n / 2 + 2 + BLOCK_SLACK);
+    // Whole blocks of plain words (`block_words`): without a hard wrap, where the processor has AVX-512 BW, VL,
+    // VBMI2 and POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    let by_blocks = width.is_none() && has_block_words();
+    #[cfg(not(target_arch = "x86_64"))]
+    let by_blocks = false;
     let mut sink = Sink { ids: ids.spare_capacity_mut(), n_ids: 0, long: long.spare_capacity_mut(), n_long: 0 };
     let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
@@ -91,6 +98,29 @@ pub(crate) fn ascii_unit_ids(
             changes &= changes - 1;
             word_end(b, p, pos, joins, lower, &mut first, &mut high, word);
             (last_end, in_word) = (p, false);
+        }
+        // The block's complete words at once where no separator between them can join two words: the separator
+        // before its first word is checked as below, the others by `block_words`. (Eight bytes after the block: a word's first eight bytes lie within the text.)
+        #[cfg(target_arch = "x86_64")]
+        if by_blocks && last_end > 0 && base + 72 <= n && changes.count_ones() >= 4 {
+            let p = base + changes.trailing_zeros() as usize;
+            // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie within
+            // `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
+            if !(b[last_end] == b'-' || high < p) {
+                if let Some(words) = unsafe { block_words(b, base, changes, m) } {
+                    sink.emit(b, first, joined, latin, lower, word, specials);
+                    // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
+                    unsafe { sink.push_block(base, &words) };
+                    let last = words.count - 1;
+                    let (s, e) = (base + usize::from(words.starts[last]), base + usize::from(words.ends[last]));
+                    (first, joined, joins, pos, last_end) = ((s, e), false, false, s, e);
+                    if high < e {
+                        high = next_high(b, e);
+                    }
+                    // The changes after the last complete word's end.
+                    changes &= (!0u64).checked_shl(u32::from(words.ends[last]) + 1).unwrap_or(0);
+                }
+            }
         }
         while changes != 0 {
             // A word starts at `p`.
@@ -210,6 +240,42 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// Appends to `ids` the complete words of a block but its last ([`block_words`]: 1 to 16 bytes each, their
+    /// eight bytes from the start within the text), as waiting words (`start | len << 32`), the places of those
+    /// of more than eight bytes to `long`; eight at a time, writing up to [`BLOCK_SLACK`] values past them.
+    ///
+    /// # Safety
+    /// The processor must have AVX-512 F, BW, VL and VBMI2 and POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt")]
+    unsafe fn push_block(&mut self, base: usize, words: &BlockWords) {
+        use std::arch::x86_64::*;
+        let count = words.count - 1;
+        assert!(
+            self.n_ids + count + BLOCK_SLACK <= self.ids.len() && self.n_long + count + BLOCK_SLACK <= self.long.len(),
+            "room for a block's words"
+        );
+        let (ids, long) = (self.ids.as_mut_ptr().cast::<u64>(), self.long.as_mut_ptr().cast::<u32>());
+        let mut k = 0;
+        while k < count {
+            // SAFETY: `k < count <= 63`, so the eight bytes from `k` lie within the arrays of 64; the eight values
+            // stored from `n_ids + k` and from `n_long` lie within the room checked above (`k < count`).
+            let s = _mm512_cvtepu8_epi64(_mm_loadl_epi64(words.starts.as_ptr().add(k).cast()));
+            let e = _mm512_cvtepu8_epi64(_mm_loadl_epi64(words.ends.as_ptr().add(k).cast()));
+            let len = _mm512_sub_epi64(e, s);
+            let start = _mm512_add_epi64(s, _mm512_set1_epi64(base as i64));
+            _mm512_storeu_si512(ids.add(self.n_ids + k).cast(), _mm512_or_si512(start, _mm512_slli_epi64::<32>(len)));
+            let lanes = if count - k >= 8 { 0xFF } else { (1u8 << (count - k)) - 1 };
+            let longer = _mm512_mask_cmpgt_epu64_mask(lanes, len, _mm512_set1_epi64(8));
+            let places =
+                _mm256_add_epi32(_mm256_set1_epi32((self.n_ids + k) as i32), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+            _mm256_storeu_si256(long.add(self.n_long).cast(), _mm256_maskz_compress_epi32(longer, places));
+            self.n_long += longer.count_ones() as usize;
+            k += 8;
+        }
+        self.n_ids += count;
+    }
+
     /// Appends to `ids` the word `first` (see [`word_id`]): a word of at most 16 bytes, not joined, that has eight
     /// bytes of the text from its start and no Latin-1 letter to lower-case waits there as its place in the text
     /// (`start | len << 32`: `b` is shorter than 4 GiB; its place in `ids` goes to `long` when it has more than
@@ -245,6 +311,71 @@ impl Sink<'_> {
         self.ids[self.n_ids].write(value);
         self.n_ids += 1;
     }
+}
+
+/// Values written past the words of a block by [`Sink::push_block`] (a vector's unused lanes), for which `ids` and
+/// `long` keep room.
+const BLOCK_SLACK: usize = 8;
+
+/// The complete words of a block of 64 bytes ([`block_words`]): where each starts and ends in the block, in
+/// order, and how many.
+struct BlockWords {
+    starts: [u8; 64],
+    ends: [u8; 64],
+    count: usize,
+}
+
+/// Whether the processor has what [`block_words`] and [`Sink::push_block`] need: AVX-512 F, BW, VL and VBMI2
+/// (byte compression) and POPCNT.
+#[cfg(target_arch = "x86_64")]
+fn has_block_words() -> bool {
+    std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512vbmi2")
+        && std::arch::is_x86_feature_detected!("popcnt")
+}
+
+/// The complete words of the 64 bytes of `b` from `base`, from the changes `changes` on (bit `k` set where byte
+/// `base + k` starts or ends a word; the first set bit a start) when the block has no byte of `0x80` or more and no
+/// hyphen right after a word but the last complete one, so that no separator between them joins two words (without
+/// a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character may), and there are two
+/// complete words or more, all but the last of at most 16 bytes (the last one is the caller's, as the word being
+/// built); else `None`. `m` marks the block's
+/// letters and digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the
+/// byte offsets 0 to 63 by their masks, the `k`-th end ending the `k`-th word.
+///
+/// # Safety
+/// The processor must have AVX-512 F, BW and VBMI2 and POPCNT; `base + 64 <= b.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
+unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64) -> Option<BlockWords> {
+    use std::arch::x86_64::*;
+    // SAFETY: the 64 bytes lie within `b` (the caller's promise).
+    let v = _mm512_loadu_si512(b.as_ptr().add(base).cast());
+    let (starts, ends) = (changes & m, changes & !m);
+    let count = ends.count_ones() as usize;
+    if count < 2 {
+        return None;
+    }
+    // A hyphen joins only where it ends a word; the separator after the last complete word is the caller's.
+    let hyphens = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
+    if _mm512_movepi8_mask(v) != 0 || hyphens & ends & !(1u64 << (63 - ends.leading_zeros())) != 0 {
+        return None;
+    }
+    let offsets = _mm512_set_epi8(
+        63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36,
+        35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8,
+        7, 6, 5, 4, 3, 2, 1, 0,
+    );
+    let (s, e) = (_mm512_maskz_compress_epi8(starts, offsets), _mm512_maskz_compress_epi8(ends, offsets));
+    let pushed = (1u64 << (count - 1)) - 1;
+    if _mm512_mask_cmpgt_epu8_mask(pushed, _mm512_sub_epi8(e, s), _mm512_set1_epi8(16)) != 0 {
+        return None;
+    }
+    let mut words = BlockWords { starts: [0; 64], ends: [0; 64], count };
+    _mm512_storeu_si512(words.starts.as_mut_ptr().cast(), s);
+    _mm512_storeu_si512(words.ends.as_mut_ptr().cast(), e);
+    Some(words)
 }
 
 /// Replaces every waiting word of `ids[from..]` ([`Sink::emit`]) by its id ([`short_word_id`]), then puts the
@@ -835,6 +966,44 @@ mod tests {
             }
         }
         assert!(taken > 3000, "{taken} of 4000 texts took the path");
+    }
+
+    #[test]
+    fn long_prose_as_the_normalizer() {
+        // Texts of hundreds to thousands of bytes, so that whole blocks of plain words (no hyphen, no non-ASCII
+        // byte) go at once where the processor can: words of 1 to 24 letters and digits, separators of spaces,
+        // line breaks and punctuation, now and then a hyphen before a line break, a dash, a Latin-1 letter, a word
+        // across a block's end.
+        let mut x = 0x51AB_CDEF_1234_5678u64;
+        let mut next = |m: u64| {
+            x = crate::minhash::mix64(x.wrapping_add(0x77));
+            x % m
+        };
+        let alnum: Vec<char> = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".chars().collect();
+        let separators = [" ", " ", " ", "\n", ", ", ". ", " - ", "-\n", "\u{2014}", " \"", "; ", "\r\n"];
+        let mut word = WordScratch::default();
+        for round in 0..400 {
+            let mut text = String::new();
+            let len = 100 + next(3000) as usize;
+            while text.len() < len {
+                for _ in 0..1 + next(if round % 4 == 0 { 24 } else { 9 }) {
+                    text.push(if round % 5 == 1 && next(40) == 0 { 'é' } else { alnum[next(62) as usize] });
+                }
+                let rare = round % 3 == 0 || next(8) == 0;
+                text.push_str(separators[next(if rare { 12 } else { 4 }) as usize]);
+            }
+            for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..Default::default() }] {
+                let mut ids = vec![5];
+                let chars = ascii_unit_ids(&text, &opts, &mut ids, &mut word);
+                if crate::normalize::hard_wrap_width(&text).is_some() {
+                    continue;
+                }
+                assert_eq!(chars, Some(text.chars().count() as u32), "{text:?}");
+                let mut want = vec![5];
+                want.extend(general_ids(&text, &opts));
+                assert_eq!(ids, want, "{text:?}");
+            }
+        }
     }
 
     #[test]
