@@ -100,12 +100,13 @@ pub(crate) fn ascii_unit_ids(
             (last_end, in_word) = (p, false);
         }
         // The block's complete words at once where no separator between them can join two words: the separator
-        // before its first word is checked as below, the others by `block_words`. (Eight bytes after the block: a word's first eight bytes lie within the text.)
+        // before its first word is checked as below, the others by `block_words`. (Eight bytes after the block: a
+        // word's first eight bytes lie within the text.)
         #[cfg(target_arch = "x86_64")]
         if by_blocks && last_end > 0 && base + 72 <= n && changes.count_ones() >= 4 {
             let p = base + changes.trailing_zeros() as usize;
-            // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie within
-            // `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
+            // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
+            // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
             if !(b[last_end] == b'-' || high < p) {
                 if let Some(words) = unsafe { block_words(b, base, changes, m) } {
                     sink.emit(b, first, joined, latin, lower, word, specials);
