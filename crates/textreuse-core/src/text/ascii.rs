@@ -103,7 +103,7 @@ pub(crate) fn ascii_unit_ids(
         // before its first word is checked as below, the others by `block_words`. (Eight bytes after the block: a
         // word's first eight bytes lie within the text.)
         #[cfg(target_arch = "x86_64")]
-        if by_blocks && last_end > 0 && base + 72 <= n && changes.count_ones() >= 4 {
+        if by_blocks && last_end > 0 && base + 72 <= n && changes != 0 {
             let p = base + changes.trailing_zeros() as usize;
             // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
             // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
@@ -351,13 +351,13 @@ fn has_block_words() -> bool {
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
 unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64) -> Option<BlockWords> {
     use std::arch::x86_64::*;
-    // SAFETY: the 64 bytes lie within `b` (the caller's promise).
-    let v = _mm512_loadu_si512(b.as_ptr().add(base).cast());
     let (starts, ends) = (changes & m, changes & !m);
     let count = ends.count_ones() as usize;
     if count < 2 {
         return None;
     }
+    // SAFETY: the 64 bytes lie within `b` (the caller's promise).
+    let v = _mm512_loadu_si512(b.as_ptr().add(base).cast());
     // A hyphen joins only where it ends a word; the separator after the last complete word is the caller's.
     let hyphens = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
     if _mm512_movepi8_mask(v) != 0 || hyphens & ends & !(1u64 << (63 - ends.leading_zeros())) != 0 {
