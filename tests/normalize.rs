@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use textreuse::core::dedup::{DedupOptions, Fingerprinter};
+use textreuse::core::dedup::{shingle_set_of_document, DedupOptions, Fingerprinter};
 use textreuse::normalize::{
     hard_wrap_width, normalize, normalize_text_into, normalize_unconverted_into, NormalizeOptions,
 };
@@ -521,6 +521,8 @@ fn assert_fingerprint_as_reference(text: &str, opts: &NormalizeOptions) -> Resul
         let f = Fingerprinter::new(&options).expect("valid options");
         let expected = shingle_set(&units(&slow.text), options.shingle_ngram(), 42);
         prop_assert_eq!(&f.shingle_hashes(text), &expected, "shingles of {:?}", text);
+        let document = shingle_set_of_document(text, opts, options.shingle_ngram(), 42);
+        prop_assert_eq!(&document, &expected, "document shingles of {:?}", text);
         let narrow = narrow_set(&expected);
         prop_assert_eq!(&f.shingles(text), &narrow, "shingles of {:?}", text);
         let fp = f.fingerprint(text);

@@ -13,7 +13,9 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use textreuse::align::{ngram_hashes, ngram_set, AlignConfig, Kind};
 use textreuse::cluster::Keep;
-use textreuse::core::dedup::{DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams, VerifiedListing};
+use textreuse::core::dedup::{
+    shingle_set_of_document, DedupOptions, Deduper as CoreDeduper, LshIndex, LshParams, VerifiedListing,
+};
 use textreuse::core::minhash::{estimate_jaccard, MinHasher};
 use textreuse::core::passages::{
     align_pair, passage_clusters, Alignment as CoreAlignment, PassageIndex, PassageOptions,
@@ -21,7 +23,7 @@ use textreuse::core::passages::{
 use textreuse::core::Error as CoreError;
 use textreuse::normalize::{normalize as core_normalize, NormalizeOptions};
 use textreuse::repeats::{analyze, strip, RepeatConfig};
-use textreuse::shingle::{narrow_set, shingle_set, units, Ngram};
+use textreuse::shingle::{narrow_set, Ngram};
 
 create_exception!(
     _textreuse,
@@ -290,8 +292,10 @@ struct Shingling {
 }
 
 impl Shingling {
+    /// The 64-bit shingle set of `text` as `dedup` makes it (core `dedup::shingle_set_of_document`: the fast paths
+    /// of the dedup job, without the normalizer's offset map).
     fn shingles(&self, text: &str) -> Vec<u64> {
-        shingle_set(&units(&core_normalize(text, &self.normalize).text), self.ngram, self.seed)
+        shingle_set_of_document(text, &self.normalize, self.ngram, self.seed)
     }
 }
 

@@ -162,33 +162,66 @@ impl Fingerprinter {
         self.shingle_set(text, None).1
     }
 
-    /// The length of `text` in code points and its shingle set, the time of each step added to `times`. A text
-    /// that is ASCII but for separators and Latin-1 letters goes from the text straight to unit ids
-    /// ([`ShingleBuffers::ascii_units`]); any other is normalized first, its script converted while units are cut.
+    /// The length of `text` in code points and its shingle set, the time of each step added to `times`
+    /// ([`shingle_set_timed`] after the boilerplate is blanked).
     fn shingle_set(&self, text: &str, times: Option<&FingerprintTimes>) -> (u32, Vec<u64>) {
         let text = match &self.boilerplate {
             Some(f) => f.apply(text),
             None => Cow::Borrowed(text),
         };
-        BUFFERS.with_borrow_mut(|(norm, buf)| {
-            let (chars, set) = match timed(times.map(|t| &t.normalize), || buf.ascii_units(&text, &self.normalize)) {
-                Some(chars) => (chars, timed(times.map(|t| &t.shingle), || buf.shingle_set(self.ngram, self.seed))),
-                None => {
-                    let (chars, n_chars) =
-                        timed(times.map(|t| &t.normalize), || normalize_unconverted_into(&text, &self.normalize, norm));
-                    let set = timed(times.map(|t| &t.shingle), || {
-                        shingle_set_of_unconverted(norm, n_chars, &self.normalize, self.ngram, self.seed, buf)
-                    });
-                    (chars, set)
-                }
-            };
-            // Keep the buffers of ordinary documents only.
-            if norm.capacity() > 1 << 24 || buf.capacity() > 1 << 24 {
-                (*norm, *buf) = Default::default();
-            }
-            (chars, set)
-        })
+        shingle_set_timed(&text, &self.normalize, self.ngram, self.seed, times)
     }
+}
+
+/// The 64-bit shingle set of a document's raw `text` as `dedup` makes it (no boilerplate list): `text` normalized
+/// with `opts`, cut into windows of `n` units, hashed (XXH3 seeded with `seed`), sorted and de-duplicated. Equal to
+/// `shingle_set(&units(&normalize(text, opts).text), n, seed)` ([`crate::shingle::shingle_set`]), without the
+/// normalizer's offset map and through the paths [`Fingerprinter`] takes (an all-ASCII text straight to its unit
+/// ids; any other normalized once, its script converted while units are cut), with one thread's reused buffers.
+/// Empty when the normalized text has no unit. `n` is a [`Ngram`] or a `usize` (the same length from any unit).
+///
+/// ```
+/// use textreuse_core::dedup::shingle_set_of_document;
+/// use textreuse_core::normalize::{normalize, NormalizeOptions};
+/// use textreuse_core::shingle::{shingle_set, units};
+/// let opts = NormalizeOptions::default();
+/// for text in ["市長同校長會談，討論教育。", "The Senate voted, 52 to 48.", "。，！"] {
+///     let general = shingle_set(&units(&normalize(text, &opts).text), 4, 7);
+///     assert_eq!(shingle_set_of_document(text, &opts, 4, 7), general);
+/// }
+/// ```
+pub fn shingle_set_of_document(text: &str, opts: &NormalizeOptions, n: impl Into<Ngram>, seed: u64) -> Vec<u64> {
+    shingle_set_timed(text, opts, n.into(), seed, None).1
+}
+
+/// The length of `text` in code points and its shingle set ([`shingle_set_of_document`]), the time of each step
+/// added to `times`. A text that is ASCII but for separators and Latin-1 letters goes from the text straight to unit
+/// ids ([`ShingleBuffers::ascii_units`]); any other is normalized first, its script converted while units are cut.
+fn shingle_set_timed(
+    text: &str,
+    opts: &NormalizeOptions,
+    ngram: Ngram,
+    seed: u64,
+    times: Option<&FingerprintTimes>,
+) -> (u32, Vec<u64>) {
+    BUFFERS.with_borrow_mut(|(norm, buf)| {
+        let (chars, set) = match timed(times.map(|t| &t.normalize), || buf.ascii_units(text, opts)) {
+            Some(chars) => (chars, timed(times.map(|t| &t.shingle), || buf.shingle_set(ngram, seed))),
+            None => {
+                let (chars, n_chars) =
+                    timed(times.map(|t| &t.normalize), || normalize_unconverted_into(text, opts, norm));
+                let set = timed(times.map(|t| &t.shingle), || {
+                    shingle_set_of_unconverted(norm, n_chars, opts, ngram, seed, buf)
+                });
+                (chars, set)
+            }
+        };
+        // Keep the buffers of ordinary documents only.
+        if norm.capacity() > 1 << 24 || buf.capacity() > 1 << 24 {
+            (*norm, *buf) = Default::default();
+        }
+        (chars, set)
+    })
 }
 
 /// XXH3 (seeded) of the set's values as consecutive little-endian bytes, hashed in one call (XXH3 of a byte string

@@ -18,6 +18,6 @@ pub use deduper::{
     find_duplicates, find_duplicates_listing, DedupResult, Deduper, DocumentTable, DuplicateSearch, FirstOfSet,
     MemorySets, SetOwners, ShingleSets, StageSeconds, VerifiedListing, VerifiedPair,
 };
-pub use fingerprint::{Fingerprint, FingerprintTimes, Fingerprinter};
+pub use fingerprint::{shingle_set_of_document, Fingerprint, FingerprintTimes, Fingerprinter};
 pub use lsh::{LshIndex, LshParams};
 pub use options::DedupOptions;
