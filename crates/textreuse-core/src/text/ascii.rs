@@ -72,6 +72,10 @@ pub(crate) fn ascii_unit_ids(
     #[cfg(not(target_arch = "x86_64"))]
     let by_blocks = false;
     let mut sink = Sink { ids: ids.spare_capacity_mut(), n_ids: 0, long: long.spare_capacity_mut(), n_long: 0 };
+    // A block's words, written in place by `block_words` (returned by value, its 136 bytes were copied again by a
+    // call to `memcpy` at every block: 4% of the English path).
+    #[cfg(target_arch = "x86_64")]
+    let mut words = BlockWords { starts: [0; 64], ends: [0; 64], count: 0 };
     let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
     // and where its last piece ends; where the current piece starts and whether it joins the word.
@@ -108,7 +112,7 @@ pub(crate) fn ascii_unit_ids(
             // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
             // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
             if !(b[last_end] == b'-' || high < p) {
-                if let Some(words) = unsafe { block_words(b, base, changes, m) } {
+                if unsafe { block_words(b, base, changes, m, &mut words) } {
                     sink.emit(b, first, joined, latin, lower, word, specials);
                     // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
                     unsafe { sink.push_block(base, &words) };
@@ -343,25 +347,26 @@ fn has_block_words() -> bool {
 /// complete words or more, all but the last of at most 16 bytes (the last one is the caller's, as the word being
 /// built); else `None`. `m` marks the block's
 /// letters and digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the
-/// byte offsets 0 to 63 by their masks, the `k`-th end ending the `k`-th word.
+/// byte offsets 0 to 63 by their masks, the `k`-th end ending the `k`-th word. The words go to `words`, which
+/// holds them when the result is `true` (and is left in any state when it is `false`).
 ///
 /// # Safety
 /// The processor must have AVX-512 F, BW and VBMI2 and POPCNT; `base + 64 <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64) -> Option<BlockWords> {
+unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64, words: &mut BlockWords) -> bool {
     use std::arch::x86_64::*;
     let (starts, ends) = (changes & m, changes & !m);
     let count = ends.count_ones() as usize;
     if count < 2 {
-        return None;
+        return false;
     }
     // SAFETY: the 64 bytes lie within `b` (the caller's promise).
     let v = _mm512_loadu_si512(b.as_ptr().add(base).cast());
     // A hyphen joins only where it ends a word; the separator after the last complete word is the caller's.
     let hyphens = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
     if _mm512_movepi8_mask(v) != 0 || hyphens & ends & !(1u64 << (63 - ends.leading_zeros())) != 0 {
-        return None;
+        return false;
     }
     let offsets = _mm512_set_epi8(
         63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36,
@@ -371,12 +376,12 @@ unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64) -> Option<Blo
     let (s, e) = (_mm512_maskz_compress_epi8(starts, offsets), _mm512_maskz_compress_epi8(ends, offsets));
     let pushed = (1u64 << (count - 1)) - 1;
     if _mm512_mask_cmpgt_epu8_mask(pushed, _mm512_sub_epi8(e, s), _mm512_set1_epi8(16)) != 0 {
-        return None;
+        return false;
     }
-    let mut words = BlockWords { starts: [0; 64], ends: [0; 64], count };
+    words.count = count;
     _mm512_storeu_si512(words.starts.as_mut_ptr().cast(), s);
     _mm512_storeu_si512(words.ends.as_mut_ptr().cast(), e);
-    Some(words)
+    true
 }
 
 /// Replaces every waiting word of `ids[from..]` ([`Sink::emit`]) by its id ([`short_word_id`]), then puts the
