@@ -1128,11 +1128,13 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
     // the closure is called from a function of its own).
     let mut short = [0u32; 256];
     let mut long: Vec<u32> = Vec::new();
-    let mut record = |n: u32| match short.get_mut(n as usize) {
+    // The closure goes by value, its captures with it: called through a reference, it had the histogram's address
+    // loaded from memory again at every line.
+    let record = |n: u32| match short.get_mut(n as usize) {
         Some(c) => *c += 1,
         None => long.push(n),
     };
-    line_widths(bytes, &mut record);
+    line_widths(bytes, record);
     let lines = short[4..].iter().sum::<u32>() + long.len() as u32;
     // The most common width of at least 4; the shortest among equals (widths are visited in increasing order).
     let (mut width, mut count) = (0u32, 0u32);
@@ -1156,18 +1158,19 @@ pub fn hard_wrap_width(text: &str) -> Option<u32> {
 /// breaks and counts the continuation bytes of each block at once (with AVX-512 BW where the processor has it,
 /// else four SSE2 steps).
 #[inline]
-fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
+fn line_widths(bytes: &[u8], record: impl FnMut(u32)) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512bw") {
             // SAFETY: the processor has AVX-512 F and BW (checked just above; BW implies F).
-            unsafe { line_widths_avx512(bytes, &mut record) };
+            unsafe { line_widths_avx512(bytes, record) };
         } else {
-            line_widths_by_blocks(bytes, &mut record, block_masks_sse2);
+            line_widths_by_blocks(bytes, record, block_masks_sse2);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
+        let mut record = record;
         let mut start = 0usize;
         for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
             let l = &bytes[start..end];
@@ -1187,7 +1190,7 @@ fn line_widths(bytes: &[u8], mut record: impl FnMut(u32)) {
 /// The processor must have AVX-512 F and BW.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn line_widths_avx512(bytes: &[u8], record: &mut impl FnMut(u32)) {
+unsafe fn line_widths_avx512(bytes: &[u8], record: impl FnMut(u32)) {
     line_widths_by_blocks(bytes, record, |b: &[u8], pos: usize| {
         use std::arch::x86_64::*;
         // SAFETY: the caller passes `pos + 64 <= b.len()`; the processor has AVX-512 F and BW.
@@ -1225,7 +1228,7 @@ fn block_masks_sse2(b: &[u8], pos: usize) -> (u64, u64) {
 /// `bytes[pos..pos + 64]` as bit masks; the rest after the last whole block byte by byte.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn line_widths_by_blocks(bytes: &[u8], record: &mut impl FnMut(u32), masks: impl Fn(&[u8], usize) -> (u64, u64)) {
+fn line_widths_by_blocks(bytes: &[u8], mut record: impl FnMut(u32), masks: impl Fn(&[u8], usize) -> (u64, u64)) {
     // The line that ends at byte `end` and starts at `start`, `cont` continuation bytes in it.
     let mut line = |start: usize, end: usize, cont: usize| {
         let mut end = end;
@@ -1242,7 +1245,11 @@ fn line_widths_by_blocks(bytes: &[u8], record: &mut impl FnMut(u32), masks: impl
         let (mut breaks, cont) = masks(bytes, pos);
         while breaks != 0 {
             let k = breaks.trailing_zeros();
-            let cont_here = cont_before + (cont & ((1u64 << k) - 1)).count_ones() as usize;
+            // A block without continuation bytes (ASCII text) needs no count at each line.
+            let cont_here = match cont {
+                0 => cont_before,
+                _ => cont_before + (cont & ((1u64 << k) - 1)).count_ones() as usize,
+            };
             // Cut at ASCII bytes, the line is a slice of the text; a carriage return is no continuation byte.
             line(start, pos + k as usize, cont_here - cont_at_start);
             start = pos + k as usize + 1;
