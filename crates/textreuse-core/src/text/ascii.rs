@@ -111,20 +111,18 @@ pub(crate) fn ascii_unit_ids(
             let p = base + changes.trailing_zeros() as usize;
             // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
             // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
-            if !(b[last_end] == b'-' || high < p) {
-                if unsafe { block_words(b, base, changes, m, &mut words) } {
-                    sink.emit(b, first, joined, latin, lower, word, specials);
-                    // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
-                    unsafe { sink.push_block(base, &words) };
-                    let last = words.count - 1;
-                    let (s, e) = (base + usize::from(words.starts[last]), base + usize::from(words.ends[last]));
-                    (first, joined, joins, pos, last_end) = ((s, e), false, false, s, e);
-                    if high < e {
-                        high = next_high(b, e);
-                    }
-                    // The changes after the last complete word's end.
-                    changes &= (!0u64).checked_shl(u32::from(words.ends[last]) + 1).unwrap_or(0);
+            if !(b[last_end] == b'-' || high < p) && unsafe { block_words(b, base, changes, m, &mut words) } {
+                sink.emit(b, first, joined, latin, lower, word, specials);
+                // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
+                unsafe { sink.push_block(base, &words) };
+                let last = words.count - 1;
+                let (s, e) = (base + usize::from(words.starts[last]), base + usize::from(words.ends[last]));
+                (first, joined, joins, pos, last_end) = ((s, e), false, false, s, e);
+                if high < e {
+                    high = next_high(b, e);
                 }
+                // The changes after the last complete word's end.
+                changes &= (!0u64).checked_shl(u32::from(words.ends[last]) + 1).unwrap_or(0);
             }
         }
         while changes != 0 {
