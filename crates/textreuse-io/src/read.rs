@@ -1577,8 +1577,11 @@ thread_local! {
 /// # Errors
 /// On I/O errors, a write cut short at an unaligned length included (the caller writes the bytes again otherwise).
 fn write_direct(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
     let block = DIRECT_BLOCK as usize;
+    if (bytes.as_ptr() as usize).is_multiple_of(block) {
+        // Already at an aligned address (a caller that placed its bytes by `direct_lead`): no copy.
+        return write_aligned(file, bytes, at);
+    }
     DIRECT_COPY.with_borrow_mut(|copy| {
         if copy.len() < bytes.len() + block {
             *copy = vec![0u8; bytes.len() + block];
@@ -1586,18 +1589,33 @@ fn write_direct(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
         let start = copy.as_ptr().align_offset(block);
         let aligned = &mut copy[start..start + bytes.len()];
         aligned.copy_from_slice(bytes);
-        let mut done = 0;
-        while done < aligned.len() {
-            match file.write_at(&aligned[done..], at + done as u64) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) if n % block != 0 => return Err(io::Error::other("a direct write cut short mid-block")),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        write_aligned(file, aligned, at)
     })
+}
+
+/// [`write_direct`] of `aligned`, which lies at an address that is a multiple of [`DIRECT_BLOCK`].
+fn write_aligned(file: &File, aligned: &[u8], at: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let block = DIRECT_BLOCK as usize;
+    let mut done = 0;
+    while done < aligned.len() {
+        match file.write_at(&aligned[done..], at + done as u64) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) if n % block != 0 => return Err(io::Error::other("a direct write cut short mid-block")),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Bytes to put at `start` (the start of a buffer) before the bytes that go at offset `at` of a file written by
+/// [`AtomicWriter::write_at_uncached`], so that those of its bytes that fill whole blocks of the file lie at aligned
+/// addresses and are written without a copy (an address and a file offset equal modulo the 4 KiB block): less than
+/// 4,096. A buffer that moves afterwards (grown past its capacity) is only copied again, as any other.
+pub fn direct_lead(start: *const u8, at: u64) -> usize {
+    (at as usize).wrapping_sub(start as usize) % DIRECT_BLOCK as usize
 }
 
 impl Write for AtomicWriter {
@@ -2177,11 +2195,19 @@ mod tests {
             if !direct {
                 w.direct.set(None).unwrap();
             }
-            // The later half first, on another thread.
+            // The later half first, on another thread; the earlier half from buffers with a lead (`direct_lead`),
+            // whose whole blocks go out without a copy.
             let (early, late) = parts.split_at(parts.len() / 2);
             std::thread::scope(|sc| {
                 sc.spawn(|| late.iter().rev().for_each(|(at, b)| w.write_at_uncached(b, *at).unwrap()));
-                early.iter().for_each(|(at, b)| w.write_at_uncached(b, *at).unwrap());
+                for (at, b) in early {
+                    let mut led: Vec<u8> = Vec::with_capacity(b.len() + DIRECT_BLOCK as usize);
+                    led.resize(direct_lead(led.as_ptr(), *at), 0);
+                    led.extend_from_slice(b);
+                    let lead = led.len() - b.len();
+                    assert_eq!((led[lead..].as_ptr() as u64).wrapping_sub(*at) % DIRECT_BLOCK, 0);
+                    w.write_at_uncached(&led[lead..], *at).unwrap();
+                }
             });
             if direct && supports_direct_io(dir.path()) {
                 // The direct writes themselves succeed (not only the buffered fallback).

@@ -24,7 +24,8 @@ use crate::core::dedup::{
 };
 use crate::io::SetStore;
 use crate::io::{
-    parse_record, AtomicWriter, Input, LineSegment, Payload, RawRecord, ReadOptions, RecordReader, SkipReason,
+    direct_lead, parse_record, AtomicWriter, Input, LineSegment, Payload, RawRecord, ReadOptions, RecordReader,
+    SkipReason,
 };
 use crate::lsh::LshParams;
 use crate::pipeline::{ioe, record_digest, scan_spooling, spawn_reader, InputReport, JobContext, RunError, StageTime};
@@ -756,14 +757,15 @@ fn write_deduplicated_in_place(
     std::thread::scope(|s| {
         // The pieces go to their places from a thread of their own: a direct write (a large output) waits for the
         // disk, which the workers' reading and filtering need not do.
-        let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(PIECES_IN_FLIGHT);
+        let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize, u64)>(PIECES_IN_FLIGHT);
         let (w, spare, record_error, first_error) = (&w, &spare, &record_error, &first_error);
         s.spawn(move || {
-            for (bytes, at) in rx {
+            for (bytes, lead, at) in rx {
                 // After an error the pieces are only taken off the channel, so that no worker waits on it.
                 let failed = first_error.lock().map(|e| e.is_some()).unwrap_or(true);
                 if !failed {
-                    let written = if uncached { w.write_at_uncached(&bytes, at) } else { w.write_at(&bytes, at) };
+                    let piece = &bytes[lead..];
+                    let written = if uncached { w.write_at_uncached(piece, at) } else { w.write_at(piece, at) };
                     if let Err(e) = written {
                         record_error(e);
                     }
@@ -806,7 +808,9 @@ const PIECES_IN_FLIGHT: usize = 4;
 
 /// Reads `segment` again and sends the output lines of its kept records, with their places in the file (`starts`, by
 /// kept record, as [`write_deduplicated_in_place`] made them), to `tx` in pieces of about [`PIECE_BYTES`], `buf`
-/// holding the piece being filled and `spare` the buffers for the next ones.
+/// holding the piece being filled and `spare` the buffers for the next ones. Each piece's lines start after a lead
+/// of a few bytes, sent with it ([`direct_lead`]): their address and their place in the file are then equal modulo
+/// the block of direct writes, which go out without a copy (1.4% of a 1 GB run's CPU samples).
 ///
 /// # Errors
 /// As [`write_deduplicated`], for this segment's records; lines that do not end where the next segment's begin; a
@@ -818,17 +822,27 @@ fn write_segment_in_place(
     starts: &[u64],
     read: &ReadOptions,
     disk: &Arc<AtomicU64>,
-    tx: &mpsc::SyncSender<(Vec<u8>, u64)>,
+    tx: &mpsc::SyncSender<(Vec<u8>, usize, u64)>,
     spare: &PieceBuffers,
     buf: &mut Vec<u8>,
 ) -> io::Result<()> {
+    // Empties `buf` and puts in it the lead of a piece that goes at `at`.
+    let lead = |buf: &mut Vec<u8>, at: u64| {
+        buf.clear();
+        buf.resize(direct_lead(buf.as_ptr(), at), 0);
+        buf.len()
+    };
     let range = kept_of_segment(segment, kept);
     let (mut at, end) = (starts[range.start], starts[range.end]);
+    let mut this_lead = lead(buf, at);
     kept_lines_of_segment(segment, &kept[range.clone()], read, disk, buf, |bytes, _| {
-        let len = bytes.len() as u64;
-        let full = std::mem::replace(bytes, spare.take());
-        tx.send((full, at)).map_err(|_| io::Error::other("the thread writing deduplicated.jsonl stopped"))?;
-        at += len;
+        let len = (bytes.len() - this_lead) as u64;
+        let mut next = spare.take();
+        let next_lead = lead(&mut next, at + len);
+        let full = std::mem::replace(bytes, next);
+        tx.send((full, this_lead, at))
+            .map_err(|_| io::Error::other("the thread writing deduplicated.jsonl stopped"))?;
+        (at, this_lead) = (at + len, next_lead);
         Ok(true)
     })?;
     if at != end {
@@ -845,7 +859,8 @@ fn kept_of_segment(segment: &LineSegment, kept: &[(u64, bool, u64)]) -> std::ops
 
 /// Reads `segment` again and hands the output lines of its kept records (`kept`, cut to the segment), as
 /// [`write_kept_record`] writes them, to `emit` about [`PIECE_BYTES`] at a time: `buf` with the lines of the piece,
-/// which `emit` leaves empty for the next one, and their number. Stops early, without an error, when `emit` returns
+/// which `emit` leaves empty (or holding the next piece's lead) for the next one, and their number. The lines are
+/// appended to what `buf` holds when called (nothing, or a lead). Stops early, without an error, when `emit` returns
 /// `Ok(false)`. A segment without kept records is not read.
 ///
 /// # Errors
@@ -864,7 +879,6 @@ fn kept_lines_of_segment(
     let reader = RecordReader::segment(segment, read.max_doc_bytes, disk.clone())?;
     let mut cursor = KeptCursor { kept, next: 0 };
     let mut records = 0u64;
-    buf.clear();
     for raw in reader {
         if cursor.done() {
             break;
