@@ -338,15 +338,14 @@ fn has_block_words() -> bool {
         && std::arch::is_x86_feature_detected!("popcnt")
 }
 
-/// The complete words of the 64 bytes of `b` from `base`, from the changes `changes` on (bit `k` set where byte
+/// Puts in `words` the complete words of the 64 bytes of `b` from `base`, from the changes `changes` on (bit `k` set where byte
 /// `base + k` starts or ends a word; the first set bit a start) when the block has no byte of `0x80` or more and no
 /// hyphen right after a word but the last complete one, so that no separator between them joins two words (without
 /// a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character may), and there are two
 /// complete words or more, all but the last of at most 16 bytes (the last one is the caller's, as the word being
-/// built); else `None`. `m` marks the block's
-/// letters and digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the
-/// byte offsets 0 to 63 by their masks, the `k`-th end ending the `k`-th word. The words go to `words`, which
-/// holds them when the result is `true` (and is left in any state when it is `false`).
+/// built), and returns `true`; else returns `false`, `words` left in any state. `m` marks the block's letters and
+/// digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the byte offsets
+/// 0 to 63 by their masks, the `k`-th end ending the `k`-th word.
 ///
 /// # Safety
 /// The processor must have AVX-512 F, BW and VBMI2 and POPCNT; `base + 64 <= b.len()`.
