@@ -14,19 +14,17 @@
 
 use rayon::prelude::*;
 use textreuse::io::{parse_record, Input, ReadOptions, RecordReader};
-use textreuse_core::dedup::VerifiedListing;
-use textreuse_core::dedup::{find_duplicates_listing, DedupOptions, DocumentTable, Fingerprinter, MemorySets};
+use textreuse_core::dedup::{
+    find_duplicates_listing, DedupOptions, DocumentTable, Fingerprinter, MemorySets, VerifiedListing,
+};
 use textreuse_core::progress::NoProgress;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(rounds), files) = (args.first(), &args[1.min(args.len())..]) else {
+    let Some((rounds, files)) = args.split_first().filter(|(_, files)| !files.is_empty()) else {
         return Err("usage: verify_rate ROUNDS FILE.jsonl[.zst]...".into());
     };
     let rounds: usize = rounds.parse()?;
-    if files.is_empty() {
-        return Err("usage: verify_rate ROUNDS FILE.jsonl[.zst]...".into());
-    }
     let inputs = files.iter().map(|f| Input::from_arg(f)).collect::<Result<Vec<_>, _>>()?;
     let opts = ReadOptions::default();
     let texts: Vec<String> =
