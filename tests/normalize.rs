@@ -535,12 +535,22 @@ fn assert_fingerprint_as_reference(text: &str, opts: &NormalizeOptions) -> Resul
     Ok(())
 }
 
-/// ASCII words of 1 to 24 letters and digits (either case) between ASCII separators, up to 600 of them.
+/// ASCII words of 1 to 24 letters and digits (either case) between separators, up to 600 of them: ASCII
+/// separators only, or also non-ASCII ones (curly quotes, a no-break space, a bullet), or also dashes that fold to a
+/// hyphen and join words across a line break as `-` does (`—`, a fullwidth hyphen-minus).
 fn ascii_prose() -> impl Strategy<Value = String> {
     let word = prop::collection::vec(prop::sample::select(b"abcdefXYZ0189".to_vec()), 1..25)
         .prop_map(|b| String::from_utf8(b).expect("ASCII"));
-    let separator = prop::sample::select(vec![" ", " ", " ", ", ", ". ", "\n", "-", "-\n", " - ", "'", "\t"]);
-    prop::collection::vec((word, separator), 0..600).prop_map(|v| v.into_iter().map(|(w, s)| w + s).collect::<String>())
+    let ascii = vec![" ", " ", " ", ", ", ". ", "\n", "-", "-\n", " - ", "'", "\t"];
+    let mut unicode = ascii.clone();
+    unicode.extend(["’", "’", " “", "” ", "\u{a0}", "…\n", "-’", "’-\n", " • ", "’\n"]);
+    let mut dashes = unicode.clone();
+    dashes.extend(["—", " — ", "—\n", "－\n", "－", "’—\n"]);
+    prop_oneof![Just(ascii), Just(unicode), Just(dashes)].prop_flat_map(move |separators| {
+        let word = word.clone();
+        prop::collection::vec((word, prop::sample::select(separators)), 0..600)
+            .prop_map(|v| v.into_iter().map(|(w, s)| w + s).collect::<String>())
+    })
 }
 
 proptest! {
@@ -553,7 +563,7 @@ proptest! {
     }
 
     /// ASCII prose long enough for the ASCII path's batches of word hashes (32 words of one length class) to fill
-    /// several times, words of every length.
+    /// several times, words of every length, and for its blocks of 64 bytes (with non-ASCII separators or without).
     #[test]
     fn long_ascii_fingerprints_equal_the_reference(text in ascii_prose(), opts in any_options()) {
         assert_fingerprint_as_reference(&text, &NormalizeOptions::default())?;

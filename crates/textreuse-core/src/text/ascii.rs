@@ -40,14 +40,14 @@ pub(crate) fn ascii_unit_ids(
     // Every non-ASCII character is checked first (they are few in English text): they all lie in separators, or
     // are Latin-1 letters inside words.
     let mut chars = n;
-    let mut latin = false;
+    let (mut latin, mut dash) = (false, false);
     let mut p = next_high(b, 0);
     while p < n {
         let (c, len) = decode_at(b, p);
         if is_latin1_letter(c) {
             latin = true;
         } else {
-            separator_class(c, next_char(b, p + len), opts)?;
+            dash |= separator_class(c, next_char(b, p + len), opts)? == Separator::Hyphen;
         }
         chars -= len - 1;
         p = next_high(b, p + len);
@@ -57,6 +57,23 @@ pub(crate) fn ascii_unit_ids(
         // A hard wrap's line lengths are counted in the separators only: the general path counts the letters'.
         return None;
     }
+    let kind = match (latin, dash) {
+        (true, _) => HighBytes::Letters,
+        (false, false) => HighBytes::Separators,
+        (false, true) => HighBytes::Dashes,
+    };
+    // Whether the separator that starts at byte `at` (right after a word) may join that word to the next (without a
+    // hard wrap): only one that starts with a hyphen may (`scan_separator`); with Latin-1 letters, any that holds a
+    // non-ASCII character (before `p`, the next word's start, when `high`, the first non-ASCII byte after the last
+    // word, is) is walked through.
+    let may_join = |at: usize, p: usize, high: usize| {
+        b[at] == b'-'
+            || match kind {
+                HighBytes::Letters => high < p,
+                HighBytes::Separators => false,
+                HighBytes::Dashes => b[at] >= 0x80 && starts_with_dash(b, at, opts),
+            }
+    };
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
     let from = ids.len();
     // A word and what separates it from the next take two bytes or more: room for every word, and for the
@@ -81,7 +98,8 @@ pub(crate) fn ascii_unit_ids(
     // and where its last piece ends; where the current piece starts and whether it joins the word.
     let (mut first, mut joined, mut last_end) = ((0usize, 0usize), false, 0usize);
     let (mut pos, mut joins) = (0usize, false);
-    // The first non-ASCII byte after the last word (set at the first word).
+    // The first non-ASCII byte after the last word (set at the first word); the text's end when no separator needs
+    // it (`may_join`), so that it is never looked for again.
     let mut high = 0usize;
     // Words start and end where a byte's bit in the letters' and digits' mask differs from the byte's before it: the
     // changes of each block of 64 bytes are taken in order, a start and an end in one step of the loop (so that
@@ -111,7 +129,7 @@ pub(crate) fn ascii_unit_ids(
             let p = base + changes.trailing_zeros() as usize;
             // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
             // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
-            if !(b[last_end] == b'-' || high < p) && unsafe { block_words(b, base, changes, m, &mut words) } {
+            if !may_join(last_end, p, high) && unsafe { block_words(b, base, changes, m, kind, opts, &mut words) } {
                 sink.emit(b, first, joined, latin, lower, word, specials);
                 // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
                 unsafe { sink.push_block(base, &words) };
@@ -134,13 +152,12 @@ pub(crate) fn ascii_unit_ids(
                 if width.is_some() {
                     scan_separator(b, 0, p, width, &mut lines, false, opts);
                 }
-                high = next_high(b, p);
+                high = if kind == HighBytes::Letters { next_high(b, p) } else { n };
             } else {
-                // Without a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character
-                // (a dash) may join, and line breaks need no count; with one, any separator but one space (the
-                // commonest) is walked through.
+                // Without a hard wrap, only a separator that starts with a hyphen may join (`may_join`), and line
+                // breaks need no count; with one, any separator but one space (the commonest) is walked through.
                 let walk = match width {
-                    None => b[last_end] == b'-' || high < p,
+                    None => may_join(last_end, p, high),
                     Some(_) => !(p == last_end + 1 && b[last_end] == b' '),
                 };
                 joins = walk && scan_separator(b, last_end, p, width, &mut lines, true, opts);
@@ -316,6 +333,29 @@ impl Sink<'_> {
     }
 }
 
+/// What the non-ASCII characters of a text that [`ascii_unit_ids`] takes are, which says where a separator may join
+/// two words (without a hard wrap: only where it starts with a hyphen, `scan_separator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HighBytes {
+    /// Some are Latin-1 letters (in words): a separator with a non-ASCII character is walked through, a block with
+    /// one is not taken whole.
+    Letters,
+    /// All are separators, none a hyphen once folded (`’`, `“`, `•`: each a gap wherever it stands): a separator
+    /// may join only where it starts with an ASCII hyphen.
+    Separators,
+    /// All are separators, some hyphens once folded (`—`, `－`): a separator may join only where it starts with a
+    /// hyphen, ASCII or such a character.
+    Dashes,
+}
+
+/// Whether the non-ASCII character that starts at byte `at` of `b` is a hyphen once folded with `opts`
+/// ([`separator_class`]).
+#[inline(never)]
+fn starts_with_dash(b: &[u8], at: usize, opts: &NormalizeOptions) -> bool {
+    let (c, len) = decode_at(b, at);
+    separator_class(c, next_char(b, at + len), opts) == Some(Separator::Hyphen)
+}
+
 /// Values written past the words of a block by [`Sink::push_block`] (a vector's unused lanes), for which `ids` and
 /// `long` keep room.
 const BLOCK_SLACK: usize = 8;
@@ -339,9 +379,11 @@ fn has_block_words() -> bool {
 }
 
 /// Puts in `words` the complete words of the 64 bytes of `b` from `base`, from the changes `changes` on (bit `k` set where byte
-/// `base + k` starts or ends a word; the first set bit a start) when the block has no byte of `0x80` or more and no
-/// hyphen right after a word but the last complete one, so that no separator between them joins two words (without
-/// a hard wrap, only a separator that starts with a hyphen or holds a non-ASCII character may), and there are two
+/// `base + k` starts or ends a word; the first set bit a start) when no separator between them may join two words
+/// (without a hard wrap, only one that starts with a hyphen, ASCII or folded to one, may: see `scan_separator`) — no
+/// hyphen right after a word but the last complete one, and, as `kind` says: no byte of `0x80` or more in the block
+/// ([`HighBytes::Letters`]), no folded hyphen right after a word but the last complete one ([`HighBytes::Dashes`],
+/// `opts` the text's options), or nothing more ([`HighBytes::Separators`]) —, and there are two
 /// complete words or more, all but the last of at most 16 bytes (the last one is the caller's, as the word being
 /// built), and returns `true`; else returns `false`, `words` left in any state. `m` marks the block's letters and
 /// digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the byte offsets
@@ -351,7 +393,15 @@ fn has_block_words() -> bool {
 /// The processor must have AVX-512 F, BW and VBMI2 and POPCNT; `base + 64 <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64, words: &mut BlockWords) -> bool {
+unsafe fn block_words(
+    b: &[u8],
+    base: usize,
+    changes: u64,
+    m: u64,
+    kind: HighBytes,
+    opts: &NormalizeOptions,
+    words: &mut BlockWords,
+) -> bool {
     use std::arch::x86_64::*;
     let (starts, ends) = (changes & m, changes & !m);
     let count = ends.count_ones() as usize;
@@ -362,8 +412,23 @@ unsafe fn block_words(b: &[u8], base: usize, changes: u64, m: u64, words: &mut B
     let v = _mm512_loadu_si512(b.as_ptr().add(base).cast());
     // A hyphen joins only where it ends a word; the separator after the last complete word is the caller's.
     let hyphens = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
-    if _mm512_movepi8_mask(v) != 0 || hyphens & ends & !(1u64 << (63 - ends.leading_zeros())) != 0 {
+    let (high, inner_ends) = (_mm512_movepi8_mask(v), ends & !(1u64 << (63 - ends.leading_zeros())));
+    if hyphens & inner_ends != 0 {
         return false;
+    }
+    match kind {
+        HighBytes::Letters if high != 0 => return false,
+        HighBytes::Dashes => {
+            // A non-ASCII character right after a word: rare, each checked alone.
+            let mut at = high & inner_ends;
+            while at != 0 {
+                if starts_with_dash(b, base + at.trailing_zeros() as usize, opts) {
+                    return false;
+                }
+                at &= at - 1;
+            }
+        }
+        _ => {}
     }
     let offsets = _mm512_set_epi8(
         63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36,
