@@ -57,23 +57,11 @@ pub(crate) fn ascii_unit_ids(
         // A hard wrap's line lengths are counted in the separators only: the general path counts the letters'.
         return None;
     }
-    let kind = match (latin, dash) {
-        (true, _) => HighBytes::Letters,
-        (false, false) => HighBytes::Separators,
-        (false, true) => HighBytes::Dashes,
-    };
-    // Whether the separator that starts at byte `at` (right after a word) may join that word to the next (without a
-    // hard wrap): only one that starts with a hyphen may (`scan_separator`); with Latin-1 letters, any that holds a
-    // non-ASCII character (before `p`, the next word's start, when `high`, the first non-ASCII byte after the last
-    // word, is) is walked through.
-    let may_join = |at: usize, p: usize, high: usize| {
-        b[at] == b'-'
-            || match kind {
-                HighBytes::Letters => high < p,
-                HighBytes::Separators => false,
-                HighBytes::Dashes => b[at] >= 0x80 && starts_with_dash(b, at, opts),
-            }
-    };
+    // Whether the separator that starts at byte `at` (right after a word) may join that word to the next without a
+    // hard wrap: only one that starts with a hyphen may (`scan_separator`), ASCII or, where the text has one (`dash`),
+    // a non-ASCII character folded to one (`—`, `－`). Any other non-ASCII separator (`’`, `“`, `•`) is a gap
+    // wherever it stands.
+    let may_join = |at: usize| b[at] == b'-' || (dash && b[at] >= 0x80 && starts_with_dash(b, at, opts));
     let lower = if opts.lowercase { 0x20u8 } else { 0 };
     let from = ids.len();
     // A word and what separates it from the next take two bytes or more: room for every word, and for the
@@ -98,9 +86,6 @@ pub(crate) fn ascii_unit_ids(
     // and where its last piece ends; where the current piece starts and whether it joins the word.
     let (mut first, mut joined, mut last_end) = ((0usize, 0usize), false, 0usize);
     let (mut pos, mut joins) = (0usize, false);
-    // The first non-ASCII byte after the last word (set at the first word); the text's end when no separator needs
-    // it (`may_join`), so that it is never looked for again.
-    let mut high = 0usize;
     // Words start and end where a byte's bit in the letters' and digits' mask differs from the byte's before it: the
     // changes of each block of 64 bytes are taken in order, a start and an end in one step of the loop (so that
     // whether a word is open is known by where the loop is, not kept in memory from one change to the next).
@@ -118,7 +103,7 @@ pub(crate) fn ascii_unit_ids(
             }
             let p = base + changes.trailing_zeros() as usize;
             changes &= changes - 1;
-            word_end(b, p, pos, joins, lower, &mut first, &mut high, word);
+            word_end(b, p, pos, joins, lower, &mut first, word);
             (last_end, in_word) = (p, false);
         }
         // The block's complete words at once where no separator between them can join two words: the separator
@@ -126,19 +111,15 @@ pub(crate) fn ascii_unit_ids(
         // word's first eight bytes lie within the text.)
         #[cfg(target_arch = "x86_64")]
         if by_blocks && last_end > 0 && base + 72 <= n && changes != 0 {
-            let p = base + changes.trailing_zeros() as usize;
             // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
             // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
-            if !may_join(last_end, p, high) && unsafe { block_words(b, base, changes, m, kind, opts, &mut words) } {
+            if !may_join(last_end) && unsafe { block_words(b, base, changes, m, latin, dash, opts, &mut words) } {
                 sink.emit(b, first, joined, latin, lower, word, specials);
                 // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
                 unsafe { sink.push_block(base, &words) };
                 let last = words.count - 1;
                 let (s, e) = (base + usize::from(words.starts[last]), base + usize::from(words.ends[last]));
                 (first, joined, joins, pos, last_end) = ((s, e), false, false, s, e);
-                if high < e {
-                    high = next_high(b, e);
-                }
                 // The changes after the last complete word's end.
                 changes &= (!0u64).checked_shl(u32::from(words.ends[last]) + 1).unwrap_or(0);
             }
@@ -152,12 +133,11 @@ pub(crate) fn ascii_unit_ids(
                 if width.is_some() {
                     scan_separator(b, 0, p, width, &mut lines, false, opts);
                 }
-                high = if kind == HighBytes::Letters { next_high(b, p) } else { n };
             } else {
                 // Without a hard wrap, only a separator that starts with a hyphen may join (`may_join`), and line
                 // breaks need no count; with one, any separator but one space (the commonest) is walked through.
                 let walk = match width {
-                    None => may_join(last_end, p, high),
+                    None => may_join(last_end),
                     Some(_) => !(p == last_end + 1 && b[last_end] == b' '),
                 };
                 joins = walk && scan_separator(b, last_end, p, width, &mut lines, true, opts);
@@ -179,13 +159,13 @@ pub(crate) fn ascii_unit_ids(
             // It ends at `q`.
             let q = base + changes.trailing_zeros() as usize;
             changes &= changes - 1;
-            word_end(b, q, pos, joins, lower, &mut first, &mut high, word);
+            word_end(b, q, pos, joins, lower, &mut first, word);
             last_end = q;
         }
     }
     if in_word {
         // The text ends in a word, at the end of a block.
-        word_end(b, n, pos, joins, lower, &mut first, &mut high, word);
+        word_end(b, n, pos, joins, lower, &mut first, word);
         last_end = n;
     }
     if last_end > 0 {
@@ -203,27 +183,13 @@ pub(crate) fn ascii_unit_ids(
 }
 
 /// The end, at `p`, of the piece of a word that started at `pos`: the piece is appended to the word being built
-/// when it `joins` it, else it is the word's first piece, `first`. `high`, the first non-ASCII byte after the last
-/// word, moves past the piece when it lay before it.
+/// when it `joins` it, else it is the word's first piece, `first`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn word_end(
-    b: &[u8],
-    p: usize,
-    pos: usize,
-    joins: bool,
-    lower: u8,
-    first: &mut (usize, usize),
-    high: &mut usize,
-    word: &mut Vec<u8>,
-) {
+fn word_end(b: &[u8], p: usize, pos: usize, joins: bool, lower: u8, first: &mut (usize, usize), word: &mut Vec<u8>) {
     if joins {
         push_lowered(word, &b[pos..p], lower);
     } else {
         *first = (pos, p);
-    }
-    if *high < pos {
-        *high = next_high(b, p);
     }
 }
 
@@ -333,21 +299,6 @@ impl Sink<'_> {
     }
 }
 
-/// What the non-ASCII characters of a text that [`ascii_unit_ids`] takes are, which says where a separator may join
-/// two words (without a hard wrap: only where it starts with a hyphen, `scan_separator`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HighBytes {
-    /// Some are Latin-1 letters (in words): a separator with a non-ASCII character is walked through, a block with
-    /// one is not taken whole.
-    Letters,
-    /// All are separators, none a hyphen once folded (`’`, `“`, `•`: each a gap wherever it stands): a separator
-    /// may join only where it starts with an ASCII hyphen.
-    Separators,
-    /// All are separators, some hyphens once folded (`—`, `－`): a separator may join only where it starts with a
-    /// hyphen, ASCII or such a character.
-    Dashes,
-}
-
 /// Whether the non-ASCII character that starts at byte `at` of `b` is a hyphen once folded with `opts`
 /// ([`separator_class`]).
 #[inline(never)]
@@ -380,10 +331,10 @@ fn has_block_words() -> bool {
 
 /// Puts in `words` the complete words of the 64 bytes of `b` from `base`, from the changes `changes` on (bit `k` set where byte
 /// `base + k` starts or ends a word; the first set bit a start) when no separator between them may join two words
-/// (without a hard wrap, only one that starts with a hyphen, ASCII or folded to one, may: see `scan_separator`) — no
-/// hyphen right after a word but the last complete one, and, as `kind` says: no byte of `0x80` or more in the block
-/// ([`HighBytes::Letters`]), no folded hyphen right after a word but the last complete one ([`HighBytes::Dashes`],
-/// `opts` the text's options), or nothing more ([`HighBytes::Separators`]) —, and there are two
+/// (without a hard wrap, only one that starts with a hyphen, ASCII or a non-ASCII character folded to one, may: see
+/// `scan_separator`): no hyphen right after a word but the last complete one (where the text has non-ASCII ones,
+/// `dash`, those too: `opts` are the text's options); when the text has Latin-1 letters (`latin`), no byte of one in
+/// the block (a word with one may need its own lower case: [`Sink::emit`]); and there are two
 /// complete words or more, all but the last of at most 16 bytes (the last one is the caller's, as the word being
 /// built), and returns `true`; else returns `false`, `words` left in any state. `m` marks the block's letters and
 /// digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the byte offsets
@@ -393,12 +344,14 @@ fn has_block_words() -> bool {
 /// The processor must have AVX-512 F, BW and VBMI2 and POPCNT; `base + 64 <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn block_words(
     b: &[u8],
     base: usize,
     changes: u64,
     m: u64,
-    kind: HighBytes,
+    latin: bool,
+    dash: bool,
     opts: &NormalizeOptions,
     words: &mut BlockWords,
 ) -> bool {
@@ -416,19 +369,18 @@ unsafe fn block_words(
     if hyphens & inner_ends != 0 {
         return false;
     }
-    match kind {
-        HighBytes::Letters if high != 0 => return false,
-        HighBytes::Dashes => {
-            // A non-ASCII character right after a word: rare, each checked alone.
-            let mut at = high & inner_ends;
-            while at != 0 {
-                if starts_with_dash(b, base + at.trailing_zeros() as usize, opts) {
-                    return false;
-                }
-                at &= at - 1;
+    if latin && high & m != 0 {
+        return false;
+    }
+    if dash {
+        // A non-ASCII character right after a word: rare, each checked alone.
+        let mut at = high & inner_ends;
+        while at != 0 {
+            if starts_with_dash(b, base + at.trailing_zeros() as usize, opts) {
+                return false;
             }
+            at &= at - 1;
         }
-        _ => {}
     }
     let offsets = _mm512_set_epi8(
         63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36,
