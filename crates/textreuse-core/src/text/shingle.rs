@@ -820,10 +820,10 @@ impl ShingleBuffers {
     }
 
     /// The shingle set of the unit ids in the buffers (after [`ShingleBuffers::ascii_units`]). They are words, so
-    /// every window is `n.word_n` units long: when no word's hash passes for a CJK character's id (one check over
-    /// the ids, vectorized), the windows of one length are cut without a look at each unit's kind.
+    /// every window is `n.word_n` units long: when no word's hash passes for a CJK character's id (one count over
+    /// the ids, vectorized: [`window_hashes_into`]), the windows of one length are cut without a look at each unit's
+    /// kind.
     pub(crate) fn shingle_set(&mut self, n: Ngram, seed: u64) -> Vec<u64> {
-        let n = if self.ids.iter().fold(false, |any, &id| any | is_cjk_id(id)) { n } else { Ngram::uniform(n.word_n) };
         set_of_ids(n, seed, self)
     }
 }
@@ -928,9 +928,16 @@ fn window_hashes_into(ids: &[u64], n: Ngram, seed: u64, out: &mut Vec<u64>) {
         }
         return;
     }
+    let words = word_count(ids);
+    if words == m {
+        // Words only (no CJK character), as in English text: every window is `n.word_n` units, cut without a look at
+        // each unit's kind.
+        window_hashes_into(ids, Ngram::uniform(n.word_n), seed, out);
+        return;
+    }
     let before = out.len();
     match (n.n, n.word_n) {
-        (4, 2) if m >= 4 && 2 * (m - word_count(ids)) >= m => {
+        (4, 2) if m >= 4 && 2 * (m - words) >= m => {
             // Mostly CJK characters: every window of four hashed at once, then the few windows from two words in a
             // row put in their place. Before the last three ids each position gives exactly one window (from
             // two words, else from a CJK character: `mixed_windows`), so the windows of four stay in place.
