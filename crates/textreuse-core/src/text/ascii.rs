@@ -398,6 +398,49 @@ unsafe fn block_words(
     true
 }
 
+/// The ids of the words of an all-ASCII text, given one by one as byte ranges ([`WaitingWords::push`]) and hashed
+/// all at once at the end ([`WaitingWords::finish`]) as [`ascii_unit_ids`] hashes its words: XXH3 of each word's
+/// bytes as they are (no lower case), eight words at a time with AVX-512 where the processor has it, where hashing
+/// each word as it comes took a branch on its length that mispredicts on prose.
+pub(crate) struct WaitingWords<'a> {
+    b: &'a [u8],
+    ids: &'a mut Vec<u64>,
+    from: usize,
+    scratch: &'a mut WordScratch,
+}
+
+impl<'a> WaitingWords<'a> {
+    /// Words of `b` (shorter than 4 GiB) to be appended to `ids`.
+    pub(crate) fn new(b: &'a [u8], ids: &'a mut Vec<u64>, scratch: &'a mut WordScratch) -> WaitingWords<'a> {
+        assert!(u32::try_from(b.len()).is_ok(), "a word's place is kept in 32 bits");
+        scratch.long.clear();
+        scratch.specials.clear();
+        WaitingWords { b, from: ids.len(), ids, scratch }
+    }
+
+    /// Appends the word `b[s..e]` (`s < e`): as its place in the text (`start | len << 32`, [`Sink::emit`]) where it
+    /// has at most 16 bytes and eight bytes of the text from its start, else its id, computed now.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, s: usize, e: usize) {
+        let len = e - s;
+        let at = self.ids.len() - self.from;
+        if len <= 16 && s + 8 <= self.b.len() {
+            if len > 8 {
+                self.scratch.long.push(at as u32);
+            }
+            self.ids.push(s as u64 | (len as u64) << 32);
+        } else {
+            self.scratch.specials.push((at, xxh3_64(&self.b[s..e])));
+            self.ids.push(SPECIAL);
+        }
+    }
+
+    /// Puts every word's id in its place.
+    pub(crate) fn finish(self) {
+        hash_waiting_words(self.b, self.ids, self.from, 0, self.scratch);
+    }
+}
+
 /// Replaces every waiting word of `ids[from..]` ([`Sink::emit`]) by its id ([`short_word_id`]), then puts the
 /// special words' ids in their places: first the words of up to eight bytes (with AVX-512 F, DQ and BW eight at a
 /// time, XXH3's 1-to-3 and 4-to-8-byte paths both computed and each word taking its own), then the longer ones

@@ -594,8 +594,13 @@ fn ascii_words(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
 /// A word of at most 16 bytes is hashed in place by XXH3's short paths (`ascii::short_word_id`).
 fn ascii_words_by_masks(run: &str, base: u32, emit: &mut impl FnMut(u64, u32, u32)) {
     let b = run.as_bytes();
+    ascii_word_spans(b, |s, e| emit(ascii_word_id(b, s, e), base + s as u32, base + e as u32));
+}
+
+/// The words of [`ascii_words_by_masks`] of the ASCII bytes `b`, as byte ranges `s..e` given to `emit_word` in order.
+#[inline(always)]
+fn ascii_word_spans(b: &[u8], mut emit_word: impl FnMut(usize, usize)) {
     let n = b.len();
-    let mut emit_word = |s: usize, e: usize| emit(ascii_word_id(b, s, e), base + s as u32, base + e as u32);
     // Bit 63 of the previous block's letters and digits, and of its words' bytes.
     let (mut prev_alnum, mut prev_word) = (0u64, 0u64);
     // Where the word still open at the block's start began.
@@ -843,8 +848,24 @@ pub fn shingle_set_of_text(text: &str, n: impl Into<Ngram>, seed: u64, buf: &mut
     // A unit takes about two bytes or more with what separates it from the next one (a CJK character three), so
     // pushes rarely reallocate.
     ids.reserve(text.len() / 2 + 1);
-    unit_ids_into(text, ids);
+    if !ascii_text_unit_ids(text, ids, &mut buf.ascii_words) {
+        unit_ids_into(text, ids);
+    }
     set_of_ids(n.into(), seed, buf)
+}
+
+/// Appends to `ids` the unit ids of `text` ([`unit_ids_into`]) and returns `true` when `text` is all ASCII (and of
+/// 64 bytes to 4 GiB): its words ([`ascii_word_spans`]) hashed all at once at the end
+/// ([`crate::text::ascii::WaitingWords`]). Else returns `false`, `ids` left as they were.
+fn ascii_text_unit_ids(text: &str, ids: &mut Vec<u64>, scratch: &mut crate::text::ascii::WordScratch) -> bool {
+    let b = text.as_bytes();
+    if b.len() < 64 || u32::try_from(b.len()).is_err() || !b.is_ascii() {
+        return false;
+    }
+    let mut words = crate::text::ascii::WaitingWords::new(b, ids, scratch);
+    ascii_word_spans(b, |s, e| words.push(s, e));
+    words.finish();
+    true
 }
 
 /// The shingle set of `buf.ids`.
@@ -889,7 +910,8 @@ pub fn shingle_set_of_unconverted(
     let ids = &mut buf.ids;
     ids.clear();
     ids.reserve(normalized.len() / 2 + 1);
-    if !converted_unit_ids(normalized, ids) {
+    // An all-ASCII text needs no conversion (no rule's source is ASCII only).
+    if !ascii_text_unit_ids(normalized, ids, &mut buf.ascii_words) && !converted_unit_ids(normalized, ids) {
         let (converted, scratch) = &mut buf.converted;
         converted.clear();
         converted.push_str(normalized);
@@ -1757,7 +1779,7 @@ mod pair_hash_tests {
     }
 
     #[test]
-    fn ascii_words_by_masks_are_the_words_of_the_walk_byte_by_byte() {
+    fn ascii_words_by_masks_are_the_words_of_the_walk_byte_by_byte_and_of_whole_texts() {
         // Texts of letters, digits, joiners and other bytes, every length around the blocks of 64, with words of
         // every length up to a few dozen bytes and joiners at the blocks' edges; and words at every offset.
         let alphabet = b"aZ09'.,.  -x7';:";
@@ -1782,6 +1804,7 @@ mod pair_hash_tests {
         for pad in 0..70 {
             texts.push(format!("{}3.14 don't 1,000{}", " ".repeat(pad), "x".repeat(pad)));
         }
+        let (mut scratch, mut buf) = (crate::text::ascii::WordScratch::default(), ShingleBuffers::default());
         for t in &texts {
             for base in [0u32, 7] {
                 let (mut got, mut want) = (Vec::new(), Vec::new());
@@ -1792,6 +1815,19 @@ mod pair_hash_tests {
                     assert_eq!(id, xxh3_64(&t.as_bytes()[(s - base) as usize..(e - base) as usize]));
                 }
             }
+            // The words of a whole ASCII text hashed at the end: the same ids, appended after what `ids` held.
+            let mut ids = vec![5u64];
+            let whole = ascii_text_unit_ids(t, &mut ids, &mut scratch);
+            assert_eq!(whole, t.len() >= 64, "{t:?}");
+            if whole {
+                let want: Vec<u64> = units(t).iter().map(|u| u.id).collect();
+                assert_eq!(ids[0], 5);
+                assert_eq!(ids[1..], want[..], "{t:?}");
+            }
+            assert_eq!(
+                shingle_set_of_text(t, Ngram { n: 4, word_n: 2 }, 9, &mut buf),
+                shingle_set(&units(t), Ngram { n: 4, word_n: 2 }, 9)
+            );
         }
     }
 
