@@ -80,7 +80,7 @@ pub(crate) fn ascii_unit_ids(
     // A block's words, written in place by `block_words` (returned by value, its 136 bytes were copied again by a
     // call to `memcpy` at every block: 4% of the English path).
     #[cfg(target_arch = "x86_64")]
-    let mut words = BlockWords { starts: [0; 64], ends: [0; 64], count: 0 };
+    let mut words = BlockWords { starts: [0; 64], ends: [0; 64], count: 0, latin: 0 };
     let mut lines = Lines::default();
     // The word being built: its first piece, whether more pieces were joined to it (then its bytes are in `word`),
     // and where its last piece ends; where the current piece starts and whether it joins the word.
@@ -113,10 +113,15 @@ pub(crate) fn ascii_unit_ids(
         if by_blocks && last_end > 0 && base + 72 <= n && changes != 0 {
             // SAFETY: the processor has AVX-512 BW, VL, VBMI2 and POPCNT (`by_blocks`); the block's 64 bytes lie
             // within `b`; `changes` are the block's changes from a word's start on, `m` its letters and digits.
-            if !may_join(last_end) && unsafe { block_words(b, base, changes, m, latin, dash, opts, &mut words) } {
+            if !may_join(last_end) && unsafe { block_words(b, base, changes, m, dash, opts, &mut words) } {
                 sink.emit(b, first, joined, latin, lower, word, specials);
+                let place = sink.n_ids;
                 // SAFETY: as above; `ids` and `long` have room for the block's words and `BLOCK_SLACK` more.
                 unsafe { sink.push_block(base, &words) };
+                if words.latin != 0 && lower != 0 {
+                    // Words with a Latin-1 letter to lower-case take their own ids, as `Sink::emit` gives them.
+                    latin_word_ids(b, base, &words, place, lower, word, specials);
+                }
                 let last = words.count - 1;
                 let (s, e) = (base + usize::from(words.starts[last]), base + usize::from(words.ends[last]));
                 (first, joined, joins, pos, last_end) = ((s, e), false, false, s, e);
@@ -307,16 +312,39 @@ fn starts_with_dash(b: &[u8], at: usize, opts: &NormalizeOptions) -> bool {
     separator_class(c, next_char(b, at + len), opts) == Some(Separator::Hyphen)
 }
 
+/// The ids of the words with a Latin-1 letter (`words.latin`) among those that [`Sink::push_block`] appended from
+/// `place` on, lower-cased as [`Sink::emit`] lower-cases them ([`word_id`]), to `specials`, which
+/// [`hash_waiting_words`] puts in their places last. Their values in `ids` stay waiting words (of at most 16
+/// bytes, eight bytes of the text from their start): hashed with the others, in bounds, then replaced.
+fn latin_word_ids(
+    b: &[u8],
+    base: usize,
+    words: &BlockWords,
+    place: usize,
+    lower: u8,
+    word: &mut Vec<u8>,
+    specials: &mut Vec<(usize, u64)>,
+) {
+    for k in 0..words.count - 1 {
+        let (s, e) = (u32::from(words.starts[k]), u32::from(words.ends[k]));
+        // Bits `s..e` (`e` is at most 63: the block's last complete word is not among these).
+        if words.latin & ((1u64 << e) - (1u64 << s)) != 0 {
+            specials.push((place + k, word_id(b, (base + s as usize, base + e as usize), false, true, lower, word)));
+        }
+    }
+}
+
 /// Values written past the words of a block by [`Sink::push_block`] (a vector's unused lanes), for which `ids` and
 /// `long` keep room.
 const BLOCK_SLACK: usize = 8;
 
 /// The complete words of a block of 64 bytes ([`block_words`]): where each starts and ends in the block, in
-/// order, and how many.
+/// order, and how many; and the bytes of Latin-1 letters among them (bit `k` for byte `k` of the block).
 struct BlockWords {
     starts: [u8; 64],
     ends: [u8; 64],
     count: usize,
+    latin: u64,
 }
 
 /// Whether the processor has what [`block_words`] and [`Sink::push_block`] need: AVX-512 F, BW, VL and VBMI2
@@ -333,11 +361,11 @@ fn has_block_words() -> bool {
 /// `base + k` starts or ends a word; the first set bit a start) when no separator between them may join two words
 /// (without a hard wrap, only one that starts with a hyphen, ASCII or a non-ASCII character folded to one, may: see
 /// `scan_separator`): no hyphen right after a word but the last complete one (where the text has non-ASCII ones,
-/// `dash`, those too: `opts` are the text's options); when the text has Latin-1 letters (`latin`), no byte of one in
-/// the block (a word with one may need its own lower case: [`Sink::emit`]); and there are two
+/// `dash`, those too: `opts` are the text's options); and there are two
 /// complete words or more, all but the last of at most 16 bytes (the last one is the caller's, as the word being
 /// built), and returns `true`; else returns `false`, `words` left in any state. `m` marks the block's letters and
-/// digits (a change at a letter or digit is a start). The starts and the ends are compressed out of the byte offsets
+/// digits (a change at a letter or digit is a start), and the bytes of Latin-1 letters in a text that has them: those
+/// go to `words.latin`. The starts and the ends are compressed out of the byte offsets
 /// 0 to 63 by their masks, the `k`-th end ending the `k`-th word.
 ///
 /// # Safety
@@ -350,7 +378,6 @@ unsafe fn block_words(
     base: usize,
     changes: u64,
     m: u64,
-    latin: bool,
     dash: bool,
     opts: &NormalizeOptions,
     words: &mut BlockWords,
@@ -367,9 +394,6 @@ unsafe fn block_words(
     let hyphens = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'-' as i8));
     let (high, inner_ends) = (_mm512_movepi8_mask(v), ends & !(1u64 << (63 - ends.leading_zeros())));
     if hyphens & inner_ends != 0 {
-        return false;
-    }
-    if latin && high & m != 0 {
         return false;
     }
     if dash {
@@ -393,6 +417,7 @@ unsafe fn block_words(
         return false;
     }
     words.count = count;
+    words.latin = high & m;
     _mm512_storeu_si512(words.starts.as_mut_ptr().cast(), s);
     _mm512_storeu_si512(words.ends.as_mut_ptr().cast(), e);
     true
