@@ -369,6 +369,33 @@ fn every_bmp_character_normalizes_as_the_reference() {
 }
 
 #[test]
+fn characters_of_other_planes_between_words_fingerprint_as_the_reference() {
+    // Emoji and other symbols, the enclosed alphanumerics NFKC maps to ASCII, tags, private use, letters and CJK
+    // ideographs of the supplementary planes, and every 997th code point there: between words (which the ASCII path
+    // takes when the character is a separator), after a hyphen before a line break, before a combining mark and a
+    // variation selector, long enough for the ASCII path's blocks; default, raw and unfolded settings.
+    let raw = NormalizeOptions { strip_punctuation: false, strip_whitespace: false, ..NormalizeOptions::default() };
+    let no_nfkc = NormalizeOptions { nfkc: false, ..NormalizeOptions::default() };
+    let words = "The Senate voted 52 to 48 on the bill that the House passed in March";
+    let mut checked = 0;
+    let picked = (0x1F300..0x1F330).chain(0x1F100..0x1F150).chain([0x1F600, 0xE0041, 0xF0000, 0x10400, 0x20000]);
+    for u in picked.chain((0x10000..=0x10FFFF).step_by(997)) {
+        let Some(c) = char::from_u32(u) else { continue };
+        for text in [
+            words.replace(' ', &format!(" {c} ")),
+            words.replace(' ', &c.to_string()),
+            format!("{words}-{c}\nnext {c}\u{301} a{c}\u{fe0f}b {words}"),
+        ] {
+            for opts in [NormalizeOptions::default(), raw, no_nfkc] {
+                assert_fingerprint_as_reference(&text, &opts).unwrap();
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 3 * (48 + 80 + 5 + 0x100000 / 997 + 1));
+}
+
+#[test]
 fn every_ascii_byte_between_words_normalizes_as_the_reference() {
     // Each ASCII byte (one, two, or before a space) between words of every length, long enough for the normalizer's
     // blocks of 64 bytes, at every place in a block; ragged and hard-wrapped, with LF and CRLF line ends; with the

@@ -1117,6 +1117,8 @@ mod tests {
             // words.
             "Café MÜLLER Straße ÀÉÎÕÜÝÞ àéîõüýþÿ 3×4÷2 Größenwahnsinnigkeiten-\nÜberschrift ÆØÅ ß naïve",
             "über\u{2014}\nall ÉCOLE1916 x\u{c3}\u{97}y",
+            // Characters of other planes that NFKC leaves alone: emoji, a skin tone, a private-use character.
+            "smile \u{1F600} and\u{1F44D}\u{1F3FB}thumbs \u{F0000}up",
         ];
         let mut word = WordScratch::default();
         for opts in [NormalizeOptions::default(), NormalizeOptions { lowercase: false, ..NormalizeOptions::default() }]
@@ -1144,7 +1146,8 @@ mod tests {
             "Ａ",
             "中",
             "a\u{2014}\u{301}b",
-            "😀",
+            // A symbol NFKC maps to "(A)".
+            "\u{1F110}",
             "ª",
             "µ",
             "½",

@@ -611,18 +611,33 @@ pub(crate) enum Separator {
     Hyphen,
 }
 
-/// How normalizing with `opts` (punctuation and whitespace stripped) treats the non-ASCII character `c` of the
-/// Basic Multilingual Plane followed by `next` (`None` at the end of the text or before an ASCII character, which
-/// composes with nothing), when it is fed alone: when neither composes with what precedes it nor has anything that
-/// composes with it, and its NFKC image is one character (or NFKC is off), its image folded ([`fold_width_char`]);
-/// then the class of that image when it is a separator. `None` for any other character (a letter, digit, mark or
-/// CJK unit, a character of another plane, one NFKC maps to several or that forms a cluster): those take
-/// [`normalize_core`]'s own path. Reads the same [`CharTable`] as [`normalize_core`].
+/// How normalizing with `opts` (punctuation and whitespace stripped) treats the non-ASCII character `c` followed by
+/// `next` (`None` at the end of the text or before an ASCII character, which composes with nothing), when it is fed
+/// alone: when neither composes with what precedes it nor has anything that composes with it, and its NFKC image is
+/// one character (or NFKC is off), its image folded ([`fold_width_char`]); then the class of that image when it is a
+/// separator. `None` for any other character (a letter, digit, mark or CJK unit, one NFKC maps to several or that
+/// forms a cluster): those take [`normalize_core`]'s own path. Reads the same [`CharTable`] as [`normalize_core`]
+/// for the Basic Multilingual Plane; a character of another plane (an emoji, say: no width folding there) is a
+/// separator when NFKC leaves it as it is and it is punctuation, a symbol, or of the categories taken as spaces.
 pub(crate) fn separator_class(c: char, next: Option<char>, opts: &NormalizeOptions) -> Option<Separator> {
     let t = char_table();
     let u = c as usize;
-    if !(0x80..0x10000).contains(&u) {
+    if u < 0x80 {
         return None;
+    }
+    if u >= 0x10000 {
+        if opts.nfkc
+            && (t.composes(c)
+                || next.is_some_and(|d| t.composes(d))
+                || !std::iter::once(c).nfkc().eq(std::iter::once(c)))
+        {
+            return None;
+        }
+        return match classify(c) {
+            Class::Space => Some(Separator::Space),
+            Class::Punct => Some(Separator::Punct),
+            _ => None,
+        };
     }
     let p = t.props[u];
     let image = if opts.nfkc {
