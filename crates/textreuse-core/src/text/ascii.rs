@@ -372,7 +372,6 @@ fn has_block_words() -> bool {
 /// The processor must have AVX-512 F, BW and VBMI2 and POPCNT; `base + 64 <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn block_words(
     b: &[u8],
     base: usize,
