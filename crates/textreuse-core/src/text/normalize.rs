@@ -626,6 +626,8 @@ pub(crate) fn separator_class(c: char, next: Option<char>, opts: &NormalizeOptio
         return None;
     }
     if u >= 0x10000 {
+        // The composition checks keep this function's contract for any caller; in the ASCII path a character that
+        // composes is a mark, which is no separator and sends the text to the general path anyway.
         if opts.nfkc
             && (t.composes(c)
                 || next.is_some_and(|d| t.composes(d))
