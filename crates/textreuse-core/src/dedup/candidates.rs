@@ -131,6 +131,9 @@ struct BatchSizes {
     chunk_pairs: usize,
 }
 
+/// Bucket entries [`verify_in_batches`] visits between two calls of its `progress`.
+const PROGRESS_ENTRIES: u64 = 1 << 16;
+
 /// [`verify_candidates`] with batches and chunks of `sizes`, and the earlier-band check done ahead for buckets of
 /// at most `precomputed_max` members.
 #[allow(clippy::too_many_arguments)]
@@ -218,8 +221,15 @@ fn verify_in_batches<S: ShingleSets>(
                     ctx.make_sketches_if(first >= (SKETCH_PAIRS_PER_DOCUMENT * n) as u64, false)?;
                 }
                 let mut bit_base = 0usize;
+                // Bucket entries visited and not yet reported: `progress` is called every `PROGRESS_ENTRIES` of them
+                // and at the band's end, not at every bucket (most hold one document: a call each was 3% of the
+                // stage's CPU, on the thread that hands out its work).
+                let mut unreported = 0u64;
                 for bucket in column.chunk_by(|x, y| x.0 == y.0) {
-                    progress(bucket.len() as u64);
+                    unreported += bucket.len() as u64;
+                    if unreported >= PROGRESS_ENTRIES {
+                        progress(std::mem::take(&mut unreported));
+                    }
                     if bucket.len() < 2 {
                         continue;
                     }
@@ -309,6 +319,9 @@ fn verify_in_batches<S: ShingleSets>(
                             others = (from..=jb).filter(|&k| Some(roots[k]) != main).collect();
                         }
                     }
+                }
+                if unreported > 0 {
+                    progress(unreported);
                 }
                 pos.push(band_pos);
             }
@@ -1162,6 +1175,35 @@ mod tests {
             });
             assert!(asked.borrow().iter().all(|&j| ia[j] == IN_WIDE_BUCKET && ib[j] == IN_WIDE_BUCKET));
         }
+    }
+
+    #[test]
+    fn progress_counts_every_bucket_entry_in_few_calls() {
+        let mut rng = Rng(3131);
+        for case in 0..20 {
+            let RandomCase { keys, store, ids, settings, docs } = random_case(&mut rng, case);
+            let dup = |s: &PairStats| s.jaccard >= 0.5;
+            let mut reports = Vec::new();
+            verify_candidates(&keys, &ids, &store, settings, dup, Listing::All, |k| reports.push(k)).unwrap();
+            assert_eq!(reports.iter().sum::<u64>(), (docs * settings.bands) as u64, "case {case}");
+            // One report at each band's end, and one per `PROGRESS_ENTRIES` entries within a band at most.
+            let most = settings.bands + (docs * settings.bands) / PROGRESS_ENTRIES as usize;
+            assert!(reports.len() <= most, "case {case}: {} reports", reports.len());
+        }
+        // A band of more than `PROGRESS_ENTRIES` singleton buckets reports within the band too.
+        let docs = 3 * PROGRESS_ENTRIES as usize;
+        let sets: Vec<Vec<u32>> = (0..docs as u32).map(|d| vec![d]).collect();
+        let keys: Vec<u64> = (0..docs as u64).collect();
+        let mut store = MemorySets::default();
+        for s in &sets {
+            store.push(s);
+        }
+        let ids: Vec<u32> = (0..docs as u32).collect();
+        let settings = CandidateSettings { bands: 1, max_bucket: 8, large_cluster: 0 };
+        let mut reports = Vec::new();
+        let dup = |s: &PairStats| s.jaccard >= 0.5;
+        verify_candidates(&keys, &ids, &store, settings, dup, Listing::All, |k| reports.push(k)).unwrap();
+        assert_eq!(reports, vec![PROGRESS_ENTRIES; 3]);
     }
 
     #[test]
