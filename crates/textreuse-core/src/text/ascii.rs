@@ -454,9 +454,19 @@ impl<'a> WaitingWords<'a> {
             }
             self.ids.push(s as u64 | (len as u64) << 32);
         } else {
-            self.scratch.specials.push((at, xxh3_64(&self.b[s..e])));
-            self.ids.push(SPECIAL);
+            self.push_special(at, s, e);
         }
+    }
+
+    /// [`WaitingWords::push`] of a word that does not wait (over 16 bytes, or too near the text's end): its id
+    /// computed now. Out of line, so that `push`, small without it, is inlined into the loop over the words (with
+    /// XXH3 of any length inlined in it, the closure that pushes each word was a call at every word: 24% of the
+    /// shingling of an English page).
+    #[cold]
+    #[inline(never)]
+    fn push_special(&mut self, at: usize, s: usize, e: usize) {
+        self.scratch.specials.push((at, crate::text::shingle::long_word_id(&self.b[s..e])));
+        self.ids.push(SPECIAL);
     }
 
     /// Puts every word's id in its place.

@@ -666,8 +666,16 @@ fn ascii_word_id(b: &[u8], s: usize, e: usize) -> u64 {
     if e - s <= 16 {
         crate::text::ascii::short_word_id(b, s, e, 0)
     } else {
-        xxh3_64(&b[s..e])
+        long_word_id(&b[s..e])
     }
+}
+
+/// XXH3 of a word of over 16 bytes (rare in prose), out of line: XXH3 of any length inlined made the closures
+/// that take each word too large to be inlined themselves, a call at every word.
+#[cold]
+#[inline(never)]
+pub(crate) fn long_word_id(word: &[u8]) -> u64 {
+    xxh3_64(word)
 }
 
 /// ASCII runs shorter than this (in bytes) are walked byte by byte ([`ascii_words_by_byte`]).
