@@ -465,7 +465,7 @@ impl<'a> WaitingWords<'a> {
     #[cold]
     #[inline(never)]
     fn push_special(&mut self, at: usize, s: usize, e: usize) {
-        self.scratch.specials.push((at, crate::text::shingle::long_word_id(&self.b[s..e])));
+        self.scratch.specials.push((at, xxh3_64(&self.b[s..e])));
         self.ids.push(SPECIAL);
     }
 
