@@ -674,7 +674,7 @@ fn ascii_word_id(b: &[u8], s: usize, e: usize) -> u64 {
 /// that take each word too large to be inlined themselves, a call at every word.
 #[cold]
 #[inline(never)]
-pub(crate) fn long_word_id(word: &[u8]) -> u64 {
+fn long_word_id(word: &[u8]) -> u64 {
     xxh3_64(word)
 }
 
