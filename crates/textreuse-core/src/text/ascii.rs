@@ -461,7 +461,7 @@ impl<'a> WaitingWords<'a> {
     /// [`WaitingWords::push`] of a word that does not wait (over 16 bytes, or too near the text's end): its id
     /// computed now. Out of line, so that `push`, small without it, is inlined into the loop over the words (with
     /// XXH3 of any length inlined in it, the closure that pushes each word was a call at every word: 24% of the
-    /// shingling of an English page).
+    /// samples of an English page's shingles and MinHash).
     #[cold]
     #[inline(never)]
     fn push_special(&mut self, at: usize, s: usize, e: usize) {
