@@ -79,12 +79,19 @@ fn merge_at_least(a: &[u32], b: &[u32], mut n: u64, bar: u64) -> Option<u64> {
 }
 
 /// [`merge_at_least`] by blocks: 8 values of `a` are compared with 8 of `b` in every arrangement (8 vector comparisons
-/// of 32-bit lanes), the matches counted, and the block whose last value is smaller moved on (both when equal). Each
-/// value is in one set once, so a value of `a` matches at most one of `b`'s block, and a value equal in both sets is
-/// counted in the one step where both blocks hold it: a block moves on only past values smaller than or equal to the
-/// other block's last, which later blocks of the other set cannot hold. So every value passed has all its matches
-/// counted, and the matches so far plus the values left in either set bound the intersection. The tails go to
-/// [`merge_at_least`].
+/// of 32-bit lanes), the matches counted, and each set moved on past the values of its block up to `m`, the smaller of
+/// the two blocks' last values: all eight values of the block whose last is `m` (of both when equal), and the first
+/// values of the other block. Each value is in one set once, so a value of `a` matches at most one of `b`'s block. A
+/// value held by both blocks is at most both blocks' last values, so at most `m`: it is counted in this step and passed
+/// in both sets, never counted again. A value passed (at most `m`) whose match exists in the other set has it in the
+/// other block: the other set's values up to `m` not yet passed all lie in its block (whose last is at least `m`), and
+/// those passed before were at most the `m` of an earlier step, below every value not yet passed. So every value passed
+/// has all its matches counted, and the matches so far plus the values left in either set bound the intersection. The
+/// tails go to [`merge_at_least`].
+///
+/// Passing the other block's first values too (where the smaller block alone moved on before) halves the steps of two
+/// near-duplicate sets whose blocks are out of step by a few values, the sets most verified pairs have (the merge of
+/// two sets of 3,000 values, 95% shared: 2,030 → 1,690 ns; half shared: 2,100 → 1,870 ns; none: 2,180 → 2,050 ns).
 ///
 /// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by binary
 /// search): the two halves' intersections add up, and their merges run interleaved, one block step of each in turn, two
@@ -171,8 +178,8 @@ impl<'a> Chain<'a> {
         bound(self.n, self.a.len() - self.i, self.b.len() - self.j)
     }
 
-    /// One block step: the matches of the blocks of 8 at `i` and `j` counted, the block with the smaller last
-    /// value passed (both when equal).
+    /// One block step: the matches of the blocks of 8 at `i` and `j` counted, and each block's values up to the
+    /// smaller of the two last values passed (all of the block with the smaller last value, of both when equal).
     ///
     /// # Safety
     /// The processor must support AVX2 and POPCNT, and [`Chain::can_step`] must hold.
@@ -195,8 +202,14 @@ impl<'a> Chain<'a> {
         let swapped = _mm256_permute2x128_si256(vb, vb, 1);
         let m = _mm256_or_si256(equal_in_half(va, vb), equal_in_half(va, swapped));
         self.n += (_mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32).count_ones() as u64;
-        self.i += 8 * (a_last <= b_last) as usize;
-        self.j += 8 * (b_last <= a_last) as usize;
+        // Lanes at most `m` (unsigned: `max(x, m) == m`), a prefix of each sorted block.
+        let m = _mm256_set1_epi32(a_last.min(b_last) as i32);
+        let passed = |v: __m256i| {
+            let at_most = _mm256_cmpeq_epi32(_mm256_max_epu32(v, m), m);
+            (_mm256_movemask_ps(_mm256_castsi256_ps(at_most)) as u32).count_ones() as usize
+        };
+        self.i += passed(va);
+        self.j += passed(vb);
     }
 
     /// `n` plus this chain's count, the tails merged one value at a time, when it reaches `bar`.
