@@ -333,16 +333,30 @@ struct Anchor {
     j: u32,
 }
 
-/// Anchors of a pair: positions `(i, j)` where the n-grams of `a` and `b` are equal. `a_index` maps each n-gram
-/// hash of a (minus boilerplate and over-repeated ones) to its positions.
-fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anchor> {
-    // Occurrences in b so far of each n-gram of a's index, by its slot.
-    let mut seen: Vec<u32> = vec![0; a_index.slots.len()];
-    let mut out = Vec::new();
+/// Anchors of a pair: positions `(i, j)` where the n-grams of `a` and `b` are equal, in `out` (emptied first).
+/// `a_index` maps each n-gram hash of a (minus boilerplate and over-repeated ones) to its positions. `seen` counts the
+/// occurrences in b of each slot of `a_index`: all zeros on entry and on return (the slots counted, listed in
+/// `touched`, are reset), so that one buffer serves every pair a thread aligns without being zeroed whole each time.
+fn anchors(
+    a_index: &NgramIndex,
+    b_hashes: &[u64],
+    cfg: &AlignConfig,
+    seen: &mut Vec<u32>,
+    touched: &mut Vec<u32>,
+    out: &mut Vec<Anchor>,
+) {
+    out.clear();
+    touched.clear();
+    if seen.len() < a_index.slots.len() {
+        seen.resize(a_index.slots.len(), 0);
+    }
     for (j, h) in b_hashes.iter().enumerate() {
         if let Some(slot) = a_index.slot(*h) {
             // Only the first `max_repeat` occurrences in b of an n-gram seed anchors: repetitive text stays cheap.
             let c = &mut seen[slot as usize];
+            if *c == 0 {
+                touched.push(slot);
+            }
             *c += 1;
             if *c as usize > cfg.max_repeat {
                 continue;
@@ -357,8 +371,10 @@ fn anchors(a_index: &NgramIndex, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Anc
             }
         }
     }
+    for &slot in touched.iter() {
+        seen[slot as usize] = 0;
+    }
     out.sort_unstable_by_key(|x| (x.i, x.j));
-    out
 }
 
 /// A set of n-gram hashes (boilerplate n-grams): FxHash, the values being hashes already.
@@ -577,33 +593,114 @@ pub const NEAR_COPY_IDENTITY: f64 = 0.85;
 /// are two passages, and neither covers the text between them. A passage found later pairs no unit that earlier
 /// ones align on both sides.
 pub fn align_pair(a: &UnitDoc, a_index: &NgramIndex, b: &UnitDoc, b_hashes: &[u64], cfg: &AlignConfig) -> Vec<Passage> {
-    let an = anchors(a_index, b_hashes, cfg);
+    SCRATCH.with(|cell| {
+        // Taken out for the call (a nested call, were there one, would start from empty buffers).
+        let mut scratch = cell.take();
+        let passages = align_pair_with(a, a_index, b, b_hashes, cfg, &mut scratch);
+        // Buffers grown past what ordinary pairs need are let go.
+        if scratch.capacity() <= SCRATCH_KEPT_BYTES {
+            cell.replace(scratch);
+        }
+        passages
+    })
+}
+
+thread_local! {
+    /// Working memory of [`align_pair`], one per thread, reused from one pair to the next.
+    static SCRATCH: std::cell::RefCell<AlignScratch> = std::cell::RefCell::default();
+}
+
+/// Bytes of [`AlignScratch`] a thread keeps after a pair: up to a few million anchors.
+const SCRATCH_KEPT_BYTES: usize = 64 << 20;
+
+/// The buffers of one [`align_pair`] call that depend on the number of anchors or on the size of a's index.
+#[derive(Default)]
+struct AlignScratch {
+    /// The pair's anchors ([`anchors`]).
+    anchors: Vec<Anchor>,
+    /// Occurrence counts by slot of a's index, and the slots counted ([`anchors`]).
+    seen: Vec<u32>,
+    touched: Vec<u32>,
+    /// The chaining's scores, links, best scores so far and candidate links ([`chain_anchors`]).
+    chaining: ChainScratch,
+    /// Anchors by chain score, and whether each is in a chain already.
+    order: Vec<usize>,
+    used: Vec<bool>,
+    /// The chain being followed, and its segments.
+    chain: Vec<Anchor>,
+    segments: Vec<Vec<Anchor>>,
+}
+
+impl AlignScratch {
+    /// Bytes held.
+    fn capacity(&self) -> usize {
+        let anchor = std::mem::size_of::<Anchor>();
+        anchor * (self.anchors.capacity() + self.chain.capacity())
+            + 4 * (self.seen.capacity() + self.touched.capacity())
+            + self.chaining.capacity()
+            + 8 * self.order.capacity()
+            + self.used.capacity()
+            + self.segments.iter().map(|s| anchor * s.capacity()).sum::<usize>()
+    }
+}
+
+/// Working memory of [`chain_anchors`].
+#[derive(Default)]
+struct ChainScratch {
+    score: Vec<f64>,
+    prev: Vec<usize>,
+    top: Vec<f64>,
+    cands: Vec<(f64, usize)>,
+}
+
+impl ChainScratch {
+    /// Bytes held.
+    fn capacity(&self) -> usize {
+        8 * (self.score.capacity() + self.prev.capacity() + self.top.capacity()) + 16 * self.cands.capacity()
+    }
+}
+
+/// [`align_pair`] with the working memory `scratch`.
+fn align_pair_with(
+    a: &UnitDoc,
+    a_index: &NgramIndex,
+    b: &UnitDoc,
+    b_hashes: &[u64],
+    cfg: &AlignConfig,
+    scratch: &mut AlignScratch,
+) -> Vec<Passage> {
+    let AlignScratch { anchors: an, seen, touched, chaining, order, used, chain, segments } = scratch;
+    anchors(a_index, b_hashes, cfg, seen, touched, an);
     if an.len() < cfg.min_anchors.max(1) {
         return Vec::new();
     }
+    let an: &[Anchor] = an;
     let n = cfg.ngram as u32;
     let gaps = Gaps {
         a: &a.ids,
         b: &b.ids,
-        by_i: &an,
+        by_i: an,
         by_j: std::cell::OnceCell::new(),
         n,
         max_indel: cfg.max_indel as u32,
         min_short: cfg.min_short.min(cfg.min_length) as u32,
         covered: std::cell::OnceCell::new(),
     };
-    let (score, prev) = chain_anchors(&an, &gaps, cfg);
+    chain_anchors(an, &gaps, cfg, chaining);
+    let (score, prev) = (&chaining.score, &chaining.prev);
     // Chains, best first; each anchor belongs to one chain.
-    let mut order: Vec<usize> = (0..an.len()).collect();
+    order.clear();
+    order.extend(0..an.len());
     order.sort_unstable_by(|&x, &y| score[y].total_cmp(&score[x]).then(x.cmp(&y)));
-    let mut used = vec![false; an.len()];
+    used.clear();
+    used.resize(an.len(), false);
     let mut passages: Vec<Passage> = Vec::new();
     let mut pending: Vec<Passage> = Vec::new();
-    for &end in &order {
+    for &end in order.iter() {
         if used[end] {
             continue;
         }
-        let mut chain = Vec::new();
+        chain.clear();
         let mut k = end;
         loop {
             if used[k] {
@@ -621,22 +718,29 @@ pub fn align_pair(a: &UnitDoc, a_index: &NgramIndex, b: &UnitDoc, b_hashes: &[u6
             continue;
         }
         // Segments: anchors that pair units aligned already on both sides (by passages found before: an
-        // off-diagonal repeat, or the seam between two copies) are left out, and the chain splits there.
-        let mut segments: Vec<Vec<Anchor>> = Vec::new();
-        let mut cur: Vec<Anchor> = Vec::new();
-        for x in chain {
+        // off-diagonal repeat, or the seam between two copies) are left out, and the chain splits there. The
+        // segments' vectors are kept (emptied) from one chain to the next; `used_segments` of them hold this one's.
+        let mut used_segments = 1;
+        if segments.is_empty() {
+            segments.push(Vec::new());
+        }
+        segments[0].clear();
+        for &x in chain.iter() {
             if (0..n).any(|k| aligned_already(&passages, x.i + k, x.j + k)) {
-                segments.push(std::mem::take(&mut cur));
+                if segments.len() == used_segments {
+                    segments.push(Vec::new());
+                }
+                segments[used_segments].clear();
+                used_segments += 1;
                 continue;
             }
-            cur.push(x);
+            segments[used_segments - 1].push(x);
         }
-        segments.push(cur);
-        for seg in segments {
+        for seg in &segments[..used_segments] {
             if seg.len() < cfg.min_anchors.max(1) {
                 continue;
             }
-            if let Some(p) = segment_passage(a, b, &seg, &passages, cfg) {
+            if let Some(p) = segment_passage(a, b, seg, &passages, cfg) {
                 place(&mut passages, &mut pending, p, (a.len() as u32, b.len() as u32), cfg);
             }
         }
@@ -762,19 +866,23 @@ fn distance(x: (u32, u32), y: (u32, u32)) -> u32 {
     x.0.max(y.0).saturating_sub(x.1.min(y.1))
 }
 
-/// Chaining dynamic programming over anchors sorted by `(i, j)` (`by_j`: the same anchors sorted by `(j, i)`):
-/// `score[k]` is the best chain ending at anchor `k`, `prev[k]` its previous anchor (`usize::MAX` at a chain's
-/// start). A link bridges at most `max_gap` units on either side, and only a gap that [`Gaps::bridges`].
-fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Vec<usize>) {
+/// Chaining dynamic programming over anchors sorted by `(i, j)` (`by_j`: the same anchors sorted by `(j, i)`), into
+/// `out` (its vectors emptied first): `score[k]` is the best chain ending at anchor `k`, `prev[k]` its previous anchor
+/// (`usize::MAX` at a chain's start). A link bridges at most `max_gap` units on either side, and only a gap that
+/// [`Gaps::bridges`].
+fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig, out: &mut ChainScratch) {
     let n = cfg.ngram as i64;
     let gap = cfg.max_gap as i64;
-    let mut score = vec![0f64; an.len()];
-    let mut prev = vec![usize::MAX; an.len()];
+    let ChainScratch { score, prev, top, cands } = out;
+    score.clear();
+    score.resize(an.len(), 0.0);
+    prev.clear();
+    prev.resize(an.len(), usize::MAX);
     // `top[k]`: the best score of anchors `0..=k`. A link from `p` scores at most `score[p] + n`, so once
     // `top[p] + n` cannot beat the best link found, no anchor at or before `p` can: the scan stops there (the
     // result is the one of scanning all of [`predecessors`]).
-    let mut top = vec![0f64; an.len()];
-    let mut cands: Vec<(f64, usize)> = Vec::new();
+    top.clear();
+    top.resize(an.len(), 0.0);
     for k in 0..an.len() {
         let (mut best, mut best_p) = (n as f64, usize::MAX);
         let ik = an[k].i as i64;
@@ -783,7 +891,7 @@ fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Ve
             if ik - (an[p].i as i64) > gap + n || top[p] + n as f64 <= best {
                 break;
             }
-            let Some(s) = link_score(an, &score, p, k, n, gap) else { continue };
+            let Some(s) = link_score(an, score, p, k, n, gap) else { continue };
             if s > best {
                 (best, best_p) = (s, p);
             }
@@ -796,7 +904,7 @@ fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Ve
         // the score, so it runs on the best candidate, and on the next best only where that one fails.
         if best_p != usize::MAX && !gaps.bridges(an[best_p], an[k]) {
             cands.clear();
-            cands.extend(predecessors(an, &score, k, n, gap).filter(|c| c.1 != best_p && c.0 > n as f64));
+            cands.extend(predecessors(an, score, k, n, gap).filter(|c| c.1 != best_p && c.0 > n as f64));
             cands.sort_by(|x, y| y.0.total_cmp(&x.0));
             (best, best_p) =
                 cands.iter().find(|c| gaps.bridges(an[c.1], an[k])).map_or((n as f64, usize::MAX), |&(s, p)| (s, p));
@@ -804,7 +912,6 @@ fn chain_anchors(an: &[Anchor], gaps: &Gaps, cfg: &AlignConfig) -> (Vec<f64>, Ve
         (score[k], prev[k]) = (best, best_p);
         top[k] = if k == 0 { best } else { top[k - 1].max(best) };
     }
-    (score, prev)
 }
 
 /// Predecessors of an anchor scored by [`predecessors`]: at most this many, nearest first.
@@ -1179,18 +1286,27 @@ fn ends_match(x: &[u64], y: &[u64]) -> bool {
     lcs(x, y) as usize * 5 >= x.len().max(y.len()) * 4
 }
 
-/// Length of the longest common subsequence of two unit sequences. O(|x| · |y|) time, O(|y|) memory.
+/// Length of the longest common subsequence of two unit sequences. O(|x| · |y|) time, O(|y|) memory (one row,
+/// reused by the thread's next call).
 fn lcs(x: &[u64], y: &[u64]) -> u32 {
-    let mut row = vec![0u32; y.len() + 1];
-    for &u in x {
-        let mut diag = 0;
-        for (k, &v) in y.iter().enumerate() {
-            let up = row[k + 1];
-            row[k + 1] = if u == v { diag + 1 } else { up.max(row[k]) };
-            diag = up;
+    LCS_ROW.with_borrow_mut(|row| {
+        row.clear();
+        row.resize(y.len() + 1, 0);
+        for &u in x {
+            let mut diag = 0;
+            for (k, &v) in y.iter().enumerate() {
+                let up = row[k + 1];
+                row[k + 1] = if u == v { diag + 1 } else { up.max(row[k]) };
+                diag = up;
+            }
         }
-    }
-    row[y.len()]
+        row[y.len()]
+    })
+}
+
+thread_local! {
+    /// The row of [`lcs`], one per thread.
+    static LCS_ROW: std::cell::RefCell<Vec<u32>> = std::cell::RefCell::default();
 }
 
 /// Longest period of a tandem copy looked for (units): a paragraph or title printed again right beside itself.
