@@ -200,8 +200,8 @@ impl<'a> Chain<'a> {
         // vb, then vb with its 128-bit halves swapped, each half rotated by zero to three values: every lane of va
         // meets all eight values of vb.
         let swapped = _mm256_permute2x128_si256(vb, vb, 1);
-        let m = _mm256_or_si256(equal_in_half(va, vb), equal_in_half(va, swapped));
-        self.n += (_mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32).count_ones() as u64;
+        let matches = _mm256_or_si256(equal_in_half(va, vb), equal_in_half(va, swapped));
+        self.n += (_mm256_movemask_ps(_mm256_castsi256_ps(matches)) as u32).count_ones() as u64;
         // Lanes at most `m` (unsigned: `max(x, m) == m`), a prefix of each sorted block.
         let m = _mm256_set1_epi32(a_last.min(b_last) as i32);
         let passed = |v: __m256i| {

@@ -610,8 +610,9 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<AlignScratch> = std::cell::RefCell::default();
 }
 
-/// Bytes of [`AlignScratch`] a thread keeps after a pair: up to a few million anchors.
-const SCRATCH_KEPT_BYTES: usize = 64 << 20;
+/// Bytes of [`AlignScratch`] a thread keeps after a pair (more than the pairs of documents of tens of thousands of
+/// units need): the buffers of a larger pair are freed, so that a process (a Python session) does not hold them.
+const SCRATCH_KEPT_BYTES: usize = 16 << 20;
 
 /// The buffers of one [`align_pair`] call that depend on the number of anchors or on the size of a's index.
 #[derive(Default)]
@@ -1286,27 +1287,108 @@ fn ends_match(x: &[u64], y: &[u64]) -> bool {
     lcs(x, y) as usize * 5 >= x.len().max(y.len()) * 4
 }
 
-/// Length of the longest common subsequence of two unit sequences. O(|x| · |y|) time, O(|y|) memory (one row,
-/// reused by the thread's next call).
+/// Length of the longest common subsequence of two unit sequences, by the bit-parallel recurrence of Allison and Dix
+/// (1986) in Hyyrö's form ("Bit-parallel LCS-length computation revisited", 2004): a bit vector `V` over the positions
+/// of `y`, all ones at first; for each unit of `x` with match mask `M` (the positions of `y` holding that unit),
+/// `V ← (V + (V & M)) | (V & !M)`; the LCS length is the number of zeros in `V`. 64 positions of `y` a word, so
+/// O(|x| · ⌈|y| / 64⌉) word operations, where the dynamic programming table of the definition costs |x| · |y| cells
+/// (the copies of a tandem repeat are compared with units of up to [`MAX_PERIOD`]). A unit absent from `y` leaves `V`
+/// as it is. The masks are built per call in the thread's [`LcsMasks`].
 fn lcs(x: &[u64], y: &[u64]) -> u32 {
-    LCS_ROW.with_borrow_mut(|row| {
-        row.clear();
-        row.resize(y.len() + 1, 0);
-        for &u in x {
-            let mut diag = 0;
-            for (k, &v) in y.iter().enumerate() {
-                let up = row[k + 1];
-                row[k + 1] = if u == v { diag + 1 } else { up.max(row[k]) };
-                diag = up;
-            }
-        }
-        row[y.len()]
-    })
+    if x.is_empty() || y.is_empty() {
+        return 0;
+    }
+    LCS_MASKS.with_borrow_mut(|t| t.lcs(x, y))
 }
 
 thread_local! {
-    /// The row of [`lcs`], one per thread.
-    static LCS_ROW: std::cell::RefCell<Vec<u32>> = std::cell::RefCell::default();
+    /// The match masks of [`lcs`], one table per thread.
+    static LCS_MASKS: std::cell::RefCell<LcsMasks> = std::cell::RefCell::default();
+}
+
+/// The match masks of one sequence for [`lcs`]: its distinct units in an open-addressing table (at most half full,
+/// as in [`MultisetCounts`], stamped per call so that it is never cleared), each with `words` 64-bit words of the
+/// positions holding it; and the bit vector `V`.
+#[derive(Default)]
+struct LcsMasks {
+    keys: Vec<u64>,
+    rows: Vec<u32>,
+    stamps: Vec<u32>,
+    stamp: u32,
+    masks: Vec<u64>,
+    v: Vec<u64>,
+}
+
+impl LcsMasks {
+    fn lcs(&mut self, x: &[u64], y: &[u64]) -> u32 {
+        let words = y.len().div_ceil(64);
+        let size = (2 * y.len()).next_power_of_two().max(16);
+        if self.keys.len() < size {
+            (self.keys, self.rows, self.stamps) = (vec![0; size], vec![0; size], vec![0; size]);
+            self.stamp = 0;
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.stamps.fill(0);
+            self.stamp = 1;
+        }
+        let bits = size.trailing_zeros();
+        let slot_of = |v: u64| (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
+        let mask = size - 1;
+        let stamp = self.stamp;
+        let (keys, rows, stamps) = (&mut self.keys[..size], &mut self.rows[..size], &mut self.stamps[..size]);
+        self.masks.clear();
+        // The row of each distinct unit of `y`, its positions' bits set.
+        for (k, &v) in y.iter().enumerate() {
+            let mut s = slot_of(v);
+            let row = loop {
+                if stamps[s] != stamp {
+                    let row = self.masks.len() / words;
+                    (keys[s], rows[s], stamps[s]) = (v, row as u32, stamp);
+                    self.masks.resize(self.masks.len() + words, 0);
+                    break row;
+                }
+                if keys[s] == v {
+                    break rows[s] as usize;
+                }
+                s = (s + 1) & mask;
+            };
+            self.masks[row * words + k / 64] |= 1 << (k % 64);
+        }
+        let v = &mut self.v;
+        v.clear();
+        v.resize(words, u64::MAX);
+        for &u in x {
+            let mut s = slot_of(u);
+            let row = loop {
+                if stamps[s] != stamp {
+                    break None;
+                }
+                if keys[s] == u {
+                    break Some(rows[s] as usize);
+                }
+                s = (s + 1) & mask;
+            };
+            let Some(row) = row else { continue };
+            let m = &self.masks[row * words..(row + 1) * words];
+            // V + (V & M) with the carry across words, OR V & !M.
+            let mut carry = 0u64;
+            for (w, &mw) in v.iter_mut().zip(m) {
+                let matched = *w & mw;
+                let (sum, c1) = w.overflowing_add(matched);
+                let (sum, c2) = sum.overflowing_add(carry);
+                carry = u64::from(c1 | c2);
+                *w = sum | (*w & !mw);
+            }
+        }
+        // Zeros among the first |y| bits (the carries reach the bits past them, which are not counted).
+        let (full, rest) = (y.len() / 64, y.len() % 64);
+        let mut ones: u32 = v[..full].iter().map(|w| w.count_ones()).sum();
+        if rest > 0 {
+            ones += (v[full] & ((1u64 << rest) - 1)).count_ones();
+        }
+        y.len() as u32 - ones
+    }
 }
 
 /// Longest period of a tandem copy looked for (units): a paragraph or title printed again right beside itself.
@@ -1786,6 +1868,51 @@ mod tests {
             with_breaks += got.closing.iter().any(|&c| c & PARAGRAPH_START != 0) as u32;
         }
         assert!(with_breaks > 500, "{with_breaks} texts with paragraph starts");
+    }
+
+    #[test]
+    fn lcs_is_the_length_of_the_dynamic_programming_table() {
+        // The definition: the table of the longest common subsequences of all prefixes, one row at a time.
+        fn table(x: &[u64], y: &[u64]) -> u32 {
+            let mut row = vec![0u32; y.len() + 1];
+            for &u in x {
+                let mut diag = 0;
+                for (k, &v) in y.iter().enumerate() {
+                    let up = row[k + 1];
+                    row[k + 1] = if u == v { diag + 1 } else { up.max(row[k]) };
+                    diag = up;
+                }
+            }
+            row[y.len()]
+        }
+        let mut rng = crate::testing::Rng(29);
+        for round in 0..2000 {
+            // Small alphabets (long common subsequences, units repeated), sides across the 64-position words (0 to
+            // 200 units, and lengths of exactly one and two words), one side a noisy copy of the other at times.
+            let alphabet = 1 + rng.below(if round % 2 == 0 { 3 } else { 30 });
+            let len = |rng: &mut crate::testing::Rng| match round % 5 {
+                0 => 64,
+                1 => 128,
+                _ => rng.below(201) as usize,
+            };
+            let (nx, ny) = (len(&mut rng), len(&mut rng));
+            let x: Vec<u64> = (0..nx).map(|_| crate::minhash::mix64(rng.below(alphabet))).collect();
+            let y: Vec<u64> = if round % 3 == 0 {
+                let mut y = Vec::new();
+                for &u in &x {
+                    match rng.below(10) {
+                        0 => {}
+                        1 => y.push(u ^ 1),
+                        _ => y.push(u),
+                    }
+                }
+                y
+            } else {
+                (0..ny).map(|_| crate::minhash::mix64(rng.below(alphabet))).collect()
+            };
+            assert_eq!(lcs(&x, &y), table(&x, &y), "round {round}: {} and {} units", x.len(), y.len());
+            assert_eq!(lcs(&y, &x), table(&x, &y), "round {round}");
+        }
     }
 
     #[test]
