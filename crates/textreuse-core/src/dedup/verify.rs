@@ -79,19 +79,22 @@ fn merge_at_least(a: &[u32], b: &[u32], mut n: u64, bar: u64) -> Option<u64> {
 }
 
 /// [`merge_at_least`] by blocks: 8 values of `a` are compared with 8 of `b` in every arrangement (8 vector comparisons
-/// of 32-bit lanes), the matches counted, and each set moved on past the values of its block up to `m`, the smaller of
-/// the two blocks' last values: all eight values of the block whose last is `m` (of both when equal), and the first
-/// values of the other block. Each value is in one set once, so a value of `a` matches at most one of `b`'s block. A
-/// value held by both blocks is at most both blocks' last values, so at most `m`: it is counted in this step and passed
-/// in both sets, never counted again. A value passed (at most `m`) whose match exists in the other set has it in the
-/// other block: the other set's values up to `m` not yet passed all lie in its block (whose last is at least `m`), and
-/// those passed before were at most the `m` of an earlier step, below every value not yet passed. So every value passed
-/// has all its matches counted, and the matches so far plus the values left in either set bound the intersection. The
-/// tails go to [`merge_at_least`].
+/// of 32-bit lanes), the matches counted, and the sets moved on past values of their blocks up to `m`, the smaller of
+/// the two blocks' last values: all eight values of the block whose last is `m` (of both when equal), and in `PARTIAL`
+/// steps the first values of the other block. Each value is in one set once, so a value of `a` matches at most one of
+/// `b`'s block. A value held by both blocks is at most both blocks' last values, so at most `m`: it is counted in this
+/// step and passed in both sets, never counted again. A value passed (at most `m`) whose match exists in the other set
+/// has it in the other block: the other set's values up to `m` not yet passed all lie in its block (whose last is at
+/// least `m`), and those passed before were at most the `m` of an earlier step, below every value not yet passed. So
+/// every value passed has all its matches counted, and the matches so far plus the values left in either set bound the
+/// intersection. The tails go to [`merge_at_least`].
 ///
-/// Passing the other block's first values too (where the smaller block alone moved on before) halves the steps of two
-/// near-duplicate sets whose blocks are out of step by a few values, the sets most verified pairs have (the merge of
-/// two sets of 3,000 values, 95% shared: 2,030 → 1,690 ns; half shared: 2,100 → 1,870 ns; none: 2,180 → 2,050 ns).
+/// Passing the other block's first values too (`PARTIAL` steps, where the smaller block alone moved on before) halves
+/// the steps of two near-duplicate sets whose blocks are out of step by a few values, the sets most verified pairs have
+/// (the merge of two sets of 3,000 values, 95% shared: 2,030 → 1,690 ns; half shared: 2,100 → 1,870 ns; none: 2,180 →
+/// 2,050 ns). Where one set has twice the values of the other or more, the other block's first values are few, and
+/// the longer chain of each step (its counts of values passed come from the vectors) made the 1 GB scale corpus's
+/// merges of such pairs 7-20% slower: they take whole blocks only.
 ///
 /// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by binary
 /// search): the two halves' intersections add up, and their merges run interleaved, one block step of each in turn, two
@@ -105,6 +108,24 @@ fn merge_at_least(a: &[u32], b: &[u32], mut n: u64, bar: u64) -> Option<u64> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
 unsafe fn intersection_at_least_avx2(a: &[u32], b: &[u32], bar: u64) -> Option<u64> {
+    // SAFETY: AVX2 and POPCNT are there (this function's contract).
+    unsafe {
+        if a.len().max(b.len()) < 2 * a.len().min(b.len()) {
+            block_merge::<true>(a, b, bar)
+        } else {
+            block_merge::<false>(a, b, bar)
+        }
+    }
+}
+
+/// [`intersection_at_least_avx2`] by block steps that pass the other block's first values too (`PARTIAL`) or whole
+/// blocks only ([`Chain::step`]).
+///
+/// # Safety
+/// The processor must support AVX2 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn block_merge<const PARTIAL: bool>(a: &[u32], b: &[u32], bar: u64) -> Option<u64> {
     if a.len() < 64 || b.len() < 64 {
         let mut c = Chain::new(a, b);
         while c.can_step() {
@@ -112,7 +133,7 @@ unsafe fn intersection_at_least_avx2(a: &[u32], b: &[u32], bar: u64) -> Option<u
                 return None;
             }
             // SAFETY: AVX2 and POPCNT are there (this function's contract); the chain can step.
-            unsafe { c.step() };
+            unsafe { c.step::<PARTIAL>() };
         }
         return c.finish(0, bar);
     }
@@ -126,8 +147,8 @@ unsafe fn intersection_at_least_avx2(a: &[u32], b: &[u32], bar: u64) -> Option<u
         }
         // SAFETY: AVX2 and POPCNT are there (this function's contract); both chains can step.
         unsafe {
-            low.step();
-            high.step();
+            low.step::<PARTIAL>();
+            high.step::<PARTIAL>();
         }
     }
     while low.can_step() {
@@ -135,7 +156,7 @@ unsafe fn intersection_at_least_avx2(a: &[u32], b: &[u32], bar: u64) -> Option<u
             return None;
         }
         // SAFETY: as above.
-        unsafe { low.step() };
+        unsafe { low.step::<PARTIAL>() };
     }
     // The low half's count, when the high half's bound can still bring the total to the bar.
     let low_n = low.finish(0, bar.saturating_sub(high.bound()))?;
@@ -144,7 +165,7 @@ unsafe fn intersection_at_least_avx2(a: &[u32], b: &[u32], bar: u64) -> Option<u
             return None;
         }
         // SAFETY: as above.
-        unsafe { high.step() };
+        unsafe { high.step::<PARTIAL>() };
     }
     high.finish(low_n, bar)
 }
@@ -178,14 +199,14 @@ impl<'a> Chain<'a> {
         bound(self.n, self.a.len() - self.i, self.b.len() - self.j)
     }
 
-    /// One block step: the matches of the blocks of 8 at `i` and `j` counted, and each block's values up to the
-    /// smaller of the two last values passed (all of the block with the smaller last value, of both when equal).
+    /// One block step: the matches of the blocks of 8 at `i` and `j` counted, and the block with the smaller last
+    /// value passed (both when equal); with `PARTIAL`, the other block's values up to that last value too.
     ///
     /// # Safety
     /// The processor must support AVX2 and POPCNT, and [`Chain::can_step`] must hold.
     #[inline]
     #[target_feature(enable = "avx2,popcnt")]
-    unsafe fn step(&mut self) {
+    unsafe fn step<const PARTIAL: bool>(&mut self) {
         use std::arch::x86_64::*;
         let (a, b, i, j) = (self.a, self.b, self.i, self.j);
         // SAFETY: i + 8 <= a.len() and j + 8 <= b.len() (`can_step`): both loads and both reads are in bounds.
@@ -202,14 +223,19 @@ impl<'a> Chain<'a> {
         let swapped = _mm256_permute2x128_si256(vb, vb, 1);
         let matches = _mm256_or_si256(equal_in_half(va, vb), equal_in_half(va, swapped));
         self.n += (_mm256_movemask_ps(_mm256_castsi256_ps(matches)) as u32).count_ones() as u64;
-        // Lanes at most `m` (unsigned: `max(x, m) == m`), a prefix of each sorted block.
-        let m = _mm256_set1_epi32(a_last.min(b_last) as i32);
-        let passed = |v: __m256i| {
-            let at_most = _mm256_cmpeq_epi32(_mm256_max_epu32(v, m), m);
-            (_mm256_movemask_ps(_mm256_castsi256_ps(at_most)) as u32).count_ones() as usize
-        };
-        self.i += passed(va);
-        self.j += passed(vb);
+        if PARTIAL {
+            // Lanes at most `m` (unsigned: `max(x, m) == m`), a prefix of each sorted block.
+            let m = _mm256_set1_epi32(a_last.min(b_last) as i32);
+            let passed = |v: __m256i| {
+                let at_most = _mm256_cmpeq_epi32(_mm256_max_epu32(v, m), m);
+                (_mm256_movemask_ps(_mm256_castsi256_ps(at_most)) as u32).count_ones() as usize
+            };
+            self.i += passed(va);
+            self.j += passed(vb);
+        } else {
+            self.i += 8 * (a_last <= b_last) as usize;
+            self.j += 8 * (b_last <= a_last) as usize;
+        }
     }
 
     /// `n` plus this chain's count, the tails merged one value at a time, when it reaches `bar`.
