@@ -94,7 +94,7 @@ fn merge_at_least(a: &[u32], b: &[u32], mut n: u64, bar: u64) -> Option<u64> {
 /// (the merge of two sets of 3,000 values, 95% shared: 2,030 → 1,690 ns; half shared: 2,100 → 1,870 ns; none: 2,180 →
 /// 2,050 ns). Where one set has twice the values of the other or more, the other block's first values are few, and
 /// the longer chain of each step (its counts of values passed come from the vectors) made the 1 GB scale corpus's
-/// merges of such pairs 7-20% slower: they take whole blocks only.
+/// merges of such pairs 6-26% slower: they take whole blocks only.
 ///
 /// Sets of 64 values or more are cut in two at the middle value of `a` (`b` where its values reach it, found by binary
 /// search): the two halves' intersections add up, and their merges run interleaved, one block step of each in turn, two
