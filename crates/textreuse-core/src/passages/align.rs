@@ -1090,24 +1090,53 @@ thread_local! {
     static MULTISET: std::cell::RefCell<MultisetCounts> = std::cell::RefCell::default();
 }
 
-/// Counts of the units of one multiset, to count what another has in common with it: open addressing with linear
-/// probing, at most half full, a unit's slot from its id multiplied by an odd constant (character ids are code
-/// points with a constant mixed in, not uniform hashes). A slot is occupied when its stamp is the current call's, so
-/// the table is never cleared between calls (only when the stamps wrap).
+/// Counts of the units of one multiset, to count what another has in common with it ([`UnitTable`]).
 #[derive(Default)]
 struct MultisetCounts {
-    keys: Vec<u64>,
-    counts: Vec<u32>,
-    stamps: Vec<u32>,
-    stamp: u32,
+    counts: UnitTable,
 }
 
 impl MultisetCounts {
     /// `Σ min(count_x(v), count_y(v))` over the units `v`.
     fn common(&mut self, x: &[u64], y: &[u64]) -> usize {
-        let size = (2 * x.len()).next_power_of_two().max(16);
+        let counts = &mut self.counts;
+        counts.reset(x.len());
+        for &v in x {
+            *counts.entry(v, 0) += 1;
+        }
+        let mut common = 0;
+        for &v in y {
+            if let Some(c) = counts.get_mut(v) {
+                if *c > 0 {
+                    *c -= 1;
+                    common += 1;
+                }
+            }
+        }
+        common
+    }
+}
+
+/// A table from unit ids to 32-bit values for one call at a time, reused by the next: open addressing with linear
+/// probing, at most half full, a unit's slot from its id multiplied by an odd constant (character ids are code
+/// points with a constant mixed in, not uniform hashes). A slot is occupied when its stamp is the current call's, so
+/// the table is never cleared between calls (only when the stamps wrap).
+#[derive(Default)]
+struct UnitTable {
+    keys: Vec<u64>,
+    values: Vec<u32>,
+    stamps: Vec<u32>,
+    stamp: u32,
+    /// The slots in use by this call: `2^bits`, at least twice the units it holds.
+    bits: u32,
+}
+
+impl UnitTable {
+    /// Empties the table for up to `n` distinct units.
+    fn reset(&mut self, n: usize) {
+        let size = (2 * n).next_power_of_two().max(16);
         if self.keys.len() < size {
-            (self.keys, self.counts, self.stamps) = (vec![0; size], vec![0; size], vec![0; size]);
+            (self.keys, self.values, self.stamps) = (vec![0; size], vec![0; size], vec![0; size]);
             self.stamp = 0;
         }
         self.stamp = self.stamp.wrapping_add(1);
@@ -1115,41 +1144,35 @@ impl MultisetCounts {
             self.stamps.fill(0);
             self.stamp = 1;
         }
-        // The table's first `size` slots (a power of two) serve this call.
-        let bits = size.trailing_zeros();
-        let slot_of = |v: u64| (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
-        let mask = size - 1;
-        let (keys, counts, stamps, stamp) =
-            (&mut self.keys[..size], &mut self.counts[..size], &mut self.stamps[..size], self.stamp);
-        for &v in x {
-            let mut s = slot_of(v);
-            loop {
-                if stamps[s] != stamp {
-                    (keys[s], counts[s], stamps[s]) = (v, 1, stamp);
-                    break;
-                }
-                if keys[s] == v {
-                    counts[s] += 1;
-                    break;
-                }
-                s = (s + 1) & mask;
-            }
+        self.bits = size.trailing_zeros();
+    }
+
+    /// The slot of `v`, or the empty one where it would go.
+    #[inline]
+    fn slot(&self, v: u64) -> usize {
+        let mask = (1usize << self.bits) - 1;
+        let mut s = (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize;
+        while self.stamps[s] == self.stamp && self.keys[s] != v {
+            s = (s + 1) & mask;
         }
-        let mut common = 0;
-        for &v in y {
-            let mut s = slot_of(v);
-            while stamps[s] == stamp {
-                if keys[s] == v {
-                    if counts[s] > 0 {
-                        counts[s] -= 1;
-                        common += 1;
-                    }
-                    break;
-                }
-                s = (s + 1) & mask;
-            }
+        s
+    }
+
+    /// The value of `v`, `new` put in first when `v` is not in the table.
+    #[inline]
+    fn entry(&mut self, v: u64, new: u32) -> &mut u32 {
+        let s = self.slot(v);
+        if self.stamps[s] != self.stamp {
+            (self.keys[s], self.values[s], self.stamps[s]) = (v, new, self.stamp);
         }
-        common
+        &mut self.values[s]
+    }
+
+    /// The value of `v`, when it is in the table.
+    #[inline]
+    fn get_mut(&mut self, v: u64) -> Option<&mut u32> {
+        let s = self.slot(v);
+        (self.stamps[s] == self.stamp).then(|| &mut self.values[s])
     }
 }
 
@@ -1306,15 +1329,11 @@ thread_local! {
     static LCS_MASKS: std::cell::RefCell<LcsMasks> = std::cell::RefCell::default();
 }
 
-/// The match masks of one sequence for [`lcs`]: its distinct units in an open-addressing table (at most half full,
-/// as in [`MultisetCounts`], stamped per call so that it is never cleared), each with `words` 64-bit words of the
-/// positions holding it; and the bit vector `V`.
+/// The match masks of one sequence for [`lcs`]: its distinct units in a [`UnitTable`], each with the row of `words`
+/// 64-bit words of the positions holding it; and the bit vector `V`.
 #[derive(Default)]
 struct LcsMasks {
-    keys: Vec<u64>,
-    rows: Vec<u32>,
-    stamps: Vec<u32>,
-    stamp: u32,
+    rows: UnitTable,
     masks: Vec<u64>,
     v: Vec<u64>,
 }
@@ -1322,54 +1341,23 @@ struct LcsMasks {
 impl LcsMasks {
     fn lcs(&mut self, x: &[u64], y: &[u64]) -> u32 {
         let words = y.len().div_ceil(64);
-        let size = (2 * y.len()).next_power_of_two().max(16);
-        if self.keys.len() < size {
-            (self.keys, self.rows, self.stamps) = (vec![0; size], vec![0; size], vec![0; size]);
-            self.stamp = 0;
-        }
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.stamps.fill(0);
-            self.stamp = 1;
-        }
-        let bits = size.trailing_zeros();
-        let slot_of = |v: u64| (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
-        let mask = size - 1;
-        let stamp = self.stamp;
-        let (keys, rows, stamps) = (&mut self.keys[..size], &mut self.rows[..size], &mut self.stamps[..size]);
+        self.rows.reset(y.len());
         self.masks.clear();
         // The row of each distinct unit of `y`, its positions' bits set.
-        for (k, &v) in y.iter().enumerate() {
-            let mut s = slot_of(v);
-            let row = loop {
-                if stamps[s] != stamp {
-                    let row = self.masks.len() / words;
-                    (keys[s], rows[s], stamps[s]) = (v, row as u32, stamp);
-                    self.masks.resize(self.masks.len() + words, 0);
-                    break row;
-                }
-                if keys[s] == v {
-                    break rows[s] as usize;
-                }
-                s = (s + 1) & mask;
-            };
-            self.masks[row * words + k / 64] |= 1 << (k % 64);
+        for (k, &u) in y.iter().enumerate() {
+            let next = (self.masks.len() / words) as u32;
+            let row = *self.rows.entry(u, next);
+            if row == next {
+                self.masks.resize(self.masks.len() + words, 0);
+            }
+            self.masks[row as usize * words + k / 64] |= 1 << (k % 64);
         }
         let v = &mut self.v;
         v.clear();
         v.resize(words, u64::MAX);
         for &u in x {
-            let mut s = slot_of(u);
-            let row = loop {
-                if stamps[s] != stamp {
-                    break None;
-                }
-                if keys[s] == u {
-                    break Some(rows[s] as usize);
-                }
-                s = (s + 1) & mask;
-            };
-            let Some(row) = row else { continue };
+            let Some(&mut row) = self.rows.get_mut(u) else { continue };
+            let row = row as usize;
             let m = &self.masks[row * words..(row + 1) * words];
             // V + (V & M) with the carry across words, OR V & !M.
             let mut carry = 0u64;
@@ -1872,18 +1860,15 @@ mod tests {
 
     #[test]
     fn lcs_is_the_length_of_the_dynamic_programming_table() {
-        // The definition: the table of the longest common subsequences of all prefixes, one row at a time.
+        // The definition: `t[i][j]`, the length of a longest common subsequence of `x[..i]` and `y[..j]`.
         fn table(x: &[u64], y: &[u64]) -> u32 {
-            let mut row = vec![0u32; y.len() + 1];
-            for &u in x {
-                let mut diag = 0;
-                for (k, &v) in y.iter().enumerate() {
-                    let up = row[k + 1];
-                    row[k + 1] = if u == v { diag + 1 } else { up.max(row[k]) };
-                    diag = up;
+            let mut t = vec![vec![0u32; y.len() + 1]; x.len() + 1];
+            for i in 1..=x.len() {
+                for j in 1..=y.len() {
+                    t[i][j] = if x[i - 1] == y[j - 1] { t[i - 1][j - 1] + 1 } else { t[i - 1][j].max(t[i][j - 1]) };
                 }
             }
-            row[y.len()]
+            t[x.len()][y.len()]
         }
         let mut rng = crate::testing::Rng(29);
         for round in 0..2000 {
