@@ -1120,7 +1120,8 @@ impl MultisetCounts {
 /// A table from unit ids to 32-bit values for one call at a time, reused by the next: open addressing with linear
 /// probing, at most half full, a unit's slot from its id multiplied by an odd constant (character ids are code
 /// points with a constant mixed in, not uniform hashes). A slot is occupied when its stamp is the current call's, so
-/// the table is never cleared between calls (only when the stamps wrap).
+/// the table is never cleared between calls (only when the stamps wrap). An `FxHashMap` cleared at each call made
+/// `passages` on xwlb 6% slower (3.25-3.33 against 3.08-3.15 s, six rounds in turns).
 #[derive(Default)]
 struct UnitTable {
     keys: Vec<u64>,
