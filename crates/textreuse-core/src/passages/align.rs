@@ -1902,6 +1902,28 @@ mod tests {
     }
 
     #[test]
+    fn unit_table_forgets_every_entry_at_each_reset_even_when_the_stamps_wrap() {
+        // Entries of one call must never be seen by a later one: after a reset, and after 2^32 resets, when the stamp
+        // comes round to the value of an old call's entries (the stamps are cleared then).
+        let key = |v: u64| crate::minhash::mix64(v);
+        for wrap in [false, true] {
+            let mut t = UnitTable::default();
+            t.reset(40);
+            for v in 0..40u64 {
+                *t.entry(key(v), 7) += v as u32;
+            }
+            assert_eq!(t.get_mut(key(3)).copied(), Some(10));
+            if wrap {
+                // The entries above carry stamp 1; the next reset wraps the stamp to 0, then 1.
+                t.stamp = u32::MAX;
+            }
+            t.reset(40);
+            assert!((0..40u64).all(|v| t.get_mut(key(v)).is_none()), "wrap {wrap}");
+            assert_eq!(*t.entry(key(3), 1), 1);
+        }
+    }
+
+    #[test]
     fn dice_counts_common_units_as_sorted_multisets_do() {
         // The former definition: both sides sorted, common units counted by a merge.
         fn by_sorting(x: &[u64], y: &[u64]) -> f64 {
