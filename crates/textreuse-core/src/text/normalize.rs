@@ -1420,7 +1420,7 @@ const BEGINS: u64 = 2;
 /// articles, each cutting a block of sixteen characters short, [`RuleStarts::ideograph_steps16`]); with 64 KiB, 26%
 /// (693 of 2,648), and `dedup`'s Chinese fingerprint is 3-5% faster. A blocked Bloom filter with three bits per pair
 /// in the 16 KiB let through fewer (59 of 2,014) but cost the scalar walk of the normalizer ([`convert_rules`])
-/// three more shifts per character: Chinese normalization was 12-15% slower.
+/// three more shifts per character: Chinese normalization was 11-15% slower.
 const PAIR_BITS: u32 = 19;
 
 /// The slot of [`RuleStarts::pairs`] for the characters `a`, `b`.
